@@ -1,0 +1,84 @@
+package io.infinistreams.model;
+
+import java.util.Objects;
+
+/**
+ * Every hyper-parameter of the Infini-Transformer, with its default.
+ *
+ * <p>Shape legend used across the model package: B batch, N segment length, T tokens,
+ * L layers, H heads, D d_model, K d_key, V d_value, F ffn hidden width, W vocabulary size.
+ *
+ * @param vocabSize     W: byte-level vocabulary, 256 byte values plus {@link ByteTokenizer} specials. Default 264.
+ * @param dModel        D: width of the residual stream. Default 128.
+ * @param layers        L: number of pre-norm blocks (Infini-attention + feed-forward). Default 4.
+ * @param heads         H: attention heads per layer; each has its own compressive memory. Default 4.
+ * @param dKey          K: query/key width per head (memory M is K x V). Default 32.
+ * @param dValue        V: value width per head. Default 32.
+ * @param ffnHidden     F: hidden width of the feed-forward layer (GELU). Default 512.
+ * @param segmentLength N: tokens per segment; memory is written once per full segment. Default 128.
+ * @param updateRule    how a full segment is written into memory (paper eq. 8 or 9). Default DELTA.
+ * @param memoryRead    how memory is read (paper eq. 7, or length-robust normalised). Default NORMALIZED.
+ * @param ropeBase      RoPE base frequency for the local branch. Default 10000.
+ */
+public record ModelConfig(
+    int vocabSize,
+    int dModel,
+    int layers,
+    int heads,
+    int dKey,
+    int dValue,
+    int ffnHidden,
+    int segmentLength,
+    UpdateRule updateRule,
+    MemoryRead memoryRead,
+    float ropeBase) {
+
+  public ModelConfig {
+    Objects.requireNonNull(updateRule, "updateRule");
+    Objects.requireNonNull(memoryRead, "memoryRead");
+    require(vocabSize >= ByteTokenizer.MIN_VOCAB, "vocabSize must be >= " + ByteTokenizer.MIN_VOCAB);
+    require(dModel > 0 && layers > 0 && heads > 0 && dKey > 0 && dValue > 0 && ffnHidden > 0,
+        "dimensions must be positive");
+    require(dKey % 2 == 0, "dKey must be even (RoPE rotates pairs)");
+    require(segmentLength >= 2, "segmentLength must be >= 2");
+    require(ropeBase > 1f, "ropeBase must be > 1");
+  }
+
+  /** The default configuration (the shipped model's shape). */
+  public static ModelConfig defaults() {
+    return new ModelConfig(264, 128, 4, 4, 32, 32, 512, 128,
+        UpdateRule.DELTA, MemoryRead.NORMALIZED, 10000f);
+  }
+
+  /** A tiny configuration for tests: fast, same code paths. */
+  public static ModelConfig tiny() {
+    return new ModelConfig(264, 32, 2, 2, 8, 8, 64, 16,
+        UpdateRule.DELTA, MemoryRead.NORMALIZED, 10000f);
+  }
+
+  public ModelConfig withUpdateRule(UpdateRule rule) {
+    return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
+        segmentLength, rule, memoryRead, ropeBase);
+  }
+
+  public ModelConfig withMemoryRead(MemoryRead read) {
+    return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
+        segmentLength, updateRule, read, ropeBase);
+  }
+
+  public ModelConfig withSegmentLength(int n) {
+    return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
+        n, updateRule, memoryRead, ropeBase);
+  }
+
+  /** Floats in one head's memory: M (K x V) plus z (K). */
+  public int floatsPerHead() {
+    return dKey * dValue + dKey;
+  }
+
+  private static void require(boolean ok, String message) {
+    if (!ok) {
+      throw new IllegalArgumentException(message);
+    }
+  }
+}
