@@ -1,0 +1,155 @@
+package io.infinistreams.schemas.serde;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.infinistreams.schemas.EventKind;
+import io.infinistreams.schemas.Generation;
+import io.infinistreams.schemas.InputEvent;
+import io.infinistreams.schemas.OutputEvent;
+import io.infinistreams.schemas.PromptFormat;
+import io.infinistreams.schemas.StoredHeadMemory;
+import io.infinistreams.schemas.StoredSession;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.message.BinaryMessageEncoder;
+import org.apache.kafka.common.errors.SerializationException;
+import org.junit.jupiter.api.Test;
+
+class AvroSerdeTest {
+
+  private static final Instant T0 = Instant.parse("2026-01-02T03:04:05.678Z");
+
+  @Test
+  void inputEventRoundTripsWithSingleObjectHeader() {
+    InputEvent event = InputEvent.newBuilder()
+        .setSeq(7).setKind(EventKind.GENERATE).setText("héllo")
+        .setGeneration(new Generation(12, 0.5f, 99L, PromptFormat.CHAT))
+        .setEventTime(T0).setMetadata(Map.of("source", "test"))
+        .build();
+    AvroSerde<InputEvent> serde = AvroSerdes.inputEvent();
+    byte[] bytes = serde.serialize("t", event);
+    assertEquals((byte) 0xC3, bytes[0], "single-object marker");
+    assertEquals((byte) 0x01, bytes[1], "single-object version");
+    assertEquals(event, serde.deserialize("t", bytes));
+  }
+
+  @Test
+  void defaultsFillOmittedFields() {
+    TrustedClasses.install();
+    InputEvent event = InputEvent.newBuilder().setSeq(1).setKind(EventKind.APPEND).build();
+    assertEquals("", event.getText());
+    assertEquals(64, event.getGeneration().getMaxNewTokens());
+    assertEquals(PromptFormat.RAW, event.getGeneration().getFormat());
+    assertTrue(event.getMetadata().isEmpty());
+  }
+
+  @Test
+  void outputAndStoredRecordsRoundTrip() {
+    OutputEvent out = OutputEvent.newBuilder().setStreamId("s").setSeq(3).setKind(EventKind.APPEND)
+        .setTokensThisEvent(5).setTokensTotal(6).setSegmentsTotal(0)
+        .setSurpriseBitsPerByte(7.5).setLatencyMicros(10).setModelFingerprint("ab")
+        .setEventTime(T0).build();
+    assertEquals(out, AvroSerdes.outputEvent().deserialize("t",
+        AvroSerdes.outputEvent().serialize("t", out)));
+
+    StoredSession session = new StoredSession(1, List.of(256, 1, 2), 9L, 3L, 0L, "ab");
+    assertEquals(session, AvroSerdes.storedSession().deserialize("t",
+        AvroSerdes.storedSession().serialize("t", session)));
+
+    byte[] m = {1, 2, 3, 4, 5, 6, 7, 8};
+    StoredHeadMemory head = new StoredHeadMemory(1, 0, 1, 2, ByteBuffer.wrap(m),
+        ByteBuffer.wrap(new byte[] {9, 9, 9, 9}), 4L, "ab");
+    StoredHeadMemory back = AvroSerdes.storedHeadMemory().deserialize("t",
+        AvroSerdes.storedHeadMemory().serialize("t", head));
+    assertEquals(head, back);
+    byte[] mBack = new byte[back.getM().remaining()];
+    back.getM().duplicate().get(mBack);
+    assertArrayEquals(m, mBack);
+  }
+
+  @Test
+  void nullIsATombstone() {
+    assertNull(AvroSerdes.storedSession().serialize("t", null));
+    assertNull(AvroSerdes.storedSession().deserialize("t", null));
+  }
+
+  @Test
+  void recordWrittenWithThePreviousSchemaStillReads() {
+    Schema v1 = SchemaHistory.parse("/io/infinistreams/schemas/previous/InputEvent.v1.avsc");
+    GenericRecord generation = new GenericData.Record(v1.getField("generation").schema());
+    generation.put("maxNewTokens", 5);
+    generation.put("temperature", 0.25f);
+    generation.put("seed", 42L);
+    GenericRecord old = new GenericData.Record(v1);
+    old.put("seq", 11L);
+    old.put("kind", new GenericData.EnumSymbol(v1.getField("kind").schema(), "GENERATE"));
+    old.put("text", "old prompt");
+    old.put("generation", generation);
+    byte[] v1Bytes = encode(v1, old);
+
+    AvroSerde<InputEvent> reader =
+        new AvroSerde<>(InputEvent.class, InputEvent.getClassSchema(), List.of(v1));
+    InputEvent read = reader.deserialize("t", v1Bytes);
+    assertEquals(11L, read.getSeq());
+    assertEquals(EventKind.GENERATE, read.getKind());
+    assertEquals("old prompt", read.getText());
+    assertEquals(new Generation(5, 0.25f, 42L, PromptFormat.RAW), read.getGeneration());
+    assertEquals(Instant.EPOCH, read.getEventTime());
+    assertTrue(read.getMetadata().isEmpty());
+  }
+
+  @Test
+  void unknownWriterSchemaFailsCleanly() {
+    Schema v1 = SchemaHistory.parse("/io/infinistreams/schemas/previous/InputEvent.v1.avsc");
+    GenericRecord generation = new GenericData.Record(v1.getField("generation").schema());
+    generation.put("maxNewTokens", 5);
+    generation.put("temperature", 0f);
+    generation.put("seed", 0L);
+    GenericRecord old = new GenericData.Record(v1);
+    old.put("seq", 1L);
+    old.put("kind", new GenericData.EnumSymbol(v1.getField("kind").schema(), "APPEND"));
+    old.put("text", "x");
+    old.put("generation", generation);
+    byte[] v1Bytes = encode(v1, old);
+    assertThrows(SerializationException.class,
+        () -> new AvroSerde<>(InputEvent.class, InputEvent.getClassSchema())
+            .deserialize("t", v1Bytes));
+    assertThrows(SerializationException.class,
+        () -> AvroSerdes.inputEvent().deserialize("t", new byte[] {1, 2, 3}));
+  }
+
+  @Test
+  void newerWritersUnknownKindReadsAsUnknown() {
+    Schema next = SchemaHistory.parse("/io/infinistreams/schemas/previous/InputEvent.next.avsc");
+    GenericRecord record = new GenericData.Record(next);
+    record.put("seq", 2L);
+    record.put("kind", new GenericData.EnumSymbol(next.getField("kind").schema(), "SUMMARIZE"));
+    record.put("text", "t");
+    record.put("priority", 3);
+    InputEvent read = new AvroSerde<>(InputEvent.class, InputEvent.getClassSchema(), List.of(next))
+        .deserialize("t", encode(next, record));
+    assertEquals(EventKind.UNKNOWN, read.getKind());
+    assertEquals("t", read.getText());
+  }
+
+  private static byte[] encode(Schema schema, GenericRecord record) {
+    try {
+      ByteBuffer buffer = new BinaryMessageEncoder<GenericRecord>(GenericData.get(), schema)
+          .encode(record);
+      byte[] bytes = new byte[buffer.remaining()];
+      buffer.get(bytes);
+      return bytes;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+}
