@@ -1,0 +1,357 @@
+package io.infinistreams.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.Activation;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The Infini-Transformer's forward pass over one segment, as pure functions of (weights, tokens,
+ * memory): the paper's equations, one line each (INFINI_ATTENTION.md numbers them).
+ *
+ * <p>Shape legend: B batch, T tokens in this call (T <= N, the segment length), P tokens of the
+ * open segment already in a KV cache, L layers, H heads, D d_model, K d_key, V d_value, F ffn
+ * width, W vocabulary.
+ *
+ * <p>Differentiable: only out-of-place DJL ops, so a {@code GradientCollector} can backpropagate
+ * through any number of chained segments (the memory {@link Memory} returned by one call is the
+ * input of the next). Nothing here detaches or copies to Java.
+ *
+ * <p>Native memory: every result lands in the manager of the {@code tokens} array (or, for the
+ * ops that extend a memory or a KV cache, of that input), never in the weights' manager. Open a
+ * sub-manager per unit of work, create {@code tokens} in it, and attach what you keep.
+ *
+ * <p>Choices the paper leaves open (docs/model.md): {@link #MEMORY_EPS} in the read's and the
+ * delta's denominators so that M_0 = 0, z_0 = 0 gives an exactly zero memory term; per-head
+ * scale 1/sqrt(K); RoPE (rotate-half pairing, positions restart at 0 in every segment) on the
+ * local branch only; memory is written only from a full segment.
+ */
+public final class InfiniTransformer {
+
+  /** Epsilon of the memory read's and the delta rule's denominators, and of the NORMALIZED read. */
+  public static final float MEMORY_EPS = 1e-6f;
+  /** Epsilon of the blocks' RMSNorms (inside the square root). */
+  public static final float NORM_EPS = 1e-5f;
+
+  /** Forces the gate (eq. 10), for evaluation baselines and tests. */
+  public enum GateOverride {
+    /** The learned gate sigmoid(beta). */
+    NONE,
+    /** Gate = 0: plain causal attention, memory ignored (the memory-off baseline). */
+    LOCAL_ONLY,
+    /** Gate = 1: the memory branch alone. */
+    MEMORY_ONLY
+  }
+
+  /**
+   * What one call computes.
+   *
+   * @param writeMemory   write this segment into memory (eq. 8/9); needs a full segment (T == N)
+   *                      and no KV cache
+   * @param gate          gate override (NONE in training and serving)
+   * @param computeLogits compute the LM head; when false the last layer's feed-forward, the final
+   *                      norm and the LM head are skipped (they cannot change the memory)
+   */
+  public record Options(boolean writeMemory, GateOverride gate, boolean computeLogits) {
+    /** A full training segment: read, write, logits. */
+    public static Options fullSegment() {
+      return new Options(true, GateOverride.NONE, true);
+    }
+
+    /** A partial segment or a decoding step: read only, logits. */
+    public static Options readOnly() {
+      return new Options(false, GateOverride.NONE, true);
+    }
+
+    public Options withGate(GateOverride g) {
+      return new Options(writeMemory, g, computeLogits);
+    }
+
+    public Options withLogits(boolean logits) {
+      return new Options(writeMemory, gate, logits);
+    }
+
+    public Options withWrite(boolean write) {
+      return new Options(write, gate, computeLogits);
+    }
+  }
+
+  /**
+   * One layer's compressive memories for a batch, fp32.
+   *
+   * @param m (B, H, K, V)
+   * @param z (B, H, K)
+   */
+  public record Memory(NDArray m, NDArray z) {
+    /** M_0 = 0, z_0 = 0 for every layer. */
+    public static List<Memory> zeros(NDManager manager, ModelConfig c, int batch) {
+      List<Memory> list = new ArrayList<>();
+      for (int l = 0; l < c.layers(); l++) {
+        list.add(new Memory(
+            manager.zeros(new Shape(batch, c.heads(), c.dKey(), c.dValue()), DataType.FLOAT32),
+            manager.zeros(new Shape(batch, c.heads(), c.dKey()), DataType.FLOAT32)));
+      }
+      return list;
+    }
+
+    /** Moves both arrays to {@code manager}. */
+    public Memory attach(NDManager manager) {
+      m.attach(manager);
+      z.attach(manager);
+      return this;
+    }
+  }
+
+  /**
+   * Keys (after RoPE) and values of the open segment's first P positions, per layer.
+   *
+   * @param keys   (L) of (B, H, P, K)
+   * @param values (L) of (B, H, P, V)
+   */
+  public record KvCache(List<NDArray> keys, List<NDArray> values) {
+    /** P, the number of cached positions. */
+    public int length() {
+      return keys.isEmpty() ? 0 : Math.toIntExact(keys.get(0).getShape().get(2));
+    }
+
+    public KvCache attach(NDManager manager) {
+      keys.forEach(k -> k.attach(manager));
+      values.forEach(v -> v.attach(manager));
+      return this;
+    }
+  }
+
+  /**
+   * What a segment produces.
+   *
+   * @param logits   (B, T, W), or null when not requested
+   * @param memories (L) the memories after this call (the inputs if nothing was written)
+   * @param cache    the KV cache extended by this call's T positions (P + T)
+   */
+  public record Output(NDArray logits, List<Memory> memories, KvCache cache) {}
+
+  /**
+   * One layer's Infini-attention (before the residual add).
+   *
+   * @param out    (B, T, D) W_O applied to the gated heads (eq. 11)
+   * @param memory the layer's memory after this call
+   * @param keys   (B, H, P+T, K) RoPE keys of the open segment, for the KV cache
+   * @param values (B, H, P+T, V) values of the open segment
+   * @param memRead (B, H, T, V) A_mem, the memory branch (eq. 7)
+   * @param local   (B, H, T, V) A_dot, the local branch (eq. 5-6)
+   */
+  public record Attention(NDArray out, Memory memory, NDArray keys, NDArray values,
+      NDArray memRead, NDArray local) {}
+
+  private InfiniTransformer() {}
+
+  /** One segment (or its first T tokens) with no KV cache: see {@link #forward(Weights, NDArray, List, KvCache, Options)}. */
+  public static Output forward(Weights w, NDArray tokens, List<Memory> memories, Options o) {
+    return forward(w, tokens, memories, null, o);
+  }
+
+  /**
+   * Runs T tokens of a segment through every layer.
+   *
+   * @param tokens   (B, T) token ids (int32 or int64); T <= N - P
+   * @param memories (L) each layer's memory before this segment
+   * @param cache    KV cache of the open segment's first P positions, or null (P = 0)
+   * @return logits (B, T, W), the new memories, and the extended cache
+   */
+  public static Output forward(Weights w, NDArray tokens, List<Memory> memories, KvCache cache,
+      Options o) {
+    ModelConfig c = w.config();
+    long t = tokens.getShape().get(1);
+    int past = cache == null ? 0 : cache.length();
+    if (past + t > c.segmentLength() || t < 1) {
+      throw new IllegalArgumentException("segment of " + past + " cached + " + t
+          + " tokens exceeds N = " + c.segmentLength());
+    }
+    if (o.writeMemory() && (past != 0 || t != c.segmentLength())) {
+      throw new IllegalArgumentException("memory is written only from a full segment of "
+          + c.segmentLength() + " tokens with no cache; got P=" + past + ", T=" + t);
+    }
+    if (memories.size() != c.layers()) {
+      throw new IllegalArgumentException("need " + c.layers() + " memories, got " + memories.size());
+    }
+    NDManager m = tokens.getManager();
+    NDArray ids = tokens.getDataType() == DataType.INT64 ? tokens : tokens.toType(DataType.INT64, false);
+    Rope rope = Rope.of(m, c, past, (int) t); // cos, sin: (T, K/2)
+    NDArray mask = causalMask(m, past, (int) t); // (T, P+T), 0 or -inf
+
+    NDArray x = embed(ids, w.embed()); // (B, T, D)
+    List<Memory> newMemories = new ArrayList<>();
+    List<NDArray> keys = new ArrayList<>();
+    List<NDArray> values = new ArrayList<>();
+    for (int l = 0; l < c.layers(); l++) {
+      Weights.Layer lw = w.layer(l);
+      NDArray pastK = cache == null ? null : cache.keys().get(l);
+      NDArray pastV = cache == null ? null : cache.values().get(l);
+      Attention a = attention(c, lw, rmsNorm(x, lw.attnNorm()), memories.get(l), pastK, pastV,
+          rope, mask, o);
+      x = x.add(a.out()); // (B, T, D) residual
+      if (o.computeLogits() || l < c.layers() - 1) {
+        x = x.add(feedForward(rmsNorm(x, lw.ffnNorm()), lw)); // (B, T, D) residual
+      }
+      newMemories.add(a.memory());
+      keys.add(a.keys());
+      values.add(a.values());
+    }
+    NDArray logits = o.computeLogits() ? lmHead(rmsNorm(x, w.finalNorm()), w.embed()) : null;
+    return new Output(logits, newMemories, new KvCache(keys, values));
+  }
+
+  /**
+   * Infini-attention of one layer (INFINI_ATTENTION.md steps 1-5), all heads at once.
+   *
+   * @param h     (B, T, D) the normalised layer input
+   * @param mem   the layer's memory before this segment: M (B, H, K, V), z (B, H, K)
+   * @param pastK (B, H, P, K) cached RoPE keys of the open segment, or null
+   * @param pastV (B, H, P, V) cached values, or null
+   * @param rope  RoPE tables for positions P .. P+T-1
+   * @param mask  (T, P+T) additive causal mask
+   */
+  public static Attention attention(ModelConfig c, Weights.Layer lw, NDArray h, Memory mem,
+      NDArray pastK, NDArray pastV, Rope rope, NDArray mask, Options o) {
+    long b = h.getShape().get(0);
+    long t = h.getShape().get(1);
+    int nh = c.heads();
+    int dk = c.dKey();
+    int dv = c.dValue();
+    NDManager m = h.getManager();
+
+    // Projections shared by both branches: Q = X W_Q, K = X W_K, V = X W_V.
+    NDArray q = h.matMul(lw.wq()).reshape(b, t, nh, dk).transpose(0, 2, 1, 3); // (B, H, T, K)
+    NDArray k = h.matMul(lw.wk()).reshape(b, t, nh, dk).transpose(0, 2, 1, 3); // (B, H, T, K)
+    NDArray v = h.matMul(lw.wv()).reshape(b, t, nh, dv).transpose(0, 2, 1, 3); // (B, H, T, V)
+
+    // Eq. 5-6, local branch: A_dot = softmax(Q_rope K_rope^T / sqrt(K) + causal) V.
+    NDArray kr = rope.apply(k); // (B, H, T, K)
+    NDArray keys = pastK == null ? kr : pastK.concat(kr, 2); // (B, H, P+T, K)
+    NDArray vals = pastV == null ? v : pastV.concat(v, 2); // (B, H, P+T, V)
+    NDArray scores = rope.apply(q).matMul(keys.transpose(0, 1, 3, 2))
+        .mul(1.0 / Math.sqrt(dk)).add(mask); // (B, H, T, P+T)
+    NDArray aDot = scores.softmax(3).matMul(vals); // (B, H, T, V)
+
+    // Eq. 7, memory read with pre-RoPE Q: sigma(Q) M / (sigma(Q) z + eps), or RMS-normalised.
+    NDArray sq = sigma(q); // (B, H, T, K)
+    NDArray read = sq.matMul(mem.m()); // (B, H, T, V) sigma(Q) M
+    NDArray aMem = c.memoryRead() == MemoryRead.PAPER
+        ? read.div(sq.matMul(mem.z().expandDims(-1)).add(MEMORY_EPS)) // (B, H, T, V)
+        : read.div(read.square().mean(new int[] {3}, true).add(MEMORY_EPS).sqrt())
+            .mul(local(m, lw.memNorm()).reshape(nh, 1, dv)); // (B, H, T, V)
+
+    // Eq. 8 / 9, memory write with pre-RoPE K, after the read; z += sum_t sigma(K_t).
+    Memory next = mem;
+    if (o.writeMemory()) {
+      NDArray sk = sigma(k); // (B, H, T, K)
+      NDArray written = c.updateRule() == UpdateRule.LINEAR
+          ? v // (B, H, T, V) eq. 8
+          : v.sub(sk.matMul(mem.m()).div(sk.matMul(mem.z().expandDims(-1)).add(MEMORY_EPS))); // eq. 9
+      NDArray newM = sk.transpose(0, 1, 3, 2).matMul(written).add(mem.m()); // (B, H, K, V)
+      NDArray newZ = sk.sum(new int[] {2}).add(mem.z()); // (B, H, K)
+      next = new Memory(newM, newZ);
+    }
+
+    // Eq. 10, gate: A = sigmoid(beta) A_mem + (1 - sigmoid(beta)) A_dot.
+    NDArray gated = switch (o.gate()) {
+      case LOCAL_ONLY -> aDot;
+      case MEMORY_ONLY -> aMem;
+      case NONE -> {
+        NDArray g = Activation.sigmoid(local(m, lw.gate())).reshape(nh, 1, 1); // (H, 1, 1)
+        yield aMem.mul(g).add(aDot.mul(g.neg().add(1f))); // (B, H, T, V)
+      }
+    };
+
+    // Eq. 11: concatenate heads, project with W_O.
+    NDArray out = gated.transpose(0, 2, 1, 3).reshape(b, t, (long) nh * dv).matMul(lw.wo()); // (B, T, D)
+    return new Attention(out, next, keys, vals, aMem, aDot);
+  }
+
+  /** sigma(x) = ELU(x) + 1, elementwise. */
+  public static NDArray sigma(NDArray x) {
+    return x.getNDArrayInternal().elu(1f).add(1f);
+  }
+
+  /** RMSNorm over the last axis: x / sqrt(mean(x^2) + eps) * gain. x (.., D), gain (D). */
+  public static NDArray rmsNorm(NDArray x, NDArray gain) {
+    int last = x.getShape().dimension() - 1;
+    return x.div(x.square().mean(new int[] {last}, true).add(NORM_EPS).sqrt()).mul(gain);
+  }
+
+  /** GELU feed-forward: gelu(h W_1) W_2. h (B, T, D) -> (B, T, D). */
+  static NDArray feedForward(NDArray h, Weights.Layer lw) {
+    return Activation.gelu(h.matMul(lw.w1())).matMul(lw.w2());
+  }
+
+  /** Token embedding lookup; the result lands in the ids' manager. ids (B, T) -> (B, T, D). */
+  static NDArray embed(NDArray ids, NDArray table) {
+    return ids.getNDArrayInternal().embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();
+  }
+
+  /** Tied LM head: x E^T. x (B, T, D), E (W, D) -> (B, T, W), in x's manager. */
+  static NDArray lmHead(NDArray x, NDArray table) {
+    return x.getNDArrayInternal().linear(x, table, null).singletonOrThrow();
+  }
+
+  /** A small weight brought into {@code m} (0 + w: differentiable, keeps views off the weights' manager). */
+  static NDArray local(NDManager m, NDArray w) {
+    return m.zeros(new Shape(), DataType.FLOAT32).add(w);
+  }
+
+  /** (T, P+T) additive mask: query i (position P+i) sees keys j <= P+i. */
+  static NDArray causalMask(NDManager m, int past, int t) {
+    int width = past + t;
+    float[] mask = new float[t * width];
+    for (int i = 0; i < t; i++) {
+      for (int j = past + i + 1; j < width; j++) {
+        mask[i * width + j] = Float.NEGATIVE_INFINITY;
+      }
+    }
+    return m.create(mask, new Shape(t, width));
+  }
+
+  /**
+   * Rotary position embedding tables for positions {@code start .. start+T-1} within a segment,
+   * rotate-half pairing (dimension i with i + K/2), theta_i = base^(-2i/K).
+   *
+   * @param cos (T, K/2)
+   * @param sin (T, K/2)
+   */
+  public record Rope(NDArray cos, NDArray sin) {
+    public static Rope of(NDManager m, ModelConfig c, int start, int t) {
+      int half = c.dKey() / 2;
+      float[][] cs = tables(c, start, t);
+      return new Rope(m.create(cs[0], new Shape(t, half)), m.create(cs[1], new Shape(t, half)));
+    }
+
+    /** cos and sin tables as flat (T, K/2) float arrays, computed in double. */
+    public static float[][] tables(ModelConfig c, int start, int t) {
+      int half = c.dKey() / 2;
+      float[] cos = new float[t * half];
+      float[] sin = new float[t * half];
+      for (int p = 0; p < t; p++) {
+        for (int i = 0; i < half; i++) {
+          double theta = Math.pow(c.ropeBase(), -2.0 * i / c.dKey());
+          double angle = (start + p) * theta;
+          cos[p * half + i] = (float) Math.cos(angle);
+          sin[p * half + i] = (float) Math.sin(angle);
+        }
+      }
+      return new float[][] {cos, sin};
+    }
+
+    /** x (B, H, T, K) -> (B, H, T, K): [x1 cos - x2 sin, x1 sin + x2 cos]. */
+    public NDArray apply(NDArray x) {
+      NDList halves = x.split(2, 3); // (B, H, T, K/2) each
+      NDArray x1 = halves.get(0);
+      NDArray x2 = halves.get(1);
+      return x1.mul(cos).sub(x2.mul(sin)).concat(x1.mul(sin).add(x2.mul(cos)), 3);
+    }
+  }
+}

@@ -1,0 +1,270 @@
+package io.infinistreams.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * The Infini-Transformer's parameters, immutable once built (llama3.java style). Every field
+ * carries its shape; the legend is in {@link ModelConfig}: W vocabulary, D d_model, H heads,
+ * K d_key, V d_value, F ffn width, L layers.
+ *
+ * <p>The arrays live in the {@link NDManager} given to {@link #init} or {@link #fromNamed}; that
+ * manager owns them. Code that computes with them must keep its results out of that manager (make
+ * an activation, not a weight, the first operand of every op): see {@link InfiniTransformer}.
+ *
+ * <p>{@link #parameters()} is the one ordered list of (name, array) pairs: checkpoints, the
+ * fingerprint and the optimizer all use it. Names: {@code embed}, then for each layer i
+ * {@code layers.i.attn_norm, layers.i.attn.wq, layers.i.attn.wk, layers.i.attn.wv,
+ * layers.i.attn.wo, layers.i.attn.gate, layers.i.attn.mem_norm, layers.i.ffn_norm,
+ * layers.i.ffn.w1, layers.i.ffn.w2}, then {@code final_norm}.
+ */
+public final class Weights {
+
+  /** Standard deviation of the initial embedding and projection weights (GPT-2/nanoGPT). */
+  public static final double INIT_STD = 0.02;
+
+  /** One pre-norm block: Infini-attention then the feed-forward layer. */
+  public record Layer(
+      NDArray attnNorm, // (D) RMSNorm gain before attention, init 1
+      NDArray wq, // (D, H*K) query projection, head-major columns
+      NDArray wk, // (D, H*K) key projection
+      NDArray wv, // (D, H*V) value projection
+      NDArray wo, // (H*V, D) output projection (eq. 11)
+      NDArray gate, // (H) beta of the gate (eq. 10), init 0
+      NDArray memNorm, // (H, V) gain of the NORMALIZED memory read, init 1
+      NDArray ffnNorm, // (D) RMSNorm gain before the feed-forward layer, init 1
+      NDArray w1, // (D, F) feed-forward up projection (GELU follows)
+      NDArray w2 // (F, D) feed-forward down projection
+  ) {}
+
+  /** A named parameter, as it appears in checkpoints and to the optimizer. */
+  public record Param(String name, NDArray array) {}
+
+  private final ModelConfig config;
+  private final NDArray embed; // (W, D) token embedding, tied as the LM head
+  private final List<Layer> layers; // (L)
+  private final NDArray finalNorm; // (D) final RMSNorm gain, init 1
+
+  private Weights(ModelConfig config, NDArray embed, List<Layer> layers, NDArray finalNorm) {
+    this.config = config;
+    this.embed = embed;
+    this.layers = List.copyOf(layers);
+    this.finalNorm = finalNorm;
+  }
+
+  public ModelConfig config() {
+    return config;
+  }
+
+  /** (W, D) token embedding; also the LM head (tied). */
+  public NDArray embed() {
+    return embed;
+  }
+
+  public List<Layer> layers() {
+    return layers;
+  }
+
+  public Layer layer(int i) {
+    return layers.get(i);
+  }
+
+  /** (D) final RMSNorm gain. */
+  public NDArray finalNorm() {
+    return finalNorm;
+  }
+
+  /** The expected name and shape of every parameter, in canonical order. */
+  public static Map<String, Shape> shapes(ModelConfig c) {
+    int d = c.dModel();
+    int h = c.heads();
+    Map<String, Shape> shapes = new LinkedHashMap<>();
+    shapes.put("embed", new Shape(c.vocabSize(), d));
+    for (int i = 0; i < c.layers(); i++) {
+      String p = "layers." + i + ".";
+      shapes.put(p + "attn_norm", new Shape(d));
+      shapes.put(p + "attn.wq", new Shape(d, (long) h * c.dKey()));
+      shapes.put(p + "attn.wk", new Shape(d, (long) h * c.dKey()));
+      shapes.put(p + "attn.wv", new Shape(d, (long) h * c.dValue()));
+      shapes.put(p + "attn.wo", new Shape((long) h * c.dValue(), d));
+      shapes.put(p + "attn.gate", new Shape(h));
+      shapes.put(p + "attn.mem_norm", new Shape(h, c.dValue()));
+      shapes.put(p + "ffn_norm", new Shape(d));
+      shapes.put(p + "ffn.w1", new Shape(d, c.ffnHidden()));
+      shapes.put(p + "ffn.w2", new Shape(c.ffnHidden(), d));
+    }
+    shapes.put("final_norm", new Shape(d));
+    return shapes;
+  }
+
+  /**
+   * Fresh weights drawn from {@code seed} with a Java RNG (independent of libtorch's RNG, so the
+   * same seed gives the same weights on every platform): N(0, 0.02) for the embedding and the
+   * input projections, N(0, 0.02 / sqrt(2L)) for the residual output projections (wo, w2),
+   * gains 1, gate beta 0.
+   */
+  public static Weights init(ModelConfig c, long seed, NDManager manager) {
+    SplittableRandom rng = new SplittableRandom(seed);
+    double residualStd = INIT_STD / Math.sqrt(2.0 * c.layers());
+    Map<String, NDArray> arrays = new LinkedHashMap<>();
+    for (Map.Entry<String, Shape> e : shapes(c).entrySet()) {
+      String name = e.getKey();
+      Shape shape = e.getValue();
+      float[] values = new float[Math.toIntExact(shape.size())];
+      if (name.endsWith("norm")) {
+        java.util.Arrays.fill(values, 1f);
+      } else if (name.endsWith("gate")) {
+        java.util.Arrays.fill(values, 0f);
+      } else {
+        double std = name.endsWith("wo") || name.endsWith("w2") ? residualStd : INIT_STD;
+        gaussian(rng, values, std);
+      }
+      arrays.put(name, manager.create(values, shape));
+    }
+    return build(c, arrays);
+  }
+
+  /**
+   * Weights from named arrays (e.g. a decoded checkpoint). Every expected name must be present
+   * with its exact shape and fp32; extra names are an error. The arrays are used as they are (not
+   * copied): their manager owns them.
+   */
+  public static Weights fromNamed(ModelConfig c, NDList named) {
+    Map<String, NDArray> byName = new LinkedHashMap<>();
+    for (NDArray a : named) {
+      if (a.getName() == null || byName.put(a.getName(), a) != null) {
+        throw new IllegalArgumentException("checkpoint tensor without a unique name: " + a.getName());
+      }
+    }
+    Map<String, Shape> expected = shapes(c);
+    for (Map.Entry<String, Shape> e : expected.entrySet()) {
+      NDArray a = byName.get(e.getKey());
+      if (a == null) {
+        throw new IllegalArgumentException("checkpoint lacks tensor " + e.getKey());
+      }
+      if (!a.getShape().equals(e.getValue()) || a.getDataType() != DataType.FLOAT32) {
+        throw new IllegalArgumentException("tensor " + e.getKey() + " is " + a.getDataType() + " "
+            + a.getShape() + ", expected float32 " + e.getValue());
+      }
+    }
+    if (byName.size() != expected.size()) {
+      List<String> extra = new ArrayList<>(byName.keySet());
+      extra.removeAll(expected.keySet());
+      throw new IllegalArgumentException("checkpoint has unexpected tensors " + extra);
+    }
+    return build(c, byName);
+  }
+
+  private static Weights build(ModelConfig c, Map<String, NDArray> a) {
+    List<Layer> layers = new ArrayList<>();
+    for (int i = 0; i < c.layers(); i++) {
+      String p = "layers." + i + ".";
+      layers.add(new Layer(a.get(p + "attn_norm"), a.get(p + "attn.wq"), a.get(p + "attn.wk"),
+          a.get(p + "attn.wv"), a.get(p + "attn.wo"), a.get(p + "attn.gate"),
+          a.get(p + "attn.mem_norm"), a.get(p + "ffn_norm"), a.get(p + "ffn.w1"),
+          a.get(p + "ffn.w2")));
+    }
+    for (Map.Entry<String, NDArray> e : a.entrySet()) {
+      e.getValue().setName(e.getKey());
+    }
+    return new Weights(c, a.get("embed"), layers, a.get("final_norm"));
+  }
+
+  /** Every parameter with its name, in the canonical order of {@link #shapes}. */
+  public List<Param> parameters() {
+    List<Param> params = new ArrayList<>();
+    params.add(new Param("embed", embed));
+    for (int i = 0; i < layers.size(); i++) {
+      Layer l = layers.get(i);
+      String p = "layers." + i + ".";
+      params.add(new Param(p + "attn_norm", l.attnNorm()));
+      params.add(new Param(p + "attn.wq", l.wq()));
+      params.add(new Param(p + "attn.wk", l.wk()));
+      params.add(new Param(p + "attn.wv", l.wv()));
+      params.add(new Param(p + "attn.wo", l.wo()));
+      params.add(new Param(p + "attn.gate", l.gate()));
+      params.add(new Param(p + "attn.mem_norm", l.memNorm()));
+      params.add(new Param(p + "ffn_norm", l.ffnNorm()));
+      params.add(new Param(p + "ffn.w1", l.w1()));
+      params.add(new Param(p + "ffn.w2", l.w2()));
+    }
+    params.add(new Param("final_norm", finalNorm));
+    return params;
+  }
+
+  /** The parameters as an NDList whose arrays carry their names (for {@link NDList#encode}). */
+  public NDList toNamedList() {
+    NDList list = new NDList();
+    for (Param p : parameters()) {
+      p.array().setName(p.name());
+      list.add(p.array());
+    }
+    return list;
+  }
+
+  /** Number of scalar parameters. */
+  public long parameterCount() {
+    long n = 0;
+    for (Param p : parameters()) {
+      n += p.array().size();
+    }
+    return n;
+  }
+
+  /**
+   * SHA-256 (lower-case hex) over the canonical bytes of the weights, independent of any file
+   * format: for each parameter in canonical order, its name in UTF-8, a 0 byte, its rank and dims
+   * as little-endian int64, then its values as little-endian float32 (row-major).
+   */
+  public String fingerprint() {
+    MessageDigest sha;
+    try {
+      sha = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    for (Param p : parameters()) {
+      sha.update(p.name().getBytes(StandardCharsets.UTF_8));
+      sha.update((byte) 0);
+      long[] dims = p.array().getShape().getShape();
+      ByteBuffer head = ByteBuffer.allocate(8 * (dims.length + 1)).order(ByteOrder.LITTLE_ENDIAN);
+      head.putLong(dims.length);
+      for (long d : dims) {
+        head.putLong(d);
+      }
+      sha.update(head.array());
+      float[] values = p.array().toFloatArray();
+      ByteBuffer body = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+      body.asFloatBuffer().put(values);
+      sha.update(body.array());
+    }
+    return HexFormat.of().formatHex(sha.digest());
+  }
+
+  private static void gaussian(SplittableRandom rng, float[] out, double std) {
+    for (int i = 0; i < out.length; i += 2) {
+      // Box-Muller: two independent N(0, 1) from two uniforms in (0, 1].
+      double u1 = 1.0 - rng.nextDouble();
+      double u2 = rng.nextDouble();
+      double r = Math.sqrt(-2.0 * Math.log(u1));
+      out[i] = (float) (std * r * Math.cos(2 * Math.PI * u2));
+      if (i + 1 < out.length) {
+        out[i + 1] = (float) (std * r * Math.sin(2 * Math.PI * u2));
+      }
+    }
+  }
+}
