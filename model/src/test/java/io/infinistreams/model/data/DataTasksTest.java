@@ -1,0 +1,142 @@
+package io.infinistreams.model.data;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.infinistreams.model.ByteTokenizer;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class DataTasksTest {
+  private static final int N = 128;
+
+  private static List<Task> tasks() {
+    return List.of(new PasskeyTask(0.5, 10f), new ChatRecallTask(3, 5f),
+        new TextTask(SyntheticText.corpus(1, 50_000, 0.1)));
+  }
+
+  @Test
+  void everyTaskFillsExactlyAndStartsWithBos() {
+    for (Task t : tasks()) {
+      for (int s = 2; s <= 8; s++) {
+        for (int i = 0; i < 20; i++) {
+          Sample x = t.sample(new Random(i * 31L + s), s, N);
+          assertEquals(s * N + 1, x.tokens().length, t.name());
+          assertEquals(ByteTokenizer.BOS, x.tokens()[0], t.name());
+          for (int tok : x.tokens()) {
+            assertTrue(tok >= 0 && tok < ByteTokenizer.MIN_VOCAB && tok != ByteTokenizer.PAD);
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void samplesAreDeterministicForTheRngState() {
+    for (Task t : tasks()) {
+      Sample a = t.sample(new Random(42), 4, N);
+      Sample b = t.sample(new Random(42), 4, N);
+      assertArrayEquals(a.tokens(), b.tokens(), t.name());
+      assertArrayEquals(a.weights(), b.weights(), t.name());
+    }
+  }
+
+  @Test
+  void passkeySampleEndsWithTheKeyWhichIsWeighted() {
+    Sample x = new PasskeyTask(0.0, 10f).sample(new Random(7), 4, N);
+    String text = ByteTokenizer.decode(x.tokens());
+    assertTrue(text.startsWith(PasskeyDocument.INTRO), text);
+    int key = Integer.parseInt(text.substring(text.length() - 5));
+    assertTrue(text.contains(PasskeyDocument.needle(key)), text);
+    assertTrue(text.endsWith(PasskeyDocument.QUESTION + " " + key), text);
+    float[] w = x.weights();
+    for (int i = 0; i < w.length; i++) {
+      assertEquals(i >= w.length - 5 ? 10f : 1f, w[i], "weight " + i);
+    }
+  }
+
+  @Test
+  void localFractionOnePutsTheNeedleInTheLastSegment() {
+    PasskeyTask task = new PasskeyTask(1.0, 10f);
+    for (int i = 0; i < 50; i++) {
+      Sample x = task.sample(new Random(i), 5, N);
+      String text = ByteTokenizer.decode(x.tokens());
+      int key = Integer.parseInt(text.substring(text.length() - 5));
+      int needleToken = 1 + text.indexOf(PasskeyDocument.needle(key)); // +1 for BOS
+      assertTrue(needleToken >= 4 * N, "needle at token " + needleToken);
+    }
+  }
+
+  @Test
+  void passkeyDocumentHasExactLengthAndDepth() {
+    for (double depth = 0; depth <= 1.0001; depth += 0.1) {
+      PasskeyDocument d = PasskeyDocument.of(4096, depth, 12345);
+      assertEquals(4096, d.document().length() + d.question().length());
+      assertEquals(d.needleOffset(), PasskeyDocument.prefixLength(4096, depth));
+      assertTrue(d.document().startsWith(PasskeyDocument.INTRO
+          + PasskeyDocument.filler(0, PasskeyDocument.prefixFiller(4096, depth))));
+      assertEquals(d.needleOffset(), d.document().indexOf("12345") - " The pass key is ".length());
+    }
+    PasskeyDocument first = PasskeyDocument.of(1000, 0.0, 12345);
+    assertEquals(PasskeyDocument.INTRO.length(), first.needleOffset());
+    PasskeyDocument last = PasskeyDocument.of(1000, 1.0, 12345);
+    assertTrue(last.document().endsWith(PasskeyDocument.needle(12345)));
+  }
+
+  @Test
+  void chatSessionAsksForFactsItStated() {
+    Sample x = new ChatRecallTask(3, 5f).sample(new Random(3), 6, N);
+    int[] t = x.tokens();
+    long users = Arrays.stream(t).filter(v -> v == ByteTokenizer.USER).count();
+    long eos = Arrays.stream(t).filter(v -> v == ByteTokenizer.EOS).count();
+    assertTrue(users >= 3, "turns: " + users);
+    assertEquals(ByteTokenizer.EOS, t[t.length - 1]);
+    assertTrue(eos >= users - 1);
+    // Every weighted span (a recalled value) also occurs earlier, in the fact's statement.
+    String text = ByteTokenizer.decode(t);
+    StringBuilder value = new StringBuilder();
+    int weighted = 0;
+    for (int i = 0; i < x.weights().length; i++) {
+      if (x.weights()[i] > 1f) {
+        weighted++;
+        int tok = t[i + 1];
+        if (tok < 256 && tok != '.') {
+          value.append((char) tok);
+        } else if (value.length() > 0) {
+          String v = value.toString();
+          assertTrue(text.indexOf(v) < text.lastIndexOf(v), "value " + v + " stated before");
+          value.setLength(0);
+        }
+      }
+    }
+    assertTrue(weighted > 0);
+  }
+
+  @Test
+  void mixIsAPureFunctionOfSeedAndStep() {
+    TaskMix mix = new TaskMix(tasks().stream().map(t -> new TaskMix.Entry(t, 1.0)).toList());
+    List<Sample> a = mix.batch(9, 100, 6, 4, N);
+    List<Sample> b = mix.batch(9, 100, 6, 4, N);
+    List<Sample> c = mix.batch(9, 101, 6, 4, N);
+    for (int i = 0; i < a.size(); i++) {
+      assertArrayEquals(a.get(i).tokens(), b.get(i).tokens());
+    }
+    boolean differs = false;
+    for (int i = 0; i < a.size(); i++) {
+      differs |= !Arrays.equals(a.get(i).tokens(), c.get(i).tokens());
+    }
+    assertTrue(differs);
+  }
+
+  @Test
+  void corpusHoldsOutItsTail() {
+    TextCorpus c = SyntheticText.corpus(5, 10_000, 0.2);
+    assertEquals(8_000, c.trainBytes());
+    assertEquals(2_000, c.heldOut(1_000_000).length);
+    int[] w = c.trainWindow(new Random(1), 20_000); // wraps within the training part
+    assertEquals(20_000, w.length);
+  }
+}
