@@ -1,0 +1,102 @@
+package io.infinistreams.topology;
+
+import io.infinistreams.model.HeadMemory;
+import io.infinistreams.model.ModelConfig;
+import io.infinistreams.model.StreamState;
+import io.infinistreams.schemas.StoredHeadMemory;
+import io.infinistreams.schemas.StoredSession;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Converts between the model's state values and the stored Avro records. Bit-exact: floats are
+ * copied as raw IEEE-754 bits (fp32, little-endian), so a memory read back equals, byte for byte,
+ * the memory written.
+ */
+final class StateCodec {
+  /** Layout version written into {@link StoredSession#getFormatVersion()}. */
+  static final int FORMAT_VERSION = 1;
+
+  private StateCodec() {}
+
+  static StoredSession toSession(StreamState state, long lastSeq, String fingerprint) {
+    int[] open = state.openTokens();
+    List<Integer> tokens = new ArrayList<>(open.length);
+    for (int t : open) {
+      tokens.add(t);
+    }
+    return StoredSession.newBuilder()
+        .setFormatVersion(FORMAT_VERSION)
+        .setOpenTokens(tokens)
+        .setLastSeq(lastSeq)
+        .setTokensAbsorbed(state.tokensAbsorbed())
+        .setSegmentsAbsorbed(state.segmentsAbsorbed())
+        .setModelFingerprint(fingerprint)
+        .build();
+  }
+
+  static StoredHeadMemory toStored(int layer, int head, HeadMemory memory, String fingerprint) {
+    return StoredHeadMemory.newBuilder()
+        .setLayer(layer)
+        .setHead(head)
+        .setDKey(memory.dKey())
+        .setDValue(memory.dValue())
+        .setM(floatsToBytes(memory.m()))
+        .setZ(floatsToBytes(memory.z()))
+        .setUpdates(memory.updates())
+        .setModelFingerprint(fingerprint)
+        .build();
+  }
+
+  /**
+   * The head memory of a stored record.
+   *
+   * @throws IllegalArgumentException if its sizes do not match its declared shape
+   */
+  static HeadMemory fromStored(StoredHeadMemory stored) {
+    return new HeadMemory(stored.getDKey(), stored.getDValue(), bytesToFloats(stored.getM()),
+        bytesToFloats(stored.getZ()), stored.getUpdates());
+  }
+
+  /**
+   * Rebuilds a stream's state.
+   *
+   * @param memories index {@code layer * heads + head}
+   * @throws IllegalArgumentException if the parts do not fit {@code config}
+   */
+  static StreamState toState(ModelConfig config, StoredSession session, List<HeadMemory> memories) {
+    if (session.getFormatVersion() != FORMAT_VERSION) {
+      throw new IllegalArgumentException("stored session has format version "
+          + session.getFormatVersion() + ", this processor reads " + FORMAT_VERSION);
+    }
+    List<Integer> open = session.getOpenTokens();
+    int[] tokens = new int[open.size()];
+    for (int i = 0; i < tokens.length; i++) {
+      tokens[i] = open.get(i);
+    }
+    return StreamState.of(config, memories, tokens, session.getTokensAbsorbed(),
+        session.getSegmentsAbsorbed());
+  }
+
+  static ByteBuffer floatsToBytes(float[] values) {
+    ByteBuffer buf = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+    for (float v : values) {
+      buf.putInt(Float.floatToRawIntBits(v));
+    }
+    return buf.flip();
+  }
+
+  static float[] bytesToFloats(ByteBuffer bytes) {
+    ByteBuffer buf = bytes.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    if (buf.remaining() % 4 != 0) {
+      throw new IllegalArgumentException("float32 array of " + buf.remaining() + " bytes");
+    }
+    float[] values = new float[buf.remaining() / 4];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = Float.intBitsToFloat(buf.getInt());
+    }
+    return values;
+  }
+}
