@@ -1,46 +1,158 @@
 package io.infinistreams.model;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.infinistreams.model.InfiniTransformer.GateOverride;
+import io.infinistreams.model.InfiniTransformer.KvCache;
+import io.infinistreams.model.InfiniTransformer.Memory;
+import io.infinistreams.model.InfiniTransformer.Options;
+import io.infinistreams.model.InfiniTransformer.Output;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The Infini-Transformer as the streaming layer sees it: immutable weights plus pure step
- * functions {@code (weights, state, input) -> (state', output)}. Thread-safe: any number of
- * threads may call {@link #absorb} and {@link #generate} at once; each call scopes its own native
- * memory and releases it before returning.
+ * functions {@code (weights, state, input) -> (state', output)}. State goes in and out as plain
+ * values ({@link StreamState}, {@link HeadMemory}); no NDArray outlives a call.
  *
- * <p>Lifecycle: create with {@link #create} (random weights) or {@link #load} (a checkpoint), use,
- * then {@link #close()} to free the weights' native memory.
+ * <p>Thread-safe: no mutable fields; any number of threads may call {@link #absorb} and
+ * {@link #generate} at once (with one libtorch thread each, see PLATFORM.md). Each call opens
+ * its own sub-manager of the weights' manager and closes it before returning; a long loop over
+ * many segments scopes each segment again, so native memory does not grow with the input.
  *
- * <p>Determinism: the memory after a sequence of calls depends only on the concatenated tokens,
- * never on how they were split into calls: memory is written only when a segment is full, and a
- * full segment is always computed by the same code on the same shapes.
+ * <p>Lifecycle: {@link #create} (random weights), {@link #load} (a checkpoint directory) or
+ * {@link #loadDefault()}; use; {@link #close()} frees the weights (views made by
+ * {@link #withGateOverride} and models made by {@link #fromWeights} own nothing).
+ *
+ * <p>Segments: the open segment holds 1..N tokens. A full segment is compressed into memory
+ * (read + local attention + write, one forward of exactly N tokens, batch 1) when the token after
+ * it arrives, so the position that predicts every token is always in the state, and the memory
+ * after any sequence of calls depends only on the concatenated tokens, never on how they were
+ * split: every compression runs the same code on the same shapes and the same values.
  */
 public final class InfiniModel implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(InfiniModel.class);
 
-  private InfiniModel() {}
+  /** Classpath folder of the shipped checkpoint ({@link Checkpoint} layout). */
+  public static final String DEFAULT_RESOURCE = "/io/infinistreams/model/default/";
+  /** Seed of the random fallback used by {@link #loadDefault()} when no checkpoint is shipped. */
+  public static final long DEFAULT_SEED = 2404_07143L;
 
-  /** A model with weights drawn from {@code seed} (deterministic). */
-  public static InfiniModel create(ModelConfig config, long seed) {
-    throw new UnsupportedOperationException("TODO");
+  private final NDManager manager; // parent of every call's sub-manager; owns the weights if owner
+  private final Weights weights;
+  private final String fingerprint;
+  private final GateOverride gate;
+  private final boolean owner;
+
+  private InfiniModel(NDManager manager, Weights weights, String fingerprint, GateOverride gate,
+      boolean owner) {
+    this.manager = manager;
+    this.weights = weights;
+    this.fingerprint = fingerprint;
+    this.gate = gate;
+    this.owner = owner;
   }
 
-  /** Loads a checkpoint directory written by {@link #save}. */
+  /** A model with weights drawn from {@code seed} (deterministic, see {@link Weights#init}). */
+  public static InfiniModel create(ModelConfig config, long seed) {
+    NDManager m = NDManager.newBaseManager();
+    try {
+      Weights w = Weights.init(config, seed, m);
+      return new InfiniModel(m, w, w.fingerprint(), GateOverride.NONE, true);
+    } catch (RuntimeException e) {
+      m.close();
+      throw e;
+    }
+  }
+
+  /** Loads a checkpoint directory written by {@link #save} (or {@link Checkpoint#save}). */
   public static InfiniModel load(Path checkpointDir) {
-    throw new UnsupportedOperationException("TODO");
+    NDManager m = NDManager.newBaseManager();
+    try {
+      Weights w = Checkpoint.load(checkpointDir, m).weights();
+      return new InfiniModel(m, w, w.fingerprint(), GateOverride.NONE, true);
+    } catch (RuntimeException e) {
+      m.close();
+      throw e;
+    }
+  }
+
+  /**
+   * The project's default model: the checkpoint shipped on the classpath under
+   * {@link #DEFAULT_RESOURCE} if there is one; otherwise (until trained weights ship)
+   * <b>random, untrained weights</b> {@code create(ModelConfig.defaults(), DEFAULT_SEED)}, with a
+   * warning in the log. Check {@link #isTrainedDefaultAvailable()} to tell which.
+   */
+  public static InfiniModel loadDefault() {
+    NDManager m = NDManager.newBaseManager();
+    try {
+      Checkpoint.Loaded loaded = Checkpoint.loadResource(DEFAULT_RESOURCE, m);
+      if (loaded != null) {
+        LOG.info("Loaded the default checkpoint classpath:{} ({}), fingerprint {}",
+            DEFAULT_RESOURCE, loaded.config(), loaded.weights().fingerprint());
+        return new InfiniModel(m, loaded.weights(), loaded.weights().fingerprint(),
+            GateOverride.NONE, true);
+      }
+      LOG.warn("No checkpoint at classpath:{}; using RANDOM UNTRAINED weights "
+          + "(ModelConfig.defaults(), seed {})", DEFAULT_RESOURCE, DEFAULT_SEED);
+      Weights w = Weights.init(ModelConfig.defaults(), DEFAULT_SEED, m);
+      return new InfiniModel(m, w, w.fingerprint(), GateOverride.NONE, true);
+    } catch (RuntimeException e) {
+      m.close();
+      throw e;
+    }
+  }
+
+  /** True if a trained checkpoint is on the classpath for {@link #loadDefault()}. */
+  public static boolean isTrainedDefaultAvailable() {
+    return InfiniModel.class.getResource(DEFAULT_RESOURCE + Checkpoint.MANIFEST_FILE) != null;
+  }
+
+  /**
+   * A model over weights someone else owns (e.g. a training loop evaluating as it goes). It
+   * does not close them; calls run in sub-managers of the weights' manager.
+   */
+  public static InfiniModel fromWeights(Weights weights) {
+    return new InfiniModel(weights.embed().getManager(), weights, weights.fingerprint(),
+        GateOverride.NONE, false);
+  }
+
+  /**
+   * A view sharing these weights with the gate forced, e.g. {@code LOCAL_ONLY} for the
+   * memory-off baseline. Memory is still written, so states stay interchangeable. Closing the
+   * view does nothing; the original must outlive it.
+   */
+  public InfiniModel withGateOverride(GateOverride override) {
+    return new InfiniModel(manager, weights, fingerprint, override, false);
   }
 
   /** Writes {@code model.safetensors} and {@code manifest.json} into {@code checkpointDir}. */
   public void save(Path checkpointDir, String howMade) {
-    throw new UnsupportedOperationException("TODO");
+    Checkpoint.save(weights, checkpointDir, howMade);
   }
 
   public ModelConfig config() {
-    throw new UnsupportedOperationException("TODO");
+    return weights.config();
   }
 
-  /** SHA-256 (hex) of the weights: identifies the model that wrote a memory. */
+  /** The weights (shared, immutable; owned by this model unless made by {@link #fromWeights}). */
+  public Weights weights() {
+    return weights;
+  }
+
+  public GateOverride gateOverride() {
+    return gate;
+  }
+
+  /** SHA-256 (hex) of the weights ({@link Weights#fingerprint}): identifies the model that wrote a memory. */
   public String fingerprint() {
-    throw new UnsupportedOperationException("TODO");
+    return fingerprint;
   }
 
   /** The state of a new stream. */
@@ -49,25 +161,260 @@ public final class InfiniModel implements AutoCloseable {
   }
 
   /**
-   * Appends {@code tokens} to the stream's context: every time the open segment fills, runs it
-   * (memory read, local attention), writes it into memory, and keeps the rest open.
+   * Appends {@code tokens} to the stream's context. Every full segment followed by at least one
+   * more token is compressed (memory read, local attention, memory write); the rest stays open.
    *
-   * @param score also return each new token's log-probability (costs a forward pass over the
-   *              open segment's remainder)
+   * @param score also return each new token's natural-log probability given everything before
+   *              it (its predicting position is the one before it, possibly in a segment
+   *              compressed by this call; costs the LM head and one read-only forward over the
+   *              open remainder). A token whose predicting position is gone (only possible for a
+   *              hand-built state with an empty open segment) scores NaN.
    */
   public AbsorbResult absorb(StreamState state, int[] tokens, boolean score) {
-    throw new UnsupportedOperationException("TODO");
+    checkState(state);
+    checkTokens(tokens);
+    int n = config().segmentLength();
+    int[] open = state.openTokens();
+    int[] all = concat(open, tokens);
+    int segments = all.length == 0 ? 0 : (all.length - 1) / n; // full segments with a successor
+    int rest = segments * n;
+    float[] logProbs = score ? new float[tokens.length] : null;
+    if (score) {
+      Arrays.fill(logProbs, Float.NaN);
+    }
+    List<HeadMemory> memories = state.memories();
+    try (NDManager call = manager.newSubManager()) {
+      List<Memory> mem = segments > 0 || score ? toNd(call, memories) : null;
+      for (int s = 0; s < segments; s++) {
+        int from = s * n;
+        try (NDManager work = call.newSubManager()) {
+          mem.forEach(x -> x.attach(work)); // the previous memory dies with this segment's scope
+          Output out = compress(work, Arrays.copyOfRange(all, from, from + n), mem, score);
+          if (score) {
+            scoreRows(out.logits(), all, from, open.length, logProbs);
+          }
+          mem = out.memories();
+          mem.forEach(x -> x.attach(call));
+        }
+      }
+      // Positions rest .. all.length-2 predict new tokens still in the open remainder.
+      int firstPos = Math.max(rest, open.length - 1);
+      if (score && firstPos <= all.length - 2) {
+        int[] prefix = Arrays.copyOfRange(all, rest, all.length - 1);
+        Output out = InfiniTransformer.forward(weights, tokens(call, prefix), mem,
+            Options.readOnly().withGate(gate));
+        scoreRows(out.logits(), all, rest, open.length, logProbs);
+      }
+      if (segments > 0) {
+        memories = fromNd(mem, state.memories(), segments);
+      }
+    }
+    StreamState next = state.with(memories, Arrays.copyOfRange(all, rest, all.length),
+        state.tokensAbsorbed() + tokens.length, state.segmentsAbsorbed() + segments);
+    return new AbsorbResult(next, logProbs, segments);
   }
 
   /**
-   * Appends {@code prompt}, then decodes up to {@code settings.maxNewTokens()} tokens reading
-   * memory and attending over the open segment (KV cache). Generated tokens join the context; a
-   * segment that fills is compressed into memory exactly as absorbed text would be.
+   * Appends {@code prompt} (as {@link #absorb} would), then decodes up to
+   * {@code settings.maxNewTokens()} tokens, reading memory and attending over the open segment
+   * through a KV cache. Each generated token joins the context; when the open segment is full
+   * and a token follows, the segment is compressed by exactly the code {@link #absorb} uses, so
+   * the memory equals that of absorbing prompt + generated tokens.
+   *
+   * @throws IllegalArgumentException if the context is empty (nothing to predict from)
    */
   public GenerateResult generate(StreamState state, int[] prompt, GenerationSettings settings) {
-    throw new UnsupportedOperationException("TODO");
+    AbsorbResult absorbed = absorb(state, prompt, false);
+    StreamState s = absorbed.state();
+    int max = settings.maxNewTokens();
+    if (max == 0) {
+      return new GenerateResult(s, new int[0], absorbed.segmentsCompressed());
+    }
+    if (s.openLength() == 0) {
+      throw new IllegalArgumentException("nothing to generate from: the open segment is empty");
+    }
+    int n = config().segmentLength();
+    int[] open = Arrays.copyOf(s.openTokens(), n);
+    int openLen = s.openLength();
+    int[] generated = new int[max];
+    int count = 0;
+    int segments = 0;
+    SplittableRandom rng = new SplittableRandom(settings.seed());
+    List<HeadMemory> memories = s.memories();
+    try (NDManager call = manager.newSubManager()) {
+      NDManager carry = call.newSubManager(); // holds what survives a step: memory, KV cache
+      try {
+        List<Memory> mem = toNd(carry, memories);
+        // Prefill: the open segment, reading memory, filling the KV cache.
+        Output pre = InfiniTransformer.forward(weights,
+            tokens(carry, Arrays.copyOf(open, openLen)), mem, Options.readOnly().withGate(gate));
+        float[] logits = lastRow(pre.logits());
+        KvCache cache = pre.cache();
+        while (true) {
+          int tok = pick(logits, settings.temperature(), rng);
+          generated[count++] = tok;
+          boolean done = count == max || (settings.stopAtEos() && tok == ByteTokenizer.EOS);
+          NDManager next = call.newSubManager();
+          try (NDManager work = call.newSubManager()) {
+            if (openLen == n) { // the full open segment has a successor: compress it, as absorb does
+              mem = compress(work, open, mem, false).memories();
+              segments++;
+              openLen = 0;
+              cache = null;
+            }
+            open[openLen++] = tok;
+            if (!done) {
+              Output step = InfiniTransformer.forward(weights, tokens(work, new int[] {tok}), mem,
+                  cache, Options.readOnly().withGate(gate));
+              logits = lastRow(step.logits());
+              cache = step.cache().attach(next);
+            }
+            mem.forEach(x -> x.attach(next));
+          }
+          carry.close();
+          carry = next;
+          if (done) {
+            break;
+          }
+        }
+        if (segments > 0) {
+          memories = fromNd(mem, s.memories(), segments);
+        }
+      } finally {
+        carry.close();
+      }
+    }
+    StreamState out = s.with(memories, Arrays.copyOf(open, openLen), s.tokensAbsorbed() + count,
+        s.segmentsAbsorbed() + segments);
+    return new GenerateResult(out, Arrays.copyOf(generated, count),
+        absorbed.segmentsCompressed() + segments);
   }
 
+  /** Closes the weights' native memory if this model owns them. */
   @Override
-  public void close() {}
+  public void close() {
+    if (owner) {
+      manager.close();
+    }
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  /** Compresses one full segment: the only code path that writes memory. */
+  private Output compress(NDManager m, int[] segment, List<Memory> mem, boolean logits) {
+    return InfiniTransformer.forward(weights, tokens(m, segment), mem,
+        new Options(true, gate, logits));
+  }
+
+  private static NDArray tokens(NDManager m, int[] ids) {
+    long[] longs = new long[ids.length];
+    for (int i = 0; i < ids.length; i++) {
+      longs[i] = ids[i];
+    }
+    return m.create(longs, new Shape(1, ids.length));
+  }
+
+  /** Writes log p(all[p+1] | ..p) for rows p = from .. from+T-1 that predict new tokens. */
+  private static void scoreRows(NDArray logits, int[] all, int from, int openLen, float[] out) {
+    long t = logits.getShape().get(1);
+    int w = (int) logits.getShape().get(2);
+    float[] lp = logits.logSoftmax(2).toFloatArray(); // (1, T, W)
+    for (int row = 0; row < t; row++) {
+      int target = from + row + 1;
+      if (target >= openLen && target < all.length) {
+        out[target - openLen] = lp[row * w + all[target]];
+      }
+    }
+  }
+
+  private static float[] lastRow(NDArray logits) {
+    long t = logits.getShape().get(1);
+    return logits.get(0, t - 1).toFloatArray();
+  }
+
+  /** Argmax at temperature 0 (lowest id on ties), else a draw from softmax(logits / T). */
+  static int pick(float[] logits, float temperature, SplittableRandom rng) {
+    int best = 0;
+    for (int i = 1; i < logits.length; i++) {
+      if (logits[i] > logits[best]) {
+        best = i;
+      }
+    }
+    if (temperature == 0f) {
+      return best;
+    }
+    double[] p = new double[logits.length];
+    double sum = 0;
+    for (int i = 0; i < logits.length; i++) {
+      p[i] = Math.exp((logits[i] - logits[best]) / (double) temperature);
+      sum += p[i];
+    }
+    double u = rng.nextDouble() * sum;
+    for (int i = 0; i < p.length; i++) {
+      u -= p[i];
+      if (u < 0) {
+        return i;
+      }
+    }
+    return best;
+  }
+
+  /** Per layer: M (1, H, K, V) and z (1, H, K) from the state's (layer, head) memories. */
+  private List<Memory> toNd(NDManager m, List<HeadMemory> memories) {
+    ModelConfig c = config();
+    int kv = c.dKey() * c.dValue();
+    List<Memory> out = new ArrayList<>();
+    for (int l = 0; l < c.layers(); l++) {
+      float[] mm = new float[c.heads() * kv];
+      float[] zz = new float[c.heads() * c.dKey()];
+      for (int h = 0; h < c.heads(); h++) {
+        HeadMemory hm = memories.get(l * c.heads() + h);
+        System.arraycopy(hm.m(), 0, mm, h * kv, kv);
+        System.arraycopy(hm.z(), 0, zz, h * c.dKey(), c.dKey());
+      }
+      out.add(new Memory(m.create(mm, new Shape(1, c.heads(), c.dKey(), c.dValue())),
+          m.create(zz, new Shape(1, c.heads(), c.dKey()))));
+    }
+    return out;
+  }
+
+  /** Back to plain values; each head's update count grows by {@code written} segments. */
+  private List<HeadMemory> fromNd(List<Memory> mem, List<HeadMemory> before, int written) {
+    ModelConfig c = config();
+    int kv = c.dKey() * c.dValue();
+    List<HeadMemory> out = new ArrayList<>();
+    for (int l = 0; l < c.layers(); l++) {
+      float[] mm = mem.get(l).m().toFloatArray();
+      float[] zz = mem.get(l).z().toFloatArray();
+      for (int h = 0; h < c.heads(); h++) {
+        HeadMemory old = before.get(l * c.heads() + h);
+        out.add(new HeadMemory(c.dKey(), c.dValue(), Arrays.copyOfRange(mm, h * kv, (h + 1) * kv),
+            Arrays.copyOfRange(zz, h * c.dKey(), (h + 1) * c.dKey()), old.updates() + written));
+      }
+    }
+    return out;
+  }
+
+  private void checkState(StreamState state) {
+    ModelConfig c = config();
+    if (state.layers() != c.layers() || state.heads() != c.heads()
+        || state.memory(0, 0).dKey() != c.dKey() || state.memory(0, 0).dValue() != c.dValue()) {
+      throw new IllegalArgumentException("state " + state + " does not fit " + c);
+    }
+  }
+
+  private void checkTokens(int[] tokens) {
+    for (int t : tokens) {
+      if (t < 0 || t >= config().vocabSize()) {
+        throw new IllegalArgumentException("token " + t + " outside vocabulary of "
+            + config().vocabSize());
+      }
+    }
+  }
+
+  private static int[] concat(int[] a, int[] b) {
+    int[] out = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
 }

@@ -10,7 +10,9 @@ import java.util.Objects;
  * returns a new state. Its size is fixed by the config, whatever the stream's length.
  *
  * <p>A new stream's open segment holds {@link ByteTokenizer#BOS}, so every text token has a
- * prediction (its surprise is defined) and streams start as training sequences do.
+ * prediction (its surprise is defined) and streams start as training sequences do. The open
+ * segment holds 1..N tokens: a full segment is compressed into memory when the token after it
+ * arrives ({@link InfiniModel#absorb}), so the position predicting the next token is always here.
  *
  * <p>The memories are stored flat, index {@code layer * heads + head}, so the streaming layer can
  * store one record per (layer, head) and rebuild the state with {@link #of}.
@@ -19,7 +21,7 @@ public final class StreamState {
   private final int layers;
   private final int heads;
   private final List<HeadMemory> memories; // (L*H), index layer*H + head
-  private final int[] openTokens; // (< N) tokens of the open segment, in order
+  private final int[] openTokens; // (1..N) tokens of the open segment, in order
   private final long tokensAbsorbed; // all tokens ever appended to the context, BOS included
   private final long segmentsAbsorbed; // full segments written into memory
 
@@ -63,9 +65,9 @@ public final class StreamState {
             + config.dKey() + ", V=" + config.dValue());
       }
     }
-    if (openTokens.length >= config.segmentLength()) {
+    if (openTokens.length > config.segmentLength()) {
       throw new IllegalArgumentException("open segment holds " + openTokens.length
-          + " tokens; a full segment (" + config.segmentLength() + ") must be in memory");
+          + " tokens, more than a segment (" + config.segmentLength() + ")");
     }
     for (int t : openTokens) {
       if (t < 0 || t >= config.vocabSize()) {
