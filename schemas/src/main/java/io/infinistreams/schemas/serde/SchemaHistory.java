@@ -3,8 +3,10 @@ package io.infinistreams.schemas.serde;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Enumeration;
 import java.util.List;
 import org.apache.avro.Schema;
 
@@ -14,7 +16,8 @@ import org.apache.avro.Schema;
  *
  * <p>When a schema changes, copy its previous {@code .avsc} to
  * {@code schemas/src/main/resources/io/infinistreams/schemas/history/} (named
- * {@code <Record>.v<N>.avsc}) and add its file name to {@code index.txt} there. Nothing is ever
+ * {@code <Record>.v<N>.avsc}) and add its file name to {@code index.txt} there. Every
+ * {@code index.txt} at that path on the classpath is read (a jar may add its own). Nothing is ever
  * removed from the history. See docs/streaming.md, "Schema evolution".
  */
 public final class SchemaHistory {
@@ -49,16 +52,20 @@ public final class SchemaHistory {
     }
   }
 
+  /** Entries of every {@code index.txt} in the history folder on the classpath, in order. */
   private static List<String> index() {
-    try (InputStream in = SchemaHistory.class.getResourceAsStream(FOLDER + "index.txt")) {
-      if (in == null) {
-        return List.of();
-      }
-      List<String> files = new ArrayList<>();
-      for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
-        String name = line.strip();
-        if (!name.isEmpty() && !name.startsWith("#")) {
-          files.add(name);
+    List<String> files = new ArrayList<>();
+    try {
+      Enumeration<URL> indexes = SchemaHistory.class.getClassLoader()
+          .getResources(FOLDER.substring(1) + "index.txt");
+      while (indexes.hasMoreElements()) {
+        try (InputStream in = indexes.nextElement().openStream()) {
+          for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+            String name = line.strip();
+            if (!name.isEmpty() && !name.startsWith("#") && !files.contains(name)) {
+              files.add(name);
+            }
+          }
         }
       }
       return files;

@@ -1,0 +1,52 @@
+package io.infinistreams.app.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+
+class ProgressBarTest {
+
+  @Test
+  void showsPercentBytesRateAndEta() {
+    // 10 MB of 20 MB in 4 s: 2.5 MB/s, 4 s to go.
+    String s = ProgressBar.render(10_000_000, 20_000_000, 4_000_000_000L);
+    assertEquals("[############............]  50.0%     10.0/20.0 MB    2.50 MB/s  ETA 0:04", s);
+  }
+
+  @Test
+  void unknownTotalShowsBytesAndRate() {
+    assertEquals("    3.0 MB    1.50 MB/s", ProgressBar.render(3_000_000, 0, 2_000_000_000L));
+  }
+
+  @Test
+  void etaBeforeAnyProgressIsUnknown() {
+    assertTrue(ProgressBar.render(0, 100, 1_000_000L).endsWith("ETA --:--"));
+  }
+
+  @Test
+  void durationsReadAsClockTimes() {
+    assertEquals("0:00", ProgressBar.duration(0));
+    assertEquals("1:05", ProgressBar.duration(65));
+    assertEquals("2:00:01", ProgressBar.duration(7201));
+  }
+
+  @Test
+  void redrawsAtMostEvery200MsAndFinishesTheLine() {
+    long[] now = {0};
+    StringWriter sink = new StringWriter();
+    ProgressBar bar = new ProgressBar(new PrintWriter(sink), 1000, () -> now[0]);
+    bar.update(100); // first update draws
+    now[0] = 50_000_000L;
+    bar.update(200); // 50 ms later: no redraw
+    now[0] = 300_000_000L;
+    bar.update(300); // 300 ms: redraw
+    bar.finish();
+    String out = sink.toString();
+    assertEquals(3, out.chars().filter(c -> c == '\r').count(), out);
+    assertTrue(out.endsWith("\n"));
+    assertTrue(out.contains(" 30.0%"), out);
+  }
+}

@@ -1,0 +1,44 @@
+package io.infinistreams.app.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.apache.kafka.common.config.ConfigDef;
+import org.junit.jupiter.api.Test;
+
+class ConfigDocsTest {
+
+  /** The repository root: the parent of the module folder the tests run in. */
+  static Path repoRoot() {
+    Path dir = Path.of("").toAbsolutePath();
+    while (dir != null && !Files.isDirectory(dir.resolve("topology"))) {
+      dir = dir.getParent();
+    }
+    if (dir == null) {
+      throw new IllegalStateException("repository root not found above " + Path.of("").toAbsolutePath());
+    }
+    return dir;
+  }
+
+  @Test
+  void committedTableIsUpToDate() throws IOException {
+    Path docs = repoRoot().resolve(ConfigDocs.DOCS_FILE);
+    assertTrue(Files.exists(docs), docs + " is missing: run `bin/infini config docs`");
+    assertEquals(ConfigDocs.markdown(), Files.readString(docs, StandardCharsets.UTF_8),
+        docs + " is out of date: run `bin/infini config docs` and commit it");
+  }
+
+  @Test
+  void everyKeyIsInTheTableWithItsEnvironmentVariable() {
+    String md = ConfigDocs.markdown();
+    for (ConfigDef.ConfigKey key : ConfigKeys.DEFINITION.configKeys().values()) {
+      assertTrue(md.contains("| `" + key.name + "` |"), key.name);
+      assertTrue(md.contains("`" + ConfigKeys.envName(key.name) + "`"), key.name);
+      assertTrue(key.documentation != null && !key.documentation.isBlank(), key.name + " has no doc");
+    }
+  }
+}
