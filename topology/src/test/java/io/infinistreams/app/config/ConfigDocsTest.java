@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.apache.kafka.common.config.ConfigDef;
 import org.junit.jupiter.api.Test;
 
@@ -28,8 +29,15 @@ class ConfigDocsTest {
   void committedTableIsUpToDate() throws IOException {
     Path docs = repoRoot().resolve(ConfigDocs.DOCS_FILE);
     assertTrue(Files.exists(docs), docs + " is missing: run `bin/infini config docs`");
-    assertEquals(ConfigDocs.markdown(), Files.readString(docs, StandardCharsets.UTF_8),
-        docs + " is out of date: run `bin/infini config docs` and commit it");
+    List<String> expected = ConfigDocs.markdown().lines().toList();
+    List<String> actual = Files.readString(docs, StandardCharsets.UTF_8).lines().toList();
+    for (int i = 0; i < Math.max(expected.size(), actual.size()); i++) {
+      String want = i < expected.size() ? expected.get(i) : "<end of file>";
+      String have = i < actual.size() ? actual.get(i) : "<end of file>";
+      assertEquals(want, have, docs + " is out of date at line " + (i + 1)
+          + ": run `bin/infini config docs` and commit it");
+    }
+    assertEquals(ConfigDocs.markdown(), Files.readString(docs, StandardCharsets.UTF_8));
   }
 
   @Test

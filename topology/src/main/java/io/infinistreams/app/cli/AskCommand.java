@@ -1,0 +1,69 @@
+package io.infinistreams.app.cli;
+
+import io.infinistreams.app.client.StreamClient;
+import io.infinistreams.app.config.AppConfig;
+import io.infinistreams.app.runtime.BrokerAddress;
+import io.infinistreams.schemas.OutputEvent;
+import io.infinistreams.schemas.PromptFormat;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeoutException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code infini ask KEY PROMPT}: one GENERATE, and its reply. */
+@Command(name = "ask", mixinStandardHelpOptions = true,
+    description = {"Send a GENERATE event to a stream and print the reply (stdout) when its "
+        + "output event arrives. The prompt and the reply join the stream's context."})
+public final class AskCommand implements Callable<Integer> {
+
+  @Spec CommandSpec spec;
+  @Mixin ConfigOptions configOptions;
+  @Mixin GenerationOptions generationOptions;
+
+  @Parameters(index = "0", paramLabel = "KEY", description = "Stream id.")
+  String key;
+
+  @Parameters(index = "1", paramLabel = "PROMPT", description = "The prompt.")
+  String prompt;
+
+  @Option(names = "--seq", paramLabel = "N",
+      description = "Sequence number of the event. Default: one after the stream's last applied event.")
+  Long seq;
+
+  @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "300",
+      description = "How long to wait for the reply (the processor may still be absorbing "
+          + "earlier events). Default: ${DEFAULT-VALUE}.")
+  long timeoutSeconds;
+
+  @Override
+  public Integer call() throws Exception {
+    AppConfig config = configOptions.load();
+    var generation = generationOptions.generation(config, PromptFormat.CHAT);
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    try (StreamClient client = StreamClient.connect(config, BrokerAddress.forClient(config), key)) {
+      long s = seq != null ? seq : client.lastSeq() + 1;
+      client.generate(s, prompt, generation);
+      client.flush();
+      OutputEvent reply;
+      try {
+        reply = client.awaitOutput(s, Duration.ofSeconds(timeoutSeconds));
+      } catch (TimeoutException e) {
+        throw new CliException(e.getMessage() + " (is `infini run` running? was seq " + s
+            + " already used? see the dead-letter topic " + config.deadLetterTopic() + ")");
+      }
+      out.println(reply.getGeneratedText() == null ? "" : reply.getGeneratedText());
+      out.flush();
+      err.printf("[stream '%s' seq %d: %,d tokens in context, %,d segments in memory, %.1f ms]%n",
+          key, s, reply.getTokensTotal(), reply.getSegmentsTotal(), reply.getLatencyMicros() / 1e3);
+      err.flush();
+    }
+    return 0;
+  }
+}

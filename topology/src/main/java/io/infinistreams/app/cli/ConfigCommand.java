@@ -1,0 +1,60 @@
+package io.infinistreams.app.cli;
+
+import io.infinistreams.app.config.AppConfig;
+import io.infinistreams.app.config.ConfigDocs;
+import io.infinistreams.app.config.ConfigKeys;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.apache.kafka.common.config.ConfigDef;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code infini config show|docs}: the effective configuration, and the generated table. */
+@Command(name = "config", mixinStandardHelpOptions = true,
+    description = "Show the effective configuration, or regenerate docs/configuration.md.",
+    subcommands = {ConfigCommand.Show.class, ConfigCommand.Docs.class})
+public final class ConfigCommand {
+
+  @Command(name = "show", mixinStandardHelpOptions = true,
+      description = "Print every key's effective value and where it came from.")
+  static final class Show implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin ConfigOptions configOptions;
+
+    @Override
+    public Integer call() {
+      AppConfig config = configOptions.load();
+      PrintWriter out = spec.commandLine().getOut();
+      for (ConfigDef.ConfigKey key : ConfigKeys.DEFINITION.configKeys().values()) {
+        out.printf("%-28s = %-24s (%s)%n", key.name,
+            ConfigDef.convertToString(config.get(key.name), key.type), config.origins().get(key.name));
+      }
+      config.streamsOverrides().forEach((k, v) ->
+          out.printf("%-28s = %-24s (%s)%n", ConfigKeys.STREAMS_PREFIX + k, v,
+              config.origins().get(ConfigKeys.STREAMS_PREFIX + k)));
+      out.flush();
+      return 0;
+    }
+  }
+
+  @Command(name = "docs", mixinStandardHelpOptions = true,
+      description = "Write docs/configuration.md from the key definitions.")
+  static final class Docs implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "REPO_ROOT", defaultValue = ".",
+        description = "Repository root (default: the working directory).")
+    Path root;
+
+    @Override
+    public Integer call() throws Exception {
+      spec.commandLine().getOut().println("wrote " + ConfigDocs.write(root));
+      spec.commandLine().getOut().flush();
+      return 0;
+    }
+  }
+}

@@ -1,0 +1,76 @@
+package io.infinistreams.app.cli;
+
+import io.infinistreams.app.client.DocumentFeeder;
+import io.infinistreams.app.client.ProgressBar;
+import io.infinistreams.app.client.StreamClient;
+import io.infinistreams.app.config.AppConfig;
+import io.infinistreams.app.runtime.BrokerAddress;
+import java.io.BufferedInputStream;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code infini feed KEY FILE}: a document into a stream's context, as APPEND events. */
+@Command(name = "feed", mixinStandardHelpOptions = true,
+    description = {"Append a document (UTF-8 text) to a stream's context: APPEND events of at "
+        + "most event.max.text.bytes, cut between characters, with increasing sequence numbers. "
+        + "Shows progress on stderr; prints a summary on stdout."})
+public final class FeedCommand implements Callable<Integer> {
+
+  @Spec CommandSpec spec;
+  @Mixin ConfigOptions configOptions;
+
+  @Parameters(index = "0", paramLabel = "KEY", description = "Stream id (the record key).")
+  String key;
+
+  @Parameters(index = "1", paramLabel = "FILE", description = "UTF-8 text file; '-' reads stdin.")
+  String file;
+
+  @Option(names = "--start-seq", paramLabel = "N",
+      description = "Sequence number of the first event. Default: one after the stream's last "
+          + "applied event as seen on the output topic (1 for a new stream).")
+  Long startSeq;
+
+  @Option(names = "--chunk-bytes", paramLabel = "N",
+      description = "Largest chunk in UTF-8 bytes. Default and maximum: event.max.text.bytes.")
+  Integer chunkBytes;
+
+  @Override
+  public Integer call() throws Exception {
+    AppConfig config = configOptions.load();
+    int max = config.eventMaxTextBytes();
+    int chunk = chunkBytes == null ? max : chunkBytes;
+    if (chunk < 4 || chunk > max) {
+      throw new CliException("--chunk-bytes must be in [4, " + max + "] (event.max.text.bytes), got " + chunk);
+    }
+    boolean stdin = "-".equals(file);
+    Path path = stdin ? null : Path.of(file);
+    if (path != null && !Files.isRegularFile(path)) {
+      throw new CliException("no such file: " + file);
+    }
+    long total = path == null ? 0 : Files.size(path);
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    try (StreamClient client = StreamClient.connect(config, BrokerAddress.forClient(config), key);
+        InputStream in = stdin ? System.in : new BufferedInputStream(Files.newInputStream(path))) {
+      long first = startSeq != null ? startSeq : client.lastSeq() + 1;
+      ProgressBar bar = ProgressBar.onTerminal(err, total);
+      long t0 = System.nanoTime();
+      DocumentFeeder.Fed fed = DocumentFeeder.feed(client, in, chunk, first, bar::update);
+      bar.finish();
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      out.printf("fed %,d bytes to stream '%s' as %,d APPEND events (seq %d..%d) in %.1f s%n",
+          fed.bytes(), key, fed.events(), fed.firstSeq(), fed.lastSeq(), seconds);
+      out.flush();
+    }
+    return 0;
+  }
+}

@@ -1,0 +1,81 @@
+package io.infinistreams.app.client;
+
+import java.io.PrintWriter;
+import java.util.Locale;
+import java.util.function.LongSupplier;
+
+/**
+ * A one-line progress bar for byte (= token) transfers on a terminal (stderr): percentage, bytes done of
+ * total, MB/s since the start, and the ETA at that rate. Redraws at most every 200 ms.
+ *
+ * <pre>[##########..........]  50.0%   10.0/20.0 MB   2.50 MB/s  ETA 0:04</pre>
+ */
+public final class ProgressBar {
+
+  private static final long REDRAW_NANOS = 200_000_000L;
+  private static final int WIDTH = 24;
+
+  private final PrintWriter out;
+  private final long total;
+  private final LongSupplier nanoClock;
+  private final long startNanos;
+  private long lastDraw = Long.MIN_VALUE;
+  private long done;
+
+  /** A bar over {@code totalBytes} (0 or less: unknown total) timed by {@code nanoClock}. */
+  public ProgressBar(PrintWriter out, long totalBytes, LongSupplier nanoClock) {
+    this.out = out;
+    this.total = totalBytes;
+    this.nanoClock = nanoClock;
+    this.startNanos = nanoClock.getAsLong();
+  }
+
+  /** A bar on {@code out} timed by {@link System#nanoTime()}. */
+  public static ProgressBar onTerminal(PrintWriter out, long totalBytes) {
+    return new ProgressBar(out, totalBytes, System::nanoTime);
+  }
+
+  /** Records that {@code bytesDone} bytes are done; redraws if the last draw is old enough. */
+  public void update(long bytesDone) {
+    done = bytesDone;
+    long now = nanoClock.getAsLong();
+    if (lastDraw == Long.MIN_VALUE || now - lastDraw >= REDRAW_NANOS) {
+      lastDraw = now;
+      out.print("\r" + render(done, total, now - startNanos));
+      out.flush();
+    }
+  }
+
+  /** Draws the final state and ends the line. */
+  public void finish() {
+    out.print("\r" + render(done, total, nanoClock.getAsLong() - startNanos) + "\n");
+    out.flush();
+  }
+
+  /** The bar's text for {@code done} of {@code total} bytes after {@code elapsedNanos}. */
+  public static String render(long done, long total, long elapsedNanos) {
+    double seconds = Math.max(elapsedNanos, 1) / 1e9;
+    double mbPerSec = done / 1e6 / seconds;
+    StringBuilder s = new StringBuilder();
+    if (total > 0) {
+      double frac = Math.min(1.0, (double) done / total);
+      int filled = (int) Math.floor(frac * WIDTH);
+      s.append('[').append("#".repeat(filled)).append(".".repeat(WIDTH - filled)).append(']');
+      s.append(String.format(Locale.ROOT, " %5.1f%%  %7.1f/%.1f MB  %6.2f MB/s  ETA %s",
+          frac * 100, done / 1e6, total / 1e6, mbPerSec,
+          done <= 0 ? "--:--" : duration((long) ((total - done) / (done / seconds)))));
+    } else {
+      s.append(String.format(Locale.ROOT, "%7.1f MB  %6.2f MB/s", done / 1e6, mbPerSec));
+    }
+    return s.toString();
+  }
+
+  /** {@code h:mm:ss} or {@code m:ss}. */
+  static String duration(long seconds) {
+    long h = seconds / 3600;
+    long m = (seconds % 3600) / 60;
+    long sec = seconds % 60;
+    return h > 0 ? String.format(Locale.ROOT, "%d:%02d:%02d", h, m, sec)
+        : String.format(Locale.ROOT, "%d:%02d", m, sec);
+  }
+}

@@ -1,0 +1,242 @@
+package io.infinistreams.app.client;
+
+import io.infinistreams.app.config.AppConfig;
+import io.infinistreams.schemas.EventKind;
+import io.infinistreams.schemas.Generation;
+import io.infinistreams.schemas.InputEvent;
+import io.infinistreams.schemas.OutputEvent;
+import io.infinistreams.schemas.PromptFormat;
+import io.infinistreams.schemas.serde.AvroSerdes;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.common.utils.Utils;
+
+/**
+ * What the client commands ({@code feed}, {@code ask}, {@code chat}, {@code demo}) do over Kafka:
+ * produce input events for a stream, and wait for the output event that answers one.
+ *
+ * <p>The producer is idempotent ({@code acks=all}), so a retried send never duplicates or
+ * reorders a stream's events. The output consumer is assigned (no consumer group) to the output
+ * partition of the stream's key, reads committed records only, and starts at the end of the
+ * partition when the client is created, so {@link #awaitOutput} sees every output produced after
+ * that.
+ *
+ * <p>Sequence numbers must increase per stream: the processor skips an event whose seq is not
+ * above the last one it applied. {@link #lastSeq} finds the last applied one from the output
+ * topic, so a command can continue a stream without being told where it is. One writer per
+ * stream at a time is assumed.
+ *
+ * <p>Lifecycle: create, use from one thread, close.
+ */
+public final class StreamClient implements AutoCloseable {
+
+  private static final Duration POLL = Duration.ofMillis(100);
+
+  private final String inputTopic;
+  private final String outputTopic;
+  private final String key;
+  private final KafkaProducer<String, InputEvent> producer;
+  private final KafkaConsumer<byte[], byte[]> consumer;
+  private final TopicPartition outputPartition;
+  private final io.infinistreams.schemas.serde.AvroSerde<OutputEvent> outputSerde =
+      AvroSerdes.outputEvent();
+  private final LongSupplier clockMillis;
+
+  private StreamClient(AppConfig config, String bootstrapServers, String key,
+      LongSupplier clockMillis) {
+    this.inputTopic = config.inputTopic();
+    this.outputTopic = config.outputTopic();
+    this.key = key;
+    this.clockMillis = clockMillis;
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
+        Math.max(1 << 20, 2 * config.eventMaxTextBytes() + 4096));
+    p.put(ProducerConfig.CLIENT_ID_CONFIG, "infini-client-" + key);
+    this.producer = new KafkaProducer<>(p, new StringSerializer(),
+        AvroSerdes.inputEvent().serializer());
+    Properties c = new Properties();
+    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    c.put(ConsumerConfig.CLIENT_ID_CONFIG, "infini-client-" + key + "-out");
+    this.consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    this.outputPartition = new TopicPartition(outputTopic, partitionOf(key, outputTopic));
+    consumer.assign(List.of(outputPartition));
+    consumer.seekToEnd(List.of(outputPartition));
+    consumer.position(outputPartition); // resolve the end now, before anything is sent
+  }
+
+  /** A client for stream {@code key}; the topics must exist. */
+  public static StreamClient connect(AppConfig config, String bootstrapServers, String key) {
+    return new StreamClient(config, bootstrapServers, key, System::currentTimeMillis);
+  }
+
+  public String key() {
+    return key;
+  }
+
+  /** Sends an APPEND of {@code text}; {@code callback} runs when the broker has it (or failed). */
+  public void append(long seq, String text, Callback callback) {
+    producer.send(new ProducerRecord<>(inputTopic, key, InputEvent.newBuilder().setSeq(seq)
+        .setKind(EventKind.APPEND).setText(text)
+        .setEventTime(Instant.ofEpochMilli(clockMillis.getAsLong())).build()), callback);
+  }
+
+  /** Sends a GENERATE of {@code prompt}. */
+  public Future<RecordMetadata> generate(long seq, String prompt, Generation generation) {
+    return send(InputEvent.newBuilder().setSeq(seq).setKind(EventKind.GENERATE).setText(prompt)
+        .setGeneration(generation)
+        .setEventTime(Instant.ofEpochMilli(clockMillis.getAsLong())).build());
+  }
+
+  /** Sends a RESET: the processor deletes the stream's memory. */
+  public Future<RecordMetadata> reset(long seq) {
+    return send(InputEvent.newBuilder().setSeq(seq).setKind(EventKind.RESET)
+        .setEventTime(Instant.ofEpochMilli(clockMillis.getAsLong())).build());
+  }
+
+  /** Generation settings for a GENERATE event. */
+  public static Generation generation(int maxNewTokens, float temperature, long seed,
+      PromptFormat format) {
+    return Generation.newBuilder().setMaxNewTokens(maxNewTokens).setTemperature(temperature)
+        .setSeed(seed).setFormat(format).build();
+  }
+
+  private Future<RecordMetadata> send(InputEvent event) {
+    return producer.send(new ProducerRecord<>(inputTopic, key, event));
+  }
+
+  /** Blocks until every event sent so far is acknowledged by the broker. */
+  public void flush() {
+    producer.flush();
+  }
+
+  /**
+   * Waits for the output event of this stream with sequence number {@code seq} (produced after
+   * this client was created).
+   *
+   * @throws TimeoutException if none arrives within {@code timeout}
+   */
+  public OutputEvent awaitOutput(long seq, Duration timeout) throws TimeoutException {
+    return awaitOutput(seq, timeout, out -> { });
+  }
+
+  /**
+   * As {@link #awaitOutput(long, Duration)}, handing every output event of this stream read on
+   * the way (the awaited one included) to {@code onEach}, e.g. to show progress.
+   */
+  public OutputEvent awaitOutput(long seq, Duration timeout, Consumer<OutputEvent> onEach)
+      throws TimeoutException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() - deadline < 0) {
+      for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
+        if (r.key() != null && key.equals(new String(r.key(), StandardCharsets.UTF_8))) {
+          OutputEvent out = outputSerde.deserialize(r.topic(), r.value());
+          if (out != null) {
+            onEach.accept(out);
+            if (out.getSeq() == seq) {
+              return out;
+            }
+          }
+        }
+      }
+    }
+    throw new TimeoutException("no output for stream '" + key + "' seq " + seq + " on topic "
+        + outputTopic + " within " + timeout.toSeconds() + " s");
+  }
+
+  /**
+   * The highest sequence number in this stream's output events (0 if none): the last event the
+   * processor applied, as far as it has committed. Scans the stream's output partition backwards
+   * from the end, in windows, until the key is found. Leaves the consumer where it was.
+   */
+  public long lastSeq() {
+    long position = consumer.position(outputPartition);
+    long begin = consumer.beginningOffsets(List.of(outputPartition)).get(outputPartition);
+    long end = consumer.endOffsets(List.of(outputPartition)).get(outputPartition);
+    long window = 1000;
+    try {
+      while (end > begin) {
+        long from = Math.max(begin, end - window);
+        long found = scan(from, end);
+        if (found > 0) {
+          return found;
+        }
+        end = from;
+        window *= 2;
+      }
+      return 0;
+    } finally {
+      consumer.seek(outputPartition, position);
+    }
+  }
+
+  private long scan(long from, long to) {
+    consumer.seek(outputPartition, from);
+    long best = 0;
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (consumer.position(outputPartition) < to) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new IllegalStateException("reading " + outputPartition + " timed out");
+      }
+      for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
+        if (r.offset() < to && r.key() != null
+            && key.equals(new String(r.key(), StandardCharsets.UTF_8))) {
+          OutputEvent out = outputSerde.deserialize(r.topic(), r.value());
+          if (out != null) {
+            best = Math.max(best, out.getSeq());
+          }
+        }
+      }
+    }
+    return best;
+  }
+
+  /** The partition the processor writes {@code key}'s outputs to (the default partitioner's). */
+  private int partitionOf(String key, String topic) {
+    List<PartitionInfo> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30));
+    if (partitions == null || partitions.isEmpty()) {
+      throw new IllegalStateException("topic " + topic + " does not exist; start `infini run` first");
+    }
+    byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
+    return Utils.toPositive(Utils.murmur2(bytes)) % partitions.size();
+  }
+
+  /** Waits for all {@code futures}, rethrowing the first failure. */
+  public static void awaitAll(List<Future<RecordMetadata>> futures) throws ExecutionException,
+      InterruptedException {
+    for (Future<RecordMetadata> f : futures) {
+      f.get();
+    }
+  }
+
+  @Override
+  public void close() {
+    producer.close(Duration.ofSeconds(10));
+    consumer.close(Duration.ofSeconds(5));
+  }
+}

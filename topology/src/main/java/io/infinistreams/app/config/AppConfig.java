@@ -1,0 +1,316 @@
+package io.infinistreams.app.config;
+
+import static io.infinistreams.app.config.ConfigKeys.*;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
+
+/**
+ * The application's effective configuration: every key of {@link ConfigKeys#DEFINITION} with its
+ * parsed, validated value, plus the {@code streams.}-prefixed pass-through keys.
+ *
+ * <p>Sources, later overriding earlier: defaults &lt; properties file &lt; environment variables
+ * ({@code INFINI_<KEY>}, dots as underscores) &lt; command-line overrides. A key that is neither
+ * defined nor {@code streams.}-prefixed is rejected, as is an invalid value; both errors name the
+ * key and where it came from. Immutable.
+ */
+public final class AppConfig {
+
+  /** Environment variables with the {@code INFINI_} prefix that are not configuration keys. */
+  public static final Set<String> RESERVED_ENV = Set.of("INFINI_JAVA_OPTS", "INFINI_JAR");
+
+  private static final String STREAMS_ENV_PREFIX = envName(STREAMS_PREFIX);
+
+  private final Map<String, Object> values;
+  private final Map<String, String> streamsOverrides;
+  private final Map<String, String> origins;
+
+  private AppConfig(Map<String, Object> values, Map<String, String> streamsOverrides,
+      Map<String, String> origins) {
+    this.values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
+    this.streamsOverrides = Collections.unmodifiableMap(new TreeMap<>(streamsOverrides));
+    this.origins = Collections.unmodifiableMap(new LinkedHashMap<>(origins));
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** All defaults. */
+  public static AppConfig defaults() {
+    return builder().build();
+  }
+
+  /** Collects the sources; {@link #build()} merges and validates them. */
+  public static final class Builder {
+    private Path file;
+    private Map<String, String> environment = Map.of();
+    private final Map<String, String> overrides = new LinkedHashMap<>();
+
+    private Builder() {}
+
+    /** A properties file (UTF-8); must exist. */
+    public Builder file(Path propertiesFile) {
+      this.file = Objects.requireNonNull(propertiesFile, "propertiesFile");
+      return this;
+    }
+
+    /** The process environment (or a test's map); only {@code INFINI_} variables are read. */
+    public Builder environment(Map<String, String> env) {
+      this.environment = Map.copyOf(env);
+      return this;
+    }
+
+    /** One command-line override; later calls for the same key win. */
+    public Builder override(String key, String value) {
+      overrides.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
+      return this;
+    }
+
+    public Builder overrides(Map<String, String> keyValues) {
+      keyValues.forEach(this::override);
+      return this;
+    }
+
+    /**
+     * Merges the sources and validates every value.
+     *
+     * @throws ConfigException naming the key and its source, for an unknown key or a bad value
+     * @throws java.io.UncheckedIOException if the file cannot be read
+     */
+    public AppConfig build() {
+      Map<String, String> raw = new LinkedHashMap<>();
+      Map<String, String> origins = new LinkedHashMap<>();
+      for (String key : DEFINITION.names()) {
+        origins.put(key, "default");
+      }
+      if (file != null) {
+        String origin = "file " + file;
+        readFile(file).forEach((k, v) -> put(raw, origins, k, v, origin));
+      }
+      new TreeMap<>(environment).forEach((name, value) -> {
+        if (name.startsWith(ENV_PREFIX) && !RESERVED_ENV.contains(name)) {
+          put(raw, origins, keyOfEnv(name), value, "env " + name);
+        }
+      });
+      overrides.forEach((k, v) -> put(raw, origins, k, v, "command line"));
+
+      Map<String, String> defined = new LinkedHashMap<>();
+      Map<String, String> streams = new LinkedHashMap<>();
+      raw.forEach((k, v) -> {
+        if (k.startsWith(STREAMS_PREFIX)) {
+          streams.put(k.substring(STREAMS_PREFIX.length()), v);
+        } else {
+          defined.put(k, v);
+        }
+      });
+      Map<String, Object> parsed = new LinkedHashMap<>();
+      for (ConfigDef.ConfigKey key : DEFINITION.configKeys().values()) {
+        String value = defined.get(key.name);
+        try {
+          Object v = value == null ? key.defaultValue : ConfigDef.parseType(key.name, value, key.type);
+          if (key.validator != null) {
+            key.validator.ensureValid(key.name, v);
+          }
+          parsed.put(key.name, v);
+        } catch (ConfigException e) {
+          throw new ConfigException("bad value for '" + key.name + "' (from "
+              + origins.get(key.name) + "): " + e.getMessage());
+        }
+      }
+      return new AppConfig(parsed, streams, origins);
+    }
+
+    private static void put(Map<String, String> raw, Map<String, String> origins, String key,
+        String value, String origin) {
+      if (!DEFINITION.names().contains(key) && !isStreamsKey(key)) {
+        throw new ConfigException("unknown configuration key '" + key + "' (from " + origin
+            + "). Known keys: " + String.join(", ", new TreeMap<>(DEFINITION.configKeys()).keySet())
+            + "; Kafka Streams settings pass through with the prefix '" + STREAMS_PREFIX + "'.");
+      }
+      raw.put(key, value);
+      origins.put(key, origin);
+    }
+
+    private static boolean isStreamsKey(String key) {
+      return key.startsWith(STREAMS_PREFIX) && key.length() > STREAMS_PREFIX.length();
+    }
+
+    /** Defined keys map by {@link ConfigKeys#envName}; {@code INFINI_STREAMS_A_B} maps to {@code streams.a.b}. */
+    private static String keyOfEnv(String name) {
+      for (String key : DEFINITION.names()) {
+        if (envName(key).equals(name)) {
+          return key;
+        }
+      }
+      if (name.startsWith(STREAMS_ENV_PREFIX) && name.length() > STREAMS_ENV_PREFIX.length()) {
+        return STREAMS_PREFIX + name.substring(STREAMS_ENV_PREFIX.length())
+            .toLowerCase(Locale.ROOT).replace('_', '.');
+      }
+      return "<env " + name + ">"; // rejected as unknown by put()
+    }
+
+    private static Map<String, String> readFile(Path path) {
+      Properties props = new Properties();
+      try (Reader in = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {
+        props.load(in);
+      } catch (NoSuchFileException e) {
+        throw new ConfigException("configuration file not found: " + path);
+      } catch (IOException e) {
+        throw new ConfigException("cannot read configuration file " + path + ": " + e);
+      }
+      Map<String, String> out = new TreeMap<>();
+      props.stringPropertyNames().forEach(k -> out.put(k.trim(), props.getProperty(k).trim()));
+      return out;
+    }
+  }
+
+  // ---- typed accessors ------------------------------------------------------------------------
+
+  /** Empty when the embedded broker is wanted. */
+  public String bootstrapServers() {
+    return string(BOOTSTRAP_SERVERS).trim();
+  }
+
+  public boolean useEmbeddedBroker() {
+    return bootstrapServers().isEmpty();
+  }
+
+  public String applicationId() {
+    return string(APPLICATION_ID);
+  }
+
+  public Path stateDir() {
+    return Path.of(string(STATE_DIR));
+  }
+
+  public Path embeddedBrokerDir() {
+    return Path.of(string(EMBEDDED_BROKER_DIR));
+  }
+
+  public String processingGuarantee() {
+    return string(PROCESSING_GUARANTEE);
+  }
+
+  public int numStreamThreads() {
+    return (Integer) values.get(NUM_STREAM_THREADS);
+  }
+
+  public long commitIntervalMs() {
+    return (Long) values.get(COMMIT_INTERVAL_MS);
+  }
+
+  public String inputTopic() {
+    return string(TOPIC_INPUT);
+  }
+
+  public String outputTopic() {
+    return string(TOPIC_OUTPUT);
+  }
+
+  public String deadLetterTopic() {
+    return string(TOPIC_DEAD_LETTER);
+  }
+
+  public int topicPartitions() {
+    return (Integer) values.get(TOPIC_PARTITIONS);
+  }
+
+  public short topicReplicationFactor() {
+    return (Short) values.get(TOPIC_REPLICATION_FACTOR);
+  }
+
+  /** Empty: the shipped model (or random default weights when none ships). */
+  public String modelPath() {
+    return string(MODEL_PATH).trim();
+  }
+
+  /** {@code ""}, {@code "default"} or {@code "tiny"}. */
+  public String modelRandom() {
+    return string(MODEL_RANDOM);
+  }
+
+  public long modelSeed() {
+    return (Long) values.get(MODEL_SEED);
+  }
+
+  public int eventMaxTextBytes() {
+    return (Integer) values.get(EVENT_MAX_TEXT_BYTES);
+  }
+
+  public boolean surpriseEnabled() {
+    return (Boolean) values.get(SURPRISE_ENABLED);
+  }
+
+  public int generateMaxTokensDefault() {
+    return (Integer) values.get(GENERATE_MAX_TOKENS_DEFAULT);
+  }
+
+  public int generateMaxTokensLimit() {
+    return (Integer) values.get(GENERATE_MAX_TOKENS_LIMIT);
+  }
+
+  public int absorbChunkTokens() {
+    return (Integer) values.get(ABSORB_CHUNK_TOKENS);
+  }
+
+  public int streamIdMaxBytes() {
+    return (Integer) values.get(STREAM_ID_MAX_BYTES);
+  }
+
+  /** Kafka Streams settings given as {@code streams.*} keys, prefix removed. */
+  public Map<String, String> streamsOverrides() {
+    return streamsOverrides;
+  }
+
+  /** Where each key's value came from ("default", "file …", "env …", "command line"). */
+  public Map<String, String> origins() {
+    return origins;
+  }
+
+  /** The parsed value of a defined key. */
+  public Object get(String key) {
+    if (!values.containsKey(key)) {
+      throw new IllegalArgumentException("not a defined key: " + key);
+    }
+    return values.get(key);
+  }
+
+  /** A copy with one more override (same validation as the command line). */
+  public AppConfig with(String key, String value) {
+    Builder b = builder();
+    values.forEach((k, v) -> {
+      if (!"default".equals(origins.get(k))) {
+        b.override(k, ConfigDef.convertToString(v, DEFINITION.configKeys().get(k).type));
+      }
+    });
+    streamsOverrides.forEach((k, v) -> b.override(STREAMS_PREFIX + k, v));
+    b.override(key, value);
+    return b.build();
+  }
+
+  private String string(String key) {
+    return (String) values.get(key);
+  }
+
+  @Override
+  public String toString() {
+    Map<String, Object> all = new LinkedHashMap<>(values);
+    streamsOverrides.forEach((k, v) -> all.put(STREAMS_PREFIX + k, v));
+    return "AppConfig" + all;
+  }
+}
