@@ -236,7 +236,8 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   /** APPEND or GENERATE: read state, run the model, write back what changed. */
   private OutputEvent.Builder step(String streamId, InputEvent event, StoredSession session)
       throws Rejected {
-    StreamState before = load(streamId, session);
+    Loaded loaded = load(streamId, session);
+    StreamState before = loaded.state();
     OutputEvent.Builder out = OutputEvent.newBuilder();
     StreamState after;
     try {
@@ -249,7 +250,7 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       log.warn("stream {}: model failed on seq {}", streamId, event.getSeq(), e);
       throw new Rejected(DeadLetterReason.MODEL_ERROR, e.toString());
     }
-    store(streamId, session == null, before, after, event.getSeq());
+    store(streamId, !loaded.allHeadsStored(), before, after, event.getSeq());
     return out
         .setTokensThisEvent(after.tokensAbsorbed() - before.tokensAbsorbed())
         .setTokensTotal(after.tokensAbsorbed())
@@ -294,11 +295,20 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     return r.state();
   }
 
+  /**
+   * A stream's state as read from the stores.
+   *
+   * @param allHeadsStored false for a new or just-reset stream, whose zero memories have no
+   *                       records yet
+   */
+  private record Loaded(StreamState state, boolean allHeadsStored) {}
+
   /** The stream's current state, or a new stream's if it has no session. */
-  private StreamState load(String streamId, StoredSession session) throws Rejected {
+  private Loaded load(String streamId, StoredSession session) throws Rejected {
     if (session == null) {
-      return model.newState();
+      return new Loaded(model.newState(), false);
     }
+    boolean allHeadsStored = true;
     if (!fingerprint.equals(session.getModelFingerprint())) {
       throw new Rejected(DeadLetterReason.FINGERPRINT_MISMATCH, "stream written by model "
           + session.getModelFingerprint() + ", this model is " + fingerprint
@@ -315,6 +325,7 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
                 + " segments");
           }
           memories.add(HeadMemory.zero(config.dKey(), config.dValue()));
+          allHeadsStored = false;
           continue;
         }
         if (!fingerprint.equals(stored.getModelFingerprint())) {
@@ -330,19 +341,19 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       }
     }
     try {
-      return StateCodec.toState(config, session, memories);
+      return new Loaded(StateCodec.toState(config, session, memories), allHeadsStored);
     } catch (IllegalArgumentException e) {
       throw new Rejected(DeadLetterReason.STATE_MISMATCH, e.getMessage());
     }
   }
 
-  /** Writes the session and every head memory that changed (all of them for a new stream). */
-  private void store(String streamId, boolean isNew, StreamState before, StreamState after,
+  /** Writes the session and every head memory that changed (all of them if some had no record). */
+  private void store(String streamId, boolean writeAll, StreamState before, StreamState after,
       long seq) {
     for (int layer = 0; layer < config.layers(); layer++) {
       for (int head = 0; head < config.heads(); head++) {
         HeadMemory m = after.memory(layer, head);
-        if (isNew || !m.equals(before.memory(layer, head))) {
+        if (writeAll || !m.equals(before.memory(layer, head))) {
           memory.put(new MemoryKey(streamId, layer, head),
               StateCodec.toStored(layer, head, m, fingerprint));
         }

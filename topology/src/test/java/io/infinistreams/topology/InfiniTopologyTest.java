@@ -1,0 +1,503 @@
+package io.infinistreams.topology;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.infinistreams.model.AbsorbResult;
+import io.infinistreams.model.ByteTokenizer;
+import io.infinistreams.model.GenerateResult;
+import io.infinistreams.model.GenerationSettings;
+import io.infinistreams.model.HeadMemory;
+import io.infinistreams.model.InfiniModel;
+import io.infinistreams.model.ModelConfig;
+import io.infinistreams.model.StreamState;
+import io.infinistreams.schemas.EventKind;
+import io.infinistreams.schemas.Generation;
+import io.infinistreams.schemas.InputEvent;
+import io.infinistreams.schemas.OutputEvent;
+import io.infinistreams.schemas.PromptFormat;
+import io.infinistreams.schemas.StoredHeadMemory;
+import io.infinistreams.schemas.StoredSession;
+import io.infinistreams.schemas.serde.SchemaHistory;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.message.BinaryMessageEncoder;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The processor's behaviour through TopologyTestDriver, with the tiny model and fixed times. */
+class InfiniTopologyTest {
+  private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+  private static final String STREAM = "stream-1";
+  private static final TopologySettings SETTINGS = TopologySettings.defaults()
+      .withMaxEventTextBytes(256).withAbsorbChunkTokens(7).withMaxNewTokensLimit(32);
+
+  private static InfiniModel model;
+
+  @TempDir
+  Path stateDir;
+
+  private TopologyTestDriver driver;
+  private TestInputTopic<byte[], byte[]> input;
+  private TestOutputTopic<String, OutputEvent> output;
+  private TestOutputTopic<byte[], byte[]> deadLetters;
+  private KeyValueStore<String, StoredSession> sessions;
+  private KeyValueStore<MemoryKey, StoredHeadMemory> memory;
+
+  @BeforeAll
+  static void createModel() {
+    model = InfiniModel.create(ModelConfig.tiny(), 7);
+  }
+
+  @AfterAll
+  static void closeModel() {
+    model.close();
+  }
+
+  @BeforeEach
+  void startDriver() {
+    Properties props = StreamsProps.forModel(model.config(), SETTINGS);
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "infini-test");
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    driver = new TopologyTestDriver(InfiniTopology.build(SETTINGS, model), props, T0);
+    input = driver.createInputTopic(SETTINGS.inputTopic(), new ByteArraySerializer(),
+        new ByteArraySerializer(), T0, java.time.Duration.ofMillis(1));
+    output = driver.createOutputTopic(SETTINGS.outputTopic(),
+        InfiniTopology.KEY_SERDE.deserializer(), InfiniTopology.OUTPUT_SERDE.deserializer());
+    deadLetters = driver.createOutputTopic(SETTINGS.deadLetterTopic(),
+        new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    sessions = driver.getKeyValueStore(SETTINGS.sessionsStore());
+    memory = driver.getKeyValueStore(SETTINGS.memoryStore());
+  }
+
+  @AfterEach
+  void closeDriver() {
+    driver.close();
+  }
+
+  // ---- events and helpers ----
+
+  private static InputEvent append(long seq, String text) {
+    return InputEvent.newBuilder().setSeq(seq).setKind(EventKind.APPEND).setText(text)
+        .setGeneration(new Generation(0, 0f, 0L, PromptFormat.RAW)).setEventTime(T0)
+        .setMetadata(Map.of()).build();
+  }
+
+  private static InputEvent generate(long seq, String prompt, int maxNewTokens, float temperature,
+      PromptFormat format) {
+    return InputEvent.newBuilder().setSeq(seq).setKind(EventKind.GENERATE).setText(prompt)
+        .setGeneration(new Generation(maxNewTokens, temperature, 5L, format)).setEventTime(T0)
+        .setMetadata(Map.of()).build();
+  }
+
+  private static InputEvent reset(long seq) {
+    return InputEvent.newBuilder().setSeq(seq).setKind(EventKind.RESET).setText("")
+        .setGeneration(new Generation(0, 0f, 0L, PromptFormat.RAW)).setEventTime(T0)
+        .setMetadata(Map.of()).build();
+  }
+
+  private void send(String key, InputEvent event) {
+    input.pipeInput(key.getBytes(StandardCharsets.UTF_8),
+        InfiniTopology.INPUT_SERDE.serialize("t", event));
+  }
+
+  /** Every store entry as hex(key bytes) -> hex(value bytes), both stores. */
+  private Map<String, String> snapshot() {
+    Map<String, String> all = new TreeMap<>();
+    HexFormat hex = HexFormat.of();
+    try (KeyValueIterator<String, StoredSession> it = sessions.all()) {
+      it.forEachRemaining(kv -> all.put("s:" + kv.key,
+          hex.formatHex(InfiniTopology.SESSION_SERDE.serialize("t", kv.value))));
+    }
+    try (KeyValueIterator<MemoryKey, StoredHeadMemory> it = memory.all()) {
+      it.forEachRemaining(kv -> all.put("m:" + hex.formatHex(kv.key.toBytes()),
+          hex.formatHex(InfiniTopology.HEAD_MEMORY_SERDE.serialize("t", kv.value))));
+    }
+    return all;
+  }
+
+  /** The state the stores hold for {@code streamId}. */
+  private StreamState storedState(String streamId) {
+    ModelConfig c = model.config();
+    List<HeadMemory> memories = new ArrayList<>();
+    for (int layer = 0; layer < c.layers(); layer++) {
+      for (int head = 0; head < c.heads(); head++) {
+        StoredHeadMemory stored = memory.get(new MemoryKey(streamId, layer, head));
+        assertNotNull(stored, "memory of layer " + layer + " head " + head);
+        assertEquals(model.fingerprint(), stored.getModelFingerprint());
+        assertEquals(layer, stored.getLayer());
+        assertEquals(head, stored.getHead());
+        memories.add(StateCodec.fromStored(stored));
+      }
+    }
+    return StateCodec.toState(c, sessions.get(streamId), memories);
+  }
+
+  private static void assertSameState(StreamState expected, StreamState actual) {
+    assertEquals(expected.tokensAbsorbed(), actual.tokensAbsorbed());
+    assertEquals(expected.segmentsAbsorbed(), actual.segmentsAbsorbed());
+    assertArrayEquals(expected.openTokens(), actual.openTokens());
+    for (int i = 0; i < expected.memories().size(); i++) {
+      assertArrayEquals(expected.memories().get(i).toBytes(), actual.memories().get(i).toBytes(),
+          "memory " + i);
+    }
+  }
+
+  private static String text(int bytes, int salt) {
+    StringBuilder sb = new StringBuilder();
+    java.util.Random r = new java.util.Random(salt);
+    while (sb.length() < bytes) {
+      sb.append((char) ('a' + r.nextInt(26)));
+      if (r.nextInt(6) == 0) {
+        sb.append(' ');
+      }
+    }
+    return sb.substring(0, bytes);
+  }
+
+  // ---- behaviour ----
+
+  @Test
+  void appendAbsorbsTextAndStoresTheModelsState() {
+    String text = text(45, 1); // 46 tokens with BOS: 2 full segments of 16, 14 open
+    send(STREAM, append(1, text));
+
+    AbsorbResult reference = model.absorb(model.newState(), ByteTokenizer.encode(text), true);
+    TestRecord<String, OutputEvent> record = output.readRecord();
+    OutputEvent out = record.value();
+    assertEquals(STREAM, record.key());
+    assertEquals(T0, record.getRecordTime());
+    assertEquals(STREAM, out.getStreamId());
+    assertEquals(1, out.getSeq());
+    assertEquals(EventKind.APPEND, out.getKind());
+    assertNull(out.getGeneratedText());
+    assertEquals(45, out.getTokensThisEvent());
+    assertEquals(46, out.getTokensTotal());
+    assertEquals(2, out.getSegmentsTotal());
+    assertEquals(model.fingerprint(), out.getModelFingerprint());
+    assertEquals(T0, out.getEventTime());
+    double sum = 0;
+    for (float lp : reference.logProbs()) {
+      sum += lp;
+    }
+    assertEquals(-sum / Math.log(2) / 45, out.getSurpriseBitsPerByte(), 1e-4);
+    assertTrue(out.getSurpriseBitsPerByte() > 0);
+    assertTrue(output.isEmpty());
+    assertTrue(deadLetters.isEmpty());
+
+    assertSameState(reference.state(), storedState(STREAM));
+    assertEquals(1, sessions.get(STREAM).getLastSeq());
+    assertEquals(StateCodec.FORMAT_VERSION, sessions.get(STREAM).getFormatVersion());
+  }
+
+  @Test
+  void appendsInPiecesEqualOneCall() {
+    String text = text(200, 2);
+    send(STREAM, append(1, text.substring(0, 3)));
+    send(STREAM, append(2, text.substring(3, 90)));
+    send(STREAM, append(3, text.substring(90)));
+    assertEquals(3, output.readValuesToList().size());
+    StreamState reference = model.absorb(model.newState(), ByteTokenizer.encode(text), false)
+        .state();
+    assertSameState(reference, storedState(STREAM));
+  }
+
+  @Test
+  void generateRepliesAndKeepsPromptAndReplyInContext() {
+    String context = text(40, 3);
+    send(STREAM, append(1, context));
+    output.readValue();
+    send(STREAM, generate(2, "what?", 12, 0f, PromptFormat.CHAT));
+
+    StreamState afterAppend = model.absorb(model.newState(), ByteTokenizer.encode(context), false)
+        .state();
+    int[] prompt = ByteTokenizer.chatTurn("what?");
+    GenerateResult reference = model.generate(afterAppend, prompt,
+        new GenerationSettings(12, 0f, 5L, true));
+    OutputEvent out = output.readValue();
+    assertEquals(EventKind.GENERATE, out.getKind());
+    assertEquals(ByteTokenizer.decode(reference.generated()), out.getGeneratedText());
+    assertEquals(prompt.length + reference.generated().length, out.getTokensThisEvent());
+    assertEquals(reference.state().tokensAbsorbed(), out.getTokensTotal());
+    assertNull(out.getSurpriseBitsPerByte());
+    assertSameState(reference.state(), storedState(STREAM));
+  }
+
+  @Test
+  void generateWithALongRawPromptEqualsOneCall() {
+    String prompt = text(30, 4); // longer than the 7-token chunk: absorbed in chunks first
+    send(STREAM, generate(1, prompt, 5, 0.8f, PromptFormat.RAW));
+    GenerateResult reference = model.generate(model.newState(), ByteTokenizer.encode(prompt),
+        new GenerationSettings(5, 0.8f, 5L, true));
+    OutputEvent out = output.readValue();
+    assertEquals(ByteTokenizer.decode(reference.generated()), out.getGeneratedText());
+    assertSameState(reference.state(), storedState(STREAM));
+  }
+
+  @Test
+  void duplicateSequenceNumbersAreSkipped() {
+    send(STREAM, append(5, "first"));
+    output.readValue();
+    Map<String, String> before = snapshot();
+
+    send(STREAM, append(5, "same seq again"));
+    send(STREAM, append(3, "older"));
+    send(STREAM, reset(4));
+    assertTrue(output.isEmpty(), "duplicates emit nothing");
+    assertTrue(deadLetters.isEmpty());
+    assertEquals(before, snapshot());
+
+    send(STREAM, append(6, " second"));
+    assertEquals(6, output.readValue().getSeq());
+    StreamState reference = model.absorb(model.newState(),
+        ByteTokenizer.encode("first second"), false).state();
+    assertSameState(reference, storedState(STREAM));
+  }
+
+  @Test
+  void resetDeletesTheStreamsMemoryAndKeepsItsSequence() {
+    send(STREAM, append(1, text(50, 5)));
+    send("other", append(1, text(50, 6)));
+    output.readValuesToList();
+    Map<String, String> before = snapshot();
+
+    send(STREAM, reset(2));
+    OutputEvent out = output.readValue();
+    assertEquals(EventKind.RESET, out.getKind());
+    assertEquals(0, out.getTokensThisEvent());
+    assertEquals(1, out.getTokensTotal());
+    assertEquals(0, out.getSegmentsTotal());
+
+    try (KeyValueIterator<MemoryKey, StoredHeadMemory> it =
+        memory.range(MemoryKey.first(STREAM), MemoryKey.last(STREAM))) {
+      assertFalse(it.hasNext(), "no memory records left for the reset stream");
+    }
+    StoredSession session = sessions.get(STREAM);
+    assertEquals(2, session.getLastSeq());
+    assertEquals(List.of(ByteTokenizer.BOS), session.getOpenTokens());
+    // the other stream is untouched
+    Map<String, String> after = snapshot();
+    before.forEach((k, v) -> {
+      if (!k.startsWith("s:" + STREAM) && !k.startsWith("m:" + hexPrefix(STREAM))) {
+        assertEquals(v, after.get(k), k);
+      }
+    });
+
+    send(STREAM, append(1, "pre-reset duplicate"));
+    assertTrue(output.isEmpty());
+    send(STREAM, append(3, "fresh start"));
+    output.readValue();
+    StreamState reference = model.absorb(model.newState(), ByteTokenizer.encode("fresh start"),
+        false).state();
+    assertSameState(reference, storedState(STREAM));
+  }
+
+  private static String hexPrefix(String streamId) {
+    byte[] id = streamId.getBytes(StandardCharsets.UTF_8);
+    return HexFormat.of().formatHex(ByteBuffer.allocate(4 + id.length).putInt(id.length).put(id)
+        .array());
+  }
+
+  // ---- dead letters ----
+
+  static Stream<Arguments> badEvents() {
+    byte[] streamKey = STREAM.getBytes(StandardCharsets.UTF_8);
+    Function<InputEvent, byte[]> enc = e -> InfiniTopology.INPUT_SERDE.serialize("t", e);
+    return Stream.of(
+        Arguments.of("null key", null, enc.apply(append(9, "x")), DeadLetterReason.NULL_KEY),
+        Arguments.of("invalid UTF-8 key", new byte[] {(byte) 0xC3, (byte) 0x28},
+            enc.apply(append(9, "x")), DeadLetterReason.INVALID_KEY),
+        Arguments.of("key too long", "k".repeat(300).getBytes(StandardCharsets.UTF_8),
+            enc.apply(append(9, "x")), DeadLetterReason.INVALID_KEY),
+        Arguments.of("not Avro", streamKey, "plain text".getBytes(StandardCharsets.UTF_8),
+            DeadLetterReason.UNDECODABLE),
+        Arguments.of("null value", streamKey, null, DeadLetterReason.UNDECODABLE),
+        Arguments.of("truncated", streamKey, java.util.Arrays.copyOf(
+            enc.apply(append(9, "some text")), 14), DeadLetterReason.UNDECODABLE),
+        Arguments.of("unknown kind", streamKey,
+            enc.apply(InputEvent.newBuilder(append(9, "x")).setKind(EventKind.UNKNOWN).build()),
+            DeadLetterReason.UNKNOWN_KIND),
+        Arguments.of("text too large", streamKey, enc.apply(append(9, "é".repeat(129))),
+            DeadLetterReason.TEXT_TOO_LARGE),
+        Arguments.of("negative seq", streamKey, enc.apply(append(-1, "x")),
+            DeadLetterReason.INVALID_SEQUENCE),
+        Arguments.of("negative maxNewTokens", streamKey,
+            enc.apply(generate(9, "q", -1, 0f, PromptFormat.RAW)),
+            DeadLetterReason.INVALID_SETTINGS),
+        Arguments.of("maxNewTokens over limit", streamKey,
+            enc.apply(generate(9, "q", 33, 0f, PromptFormat.RAW)),
+            DeadLetterReason.INVALID_SETTINGS),
+        Arguments.of("NaN temperature", streamKey,
+            enc.apply(generate(9, "q", 3, Float.NaN, PromptFormat.RAW)),
+            DeadLetterReason.INVALID_SETTINGS),
+        Arguments.of("negative temperature", streamKey,
+            enc.apply(generate(9, "q", 3, -0.5f, PromptFormat.RAW)),
+            DeadLetterReason.INVALID_SETTINGS),
+        Arguments.of("infinite temperature", streamKey,
+            enc.apply(generate(9, "q", 3, Float.POSITIVE_INFINITY, PromptFormat.CHAT)),
+            DeadLetterReason.INVALID_SETTINGS));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("badEvents")
+  void badEventsGoToTheDeadLetterTopicWithStateUnchanged(String name, byte[] key, byte[] value,
+      DeadLetterReason reason) {
+    send(STREAM, append(1, text(40, 7)));
+    output.readValue();
+    Map<String, String> before = snapshot();
+
+    RecordHeaders headers = new RecordHeaders();
+    headers.add("trace", "abc".getBytes(StandardCharsets.UTF_8));
+    input.pipeInput(new TestRecord<>(key, value, headers, T0));
+
+    assertDeadLettered(key, value, reason);
+    assertEquals(before, snapshot(), "stores unchanged");
+    assertTrue(output.isEmpty());
+  }
+
+  private void assertDeadLettered(byte[] key, byte[] value, DeadLetterReason reason) {
+    TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+    assertArrayEquals(key, dead.key());
+    assertArrayEquals(value, dead.value());
+    assertEquals(reason.name(), header(dead, DeadLetterReason.HEADER));
+    assertFalse(header(dead, DeadLetterReason.DETAIL_HEADER).isEmpty());
+    assertTrue(header(dead, DeadLetterReason.SOURCE_HEADER).startsWith(SETTINGS.inputTopic()));
+    assertTrue(deadLetters.isEmpty());
+  }
+
+  private static String header(TestRecord<byte[], byte[]> record, String name) {
+    Header h = record.headers().lastHeader(name);
+    return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void fingerprintMismatchIsDeadLetteredAndResetRecovers() {
+    send(STREAM, append(1, text(40, 8)));
+    output.readValue();
+    StoredSession session = sessions.get(STREAM);
+    sessions.put(STREAM, StoredSession.newBuilder(session).setModelFingerprint("0".repeat(64))
+        .build());
+    Map<String, String> before = snapshot();
+
+    byte[] value = InfiniTopology.INPUT_SERDE.serialize("t", append(2, "more"));
+    input.pipeInput(STREAM.getBytes(StandardCharsets.UTF_8), value);
+    assertDeadLettered(STREAM.getBytes(StandardCharsets.UTF_8), value,
+        DeadLetterReason.FINGERPRINT_MISMATCH);
+    assertEquals(before, snapshot());
+    assertTrue(output.isEmpty());
+
+    send(STREAM, reset(3));
+    assertEquals(EventKind.RESET, output.readValue().getKind());
+    assertEquals(model.fingerprint(), sessions.get(STREAM).getModelFingerprint());
+  }
+
+  @Test
+  void headMemoryFromAnotherModelIsDeadLettered() {
+    send(STREAM, append(1, text(40, 9)));
+    output.readValue();
+    MemoryKey key = new MemoryKey(STREAM, 1, 1);
+    memory.put(key, StoredHeadMemory.newBuilder(memory.get(key))
+        .setModelFingerprint("1".repeat(64)).build());
+    Map<String, String> before = snapshot();
+
+    send(STREAM, append(2, "more"));
+    assertEquals(DeadLetterReason.FINGERPRINT_MISMATCH.name(),
+        header(deadLetters.readRecord(), DeadLetterReason.HEADER));
+    assertEquals(before, snapshot());
+  }
+
+  @Test
+  void missingMemoryRecordsAreDeadLettered() {
+    send(STREAM, append(1, text(40, 10)));
+    output.readValue();
+    memory.delete(new MemoryKey(STREAM, 0, 1));
+    Map<String, String> before = snapshot();
+
+    send(STREAM, append(2, "more"));
+    assertEquals(DeadLetterReason.STATE_MISMATCH.name(),
+        header(deadLetters.readRecord(), DeadLetterReason.HEADER));
+    assertEquals(before, snapshot());
+  }
+
+  // ---- schema evolution ----
+
+  /** An event written with the previous InputEvent schema (in the history) is applied. */
+  @Test
+  void eventFromAPreviousSchemaIsApplied() throws IOException {
+    Schema v1 = SchemaHistory.parse("/io/infinistreams/schemas/history/InputEvent.v1.avsc");
+    GenericRecord generation = new GenericData.Record(v1.getField("generation").schema());
+    generation.put("maxNewTokens", 4);
+    generation.put("temperature", 0f);
+    generation.put("seed", 5L);
+    GenericRecord old = new GenericData.Record(v1);
+    old.put("seq", 1L);
+    old.put("kind", new GenericData.EnumSymbol(v1.getField("kind").schema(), "APPEND"));
+    old.put("text", "written by an older producer");
+    old.put("generation", generation);
+    ByteBuffer encoded = new BinaryMessageEncoder<GenericRecord>(GenericData.get(), v1)
+        .encode(old);
+    byte[] bytes = new byte[encoded.remaining()];
+    encoded.get(bytes);
+
+    input.pipeInput(STREAM.getBytes(StandardCharsets.UTF_8), bytes);
+    OutputEvent out = output.readValue();
+    assertEquals(1, out.getSeq());
+    assertEquals(Instant.EPOCH, out.getEventTime(), "default of the field v1 lacks");
+    assertTrue(deadLetters.isEmpty());
+    StreamState reference = model.absorb(model.newState(),
+        ByteTokenizer.encode("written by an older producer"), false).state();
+    assertSameState(reference, storedState(STREAM));
+  }
+
+  @Test
+  void topologyDescribesOneProcessorWithItsTwoStores() {
+    String description = InfiniTopology.build(SETTINGS, model).describe().toString();
+    assertTrue(description.contains(InfiniTopology.PROCESSOR));
+    assertTrue(description.contains(SETTINGS.sessionsStore()));
+    assertTrue(description.contains(SETTINGS.memoryStore()));
+  }
+
+  @SuppressWarnings("unused")
+  private static KeyValue<String, String> unused() {
+    throw new UncheckedIOException(new IOException());
+  }
+}
