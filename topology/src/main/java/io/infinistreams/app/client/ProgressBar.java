@@ -8,7 +8,7 @@ import java.util.function.LongSupplier;
  * A one-line progress bar for byte (= token) transfers on a terminal (stderr): percentage, bytes done of
  * total, MB/s since the start, and the ETA at that rate. Redraws at most every 200 ms.
  *
- * <pre>[##########..........]  50.0%   10.0/20.0 MB   2.50 MB/s  ETA 0:04</pre>
+ * <pre>[############............]  50.0%  10.0 MB/20.0 MB  2.50 MB/s  ETA 0:04</pre>
  */
 public final class ProgressBar {
 
@@ -55,19 +55,35 @@ public final class ProgressBar {
   /** The bar's text for {@code done} of {@code total} bytes after {@code elapsedNanos}. */
   public static String render(long done, long total, long elapsedNanos) {
     double seconds = Math.max(elapsedNanos, 1) / 1e9;
-    double mbPerSec = done / 1e6 / seconds;
+    double perSecond = done / seconds;
     StringBuilder s = new StringBuilder();
     if (total > 0) {
       double frac = Math.min(1.0, (double) done / total);
       int filled = (int) Math.floor(frac * WIDTH);
       s.append('[').append("#".repeat(filled)).append(".".repeat(WIDTH - filled)).append(']');
-      s.append(String.format(Locale.ROOT, " %5.1f%%  %7.1f/%.1f MB  %6.2f MB/s  ETA %s",
-          frac * 100, done / 1e6, total / 1e6, mbPerSec,
-          done <= 0 ? "--:--" : duration((long) ((total - done) / (done / seconds)))));
+      s.append(String.format(Locale.ROOT, " %5.1f%%  %s/%s  %s/s  ETA %s", frac * 100,
+          size(done), size(total), size((long) perSecond),
+          done <= 0 ? "--:--" : duration((long) ((total - done) / perSecond))));
     } else {
-      s.append(String.format(Locale.ROOT, "%7.1f MB  %6.2f MB/s", done / 1e6, mbPerSec));
+      s.append(String.format(Locale.ROOT, "%s  %s/s", size(done), size((long) perSecond)));
     }
     return s.toString();
+  }
+
+  /** Bytes in decimal units with three significant digits: {@code 999 B}, {@code 1.50 MB}. */
+  static String size(long bytes) {
+    if (bytes < 1000) {
+      return bytes + " B";
+    }
+    String[] units = {"kB", "MB", "GB", "TB"};
+    double v = bytes;
+    int u = -1;
+    while (v >= 1000 && u < units.length - 1) {
+      v /= 1000;
+      u++;
+    }
+    return String.format(Locale.ROOT, v >= 100 ? "%.0f %s" : v >= 10 ? "%.1f %s" : "%.2f %s",
+        v, units[u]);
   }
 
   /** {@code h:mm:ss} or {@code m:ss}. */

@@ -6,17 +6,18 @@ import io.infinistreams.schemas.Generation;
 import io.infinistreams.schemas.InputEvent;
 import io.infinistreams.schemas.OutputEvent;
 import io.infinistreams.schemas.PromptFormat;
+import io.infinistreams.schemas.serde.AvroSerde;
 import io.infinistreams.schemas.serde.AvroSerdes;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Properties;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
+import java.util.function.ToLongFunction;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -42,8 +43,8 @@ import org.apache.kafka.common.utils.Utils;
  * that.
  *
  * <p>Sequence numbers must increase per stream: the processor skips an event whose seq is not
- * above the last one it applied. {@link #lastSeq} finds the last applied one from the output
- * topic, so a command can continue a stream without being told where it is. One writer per
+ * above the last one it applied. {@link #lastSeq} finds the last one used (input and output
+ * topics), so a command can continue a stream without being told where it is. One writer per
  * stream at a time is assumed.
  *
  * <p>Lifecycle: create, use from one thread, close.
@@ -55,10 +56,11 @@ public final class StreamClient implements AutoCloseable {
   private final String inputTopic;
   private final String outputTopic;
   private final String key;
+  private final String bootstrapServers;
   private final KafkaProducer<String, InputEvent> producer;
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final TopicPartition outputPartition;
-  private final io.infinistreams.schemas.serde.AvroSerde<OutputEvent> outputSerde =
+  private final AvroSerde<OutputEvent> outputSerde =
       AvroSerdes.outputEvent();
   private final LongSupplier clockMillis;
 
@@ -67,6 +69,7 @@ public final class StreamClient implements AutoCloseable {
     this.inputTopic = config.inputTopic();
     this.outputTopic = config.outputTopic();
     this.key = key;
+    this.bootstrapServers = bootstrapServers;
     this.clockMillis = clockMillis;
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
@@ -84,7 +87,7 @@ public final class StreamClient implements AutoCloseable {
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     c.put(ConsumerConfig.CLIENT_ID_CONFIG, "infini-client-" + key + "-out");
     this.consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-    this.outputPartition = new TopicPartition(outputTopic, partitionOf(key, outputTopic));
+    this.outputPartition = new TopicPartition(outputTopic, partitionOf(consumer, key, outputTopic));
     consumer.assign(List.of(outputPartition));
     consumer.seekToEnd(List.of(outputPartition));
     consumer.position(outputPartition); // resolve the end now, before anything is sent
@@ -170,45 +173,65 @@ public final class StreamClient implements AutoCloseable {
   }
 
   /**
-   * The highest sequence number in this stream's output events (0 if none): the last event the
-   * processor applied, as far as it has committed. Scans the stream's output partition backwards
-   * from the end, in windows, until the key is found. Leaves the consumer where it was.
+   * The highest sequence number this stream has used so far (0 if none): the larger of the last
+   * input event sent to it and the last output event the processor committed for it. The input
+   * topic counts events not yet processed, so a command that continues a stream right after
+   * another one (feed, then ask) never reuses a sequence number; the output topic covers input
+   * records already deleted by retention. Each partition is scanned backwards from its end, in
+   * growing windows, until the key is found (a key never seen scans the whole partition).
    */
   public long lastSeq() {
-    long position = consumer.position(outputPartition);
-    long begin = consumer.beginningOffsets(List.of(outputPartition)).get(outputPartition);
-    long end = consumer.endOffsets(List.of(outputPartition)).get(outputPartition);
-    long window = 1000;
-    try {
-      while (end > begin) {
-        long from = Math.max(begin, end - window);
-        long found = scan(from, end);
-        if (found > 0) {
-          return found;
-        }
-        end = from;
-        window *= 2;
-      }
-      return 0;
-    } finally {
-      consumer.seek(outputPartition, position);
+    Properties c = new Properties();
+    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    c.put(ConsumerConfig.CLIENT_ID_CONFIG, "infini-client-" + key + "-seq");
+    try (KafkaConsumer<byte[], byte[]> scanner =
+        new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      AvroSerde<InputEvent> inputSerde = AvroSerdes.inputEvent();
+      long lastIn = scanBackwards(scanner, new TopicPartition(inputTopic,
+          partitionOf(scanner, key, inputTopic)), value -> inputSerde.deserialize(inputTopic, value).getSeq());
+      long lastOut = scanBackwards(scanner, outputPartition,
+          value -> outputSerde.deserialize(outputTopic, value).getSeq());
+      return Math.max(lastIn, lastOut);
     }
   }
 
-  private long scan(long from, long to) {
-    consumer.seek(outputPartition, from);
-    long best = 0;
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (consumer.position(outputPartition) < to) {
-      if (System.nanoTime() - deadline > 0) {
-        throw new IllegalStateException("reading " + outputPartition + " timed out");
+  private long scanBackwards(KafkaConsumer<byte[], byte[]> scanner, TopicPartition tp,
+      ToLongFunction<byte[]> seqOf) {
+    scanner.assign(List.of(tp));
+    long begin = scanner.beginningOffsets(List.of(tp)).get(tp);
+    long end = scanner.endOffsets(List.of(tp)).get(tp);
+    long window = 1000;
+    while (end > begin) {
+      long from = Math.max(begin, end - window);
+      long found = scan(scanner, tp, from, end, seqOf);
+      if (found > 0) {
+        return found;
       }
-      for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
-        if (r.offset() < to && r.key() != null
+      end = from;
+      window *= 2;
+    }
+    return 0;
+  }
+
+  /** The highest seq of this key's records in {@code [from, to)}; records that do not decode are skipped. */
+  private long scan(KafkaConsumer<byte[], byte[]> scanner, TopicPartition tp, long from, long to,
+      ToLongFunction<byte[]> seqOf) {
+    scanner.seek(tp, from);
+    long best = 0;
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (scanner.position(tp) < to) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new IllegalStateException("reading " + tp + " timed out");
+      }
+      for (ConsumerRecord<byte[], byte[]> r : scanner.poll(POLL)) {
+        if (r.offset() < to && r.key() != null && r.value() != null
             && key.equals(new String(r.key(), StandardCharsets.UTF_8))) {
-          OutputEvent out = outputSerde.deserialize(r.topic(), r.value());
-          if (out != null) {
-            best = Math.max(best, out.getSeq());
+          try {
+            best = Math.max(best, seqOf.applyAsLong(r.value()));
+          } catch (RuntimeException undecodable) {
+            // a bad event (dead-lettered by the processor) has no usable seq
           }
         }
       }
@@ -216,22 +239,14 @@ public final class StreamClient implements AutoCloseable {
     return best;
   }
 
-  /** The partition the processor writes {@code key}'s outputs to (the default partitioner's). */
-  private int partitionOf(String key, String topic) {
+  /** The partition of {@code key} in {@code topic} under the default partitioner (murmur2). */
+  private static int partitionOf(KafkaConsumer<?, ?> consumer, String key, String topic) {
     List<PartitionInfo> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30));
     if (partitions == null || partitions.isEmpty()) {
       throw new IllegalStateException("topic " + topic + " does not exist; start `infini run` first");
     }
     byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
     return Utils.toPositive(Utils.murmur2(bytes)) % partitions.size();
-  }
-
-  /** Waits for all {@code futures}, rethrowing the first failure. */
-  public static void awaitAll(List<Future<RecordMetadata>> futures) throws ExecutionException,
-      InterruptedException {
-    for (Future<RecordMetadata> f : futures) {
-      f.get();
-    }
   }
 
   @Override

@@ -4,6 +4,7 @@ import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.topology.TopologySettings;
 import io.infinistreams.topology.kafka.EmbeddedBroker;
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -13,7 +14,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
 import org.slf4j.Logger;
@@ -71,7 +71,7 @@ public final class InfiniApp implements AutoCloseable {
       String bootstrap;
       Path stateDir;
       if (config.useEmbeddedBroker()) {
-        broker = EmbeddedBroker.start(config.embeddedBrokerDir());
+        broker = startBroker(config.embeddedBrokerDir());
         bootstrap = broker.bootstrapServers();
         stateDir = broker.dataDir().resolve("state");
         BrokerAddress.publish(config, bootstrap);
@@ -103,6 +103,20 @@ public final class InfiniApp implements AutoCloseable {
         broker.close();
       }
       throw e;
+    }
+  }
+
+  /**
+   * Starts the embedded broker. Kafka's storage formatter prints to {@code System.out}, which
+   * carries the commands' results, so its lines go to stderr for the duration of the start.
+   */
+  private static EmbeddedBroker startBroker(Path dir) {
+    PrintStream stdout = System.out;
+    System.setOut(System.err);
+    try {
+      return EmbeddedBroker.start(dir);
+    } finally {
+      System.setOut(stdout);
     }
   }
 

@@ -44,6 +44,8 @@ public final class StreamsWiring {
     p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.numStreamThreads());
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.commitIntervalMs());
     p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.topicReplicationFactor());
+    // There is no global store; enabling the handler there only silences a start-up warning.
+    p.put("processing.exception.handler.global.enabled", true);
     p.putAll(config.streamsOverrides());
     return p;
   }

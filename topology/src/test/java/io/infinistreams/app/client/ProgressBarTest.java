@@ -13,17 +13,26 @@ class ProgressBarTest {
   void showsPercentBytesRateAndEta() {
     // 10 MB of 20 MB in 4 s: 2.5 MB/s, 4 s to go.
     String s = ProgressBar.render(10_000_000, 20_000_000, 4_000_000_000L);
-    assertEquals("[############............]  50.0%     10.0/20.0 MB    2.50 MB/s  ETA 0:04", s);
+    assertEquals("[############............]  50.0%  10.0 MB/20.0 MB  2.50 MB/s  ETA 0:04", s);
   }
 
   @Test
   void unknownTotalShowsBytesAndRate() {
-    assertEquals("    3.0 MB    1.50 MB/s", ProgressBar.render(3_000_000, 0, 2_000_000_000L));
+    assertEquals("3.00 MB  1.50 MB/s", ProgressBar.render(3_000_000, 0, 2_000_000_000L));
   }
 
   @Test
   void etaBeforeAnyProgressIsUnknown() {
     assertTrue(ProgressBar.render(0, 100, 1_000_000L).endsWith("ETA --:--"));
+  }
+
+  @Test
+  void sizesHaveThreeSignificantDigits() {
+    assertEquals("999 B", ProgressBar.size(999));
+    assertEquals("1.00 kB", ProgressBar.size(1000));
+    assertEquals("20.0 kB", ProgressBar.size(20_000));
+    assertEquals("123 MB", ProgressBar.size(123_456_789));
+    assertEquals("2.50 GB", ProgressBar.size(2_500_000_000L));
   }
 
   @Test

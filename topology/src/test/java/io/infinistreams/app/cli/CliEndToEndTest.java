@@ -1,0 +1,133 @@
+package io.infinistreams.app.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.infinistreams.app.Main;
+import io.infinistreams.app.config.AppConfig;
+import io.infinistreams.app.runtime.InfiniApp;
+import io.infinistreams.app.runtime.PasskeyDemo;
+import io.infinistreams.app.runtime.StateInspector;
+import io.infinistreams.model.InfiniModel;
+import io.infinistreams.model.ModelConfig;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * The CLI against a real in-process KRaft broker with EOS and RocksDB, on the tiny model: {@code
+ * feed} then {@code ask} against a running processor, and the whole {@code demo} command.
+ */
+@Timeout(300)
+class CliEndToEndTest {
+
+  private static final ModelConfig TINY = ModelConfig.tiny();
+
+  @TempDir static Path dir;
+  private static InfiniModel model;
+  private static InfiniApp app;
+
+  @BeforeAll
+  static void startProcessor() throws Exception {
+    model = InfiniModel.create(TINY, 1);
+    AppConfig config = AppConfig.builder()
+        .override("embedded.broker.dir", dir.resolve("kafka").toString())
+        .override("topic.partitions", "2")
+        .build();
+    app = InfiniApp.start(config, model, Duration.ofMinutes(2));
+  }
+
+  @AfterAll
+  static void stop() {
+    if (app != null) {
+      app.close();
+    }
+    if (model != null) {
+      model.close();
+    }
+  }
+
+  private record Run(int exit, String out, String err, CommandLine cl) {}
+
+  private static Run run(String... args) {
+    CommandLine cl = Main.commandLine();
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    cl.setOut(new PrintWriter(out));
+    cl.setErr(new PrintWriter(err));
+    int exit = cl.execute(args);
+    return new Run(exit, out.toString(), err.toString(), cl);
+  }
+
+  @Test
+  void feedThenAskContinueTheSameStream() throws Exception {
+    // Multi-byte text, fed in 64-byte chunks: many events, none splitting a character.
+    String text = "Grüße aus Köln — 東京 and 😀. ".repeat(60);
+    Path file = dir.resolve("doc.txt");
+    Files.writeString(file, text, StandardCharsets.UTF_8);
+    int bytes = text.getBytes(StandardCharsets.UTF_8).length;
+    String broker = app.bootstrapServers();
+
+    Run feed = run("feed", "alice", file.toString(), "--bootstrap-servers", broker,
+        "--chunk-bytes", "64");
+    assertEquals(0, feed.exit(), feed.err());
+    Matcher fed = Pattern.compile("fed ([\\d,]+) bytes to stream 'alice' as ([\\d,]+) APPEND "
+        + "events \\(seq 1\\.\\.(\\d+)\\)").matcher(feed.out());
+    assertTrue(fed.find(), feed.out());
+    assertEquals(bytes, Integer.parseInt(fed.group(1).replace(",", "")));
+    long lastFed = Long.parseLong(fed.group(3));
+    assertTrue(lastFed >= bytes / 64, "at least one event per 64 bytes");
+
+    // Right after feed: ask must take the next seq even if the processor is still absorbing.
+    Run ask = run("ask", "alice", "Where are the greetings from?", "--bootstrap-servers", broker,
+        "--max-tokens", "5", "--raw", "--timeout", "120");
+    assertEquals(0, ask.exit(), ask.err());
+    assertTrue(ask.err().contains("[stream 'alice' seq " + (lastFed + 1) + ":"), ask.err());
+    Matcher ctx = Pattern.compile("([\\d,]+) tokens in context").matcher(ask.err());
+    assertTrue(ctx.find(), ask.err());
+    long tokensInContext = Long.parseLong(ctx.group(1).replace(",", ""));
+    long prompt = "Where are the greetings from?".length();
+    assertTrue(tokensInContext >= 1 + bytes + prompt && tokensInContext <= 1 + bytes + prompt + 5,
+        "BOS + document + prompt + at most 5 generated, got " + tokensInContext);
+
+    StateInspector.StateSize state = StateInspector.of(app.streams(), app.settings(), "alice");
+    assertEquals(1, state.sessionRecords());
+    assertEquals(TINY.layers() * TINY.heads(), state.memoryRecords());
+  }
+
+  @Test
+  void demoStreamsAPasskeyDocumentAndReportsTheAnswer() {
+    Run demo = run("demo", "--length", "3000", "--depth", "0.3", "--seed", "5",
+        "--max-tokens", "6", "--timeout", "120",
+        "--set", "model.random=tiny",
+        "--set", "embedded.broker.dir=" + dir.resolve("demo-kafka"));
+    assertEquals(0, demo.exit(), demo.err());
+    PasskeyDemo.Result r = ((DemoCommand) demo.cl().getSubcommands().get("demo").getCommand()).result;
+    assertNotNull(r);
+    assertEquals(PasskeyDemo.document(new PasskeyDemo.Params(3000, 0.3, 5, "passkey-5", 6,
+        Duration.ofSeconds(1))).key(), r.key());
+    assertEquals(3000, r.tokens());
+    assertTrue(r.tokensInContext() >= 1 + 3000 && r.tokensInContext() <= 1 + 3000 + 6,
+        "BOS + document + question + at most 6 generated: " + r.tokensInContext());
+    assertEquals(1, r.state().sessionRecords());
+    assertEquals(TINY.layers() * TINY.heads(), r.state().memoryRecords(),
+        "one memory record per (layer, head)");
+    assertTrue(r.state().bytes() > 0);
+    assertTrue(r.tokensPerSecond() > 0);
+    for (String line : new String[] {"key:", "answer:", "correct:", "throughput:", "state:"}) {
+      assertTrue(demo.out().contains(line), line + " missing from\n" + demo.out());
+    }
+  }
+}
