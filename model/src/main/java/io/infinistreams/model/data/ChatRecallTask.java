@@ -11,7 +11,8 @@ import java.util.Random;
  * Chat-memory recall: a multi-turn session in {@link ByteTokenizer#chatTurn} format in which the
  * user states one to {@code maxFacts} facts early ("My locker code is 4471"), small talk follows
  * for the rest of the sequence, and the session ends with the user asking for each fact. Every
- * turn is {@code USER text ASSISTANT reply EOS}.
+ * turn is {@code USER text ASSISTANT reply EOS}. A random stretch of small talk (0 to N-1 tokens)
+ * follows the last answer, so answers end anywhere in their segment.
  *
  * <p>Loss weights: 1 on every token, {@code answerWeight} on the recalled value (and the period
  * and EOS after it) in the final replies.
@@ -72,14 +73,20 @@ public record ChatRecallTask(int maxFacts, float answerWeight) implements Task {
     for (int i = 0; i < want; i++) {
       acks[i] = ChatFacts.ack(rng);
     }
+    int trailing = rng.nextInt(segmentLength); // small talk after the last answer
     boolean[] chatBetween = new boolean[want];
     for (int i = 0; i < want; i++) {
       chatBetween[i] = rng.nextBoolean();
     }
     while (true) {
-      Sample s = build(total, facts.subList(0, want), askOrder, talk, acks, chatBetween);
+      Sample s = build(total, trailing, facts.subList(0, want), askOrder, talk, acks,
+          chatBetween);
       if (s != null) {
         return s;
+      }
+      if (want == 1 && trailing > 0) {
+        trailing = 0;
+        continue;
       }
       if (want == 1) {
         throw new IllegalArgumentException("a chat recall session does not fit in " + total
@@ -90,7 +97,20 @@ public record ChatRecallTask(int maxFacts, float answerWeight) implements Task {
     }
   }
 
-  private Sample build(int total, List<ChatFacts.Fact> facts, List<Integer> askOrder,
+  /** Fills tokens[p, end) with small-talk turns (the last one cut short); returns end. */
+  private static int smallTalk(int[] tokens, int p, int end, List<String[]> talk, int from) {
+    int i = from;
+    while (p < end) {
+      String[] t = talk.get(i++ % talk.size());
+      int[] tt = turn(t[0], t[1]);
+      int take = Math.min(tt.length, end - p);
+      System.arraycopy(tt, 0, tokens, p, take);
+      p += take;
+    }
+    return p;
+  }
+
+  private Sample build(int total, int trailing, List<ChatFacts.Fact> facts, List<Integer> askOrder,
       List<String[]> talk, String[] acks, boolean[] chatBetween) {
     int[] tokens = new int[total];
     float[] weights = new float[total - 1];
@@ -110,7 +130,7 @@ public record ChatRecallTask(int maxFacts, float answerWeight) implements Task {
     }
     int headLen = 1 + head.stream().mapToInt(a -> a.length).sum();
     int tailLen = tail.stream().mapToInt(a -> a.length).sum();
-    if (headLen + tailLen > total) {
+    if (headLen + tailLen + trailing > total) {
       return null;
     }
     int p = 0;
@@ -119,14 +139,9 @@ public record ChatRecallTask(int maxFacts, float answerWeight) implements Task {
       System.arraycopy(t, 0, tokens, p, t.length);
       p += t.length;
     }
-    int middleEnd = total - tailLen;
-    while (p < middleEnd) {
-      String[] t = talk.get(talkIdx++ % talk.size());
-      int[] tt = turn(t[0], t[1]);
-      int take = Math.min(tt.length, middleEnd - p); // the last small-talk turn may be cut short
-      System.arraycopy(tt, 0, tokens, p, take);
-      p += take;
-    }
+    int middleEnd = total - tailLen - trailing;
+    p = smallTalk(tokens, p, middleEnd, talk, talkIdx);
+    talkIdx += 64;
     for (int q = 0; q < tail.size(); q++) {
       int[] t = tail.get(q);
       ChatFacts.Fact f = facts.get(askOrder.get(q));
@@ -138,6 +153,7 @@ public record ChatRecallTask(int maxFacts, float answerWeight) implements Task {
       }
       p += t.length;
     }
+    smallTalk(tokens, p, total, talk, talkIdx);
     return new Sample(tokens, weights, name());
   }
 }

@@ -4,16 +4,22 @@ import io.infinistreams.model.ByteTokenizer;
 import java.util.Random;
 
 /**
- * Passkey retrieval in the standard format ({@link PasskeyDocument}), ending with the answer:
- * {@code BOS document question " 71432"}. The needle's depth is uniform over the filler, except
- * that a fraction {@code localFraction} of samples put the whole needle inside the question's own
- * (last) segment, where local attention can learn the copy pattern that the memory read reuses
+ * Passkey retrieval in the standard format ({@link PasskeyDocument}), with the answer:
+ * {@code BOS document question " 71432" filler}. The needle's depth is uniform over the
+ * filler, except that a fraction {@code localFraction} of samples put the whole needle inside the
+ * question's own segment, where local attention can learn the copy pattern that the memory read reuses
  * (INFINI_ATTENTION.md, "Lessons from public reproductions").
+ *
+ * <p>{@link Sample#task()} is {@code passkey/local} when the needle lies in the answer's segment and
+ * {@code passkey/far} otherwise, so training can log retrieval through memory apart.
+ *
+ * <p>A random stretch of filler (0 to N-1 tokens) follows the answer, so the question ends at
+ * any position of its segment, as it does after a document of any length.
  *
  * <p>Loss weights: 1 on every token (the filler and intro are cheap to learn and keep the model a
  * language model), {@code answerWeight} on the five digits of the answer.
  *
- * @param localFraction probability that the needle lies in the last segment (0..1)
+ * @param localFraction probability that the needle lies in the answer's segment (0..1)
  * @param answerWeight  loss weight of each answer digit
  */
 public record PasskeyTask(double localFraction, float answerWeight) implements Task {
@@ -38,15 +44,34 @@ public record PasskeyTask(double localFraction, float answerWeight) implements T
   @Override
   public Sample sample(Random rng, int segments, int segmentLength) {
     int total = segments * segmentLength + 1; // tokens, BOS included
-    int docChars = total - 1 - ANSWER_CHARS; // document + question
-    int capacity = PasskeyDocument.fillerCapacity(docChars);
     int key = PasskeyDocument.randomKey(rng);
+    boolean wantLocal = rng.nextDouble() < localFraction;
+    // Filler after the answer, so that the question sits anywhere in its segment (as it does
+    // after a document of arbitrary length), not always at the end of the last one.
+    int minDoc = PasskeyDocument.INTRO.length() + PasskeyDocument.needle(key).length()
+        + PasskeyDocument.QUESTION.length();
+    int room = total - 1 - ANSWER_CHARS - minDoc; // filler characters available in all
+    if (room < 0) {
+      throw new IllegalArgumentException("a passkey sample needs at least "
+          + (minDoc + ANSWER_CHARS + 1) + " tokens, got " + total);
+    }
+    int tail = rng.nextInt(Math.min(segmentLength, room + 1));
+    int needleAndQuestion = PasskeyDocument.needle(key).length()
+        + PasskeyDocument.QUESTION.length() + 1;
+    int docChars = total - 1 - ANSWER_CHARS - tail; // document + question
+    int answerInput = 1 + docChars; // input index (the space) that predicts the first digit
+    int segStart = answerInput / segmentLength * segmentLength;
+    if (wantLocal && answerInput - segStart < needleAndQuestion) {
+      // the needle cannot fit before the question in this segment: end the answer later in it
+      int shift = Math.min(tail, needleAndQuestion - (answerInput - segStart));
+      tail -= shift;
+      docChars += shift;
+      answerInput += shift;
+    }
+    int capacity = PasskeyDocument.fillerCapacity(docChars);
     int before;
-    // Token index of the needle's first character is 1 + INTRO + before (BOS is token 0); the
-    // last segment's inputs are tokens [(S-1)*N, S*N).
-    int lastSegmentStart = (segments - 1) * segmentLength;
-    int minLocal = lastSegmentStart - 1 - PasskeyDocument.INTRO.length();
-    if (rng.nextDouble() < localFraction) {
+    int minLocal = segStart - 1 - PasskeyDocument.INTRO.length(); // needle token >= segStart
+    if (wantLocal) {
       int lo = Math.max(0, Math.min(capacity, minLocal));
       before = lo + rng.nextInt(capacity - lo + 1);
     } else {
@@ -56,7 +81,9 @@ public record PasskeyTask(double localFraction, float answerWeight) implements T
     int[] tokens = new int[total];
     tokens[0] = ByteTokenizer.BOS;
     int p = 1;
-    for (int t : ByteTokenizer.encode(doc.document() + doc.question() + doc.answer())) {
+    String text = doc.document() + doc.question() + doc.answer()
+        + PasskeyDocument.filler(rng.nextInt(PasskeyDocument.FILLER.length()), tail);
+    for (int t : ByteTokenizer.encode(text)) {
       tokens[p++] = t;
     }
     if (p != total) {
@@ -64,15 +91,13 @@ public record PasskeyTask(double localFraction, float answerWeight) implements T
     }
     float[] weights = new float[total - 1];
     java.util.Arrays.fill(weights, 1f);
-    // Targets tokens[total-5 .. total-1] are the digits; weight index = target index - 1.
-    for (int i = total - 5; i < total; i++) {
+    // The digits are tokens answerInput+1 .. answerInput+5; weight index = target index - 1.
+    for (int i = answerInput + 1; i <= answerInput + 5; i++) {
       weights[i - 1] = answerWeight;
     }
-    return new Sample(tokens, weights, name());
-  }
-
-  /** Token index (in a sample of {@code total} tokens) of the first answer digit. */
-  public static int firstDigitIndex(int total) {
-    return total - 5;
+    // "local" when the whole needle lies in the answer's segment (also by chance when uniform)
+    int needleToken = 1 + doc.needleOffset();
+    return new Sample(tokens, weights, needleToken >= segStart ? "passkey/local"
+        : "passkey/far");
   }
 }

@@ -45,29 +45,41 @@ class DataTasksTest {
   }
 
   @Test
-  void passkeySampleEndsWithTheKeyWhichIsWeighted() {
-    Sample x = new PasskeyTask(0.0, 10f).sample(new Random(7), 4, N);
-    String text = ByteTokenizer.decode(x.tokens());
-    assertTrue(text.startsWith(PasskeyDocument.INTRO), text);
-    int key = Integer.parseInt(text.substring(text.length() - 5));
-    assertTrue(text.contains(PasskeyDocument.needle(key)), text);
-    assertTrue(text.endsWith(PasskeyDocument.QUESTION + " " + key), text);
-    float[] w = x.weights();
-    for (int i = 0; i < w.length; i++) {
-      assertEquals(i >= w.length - 5 ? 10f : 1f, w[i], "weight " + i);
+  void passkeySampleAnswersTheQuestionAndOnlyTheDigitsAreWeighted() {
+    for (int seed = 0; seed < 30; seed++) {
+      Sample x = new PasskeyTask(0.5, 10f).sample(new Random(seed), 4, N);
+      String text = ByteTokenizer.decode(x.tokens());
+      assertTrue(text.startsWith(PasskeyDocument.INTRO), text);
+      int q = text.indexOf(PasskeyDocument.QUESTION);
+      int answerStart = q + PasskeyDocument.QUESTION.length() + 1; // char index of first digit
+      int key = Integer.parseInt(text.substring(answerStart, answerStart + 5));
+      assertTrue(text.indexOf(PasskeyDocument.needle(key)) < q, text);
+      float[] w = x.weights();
+      for (int i = 0; i < w.length; i++) {
+        // weight i belongs to target token i + 1, i.e. character i of the text (BOS is token 0)
+        boolean digit = i >= answerStart && i < answerStart + 5;
+        assertEquals(digit ? 10f : 1f, w[i], "weight " + i);
+      }
     }
   }
 
   @Test
-  void localFractionOnePutsTheNeedleInTheLastSegment() {
+  void localFractionOnePutsTheNeedleInTheAnswersSegmentMostOfTheTime() {
     PasskeyTask task = new PasskeyTask(1.0, 10f);
-    for (int i = 0; i < 50; i++) {
+    int local = 0;
+    for (int i = 0; i < 100; i++) {
       Sample x = task.sample(new Random(i), 5, N);
       String text = ByteTokenizer.decode(x.tokens());
-      int key = Integer.parseInt(text.substring(text.length() - 5));
-      int needleToken = 1 + text.indexOf(PasskeyDocument.needle(key)); // +1 for BOS
-      assertTrue(needleToken >= 4 * N, "needle at token " + needleToken);
+      int q = text.indexOf(PasskeyDocument.QUESTION);
+      int answerInput = 1 + q + PasskeyDocument.QUESTION.length(); // token index of the space
+      int key = Integer.parseInt(text.substring(q + PasskeyDocument.QUESTION.length() + 1,
+          q + PasskeyDocument.QUESTION.length() + 6));
+      int needleToken = 1 + text.indexOf(PasskeyDocument.needle(key));
+      boolean isLocal = needleToken >= answerInput / N * N;
+      assertEquals(isLocal ? "passkey/local" : "passkey/far", x.task());
+      local += isLocal ? 1 : 0;
     }
+    assertTrue(local >= 90, "local samples: " + local);
   }
 
   @Test
@@ -93,8 +105,7 @@ class DataTasksTest {
     long users = Arrays.stream(t).filter(v -> v == ByteTokenizer.USER).count();
     long eos = Arrays.stream(t).filter(v -> v == ByteTokenizer.EOS).count();
     assertTrue(users >= 3, "turns: " + users);
-    assertEquals(ByteTokenizer.EOS, t[t.length - 1]);
-    assertTrue(eos >= users - 1);
+    assertTrue(eos >= users - 2); // small talk may be cut short twice
     // Every weighted span (a recalled value) also occurs earlier, in the fact's statement.
     String text = ByteTokenizer.decode(t);
     StringBuilder value = new StringBuilder();

@@ -1,0 +1,124 @@
+package io.infinistreams.model.train;
+
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import io.infinistreams.model.Weights;
+import io.infinistreams.model.data.TaskMix;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * A resumable training checkpoint, one directory:
+ * <ul>
+ *   <li>{@code model.safetensors}: the weights, one tensor per parameter (names of
+ *       {@link Weights#parameters()});</li>
+ *   <li>{@code optimizer.safetensors}: AdamW's moments {@code m.<name>}, {@code v.<name>};</li>
+ *   <li>{@code train-state.json}: the {@link TrainConfig}, steps done (which is also the data
+ *       stream's position: the batch of step i is a pure function of (seed, i)), the optimizer's
+ *       step count, wall seconds so far, the command line, and the loss curve.</li>
+ * </ul>
+ * Written into a temporary sibling and renamed into place, so an interruption mid-write leaves
+ * the previous checkpoint intact.
+ */
+public final class TrainCheckpoint {
+  public static final String WEIGHTS = "model.safetensors";
+  public static final String OPTIMIZER = "optimizer.safetensors";
+  public static final String STATE = "train-state.json";
+
+  static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues()
+      .create();
+
+  /** What train-state.json holds. */
+  public record State(TrainConfig config, long step, long optimizerSteps, double elapsedSec,
+      String command, List<RunLog.Point> history) {}
+
+  private TrainCheckpoint() {}
+
+  /** Writes {@code trainer}'s checkpoint to {@code dir}, replacing any previous one atomically. */
+  public static void save(Trainer trainer, Path dir, double elapsedSec, String command,
+      List<RunLog.Point> history) {
+    try {
+      Path parent = dir.toAbsolutePath().getParent();
+      Files.createDirectories(parent);
+      Path tmp = parent.resolve(dir.getFileName() + ".tmp");
+      deleteTree(tmp);
+      Files.createDirectories(tmp);
+      try (OutputStream out = Files.newOutputStream(tmp.resolve(WEIGHTS))) {
+        trainer.weights().toNamedList().encode(out, NDList.Encoding.SAFETENSORS);
+      }
+      try (OutputStream out = Files.newOutputStream(tmp.resolve(OPTIMIZER))) {
+        trainer.optimizer().state(trainer.names()).encode(out, NDList.Encoding.SAFETENSORS);
+      }
+      State state = new State(trainer.config(), trainer.stepsDone(),
+          trainer.optimizer().stepsTaken(), elapsedSec, command, history);
+      Files.writeString(tmp.resolve(STATE), GSON.toJson(state), StandardCharsets.UTF_8);
+      Path old = parent.resolve(dir.getFileName() + ".old");
+      deleteTree(old);
+      if (Files.exists(dir)) {
+        Files.move(dir, old, StandardCopyOption.ATOMIC_MOVE);
+      }
+      Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+      deleteTree(old);
+    } catch (IOException e) {
+      throw new UncheckedIOException("writing checkpoint " + dir, e);
+    }
+  }
+
+  /** Reads train-state.json of a checkpoint. */
+  public static State readState(Path dir) {
+    try {
+      return GSON.fromJson(Files.readString(dir.resolve(STATE), StandardCharsets.UTF_8),
+          State.class);
+    } catch (IOException e) {
+      throw new UncheckedIOException("reading " + dir.resolve(STATE), e);
+    }
+  }
+
+  /** A trainer continuing exactly where the checkpoint in {@code dir} stopped. */
+  public static Trainer resume(Path dir, TaskMix mix) {
+    State state = readState(dir);
+    NDManager base = NDManager.newBaseManager();
+    try {
+      NDList named;
+      try (InputStream in = Files.newInputStream(dir.resolve(WEIGHTS))) {
+        named = NDList.decode(base, in);
+      }
+      Weights weights = Weights.fromNamed(state.config().model(), named);
+      Trainer trainer = new Trainer(state.config(), mix, base, weights, state.step());
+      try (NDManager tmp = base.newSubManager();
+          InputStream in = Files.newInputStream(dir.resolve(OPTIMIZER))) {
+        trainer.optimizer().restore(NDList.decode(tmp, in), trainer.names(),
+            state.optimizerSteps());
+      }
+      return trainer;
+    } catch (IOException e) {
+      base.close();
+      throw new UncheckedIOException("reading checkpoint " + dir, e);
+    } catch (RuntimeException e) {
+      base.close();
+      throw e;
+    }
+  }
+
+  static void deleteTree(Path p) throws IOException {
+    if (!Files.exists(p)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(p)) {
+      for (Path q : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(q);
+      }
+    }
+  }
+}

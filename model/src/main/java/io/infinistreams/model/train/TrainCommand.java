@@ -1,0 +1,177 @@
+package io.infinistreams.model.train;
+
+import io.infinistreams.model.MemoryRead;
+import io.infinistreams.model.ModelConfig;
+import io.infinistreams.model.UpdateRule;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code train}: trains an Infini-Transformer on the passkey / chat-recall / text mix with
+ * backpropagation through time, writing a resumable checkpoint under {@code --out}, and on
+ * completion a model directory ({@code --out}/final: model.safetensors + manifest.json).
+ */
+@Command(name = "train", mixinStandardHelpOptions = true,
+    description = "Train the Infini-Transformer (BPTT across segments, AdamW, resumable).")
+public final class TrainCommand implements Callable<Integer> {
+
+  @Option(names = "--out", required = true, description = "Run directory (checkpoint/, final/).")
+  Path out;
+
+  @Option(names = "--resume", description = "Continue the checkpoint in --out exactly where it stopped.")
+  boolean resume;
+
+  @Option(names = "--seed", defaultValue = "1", description = "Seed of init and data (default ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--steps", defaultValue = "2000", description = "Optimizer steps (default ${DEFAULT-VALUE}).")
+  long steps;
+
+  @Option(names = "--batch", defaultValue = "8", description = "Sequences per step (default ${DEFAULT-VALUE}).")
+  int batch;
+
+  @Option(names = "--min-segments", defaultValue = "4", description = "Fewest segments per sequence (default ${DEFAULT-VALUE}).")
+  int minSegments;
+
+  @Option(names = "--max-segments", defaultValue = "6", description = "Most segments per sequence (default ${DEFAULT-VALUE}).")
+  int maxSegments;
+
+  @Option(names = "--lr", defaultValue = "3e-3", description = "Peak learning rate (default ${DEFAULT-VALUE}).")
+  float lr;
+
+  @Option(names = "--gate-lr-scale", defaultValue = "10", description = "Gate beta LR = lr x this (default ${DEFAULT-VALUE}).")
+  float gateLrScale;
+
+  @Option(names = "--min-lr-fraction", defaultValue = "0.1", description = "Final LR / peak (default ${DEFAULT-VALUE}).")
+  float minLrFraction;
+
+  @Option(names = "--warmup", defaultValue = "100", description = "Warm-up steps (default ${DEFAULT-VALUE}).")
+  int warmup;
+
+  @Option(names = "--weight-decay", defaultValue = "0.1", description = "Decoupled weight decay of matrices (default ${DEFAULT-VALUE}).")
+  float weightDecay;
+
+  @Option(names = "--clip", defaultValue = "1.0", description = "Global gradient-norm clip (default ${DEFAULT-VALUE}).")
+  float clip;
+
+  @Option(names = "--mix", defaultValue = "passkey=0.6,chat=0.2,text=0.2", description = "Task weights (default ${DEFAULT-VALUE}).")
+  String mix;
+
+  @Option(names = "--local-fraction", defaultValue = "0.5", description = "Passkey samples with the needle in the question's segment (default ${DEFAULT-VALUE}).")
+  double localFraction;
+
+  @Option(names = "--answer-weight", defaultValue = "5", description = "Loss weight of answer tokens (default ${DEFAULT-VALUE}).")
+  float answerWeight;
+
+  @Option(names = "--corpus", defaultValue = "kjv", description = "kjv (Debian bible-kjv-text), synthetic, or a text file (default ${DEFAULT-VALUE}).")
+  String corpus;
+
+  @Option(names = "--d-model", description = "Override ModelConfig.defaults().dModel.")
+  Integer dModel;
+
+  @Option(names = "--layers", description = "Override the number of layers.")
+  Integer layers;
+
+  @Option(names = "--heads", description = "Override the number of heads.")
+  Integer heads;
+
+  @Option(names = "--d-key", description = "Override d_key (and d_value unless --d-value).")
+  Integer dKey;
+
+  @Option(names = "--d-value", description = "Override d_value.")
+  Integer dValue;
+
+  @Option(names = "--ffn", description = "Override the feed-forward width.")
+  Integer ffn;
+
+  @Option(names = "--segment", description = "Override the segment length N.")
+  Integer segment;
+
+  @Option(names = "--update", description = "LINEAR or DELTA (default: the config's).")
+  UpdateRule update;
+
+  @Option(names = "--read", description = "PAPER or NORMALIZED (default: the config's).")
+  MemoryRead read;
+
+  @Option(names = "--tiny", description = "Start from ModelConfig.tiny() instead of defaults().")
+  boolean tiny;
+
+  @Option(names = "--log-every", defaultValue = "10", description = "Steps per progress line (default ${DEFAULT-VALUE}).")
+  int logEvery;
+
+  @Option(names = "--checkpoint-minutes", defaultValue = "5", description = "Minutes between checkpoints (default ${DEFAULT-VALUE}).")
+  double checkpointMinutes;
+
+  @Option(names = "--max-minutes", defaultValue = "1e9", description = "Stop (with a checkpoint) after this many minutes in this process.")
+  double maxMinutes;
+
+  String commandLine = "train";
+
+  ModelConfig modelConfig() {
+    ModelConfig d = tiny ? ModelConfig.tiny() : ModelConfig.defaults();
+    int k = dKey != null ? dKey : d.dKey();
+    return new ModelConfig(d.vocabSize(), dModel != null ? dModel : d.dModel(),
+        layers != null ? layers : d.layers(), heads != null ? heads : d.heads(), k,
+        dValue != null ? dValue : (dKey != null ? dKey : d.dValue()),
+        ffn != null ? ffn : d.ffnHidden(), segment != null ? segment : d.segmentLength(),
+        update != null ? update : d.updateRule(), read != null ? read : d.memoryRead(),
+        d.ropeBase());
+  }
+
+  TrainConfig trainConfig() {
+    return new TrainConfig(modelConfig(), seed, steps, batch, minSegments, maxSegments, lr,
+        gateLrScale, minLrFraction, warmup, weightDecay, clip, 0.9f, 0.95f, mix, localFraction,
+        answerWeight, corpus);
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    Path ckpt = out.resolve("checkpoint");
+    Trainer trainer;
+    double elapsed = 0;
+    List<RunLog.Point> history = List.of();
+    if (resume && Files.exists(ckpt.resolve(TrainCheckpoint.STATE))) {
+      TrainCheckpoint.State state = TrainCheckpoint.readState(ckpt);
+      trainer = TrainCheckpoint.resume(ckpt, TaskMixes.build(state.config()));
+      elapsed = state.elapsedSec();
+      history = state.history();
+      commandLine = state.command();
+      System.err.println("resumed at step " + trainer.stepsDone() + " of "
+          + state.config().steps() + " from " + ckpt);
+    } else {
+      if (Files.exists(ckpt) && !resume) {
+        System.err.println(ckpt + " exists: pass --resume to continue it, or choose another --out");
+        return 2;
+      }
+      TrainConfig c = trainConfig();
+      trainer = Trainer.fresh(c, TaskMixes.build(c));
+      System.err.println("model " + c.model() + ", " + trainer.weights().parameterCount()
+          + " parameters; mix " + c.mix() + "; corpus " + c.corpus());
+    }
+    try (Trainer t = trainer) {
+      TrainingRun run = new TrainingRun(ckpt, logEvery, checkpointMinutes * 60,
+          maxMinutes * 60, commandLine);
+      List<RunLog.Point> points = run.run(t, elapsed, history, System.err);
+      if (t.stepsDone() >= t.config().steps()) {
+        Path fin = out.resolve("final");
+        TrainCheckpoint.State state = TrainCheckpoint.readState(ckpt);
+        ModelExport.write(t, fin, state.elapsedSec(), commandLine, points);
+        System.err.println("done: " + fin);
+      } else {
+        System.err.println("stopped at step " + t.stepsDone() + "; continue with --resume");
+      }
+    }
+    return 0;
+  }
+
+  public static void main(String[] args) {
+    TrainCommand cmd = new TrainCommand();
+    cmd.commandLine = "train " + String.join(" ", args);
+    System.exit(new CommandLine(cmd).setCaseInsensitiveEnumValuesAllowed(true).execute(args));
+  }
+}

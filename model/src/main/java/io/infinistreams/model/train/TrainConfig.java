@@ -1,0 +1,70 @@
+package io.infinistreams.model.train;
+
+import io.infinistreams.model.ModelConfig;
+
+/**
+ * Every setting of a training run. Together with the code version it determines the run
+ * exactly: weights are initialised from {@code seed}, and the batch of step {@code i} is a pure
+ * function of {@code (seed, i)}.
+ *
+ * @param model         the architecture trained
+ * @param seed          seed of the initial weights and of the data stream
+ * @param steps         optimizer steps in all (the cosine schedule ends here)
+ * @param batch         sequences per step
+ * @param minSegments   fewest segments per sequence (backpropagation through all of them)
+ * @param maxSegments   most segments per sequence; each step draws S in [min, max]
+ * @param lr            peak learning rate of the weights
+ * @param gateLrScale   the gate scalars' learning rate is {@code lr * gateLrScale}
+ * @param minLrFraction the cosine decay ends at {@code lr * minLrFraction}
+ * @param warmup        linear warm-up steps
+ * @param weightDecay   decoupled weight decay of the matrices (never of gates, norms, gains)
+ * @param clipNorm      global gradient-norm clip
+ * @param beta1         Adam's first-moment decay
+ * @param beta2         Adam's second-moment decay
+ * @param mix           task weights, e.g. {@code passkey=0.6,chat=0.2,text=0.2}
+ * @param localFraction share of passkey samples with the needle in the question's segment
+ * @param answerWeight  loss weight of answer tokens (passkey digits, recalled chat values)
+ * @param corpus        {@code kjv} (Debian bible-kjv-text), {@code synthetic}, or a text file path
+ */
+public record TrainConfig(
+    ModelConfig model,
+    long seed,
+    long steps,
+    int batch,
+    int minSegments,
+    int maxSegments,
+    float lr,
+    float gateLrScale,
+    float minLrFraction,
+    int warmup,
+    float weightDecay,
+    float clipNorm,
+    float beta1,
+    float beta2,
+    String mix,
+    double localFraction,
+    float answerWeight,
+    String corpus) {
+
+  public TrainConfig {
+    if (steps < 1 || batch < 1 || minSegments < 1 || maxSegments < minSegments) {
+      throw new IllegalArgumentException("need steps >= 1, batch >= 1, 1 <= minSegments <= maxSegments");
+    }
+    if (warmup > steps) {
+      throw new IllegalArgumentException("warmup (" + warmup + ") exceeds steps (" + steps + ")");
+    }
+  }
+
+  /** A few-second configuration for tests: the tiny model with N = 64 (a passkey needs ~250 tokens), 4-5 segments, synthetic text. */
+  public static TrainConfig tiny(long seed, long steps) {
+    return new TrainConfig(ModelConfig.tiny().withSegmentLength(64), seed, steps, 2, 4, 5, 3e-3f, 10f, 0.1f,
+        Math.min(2, (int) steps), 0.1f, 1.0f, 0.9f, 0.95f, "passkey=0.5,chat=0.25,text=0.25",
+        0.5, 5f, "synthetic");
+  }
+
+  public TrainConfig withSteps(long newSteps) {
+    return new TrainConfig(model, seed, newSteps, batch, minSegments, maxSegments, lr, gateLrScale,
+        minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
+        answerWeight, corpus);
+  }
+}

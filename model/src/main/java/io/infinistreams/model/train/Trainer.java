@@ -1,0 +1,215 @@
+package io.infinistreams.model.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import io.infinistreams.model.InfiniTransformer;
+import io.infinistreams.model.InfiniTransformer.Memory;
+import io.infinistreams.model.InfiniTransformer.Options;
+import io.infinistreams.model.InfiniTransformer.Output;
+import io.infinistreams.model.ModelConfig;
+import io.infinistreams.model.Weights;
+import io.infinistreams.model.data.Sample;
+import io.infinistreams.model.data.TaskMix;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * The training loop's state and one step of it: a batch of S-segment sequences runs through
+ * {@link InfiniTransformer#forward} segment after segment with the memories chained inside the
+ * autograd graph (backpropagation through all S segments), a weighted next-token loss, a global
+ * gradient-norm clip, and an {@link AdamW} update on the warm-up + cosine schedule.
+ *
+ * <p>Shapes: B batch, S segments, N segment length, W vocabulary.
+ *
+ * <p>Lifecycle: {@link #fresh} or {@link TrainCheckpoint#resume}, then {@link #step()} repeatedly on
+ * one thread (one GradientCollector per JVM), then {@link #close()}.
+ */
+public final class Trainer implements AutoCloseable {
+
+  private final TrainConfig config;
+  private final TaskMix mix;
+  private final NDManager base;
+  private final Weights weights;
+  private final List<NDArray> params;
+  private final List<String> names;
+  private final AdamW optimizer;
+  private final LrSchedule schedule;
+  private long step; // next step to run (0-based) == steps done == the data stream's position
+
+  Trainer(TrainConfig config, TaskMix mix, NDManager base, Weights weights, long step) {
+    this.config = config;
+    this.mix = mix;
+    this.base = base;
+    this.weights = weights;
+    this.params = new ArrayList<>();
+    this.names = new ArrayList<>();
+    List<AdamW.Group> groups = new ArrayList<>();
+    for (Weights.Param p : weights.parameters()) {
+      p.array().setRequiresGradient(true);
+      params.add(p.array());
+      names.add(p.name());
+      groups.add(groupOf(p.name(), config));
+    }
+    this.optimizer = new AdamW(params, groups, config.beta1(), config.beta2(), 1e-8f,
+        base.newSubManager());
+    this.schedule = new LrSchedule(config.warmup(), config.steps(), config.minLrFraction());
+    this.step = step;
+  }
+
+  /** A new run: weights initialised from the config's seed. */
+  public static Trainer fresh(TrainConfig config, TaskMix mix) {
+    NDManager base = NDManager.newBaseManager();
+    return new Trainer(config, mix, base, Weights.init(config.model(), config.seed(), base), 0);
+  }
+
+  /**
+   * The optimizer group of a parameter: gates get {@code lr * gateLrScale} and no decay;
+   * norms and gains no decay; matrices (embedding, projections) the configured decay.
+   */
+  static AdamW.Group groupOf(String name, TrainConfig c) {
+    if (name.endsWith("gate")) {
+      return new AdamW.Group(c.gateLrScale(), 0f);
+    }
+    if (name.endsWith("norm")) {
+      return new AdamW.Group(1f, 0f);
+    }
+    return new AdamW.Group(1f, c.weightDecay());
+  }
+
+  public TrainConfig config() {
+    return config;
+  }
+
+  public Weights weights() {
+    return weights;
+  }
+
+  /** Steps done so far (also the index of the next step). */
+  public long stepsDone() {
+    return step;
+  }
+
+  AdamW optimizer() {
+    return optimizer;
+  }
+
+  List<String> names() {
+    return names;
+  }
+
+  NDManager manager() {
+    return base;
+  }
+
+  /** Segments per sequence at {@code step}: a pure function of (seed, step). */
+  public static int segmentsAt(TrainConfig c, long step) {
+    Random r = TaskMix.rngFor(c.seed() ^ 0x5E65E6L, step);
+    return c.minSegments() + r.nextInt(c.maxSegments() - c.minSegments() + 1);
+  }
+
+  /** The batch of {@code step}: a pure function of (seed, step). */
+  public static List<Sample> batchAt(TrainConfig c, TaskMix mix, long step) {
+    return mix.batch(c.seed() + 1, step, c.batch(), segmentsAt(c, step),
+        c.model().segmentLength());
+  }
+
+  /** Runs the next step and returns what it measured. */
+  public StepResult step() {
+    ModelConfig mc = config.model();
+    int n = mc.segmentLength();
+    int segments = segmentsAt(config, step);
+    List<Sample> batch = batchAt(config, mix, step);
+    int b = batch.size();
+    int t = segments * n;
+    int[] inputs = new int[b * t];
+    int[] targets = new int[b * t];
+    float[] w = new float[b * t];
+    double totalWeight = 0;
+    for (int i = 0; i < b; i++) {
+      Sample s = batch.get(i);
+      System.arraycopy(s.tokens(), 0, inputs, i * t, t);
+      System.arraycopy(s.tokens(), 1, targets, i * t, t);
+      System.arraycopy(s.weights(), 0, w, i * t, t);
+      for (float x : s.weights()) {
+        totalWeight += x;
+      }
+    }
+    double lrMult = schedule.at(step);
+    float lr = (float) (config.lr() * lrMult);
+    float[] nllOut;
+    int[] predOut;
+    float gradNorm;
+    try (NDManager sm = base.newSubManager()) {
+      NDArray tokens = sm.create(inputs, new Shape(b, t)); // (B, S*N)
+      NDArray tgt = sm.create(targets, new Shape(b, t)).toType(DataType.INT64, false); // (B, S*N)
+      NDArray wts = sm.create(w, new Shape(b, t)); // (B, S*N)
+      List<NDArray> nlls = new ArrayList<>();
+      List<NDArray> preds = new ArrayList<>();
+      try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+        List<Memory> mem = Memory.zeros(sm, mc, b);
+        NDArray loss = sm.zeros(new Shape());
+        for (int s = 0; s < segments; s++) {
+          NDIndex seg = new NDIndex(":, {}:{}", s * n, (s + 1) * n);
+          boolean last = s == segments - 1;
+          Output out = InfiniTransformer.forward(weights, tokens.get(seg), mem,
+              last ? Options.readOnly() : Options.fullSegment()); // logits (B, N, W)
+          NDArray logp = out.logits().logSoftmax(2); // (B, N, W)
+          NDArray nll = logp.gather(tgt.get(seg).expandDims(2), 2).squeeze(2).neg(); // (B, N)
+          loss = loss.add(nll.mul(wts.get(seg)).sum());
+          nlls.add(nll);
+          preds.add(out.logits().argMax(2)); // (B, N)
+          mem = out.memories();
+        }
+        gc.backward(loss.div((float) totalWeight));
+      }
+      nllOut = ai.djl.ndarray.NDArrays.concat(new NDList(nlls), 1).toFloatArray(); // (B, S*N)
+      predOut = ai.djl.ndarray.NDArrays.concat(new NDList(preds), 1).toType(DataType.INT32, false).toIntArray();
+
+      List<NDArray> grads = new ArrayList<>();
+      NDArray sq = sm.zeros(new Shape());
+      for (NDArray p : params) {
+        NDArray g = p.getGradient();
+        g.attach(sm);
+        grads.add(g);
+        sq = sq.add(AdamW.copy(sm, g).square().sum());
+      }
+      gradNorm = (float) Math.sqrt(sq.getFloat());
+      float scale = gradNorm > config.clipNorm() ? config.clipNorm() / (gradNorm + 1e-6f) : 1f;
+      if (!Float.isFinite(gradNorm)) {
+        throw new IllegalStateException("non-finite gradient norm at step " + step);
+      }
+      optimizer.step(grads, scale, lr, sm);
+      for (NDArray g : grads) {
+        g.muli(0f); // gradients accumulate in libtorch: clear them for the next step
+      }
+    }
+    StepResult r = StepResult.measure(step, batch, targets, w, nllOut, predOut, t, lr, gradNorm);
+    step++;
+    return r;
+  }
+
+  /** sigmoid(beta) of every (layer, head), index layer * H + head. */
+  public float[] gates() {
+    ModelConfig mc = config.model();
+    float[] out = new float[mc.layers() * mc.heads()];
+    for (int l = 0; l < mc.layers(); l++) {
+      float[] beta = weights.layer(l).gate().toFloatArray();
+      for (int h = 0; h < beta.length; h++) {
+        out[l * mc.heads() + h] = (float) (1 / (1 + Math.exp(-beta[h])));
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public void close() {
+    base.close();
+  }
+}

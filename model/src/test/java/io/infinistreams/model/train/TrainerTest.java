@@ -1,0 +1,81 @@
+package io.infinistreams.model.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A few steps of the tiny model: learning happens, and checkpoint + resume is exact. No real training. */
+class TrainerTest {
+
+  @Test
+  void lossFallsOverAFewSteps() {
+    TrainConfig c = TrainConfig.tiny(3, 12);
+    List<Double> losses = new ArrayList<>();
+    try (Trainer t = Trainer.fresh(c, TaskMixes.build(c))) {
+      for (int i = 0; i < 12; i++) {
+        losses.add(t.step().loss());
+      }
+      // the gates moved from sigmoid(0) = 0.5: their own learning rate works
+      float maxMove = 0;
+      for (float g : t.gates()) {
+        maxMove = Math.max(maxMove, Math.abs(g - 0.5f));
+      }
+      assertTrue(maxMove > 0.005, "gates did not move: " + maxMove);
+    }
+    double first = (losses.get(0) + losses.get(1)) / 2;
+    double last = (losses.get(10) + losses.get(11)) / 2;
+    assertTrue(last < first - 0.5, "loss " + first + " -> " + last);
+  }
+
+  @Test
+  void checkpointAndResumeGiveTheWeightsOfAnUninterruptedRun(@TempDir Path dir) {
+    TrainConfig c = TrainConfig.tiny(5, 6);
+    String uninterrupted;
+    try (Trainer t = Trainer.fresh(c, TaskMixes.build(c))) {
+      for (int i = 0; i < 6; i++) {
+        t.step();
+      }
+      uninterrupted = t.weights().fingerprint();
+    }
+    Path ckpt = dir.resolve("checkpoint");
+    try (Trainer t = Trainer.fresh(c, TaskMixes.build(c))) {
+      for (int i = 0; i < 3; i++) {
+        t.step();
+      }
+      TrainCheckpoint.save(t, ckpt, 1.0, "test", List.of());
+    }
+    TrainCheckpoint.State state = TrainCheckpoint.readState(ckpt);
+    assertEquals(3, state.step());
+    assertEquals(c, state.config());
+    try (Trainer t = TrainCheckpoint.resume(ckpt, TaskMixes.build(state.config()))) {
+      assertEquals(3, t.stepsDone());
+      for (int i = 0; i < 3; i++) {
+        t.step();
+      }
+      assertEquals(uninterrupted, t.weights().fingerprint());
+    }
+  }
+
+  @Test
+  void gatesGetTheirOwnRateAndNoDecay() {
+    TrainConfig c = TrainConfig.tiny(1, 10);
+    assertEquals(new AdamW.Group(c.gateLrScale(), 0f), Trainer.groupOf("layers.0.attn.gate", c));
+    assertEquals(new AdamW.Group(1f, 0f), Trainer.groupOf("layers.1.attn.mem_norm", c));
+    assertEquals(new AdamW.Group(1f, 0f), Trainer.groupOf("final_norm", c));
+    assertEquals(new AdamW.Group(1f, c.weightDecay()), Trainer.groupOf("layers.0.attn.wk", c));
+  }
+
+  @Test
+  void scheduleWarmsUpThenDecays() {
+    LrSchedule s = new LrSchedule(10, 110, 0.1);
+    assertEquals(0.1, s.at(0), 1e-9);
+    assertEquals(1.0, s.at(9), 1e-9);
+    assertEquals(0.55, s.at(60), 1e-9);
+    assertEquals(0.1, s.at(110), 1e-9);
+  }
+}
