@@ -24,7 +24,6 @@ import io.infinistreams.schemas.StoredHeadMemory;
 import io.infinistreams.schemas.StoredSession;
 import io.infinistreams.schemas.serde.SchemaHistory;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -45,7 +44,6 @@ import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
@@ -494,10 +492,5 @@ class InfiniTopologyTest {
     assertTrue(description.contains(InfiniTopology.PROCESSOR));
     assertTrue(description.contains(SETTINGS.sessionsStore()));
     assertTrue(description.contains(SETTINGS.memoryStore()));
-  }
-
-  @SuppressWarnings("unused")
-  private static KeyValue<String, String> unused() {
-    throw new UncheckedIOException(new IOException());
   }
 }
