@@ -28,8 +28,8 @@ class AppConfigTest {
     assertEquals("", c.bootstrapServers());
     assertTrue(c.useEmbeddedBroker());
     assertEquals("infini-streams", c.applicationId());
-    assertEquals(Path.of("./data/state"), c.stateDir());
-    assertEquals(Path.of("./data/kafka"), c.embeddedBrokerDir());
+    assertEquals(Path.of("data/state"), c.stateDir());
+    assertEquals(Path.of("data/kafka"), c.embeddedBrokerDir());
     assertEquals("exactly_once_v2", c.processingGuarantee());
     assertEquals(1, c.numStreamThreads());
     assertEquals("", c.modelPath());
