@@ -8,6 +8,7 @@ import io.infinistreams.model.InfiniTransformer.KvCache;
 import io.infinistreams.model.InfiniTransformer.Memory;
 import io.infinistreams.model.InfiniTransformer.Options;
 import io.infinistreams.model.InfiniTransformer.Output;
+import io.infinistreams.model.InfiniTransformer.Prepared;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -184,12 +185,13 @@ public final class InfiniModel implements AutoCloseable {
     }
     List<HeadMemory> memories = state.memories();
     try (NDManager call = manager.newSubManager()) {
+      Prepared p = segments > 0 || score ? Prepared.of(weights, call) : null;
       List<Memory> mem = segments > 0 || score ? toNd(call, memories) : null;
       for (int s = 0; s < segments; s++) {
         int from = s * n;
         try (NDManager work = call.newSubManager()) {
           mem.forEach(x -> x.attach(work)); // the previous memory dies with this segment's scope
-          Output out = compress(work, Arrays.copyOfRange(all, from, from + n), mem, score);
+          Output out = compress(p, work, Arrays.copyOfRange(all, from, from + n), mem, score);
           if (score) {
             scoreRows(out.logits(), all, from, open.length, logProbs);
           }
@@ -201,7 +203,7 @@ public final class InfiniModel implements AutoCloseable {
       int firstPos = Math.max(rest, open.length - 1);
       if (score && firstPos <= all.length - 2) {
         int[] prefix = Arrays.copyOfRange(all, rest, all.length - 1);
-        Output out = InfiniTransformer.forward(weights, tokens(call, prefix), mem,
+        Output out = InfiniTransformer.forward(p, tokens(call, prefix), mem, null,
             Options.readOnly().withGate(gate));
         scoreRows(out.logits(), all, rest, open.length, logProbs);
       }
@@ -242,12 +244,13 @@ public final class InfiniModel implements AutoCloseable {
     SplittableRandom rng = new SplittableRandom(settings.seed());
     List<HeadMemory> memories = s.memories();
     try (NDManager call = manager.newSubManager()) {
+      Prepared p = Prepared.of(weights, call);
       NDManager carry = call.newSubManager(); // holds what survives a step: memory, KV cache
       try {
         List<Memory> mem = toNd(carry, memories);
         // Prefill: the open segment, reading memory, filling the KV cache.
-        Output pre = InfiniTransformer.forward(weights,
-            tokens(carry, Arrays.copyOf(open, openLen)), mem, Options.readOnly().withGate(gate));
+        Output pre = InfiniTransformer.forward(p, tokens(carry, Arrays.copyOf(open, openLen)), mem,
+            null, Options.readOnly().withGate(gate));
         float[] logits = lastRow(pre.logits());
         KvCache cache = pre.cache();
         while (true) {
@@ -257,15 +260,15 @@ public final class InfiniModel implements AutoCloseable {
           NDManager next = call.newSubManager();
           try (NDManager work = call.newSubManager()) {
             if (openLen == n) { // the full open segment has a successor: compress it, as absorb does
-              mem = compress(work, open, mem, false).memories();
+              mem = compress(p, work, open, mem, false).memories();
               segments++;
               openLen = 0;
               cache = null;
             }
             open[openLen++] = tok;
             if (!done) {
-              Output step = InfiniTransformer.forward(weights, tokens(work, new int[] {tok}), mem,
-                  cache, Options.readOnly().withGate(gate));
+              Output step = InfiniTransformer.forward(p, tokens(work, new int[] {tok}), mem, cache,
+                  Options.readOnly().withGate(gate));
               logits = lastRow(step.logits());
               cache = step.cache().attach(next);
             }
@@ -301,8 +304,9 @@ public final class InfiniModel implements AutoCloseable {
   // ---- internals ------------------------------------------------------------------------------
 
   /** Compresses one full segment: the only code path that writes memory. */
-  private Output compress(NDManager m, int[] segment, List<Memory> mem, boolean logits) {
-    return InfiniTransformer.forward(weights, tokens(m, segment), mem,
+  private Output compress(Prepared p, NDManager m, int[] segment, List<Memory> mem,
+      boolean logits) {
+    return InfiniTransformer.forward(p, tokens(m, segment), mem, null,
         new Options(true, gate, logits));
   }
 

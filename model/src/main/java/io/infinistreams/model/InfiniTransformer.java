@@ -1,6 +1,7 @@
 package io.infinistreams.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -8,7 +9,10 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The Infini-Transformer's forward pass over one segment, as pure functions of (weights, tokens,
@@ -138,10 +142,10 @@ public final class InfiniTransformer {
   /**
    * One layer's Infini-attention (before the residual add).
    *
-   * @param out    (B, T, D) W_O applied to the gated heads (eq. 11)
-   * @param memory the layer's memory after this call
-   * @param keys   (B, H, P+T, K) RoPE keys of the open segment, for the KV cache
-   * @param values (B, H, P+T, V) values of the open segment
+   * @param out     (B, T, D) W_O applied to the gated heads (eq. 11)
+   * @param memory  the layer's memory after this call
+   * @param keys    (B, H, P+T, K) RoPE keys of the open segment, for the KV cache
+   * @param values  (B, H, P+T, V) values of the open segment
    * @param memRead (B, H, T, V) A_mem, the memory branch (eq. 7)
    * @param local   (B, H, T, V) A_dot, the local branch (eq. 5-6)
    */
@@ -165,7 +169,13 @@ public final class InfiniTransformer {
    */
   public static Output forward(Weights w, NDArray tokens, List<Memory> memories, KvCache cache,
       Options o) {
-    ModelConfig c = w.config();
+    return forward(Prepared.of(w, tokens.getManager()), tokens, memories, cache, o);
+  }
+
+  /** As {@link #forward(Weights, NDArray, List, KvCache, Options)}, with per-call constants prepared once. */
+  static Output forward(Prepared p, NDArray tokens, List<Memory> memories, KvCache cache,
+      Options o) {
+    ModelConfig c = p.config();
     long t = tokens.getShape().get(1);
     int past = cache == null ? 0 : cache.length();
     if (past + t > c.segmentLength() || t < 1) {
@@ -181,28 +191,29 @@ public final class InfiniTransformer {
     }
     NDManager m = tokens.getManager();
     NDArray ids = tokens.getDataType() == DataType.INT64 ? tokens : tokens.toType(DataType.INT64, false);
-    Rope rope = Rope.of(m, c, past, (int) t); // cos, sin: (T, K/2)
-    NDArray mask = causalMask(m, past, (int) t); // (T, P+T), 0 or -inf
+    Rope rope = p.rope(m, past, (int) t); // cos, sin: (T, K)
+    NDArray mask = p.mask(m, past, (int) t); // (T, P+T), 0 or -inf
 
-    NDArray x = embed(ids, w.embed()); // (B, T, D)
+    NDArray x = embed(ids, p.weights().embed()); // (B, T, D)
     List<Memory> newMemories = new ArrayList<>();
     List<NDArray> keys = new ArrayList<>();
     List<NDArray> values = new ArrayList<>();
     for (int l = 0; l < c.layers(); l++) {
-      Weights.Layer lw = w.layer(l);
+      PreparedLayer lp = p.layers().get(l);
       NDArray pastK = cache == null ? null : cache.keys().get(l);
       NDArray pastV = cache == null ? null : cache.values().get(l);
-      Attention a = attention(c, lw, rmsNorm(x, lw.attnNorm()), memories.get(l), pastK, pastV,
+      Attention a = attention(c, lp, rmsNorm(x, lp.w().attnNorm()), memories.get(l), pastK, pastV,
           rope, mask, o);
       x = x.add(a.out()); // (B, T, D) residual
       if (o.computeLogits() || l < c.layers() - 1) {
-        x = x.add(feedForward(rmsNorm(x, lw.ffnNorm()), lw)); // (B, T, D) residual
+        x = x.add(feedForward(rmsNorm(x, lp.w().ffnNorm()), lp.w())); // (B, T, D) residual
       }
       newMemories.add(a.memory());
       keys.add(a.keys());
       values.add(a.values());
     }
-    NDArray logits = o.computeLogits() ? lmHead(rmsNorm(x, w.finalNorm()), w.embed()) : null;
+    NDArray logits = o.computeLogits() ? lmHead(rmsNorm(x, p.weights().finalNorm()),
+        p.weights().embed()) : null; // (B, T, W)
     return new Output(logits, newMemories, new KvCache(keys, values));
   }
 
@@ -216,43 +227,43 @@ public final class InfiniTransformer {
    * @param rope  RoPE tables for positions P .. P+T-1
    * @param mask  (T, P+T) additive causal mask
    */
-  public static Attention attention(ModelConfig c, Weights.Layer lw, NDArray h, Memory mem,
+  public static Attention attention(ModelConfig c, PreparedLayer lp, NDArray h, Memory mem,
       NDArray pastK, NDArray pastV, Rope rope, NDArray mask, Options o) {
     long b = h.getShape().get(0);
     long t = h.getShape().get(1);
     int nh = c.heads();
     int dk = c.dKey();
     int dv = c.dValue();
-    NDManager m = h.getManager();
 
-    // Projections shared by both branches: Q = X W_Q, K = X W_K, V = X W_V.
-    NDArray q = h.matMul(lw.wq()).reshape(b, t, nh, dk).transpose(0, 2, 1, 3); // (B, H, T, K)
-    NDArray k = h.matMul(lw.wk()).reshape(b, t, nh, dk).transpose(0, 2, 1, 3); // (B, H, T, K)
-    NDArray v = h.matMul(lw.wv()).reshape(b, t, nh, dv).transpose(0, 2, 1, 3); // (B, H, T, V)
+    // Projections shared by both branches: [Q K V] = X [W_Q W_K W_V], one matmul.
+    NDList qkv = h.matMul(lp.wqkv()).split(new long[] {2L * nh * dk}, 2); // (B, T, 2HK), (B, T, HV)
+    NDArray qk = qkv.get(0).reshape(b, t, 2L * nh, dk).transpose(0, 2, 1, 3); // (B, 2H, T, K): Q heads, then K heads
+    NDArray v = qkv.get(1).reshape(b, t, nh, dv).transpose(0, 2, 1, 3); // (B, H, T, V)
 
     // Eq. 5-6, local branch: A_dot = softmax(Q_rope K_rope^T / sqrt(K) + causal) V.
-    NDArray kr = rope.apply(k); // (B, H, T, K)
-    NDArray keys = pastK == null ? kr : pastK.concat(kr, 2); // (B, H, P+T, K)
+    NDList qkRope = rope.apply(qk).split(2, 1); // Q_rope, K_rope: (B, H, T, K)
+    NDArray keys = pastK == null ? qkRope.get(1) : pastK.concat(qkRope.get(1), 2); // (B, H, P+T, K)
     NDArray vals = pastV == null ? v : pastV.concat(v, 2); // (B, H, P+T, V)
-    NDArray scores = rope.apply(q).matMul(keys.transpose(0, 1, 3, 2))
+    NDArray scores = qkRope.get(0).matMul(keys.transpose(0, 1, 3, 2))
         .mul(1.0 / Math.sqrt(dk)).add(mask); // (B, H, T, P+T)
     NDArray aDot = scores.softmax(3).matMul(vals); // (B, H, T, V)
 
     // Eq. 7, memory read with pre-RoPE Q: sigma(Q) M / (sigma(Q) z + eps), or RMS-normalised.
-    NDArray sq = sigma(q); // (B, H, T, K)
+    NDList sqk = sigma(qk).split(2, 1); // sigma(Q), sigma(K): (B, H, T, K)
+    NDArray sq = sqk.get(0); // (B, H, T, K)
     NDArray read = sq.matMul(mem.m()); // (B, H, T, V) sigma(Q) M
     NDArray aMem = c.memoryRead() == MemoryRead.PAPER
-        ? read.div(sq.matMul(mem.z().expandDims(-1)).add(MEMORY_EPS)) // (B, H, T, V)
+        ? read.div(sq.matMul(mem.z().expandDims(3)).add(MEMORY_EPS)) // (B, H, T, V)
         : read.div(read.square().mean(new int[] {3}, true).add(MEMORY_EPS).sqrt())
-            .mul(local(m, lw.memNorm()).reshape(nh, 1, dv)); // (B, H, T, V)
+            .mul(lp.memGain()); // (B, H, T, V)
 
     // Eq. 8 / 9, memory write with pre-RoPE K, after the read; z += sum_t sigma(K_t).
     Memory next = mem;
     if (o.writeMemory()) {
-      NDArray sk = sigma(k); // (B, H, T, K)
+      NDArray sk = sqk.get(1); // (B, H, T, K)
       NDArray written = c.updateRule() == UpdateRule.LINEAR
           ? v // (B, H, T, V) eq. 8
-          : v.sub(sk.matMul(mem.m()).div(sk.matMul(mem.z().expandDims(-1)).add(MEMORY_EPS))); // eq. 9
+          : v.sub(sk.matMul(mem.m()).div(sk.matMul(mem.z().expandDims(3)).add(MEMORY_EPS))); // eq. 9
       NDArray newM = sk.transpose(0, 1, 3, 2).matMul(written).add(mem.m()); // (B, H, K, V)
       NDArray newZ = sk.sum(new int[] {2}).add(mem.z()); // (B, H, K)
       next = new Memory(newM, newZ);
@@ -262,14 +273,11 @@ public final class InfiniTransformer {
     NDArray gated = switch (o.gate()) {
       case LOCAL_ONLY -> aDot;
       case MEMORY_ONLY -> aMem;
-      case NONE -> {
-        NDArray g = Activation.sigmoid(local(m, lw.gate())).reshape(nh, 1, 1); // (H, 1, 1)
-        yield aMem.mul(g).add(aDot.mul(g.neg().add(1f))); // (B, H, T, V)
-      }
+      case NONE -> aMem.mul(lp.gate()).add(aDot.mul(lp.oneMinusGate())); // (B, H, T, V)
     };
 
     // Eq. 11: concatenate heads, project with W_O.
-    NDArray out = gated.transpose(0, 2, 1, 3).reshape(b, t, (long) nh * dv).matMul(lw.wo()); // (B, T, D)
+    NDArray out = gated.transpose(0, 2, 1, 3).reshape(b, t, (long) nh * dv).matMul(lp.w().wo()); // (B, T, D)
     return new Attention(out, next, keys, vals, aMem, aDot);
   }
 
@@ -299,7 +307,7 @@ public final class InfiniTransformer {
     return x.getNDArrayInternal().linear(x, table, null).singletonOrThrow();
   }
 
-  /** A small weight brought into {@code m} (0 + w: differentiable, keeps views off the weights' manager). */
+  /** A weight brought into {@code m} (0 + w: differentiable, keeps results off the weights' manager). */
   static NDArray local(NDManager m, NDArray w) {
     return m.zeros(new Shape(), DataType.FLOAT32).add(w);
   }
@@ -317,41 +325,101 @@ public final class InfiniTransformer {
   }
 
   /**
-   * Rotary position embedding tables for positions {@code start .. start+T-1} within a segment,
-   * rotate-half pairing (dimension i with i + K/2), theta_i = base^(-2i/K).
+   * One layer's weights with what a call derives from them, in the call's manager: the fused
+   * projection and the gate, computed once per call instead of once per segment.
    *
-   * @param cos (T, K/2)
-   * @param sin (T, K/2)
+   * @param w            the layer's parameters
+   * @param wqkv         (D, 2HK + HV) [W_Q W_K W_V]
+   * @param gate         (H, 1, 1) sigmoid(beta)
+   * @param oneMinusGate (H, 1, 1) 1 - sigmoid(beta)
+   * @param memGain      (H, 1, V) gain of the NORMALIZED read
    */
-  public record Rope(NDArray cos, NDArray sin) {
-    public static Rope of(NDManager m, ModelConfig c, int start, int t) {
-      int half = c.dKey() / 2;
-      float[][] cs = tables(c, start, t);
-      return new Rope(m.create(cs[0], new Shape(t, half)), m.create(cs[1], new Shape(t, half)));
+  public record PreparedLayer(Weights.Layer w, NDArray wqkv, NDArray gate, NDArray oneMinusGate,
+      NDArray memGain) {
+    public static PreparedLayer of(ModelConfig c, Weights.Layer w, NDManager m) {
+      NDArray wqkv = NDArrays.concat(new NDList(local(m, w.wq()), w.wk(), w.wv()), 1);
+      NDArray g = Activation.sigmoid(local(m, w.gate())).reshape(c.heads(), 1, 1);
+      NDArray gain = local(m, w.memNorm()).reshape(c.heads(), 1, c.dValue());
+      return new PreparedLayer(w, wqkv, g, g.neg().add(1f), gain);
+    }
+  }
+
+  /**
+   * Per-call constants: every layer's {@link PreparedLayer} and the full segment's RoPE tables and
+   * mask, all in the manager given to {@link #of}. Reuse one across the segments of a call.
+   */
+  record Prepared(Weights weights, List<PreparedLayer> layers, Rope fullRope, NDArray fullMask) {
+    static Prepared of(Weights w, NDManager m) {
+      ModelConfig c = w.config();
+      List<PreparedLayer> layers = new ArrayList<>();
+      for (Weights.Layer l : w.layers()) {
+        layers.add(PreparedLayer.of(c, l, m));
+      }
+      return new Prepared(w, layers, Rope.of(m, c, 0, c.segmentLength()),
+          causalMask(m, 0, c.segmentLength()));
     }
 
-    /** cos and sin tables as flat (T, K/2) float arrays, computed in double. */
-    public static float[][] tables(ModelConfig c, int start, int t) {
-      int half = c.dKey() / 2;
-      float[] cos = new float[t * half];
-      float[] sin = new float[t * half];
-      for (int p = 0; p < t; p++) {
-        for (int i = 0; i < half; i++) {
-          double theta = Math.pow(c.ropeBase(), -2.0 * i / c.dKey());
-          double angle = (start + p) * theta;
-          cos[p * half + i] = (float) Math.cos(angle);
-          sin[p * half + i] = (float) Math.sin(angle);
+    ModelConfig config() {
+      return weights.config();
+    }
+
+    Rope rope(NDManager m, int start, int t) {
+      return start == 0 && t == config().segmentLength() ? fullRope : Rope.of(m, config(), start, t);
+    }
+
+    NDArray mask(NDManager m, int past, int t) {
+      return past == 0 && t == config().segmentLength() ? fullMask : causalMask(m, past, t);
+    }
+  }
+
+  /**
+   * Rotary position embedding for positions {@code start .. start+T-1} within a segment,
+   * rotate-half pairing (dimension i with i + K/2), theta_i = base^(-2i/K):
+   * rope(x) = x * cos + rotateHalf(x) * sin, where rotateHalf(x) = [-x2, x1] = x R.
+   *
+   * @param cos (T, K) cos(pos * theta_{i mod K/2})
+   * @param sin (T, K) sin(pos * theta_{i mod K/2})
+   * @param rot (K, K) the rotate-half matrix R
+   */
+  public record Rope(NDArray cos, NDArray sin, NDArray rot) {
+    private static final Map<String, float[][]> TABLES = new ConcurrentHashMap<>();
+
+    public static Rope of(NDManager m, ModelConfig c, int start, int t) {
+      int dk = c.dKey();
+      float[][] full = TABLES.computeIfAbsent(dk + "/" + c.ropeBase() + "/" + c.segmentLength(),
+          key -> tables(c));
+      float[] cos = Arrays.copyOfRange(full[0], start * dk, (start + t) * dk);
+      float[] sin = Arrays.copyOfRange(full[1], start * dk, (start + t) * dk);
+      int half = dk / 2;
+      float[] rot = new float[dk * dk];
+      for (int i = 0; i < half; i++) {
+        rot[(i + half) * dk + i] = -1f; // out[i] = -x[i + K/2]
+        rot[i * dk + i + half] = 1f; // out[i + K/2] = x[i]
+      }
+      return new Rope(m.create(cos, new Shape(t, dk)), m.create(sin, new Shape(t, dk)),
+          m.create(rot, new Shape(dk, dk)));
+    }
+
+    /** cos and sin for positions 0..N-1 as flat (N, K) arrays, computed in double. */
+    static float[][] tables(ModelConfig c) {
+      int dk = c.dKey();
+      int half = dk / 2;
+      int n = c.segmentLength();
+      float[] cos = new float[n * dk];
+      float[] sin = new float[n * dk];
+      for (int p = 0; p < n; p++) {
+        for (int i = 0; i < dk; i++) {
+          double angle = p * Math.pow(c.ropeBase(), -2.0 * (i % half) / dk);
+          cos[p * dk + i] = (float) Math.cos(angle);
+          sin[p * dk + i] = (float) Math.sin(angle);
         }
       }
       return new float[][] {cos, sin};
     }
 
-    /** x (B, H, T, K) -> (B, H, T, K): [x1 cos - x2 sin, x1 sin + x2 cos]. */
+    /** x (B, H', T, K) -> (B, H', T, K). */
     public NDArray apply(NDArray x) {
-      NDList halves = x.split(2, 3); // (B, H, T, K/2) each
-      NDArray x1 = halves.get(0);
-      NDArray x2 = halves.get(1);
-      return x1.mul(cos).sub(x2.mul(sin)).concat(x1.mul(sin).add(x2.mul(cos)), 3);
+      return x.mul(cos).add(x.matMul(rot).mul(sin));
     }
   }
 }

@@ -11,6 +11,7 @@ import io.infinistreams.model.InfiniTransformer.GateOverride;
 import io.infinistreams.model.InfiniTransformer.KvCache;
 import io.infinistreams.model.InfiniTransformer.Memory;
 import io.infinistreams.model.InfiniTransformer.Options;
+import io.infinistreams.model.InfiniTransformer.PreparedLayer;
 import io.infinistreams.model.InfiniTransformer.Output;
 import io.infinistreams.model.InfiniTransformer.Rope;
 import java.util.List;
@@ -66,16 +67,17 @@ class InfiniAttentionReferenceTest {
     SplittableRandom rng = new SplittableRandom(5);
     try (NDManager m = NDManager.newBaseManager()) {
       Weights.Layer lw = randomLayer(m, c, rng, new float[] {0.3f, -0.7f});
+      PreparedLayer lp = PreparedLayer.of(c, lw, m);
       NDArray h = m.create(random(rng, BATCH * c.segmentLength() * c.dModel(), 1.0),
           new Shape(BATCH, c.segmentLength(), c.dModel()));
       Memory mem = InfiniTransformer.Memory.zeros(m, c, BATCH).get(0);
       Rope rope = Rope.of(m, c, 0, c.segmentLength());
       NDArray mask = InfiniTransformer.causalMask(m, 0, c.segmentLength());
-      Attention first = InfiniTransformer.attention(c, lw, h, mem, null, null, rope, mask,
+      Attention first = InfiniTransformer.attention(c, lp, h, mem, null, null, rope, mask,
           Options.fullSegment());
-      Attention memOnly = InfiniTransformer.attention(c, lw, h, first.memory(), null, null, rope,
+      Attention memOnly = InfiniTransformer.attention(c, lp, h, first.memory(), null, null, rope,
           mask, Options.readOnly().withGate(GateOverride.MEMORY_ONLY));
-      Attention localOnly = InfiniTransformer.attention(c, lw, h, first.memory(), null, null, rope,
+      Attention localOnly = InfiniTransformer.attention(c, lp, h, first.memory(), null, null, rope,
           mask, Options.readOnly().withGate(GateOverride.LOCAL_ONLY));
       NDArray wo = lw.wo();
       long b = BATCH;
@@ -143,6 +145,7 @@ class InfiniAttentionReferenceTest {
           lw.wq().toFloatArray(), lw.wk().toFloatArray(), lw.wv().toFloatArray(),
           lw.wo().toFloatArray(), lw.gate().toFloatArray(), lw.memNorm().toFloatArray());
       NaiveInfiniAttention ref = new NaiveInfiniAttention(c, rw);
+      PreparedLayer lp = PreparedLayer.of(c, lw, m);
       NaiveInfiniAttention.State[] refState = new NaiveInfiniAttention.State[BATCH];
       for (int b = 0; b < BATCH; b++) {
         refState[b] = new NaiveInfiniAttention.State(c.heads(), c.dKey(), c.dValue());
@@ -152,7 +155,7 @@ class InfiniAttentionReferenceTest {
       NDArray mask = InfiniTransformer.causalMask(m, 0, n);
       for (int s = 0; s < SEGMENTS; s++) {
         float[] x = random(rng, BATCH * n * d, 1.0);
-        Attention djl = InfiniTransformer.attention(c, lw, m.create(x, new Shape(BATCH, n, d)), mem,
+        Attention djl = InfiniTransformer.attention(c, lp, m.create(x, new Shape(BATCH, n, d)), mem,
             null, null, rope, mask, Options.fullSegment());
         NaiveInfiniAttention.Result[] results = new NaiveInfiniAttention.Result[BATCH];
         for (int b = 0; b < BATCH; b++) {

@@ -1,0 +1,165 @@
+package io.infinistreams.model.cli;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.infinistreams.model.HeadMemory;
+import io.infinistreams.model.InfiniModel;
+import io.infinistreams.model.MemoryRead;
+import io.infinistreams.model.ModelConfig;
+import io.infinistreams.model.StreamState;
+import io.infinistreams.model.UpdateRule;
+import java.io.PrintWriter;
+import java.time.Instant;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Measures, in one run: model-only absorb throughput (one thread, random weights), the FLOPs per
+ * token it implies ({@link #flopsPerToken}), a 1024x1024 fp32 matmul's GFLOP/s in DJL, their
+ * ratio, and state bytes per key. Prints a markdown snippet.
+ *
+ * <pre>
+ * OMP_NUM_THREADS=1 java -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 \
+ *   -Dai.djl.pytorch.num_interop_threads=1 -cp ... io.infinistreams.model.cli.BenchCommand
+ * </pre>
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Model-only absorb throughput, FLOPs/token, matmul GFLOP/s, state bytes per key.")
+public final class BenchCommand implements Callable<Integer> {
+
+  @Option(names = "--config", defaultValue = "default",
+      description = "default or tiny (default: ${DEFAULT-VALUE})")
+  String configName;
+
+  @Option(names = "--seconds", defaultValue = "20",
+      description = "measured seconds per absorb mode (default: ${DEFAULT-VALUE})")
+  double seconds;
+
+  @Option(names = "--warmup-tokens", defaultValue = "20000",
+      description = "tokens absorbed before measuring (default: ${DEFAULT-VALUE})")
+  int warmupTokens;
+
+  @Option(names = "--chunk", defaultValue = "4096",
+      description = "tokens per absorb call (default: ${DEFAULT-VALUE})")
+  int chunk;
+
+  @Option(names = "--seed", defaultValue = "1", description = "weights seed")
+  long seed;
+
+  @Override
+  public Integer call() {
+    PrintWriter out = new PrintWriter(System.out, true);
+    ModelConfig c = "tiny".equals(configName) ? ModelConfig.tiny() : ModelConfig.defaults();
+    try (InfiniModel model = InfiniModel.create(c, seed)) {
+      SplittableRandom rng = new SplittableRandom(seed);
+      int[] text = new int[chunk];
+      for (int i = 0; i < text.length; i++) {
+        text[i] = 32 + rng.nextInt(95);
+      }
+      StreamState state = model.newState();
+      for (int done = 0; done < warmupTokens; done += chunk) {
+        state = model.absorb(state, text, false).state();
+        state = model.absorb(state, text, true).state();
+      }
+      double plain = throughput(model, state, text, false);
+      double scored = throughput(model, state, text, true);
+      double gflops = matmulGflops();
+      long flopsPlain = flopsPerToken(c, false);
+      long flopsScored = flopsPerToken(c, true);
+      long memoryBytes = (long) c.layers() * c.heads() * HeadMemory.byteSize(c.dKey(), c.dValue());
+      long maxState = memoryBytes + 4L * c.segmentLength() + 16;
+
+      out.printf("### Model (%s config, measured %s)%n%n", configName, Instant.now());
+      out.printf("Config: %s%n%n", c);
+      out.printf("| measure | value |%n|---|---|%n");
+      out.printf("| absorb throughput, no scoring (1 thread) | %,.0f tokens/s |%n", plain);
+      out.printf("| absorb throughput, with per-token log-probs | %,.0f tokens/s |%n", scored);
+      out.printf("| FLOPs per token, no scoring / scoring | %,d / %,d |%n", flopsPlain, flopsScored);
+      out.printf("| implied model GFLOP/s, no scoring / scoring | %.2f / %.2f |%n",
+          plain * flopsPlain / 1e9, scored * flopsScored / 1e9);
+      out.printf("| DJL 1024x1024 fp32 matmul (same run, 1 thread) | %.1f GFLOP/s |%n", gflops);
+      out.printf("| ratio model / matmul, no scoring / scoring | %.1f%% / %.1f%% |%n",
+          100 * plain * flopsPlain / 1e9 / gflops, 100 * scored * flopsScored / 1e9 / gflops);
+      out.printf("| state bytes per key: head memories (L*H records) | %,d |%n", memoryBytes);
+      out.printf("| state bytes per key: at most, with open segment and counters | %,d |%n",
+          maxState);
+      out.printf("| engine | %s %s |%n", Engine.getInstance().getEngineName(),
+          Engine.getInstance().getVersion());
+    }
+    return 0;
+  }
+
+  private double throughput(InfiniModel model, StreamState start, int[] text, boolean score) {
+    StreamState state = start;
+    long tokens = 0;
+    long t0 = System.nanoTime();
+    long deadline = t0 + (long) (seconds * 1e9);
+    while (System.nanoTime() < deadline) {
+      state = model.absorb(state, text, score).state();
+      tokens += text.length;
+    }
+    return tokens / ((System.nanoTime() - t0) / 1e9);
+  }
+
+  /** GFLOP/s of a 1024x1024 fp32 matmul (2 n^3 FLOPs), best of several timed batches. */
+  static double matmulGflops() {
+    int n = 1024;
+    try (NDManager m = NDManager.newBaseManager()) {
+      NDArray a = m.randomUniform(-1, 1, new Shape(n, n));
+      NDArray b = m.randomUniform(-1, 1, new Shape(n, n));
+      double best = 0;
+      for (int round = 0; round < 6; round++) {
+        int reps = 5;
+        long t0 = System.nanoTime();
+        for (int i = 0; i < reps; i++) {
+          try (NDArray c = a.matMul(b)) {
+            c.getFloat(0, 0); // force completion
+          }
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        if (round > 0) {
+          best = Math.max(best, reps * 2.0 * n * n * n / s / 1e9);
+        }
+      }
+      return best;
+    }
+  }
+
+  /**
+   * Multiply-adds x 2 per absorbed token, as executed (the local branch computes the full N x N
+   * score matrix and masks it):
+   * per layer 2D(2HK + HV) projections + 2HN(K + V) local attention + 2HKV memory read
+   * (+2HK for the paper's denominator) + 2HKV write (+2HKV + 2HK for the delta retrieval)
+   * + 2HVD output projection + 4DF feed-forward; plus 2DW for the LM head when scoring. Without
+   * scoring the last layer's feed-forward and the LM head are skipped.
+   */
+  public static long flopsPerToken(ModelConfig c, boolean scoring) {
+    long d = c.dModel();
+    long h = c.heads();
+    long k = c.dKey();
+    long v = c.dValue();
+    long n = c.segmentLength();
+    long perLayer = 2 * d * (2 * h * k + h * v)
+        + 2 * h * n * (k + v)
+        + 2 * h * k * v + (c.memoryRead() == MemoryRead.PAPER ? 2 * h * k : 0)
+        + 2 * h * k * v + (c.updateRule() == UpdateRule.DELTA ? 2 * h * k * v + 2 * h * k : 0)
+        + 2 * h * v * d;
+    long ffn = 4 * d * c.ffnHidden();
+    long total = c.layers() * (perLayer + ffn);
+    if (scoring) {
+      total += 2 * d * c.vocabSize();
+    } else {
+      total -= ffn;
+    }
+    return total;
+  }
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new BenchCommand()).execute(args));
+  }
+}

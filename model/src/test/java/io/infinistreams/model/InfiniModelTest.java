@@ -1,0 +1,185 @@
+package io.infinistreams.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.infinistreams.model.InfiniTransformer.GateOverride;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The facade's contracts: split invariance, generation = absorption, scoring, views. */
+class InfiniModelTest {
+  private static InfiniModel model;
+
+  @BeforeAll
+  static void open() {
+    model = InfiniModel.create(ModelConfig.tiny(), 1234);
+  }
+
+  @AfterAll
+  static void close() {
+    model.close();
+  }
+
+  @Test
+  void absorbingInOneCallOrAThousandPiecesGivesBitIdenticalState() {
+    int[] text = randomText(new SplittableRandom(1), 9_000);
+    StreamState whole = model.absorb(model.newState(), text, false).state();
+
+    SplittableRandom rng = new SplittableRandom(2);
+    int[] cuts = new int[999];
+    for (int i = 0; i < cuts.length; i++) {
+      cuts[i] = rng.nextInt(text.length + 1);
+    }
+    Arrays.sort(cuts);
+    StreamState pieces = model.newState();
+    int from = 0;
+    int calls = 0;
+    for (int i = 0; i <= cuts.length; i++) {
+      int to = i < cuts.length ? cuts[i] : text.length;
+      pieces = model.absorb(pieces, Arrays.copyOfRange(text, from, to), false).state();
+      from = to;
+      calls++;
+    }
+    assertEquals(1000, calls);
+    assertSameState(whole, pieces);
+    assertEquals((text.length + 1 - 1) / model.config().segmentLength(), whole.segmentsAbsorbed());
+    assertTrue(whole.memory(1, 1).updates() > 0);
+  }
+
+  @Test
+  void scoresEveryTokenTheSameWayWhateverTheSplit() {
+    int[] text = randomText(new SplittableRandom(3), 200);
+    float[] whole = model.absorb(model.newState(), text, true).logProbs();
+    StreamState s = model.newState();
+    float[] pieces = new float[text.length];
+    int from = 0;
+    SplittableRandom rng = new SplittableRandom(4);
+    while (from < text.length) {
+      int to = Math.min(text.length, from + 1 + rng.nextInt(40));
+      AbsorbResult r = model.absorb(s, Arrays.copyOfRange(text, from, to), true);
+      System.arraycopy(r.logProbs(), 0, pieces, from, to - from);
+      s = r.state();
+      from = to;
+    }
+    for (int i = 0; i < text.length; i++) {
+      assertTrue(Float.isFinite(whole[i]) && whole[i] <= 0, "log-prob " + i + " = " + whole[i]);
+      assertEquals(whole[i], pieces[i], 1e-4, "token " + i);
+    }
+    // untrained weights: close to uniform over the vocabulary
+    double mean = 0;
+    for (float lp : whole) {
+      mean += lp / whole.length;
+    }
+    assertEquals(-Math.log(model.config().vocabSize()), mean, 0.5);
+  }
+
+  @Test
+  void generatingThenAbsorbingTheSameTokensGivesTheSameMemory() {
+    StreamState start = model.absorb(model.newState(), randomText(new SplittableRandom(5), 37),
+        false).state();
+    int[] prompt = ByteTokenizer.chatTurn("what did I say?");
+    GenerationSettings sampled = new GenerationSettings(70, 1.0f, 99L, false);
+    GenerateResult g = model.generate(start, prompt, sampled);
+    assertEquals(70, g.generated().length);
+    assertTrue(g.segmentsCompressed() >= 4, "generation crossed segment boundaries");
+
+    int[] all = Arrays.copyOf(prompt, prompt.length + g.generated().length);
+    System.arraycopy(g.generated(), 0, all, prompt.length, g.generated().length);
+    StreamState absorbed = model.absorb(start, all, false).state();
+    assertSameState(absorbed, g.state());
+
+    // reproducible for a seed
+    assertArrayEquals(g.generated(), model.generate(start, prompt, sampled).generated());
+  }
+
+  @Test
+  void kvCacheDecodingEqualsOneTokenAtATime() {
+    StreamState start = model.absorb(model.newState(), randomText(new SplittableRandom(6), 21),
+        false).state();
+    GenerateResult all = model.generate(start, new int[] {ByteTokenizer.ASSISTANT},
+        new GenerationSettings(40, 0f, 0L, false));
+    StreamState s = model.absorb(start, new int[] {ByteTokenizer.ASSISTANT}, false).state();
+    int[] oneByOne = new int[40];
+    for (int i = 0; i < 40; i++) {
+      GenerateResult r = model.generate(s, new int[0], GenerationSettings.greedy(1));
+      oneByOne[i] = r.generated()[0];
+      s = r.state();
+    }
+    assertArrayEquals(oneByOne, all.generated());
+    assertSameState(s, all.state());
+  }
+
+  @Test
+  void stopsAtEosWhenAsked() {
+    // sample at a high temperature until EOS comes up; the reply must end there
+    StreamState s = model.newState();
+    GenerateResult r = model.generate(s, new int[] {ByteTokenizer.USER},
+        new GenerationSettings(20_000, 50f, 7L, true));
+    int[] gen = r.generated();
+    assertEquals(ByteTokenizer.EOS, gen[gen.length - 1]);
+    for (int i = 0; i < gen.length - 1; i++) {
+      assertNotEquals(ByteTokenizer.EOS, gen[i]);
+    }
+  }
+
+  @Test
+  void memoryOffViewIgnoresMemoryButSharesWeights() {
+    InfiniModel off = model.withGateOverride(GateOverride.LOCAL_ONLY);
+    assertEquals(model.fingerprint(), off.fingerprint());
+    int[] text = randomText(new SplittableRandom(8), 100);
+    // two different histories, same open segment afterwards: memory-off scores are identical
+    StreamState a = model.absorb(model.newState(), randomText(new SplittableRandom(9), 95), false)
+        .state();
+    StreamState b = model.absorb(model.newState(), randomText(new SplittableRandom(10), 95), false)
+        .state();
+    int n = model.config().segmentLength();
+    int pad = n - a.openLength(); // fill the open segment so both start a fresh one
+    int[] filler = randomText(new SplittableRandom(11), pad);
+    a = model.absorb(a, filler, false).state();
+    b = model.absorb(b, filler, false).state();
+    a = model.absorb(a, new int[] {text[0]}, false).state(); // compresses the full segment
+    b = model.absorb(b, new int[] {text[0]}, false).state();
+    assertArrayEquals(a.openTokens(), b.openTokens());
+    float[] offA = off.absorb(a, text, true).logProbs();
+    float[] offB = off.absorb(b, text, true).logProbs();
+    for (int i = 0; i < n - 1; i++) { // tokens predicted inside the shared open segment
+      assertEquals(offA[i], offB[i], 0f);
+    }
+    float[] onA = model.absorb(a, text, true).logProbs();
+    float[] onB = model.absorb(b, text, true).logProbs();
+    assertNotEquals(onA[3], onB[3]);
+    off.close(); // a view: must not free the shared weights
+    model.absorb(a, text, false);
+  }
+
+  @Test
+  void rejectsTokensOutsideTheVocabulary() {
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> model.absorb(model.newState(), new int[] {model.config().vocabSize()}, false));
+  }
+
+  static void assertSameState(StreamState want, StreamState got) {
+    assertEquals(want.tokensAbsorbed(), got.tokensAbsorbed(), "tokens");
+    assertEquals(want.segmentsAbsorbed(), got.segmentsAbsorbed(), "segments");
+    assertArrayEquals(want.openTokens(), got.openTokens(), "open segment");
+    for (int i = 0; i < want.memories().size(); i++) {
+      assertArrayEquals(want.memories().get(i).toBytes(), got.memories().get(i).toBytes(),
+          "memory bytes of (layer, head) #" + i);
+    }
+    assertEquals(want, got);
+  }
+
+  static int[] randomText(SplittableRandom rng, int length) {
+    int[] t = new int[length];
+    for (int i = 0; i < length; i++) {
+      t[i] = rng.nextInt(256);
+    }
+    return t;
+  }
+}
