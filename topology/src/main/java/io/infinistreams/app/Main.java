@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
     version = "infini-streams 0.1.0",
     description = "Kafka Streams with an unbounded per-key context (Infini-attention memory in RocksDB).",
     subcommands = {RunCommand.class, FeedCommand.class, AskCommand.class, ChatCommand.class,
-        DemoCommand.class, ConfigCommand.class, CommandLine.HelpCommand.class})
+        DemoCommand.class, ConfigCommand.class})
 public final class Main implements Runnable {
 
   @Spec CommandSpec spec;
@@ -35,6 +35,7 @@ public final class Main implements Runnable {
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Main());
     ModelCommands.register(cl);
+    cl.addSubcommand(new CommandLine.HelpCommand());
     cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
       if (ex instanceof CliException || ex instanceof ConfigException) {
         commandLine.getErr().println("infini: " + ex.getMessage());

@@ -194,12 +194,14 @@ public final class AppConfig {
     return string(APPLICATION_ID);
   }
 
+  /** {@code state.dir}, normalised (relative paths stay relative to the working directory). */
   public Path stateDir() {
-    return Path.of(string(STATE_DIR));
+    return Path.of(string(STATE_DIR)).normalize();
   }
 
+  /** {@code embedded.broker.dir}, normalised. */
   public Path embeddedBrokerDir() {
-    return Path.of(string(EMBEDDED_BROKER_DIR));
+    return Path.of(string(EMBEDDED_BROKER_DIR)).normalize();
   }
 
   public String processingGuarantee() {
