@@ -1,0 +1,235 @@
+package io.infinistreams.model.eval;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import io.infinistreams.model.ByteTokenizer;
+import io.infinistreams.model.InfiniModel;
+import io.infinistreams.model.InfiniTransformer.GateOverride;
+import io.infinistreams.model.ModelConfig;
+import io.infinistreams.model.data.TextCorpus;
+import io.infinistreams.model.train.TaskMixes;
+import java.awt.Color;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code eval}: the passkey grid (length x depth) with memory and with the memory switched off
+ * (gate forced to the local branch), chat recall against distance, held-out bits per byte with
+ * and without memory, and the gate values; writes JSON, PNG and a markdown summary under
+ * {@code --out}, each rewritten as rows finish so an interrupted run leaves what it measured.
+ */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+    description = "Evaluate a checkpoint: passkey grid, memory-off baseline, chat recall, LM bits/byte, gates.")
+public final class EvalCommand implements Callable<Integer> {
+
+  @Option(names = "--model", description = "Checkpoint directory (default: the shipped default model).")
+  Path model;
+
+  @Option(names = "--out", defaultValue = "docs/eval", description = "Output directory (default ${DEFAULT-VALUE}).")
+  Path out;
+
+  @Option(names = "--lengths", split = ",", defaultValue = "1024,4096,16384,65536,262144,1048576",
+      description = "Passkey lengths in tokens (default ${DEFAULT-VALUE}).")
+  List<Integer> lengths;
+
+  @Option(names = "--depth-step", defaultValue = "0.1", description = "Depth step (default ${DEFAULT-VALUE}).")
+  double depthStep;
+
+  @Option(names = "--trials", defaultValue = "20", description = "Trials per cell (default ${DEFAULT-VALUE}).")
+  int trials;
+
+  @Option(names = "--baseline-lengths", split = ",", description = "Lengths of the memory-off grid (default: --lengths).")
+  List<Integer> baselineLengths;
+
+  @Option(names = "--baseline-trials", description = "Trials per memory-off cell (default: --trials).")
+  Integer baselineTrials;
+
+  @Option(names = "--chat-distances", split = ",", defaultValue = "128,512,2048,8192,32768",
+      description = "Chat fact-to-question distances in tokens (default ${DEFAULT-VALUE}).")
+  List<Integer> chatDistances;
+
+  @Option(names = "--chat-trials", defaultValue = "20", description = "Sessions per distance (default ${DEFAULT-VALUE}).")
+  int chatTrials;
+
+  @Option(names = "--lm-bytes", defaultValue = "32768", description = "Held-out bytes scored (default ${DEFAULT-VALUE}).")
+  int lmBytes;
+
+  @Option(names = "--corpus", defaultValue = "kjv", description = "Corpus whose held-out tail is scored (default ${DEFAULT-VALUE}).")
+  String corpus;
+
+  @Option(names = "--skip", split = ",", description = "Parts to skip: passkey, baseline, chat, lm, gates.")
+  List<String> skip = new ArrayList<>();
+
+  @Option(names = "--seed", defaultValue = "7", description = "Seed of keys, offsets, facts (default ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--threads", defaultValue = "1", description = "Passkey worker threads (default ${DEFAULT-VALUE}).")
+  int threads;
+
+  String commandLine = "eval";
+
+  private static final Gson GSON = new GsonBuilder().setPrettyPrinting()
+      .serializeSpecialFloatingPointValues().disableHtmlEscaping().create();
+  private final Map<String, Object> summary = new LinkedHashMap<>();
+
+  @Override
+  public Integer call() throws Exception {
+    PrintStream err = System.err;
+    Files.createDirectories(out);
+    try (InfiniModel m = model == null ? InfiniModel.loadDefault() : InfiniModel.load(model)) {
+      ModelConfig c = m.config();
+      summary.put("command", commandLine);
+      summary.put("model", model == null ? "classpath default" : model.toString());
+      summary.put("fingerprint", m.fingerprint());
+      summary.put("config", c);
+      err.println("model " + c + " fingerprint " + m.fingerprint());
+      List<Double> depths = new ArrayList<>();
+      for (int i = 0; i <= Math.round(1 / depthStep); i++) {
+        depths.add(Math.min(1.0, i * depthStep));
+      }
+      if (!skip.contains("gates")) {
+        gates(m);
+      }
+      if (!skip.contains("lm")) {
+        lm(m, err);
+      }
+      if (!skip.contains("chat")) {
+        chat(m, err);
+      }
+      if (!skip.contains("passkey")) {
+        passkey(m, "passkey", lengths, depths, trials, err);
+      }
+      if (!skip.contains("baseline")) {
+        passkey(m.withGateOverride(GateOverride.LOCAL_ONLY), "passkey-baseline",
+            baselineLengths != null ? baselineLengths : lengths, depths,
+            baselineTrials != null ? baselineTrials : trials, err);
+      }
+    }
+    return 0;
+  }
+
+  private void gates(InfiniModel m) throws Exception {
+    ModelConfig c = m.config();
+    double[][] g = new double[c.layers()][c.heads()];
+    for (int l = 0; l < c.layers(); l++) {
+      float[] beta = m.weights().layer(l).gate().toFloatArray();
+      for (int h = 0; h < c.heads(); h++) {
+        g[l][h] = 1 / (1 + Math.exp(-beta[h]));
+      }
+    }
+    List<String> rows = new ArrayList<>();
+    for (int l = 0; l < c.layers(); l++) {
+      rows.add("layer " + l);
+    }
+    List<String> cols = new ArrayList<>();
+    for (int h = 0; h < c.heads(); h++) {
+      cols.add("head " + h);
+    }
+    Png.heatmap(out.resolve("gates.png"), "Gate sigmoid(beta): 0 = local, 1 = memory", rows,
+        cols, "", "head", g, new Color(49, 130, 189), new Color(222, 45, 38), false);
+    summary.put("gates", g);
+    writeSummary();
+  }
+
+  private void lm(InfiniModel m, PrintStream err) throws Exception {
+    TextCorpus text;
+    try {
+      text = TaskMixes.corpus(corpus);
+    } catch (IllegalStateException e) {
+      err.println("skipping LM eval: " + e.getMessage());
+      summary.put("lm", "skipped: " + e.getMessage());
+      return;
+    }
+    int[] held = text.heldOut(lmBytes);
+    LmEval.Result with = LmEval.run(m, held);
+    LmEval.Result without = LmEval.run(m.withGateOverride(GateOverride.LOCAL_ONLY), held);
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("corpus", text.name());
+    r.put("heldOutFrom", text.trainBytes());
+    r.put("memory", with);
+    r.put("memoryOff", without);
+    summary.put("lm", r);
+    err.printf("LM held-out %d bytes: %.3f bits/byte with memory, %.3f without%n", with.bytes(),
+        with.bitsPerByte(), without.bitsPerByte());
+    writeSummary();
+  }
+
+  private void chat(InfiniModel m, PrintStream err) throws Exception {
+    Map<String, Object> r = new LinkedHashMap<>();
+    ChatRecallEval eval = new ChatRecallEval(chatDistances, chatTrials, seed);
+    r.put("memory", eval.run(m, err));
+    summary.put("chat", r);
+    writeSummary();
+    r.put("memoryOff", eval.run(m.withGateOverride(GateOverride.LOCAL_ONLY), err));
+    writeSummary();
+  }
+
+  private void passkey(InfiniModel m, String name, List<Integer> lens, List<Double> depths,
+      int n, PrintStream err) throws Exception {
+    PasskeyEval eval = new PasskeyEval(lens, depths, n, seed, threads);
+    List<PasskeyEval.Row> done = new ArrayList<>();
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("lengths", lens);
+    r.put("depths", depths);
+    r.put("trialsPerCell", n);
+    r.put("seed", seed);
+    r.put("rows", done);
+    summary.put(name, r);
+    eval.run(m, err, row -> {
+      done.add(row);
+      try {
+        double[][] acc = new double[lens.size()][depths.size()];
+        for (double[] a : acc) {
+          Arrays.fill(a, Double.NaN);
+        }
+        for (PasskeyEval.Row d : done) {
+          int[] p = d.passes(depths.size());
+          for (int j = 0; j < p.length; j++) {
+            acc[lens.indexOf(d.length())][j] = p[j] / (double) n;
+          }
+        }
+        List<String> rowLabels = lens.stream().map(EvalCommand::tokens).toList();
+        List<String> colLabels = depths.stream().map(d -> Math.round(d * 100) + "%").toList();
+        Png.heatmap(out.resolve(name + ".png"), name + ": exact-key accuracy (%), " + n
+            + " trials per cell", rowLabels, colLabels, "length (tokens)", "needle depth",
+            acc, new Color(215, 48, 39), new Color(26, 152, 80), true);
+        writeSummary();
+      } catch (Exception e) {
+        throw new RuntimeException(e);
+      }
+    });
+  }
+
+  static String tokens(int n) {
+    return n >= 1 << 20 && n % (1 << 20) == 0 ? (n >> 20) + "M"
+        : n >= 1024 && n % 1024 == 0 ? (n >> 10) + "K" : Integer.toString(n);
+  }
+
+  /** Writes results.json and summary.md from what has been measured so far. */
+  private synchronized void writeSummary() throws Exception {
+    Files.writeString(out.resolve("results.json"), GSON.toJson(summary), StandardCharsets.UTF_8);
+    Files.writeString(out.resolve("summary.md"), Markdown.summary(summary),
+        StandardCharsets.UTF_8);
+  }
+
+  public static void main(String[] args) {
+    EvalCommand cmd = new EvalCommand();
+    cmd.commandLine = "eval " + String.join(" ", args);
+    System.exit(new CommandLine(cmd).setCaseInsensitiveEnumValuesAllowed(true).execute(args));
+  }
+
+  static int[] encode(String s) {
+    return ByteTokenizer.encode(s);
+  }
+}

@@ -1,0 +1,102 @@
+package io.infinistreams.model.eval;
+
+import java.util.List;
+import java.util.Map;
+
+/** The markdown summary of an eval run: one table per measurement, from what has been measured. */
+final class Markdown {
+  private Markdown() {}
+
+  @SuppressWarnings("unchecked")
+  static String summary(Map<String, Object> s) {
+    StringBuilder md = new StringBuilder();
+    md.append("# Evaluation results\n\n");
+    md.append("Command: `").append(s.get("command")).append("`  \n");
+    md.append("Model: ").append(s.get("model")).append(", fingerprint `")
+        .append(s.get("fingerprint")).append("`  \n");
+    md.append("Config: `").append(s.get("config")).append("`\n\n");
+    for (String name : List.of("passkey", "passkey-baseline")) {
+      if (s.get(name) instanceof Map<?, ?> r) {
+        passkey(md, name, (Map<String, Object>) r);
+      }
+    }
+    if (s.get("chat") instanceof Map<?, ?> chat) {
+      md.append("## Chat recall (reply contains the stated value)\n\n");
+      md.append("| distance (tokens) | with memory | memory off |\n|---|---|---|\n");
+      List<ChatRecallEval.Row> with = (List<ChatRecallEval.Row>) chat.get("memory");
+      List<ChatRecallEval.Row> without = (List<ChatRecallEval.Row>) chat.get("memoryOff");
+      for (int i = 0; i < with.size(); i++) {
+        md.append(String.format("| %d | %.0f%% (%d) | %s |%n", with.get(i).distance(),
+            100 * with.get(i).accuracy(), with.get(i).trials().size(),
+            without != null && i < without.size()
+                ? String.format("%.0f%%", 100 * without.get(i).accuracy()) : "not run"));
+      }
+      md.append('\n');
+    }
+    if (s.get("lm") instanceof Map<?, ?> lm) {
+      LmEval.Result with = (LmEval.Result) lm.get("memory");
+      LmEval.Result without = (LmEval.Result) lm.get("memoryOff");
+      md.append("## Held-out language modelling (bits per byte)\n\n");
+      md.append("Corpus: ").append(lm.get("corpus")).append(", held-out tail from byte ")
+          .append(lm.get("heldOutFrom")).append(", ").append(with.bytes())
+          .append(" bytes scored as one stream.\n\n");
+      md.append("| | all | first segment | after the first segment |\n|---|---|---|---|\n");
+      md.append(String.format("| with memory | %.3f | %.3f | %.3f |%n", with.bitsPerByte(),
+          with.firstSegmentBpb(), with.laterBpb()));
+      md.append(String.format("| memory off | %.3f | %.3f | %.3f |%n%n",
+          without.bitsPerByte(), without.firstSegmentBpb(), without.laterBpb()));
+    } else if (s.get("lm") instanceof String skipped) {
+      md.append("## Held-out language modelling\n\n").append(skipped).append("\n\n");
+    }
+    if (s.get("gates") instanceof double[][] g) {
+      md.append("## Gates sigmoid(beta) (0 = local only, 1 = memory only)\n\n| layer |");
+      for (int h = 0; h < g[0].length; h++) {
+        md.append(" head ").append(h).append(" |");
+      }
+      md.append("\n|---|").append("---|".repeat(g[0].length)).append('\n');
+      for (int l = 0; l < g.length; l++) {
+        md.append("| ").append(l).append(" |");
+        for (double v : g[l]) {
+          md.append(String.format(" %.3f |", v));
+        }
+        md.append('\n');
+      }
+      md.append('\n');
+    }
+    return md.toString();
+  }
+
+  @SuppressWarnings("unchecked")
+  private static void passkey(StringBuilder md, String name, Map<String, Object> r) {
+    List<Integer> lengths = (List<Integer>) r.get("lengths");
+    List<Double> depths = (List<Double>) r.get("depths");
+    int n = (Integer) r.get("trialsPerCell");
+    List<PasskeyEval.Row> rows = (List<PasskeyEval.Row>) r.get("rows");
+    md.append("## ").append(name.equals("passkey") ? "Passkey retrieval, memory on"
+        : "Passkey retrieval, memory off (gate forced local)").append("\n\n");
+    md.append("Exact-key accuracy (%), ").append(n).append(" trials per cell, seed ")
+        .append(r.get("seed")).append(".\n\n| length |");
+    for (double d : depths) {
+      md.append(' ').append(Math.round(d * 100)).append("% |");
+    }
+    md.append(" mean | seconds |\n|---|").append("---|".repeat(depths.size() + 2)).append('\n');
+    for (int length : lengths) {
+      md.append("| ").append(EvalCommand.tokens(length)).append(" |");
+      PasskeyEval.Row row = rows.stream().filter(x -> x.length() == length).findFirst()
+          .orElse(null);
+      if (row == null) {
+        md.append(" not run |".repeat(depths.size() + 2)).append('\n');
+        continue;
+      }
+      int[] p = row.passes(depths.size());
+      int sum = 0;
+      for (int v : p) {
+        md.append(' ').append(Math.round(100.0 * v / n)).append(" |");
+        sum += v;
+      }
+      md.append(String.format(" %.1f | %.0f |%n", 100.0 * sum / (n * depths.size()),
+          row.seconds()));
+    }
+    md.append('\n');
+  }
+}

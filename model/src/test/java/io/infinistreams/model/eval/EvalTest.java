@@ -1,0 +1,73 @@
+package io.infinistreams.model.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.infinistreams.model.ByteTokenizer;
+import io.infinistreams.model.InfiniModel;
+import io.infinistreams.model.ModelConfig;
+import io.infinistreams.model.StreamState;
+import io.infinistreams.model.data.PasskeyDocument;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The evaluator on a tiny random model: exact prefix sharing, parsing, and the files it writes. */
+class EvalTest {
+
+  @Test
+  void forkedPrefixGivesTheStateOfTheWholeDocument() {
+    try (InfiniModel m = InfiniModel.create(ModelConfig.tiny(), 3)) {
+      int length = 700;
+      PasskeyEval eval = new PasskeyEval(List.of(length), List.of(0.0, 0.5, 1.0), 2, 11, 1);
+      StreamState base = m.absorb(m.newState(), ByteTokenizer.encode(PasskeyDocument.INTRO),
+          false).state();
+      int position = 0;
+      List<PasskeyEval.Trial> plan = new java.util.ArrayList<>(eval.plan(length, 16));
+      plan.sort(java.util.Comparator.comparingInt(PasskeyEval.Trial::fillerBefore));
+      for (PasskeyEval.Trial t : plan) {
+        base = m.absorb(base, ByteTokenizer.encode(
+            PasskeyDocument.filler(position, t.fillerBefore() - position)), false).state();
+        position = t.fillerBefore();
+        PasskeyDocument doc = PasskeyDocument.withFillerBefore(length, t.fillerBefore(), t.key());
+        String rest = doc.document().substring(doc.needleOffset());
+        StreamState forked = m.absorb(base, ByteTokenizer.encode(rest), false).state();
+        StreamState whole = m.absorb(m.newState(), ByteTokenizer.encode(doc.document()), false)
+            .state();
+        assertEquals(whole, forked, "trial " + t);
+      }
+    }
+  }
+
+  @Test
+  void firstNumberIsTheAnswer() {
+    assertEquals(71432, PasskeyEval.firstNumber(" 71432. Remember"));
+    assertEquals(12, PasskeyEval.firstNumber("abc 12 34"));
+    assertEquals(-1, PasskeyEval.firstNumber(" no number"));
+  }
+
+  @Test
+  void quickRunWritesTablesJsonAndPngs(@TempDir Path dir) throws Exception {
+    Path ckpt = dir.resolve("model");
+    try (InfiniModel m = InfiniModel.create(ModelConfig.tiny(), 5)) {
+      m.save(ckpt, "random tiny model for EvalTest");
+    }
+    Path out = dir.resolve("eval");
+    int code = new CommandLine(new EvalCommand()).execute("--model", ckpt.toString(), "--out",
+        out.toString(), "--lengths", "300,600", "--depth-step", "0.5", "--trials", "1",
+        "--chat-distances", "64", "--chat-trials", "1", "--lm-bytes", "256", "--corpus",
+        "synthetic");
+    assertEquals(0, code);
+    for (String f : List.of("summary.md", "results.json", "passkey.png", "passkey-baseline.png",
+        "gates.png")) {
+      assertTrue(Files.size(out.resolve(f)) > 100, f);
+    }
+    String md = Files.readString(out.resolve("summary.md"));
+    assertTrue(md.contains("| 600 |"), md);
+    assertTrue(md.contains("Chat recall"), md);
+    assertTrue(md.contains("bits per byte"), md);
+  }
+}
