@@ -21,7 +21,9 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code eval}: the passkey grid (length x depth) with memory and with the memory switched off
@@ -77,7 +79,18 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--threads", defaultValue = "1", description = "Passkey worker threads (default ${DEFAULT-VALUE}).")
   int threads;
 
+  @Spec
+  CommandSpec spec;
+
   String commandLine = "eval";
+
+  /** The command as typed (picocli's original arguments), for manifests and results. */
+  private String typed() {
+    if (spec == null || spec.commandLine().getParseResult() == null) {
+      return commandLine;
+    }
+    return "eval " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
+  }
 
   private static final Gson GSON = new GsonBuilder().setPrettyPrinting()
       .serializeSpecialFloatingPointValues().disableHtmlEscaping().create();
@@ -86,6 +99,7 @@ public final class EvalCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintStream err = System.err;
+    commandLine = typed();
     Files.createDirectories(out);
     try (InfiniModel m = model == null ? InfiniModel.loadDefault() : InfiniModel.load(model)) {
       ModelConfig c = m.config();
@@ -224,9 +238,7 @@ public final class EvalCommand implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
-    EvalCommand cmd = new EvalCommand();
-    cmd.commandLine = "eval " + String.join(" ", args);
-    System.exit(new CommandLine(cmd).setCaseInsensitiveEnumValuesAllowed(true).execute(args));
+    System.exit(new CommandLine(new EvalCommand()).setCaseInsensitiveEnumValuesAllowed(true).execute(args));
   }
 
   static int[] encode(String s) {

@@ -87,6 +87,11 @@ public final class TrainCheckpoint {
 
   /** A trainer continuing exactly where the checkpoint in {@code dir} stopped. */
   public static Trainer resume(Path dir, TaskMix mix) {
+    return resume(dir, mix, readState(dir).config());
+  }
+
+  /** As {@link #resume(Path, TaskMix)}, continuing under {@code config} (e.g. a new step total). */
+  public static Trainer resume(Path dir, TaskMix mix, TrainConfig config) {
     State state = readState(dir);
     NDManager base = NDManager.newBaseManager();
     try {
@@ -94,8 +99,12 @@ public final class TrainCheckpoint {
       try (InputStream in = Files.newInputStream(dir.resolve(WEIGHTS))) {
         named = NDList.decode(base, in);
       }
-      Weights weights = Weights.fromNamed(state.config().model(), named);
-      Trainer trainer = new Trainer(state.config(), mix, base, weights, state.step());
+      if (!config.model().equals(state.config().model())) {
+        throw new IllegalArgumentException("cannot resume " + state.config().model() + " as "
+            + config.model());
+      }
+      Weights weights = Weights.fromNamed(config.model(), named);
+      Trainer trainer = new Trainer(config, mix, base, weights, state.step());
       try (NDManager tmp = base.newSubManager();
           InputStream in = Files.newInputStream(dir.resolve(OPTIMIZER))) {
         trainer.optimizer().restore(NDList.decode(tmp, in), trainer.names(),

@@ -9,7 +9,9 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code train}: trains an Infini-Transformer on the passkey / chat-recall / text mix with
@@ -25,6 +27,10 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Option(names = "--resume", description = "Continue the checkpoint in --out exactly where it stopped.")
   boolean resume;
+
+  @Option(names = "--new-total-steps", description = "With --resume: change the total step count"
+      + " (the cosine schedule's end); the run is then no longer the one its first command made.")
+  Long newTotalSteps;
 
   @Option(names = "--seed", defaultValue = "1", description = "Seed of init and data (default ${DEFAULT-VALUE}).")
   long seed;
@@ -110,7 +116,18 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--max-minutes", defaultValue = "1e9", description = "Stop (with a checkpoint) after this many minutes in this process.")
   double maxMinutes;
 
+  @Spec
+  CommandSpec spec;
+
   String commandLine = "train";
+
+  /** The command as typed (picocli's original arguments), for manifests and results. */
+  private String typed() {
+    if (spec == null || spec.commandLine().getParseResult() == null) {
+      return commandLine;
+    }
+    return "train " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
+  }
 
   ModelConfig modelConfig() {
     ModelConfig d = tiny ? ModelConfig.tiny() : ModelConfig.defaults();
@@ -131,16 +148,23 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    commandLine = typed();
     Path ckpt = out.resolve("checkpoint");
     Trainer trainer;
     double elapsed = 0;
     List<RunLog.Point> history = List.of();
     if (resume && Files.exists(ckpt.resolve(TrainCheckpoint.STATE))) {
       TrainCheckpoint.State state = TrainCheckpoint.readState(ckpt);
-      trainer = TrainCheckpoint.resume(ckpt, TaskMixes.build(state.config()));
+      TrainConfig config = state.config();
+      if (newTotalSteps != null) {
+        config = config.withSteps(newTotalSteps);
+      }
+      trainer = TrainCheckpoint.resume(ckpt, TaskMixes.build(config), config);
       elapsed = state.elapsedSec();
       history = state.history();
-      commandLine = state.command();
+      commandLine = state.command() + (newTotalSteps != null
+          ? " (resumed at step " + state.step() + " with --new-total-steps " + newTotalSteps + ")"
+          : "");
       System.err.println("resumed at step " + trainer.stepsDone() + " of "
           + state.config().steps() + " from " + ckpt);
     } else {
@@ -170,8 +194,6 @@ public final class TrainCommand implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
-    TrainCommand cmd = new TrainCommand();
-    cmd.commandLine = "train " + String.join(" ", args);
-    System.exit(new CommandLine(cmd).setCaseInsensitiveEnumValuesAllowed(true).execute(args));
+    System.exit(new CommandLine(new TrainCommand()).setCaseInsensitiveEnumValuesAllowed(true).execute(args));
   }
 }
