@@ -62,7 +62,7 @@ public final class FeedCommand implements Callable<Integer> {
     try (StreamClient client = StreamClient.connect(config, BrokerAddress.forClient(config), key);
         InputStream in = stdin ? System.in : new BufferedInputStream(Files.newInputStream(path))) {
       long first = startSeq != null ? startSeq : client.lastSeq() + 1;
-      ProgressBar bar = ProgressBar.onTerminal(err, total);
+      ProgressBar bar = ProgressBar.onTerminal(err, total, ProgressBar.Unit.BYTES);
       long t0 = System.nanoTime();
       DocumentFeeder.Fed fed = DocumentFeeder.feed(client, in, chunk, first, bar::update);
       bar.finish();

@@ -194,6 +194,8 @@ public final class InfiniApp implements AutoCloseable {
       return;
     }
     closed = true;
+    log.info("stopping: closing Kafka Streams (leaving the group){}",
+        broker == null ? "" : ", then the embedded broker");
     try {
       streams.close(CloseOptions.groupMembershipOperation(
           CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(CLOSE_TIMEOUT));
@@ -203,6 +205,7 @@ public final class InfiniApp implements AutoCloseable {
         BrokerAddress.withdraw(config);
         broker.close();
       }
+      log.info("stopped");
     }
   }
 }

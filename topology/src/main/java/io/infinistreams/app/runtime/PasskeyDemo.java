@@ -77,7 +77,7 @@ public final class PasskeyDemo {
           StreamClient.generation(params.maxNewTokens(), 0f, 0L, PromptFormat.RAW));
       client.flush();
 
-      ProgressBar bar = ProgressBar.onTerminal(err, text.length);
+      ProgressBar bar = ProgressBar.onTerminal(err, text.length, ProgressBar.Unit.TOKENS);
       long[] absorbed = {0};
       long[] absorbEnd = {0};
       OutputEvent reply = client.awaitOutput(askSeq, params.timeout(), out -> {

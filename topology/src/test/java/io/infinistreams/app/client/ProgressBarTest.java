@@ -12,18 +12,26 @@ class ProgressBarTest {
   @Test
   void showsPercentBytesRateAndEta() {
     // 10 MB of 20 MB in 4 s: 2.5 MB/s, 4 s to go.
-    String s = ProgressBar.render(10_000_000, 20_000_000, 4_000_000_000L);
+    String s = ProgressBar.render(10_000_000, 20_000_000, ProgressBar.Unit.BYTES, 4_000_000_000L);
     assertEquals("[############............]  50.0%  10.0 MB/20.0 MB  2.50 MB/s  ETA 0:04", s);
   }
 
   @Test
   void unknownTotalShowsBytesAndRate() {
-    assertEquals("3.00 MB  1.50 MB/s", ProgressBar.render(3_000_000, 0, 2_000_000_000L));
+    assertEquals("3.00 MB  1.50 MB/s",
+        ProgressBar.render(3_000_000, 0, ProgressBar.Unit.BYTES, 2_000_000_000L));
+  }
+
+  @Test
+  void tokensAreCountedWithoutByteUnits() {
+    // 500K of 1M tokens in 138 s: 3.62K tokens/s, 138 s to go.
+    assertEquals("[############............]  50.0%  500K/1.00M tokens  3.62K tokens/s  ETA 2:18",
+        ProgressBar.render(500_000, 1_000_000, ProgressBar.Unit.TOKENS, 138_000_000_000L));
   }
 
   @Test
   void etaBeforeAnyProgressIsUnknown() {
-    assertTrue(ProgressBar.render(0, 100, 1_000_000L).endsWith("ETA --:--"));
+    assertTrue(ProgressBar.render(0, 100, ProgressBar.Unit.BYTES, 1_000_000L).endsWith("ETA --:--"));
   }
 
   @Test
@@ -33,6 +41,8 @@ class ProgressBarTest {
     assertEquals("20.0 kB", ProgressBar.size(20_000));
     assertEquals("123 MB", ProgressBar.size(123_456_789));
     assertEquals("2.50 GB", ProgressBar.size(2_500_000_000L));
+    assertEquals("999", ProgressBar.count(999));
+    assertEquals("1.00M", ProgressBar.count(1_000_000));
   }
 
   @Test
@@ -46,7 +56,8 @@ class ProgressBarTest {
   void redrawsAtMostEvery200MsAndFinishesTheLine() {
     long[] now = {0};
     StringWriter sink = new StringWriter();
-    ProgressBar bar = new ProgressBar(new PrintWriter(sink), 1000, () -> now[0]);
+    ProgressBar bar = new ProgressBar(new PrintWriter(sink), 1000, ProgressBar.Unit.BYTES,
+        () -> now[0]);
     bar.update(100); // first update draws
     now[0] = 50_000_000L;
     bar.update(200); // 50 ms later: no redraw
