@@ -82,14 +82,20 @@ public final class AdamW {
     }
   }
 
-  /** The moments, named {@code m.<name>} and {@code v.<name>}, for a checkpoint. */
-  public NDList state(List<String> names) {
+  /**
+   * Copies of the moments in {@code manager}, named {@code m.<name>} and {@code v.<name>}, for a
+   * checkpoint. Copies, because encoding the live moment arrays was seen to change the rounding
+   * of later updates (a run that checkpointed drifted from one that did not).
+   */
+  public NDList state(List<String> names, NDManager manager) {
     NDList out = new NDList();
     for (int i = 0; i < params.size(); i++) {
-      m.get(i).setName("m." + names.get(i));
-      v.get(i).setName("v." + names.get(i));
-      out.add(m.get(i));
-      out.add(v.get(i));
+      NDArray mc = manager.create(m.get(i).toFloatArray(), m.get(i).getShape());
+      NDArray vc = manager.create(v.get(i).toFloatArray(), v.get(i).getShape());
+      mc.setName("m." + names.get(i));
+      vc.setName("v." + names.get(i));
+      out.add(mc);
+      out.add(vc);
     }
     return out;
   }

@@ -57,8 +57,9 @@ public final class TrainCheckpoint {
       try (OutputStream out = Files.newOutputStream(tmp.resolve(WEIGHTS))) {
         trainer.weights().toNamedList().encode(out, NDList.Encoding.SAFETENSORS);
       }
-      try (OutputStream out = Files.newOutputStream(tmp.resolve(OPTIMIZER))) {
-        trainer.optimizer().state(trainer.names()).encode(out, NDList.Encoding.SAFETENSORS);
+      try (OutputStream out = Files.newOutputStream(tmp.resolve(OPTIMIZER));
+          NDManager copies = trainer.manager().newSubManager()) {
+        trainer.optimizer().state(trainer.names(), copies).encode(out, NDList.Encoding.SAFETENSORS);
       }
       State state = new State(trainer.config(), trainer.stepsDone(),
           trainer.optimizer().stepsTaken(), elapsedSec, command, history);
@@ -103,7 +104,17 @@ public final class TrainCheckpoint {
         throw new IllegalArgumentException("cannot resume " + state.config().model() + " as "
             + config.model());
       }
-      Weights weights = Weights.fromNamed(config.model(), named);
+      // Fresh, separately allocated copies: decoded tensors may sit at arbitrary offsets of one
+      // buffer, and BLAS kernels round differently on differently aligned data, which would make
+      // a resumed run drift (by float rounding) from an uninterrupted one.
+      NDList copies = new NDList();
+      for (ai.djl.ndarray.NDArray a : named) {
+        ai.djl.ndarray.NDArray c = base.create(a.toFloatArray(), a.getShape());
+        c.setName(a.getName());
+        copies.add(c);
+        a.close();
+      }
+      Weights weights = Weights.fromNamed(config.model(), copies);
       Trainer trainer = new Trainer(config, mix, base, weights, state.step());
       try (NDManager tmp = base.newSubManager();
           InputStream in = Files.newInputStream(dir.resolve(OPTIMIZER))) {

@@ -174,11 +174,17 @@ public final class Trainer implements AutoCloseable {
 
       List<NDArray> grads = new ArrayList<>();
       NDArray sq = sm.zeros(new Shape());
+      List<NDArray> live = new ArrayList<>();
       for (NDArray p : params) {
         NDArray g = p.getGradient();
         g.attach(sm);
-        grads.add(g);
-        sq = sq.add(AdamW.copy(sm, g).square().sum());
+        live.add(g);
+        // A contiguous row-major copy: libtorch may hand back a gradient with any strides (it
+        // depends on whether .grad already existed), and the norm's reduction order must not
+        // depend on that, or a resumed run would drift from an uninterrupted one by rounding.
+        NDArray c = sm.create(g.toFloatArray(), g.getShape());
+        grads.add(c);
+        sq = sq.add(c.square().sum());
       }
       gradNorm = (float) Math.sqrt(sq.getFloat());
       float scale = gradNorm > config.clipNorm() ? config.clipNorm() / (gradNorm + 1e-6f) : 1f;
@@ -186,7 +192,7 @@ public final class Trainer implements AutoCloseable {
         throw new IllegalStateException("non-finite gradient norm at step " + step);
       }
       optimizer.step(grads, scale, lr, sm);
-      for (NDArray g : grads) {
+      for (NDArray g : live) {
         g.muli(0f); // gradients accumulate in libtorch: clear them for the next step
       }
     }
