@@ -1,94 +1,102 @@
 package io.infinistreams.topology.kafka;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
-import org.apache.kafka.common.test.KafkaClusterTestKit;
-import org.apache.kafka.common.test.TestKitNodes;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import kafka.server.KafkaConfig;
+import kafka.server.KafkaRaftServer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.utils.Time;
+import org.apache.kafka.metadata.storage.Formatter;
+import org.apache.kafka.server.common.MetadataVersion;
 
 /**
- * A single-node KRaft Kafka broker running in this JVM: one node in combined mode (broker and
- * controller), replication factor 1 for every internal topic, transaction state log min ISR 1,
- * so exactly-once applications run against it unchanged.
+ * A single-node KRaft Kafka broker running in this JVM, with its data in a directory of the
+ * caller's choosing that survives restarts: one node in combined mode (broker and controller),
+ * replication factor 1 and min ISR 1 for every internal topic (offsets, transactions, share
+ * state), so exactly-once applications run against it unchanged.
  *
- * <p>Built on Kafka's {@link KafkaClusterTestKit} ({@code kafka-test-common-runtime}, an internal
- * API pinned to exactly the broker's version). Start-up takes ~3 s for the first broker in a JVM
- * and well under a second for later ones. Listeners bind to {@code localhost} on ports chosen by
- * the OS, so {@link #bootstrapServers()} differs between starts.
+ * <p>It is Kafka's own server ({@link KafkaRaftServer}, from {@code kafka_2.13}, the same code
+ * as {@code kafka-server-start.sh}), started in-process. On the first start in a directory the
+ * storage is formatted (a new cluster id, like {@code kafka-storage.sh format}); later starts in
+ * the same directory reopen it, so topics, committed offsets, transactions and changelog topics
+ * are still there. Listeners bind to 127.0.0.1 only. The ports are chosen on the first start
+ * and remembered in {@code embedded-broker.properties} in the directory; a later start reuses
+ * them when they are free (so {@link #bootstrapServers()} stays the same across restarts) and
+ * picks new ones otherwise.
  *
- * <p><b>Data directory.</b> The broker's metadata log and topic data live under the directory
- * given to {@link #start(Path)} and are left there after {@link #close()} (for inspection).
- * However, KafkaClusterTestKit cannot reopen existing data: every start generates a new cluster
- * id and directory ids and formats its directories anew, so topics, offsets and changelogs do
- * <em>not</em> survive a restart of the broker. To keep this explicit, each start uses a fresh
- * sub-directory {@code broker-<n>} of the given directory (never silently reusing or deleting an
- * older one). A Kafka Streams application's local RocksDB state that outlives this broker is
- * therefore stale on the next start; use a real broker (bootstrap servers) when data must
- * survive a process restart.
+ * <p>Start-up takes ~2-4 s. One broker per directory at a time (Kafka locks its log directory).
  *
- * <p>Lifecycle: {@link #start(Path)} returns a running broker; {@link #close()} stops it.
+ * <p>Lifecycle: {@link #start(Path)} returns a running broker that accepts clients;
+ * {@link #close()} shuts it down cleanly and leaves its data on disk.
  */
 public final class EmbeddedBroker implements AutoCloseable {
+  private static final String PORTS_FILE = "embedded-broker.properties";
+  private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
 
-  private final KafkaClusterTestKit cluster;
+  private final KafkaRaftServer server;
   private final Path dataDir;
+  private final String bootstrapServers;
 
-  private EmbeddedBroker(KafkaClusterTestKit cluster, Path dataDir) {
-    this.cluster = cluster;
+  private EmbeddedBroker(KafkaRaftServer server, Path dataDir, String bootstrapServers) {
+    this.server = server;
     this.dataDir = dataDir;
+    this.bootstrapServers = bootstrapServers;
   }
 
   /**
-   * Formats and starts a broker with its data in a new sub-directory of {@code baseDir}, and
-   * waits until it accepts clients.
+   * Starts a broker with its data in {@code dataDir} (formatting it on first use) and waits
+   * until it accepts clients.
    *
-   * @param baseDir created if missing; each start takes a fresh {@code broker-<n>} inside it
-   * @throws IllegalStateException if the broker does not start
+   * @param dataDir created if missing; reused as-is if it holds a previous broker's data
+   * @throws IllegalStateException if the broker does not start within 60 s
    */
-  public static EmbeddedBroker start(Path baseDir) {
-    Objects.requireNonNull(baseDir, "baseDir");
-    Path dataDir = freshSubdirectory(baseDir);
-    TestKitNodes nodes = new TestKitNodes.Builder()
-        .setCombined(true)
-        .setNumBrokerNodes(1)
-        .setNumControllerNodes(1)
-        .setBaseDirectory(dataDir)
-        .build();
-    KafkaClusterTestKit cluster = null;
+  public static EmbeddedBroker start(Path dataDir) {
+    Objects.requireNonNull(dataDir, "dataDir");
+    Path logDir = dataDir.toAbsolutePath().resolve("kafka-logs");
+    KafkaRaftServer server = null;
     try {
-      cluster = new KafkaClusterTestKit.Builder(nodes)
-          .setDeleteOnClose(false)
-          .setConfigProp("offsets.topic.replication.factor", "1")
-          .setConfigProp("offsets.topic.num.partitions", "1")
-          .setConfigProp("transaction.state.log.replication.factor", "1")
-          .setConfigProp("transaction.state.log.min.isr", "1")
-          .setConfigProp("transaction.state.log.num.partitions", "1")
-          .setConfigProp("share.coordinator.state.topic.replication.factor", "1")
-          .setConfigProp("share.coordinator.state.topic.min.isr", "1")
-          .setConfigProp("default.replication.factor", "1")
-          .setConfigProp("min.insync.replicas", "1")
-          .setConfigProp("group.initial.rebalance.delay.ms", "0")
-          .setConfigProp("auto.create.topics.enable", "false")
-          .build();
-      cluster.format();
-      cluster.startup();
-      cluster.waitForReadyBrokers();
-      return new EmbeddedBroker(cluster, dataDir);
+      Files.createDirectories(logDir);
+      int[] ports = ports(dataDir);
+      String bootstrap = "127.0.0.1:" + ports[0];
+      Properties props = serverProperties(logDir, ports[0], ports[1]);
+      if (Files.notExists(logDir.resolve("meta.properties"))) {
+        format(logDir);
+      }
+      server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
+      server.startup();
+      awaitReady(bootstrap);
+      return new EmbeddedBroker(server, dataDir, bootstrap);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      closeQuietly(cluster);
+      stopQuietly(server);
       throw new IllegalStateException("interrupted while starting the embedded broker", e);
     } catch (Exception e) {
-      closeQuietly(cluster);
+      stopQuietly(server);
       throw new IllegalStateException("embedded broker did not start in " + dataDir, e);
     }
   }
 
-  /** {@code host:port} of the broker's client listener. */
+  /** {@code 127.0.0.1:port} of the broker's client listener. */
   public String bootstrapServers() {
-    return cluster.bootstrapServers();
+    return bootstrapServers;
   }
 
   /** The directory holding this broker's metadata log and topic data. */
@@ -96,38 +104,120 @@ public final class EmbeddedBroker implements AutoCloseable {
     return dataDir;
   }
 
-  /** Stops the broker; its data stays on disk under {@link #dataDir()}. */
+  /** Shuts the broker down cleanly; its data stays under {@link #dataDir()}. */
   @Override
   public void close() {
-    try {
-      cluster.close();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while stopping the embedded broker", e);
-    } catch (Exception e) {
-      throw new IllegalStateException("embedded broker did not stop cleanly", e);
+    server.shutdown();
+    server.awaitShutdown();
+  }
+
+  private static Properties serverProperties(Path logDir, int brokerPort, int controllerPort) {
+    Properties p = new Properties();
+    p.put("process.roles", "broker,controller");
+    p.put("node.id", "1");
+    p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
+    p.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:"
+        + controllerPort);
+    p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
+    p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+    p.put("controller.listener.names", "CONTROLLER");
+    p.put("inter.broker.listener.name", "PLAINTEXT");
+    p.put("log.dirs", logDir.toString());
+    p.put("num.partitions", "1");
+    p.put("default.replication.factor", "1");
+    p.put("min.insync.replicas", "1");
+    p.put("offsets.topic.replication.factor", "1");
+    p.put("offsets.topic.num.partitions", "1");
+    p.put("transaction.state.log.replication.factor", "1");
+    p.put("transaction.state.log.min.isr", "1");
+    p.put("transaction.state.log.num.partitions", "1");
+    p.put("share.coordinator.state.topic.replication.factor", "1");
+    p.put("share.coordinator.state.topic.min.isr", "1");
+    p.put("group.initial.rebalance.delay.ms", "0");
+    p.put("auto.create.topics.enable", "false");
+    return p;
+  }
+
+  private static void format(Path logDir) throws Exception {
+    new Formatter()
+        .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))
+        .setNodeId(1)
+        .setClusterId(Uuid.randomUuid().toString())
+        .setDirectories(List.of(logDir.toString()))
+        .setMetadataLogDirectory(logDir.toString())
+        .setControllerListenerName("CONTROLLER")
+        .setReleaseVersion(MetadataVersion.latestProduction())
+        .run();
+  }
+
+  /** Remembered ports if they are still free, else new ones (remembered for next time). */
+  private static int[] ports(Path dataDir) throws IOException {
+    Path file = dataDir.resolve(PORTS_FILE);
+    Properties saved = new Properties();
+    if (Files.exists(file)) {
+      try (InputStream in = Files.newInputStream(file)) {
+        saved.load(in);
+      }
+      int broker = Integer.parseInt(saved.getProperty("broker.port", "0"));
+      int controller = Integer.parseInt(saved.getProperty("controller.port", "0"));
+      if (broker > 0 && controller > 0 && isFree(broker) && isFree(controller)) {
+        return new int[] {broker, controller};
+      }
+    }
+    int[] ports = {freePort(), freePort()};
+    while (ports[1] == ports[0]) {
+      ports[1] = freePort();
+    }
+    saved.setProperty("broker.port", Integer.toString(ports[0]));
+    saved.setProperty("controller.port", Integer.toString(ports[1]));
+    try (OutputStream out = Files.newOutputStream(file)) {
+      saved.store(out, "Ports of the embedded broker in this directory");
+    }
+    return ports;
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
     }
   }
 
-  private static Path freshSubdirectory(Path baseDir) {
-    try {
-      Files.createDirectories(baseDir);
-      for (int n = 0; ; n++) {
-        Path candidate = baseDir.resolve("broker-" + n);
-        if (!Files.exists(candidate)) {
-          return Files.createDirectory(candidate);
+  private static boolean isFree(int port) {
+    try (ServerSocket socket = new ServerSocket()) {
+      socket.setReuseAddress(true);
+      socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** Blocks until the broker answers a metadata request listing itself. */
+  private static void awaitReady(String bootstrap)
+      throws InterruptedException, ExecutionException, TimeoutException {
+    long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+    try (Admin admin = Admin.create(Map.of(
+        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+        AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) READY_TIMEOUT.toMillis()))) {
+      while (true) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new TimeoutException("broker at " + bootstrap + " not ready within "
+              + READY_TIMEOUT);
+        }
+        if (!admin.describeCluster().nodes().get(left, TimeUnit.NANOSECONDS).isEmpty()) {
+          return;
         }
       }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot create a data directory under " + baseDir, e);
     }
   }
 
-  private static void closeQuietly(KafkaClusterTestKit cluster) {
-    if (cluster != null) {
+  private static void stopQuietly(KafkaRaftServer server) {
+    if (server != null) {
       try {
-        cluster.close();
-      } catch (Exception suppressed) {
+        server.shutdown();
+        server.awaitShutdown();
+      } catch (RuntimeException suppressed) {
         // start-up already failed; that failure is the one reported
       }
     }
