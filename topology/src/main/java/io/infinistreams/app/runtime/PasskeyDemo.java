@@ -68,8 +68,14 @@ public final class PasskeyDemo {
     byte[] text = doc.document().getBytes(StandardCharsets.UTF_8);
     try (StreamClient client = StreamClient.connect(app.config(), app.bootstrapServers(),
         params.streamId())) {
-      long firstSeq = client.lastSeq() + 1;
+      long lastSeq = client.lastSeq();
       long t0 = System.nanoTime();
+      if (lastSeq > 0) {
+        // The stream has history (a real cluster, an earlier demo): start from an empty context.
+        err.printf("stream '%s' has earlier events; sending RESET first%n", params.streamId());
+        client.reset(++lastSeq);
+      }
+      long firstSeq = lastSeq + 1;
       DocumentFeeder.Fed fed = DocumentFeeder.feed(client, new ByteArrayInputStream(text),
           app.settings().maxEventTextBytes(), firstSeq, acked -> { });
       long askSeq = fed.lastSeq() + 1;

@@ -91,7 +91,10 @@ class CliEndToEndTest {
     assertTrue(lastFed >= bytes / 64, "at least one event per 64 bytes");
 
     // Right after feed: ask must take the next seq even if the processor is still absorbing.
-    Run ask = run("ask", "alice", "Where are the greetings from?", "--bootstrap-servers", broker,
+    // No --bootstrap-servers: ask finds the running processor's embedded broker through the
+    // address it published under embedded.broker.dir.
+    Run ask = run("ask", "alice", "Where are the greetings from?",
+        "--set", "embedded.broker.dir=" + dir.resolve("kafka"),
         "--max-tokens", "5", "--raw", "--timeout", "120");
     assertEquals(0, ask.exit(), ask.err());
     assertTrue(ask.err().contains("[stream 'alice' seq " + (lastFed + 1) + ":"), ask.err());

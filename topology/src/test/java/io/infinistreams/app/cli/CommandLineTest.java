@@ -33,7 +33,8 @@ class CommandLineTest {
   void everyCommandIsRegistered() {
     Run help = run("--help");
     assertEquals(0, help.exit());
-    for (String command : new String[] {"run", "feed", "ask", "chat", "demo", "config"}) {
+    for (String command : new String[] {"run", "feed", "ask", "chat", "demo", "config", "bench",
+        "bench-e2e", "train", "eval"}) {
       assertTrue(help.out().contains(command), command + " missing from\n" + help.out());
     }
   }
