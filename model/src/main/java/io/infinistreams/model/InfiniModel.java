@@ -117,7 +117,8 @@ public final class InfiniModel implements AutoCloseable {
 
   /**
    * A model over weights someone else owns (e.g. a training loop evaluating as it goes). It
-   * does not close them; calls run in sub-managers of the weights' manager.
+   * does not close them; calls run in sub-managers of the weights' manager. The fingerprint is
+   * computed here: make a new one after the weights change.
    */
   public static InfiniModel fromWeights(Weights weights) {
     return new InfiniModel(weights.embed().getManager(), weights, weights.fingerprint(),
