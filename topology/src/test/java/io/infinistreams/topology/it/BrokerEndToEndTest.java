@@ -126,6 +126,7 @@ class BrokerEndToEndTest {
     double referenceSeconds = (System.nanoTime() - t1) / 1e9;
     pipeline.assertMemoryEquals(streams, KEY, reference.memories());
     assertSession(reference, pipeline.session(streams, KEY), events);
+    pipeline.assertChangelogLimits();
     System.err.printf("BrokerEndToEndTest: %d events, %d tokens through Kafka in %.1f s "
         + "(%.0f tokens/s, surprise on); one model call %.1f s (%.0f tokens/s)%n", events,
         DOCUMENT_TOKENS, streamedSeconds, DOCUMENT_TOKENS / streamedSeconds, referenceSeconds,
@@ -163,6 +164,52 @@ class BrokerEndToEndTest {
         ByteTokenizer.encode(document + more), false).state();
     pipeline.assertMemoryEquals(streams, KEY, continued.memories());
     assertSession(continued, pipeline.session(streams, KEY), events + 1);
+  }
+
+  /**
+   * A model whose head memory (K = V = 512: 1 MiB of floats) is larger than Kafka's default
+   * message size: the derived changelog {@code max.message.bytes} and producer
+   * {@code max.request.size} let it through, and it restores bit-identically.
+   */
+  @Test
+  @Order(3)
+  void headRecordsLargerThanKafkasDefaultMessageSizeAreStoredAndRestored() throws Exception {
+    ModelConfig big = new ModelConfig(264, 32, 1, 1, 512, 512, 64, 16,
+        ModelConfig.tiny().updateRule(), ModelConfig.tiny().memoryRead(), 10000f);
+    try (InfiniModel bigModel = InfiniModel.create(big, SEED)) {
+      TopologySettings settings = TopologySettings.defaults()
+          .withTopics("big-input", "big-output", "big-dlq");
+      Pipeline bigPipeline = new Pipeline(broker.bootstrapServers(), settings, bigModel,
+          "infini-big");
+      bigPipeline.createTopics(1);
+      Path bigState = dir.resolve("big-state");
+      String text = "forty bytes of text fill two segments.."; // 39 bytes + BOS = 40 tokens
+      KafkaStreams bigStreams = bigPipeline.start(bigState, new AtomicLong(),
+          new CountDownLatch(1));
+      try {
+        bigPipeline.produce(KEY, List.of(Pipeline.append(1, text)));
+        bigPipeline.awaitOutput(KEY, 1, Duration.ofMinutes(3), "check-big");
+        StreamState reference = bigModel.absorb(bigModel.newState(), ByteTokenizer.encode(text),
+            false).state();
+        assertEquals(2, reference.segmentsAbsorbed());
+        bigPipeline.assertMemoryEquals(bigStreams, KEY, reference.memories());
+        bigPipeline.assertChangelogLimits();
+      } finally {
+        Pipeline.stop(bigStreams);
+      }
+      deleteRecursively(bigState);
+      AtomicLong restored = new AtomicLong();
+      CountDownLatch memoryRestored = new CountDownLatch(1);
+      bigStreams = bigPipeline.start(bigState, restored, memoryRestored);
+      try {
+        assertTrue(Pipeline.await(memoryRestored, Duration.ofMinutes(3)), "memory restored");
+        StreamState reference = bigModel.absorb(bigModel.newState(), ByteTokenizer.encode(text),
+            false).state();
+        bigPipeline.assertMemoryEquals(bigStreams, KEY, reference.memories());
+      } finally {
+        Pipeline.stop(bigStreams);
+      }
+    }
   }
 
   private static void assertSession(StreamState expected, StoredSession session, long lastSeq) {

@@ -31,7 +31,9 @@ import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -40,6 +42,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.CloseOptions;
@@ -165,51 +168,73 @@ final class Pipeline {
     return seen;
   }
 
-  /** Blocks until the store is queryable (tasks running), then returns it. */
-  static <K, V> ReadOnlyKeyValueStore<K, V> awaitStore(KafkaStreams streams, String name,
-      Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    InvalidStateStoreException last = null;
-    while (System.nanoTime() < deadline) {
-      try {
-        return streams.store(StoreQueryParameters.fromNameAndType(name,
-            QueryableStoreTypes.<K, V>keyValueStore()));
-      } catch (InvalidStateStoreException e) {
-        last = e; // tasks not yet running: ask again
-        Thread.onSpinWait();
-      }
-    }
-    throw new AssertionError("store " + name + " not queryable within " + timeout, last);
-  }
-
   static boolean await(CountDownLatch latch, Duration timeout) throws InterruptedException {
     return latch.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /** Asserts that the stores hold, bit for bit, every head memory of {@code expected}. */
   void assertMemoryEquals(KafkaStreams streams, String key, List<HeadMemory> expected) {
-    ReadOnlyKeyValueStore<MemoryKey, StoredHeadMemory> memory =
-        awaitStore(streams, settings.memoryStore(), Duration.ofMinutes(2));
     ModelConfig c = model.config();
-    for (int layer = 0; layer < c.layers(); layer++) {
-      for (int head = 0; head < c.heads(); head++) {
-        StoredHeadMemory stored = memory.get(new MemoryKey(key, layer, head));
-        assertNotNull(stored, "memory of layer " + layer + " head " + head);
-        HeadMemory want = expected.get(layer * c.heads() + head);
-        assertEquals(want.updates(), stored.getUpdates());
-        assertEquals(ByteBuffer.wrap(floatBytes(want.m())), stored.getM(),
-            "M of layer " + layer + " head " + head);
-        assertEquals(ByteBuffer.wrap(floatBytes(want.z())), stored.getZ(),
-            "z of layer " + layer + " head " + head);
+    List<StoredHeadMemory> heads = query(streams, Duration.ofMinutes(2), () -> {
+      ReadOnlyKeyValueStore<MemoryKey, StoredHeadMemory> memory =
+          streams.store(StoreQueryParameters.fromNameAndType(settings.memoryStore(),
+              QueryableStoreTypes.<MemoryKey, StoredHeadMemory>keyValueStore()));
+      List<StoredHeadMemory> all = new ArrayList<>();
+      for (int layer = 0; layer < c.layers(); layer++) {
+        for (int head = 0; head < c.heads(); head++) {
+          all.add(memory.get(new MemoryKey(key, layer, head)));
+        }
+      }
+      return all;
+    });
+    for (int i = 0; i < heads.size(); i++) {
+      StoredHeadMemory stored = heads.get(i);
+      String which = "layer " + i / c.heads() + " head " + i % c.heads();
+      assertNotNull(stored, "memory of " + which);
+      HeadMemory want = expected.get(i);
+      assertEquals(want.updates(), stored.getUpdates());
+      assertEquals(ByteBuffer.wrap(floatBytes(want.m())), stored.getM(), "M of " + which);
+      assertEquals(ByteBuffer.wrap(floatBytes(want.z())), stored.getZ(), "z of " + which);
+    }
+  }
+
+  /**
+   * Runs an interactive query, asking again while the store is not queryable (tasks restoring
+   * or rebalancing); fails at the deadline. Retries the read, never the assertion.
+   */
+  static <T> T query(KafkaStreams streams, Duration timeout, Supplier<T> read) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    InvalidStateStoreException last = null;
+    while (System.nanoTime() < deadline) {
+      try {
+        return read.get();
+      } catch (InvalidStateStoreException e) {
+        last = e;
+        Thread.onSpinWait();
+      }
+    }
+    throw new AssertionError("store not queryable within " + timeout, last);
+  }
+
+  /** Both changelog topics carry the {@code max.message.bytes} derived from the model. */
+  void assertChangelogLimits() throws Exception {
+    String expected = Integer.toString(StreamsProps.maxMessageBytes(model.config(), settings));
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+      for (String store : List.of(settings.sessionsStore(), settings.memoryStore())) {
+        ConfigResource topic = new ConfigResource(ConfigResource.Type.TOPIC,
+            applicationId + "-" + store + "-changelog");
+        Config config = admin.describeConfigs(List.of(topic)).all().get().get(topic);
+        assertEquals(expected, config.get("max.message.bytes").value(), topic.name());
       }
     }
   }
 
   StoredSession session(KafkaStreams streams, String key) {
-    ReadOnlyKeyValueStore<String, StoredSession> sessions =
-        awaitStore(streams, settings.sessionsStore(), Duration.ofMinutes(2));
-    return sessions.get(key);
+    return query(streams, Duration.ofMinutes(2), () -> streams.store(
+        StoreQueryParameters.fromNameAndType(settings.sessionsStore(),
+            QueryableStoreTypes.<String, StoredSession>keyValueStore())).get(key));
   }
+
 
   private static byte[] floatBytes(float[] values) {
     ByteBuffer buf = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
