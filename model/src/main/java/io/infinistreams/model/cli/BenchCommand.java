@@ -39,7 +39,7 @@ public final class BenchCommand implements Callable<Integer> {
   String configName;
 
   @Option(names = "--seconds", defaultValue = "20",
-      description = "measured seconds per absorb mode (default: ${DEFAULT-VALUE})")
+      description = "measured seconds per absorb mode; the modes alternate (default: ${DEFAULT-VALUE})")
   double seconds;
 
   @Option(names = "--warmup-tokens", defaultValue = "20000",
@@ -69,8 +69,9 @@ public final class BenchCommand implements Callable<Integer> {
         state = model.absorb(state, text, false).state();
         state = model.absorb(state, text, true).state();
       }
-      double[] plainRun = throughput(model, state, text, false);
-      double[] scoredRun = throughput(model, state, text, true);
+      double[][] runs = throughput(model, state, text); // {wall, cpu} without and with scores
+      double[] plainRun = runs[0];
+      double[] scoredRun = runs[1];
       double plain = plainRun[0];
       double scored = scoredRun[0];
       double[] matmul = matmulGflops();
@@ -109,21 +110,33 @@ public final class BenchCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** Tokens per wall-clock second and per second of this thread's CPU time. */
-  private double[] throughput(InfiniModel model, StreamState start, int[] text, boolean score) {
+  /**
+   * Tokens per wall-clock second and per second of this thread's CPU time, without and with
+   * scores. The two modes alternate call by call for 2 x {@code seconds}, so a change in the
+   * machine's load hits both alike.
+   */
+  private double[][] throughput(InfiniModel model, StreamState start, int[] text) {
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     StreamState state = start;
-    long tokens = 0;
-    long t0 = System.nanoTime();
-    long c0 = threads.getCurrentThreadCpuTime();
-    long deadline = t0 + (long) (seconds * 1e9);
+    long[] tokens = new long[2];
+    long[] wall = new long[2];
+    long[] cpu = new long[2];
+    long deadline = System.nanoTime() + (long) (2 * seconds * 1e9);
     while (System.nanoTime() < deadline) {
-      state = model.absorb(state, text, score).state();
-      tokens += text.length;
+      for (int mode = 0; mode < 2; mode++) {
+        long t0 = System.nanoTime();
+        long c0 = threads.getCurrentThreadCpuTime();
+        state = model.absorb(state, text, mode == 1).state();
+        wall[mode] += System.nanoTime() - t0;
+        cpu[mode] += threads.getCurrentThreadCpuTime() - c0;
+        tokens[mode] += text.length;
+      }
     }
-    double wall = (System.nanoTime() - t0) / 1e9;
-    double cpu = (threads.getCurrentThreadCpuTime() - c0) / 1e9;
-    return new double[] {tokens / wall, tokens / cpu};
+    double[][] out = new double[2][];
+    for (int mode = 0; mode < 2; mode++) {
+      out[mode] = new double[] {tokens[mode] / (wall[mode] / 1e9), tokens[mode] / (cpu[mode] / 1e9)};
+    }
+    return out;
   }
 
   /**
