@@ -25,7 +25,8 @@ public enum DeadLetterReason {
   FINGERPRINT_MISMATCH,
   /** The stream's stored records do not fit the model's shapes, or are missing. */
   STATE_MISMATCH,
-  /** The model failed on this event (a bug or resource problem; the message is in the detail). */
+  /** The model rejected this event's input (IllegalArgumentException). Other model failures are not dead-lettered: they
+   * fail the task, the transaction aborts, and the event is retried. */
   MODEL_ERROR;
 
   /** Header holding the reason's name (UTF-8). */

@@ -246,8 +246,11 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       } else {
         after = generate(before, event, out);
       }
-    } catch (RuntimeException e) {
-      log.warn("stream {}: model failed on seq {}", streamId, event.getSeq(), e);
+    } catch (IllegalArgumentException e) {
+      // the model rejects this input: deterministic, so retrying would fail again. Any other
+      // failure (closed model, native error) propagates: under EOS the transaction aborts and
+      // the event is processed again later, instead of being consumed without effect.
+      log.warn("stream {}: model rejected seq {}", streamId, event.getSeq(), e);
       throw new Rejected(DeadLetterReason.MODEL_ERROR, e.toString());
     }
     store(streamId, !loaded.allHeadsStored(), before, after, event.getSeq());

@@ -60,7 +60,7 @@ public final class StreamsProps {
 
   /** Upper bound on the encoded size of one session record (value only). */
   public static int sessionRecordBytes(ModelConfig config) {
-    // header 10, version, array of < N ints (<= 5 bytes each), 3 longs, fingerprint
+    // header 10, version, array of <= N ints (<= 5 bytes each), 3 longs, fingerprint
     return 10 + 5 + 5 + 5 * config.segmentLength() + 1 + 30 + 5 + 256;
   }
 

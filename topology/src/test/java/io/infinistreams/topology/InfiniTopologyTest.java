@@ -456,6 +456,31 @@ class InfiniTopologyTest {
     assertEquals(before, snapshot());
   }
 
+  /** A failure that is not about the input (here: a closed model) fails the task instead. */
+  @Test
+  void otherModelFailuresFailTheTaskAndConsumeNothing() {
+    InfiniModel closing = InfiniModel.create(ModelConfig.tiny(), 8);
+    Properties props = StreamsProps.forModel(closing.config(), SETTINGS);
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "infini-test-closed");
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.resolve("closed").toString());
+    try (TopologyTestDriver closedDriver =
+        new TopologyTestDriver(InfiniTopology.build(SETTINGS, closing), props, T0)) {
+      TestInputTopic<byte[], byte[]> in = closedDriver.createInputTopic(SETTINGS.inputTopic(),
+          new ByteArraySerializer(), new ByteArraySerializer());
+      TestOutputTopic<byte[], byte[]> dlq = closedDriver.createOutputTopic(
+          SETTINGS.deadLetterTopic(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+      closing.close();
+      org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+          () -> in.pipeInput(STREAM.getBytes(StandardCharsets.UTF_8),
+              InfiniTopology.INPUT_SERDE.serialize("t", append(1, text(40, 12)))));
+      assertTrue(dlq.isEmpty(), "not dead-lettered");
+      KeyValueStore<String, StoredSession> closedSessions =
+          closedDriver.getKeyValueStore(SETTINGS.sessionsStore());
+      assertNull(closedSessions.get(STREAM), "no state written");
+    }
+  }
+
   // ---- schema evolution ----
 
   /** An event written with the previous InputEvent schema (in the history) is applied. */

@@ -38,7 +38,7 @@ class StreamsPropsTest {
 
       List<HeadMemory> memories = new ArrayList<>(
           Collections.nCopies(config.layers() * config.heads(), head));
-      int[] open = new int[config.segmentLength() - 1];
+      int[] open = new int[config.segmentLength()]; // a full open segment is allowed
       java.util.Arrays.fill(open, config.vocabSize() - 1);
       StreamState state = StreamState.of(config, memories, open, Long.MAX_VALUE / 2, Long.MAX_VALUE / 2);
       int sessionBytes = InfiniTopology.SESSION_SERDE.serialize("t",

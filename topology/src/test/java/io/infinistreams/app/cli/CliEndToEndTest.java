@@ -111,6 +111,15 @@ class CliEndToEndTest {
   }
 
   @Test
+  void aRejectedEventFailsTheCommandWithItsReason() {
+    Run ask = run("ask", "bob", "hello", "--bootstrap-servers", app.bootstrapServers(),
+        "--max-tokens", "100000", "--timeout", "120");
+    assertEquals(2, ask.exit(), ask.out());
+    assertTrue(ask.err().startsWith("infini: stream 'bob': event seq 1 was rejected "
+        + "(dead-lettered): INVALID_SETTINGS"), ask.err());
+  }
+
+  @Test
   void demoStreamsAPasskeyDocumentAndReportsTheAnswer() {
     Run demo = run("demo", "--length", "3000", "--depth", "0.3", "--seed", "5",
         "--max-tokens", "6", "--timeout", "120",
