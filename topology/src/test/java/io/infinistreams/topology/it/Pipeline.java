@@ -31,6 +31,7 @@ import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
@@ -210,7 +211,8 @@ final class Pipeline {
         return read.get();
       } catch (InvalidStateStoreException e) {
         last = e;
-        Thread.onSpinWait();
+        // back off briefly so this loop does not take a core from the restoring stream thread
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
       }
     }
     throw new AssertionError("store not queryable within " + timeout, last);
