@@ -56,7 +56,9 @@ public final class AskCommand implements Callable<Integer> {
         reply = client.awaitOutput(s, Duration.ofSeconds(timeoutSeconds));
       } catch (TimeoutException e) {
         throw new CliException(e.getMessage() + " (is `infini run` running? was seq " + s
-            + " already used? see the dead-letter topic " + config.deadLetterTopic() + ")");
+            + " already used?)");
+      } catch (StreamClient.RejectedException e) {
+        throw new CliException("stream '" + key + "': " + e.getMessage());
       }
       out.println(reply.getGeneratedText() == null ? "" : reply.getGeneratedText());
       out.flush();

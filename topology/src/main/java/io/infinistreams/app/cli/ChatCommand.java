@@ -78,7 +78,7 @@ public final class ChatCommand implements Callable<Integer> {
           OutputEvent reply = client.awaitOutput(seq, Duration.ofSeconds(timeoutSeconds));
           out.println(line.equals("/reset") ? "(stream reset)"
               : reply.getGeneratedText() == null ? "" : reply.getGeneratedText().strip());
-        } catch (TimeoutException e) {
+        } catch (TimeoutException | StreamClient.RejectedException e) {
           err.println("infini: " + e.getMessage());
           err.flush();
         }

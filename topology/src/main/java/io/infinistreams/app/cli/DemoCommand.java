@@ -1,5 +1,6 @@
 package io.infinistreams.app.cli;
 
+import io.infinistreams.app.client.StreamClient;
 import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.app.runtime.InfiniApp;
 import io.infinistreams.app.runtime.ModelLoader;
@@ -9,6 +10,7 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -82,7 +84,11 @@ public final class DemoCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "document:   %,d tokens, needle at depth %.2f, stream '%s'%n",
             length, depth, params.streamId());
         out.flush();
-        result = PasskeyDemo.run(app, params, err);
+        try {
+          result = PasskeyDemo.run(app, params, err);
+        } catch (TimeoutException | StreamClient.RejectedException e) {
+          throw new CliException("demo: " + e.getMessage(), e);
+        }
       }
     }
     PasskeyDemo.Result r = result;

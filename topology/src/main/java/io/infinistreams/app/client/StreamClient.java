@@ -8,6 +8,7 @@ import io.infinistreams.schemas.OutputEvent;
 import io.infinistreams.schemas.PromptFormat;
 import io.infinistreams.schemas.serde.AvroSerde;
 import io.infinistreams.schemas.serde.AvroSerdes;
+import io.infinistreams.topology.DeadLetterReason;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -28,6 +29,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.common.utils.Utils;
@@ -60,6 +62,8 @@ public final class StreamClient implements AutoCloseable {
   private final KafkaProducer<String, InputEvent> producer;
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final TopicPartition outputPartition;
+  private final String deadLetterTopic;
+  private final TopicPartition deadLetterPartition;
   private final AvroSerde<OutputEvent> outputSerde =
       AvroSerdes.outputEvent();
   private final LongSupplier clockMillis;
@@ -88,9 +92,13 @@ public final class StreamClient implements AutoCloseable {
     c.put(ConsumerConfig.CLIENT_ID_CONFIG, "infini-client-" + key + "-out");
     this.consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     this.outputPartition = new TopicPartition(outputTopic, partitionOf(consumer, key, outputTopic));
-    consumer.assign(List.of(outputPartition));
-    consumer.seekToEnd(List.of(outputPartition));
-    consumer.position(outputPartition); // resolve the end now, before anything is sent
+    this.deadLetterTopic = config.deadLetterTopic();
+    this.deadLetterPartition = new TopicPartition(deadLetterTopic,
+        partitionOf(consumer, key, deadLetterTopic));
+    List<TopicPartition> watched = List.of(outputPartition, deadLetterPartition);
+    consumer.assign(watched);
+    consumer.seekToEnd(watched);
+    watched.forEach(consumer::position); // resolve the ends now, before anything is sent
   }
 
   /** A client for stream {@code key}; the topics must exist. */
@@ -138,13 +146,32 @@ public final class StreamClient implements AutoCloseable {
     producer.flush();
   }
 
+  /** An event of this stream went to the dead-letter topic instead of being applied. */
+  public static final class RejectedException extends Exception {
+    private static final long serialVersionUID = 1L;
+    private final long seq;
+
+    RejectedException(long seq, String reason, String detail) {
+      super("event seq " + seq + " was rejected (dead-lettered): " + reason
+          + (detail.isEmpty() ? "" : ": " + detail));
+      this.seq = seq;
+    }
+
+    public long seq() {
+      return seq;
+    }
+  }
+
   /**
    * Waits for the output event of this stream with sequence number {@code seq} (produced after
    * this client was created).
    *
-   * @throws TimeoutException if none arrives within {@code timeout}
+   * @throws TimeoutException  if none arrives within {@code timeout}
+   * @throws RejectedException if an event of this stream sent since this client was created, up
+   *                           to {@code seq}, went to the dead-letter topic
    */
-  public OutputEvent awaitOutput(long seq, Duration timeout) throws TimeoutException {
+  public OutputEvent awaitOutput(long seq, Duration timeout)
+      throws TimeoutException, RejectedException {
     return awaitOutput(seq, timeout, out -> { });
   }
 
@@ -153,23 +180,46 @@ public final class StreamClient implements AutoCloseable {
    * the way (the awaited one included) to {@code onEach}, e.g. to show progress.
    */
   public OutputEvent awaitOutput(long seq, Duration timeout, Consumer<OutputEvent> onEach)
-      throws TimeoutException {
+      throws TimeoutException, RejectedException {
     long deadline = System.nanoTime() + timeout.toNanos();
+    AvroSerde<InputEvent> inputSerde = AvroSerdes.inputEvent();
     while (System.nanoTime() - deadline < 0) {
       for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
-        if (r.key() != null && key.equals(new String(r.key(), StandardCharsets.UTF_8))) {
-          OutputEvent out = outputSerde.deserialize(r.topic(), r.value());
-          if (out != null) {
-            onEach.accept(out);
-            if (out.getSeq() == seq) {
-              return out;
-            }
+        if (r.key() == null || !key.equals(new String(r.key(), StandardCharsets.UTF_8))) {
+          continue;
+        }
+        if (r.topic().equals(deadLetterTopic)) {
+          long rejected = seqOrMinus1(inputSerde, r.value());
+          if (rejected <= seq) {
+            throw new RejectedException(rejected, header(r, DeadLetterReason.HEADER),
+                header(r, DeadLetterReason.DETAIL_HEADER));
+          }
+          continue;
+        }
+        OutputEvent out = outputSerde.deserialize(r.topic(), r.value());
+        if (out != null) {
+          onEach.accept(out);
+          if (out.getSeq() == seq) {
+            return out;
           }
         }
       }
     }
     throw new TimeoutException("no output for stream '" + key + "' seq " + seq + " on topic "
         + outputTopic + " within " + timeout.toSeconds() + " s");
+  }
+
+  private long seqOrMinus1(AvroSerde<InputEvent> serde, byte[] value) {
+    try {
+      return value == null ? -1 : serde.deserialize(deadLetterTopic, value).getSeq();
+    } catch (RuntimeException undecodable) {
+      return -1; // an event this client did not write (it writes only decodable ones)
+    }
+  }
+
+  private static String header(ConsumerRecord<?, ?> r, String name) {
+    Header h = r.headers().lastHeader(name);
+    return h == null || h.value() == null ? "" : new String(h.value(), StandardCharsets.UTF_8);
   }
 
   /**

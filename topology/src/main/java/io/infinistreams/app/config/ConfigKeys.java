@@ -72,15 +72,12 @@ public final class ConfigKeys {
       .define(STATE_DIR, Type.STRING, "./data/state", new ConfigDef.NonEmptyString(),
           Importance.HIGH,
           "Folder of the local RocksDB stores (the per-key memory). Persistent: never a temp dir "
-              + "and never wiped on start; if deleted, the stores are restored from the changelogs. "
-              + "With the embedded broker, whose topics (and so changelogs) do not outlive the "
-              + "process, the stores live beside its data in `<embedded.broker.dir>/broker-<n>/state` "
-              + "instead, so a later start never mixes old local state with new topics.")
+              + "and never wiped on start; if deleted, the stores are restored from the changelogs.")
       .define(EMBEDDED_BROKER_DIR, Type.STRING, "./data/kafka", new ConfigDef.NonEmptyString(),
           Importance.MEDIUM,
-          "Folder of the embedded broker's data (used only when `bootstrap.servers` is empty). "
-              + "Each start takes a fresh `broker-<n>` sub-folder: the embedded broker's topics do "
-              + "not survive a restart of the process.")
+          "Folder of the embedded broker's data (used only when `bootstrap.servers` is empty): "
+              + "formatted on first use and reopened later, so topics, offsets and changelogs "
+              + "survive a restart. One broker per folder at a time.")
       .define(PROCESSING_GUARANTEE, Type.STRING, "exactly_once_v2",
           ValidString.in("exactly_once_v2", "at_least_once"), Importance.MEDIUM,
           "Kafka Streams processing guarantee. With `exactly_once_v2` the memory, the output "

@@ -29,8 +29,9 @@ import org.slf4j.LoggerFactory;
  * ({@link #awaitTermination} then reports the error); it is not replaced, because the cause
  * (a bug, a model that cannot load state) would kill its replacement too.
  *
- * <p>Local state is never wiped here: no {@code cleanUp()}. With a real broker it lives in
- * {@code state.dir}; with the embedded broker beside that broker's data (see {@code state.dir}).
+ * <p>Local state lives in {@code state.dir} and is never wiped here: no {@code cleanUp()}. The
+ * embedded broker keeps its topics (and so the changelogs) across restarts too, so a restarted
+ * processor continues every stream from its local stores.
  */
 public final class InfiniApp implements AutoCloseable {
 
@@ -69,17 +70,15 @@ public final class InfiniApp implements AutoCloseable {
     KafkaStreams streams = null;
     try {
       String bootstrap;
-      Path stateDir;
       if (config.useEmbeddedBroker()) {
         broker = startBroker(config.embeddedBrokerDir());
         bootstrap = broker.bootstrapServers();
-        stateDir = broker.dataDir().resolve("state");
         BrokerAddress.publish(config, bootstrap);
         log.info("embedded Kafka broker at {}, data in {}", bootstrap, broker.dataDir().toAbsolutePath());
       } else {
         bootstrap = config.bootstrapServers();
-        stateDir = config.stateDir();
       }
+      Path stateDir = config.stateDir();
       List<String> created = Topics.ensure(bootstrap, config);
       if (!created.isEmpty()) {
         log.info("created topics {} ({} partitions, replication factor {})", created,

@@ -63,7 +63,8 @@ public final class PasskeyDemo {
 
   /** Runs the demo against {@code app}; progress goes to {@code err}. */
   public static Result run(InfiniApp app, Params params, PrintWriter err)
-      throws IOException, InterruptedException, TimeoutException {
+      throws IOException, InterruptedException, TimeoutException,
+      StreamClient.RejectedException {
     PasskeyDocument doc = document(params);
     byte[] text = doc.document().getBytes(StandardCharsets.UTF_8);
     try (StreamClient client = StreamClient.connect(app.config(), app.bootstrapServers(),

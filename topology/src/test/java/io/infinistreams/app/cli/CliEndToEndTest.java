@@ -44,6 +44,7 @@ class CliEndToEndTest {
     model = InfiniModel.create(TINY, 1);
     AppConfig config = AppConfig.builder()
         .override("embedded.broker.dir", dir.resolve("kafka").toString())
+        .override("state.dir", dir.resolve("state").toString())
         .override("topic.partitions", "2")
         .build();
     app = InfiniApp.start(config, model, Duration.ofMinutes(2));
@@ -124,7 +125,8 @@ class CliEndToEndTest {
     Run demo = run("demo", "--length", "3000", "--depth", "0.3", "--seed", "5",
         "--max-tokens", "6", "--timeout", "120",
         "--set", "model.random=tiny",
-        "--set", "embedded.broker.dir=" + dir.resolve("demo-kafka"));
+        "--set", "embedded.broker.dir=" + dir.resolve("demo-kafka"),
+        "--state-dir", dir.resolve("demo-state").toString());
     assertEquals(0, demo.exit(), demo.err());
     PasskeyDemo.Result r = ((DemoCommand) demo.cl().getSubcommands().get("demo").getCommand()).result;
     assertNotNull(r);
