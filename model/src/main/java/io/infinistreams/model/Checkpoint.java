@@ -2,6 +2,7 @@ package io.infinistreams.model;
 
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
@@ -122,7 +123,7 @@ public final class Checkpoint {
     m.addProperty("created", Instant.now().toString());
     m.addProperty("parameters", weights.parameterCount());
     JsonArray tensors = new JsonArray();
-    for (Map.Entry<String, ai.djl.ndarray.types.Shape> e : Weights.shapes(weights.config()).entrySet()) {
+    for (Map.Entry<String, Shape> e : Weights.shapes(weights.config()).entrySet()) {
       JsonObject t = new JsonObject();
       t.addProperty("name", e.getKey());
       t.addProperty("dtype", "F32");

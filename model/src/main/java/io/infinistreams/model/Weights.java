@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -126,9 +127,9 @@ public final class Weights {
       Shape shape = e.getValue();
       float[] values = new float[Math.toIntExact(shape.size())];
       if (name.endsWith("norm")) {
-        java.util.Arrays.fill(values, 1f);
+        Arrays.fill(values, 1f);
       } else if (name.endsWith("gate")) {
-        java.util.Arrays.fill(values, 0f);
+        Arrays.fill(values, 0f);
       } else {
         double std = name.endsWith("wo") || name.endsWith("w2") ? residualStd : INIT_STD;
         gaussian(rng, values, std);
