@@ -5,12 +5,15 @@ import io.infinistreams.app.client.ProgressBar;
 import io.infinistreams.app.client.StreamClient;
 import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.app.runtime.BrokerAddress;
+import io.infinistreams.schemas.OutputEvent;
 import java.io.BufferedInputStream;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -43,6 +46,14 @@ public final class FeedCommand implements Callable<Integer> {
       description = "Largest chunk in UTF-8 bytes. Default and maximum: event.max.text.bytes.")
   Integer chunkBytes;
 
+  @Option(names = "--wait", description = "After sending, wait until the processor has "
+      + "absorbed the last event, showing its progress in tokens.")
+  boolean await;
+
+  @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "3600",
+      description = "With --wait: how long to wait. Default: ${DEFAULT-VALUE}.")
+  long timeoutSeconds;
+
   @Override
   public Integer call() throws Exception {
     AppConfig config = configOptions.load();
@@ -70,6 +81,25 @@ public final class FeedCommand implements Callable<Integer> {
       out.printf("fed %,d bytes to stream '%s' as %,d APPEND events (seq %d..%d) in %.1f s%n",
           fed.bytes(), key, fed.events(), fed.firstSeq(), fed.lastSeq(), seconds);
       out.flush();
+      if (await && fed.events() > 0) {
+        ProgressBar absorbing = ProgressBar.onTerminal(err, fed.bytes(), ProgressBar.Unit.TOKENS);
+        long[] absorbed = {0};
+        OutputEvent last;
+        try {
+          last = client.awaitOutput(fed.lastSeq(), Duration.ofSeconds(timeoutSeconds), o -> {
+            if (o.getSeq() >= fed.firstSeq() && o.getSeq() <= fed.lastSeq()) {
+              absorbed[0] += o.getTokensThisEvent();
+              absorbing.update(absorbed[0]);
+            }
+          });
+        } catch (TimeoutException | StreamClient.RejectedException e) {
+          throw new CliException("stream '" + key + "': " + e.getMessage());
+        }
+        absorbing.finish();
+        out.printf("absorbed: stream '%s' holds %,d tokens, %,d segments in memory%n", key,
+            last.getTokensTotal(), last.getSegmentsTotal());
+        out.flush();
+      }
     }
     return 0;
   }

@@ -82,7 +82,7 @@ class CliEndToEndTest {
     String broker = app.bootstrapServers();
 
     Run feed = run("feed", "alice", file.toString(), "--bootstrap-servers", broker,
-        "--chunk-bytes", "64");
+        "--chunk-bytes", "64", "--wait", "--timeout", "120");
     assertEquals(0, feed.exit(), feed.err());
     Matcher fed = Pattern.compile("fed ([\\d,]+) bytes to stream 'alice' as ([\\d,]+) APPEND "
         + "events \\(seq 1\\.\\.(\\d+)\\)").matcher(feed.out());
@@ -90,8 +90,10 @@ class CliEndToEndTest {
     assertEquals(bytes, Integer.parseInt(fed.group(1).replace(",", "")));
     long lastFed = Long.parseLong(fed.group(3));
     assertTrue(lastFed >= bytes / 64, "at least one event per 64 bytes");
+    assertTrue(feed.out().contains("absorbed: stream 'alice' holds " + String.format("%,d", 1 + bytes)
+        + " tokens"), feed.out());
 
-    // Right after feed: ask must take the next seq even if the processor is still absorbing.
+    // ask continues the stream with the next seq.
     // No --bootstrap-servers: ask finds the running processor's embedded broker through the
     // address it published under embedded.broker.dir.
     Run ask = run("ask", "alice", "Where are the greetings from?",
