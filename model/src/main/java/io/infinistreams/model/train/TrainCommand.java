@@ -32,6 +32,19 @@ public final class TrainCommand implements Callable<Integer> {
       + " (the cosine schedule's end); the run is then no longer the one its first command made.")
   Long newTotalSteps;
 
+  @Option(names = "--export", description = "Only write the checkpoint in --out as a model"
+      + " directory (model.safetensors + manifest.json) here, e.g. to evaluate it mid-run.")
+  Path export;
+
+  @Option(names = "--new-mix", description = "With --resume: continue with this task mix.")
+  String newMix;
+
+  @Option(names = "--new-local-fraction", description = "With --resume: continue with this local-needle fraction.")
+  Double newLocalFraction;
+
+  @Option(names = "--new-answer-weight", description = "With --resume: continue with this answer weight.")
+  Float newAnswerWeight;
+
   @Option(names = "--seed", defaultValue = "1", description = "Seed of init and data (default ${DEFAULT-VALUE}).")
   long seed;
 
@@ -150,6 +163,15 @@ public final class TrainCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     commandLine = typed();
     Path ckpt = out.resolve("checkpoint");
+    if (export != null) {
+      TrainCheckpoint.State state = TrainCheckpoint.readState(ckpt);
+      try (Trainer t = TrainCheckpoint.resume(ckpt, TaskMixes.build(state.config()))) {
+        ModelExport.write(t, export, state.elapsedSec(), state.command() + " (checkpoint at step "
+            + state.step() + " of " + state.config().steps() + ")", state.history());
+      }
+      System.err.println("exported step " + state.step() + " to " + export);
+      return 0;
+    }
     Trainer trainer;
     double elapsed = 0;
     List<RunLog.Point> history = List.of();
@@ -159,12 +181,17 @@ public final class TrainCommand implements Callable<Integer> {
       if (newTotalSteps != null) {
         config = config.withSteps(newTotalSteps);
       }
+      if (newMix != null || newLocalFraction != null || newAnswerWeight != null) {
+        config = config.withData(newMix != null ? newMix : config.mix(),
+            newLocalFraction != null ? newLocalFraction : config.localFraction(),
+            newAnswerWeight != null ? newAnswerWeight : config.answerWeight());
+      }
       trainer = TrainCheckpoint.resume(ckpt, TaskMixes.build(config), config);
       elapsed = state.elapsedSec();
       history = state.history();
-      commandLine = state.command() + (newTotalSteps != null
-          ? " (resumed at step " + state.step() + " with --new-total-steps " + newTotalSteps + ")"
-          : "");
+      String typedNow = commandLine;
+      commandLine = state.command() + (config.equals(state.config()) ? ""
+          : " ; then at step " + state.step() + ": " + typedNow);
       System.err.println("resumed at step " + trainer.stepsDone() + " of "
           + state.config().steps() + " from " + ckpt);
     } else {

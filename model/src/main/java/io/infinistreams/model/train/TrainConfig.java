@@ -62,6 +62,13 @@ public record TrainConfig(
         0.5, 5f, "synthetic");
   }
 
+  /** The same run continued with another data recipe (a curriculum change at resume). */
+  public TrainConfig withData(String newMix, double newLocalFraction, float newAnswerWeight) {
+    return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
+        minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, newMix, newLocalFraction,
+        newAnswerWeight, corpus);
+  }
+
   public TrainConfig withSteps(long newSteps) {
     return new TrainConfig(model, seed, newSteps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
