@@ -41,13 +41,16 @@ public final class ChatCommand implements Callable<Integer> {
       description = "How long to wait for each reply. Default: ${DEFAULT-VALUE}.")
   long timeoutSeconds;
 
+  /** Opens the terminal; tests replace it with one over in-memory streams. */
+  Callable<Terminal> terminals = () -> TerminalBuilder.builder().system(true).dumb(true).build();
+
   @Override
   public Integer call() throws Exception {
     AppConfig config = configOptions.load();
     Generation generation = generationOptions.generation(config, PromptFormat.CHAT);
     PrintWriter err = spec.commandLine().getErr();
     try (StreamClient client = StreamClient.connect(config, BrokerAddress.forClient(config), key);
-        Terminal terminal = TerminalBuilder.builder().system(true).dumb(true).build()) {
+        Terminal terminal = terminals.call()) {
       LineReader reader = LineReaderBuilder.builder().terminal(terminal).appName("infini").build();
       PrintWriter out = terminal.writer();
       long seq = client.lastSeq();

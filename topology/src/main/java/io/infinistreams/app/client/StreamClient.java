@@ -39,10 +39,10 @@ import org.apache.kafka.common.utils.Utils;
  * produce input events for a stream, and wait for the output event that answers one.
  *
  * <p>The producer is idempotent ({@code acks=all}), so a retried send never duplicates or
- * reorders a stream's events. The output consumer is assigned (no consumer group) to the output
- * partition of the stream's key, reads committed records only, and starts at the end of the
- * partition when the client is created, so {@link #awaitOutput} sees every output produced after
- * that.
+ * reorders a stream's events. The consumer is assigned (no consumer group) to the stream key's
+ * partitions of the output and dead-letter topics, reads committed records only, and starts at
+ * their ends when the client is created, so {@link #awaitOutput} sees every output, and every
+ * rejection, of the events sent after that.
  *
  * <p>Sequence numbers must increase per stream: the processor skips an event whose seq is not
  * above the last one it applied. {@link #lastSeq} finds the last one used (input and output
@@ -64,8 +64,7 @@ public final class StreamClient implements AutoCloseable {
   private final TopicPartition outputPartition;
   private final String deadLetterTopic;
   private final TopicPartition deadLetterPartition;
-  private final AvroSerde<OutputEvent> outputSerde =
-      AvroSerdes.outputEvent();
+  private final AvroSerde<OutputEvent> outputSerde = AvroSerdes.outputEvent();
   private final LongSupplier clockMillis;
 
   private StreamClient(AppConfig config, String bootstrapServers, String key,
@@ -190,7 +189,7 @@ public final class StreamClient implements AutoCloseable {
         }
         if (r.topic().equals(deadLetterTopic)) {
           long rejected = seqOrMinus1(inputSerde, r.value());
-          if (rejected <= seq) {
+          if (rejected >= 0 && rejected <= seq) {
             throw new RejectedException(rejected, header(r, DeadLetterReason.HEADER),
                 header(r, DeadLetterReason.DETAIL_HEADER));
           }
@@ -213,7 +212,7 @@ public final class StreamClient implements AutoCloseable {
     try {
       return value == null ? -1 : serde.deserialize(deadLetterTopic, value).getSeq();
     } catch (RuntimeException undecodable) {
-      return -1; // an event this client did not write (it writes only decodable ones)
+      return -1; // not an event of this client's (it writes only decodable ones)
     }
   }
 
@@ -239,8 +238,10 @@ public final class StreamClient implements AutoCloseable {
     try (KafkaConsumer<byte[], byte[]> scanner =
         new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       AvroSerde<InputEvent> inputSerde = AvroSerdes.inputEvent();
-      long lastIn = scanBackwards(scanner, new TopicPartition(inputTopic,
-          partitionOf(scanner, key, inputTopic)), value -> inputSerde.deserialize(inputTopic, value).getSeq());
+      TopicPartition inputPartition =
+          new TopicPartition(inputTopic, partitionOf(scanner, key, inputTopic));
+      long lastIn = scanBackwards(scanner, inputPartition,
+          value -> inputSerde.deserialize(inputTopic, value).getSeq());
       long lastOut = scanBackwards(scanner, outputPartition,
           value -> outputSerde.deserialize(outputTopic, value).getSeq());
       return Math.max(lastIn, lastOut);
@@ -265,7 +266,7 @@ public final class StreamClient implements AutoCloseable {
     return 0;
   }
 
-  /** The highest seq of this key's records in {@code [from, to)}; records that do not decode are skipped. */
+  /** The highest seq of this key's records in {@code [from, to)}; undecodable ones are skipped. */
   private long scan(KafkaConsumer<byte[], byte[]> scanner, TopicPartition tp, long from, long to,
       ToLongFunction<byte[]> seqOf) {
     scanner.seek(tp, from);

@@ -5,12 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.infinistreams.app.Main;
+import io.infinistreams.app.client.StreamClient;
 import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.app.runtime.InfiniApp;
 import io.infinistreams.app.runtime.PasskeyDemo;
 import io.infinistreams.app.runtime.StateInspector;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.ModelConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -24,6 +28,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.jline.terminal.TerminalBuilder;
 import picocli.CommandLine;
 
 /**
@@ -111,6 +116,43 @@ class CliEndToEndTest {
     StateInspector.StateSize state = StateInspector.of(app.streams(), app.settings(), "alice");
     assertEquals(1, state.sessionRecords());
     assertEquals(TINY.layers() * TINY.heads(), state.memoryRecords());
+  }
+
+  @Test
+  void chatSendsEachLineAndResetsOnRequest() throws Exception {
+    ByteArrayOutputStream screen = new ByteArrayOutputStream();
+    // A keyboard that types three lines and /quit, then stays open (a terminal whose input ends
+    // closes before the reader has taken the lines).
+    PipedOutputStream keyboard = new PipedOutputStream();
+    PipedInputStream typed = new PipedInputStream(keyboard);
+    keyboard.write("my code is 4471\n/reset\nwhat is my code?\n/quit\n"
+        .getBytes(StandardCharsets.UTF_8));
+    keyboard.flush();
+    ChatCommand chat = new ChatCommand();
+    chat.terminals = () -> TerminalBuilder.builder().system(false).type("dumb")
+        .streams(typed, screen).build();
+    CommandLine cl = new CommandLine(chat);
+    StringWriter err = new StringWriter();
+    cl.setErr(new PrintWriter(err));
+    int exit;
+    try {
+      exit = cl.execute("carol", "--bootstrap-servers", app.bootstrapServers(),
+          "--max-tokens", "4", "--timeout", "120");
+    } finally {
+      keyboard.close();
+    }
+    assertEquals(0, exit, err.toString());
+    assertEquals("", err.toString());
+    String shown = screen.toString(StandardCharsets.UTF_8);
+    assertTrue(shown.contains("chat with stream 'carol' (next seq 1)"), shown);
+    assertTrue(shown.contains("(stream reset)"), shown);
+    try (StreamClient client = StreamClient.connect(AppConfig.defaults(), app.bootstrapServers(),
+        "carol")) {
+      assertEquals(3, client.lastSeq(), "GENERATE, RESET, GENERATE");
+    }
+    // After the RESET only the last turn is in context: BOS + USER + text + ASSISTANT + reply.
+    StateInspector.StateSize state = StateInspector.of(app.streams(), app.settings(), "carol");
+    assertEquals(1, state.sessionRecords());
   }
 
   @Test
