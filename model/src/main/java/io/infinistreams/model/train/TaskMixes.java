@@ -2,6 +2,7 @@ package io.infinistreams.model.train;
 
 import io.infinistreams.model.data.ChatRecallTask;
 import io.infinistreams.model.data.PasskeyTask;
+import io.infinistreams.model.data.RecallTask;
 import io.infinistreams.model.data.SyntheticText;
 import io.infinistreams.model.data.TaskMix;
 import io.infinistreams.model.data.TextCorpus;
@@ -48,9 +49,10 @@ public final class TaskMixes {
             new PasskeyTask(c.localFraction(), c.answerWeight()), weight));
         case "chat" -> entries.add(new TaskMix.Entry(new ChatRecallTask(3, c.answerWeight()),
             weight));
+        case "recall" -> entries.add(new TaskMix.Entry(new RecallTask(c.answerWeight()), weight));
         case "text" -> entries.add(new TaskMix.Entry(new TextTask(corpus(c.corpus())), weight));
         default -> throw new IllegalArgumentException("unknown task '" + kv[0]
-            + "' (passkey, chat, text)");
+            + "' (passkey, recall, chat, text)");
       }
     }
     return new TaskMix(entries);

@@ -14,7 +14,7 @@ class DataTasksTest {
   private static final int N = 128;
 
   private static List<Task> tasks() {
-    return List.of(new PasskeyTask(0.5, 10f), new ChatRecallTask(3, 5f),
+    return List.of(new PasskeyTask(0.5, 10f), new ChatRecallTask(3, 5f), new RecallTask(5f),
         new TextTask(SyntheticText.corpus(1, 50_000, 0.1)));
   }
 
@@ -124,6 +124,27 @@ class DataTasksTest {
       }
     }
     assertTrue(weighted > 0);
+  }
+
+  @Test
+  void recallWeightsOnlyDigitsOfLabelsDefinedBefore() {
+    Sample x = new RecallTask(5f).sample(new Random(4), 3, N);
+    String text = ByteTokenizer.decode(x.tokens());
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("key (..) is (\\d{5})\\. ")
+        .matcher(text);
+    java.util.Map<String, String> defined = new java.util.HashMap<>();
+    int recalls = 0;
+    while (m.find()) {
+      // weight index of the first digit: char index of the digit (BOS shifts tokens by one)
+      boolean weighted = x.weights()[m.start(2)] > 1f;
+      String before = defined.putIfAbsent(m.group(1), m.group(2));
+      assertEquals(before != null, weighted, "statement at " + m.start());
+      if (before != null) {
+        assertEquals(before, m.group(2));
+        recalls++;
+      }
+    }
+    assertTrue(recalls > 5, "recalls: " + recalls);
   }
 
   @Test
