@@ -33,7 +33,8 @@ public final class AskCommand implements Callable<Integer> {
   String prompt;
 
   @Option(names = "--seq", paramLabel = "N",
-      description = "Sequence number of the event. Default: one after the stream's last applied event.")
+      description = "Sequence number of the event. Default: one after the last one the stream "
+          + "has used.")
   Long seq;
 
   @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "300",

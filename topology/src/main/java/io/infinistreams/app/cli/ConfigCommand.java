@@ -1,6 +1,8 @@
 package io.infinistreams.app.cli;
 
+import io.infinistreams.app.Main;
 import io.infinistreams.app.config.AppConfig;
+import io.infinistreams.app.config.CliDocs;
 import io.infinistreams.app.config.ConfigDocs;
 import io.infinistreams.app.config.ConfigKeys;
 import java.io.PrintWriter;
@@ -15,7 +17,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code infini config show|docs}: the effective configuration, and the generated table. */
 @Command(name = "config", mixinStandardHelpOptions = true,
-    description = "Show the effective configuration, or regenerate docs/configuration.md.",
+    description = "Show the effective configuration, or regenerate docs/configuration.md and "
+        + "docs/cli.md.",
     subcommands = {ConfigCommand.Show.class, ConfigCommand.Docs.class})
 public final class ConfigCommand {
 
@@ -42,7 +45,8 @@ public final class ConfigCommand {
   }
 
   @Command(name = "docs", mixinStandardHelpOptions = true,
-      description = "Write docs/configuration.md from the key definitions.")
+      description = "Write docs/configuration.md from the key definitions and docs/cli.md "
+          + "from the commands' help.")
   static final class Docs implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -53,6 +57,7 @@ public final class ConfigCommand {
     @Override
     public Integer call() throws Exception {
       spec.commandLine().getOut().println("wrote " + ConfigDocs.write(root));
+      spec.commandLine().getOut().println("wrote " + CliDocs.write(root, Main.commandLine()));
       spec.commandLine().getOut().flush();
       return 0;
     }

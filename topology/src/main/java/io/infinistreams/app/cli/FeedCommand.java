@@ -38,8 +38,8 @@ public final class FeedCommand implements Callable<Integer> {
   String file;
 
   @Option(names = "--start-seq", paramLabel = "N",
-      description = "Sequence number of the first event. Default: one after the stream's last "
-          + "applied event as seen on the output topic (1 for a new stream).")
+      description = "Sequence number of the first event. Default: one after the last one the "
+          + "stream has used, read from the input and output topics (1 for a new stream).")
   Long startSeq;
 
   @Option(names = "--chunk-bytes", paramLabel = "N",

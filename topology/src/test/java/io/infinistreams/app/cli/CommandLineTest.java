@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.infinistreams.app.Main;
+import io.infinistreams.app.config.CliDocs;
 import io.infinistreams.app.config.ConfigDocs;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -75,10 +76,12 @@ class CommandLineTest {
   }
 
   @Test
-  void configDocsWritesTheTable() throws Exception {
+  void configDocsWritesTheTableAndTheCommandPage() throws Exception {
     Run docs = run("config", "docs", dir.toString());
     assertEquals(0, docs.exit(), docs.err());
     assertEquals(ConfigDocs.markdown(), Files.readString(dir.resolve(ConfigDocs.DOCS_FILE)));
+    assertEquals(CliDocs.markdown(Main.commandLine()),
+        Files.readString(dir.resolve(CliDocs.DOCS_FILE)));
   }
 
   @Test
