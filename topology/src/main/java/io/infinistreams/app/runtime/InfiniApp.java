@@ -86,7 +86,8 @@ public final class InfiniApp implements AutoCloseable {
       }
       TopologySettings settings = StreamsWiring.topologySettings(config);
       Topology topology = StreamsWiring.topology(settings, model);
-      Properties props = StreamsWiring.streamsProperties(config, model, bootstrap, stateDir);
+      Properties props = StreamsWiring.streamsProperties(config, model.config(), bootstrap,
+          stateDir);
       streams = new KafkaStreams(topology, props);
       InfiniApp app = new InfiniApp(config, broker, bootstrap, stateDir, settings, streams);
       app.startStreams(startTimeout);

@@ -2,6 +2,7 @@ package io.infinistreams.app.runtime;
 
 import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.model.InfiniModel;
+import io.infinistreams.model.ModelConfig;
 import io.infinistreams.topology.InfiniTopology;
 import io.infinistreams.topology.StreamsProps;
 import io.infinistreams.topology.TopologySettings;
@@ -34,9 +35,9 @@ public final class StreamsWiring {
    * ({@link StreamsProps#forModel}), then the configuration's keys, then {@code streams.*}
    * overrides.
    */
-  public static Properties streamsProperties(AppConfig config, InfiniModel model,
+  public static Properties streamsProperties(AppConfig config, ModelConfig model,
       String bootstrapServers, Path stateDir) {
-    Properties p = StreamsProps.forModel(model.config(), topologySettings(config));
+    Properties p = StreamsProps.forModel(model, topologySettings(config));
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toAbsolutePath().toString());
