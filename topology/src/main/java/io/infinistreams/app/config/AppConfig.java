@@ -292,19 +292,6 @@ public final class AppConfig {
     return values.get(key);
   }
 
-  /** A copy with one more override (same validation as the command line). */
-  public AppConfig with(String key, String value) {
-    Builder b = builder();
-    values.forEach((k, v) -> {
-      if (!"default".equals(origins.get(k))) {
-        b.override(k, ConfigDef.convertToString(v, DEFINITION.configKeys().get(k).type));
-      }
-    });
-    streamsOverrides.forEach((k, v) -> b.override(STREAMS_PREFIX + k, v));
-    b.override(key, value);
-    return b.build();
-  }
-
   private String string(String key) {
     return (String) values.get(key);
   }

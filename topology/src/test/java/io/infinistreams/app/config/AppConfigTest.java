@@ -143,13 +143,4 @@ class AppConfigTest {
         .environment(Map.of("INFINI_BOOTSTRAP_SERVERS", "kafka:9092")).build();
     assertEquals("kafka:9092", c.bootstrapServers());
   }
-
-  @Test
-  void withKeepsOverridesAndAddsOne() {
-    AppConfig c = AppConfig.builder().override("application.id", "a")
-        .override("streams.poll.ms", "7").build().with("num.stream.threads", "2");
-    assertEquals("a", c.applicationId());
-    assertEquals(2, c.numStreamThreads());
-    assertEquals(Map.of("poll.ms", "7"), c.streamsOverrides());
-  }
 }
