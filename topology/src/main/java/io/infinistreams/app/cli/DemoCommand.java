@@ -7,7 +7,12 @@ import io.infinistreams.app.runtime.ModelLoader;
 import io.infinistreams.app.runtime.PasskeyDemo;
 import io.infinistreams.model.InfiniModel;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeoutException;
@@ -49,51 +54,113 @@ public final class DemoCommand implements Callable<Integer> {
   int maxTokens;
 
   @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "7200",
-      description = "How long the whole document may take. Default: ${DEFAULT-VALUE}.")
+      description = "How long one document may take. Default: ${DEFAULT-VALUE}.")
   long timeoutSeconds;
 
-  /** The last run's result (for tests driving the command line). */
-  PasskeyDemo.Result result;
+  @Option(names = "--depths", split = ",", paramLabel = "FRACTION",
+      description = "Several needle depths, e.g. 0,0.5,1 (instead of --depth): one run per "
+          + "depth and trial, each on its own stream, through the same broker and processor.")
+  List<Double> depths;
+
+  @Option(names = "--trials", paramLabel = "N", defaultValue = "1",
+      description = "Runs per depth; trial t draws its key from seed + t. Default: ${DEFAULT-VALUE}.")
+  int trials;
+
+  @Option(names = "--json", paramLabel = "FILE",
+      description = "Also write every run's result to FILE as JSON.")
+  Path json;
+
+  /** The runs' results, in order (for tests driving the command line). */
+  List<PasskeyDemo.Result> results = new ArrayList<>();
 
   @Override
   public Integer call() throws Exception {
-    if (!(depth >= 0 && depth <= 1)) {
-      throw new CliException("--depth must be in [0, 1], got " + depth);
+    List<Double> ds = depths == null || depths.isEmpty() ? List.of(depth) : depths;
+    for (double d : ds) {
+      if (!(d >= 0 && d <= 1)) {
+        throw new CliException("--depth must be in [0, 1], got " + d);
+      }
+    }
+    if (trials < 1) {
+      throw new CliException("--trials must be >= 1, got " + trials);
+    }
+    boolean single = ds.size() == 1 && trials == 1;
+    List<PasskeyDemo.Params> runs = new ArrayList<>();
+    for (double d : ds) {
+      for (int t = 0; t < trials; t++) {
+        long s = seed + t;
+        String base = streamId != null ? streamId : "passkey-" + s;
+        String id = single ? base
+            : (streamId != null ? base + "-" + s : base) + String.format(Locale.ROOT, "-d%.2f", d);
+        runs.add(new PasskeyDemo.Params(length, d, s, id, maxTokens,
+            Duration.ofSeconds(timeoutSeconds)));
+      }
+    }
+    try {
+      PasskeyDemo.document(runs.get(0));
+    } catch (IllegalArgumentException e) {
+      throw new CliException("--length: " + e.getMessage());
     }
     AppConfig config = configOptions.load();
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    PasskeyDemo.Params params = new PasskeyDemo.Params(length, depth, seed,
-        streamId != null ? streamId : "passkey-" + seed, maxTokens,
-        Duration.ofSeconds(timeoutSeconds));
-    try {
-      PasskeyDemo.document(params);
-    } catch (IllegalArgumentException e) {
-      throw new CliException("--length: " + e.getMessage());
-    }
     ModelLoader.Loaded loaded = ModelLoader.load(config);
+    String fingerprint;
     try (InfiniModel model = loaded.model()) {
+      fingerprint = model.fingerprint();
       out.println("model:      " + loaded.description() + ", fingerprint "
-          + model.fingerprint().substring(0, 12));
+          + fingerprint.substring(0, 12));
       out.flush();
       try (InfiniApp app = InfiniApp.start(config, model, Duration.ofMinutes(3))) {
         out.println("kafka:      " + (app.embeddedBrokerDataDir() != null
             ? "embedded broker " + app.bootstrapServers() + ", data in "
                 + app.embeddedBrokerDataDir().toAbsolutePath()
             : app.bootstrapServers()) + "; state in " + app.stateDir().toAbsolutePath());
-        out.printf(Locale.ROOT, "document:   %,d tokens, needle at depth %.2f, stream '%s'%n",
-            length, depth, params.streamId());
-        out.flush();
-        try {
-          result = PasskeyDemo.run(app, params, err);
-        } catch (TimeoutException | StreamClient.RejectedException e) {
-          throw new CliException("demo: " + e.getMessage(), e);
+        for (PasskeyDemo.Params params : runs) {
+          if (single) {
+            out.printf(Locale.ROOT, "document:   %,d tokens, needle at depth %.2f, stream '%s'%n",
+                length, params.depth(), params.streamId());
+            out.flush();
+          }
+          PasskeyDemo.Result r;
+          try {
+            r = PasskeyDemo.run(app, params, err);
+          } catch (TimeoutException | StreamClient.RejectedException e) {
+            throw new CliException("demo: " + e.getMessage(), e);
+          }
+          results.add(r);
+          if (single) {
+            printResult(out, r);
+          } else {
+            out.printf(Locale.ROOT,
+                "depth %.2f  seed %d  key %d  answer \"%s\"  %s  %,.0f tokens/s%n",
+                params.depth(), params.seed(), r.key(), printable(r.answer()),
+                r.correct() ? "correct" : "wrong", r.tokensPerSecond());
+            out.flush();
+          }
         }
       }
     }
-    PasskeyDemo.Result r = result;
+    if (!single) {
+      PasskeyDemo.Result last = results.get(results.size() - 1);
+      long found = results.stream().filter(PasskeyDemo.Result::correct).count();
+      out.printf(Locale.ROOT, "accuracy:   %d/%d runs found the key (%,d tokens each)%n", found,
+          results.size(), length);
+      out.printf(Locale.ROOT, "state:      %,d bytes per key (%d session + %d head-memory "
+          + "records)%n", last.state().bytes(), last.state().sessionRecords(),
+          last.state().memoryRecords());
+    }
+    if (json != null) {
+      Files.writeString(json, json(runs, results, fingerprint), StandardCharsets.UTF_8);
+      out.println("results:    " + json.toAbsolutePath());
+    }
+    out.flush();
+    return 0;
+  }
+
+  private static void printResult(PrintWriter out, PasskeyDemo.Result r) {
     out.printf(Locale.ROOT, "key:        %d (needle at token %,d)%n", r.key(), r.needleOffset());
-    out.printf(Locale.ROOT, "answer:     \"%s\"%n", r.answer().replace("\n", "\\n"));
+    out.printf(Locale.ROOT, "answer:     \"%s\"%n", printable(r.answer()));
     out.printf(Locale.ROOT, "correct:    %s%n", r.correct() ? "yes"
         : "no" + (r.answerKey().isPresent() ? "" : " (no number in the answer)"));
     out.printf(Locale.ROOT, "throughput: %,.0f tokens/s end to end (%,d tokens in %,d events, "
@@ -104,6 +171,49 @@ public final class DemoCommand implements Callable<Integer> {
         r.state().sessionRecords(), r.state().memoryRecords(), r.tokensInContext(),
         r.segmentsInMemory());
     out.flush();
-    return 0;
+  }
+
+  private static String printable(String answer) {
+    return answer.replace("\n", "\\n");
+  }
+
+  /** The runs as JSON: one object per run, in order. */
+  static String json(List<PasskeyDemo.Params> runs, List<PasskeyDemo.Result> results,
+      String fingerprint) {
+    StringBuilder j = new StringBuilder("{\n  \"modelFingerprint\": ").append(quote(fingerprint))
+        .append(",\n  \"runs\": [");
+    for (int i = 0; i < results.size(); i++) {
+      PasskeyDemo.Params p = runs.get(i);
+      PasskeyDemo.Result r = results.get(i);
+      j.append(i == 0 ? "\n" : ",\n").append(String.format(Locale.ROOT,
+          "    {\"stream\": %s, \"tokens\": %d, \"depth\": %.4f, \"seed\": %d, \"key\": %d, "
+              + "\"needleOffset\": %d, \"answer\": %s, \"correct\": %b, \"seconds\": %.3f, "
+              + "\"tokensPerSecond\": %.1f, \"stateBytes\": %d, \"segmentsInMemory\": %d}",
+          quote(p.streamId()), r.tokens(), p.depth(), p.seed(), r.key(), r.needleOffset(),
+          quote(r.answer()), r.correct(), r.totalSeconds(), r.tokensPerSecond(),
+          r.state().bytes(), r.segmentsInMemory()));
+    }
+    return j.append("\n  ]\n}\n").toString();
+  }
+
+  private static String quote(String s) {
+    StringBuilder q = new StringBuilder("\"");
+    for (char c : s.toCharArray()) {
+      switch (c) {
+        case '"' -> q.append("\\\"");
+        case '\\' -> q.append("\\\\");
+        case '\n' -> q.append("\\n");
+        case '\r' -> q.append("\\r");
+        case '\t' -> q.append("\\t");
+        default -> {
+          if (c < 0x20) {
+            q.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+          } else {
+            q.append(c);
+          }
+        }
+      }
+    }
+    return q.append('"').toString();
   }
 }

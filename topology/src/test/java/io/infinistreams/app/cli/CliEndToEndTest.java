@@ -1,7 +1,6 @@
 package io.infinistreams.app.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.infinistreams.app.Main;
@@ -21,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -172,8 +172,10 @@ class CliEndToEndTest {
         "--set", "embedded.broker.dir=" + dir.resolve("demo-kafka"),
         "--state-dir", dir.resolve("demo-state").toString());
     assertEquals(0, demo.exit(), demo.err());
-    PasskeyDemo.Result r = ((DemoCommand) demo.cl().getSubcommands().get("demo").getCommand()).result;
-    assertNotNull(r);
+    List<PasskeyDemo.Result> results =
+        ((DemoCommand) demo.cl().getSubcommands().get("demo").getCommand()).results;
+    assertEquals(1, results.size());
+    PasskeyDemo.Result r = results.get(0);
     assertEquals(PasskeyDemo.document(new PasskeyDemo.Params(3000, 0.3, 5, "passkey-5", 6,
         Duration.ofSeconds(1))).key(), r.key());
     assertEquals(3000, r.tokens());
@@ -187,5 +189,28 @@ class CliEndToEndTest {
     for (String line : new String[] {"key:", "answer:", "correct:", "throughput:", "state:"}) {
       assertTrue(demo.out().contains(line), line + " missing from\n" + demo.out());
     }
+  }
+
+  @Test
+  void demoRunsADepthGridOnSeparateStreamsAndWritesJson() throws Exception {
+    Path json = dir.resolve("grid.json");
+    Run demo = run("demo", "--length", "2000", "--depths", "0,1", "--trials", "2", "--seed", "9",
+        "--max-tokens", "6", "--timeout", "120", "--json", json.toString(),
+        "--set", "model.random=tiny",
+        "--set", "embedded.broker.dir=" + dir.resolve("grid-kafka"),
+        "--state-dir", dir.resolve("grid-state").toString());
+    assertEquals(0, demo.exit(), demo.err());
+    List<PasskeyDemo.Result> results =
+        ((DemoCommand) demo.cl().getSubcommands().get("demo").getCommand()).results;
+    assertEquals(4, results.size(), "2 depths x 2 trials");
+    for (PasskeyDemo.Result r : results) {
+      assertTrue(r.tokensInContext() >= 1 + 2000 && r.tokensInContext() <= 1 + 2000 + 6,
+          "each run has its own fresh stream: " + r.tokensInContext());
+    }
+    assertTrue(results.get(0).key() != results.get(1).key(), "trial t draws from seed + t");
+    assertTrue(demo.out().contains("accuracy:   "), demo.out());
+    String written = Files.readString(json);
+    assertEquals(4, written.split("\"stream\": ").length - 1, written);
+    assertTrue(written.contains("\"stream\": \"passkey-10-d1.00\""), written);
   }
 }
