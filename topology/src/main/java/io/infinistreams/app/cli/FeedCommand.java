@@ -9,6 +9,7 @@ import io.infinistreams.schemas.OutputEvent;
 import java.io.BufferedInputStream;
 import java.io.InputStream;
 import java.io.PrintWriter;
+import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -75,7 +76,12 @@ public final class FeedCommand implements Callable<Integer> {
       long first = startSeq != null ? startSeq : client.lastSeq() + 1;
       ProgressBar bar = ProgressBar.onTerminal(err, total, ProgressBar.Unit.BYTES);
       long t0 = System.nanoTime();
-      DocumentFeeder.Fed fed = DocumentFeeder.feed(client, in, chunk, first, bar::update);
+      DocumentFeeder.Fed fed;
+      try {
+        fed = DocumentFeeder.feed(client, in, chunk, first, bar::update);
+      } catch (CharacterCodingException e) {
+        throw new CliException(file + ": " + e.getMessage() + " (the events before it were sent)");
+      }
       bar.finish();
       double seconds = (System.nanoTime() - t0) / 1e9;
       out.printf("fed %,d bytes to stream '%s' as %,d APPEND events (seq %d..%d) in %.1f s%n",

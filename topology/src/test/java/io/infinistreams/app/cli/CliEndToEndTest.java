@@ -156,6 +156,15 @@ class CliEndToEndTest {
   }
 
   @Test
+  void feedingInvalidUtf8NamesTheOffset() throws Exception {
+    Path bad = dir.resolve("bad.txt");
+    Files.write(bad, new byte[] {'o', 'k', ' ', (byte) 0xC3, '('});
+    Run feed = run("feed", "dave", bad.toString(), "--bootstrap-servers", app.bootstrapServers());
+    assertEquals(2, feed.exit(), feed.err());
+    assertTrue(feed.err().contains("bad.txt: invalid UTF-8 in bytes 0..5"), feed.err());
+  }
+
+  @Test
   void aRejectedEventFailsTheCommandWithItsReason() {
     Run ask = run("ask", "bob", "hello", "--bootstrap-servers", app.bootstrapServers(),
         "--max-tokens", "100000", "--timeout", "120");
