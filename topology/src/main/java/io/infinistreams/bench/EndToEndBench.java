@@ -79,6 +79,8 @@ public final class EndToEndBench implements Callable<Integer> {
   @Option(names = "--set", description = "Extra configuration key=value (repeatable).")
   List<String> sets = new ArrayList<>();
 
+  private static final String GENERATE_PROMPT = "What is the pass key? The pass key is";
+
   private static final String PROBE_TEXT =
       "A short message of about sixty-four bytes, like one chat turn.\n";
 
@@ -188,12 +190,13 @@ public final class EndToEndBench implements Callable<Integer> {
 
   private long[] generate(StreamClient client, long seq) throws Exception {
     long t0 = System.nanoTime();
-    client.generate(seq, "What is the pass key? The pass key is",
+    client.generate(seq, GENERATE_PROMPT,
         StreamClient.generation(generateTokens, 0f, 0L, PromptFormat.RAW));
     client.flush();
     OutputEvent out = client.awaitOutput(seq, Duration.ofMinutes(2));
-    int generated = out.getGeneratedText() == null ? 0
-        : out.getGeneratedText().getBytes(StandardCharsets.UTF_8).length;
+    // Tokens of this event are the prompt's plus the generated ones (bytes of the decoded text
+    // would over-count: invalid UTF-8 from an untrained model decodes to 3-byte U+FFFD).
+    long generated = out.getTokensThisEvent() - ByteTokenizer.encode(GENERATE_PROMPT).length;
     return new long[] {(System.nanoTime() - t0) / 1000, out.getLatencyMicros(), generated};
   }
 
