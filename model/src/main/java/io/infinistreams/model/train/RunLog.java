@@ -20,13 +20,15 @@ public final class RunLog {
    * @param taskNll    per task: mean next-token NLL (nats) over all positions
    * @param taskExact  per task with answers: share of samples with every answer token right
    *                   (teacher-forced)
+   * @param taskAnswerNll per task with answers: mean NLL (nats) of the answer tokens; chance
+   *                   for a random digit is ln 10 = 2.30
    * @param tokensPerSec throughput over the window
    * @param lr         learning rate at the window's last step
    * @param gradNorm   mean global gradient norm (before clipping)
    * @param gates      sigmoid(beta) per (layer, head), index layer * H + head
    */
   public record Point(long step, double elapsedSec, double loss, Map<String, Double> taskNll,
-      Map<String, Double> taskExact, double tokensPerSec, float lr, double gradNorm,
+      Map<String, Double> taskExact, Map<String, Double> taskAnswerNll, double tokensPerSec, float lr, double gradNorm,
       float[] gates) {}
 
   private final List<Point> points;
@@ -67,14 +69,16 @@ public final class RunLog {
     }
     Map<String, Double> nll = new LinkedHashMap<>();
     Map<String, Double> exact = new LinkedHashMap<>();
+    Map<String, Double> answerNll = new LinkedHashMap<>();
     sums.forEach((k, v) -> {
       nll.put(k, v.meanNll());
       if (v.answers() > 0) {
         exact.put(k, v.exactRate());
+        answerNll.put(k, v.answerNllMean());
       }
     });
     StepResult last = window.get(window.size() - 1);
-    Point p = new Point(last.step() + 1, elapsedSec, loss / window.size(), nll, exact,
+    Point p = new Point(last.step() + 1, elapsedSec, loss / window.size(), nll, exact, answerNll,
         tokens / Math.max(1e-9, windowSeconds), last.lr(), grad / window.size(), gates);
     points.add(p);
     window.clear();
@@ -91,6 +95,10 @@ public final class RunLog {
       Double e = p.taskExact().get(k);
       if (e != null) {
         sb.append(String.format(" acc %.2f", e));
+      }
+      Double a = p.taskAnswerNll() == null ? null : p.taskAnswerNll().get(k);
+      if (a != null) {
+        sb.append(String.format(" ans %.2f", a));
       }
     });
     float min = Float.MAX_VALUE;
