@@ -45,8 +45,9 @@ public final class ConfigCommand {
   }
 
   @Command(name = "docs", mixinStandardHelpOptions = true,
-      description = "Write docs/configuration.md from the key definitions and docs/cli.md "
-          + "from the commands' help.")
+      description = "Write docs/configuration.md (and the README's table, between "
+          + "<!-- config-table:begin --> and <!-- config-table:end -->) from the key "
+          + "definitions, and docs/cli.md from the commands' help.")
   static final class Docs implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -57,6 +58,9 @@ public final class ConfigCommand {
     @Override
     public Integer call() throws Exception {
       spec.commandLine().getOut().println("wrote " + ConfigDocs.write(root));
+      if (ConfigDocs.writeIntoReadme(root)) {
+        spec.commandLine().getOut().println("updated the table in " + root.resolve("README.md"));
+      }
       spec.commandLine().getOut().println("wrote " + CliDocs.write(root, Main.commandLine()));
       spec.commandLine().getOut().flush();
       return 0;

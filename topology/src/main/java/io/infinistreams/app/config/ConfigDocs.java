@@ -7,13 +7,18 @@ import java.nio.file.Path;
 import org.apache.kafka.common.config.ConfigDef;
 
 /**
- * Writes {@code docs/configuration.md} from {@link ConfigKeys#DEFINITION}: the table is generated,
- * never retyped. {@code ConfigDocsTest} fails when the committed file is out of date.
+ * Writes {@code docs/configuration.md} from {@link ConfigKeys#DEFINITION}, and the same table into
+ * the README between {@link #README_BEGIN} and {@link #README_END} where the README has them: the
+ * table is generated, never retyped. {@code ConfigDocsTest} fails when either is out of date.
  */
 public final class ConfigDocs {
 
   /** Where the table lives, relative to the repository root. */
   public static final Path DOCS_FILE = Path.of("docs", "configuration.md");
+
+  /** Marks where {@link #table()} goes in the README (the lines in between are replaced). */
+  public static final String README_BEGIN = "<!-- config-table:begin -->";
+  public static final String README_END = "<!-- config-table:end -->";
 
   private ConfigDocs() {}
 
@@ -38,6 +43,13 @@ public final class ConfigDocs {
         .append("`--set streams.cache.max.bytes.buffering=0`, or `INFINI_STREAMS_CACHE_MAX_BYTES_BUFFERING=0`), ")
         .append("and wins over what the application derives. `bin/infini config show` prints the ")
         .append("effective values and their sources.\n\n")
+        .append(table());
+    return md.toString();
+  }
+
+  /** Just the table: one row per key, in definition order. */
+  public static String table() {
+    StringBuilder md = new StringBuilder()
         .append("| Key | Type | Default | Valid values | Env | Description |\n")
         .append("|---|---|---|---|---|---|\n");
     for (ConfigDef.ConfigKey key : ConfigKeys.DEFINITION.configKeys().values()) {
@@ -60,6 +72,38 @@ public final class ConfigDocs {
     return target;
   }
 
+  /**
+   * {@code readme} with the lines between {@link #README_BEGIN} and {@link #README_END} replaced
+   * by {@link #table()}; unchanged if it has no such markers.
+   */
+  public static String withTable(String readme) {
+    int begin = readme.indexOf(README_BEGIN);
+    int end = readme.indexOf(README_END);
+    if (begin < 0 || end < begin) {
+      return readme;
+    }
+    return readme.substring(0, begin + README_BEGIN.length()) + "\n" + table()
+        + readme.substring(end);
+  }
+
+  /**
+   * Puts the table into {@code repoRoot/README.md} between the markers, if it has them.
+   *
+   * @return whether the README has the markers
+   */
+  public static boolean writeIntoReadme(Path repoRoot) throws IOException {
+    Path readme = repoRoot.resolve("README.md");
+    if (!Files.exists(readme)) {
+      return false;
+    }
+    String text = Files.readString(readme, StandardCharsets.UTF_8);
+    String updated = withTable(text);
+    if (!updated.equals(text)) {
+      Files.writeString(readme, updated, StandardCharsets.UTF_8);
+    }
+    return text.contains(README_BEGIN) && text.contains(README_END);
+  }
+
   private static String cell(String text) {
     return text.replace("|", "\\|").replace("\n", " ");
   }
@@ -68,5 +112,8 @@ public final class ConfigDocs {
   public static void main(String[] args) throws IOException {
     Path root = Path.of(args.length > 0 ? args[0] : ".");
     System.out.println("wrote " + write(root));
+    if (writeIntoReadme(root)) {
+      System.out.println("updated the table in " + root.resolve("README.md"));
+    }
   }
 }

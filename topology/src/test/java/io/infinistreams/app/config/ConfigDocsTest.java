@@ -41,6 +41,23 @@ class ConfigDocsTest {
   }
 
   @Test
+  void readmeTableIsUpToDateWhereTheReadmeHasMarkers() throws IOException {
+    Path readme = repoRoot().resolve("README.md");
+    String text = Files.exists(readme) ? Files.readString(readme, StandardCharsets.UTF_8) : "";
+    assertEquals(ConfigDocs.withTable(text), text,
+        "the configuration table in README.md is out of date: run `bin/infini config docs`");
+  }
+
+  @Test
+  void tableGoesBetweenTheMarkersOnly() {
+    String readme = "intro\n" + ConfigDocs.README_BEGIN + "\nold table\n" + ConfigDocs.README_END
+        + "\nrest\n";
+    assertEquals("intro\n" + ConfigDocs.README_BEGIN + "\n" + ConfigDocs.table()
+        + ConfigDocs.README_END + "\nrest\n", ConfigDocs.withTable(readme));
+    assertEquals("no markers", ConfigDocs.withTable("no markers"));
+  }
+
+  @Test
   void everyKeyIsInTheTableWithItsEnvironmentVariable() {
     String md = ConfigDocs.markdown();
     for (ConfigDef.ConfigKey key : ConfigKeys.DEFINITION.configKeys().values()) {
