@@ -41,6 +41,7 @@ public final class Trainer implements AutoCloseable {
   private final List<String> names;
   private final AdamW optimizer;
   private final LrSchedule schedule;
+  private long skipped; // updates skipped for a non-finite gradient (in this process)
   private long step; // next step to run (0-based) == steps done == the data stream's position
 
   Trainer(TrainConfig config, TaskMix mix, NDManager base, Weights weights, long step) {
@@ -188,12 +189,20 @@ public final class Trainer implements AutoCloseable {
       }
       gradNorm = (float) Math.sqrt(sq.getFloat());
       float scale = gradNorm > config.clipNorm() ? config.clipNorm() / (gradNorm + 1e-6f) : 1f;
-      if (!Float.isFinite(gradNorm)) {
-        throw new IllegalStateException("non-finite gradient norm at step " + step);
-      }
-      optimizer.step(grads, scale, lr, sm);
-      for (NDArray g : live) {
-        g.muli(0f); // gradients accumulate in libtorch: clear them for the next step
+      if (Float.isFinite(gradNorm)) {
+        optimizer.step(grads, scale, lr, sm);
+        for (NDArray g : live) {
+          g.muli(0f); // gradients accumulate in libtorch: clear them for the next step
+        }
+      } else {
+        // Seen once in the shipped run (step 5909 of 6000): skip the update rather than end the
+        // run; the optimizer's step count does not advance, the data stream does.
+        skipped++;
+        System.err.println("step " + step + ": non-finite gradient norm, update skipped ("
+            + skipped + " so far)");
+        for (NDArray g : live) {
+          g.set(new float[Math.toIntExact(g.size())]); // 0 * NaN is NaN: overwrite instead
+        }
       }
     }
     StepResult r = StepResult.measure(step, batch, targets, w, nllOut, predOut, t, lr, gradNorm);
