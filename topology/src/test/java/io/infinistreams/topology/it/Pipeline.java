@@ -98,9 +98,13 @@ final class Pipeline {
         ProducerConfig.LINGER_MS_CONFIG, 5);
     try (KafkaProducer<String, InputEvent> producer = new KafkaProducer<>(props,
         new StringSerializer(), InfiniTopology.INPUT_SERDE.serializer())) {
-      long ts = T0.toEpochMilli();
+      // Record timestamps are the producer's clock. They used to be T0 + i: records ~11 months
+      // old breach the topics' default 7-day retention, so the broker's first retention check
+      // (30 s after it starts, then every 5 minutes) deleted input and output not yet read, and
+      // a test that reached that moment waited for output that no longer existed. The event
+      // time inside the payload stays T0.
       for (InputEvent e : events) {
-        producer.send(new ProducerRecord<>(settings.inputTopic(), null, ts++, key, e));
+        producer.send(new ProducerRecord<>(settings.inputTopic(), key, e));
       }
       producer.flush();
     }
@@ -164,8 +168,16 @@ final class Pipeline {
           }
         }
       }
+      // say where the records are: a log start offset past 0 means retention deleted some
+      List<TopicPartition> parts = new ArrayList<>();
+      for (String topic : List.of(settings.inputTopic(), settings.outputTopic())) {
+        consumer.partitionsFor(topic).forEach(p -> parts.add(new TopicPartition(topic,
+            p.partition())));
+      }
+      fail("output seq " + lastSeq + " not seen within " + timeout + "; saw " + seen.size()
+          + "; log start offsets " + consumer.beginningOffsets(parts) + ", end offsets "
+          + consumer.endOffsets(parts));
     }
-    fail("output seq " + lastSeq + " not seen within " + timeout + "; saw " + seen.size());
     return seen;
   }
 
