@@ -1,6 +1,7 @@
 package io.infinistreams.model.train;
 
 import io.infinistreams.model.data.ChatRecallTask;
+import io.infinistreams.model.data.CopyTask;
 import io.infinistreams.model.data.PasskeyTask;
 import io.infinistreams.model.data.RecallTask;
 import io.infinistreams.model.data.SyntheticText;
@@ -35,10 +36,37 @@ public final class TaskMixes {
     }
   }
 
-  /** Parses {@code passkey=0.6,chat=0.2,text=0.2} into a mix. */
+  /**
+   * Parses a mix: {@code passkey=0.6,chat=0.2,text=0.2}, or a curriculum of phases separated by
+   * {@code ;}, each after the first prefixed with the step it starts at:
+   * {@code passkey=1;1500:passkey=0.6,chat=0.2,text=0.2}.
+   */
   public static TaskMix build(TrainConfig c) {
+    List<TaskMix.Phase> phases = new ArrayList<>();
+    TextCorpus[] text = new TextCorpus[1]; // read once, shared by the phases
+    String[] parts = c.mix().split(";");
+    for (int i = 0; i < parts.length; i++) {
+      String spec = parts[i].trim();
+      long from = 0;
+      int colon = spec.indexOf(':');
+      if (colon >= 0) {
+        try {
+          from = Long.parseLong(spec.substring(0, colon).trim());
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException("phase '" + spec + "' must start with STEP:", e);
+        }
+        spec = spec.substring(colon + 1);
+      } else if (i > 0) {
+        throw new IllegalArgumentException("phase '" + spec + "' needs a start step (STEP:mix)");
+      }
+      phases.add(new TaskMix.Phase(from, entries(spec, c, text)));
+    }
+    return TaskMix.phased(phases);
+  }
+
+  private static List<TaskMix.Entry> entries(String mix, TrainConfig c, TextCorpus[] text) {
     List<TaskMix.Entry> entries = new ArrayList<>();
-    for (String part : c.mix().split(",")) {
+    for (String part : mix.split(",")) {
       String[] kv = part.trim().split("=");
       if (kv.length != 2) {
         throw new IllegalArgumentException("mix entry '" + part + "' is not task=weight");
@@ -50,11 +78,17 @@ public final class TaskMixes {
         case "chat" -> entries.add(new TaskMix.Entry(new ChatRecallTask(3, c.answerWeight()),
             weight));
         case "recall" -> entries.add(new TaskMix.Entry(new RecallTask(c.answerWeight()), weight));
-        case "text" -> entries.add(new TaskMix.Entry(new TextTask(corpus(c.corpus())), weight));
+        case "copy" -> entries.add(new TaskMix.Entry(new CopyTask(c.answerWeight()), weight));
+        case "text" -> {
+          if (text[0] == null) {
+            text[0] = corpus(c.corpus());
+          }
+          entries.add(new TaskMix.Entry(new TextTask(text[0]), weight));
+        }
         default -> throw new IllegalArgumentException("unknown task '" + kv[0]
-            + "' (passkey, recall, chat, text)");
+            + "' (passkey, copy, recall, chat, text)");
       }
     }
-    return new TaskMix(entries);
+    return entries;
   }
 }

@@ -78,7 +78,9 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--clip", defaultValue = "1.0", description = "Global gradient-norm clip (default ${DEFAULT-VALUE}).")
   float clip;
 
-  @Option(names = "--mix", defaultValue = "passkey=0.6,chat=0.2,text=0.2", description = "Task weights (default ${DEFAULT-VALUE}).")
+  @Option(names = "--mix", defaultValue = "passkey=0.6,chat=0.2,text=0.2", description = "Task weights: passkey, copy, recall, chat, text; "
+      + "phases of a curriculum separated by ';', each after the first as STEP:mix, e.g. "
+      + "'passkey=1;1500:passkey=0.6,text=0.2,chat=0.2' (default ${DEFAULT-VALUE}).")
   String mix;
 
   @Option(names = "--local-fraction", defaultValue = "0.5", description = "Passkey samples with the needle in the question's segment (default ${DEFAULT-VALUE}).")

@@ -15,7 +15,7 @@ class DataTasksTest {
 
   private static List<Task> tasks() {
     return List.of(new PasskeyTask(0.5, 10f), new ChatRecallTask(3, 5f), new RecallTask(5f),
-        new TextTask(SyntheticText.corpus(1, 50_000, 0.1)));
+        new CopyTask(5f), new TextTask(SyntheticText.corpus(1, 50_000, 0.1)));
   }
 
   @Test
@@ -145,6 +145,30 @@ class DataTasksTest {
       }
     }
     assertTrue(recalls > 5, "recalls: " + recalls);
+  }
+
+  @Test
+  void copyWeightsExactlyThePredictableCharactersOfRepeats() {
+    Sample x = new CopyTask(5f).sample(new Random(5), 4, N);
+    String text = ByteTokenizer.decode(x.tokens());
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    int at = 0;
+    int repeats = 0;
+    for (String code : text.split(" \\| ", -1)) {
+      if (at + code.length() + 3 > text.length()) {
+        break; // the last code may be cut short by the sequence's end
+      }
+      for (int i = 0; i < code.length(); i++) {
+        // weight index of character at+i is at+i (BOS shifts tokens by one)
+        float w = x.weights()[at + i];
+        boolean repeat = seen.contains(code);
+        assertEquals(repeat && i > 0 ? 5f : 0f, w, "char " + i + " of " + code);
+      }
+      repeats += seen.contains(code) ? 1 : 0;
+      seen.add(code);
+      at += code.length() + 3;
+    }
+    assertTrue(repeats > 5, "repeats: " + repeats);
   }
 
   @Test

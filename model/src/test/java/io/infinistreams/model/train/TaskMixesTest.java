@@ -1,0 +1,53 @@
+package io.infinistreams.model.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.infinistreams.model.data.Sample;
+import io.infinistreams.model.data.TaskMix;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+class TaskMixesTest {
+
+  private static TaskMix parse(String mix) {
+    return TaskMixes.build(TrainConfig.tiny(1, 10).withData(mix, 0.5, 5f));
+  }
+
+  private static Set<String> tasksAt(TaskMix mix, long step) {
+    List<Sample> batch = mix.batch(7, step, 16, 4, 64);
+    return batch.stream().map(s -> s.task().split("/")[0]).collect(Collectors.toSet());
+  }
+
+  @Test
+  void aCurriculumSwitchesTasksAtItsPhaseSteps() {
+    TaskMix mix = parse("copy=1;100:passkey=1;250:passkey=1,copy=1");
+    assertEquals(3, mix.phases().size());
+    assertEquals(Set.of("copy"), tasksAt(mix, 0));
+    assertEquals(Set.of("copy"), tasksAt(mix, 99));
+    assertEquals(Set.of("passkey"), tasksAt(mix, 100));
+    assertEquals(Set.of("passkey"), tasksAt(mix, 249));
+    assertEquals(Set.of("passkey", "copy"), tasksAt(mix, 250));
+    assertEquals("copy:1.0; from 100: passkey:1.0; from 250: passkey:1.0,copy:1.0",
+        mix.describe());
+  }
+
+  @Test
+  void aSinglePhaseMixIsTheWholeRun() {
+    TaskMix mix = parse("passkey=0.5,copy=0.5");
+    assertEquals(1, mix.phases().size());
+    assertTrue(tasksAt(mix, 1_000_000).size() == 2);
+  }
+
+  @Test
+  void malformedCurriculaAreRejectedWithTheReason() {
+    assertThrows(IllegalArgumentException.class, () -> parse("copy=1;passkey=1"));
+    assertThrows(IllegalArgumentException.class, () -> parse("copy=1;x:passkey=1"));
+    assertThrows(IllegalArgumentException.class, () -> parse("copy=1;200:passkey=1;100:copy=1"));
+    assertThrows(IllegalArgumentException.class, () -> parse("5:copy=1"));
+    assertThrows(IllegalArgumentException.class, () -> parse("nosuch=1"));
+  }
+}
