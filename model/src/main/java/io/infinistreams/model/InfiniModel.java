@@ -1,7 +1,10 @@
 package io.infinistreams.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import io.infinistreams.model.InfiniTransformer.GateOverride;
 import io.infinistreams.model.InfiniTransformer.KvCache;
@@ -215,6 +218,120 @@ public final class InfiniModel implements AutoCloseable {
     StreamState next = state.with(memories, Arrays.copyOfRange(all, rest, all.length),
         state.tokensAbsorbed() + tokens.length, state.segmentsAbsorbed() + segments);
     return new AbsorbResult(next, logProbs, segments);
+  }
+
+  /**
+   * {@link #absorb} (without scores) of many independent streams at once: their full segments are
+   * compressed in lockstep, one batched forward per round, so that many long streams cost far
+   * less than one after another (the passkey evaluation's trials). Each result is what
+   * {@code absorb(states.get(i), tokens.get(i), false).state()} returns; {@code
+   * InfiniModelTest} checks that they are bit-identical.
+   */
+  public List<StreamState> absorbAll(List<StreamState> states, List<int[]> tokens) {
+    if (states.size() != tokens.size()) {
+      throw new IllegalArgumentException(states.size() + " states but " + tokens.size()
+          + " token arrays");
+    }
+    int n = config().segmentLength();
+    int count = states.size();
+    int[][] all = new int[count][];
+    int[] segments = new int[count];
+    Integer[] order = new Integer[count];
+    for (int i = 0; i < count; i++) {
+      checkState(states.get(i));
+      checkTokens(tokens.get(i));
+      all[i] = concat(states.get(i).openTokens(), tokens.get(i));
+      segments[i] = all[i].length == 0 ? 0 : (all[i].length - 1) / n;
+      order[i] = i;
+    }
+    // Most segments first: the streams still running in round r are always a prefix.
+    Arrays.sort(order, (a, b) -> Integer.compare(segments[b], segments[a]));
+    List<List<HeadMemory>> memories = new ArrayList<>();
+    for (StreamState s : states) {
+      memories.add(s.memories());
+    }
+    int rounds = count == 0 ? 0 : segments[order[0]];
+    if (rounds > 0) {
+      try (NDManager call = manager.newSubManager()) {
+        Prepared p = Prepared.of(weights, call);
+        int active = 0;
+        while (active < count && segments[order[active]] > 0) {
+          active++;
+        }
+        List<Memory> mem = stack(call, order, active, memories);
+        for (int r = 0; r < rounds; r++) {
+          long[] ids = new long[active * n];
+          for (int j = 0; j < active; j++) {
+            int[] src = all[order[j]];
+            for (int t = 0; t < n; t++) {
+              ids[j * n + t] = src[r * n + t];
+            }
+          }
+          try (NDManager work = call.newSubManager()) {
+            mem.forEach(x -> x.attach(work));
+            Output out = InfiniTransformer.forward(p, work.create(ids, new Shape(active, n)),
+                mem, null, new Options(true, gate, false));
+            int still = active;
+            while (still > 0 && segments[order[still - 1]] == r + 1) {
+              still--; // these streams wrote their last full segment in this round
+            }
+            for (int j = still; j < active; j++) {
+              int i = order[j];
+              memories.set(i, unstack(out.memories(), j, states.get(i).memories(), segments[i]));
+            }
+            List<Memory> kept = new ArrayList<>();
+            for (Memory x : out.memories()) {
+              Memory k = still == active ? x
+                  : new Memory(x.m().get(new NDIndex("0:{}", still)),
+                      x.z().get(new NDIndex("0:{}", still)));
+              k.attach(call);
+              kept.add(k);
+            }
+            mem = kept;
+            active = still;
+          }
+        }
+      }
+    }
+    List<StreamState> out = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      StreamState s = states.get(i);
+      int rest = segments[i] * n;
+      out.add(s.with(memories.get(i), Arrays.copyOfRange(all[i], rest, all[i].length),
+          s.tokensAbsorbed() + tokens.get(i).length, s.segmentsAbsorbed() + segments[i]));
+    }
+    return out;
+  }
+
+  /** Per layer: M (B, H, K, V) and z (B, H, K) of streams {@code order[0..b)}. */
+  private List<Memory> stack(NDManager m, Integer[] order, int b,
+      List<List<HeadMemory>> memories) {
+    List<List<Memory>> rows = new ArrayList<>();
+    for (int j = 0; j < b; j++) {
+      rows.add(toNd(m, memories.get(order[j])));
+    }
+    List<Memory> out = new ArrayList<>();
+    for (int l = 0; l < config().layers(); l++) {
+      NDList ms = new NDList();
+      NDList zs = new NDList();
+      for (List<Memory> row : rows) {
+        ms.add(row.get(l).m());
+        zs.add(row.get(l).z());
+      }
+      out.add(new Memory(NDArrays.concat(ms, 0), NDArrays.concat(zs, 0)));
+    }
+    return out;
+  }
+
+  /** Row {@code j} of batched memories as plain values, {@code written} more updates each. */
+  private List<HeadMemory> unstack(List<Memory> mem, int j, List<HeadMemory> before,
+      int written) {
+    List<Memory> row = new ArrayList<>();
+    for (Memory x : mem) {
+      row.add(new Memory(x.m().get(new NDIndex("{}:{}", j, j + 1)),
+          x.z().get(new NDIndex("{}:{}", j, j + 1))));
+    }
+    return fromNd(row, before, written);
   }
 
   /**

@@ -53,6 +53,26 @@ class InfiniModelTest {
   }
 
   @Test
+  void absorbingManyStreamsInLockstepEqualsEachAlone() {
+    SplittableRandom rng = new SplittableRandom(5);
+    java.util.List<StreamState> starts = new java.util.ArrayList<>();
+    java.util.List<int[]> texts = new java.util.ArrayList<>();
+    for (int i = 0; i < 7; i++) {
+      // different histories (open segments of different lengths) and different amounts of text,
+      // including none and less than a segment
+      StreamState s = model.absorb(model.newState(), randomText(rng, rng.nextInt(200)), false)
+          .state();
+      starts.add(s);
+      texts.add(randomText(rng, i == 0 ? 0 : i == 1 ? 5 : rng.nextInt(400)));
+    }
+    java.util.List<StreamState> together = model.absorbAll(starts, texts);
+    assertEquals(starts.size(), together.size());
+    for (int i = 0; i < starts.size(); i++) {
+      assertSameState(model.absorb(starts.get(i), texts.get(i), false).state(), together.get(i));
+    }
+  }
+
+  @Test
   void scoresEveryTokenTheSameWayWhateverTheSplit() {
     int[] text = randomText(new SplittableRandom(3), 200);
     float[] whole = model.absorb(model.newState(), text, true).logProbs();

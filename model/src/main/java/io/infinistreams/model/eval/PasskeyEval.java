@@ -4,6 +4,7 @@ import io.infinistreams.model.ByteTokenizer;
 import io.infinistreams.model.GenerateResult;
 import io.infinistreams.model.GenerationSettings;
 import io.infinistreams.model.InfiniModel;
+import io.infinistreams.model.InfiniTransformer.GateOverride;
 import io.infinistreams.model.StreamState;
 import io.infinistreams.model.data.PasskeyDocument;
 import java.io.PrintStream;
@@ -102,9 +103,9 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
         long t0 = System.nanoTime();
         List<Trial> planned = new ArrayList<>(plan(length, model.config().segmentLength()));
         planned.sort(Comparator.comparingInt(Trial::fillerBefore));
-        List<Future<Trial>> futures = new ArrayList<>();
         StreamState base = model.absorb(model.newState(),
             ByteTokenizer.encode(PasskeyDocument.INTRO), false).state();
+        List<StreamState> forks = new ArrayList<>();
         int position = 0; // filler characters absorbed into base
         for (Trial t : planned) {
           if (t.fillerBefore() > position) {
@@ -112,15 +113,28 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
                 PasskeyDocument.filler(position, t.fillerBefore() - position)), false).state();
             position = t.fillerBefore();
           }
-          StreamState fork = base;
-          futures.add(pool.submit(() -> runTrial(model, fork, t)));
+          forks.add(base);
+        }
+        // The trials of a length run in lockstep (InfiniModel.absorbAll: one batched forward
+        // per segment round, bit-identical to absorbing each alone), split over the threads.
+        int groups = Math.max(1, Math.min(threads, planned.size()));
+        List<Future<List<Trial>>> futures = new ArrayList<>();
+        for (int g = 0; g < groups; g++) {
+          List<Trial> trials = new ArrayList<>();
+          List<StreamState> states = new ArrayList<>();
+          for (int i = g; i < planned.size(); i += groups) {
+            trials.add(planned.get(i));
+            states.add(forks.get(i));
+          }
+          futures.add(pool.submit(() -> runTrials(model, states, trials)));
         }
         List<Trial> done = new ArrayList<>();
         int pass = 0;
-        for (Future<Trial> f : futures) {
-          Trial t = f.get();
-          done.add(t);
-          pass += t.pass() ? 1 : 0;
+        for (Future<List<Trial>> f : futures) {
+          for (Trial t : f.get()) {
+            done.add(t);
+            pass += t.pass() ? 1 : 0;
+          }
         }
         done.sort(Comparator.comparingInt(Trial::depthIndex).thenComparingInt(Trial::index));
         double sec = (System.nanoTime() - t0) / 1e9;
@@ -137,12 +151,64 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
     return rows;
   }
 
+  /**
+   * Absorbs the rest of each trial's document from its forked prefix state (all trials in
+   * lockstep), then asks each and checks the answer.
+   */
+  static List<Trial> runTrials(InfiniModel model, List<StreamState> prefixes, List<Trial> trials) {
+    List<int[]> rests = new ArrayList<>();
+    for (Trial t : trials) {
+      int capacity = PasskeyDocument.fillerCapacity(t.length());
+      rests.add(ByteTokenizer.encode(PasskeyDocument.needle(t.key())
+          + PasskeyDocument.filler(t.fillerBefore(), capacity - t.fillerBefore())));
+    }
+    List<StreamState> states = model.gateOverride() == GateOverride.LOCAL_ONLY
+        ? openSegmentsOnly(model, prefixes, rests) : model.absorbAll(prefixes, rests);
+    List<Trial> out = new ArrayList<>();
+    for (int i = 0; i < trials.size(); i++) {
+      out.add(ask(model, states.get(i), trials.get(i)));
+    }
+    return out;
+  }
+
+  /**
+   * The memory-off baseline without absorbing: with the gate forced to the local branch no
+   * memory is ever read, so what the model says depends only on the open segment, and a state
+   * with that open segment and zero memories answers exactly as the fully absorbed one
+   * (EvalTest checks it). This makes the baseline grid cost nothing at any length.
+   */
+  static List<StreamState> openSegmentsOnly(InfiniModel model, List<StreamState> prefixes,
+      List<int[]> rests) {
+    int n = model.config().segmentLength();
+    List<StreamState> out = new ArrayList<>();
+    StreamState empty = model.newState();
+    for (int i = 0; i < prefixes.size(); i++) {
+      StreamState p = prefixes.get(i);
+      int[] open = p.openTokens();
+      int[] rest = rests.get(i);
+      int total = open.length + rest.length;
+      int segments = total == 0 ? 0 : (total - 1) / n;
+      int[] tail = new int[total - segments * n];
+      for (int j = 0; j < tail.length; j++) {
+        int k = segments * n + j;
+        tail[j] = k < open.length ? open[k] : rest[k - open.length];
+      }
+      out.add(StreamState.of(model.config(), empty.memories(), tail,
+          p.tokensAbsorbed() + rest.length, p.segmentsAbsorbed() + segments));
+    }
+    return out;
+  }
+
   /** Absorbs the rest of the trial's document from the forked prefix state, asks, checks. */
   static Trial runTrial(InfiniModel model, StreamState prefix, Trial t) {
     int capacity = PasskeyDocument.fillerCapacity(t.length());
     String rest = PasskeyDocument.needle(t.key())
         + PasskeyDocument.filler(t.fillerBefore(), capacity - t.fillerBefore());
-    StreamState s = model.absorb(prefix, ByteTokenizer.encode(rest), false).state();
+    return ask(model, model.absorb(prefix, ByteTokenizer.encode(rest), false).state(), t);
+  }
+
+  /** Asks the question after the whole document and checks the first number generated. */
+  static Trial ask(InfiniModel model, StreamState s, Trial t) {
     GenerateResult g = model.generate(s, ByteTokenizer.encode(PasskeyDocument.QUESTION),
         GenerationSettings.greedy(8));
     String text = ByteTokenizer.decode(g.generated());

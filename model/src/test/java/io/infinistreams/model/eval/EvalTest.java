@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.infinistreams.model.ByteTokenizer;
 import io.infinistreams.model.InfiniModel;
+import io.infinistreams.model.InfiniTransformer.GateOverride;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.StreamState;
 import io.infinistreams.model.data.PasskeyDocument;
@@ -38,6 +39,29 @@ class EvalTest {
         StreamState whole = m.absorb(m.newState(), ByteTokenizer.encode(doc.document()), false)
             .state();
         assertEquals(whole, forked, "trial " + t);
+      }
+    }
+  }
+
+  @Test
+  void lockstepTrialsAndTheMemoryOffShortcutAnswerAsAbsorbingTheWholeDocumentDoes()
+      throws Exception {
+    try (InfiniModel m = InfiniModel.create(ModelConfig.tiny(), 3)) {
+      for (InfiniModel view : List.of(m, m.withGateOverride(GateOverride.LOCAL_ONLY))) {
+        int length = 900;
+        PasskeyEval eval = new PasskeyEval(List.of(length), List.of(0.0, 0.5, 1.0), 3, 11, 2);
+        List<PasskeyEval.Row> rows = eval.run(view,
+            new java.io.PrintStream(java.io.OutputStream.nullOutputStream()), r -> { });
+        assertEquals(9, rows.get(0).trials().size());
+        for (PasskeyEval.Trial t : rows.get(0).trials()) {
+          PasskeyDocument doc = PasskeyDocument.withFillerBefore(length, t.fillerBefore(),
+              t.key());
+          StreamState whole = view.absorb(view.newState(),
+              ByteTokenizer.encode(doc.document()), false).state();
+          PasskeyEval.Trial alone = PasskeyEval.ask(view, whole, t);
+          assertEquals(alone.generated(), t.generated(), view.gateOverride() + " " + t);
+          assertEquals(alone.pass(), t.pass());
+        }
       }
     }
   }
