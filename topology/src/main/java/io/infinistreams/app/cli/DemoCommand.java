@@ -70,8 +70,17 @@ public final class DemoCommand implements Callable<Integer> {
       description = "Also write every run's result to FILE as JSON.")
   Path json;
 
+  @Option(names = "--check-in-process",
+      description = "After the runs through Kafka, answer the same documents in-process "
+          + "(the model alone, no broker) and report whether every answer is the same; "
+          + "exits 1 if any differs.")
+  boolean checkInProcess;
+
   /** The runs' results, in order (for tests driving the command line). */
   List<PasskeyDemo.Result> results = new ArrayList<>();
+
+  /** With --check-in-process: each run's in-process answer, in order. */
+  List<String> inProcess = new ArrayList<>();
 
   @Override
   public Integer call() throws Exception {
@@ -141,6 +150,24 @@ public final class DemoCommand implements Callable<Integer> {
         }
       }
     }
+    int differ = 0;
+    if (checkInProcess) {
+      long t0 = System.nanoTime();
+      try (InfiniModel model = ModelLoader.load(config).model()) {
+        inProcess.addAll(PasskeyDemo.inProcessAnswers(model, runs));
+      }
+      for (int i = 0; i < runs.size(); i++) {
+        boolean same = inProcess.get(i).equals(results.get(i).answer());
+        differ += same ? 0 : 1;
+        if (!same || !single) {
+          out.printf(Locale.ROOT, "in-process: %s \"%s\" %s%n", runs.get(i).streamId(),
+              printable(inProcess.get(i)), same ? "same" : "DIFFERENT from Kafka's \""
+                  + printable(results.get(i).answer()) + "\"");
+        }
+      }
+      out.printf(Locale.ROOT, "in-process: %d/%d answers the same as through Kafka (%.0f s)%n",
+          runs.size() - differ, runs.size(), (System.nanoTime() - t0) / 1e9);
+    }
     if (!single) {
       PasskeyDemo.Result last = results.get(results.size() - 1);
       long found = results.stream().filter(PasskeyDemo.Result::correct).count();
@@ -151,11 +178,12 @@ public final class DemoCommand implements Callable<Integer> {
           last.state().memoryRecords());
     }
     if (json != null) {
-      Files.writeString(json, json(runs, results, fingerprint), StandardCharsets.UTF_8);
+      Files.writeString(json, json(runs, results, inProcess, fingerprint),
+          StandardCharsets.UTF_8);
       out.println("results:    " + json.toAbsolutePath());
     }
     out.flush();
-    return 0;
+    return differ == 0 ? 0 : 1;
   }
 
   private static void printResult(PrintWriter out, PasskeyDemo.Result r) {
@@ -179,7 +207,7 @@ public final class DemoCommand implements Callable<Integer> {
 
   /** The runs as JSON: one object per run, in order. */
   static String json(List<PasskeyDemo.Params> runs, List<PasskeyDemo.Result> results,
-      String fingerprint) {
+      List<String> inProcess, String fingerprint) {
     StringBuilder j = new StringBuilder("{\n  \"modelFingerprint\": ").append(quote(fingerprint))
         .append(",\n  \"runs\": [");
     for (int i = 0; i < results.size(); i++) {
@@ -192,6 +220,12 @@ public final class DemoCommand implements Callable<Integer> {
           quote(p.streamId()), r.tokens(), p.depth(), p.seed(), r.key(), r.needleOffset(),
           quote(r.answer()), r.correct(), r.totalSeconds(), r.tokensPerSecond(),
           r.state().bytes(), r.segmentsInMemory()));
+      if (i < inProcess.size()) {
+        j.setLength(j.length() - 1); // reopen the object
+        j.append(", \"inProcessAnswer\": ").append(quote(inProcess.get(i)))
+            .append(", \"sameAsInProcess\": ").append(inProcess.get(i).equals(r.answer()))
+            .append('}');
+      }
     }
     return j.append("\n  ]\n}\n").toString();
   }

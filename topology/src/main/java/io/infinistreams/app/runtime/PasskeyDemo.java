@@ -3,6 +3,11 @@ package io.infinistreams.app.runtime;
 import io.infinistreams.app.client.DocumentFeeder;
 import io.infinistreams.app.client.ProgressBar;
 import io.infinistreams.app.client.StreamClient;
+import io.infinistreams.model.ByteTokenizer;
+import io.infinistreams.model.GenerateResult;
+import io.infinistreams.model.GenerationSettings;
+import io.infinistreams.model.InfiniModel;
+import io.infinistreams.model.StreamState;
 import io.infinistreams.model.data.PasskeyDocument;
 import io.infinistreams.schemas.EventKind;
 import io.infinistreams.schemas.OutputEvent;
@@ -12,6 +17,8 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.OptionalInt;
 import java.util.Random;
 import java.util.concurrent.TimeoutException;
@@ -59,6 +66,30 @@ public final class PasskeyDemo {
   public static PasskeyDocument document(Params params) {
     int key = PasskeyDocument.randomKey(new Random(params.seed()));
     return PasskeyDocument.of(params.lengthTokens(), params.depth(), key);
+  }
+
+  /**
+   * What the model alone (no broker, no stores) answers to each run's document and question:
+   * the reference the answers through Kafka must equal. The documents are absorbed in lockstep
+   * ({@link InfiniModel#absorbAll}), then each is asked as the processor asks it (greedy, the
+   * question as a RAW prompt).
+   */
+  public static List<String> inProcessAnswers(InfiniModel model, List<Params> runs) {
+    List<StreamState> starts = new ArrayList<>();
+    List<int[]> texts = new ArrayList<>();
+    for (Params p : runs) {
+      starts.add(model.newState());
+      texts.add(ByteTokenizer.encode(document(p).document()));
+    }
+    List<StreamState> states = model.absorbAll(starts, texts);
+    List<String> answers = new ArrayList<>();
+    for (int i = 0; i < runs.size(); i++) {
+      GenerateResult g = model.generate(states.get(i),
+          ByteTokenizer.encode(document(runs.get(i)).question()),
+          GenerationSettings.greedy(runs.get(i).maxNewTokens()));
+      answers.add(ByteTokenizer.decode(g.generated()));
+    }
+    return answers;
   }
 
   /** Runs the demo against {@code app}; progress goes to {@code err}. */

@@ -205,7 +205,7 @@ class CliEndToEndTest {
     Path json = dir.resolve("grid.json");
     Run demo = run("demo", "--length", "2000", "--depths", "0,1", "--trials", "2", "--seed", "9",
         "--max-tokens", "6", "--timeout", "120", "--json", json.toString(),
-        "--set", "model.random=tiny",
+        "--check-in-process", "--set", "model.random=tiny",
         "--set", "embedded.broker.dir=" + dir.resolve("grid-kafka"),
         "--state-dir", dir.resolve("grid-state").toString());
     assertEquals(0, demo.exit(), demo.err());
@@ -221,5 +221,14 @@ class CliEndToEndTest {
     String written = Files.readString(json);
     assertEquals(4, written.split("\"stream\": ").length - 1, written);
     assertTrue(written.contains("\"stream\": \"passkey-10-d1.00\""), written);
+    // the same documents answered by the model alone: every answer through Kafka is the same
+    List<String> inProcess =
+        ((DemoCommand) demo.cl().getSubcommands().get("demo").getCommand()).inProcess;
+    assertEquals(4, inProcess.size());
+    for (int i = 0; i < 4; i++) {
+      assertEquals(inProcess.get(i), results.get(i).answer(), "run " + i);
+    }
+    assertTrue(demo.out().contains("in-process: 4/4 answers the same"), demo.out());
+    assertEquals(4, written.split("\"sameAsInProcess\": true").length - 1, written);
   }
 }
