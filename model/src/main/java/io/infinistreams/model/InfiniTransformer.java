@@ -261,10 +261,20 @@ public final class InfiniTransformer {
     Memory next = mem;
     if (o.writeMemory()) {
       NDArray sk = sqk.get(1); // (B, H, T, K)
-      NDArray written = c.updateRule() == UpdateRule.LINEAR
-          ? v // (B, H, T, V) eq. 8
-          : v.sub(sk.matMul(mem.m()).div(sk.matMul(mem.z().expandDims(3)).add(MEMORY_EPS))); // eq. 9
-      NDArray newM = sk.transpose(0, 1, 3, 2).matMul(written).add(mem.m()); // (B, H, K, V)
+      NDArray newM;
+      if (c.updateRule() == UpdateRule.BOUNDED) {
+        NDArray unit = sk.div(sk.square().sum(new int[] {3}, true).add(MEMORY_EPS).sqrt()); // (B, H, T, K)
+        NDArray gram = unit.matMul(unit.transpose(0, 1, 3, 2)); // (B, H, T, T), entries >= 0
+        NDArray eta = gram.sum(new int[] {3}).max(new int[] {2}, true).expandDims(3)
+            .pow(-1); // (B, H, 1, 1) 1 / (Gershgorin bound of the largest eigenvalue)
+        NDArray written = v.sub(unit.matMul(mem.m())); // (B, H, T, V)
+        newM = unit.transpose(0, 1, 3, 2).matMul(written).mul(eta).add(mem.m()); // (B, H, K, V)
+      } else {
+        NDArray written = c.updateRule() == UpdateRule.LINEAR
+            ? v // (B, H, T, V) eq. 8
+            : v.sub(sk.matMul(mem.m()).div(sk.matMul(mem.z().expandDims(3)).add(MEMORY_EPS))); // eq. 9
+        newM = sk.transpose(0, 1, 3, 2).matMul(written).add(mem.m()); // (B, H, K, V)
+      }
       NDArray newZ = sk.sum(new int[] {2}).add(mem.z()); // (B, H, K)
       next = new Memory(newM, newZ);
     }

@@ -30,7 +30,8 @@ class InfiniAttentionReferenceTest {
   private static final int SEGMENTS = 5;
 
   @ParameterizedTest(name = "{0} update, {1} read")
-  @CsvSource({"LINEAR,PAPER", "DELTA,PAPER", "LINEAR,NORMALIZED", "DELTA,NORMALIZED"})
+  @CsvSource({"LINEAR,PAPER", "DELTA,PAPER", "LINEAR,NORMALIZED", "DELTA,NORMALIZED",
+      "BOUNDED,NORMALIZED"})
   void matchesNaiveReferenceAcrossSegments(UpdateRule rule, MemoryRead read) {
     ModelConfig c = ModelConfig.tiny().withUpdateRule(rule).withMemoryRead(read);
     SplittableRandom rng = new SplittableRandom(42);

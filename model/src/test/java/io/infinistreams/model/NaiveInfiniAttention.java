@@ -151,9 +151,43 @@ final class NaiveInfiniAttention {
             sk[i][e] = sigma(k[hd][i][e]);
           }
         }
+        double eta = 1;
+        if (c.updateRule() == UpdateRule.BOUNDED) {
+          for (int i = 0; i < t; i++) { // unit-length key features
+            double n2 = 0;
+            for (int e = 0; e < dk; e++) {
+              n2 += sk[i][e] * sk[i][e];
+            }
+            double norm = Math.sqrt(n2 + eps);
+            for (int e = 0; e < dk; e++) {
+              sk[i][e] /= norm;
+            }
+          }
+          double maxRow = 0;
+          for (int i = 0; i < t; i++) {
+            double row = 0;
+            for (int j = 0; j < t; j++) {
+              for (int e = 0; e < dk; e++) {
+                row += sk[i][e] * sk[j][e];
+              }
+            }
+            maxRow = Math.max(maxRow, row);
+          }
+          eta = 1 / maxRow;
+        }
         double[][] written = new double[t][dv];
         for (int i = 0; i < t; i++) {
-          if (c.updateRule() == UpdateRule.LINEAR) {
+          if (c.updateRule() == UpdateRule.BOUNDED) {
+            double[] old = new double[dv];
+            for (int e = 0; e < dk; e++) {
+              for (int f = 0; f < dv; f++) {
+                old[f] += sk[i][e] * state.m[hd][e][f];
+              }
+            }
+            for (int f = 0; f < dv; f++) {
+              written[i][f] = eta * (v[hd][i][f] - old[f]);
+            }
+          } else if (c.updateRule() == UpdateRule.LINEAR) {
             written[i] = v[hd][i].clone();
           } else {
             double den = 0;
@@ -181,7 +215,7 @@ final class NaiveInfiniAttention {
         }
         for (int e = 0; e < dk; e++) {
           for (int i = 0; i < t; i++) {
-            state.z[hd][e] += sk[i][e];
+            state.z[hd][e] += sigma(k[hd][i][e]); // z sums sigma(K) whatever the rule
           }
         }
         state.m[hd] = newM;

@@ -79,6 +79,11 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--threads", defaultValue = "1", description = "Passkey worker threads (default ${DEFAULT-VALUE}).")
   int threads;
 
+  @Option(names = "--gate", defaultValue = "NONE", description = "Evaluate the model with its "
+      + "gate forced: NONE (as trained), LOCAL_ONLY (for a model trained with --no-memory) "
+      + "(default ${DEFAULT-VALUE}).")
+  GateOverride gate;
+
   @Spec
   CommandSpec spec;
 
@@ -101,8 +106,11 @@ public final class EvalCommand implements Callable<Integer> {
     PrintStream err = System.err;
     commandLine = typed();
     Files.createDirectories(out);
-    try (InfiniModel m = model == null ? InfiniModel.loadDefault() : InfiniModel.load(model)) {
+    try (InfiniModel loaded = model == null ? InfiniModel.loadDefault()
+        : InfiniModel.load(model)) {
+      InfiniModel m = gate == GateOverride.NONE ? loaded : loaded.withGateOverride(gate);
       ModelConfig c = m.config();
+      summary.put("gate", gate.toString());
       summary.put("command", commandLine);
       summary.put("model", model == null ? "classpath default" : model.toString());
       summary.put("fingerprint", m.fingerprint());

@@ -33,8 +33,11 @@ public final class ModelExport {
     training.addProperty("steps", t.stepsDone());
     training.addProperty("wallSeconds", Math.round(wallSec));
     training.addProperty("machine",
-        "2-core x86_64 shared with other jobs; one thread (OMP_NUM_THREADS=1); DJL 0.36.0, libtorch 2.7.1 CPU");
+        "2-core x86_64 VM (24 GiB), one training thread (OMP_NUM_THREADS=1), other jobs may share"
+            + " the machine; DJL 0.36.0, libtorch 2.7.1 CPU; tokens/s per step in the log");
     training.addProperty("mix", c.mix());
+    training.addProperty("memory", c.noMemory()
+        ? "off: trained with the gate forced local; serve and evaluate with LOCAL_ONLY" : "on");
     training.addProperty("corpus", kjv ? TextCorpus.KJV_NAME : c.corpus());
     training.addProperty("corpusPackage", kjv ? "bible-kjv-text 4.38 (Debian 12), read with bible-kjv 4.38" : "none");
     training.addProperty("corpusLicence", kjv

@@ -120,6 +120,10 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--read", description = "PAPER or NORMALIZED (default: the config's).")
   MemoryRead read;
 
+  @Option(names = "--no-memory", description = "Train the memoryless twin: the gate forced to "
+      + "the local branch, memory never read (evaluate it with eval --gate LOCAL_ONLY).")
+  boolean noMemory;
+
   @Option(names = "--tiny", description = "Start from ModelConfig.tiny() instead of defaults().")
   boolean tiny;
 
@@ -159,7 +163,7 @@ public final class TrainCommand implements Callable<Integer> {
   TrainConfig trainConfig() {
     return new TrainConfig(modelConfig(), seed, steps, batch, minSegments, maxSegments, lr,
         gateLrScale, minLrFraction, warmup, weightDecay, clip, 0.9f, 0.95f, mix, localFraction,
-        answerWeight, corpus);
+        answerWeight, corpus, noMemory);
   }
 
   @Override

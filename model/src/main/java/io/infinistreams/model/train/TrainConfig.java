@@ -25,6 +25,9 @@ import io.infinistreams.model.ModelConfig;
  * @param localFraction share of passkey samples with the needle in the question's segment
  * @param answerWeight  loss weight of answer tokens (passkey digits, recalled chat values)
  * @param corpus        {@code kjv} (Debian bible-kjv-text), {@code synthetic}, or a text file path
+ * @param noMemory      train with the gate forced to the local branch (memory never read): the
+ *                      memoryless twin a memory must beat; such a model is served and evaluated
+ *                      with {@code GateOverride.LOCAL_ONLY}
  */
 public record TrainConfig(
     ModelConfig model,
@@ -44,7 +47,8 @@ public record TrainConfig(
     String mix,
     double localFraction,
     float answerWeight,
-    String corpus) {
+    String corpus,
+    boolean noMemory) {
 
   public TrainConfig {
     if (steps < 1 || batch < 1 || minSegments < 1 || maxSegments < minSegments) {
@@ -59,19 +63,25 @@ public record TrainConfig(
   public static TrainConfig tiny(long seed, long steps) {
     return new TrainConfig(ModelConfig.tiny().withSegmentLength(64), seed, steps, 2, 4, 5, 3e-3f, 10f, 0.1f,
         Math.min(2, (int) steps), 0.1f, 1.0f, 0.9f, 0.95f, "passkey=0.5,chat=0.25,text=0.25",
-        0.5, 5f, "synthetic");
+        0.5, 5f, "synthetic", false);
   }
 
   /** The same run continued with another data recipe (a curriculum change at resume). */
   public TrainConfig withData(String newMix, double newLocalFraction, float newAnswerWeight) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, newMix, newLocalFraction,
-        newAnswerWeight, corpus);
+        newAnswerWeight, corpus, noMemory);
   }
 
   public TrainConfig withSteps(long newSteps) {
     return new TrainConfig(model, seed, newSteps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus);
+        answerWeight, corpus, noMemory);
+  }
+
+  public TrainConfig withNoMemory(boolean off) {
+    return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
+        minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
+        answerWeight, corpus, off);
   }
 }

@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.infinistreams.model.InfiniTransformer;
+import io.infinistreams.model.InfiniTransformer.GateOverride;
 import io.infinistreams.model.InfiniTransformer.Memory;
 import io.infinistreams.model.InfiniTransformer.Options;
 import io.infinistreams.model.InfiniTransformer.Output;
@@ -159,8 +160,11 @@ public final class Trainer implements AutoCloseable {
         for (int s = 0; s < segments; s++) {
           NDIndex seg = new NDIndex(":, {}:{}", s * n, (s + 1) * n);
           boolean last = s == segments - 1;
-          Output out = InfiniTransformer.forward(weights, tokens.get(seg), mem,
-              last ? Options.readOnly() : Options.fullSegment()); // logits (B, N, W)
+          Options o = last ? Options.readOnly() : Options.fullSegment();
+          if (config.noMemory()) {
+            o = o.withGate(GateOverride.LOCAL_ONLY); // the memoryless twin
+          }
+          Output out = InfiniTransformer.forward(weights, tokens.get(seg), mem, o); // logits (B, N, W)
           NDArray logp = out.logits().logSoftmax(2); // (B, N, W)
           NDArray nll = logp.gather(tgt.get(seg).expandDims(2), 2).squeeze(2).neg(); // (B, N)
           loss = loss.add(nll.mul(wts.get(seg)).sum());

@@ -33,6 +33,26 @@ class TrainerTest {
   }
 
   /**
+   * The memoryless twin never reads memory: its gates get no gradient and stay at sigmoid(0),
+   * while the loss still falls (the local branch learns).
+   */
+  @Test
+  void theMemorylessTwinLearnsWithItsGatesUntouched() {
+    TrainConfig c = TrainConfig.tiny(3, 8).withNoMemory(true);
+    List<Double> losses = new ArrayList<>();
+    try (Trainer t = Trainer.fresh(c, TaskMixes.build(c))) {
+      for (int i = 0; i < 8; i++) {
+        losses.add(t.step().loss());
+      }
+      for (float g : t.gates()) {
+        assertEquals(0.5f, g, 0f, "a gate of the memoryless twin moved");
+      }
+    }
+    assertTrue(losses.get(7) < losses.get(0) - 0.5, "loss " + losses.get(0) + " -> "
+        + losses.get(7));
+  }
+
+  /**
    * Resume continues the same run: same step, same data, same optimizer state, and the
    * trajectory of an uninterrupted run. Bit-identical in a fresh process (the real run was
    * stopped and resumed: the resumed step logged the same loss to the last digit); inside a JVM
