@@ -6,6 +6,8 @@ import io.infinistreams.model.ByteTokenizer;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.InfiniTransformer.GateOverride;
 import io.infinistreams.model.ModelConfig;
+import io.infinistreams.model.StreamState;
+import io.infinistreams.model.data.PasskeyDocument;
 import io.infinistreams.model.data.TextCorpus;
 import io.infinistreams.model.train.TaskMixes;
 import java.awt.Color;
@@ -70,7 +72,11 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--corpus", defaultValue = "kjv", description = "Corpus whose held-out tail is scored (default ${DEFAULT-VALUE}).")
   String corpus;
 
-  @Option(names = "--skip", split = ",", description = "Parts to skip: passkey, baseline, chat, lm, gates.")
+  @Option(names = "--growth-lengths", split = ",", defaultValue = "4096,16384,65536,262144,1048576",
+      description = "Filler lengths at which the memory's size |M| is measured (default ${DEFAULT-VALUE}).")
+  List<Integer> growthLengths;
+
+  @Option(names = "--skip", split = ",", description = "Parts to skip: passkey, baseline, chat, lm, gates, growth.")
   List<String> skip = new ArrayList<>();
 
   @Option(names = "--seed", defaultValue = "7", description = "Seed of keys, offsets, facts (default ${DEFAULT-VALUE}).")
@@ -123,6 +129,9 @@ public final class EvalCommand implements Callable<Integer> {
       if (!skip.contains("gates")) {
         gates(m);
       }
+      if (!skip.contains("growth")) {
+        growth(m, err);
+      }
       if (!skip.contains("lm")) {
         lm(m, err);
       }
@@ -161,6 +170,43 @@ public final class EvalCommand implements Callable<Integer> {
     Png.heatmap(out.resolve("gates.png"), "Gate sigmoid(beta): 0 = local, 1 = memory", rows,
         cols, "", "head", g, new Color(49, 130, 189), new Color(222, 45, 38), false);
     summary.put("gates", g);
+    writeSummary();
+  }
+
+  /**
+   * How the memory grows on the passkey's filler: the Frobenius norm of each head's M at
+   * each length. Under LINEAR and DELTA it grows in proportion to the stream, so a needle written
+   * once becomes a vanishing share of a read; under BOUNDED it levels off (docs/model.md).
+   */
+  private void growth(InfiniModel m, PrintStream err) throws Exception {
+    ModelConfig c = m.config();
+    List<Map<String, Object>> rows = new ArrayList<>();
+    StreamState s = m.absorb(m.newState(), encode(PasskeyDocument.INTRO), false).state();
+    int at = 0;
+    for (int length : growthLengths) {
+      s = m.absorb(s, encode(PasskeyDocument.filler(at, length - at)), false).state();
+      at = length;
+      double[][] norms = new double[c.layers()][c.heads()];
+      double total = 0;
+      for (int l = 0; l < c.layers(); l++) {
+        for (int h = 0; h < c.heads(); h++) {
+          double sq = 0;
+          for (float x : s.memory(l, h).m()) {
+            sq += (double) x * x;
+          }
+          norms[l][h] = Math.sqrt(sq);
+          total += sq;
+        }
+      }
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("fillerTokens", length);
+      row.put("norm", Math.sqrt(total));
+      row.put("perHead", norms);
+      rows.add(row);
+      err.printf("memory growth: |M| = %.4g after %d tokens of filler%n", Math.sqrt(total),
+          length);
+    }
+    summary.put("growth", rows);
     writeSummary();
   }
 

@@ -48,6 +48,19 @@ final class Markdown {
     } else if (s.get("lm") instanceof String skipped) {
       md.append("## Held-out language modelling\n\n").append(skipped).append("\n\n");
     }
+    if (s.get("growth") instanceof List<?> growth && !growth.isEmpty()) {
+      md.append("## Memory size on the passkey filler (|M|, Frobenius norm over all heads)\n\n");
+      md.append("| filler tokens | abs(M) | x previous |\n|---|---|---|\n");
+      double prev = Double.NaN;
+      for (Object o : growth) {
+        Map<String, Object> row = (Map<String, Object>) o;
+        double norm = (Double) row.get("norm");
+        md.append(String.format("| %d | %.4g | %s |%n", (Integer) row.get("fillerTokens"), norm,
+            Double.isNaN(prev) ? "" : String.format("%.2f", norm / prev)));
+        prev = norm;
+      }
+      md.append('\n');
+    }
     if (s.get("gates") instanceof double[][] g) {
       md.append("## Gates sigmoid(beta) (0 = local only, 1 = memory only)\n\n| layer |");
       for (int h = 0; h < g[0].length; h++) {
