@@ -265,10 +265,12 @@ public final class InfiniTransformer {
       if (c.updateRule() == UpdateRule.BOUNDED) {
         NDArray unit = sk.div(sk.square().sum(new int[] {3}, true).add(MEMORY_EPS).sqrt()); // (B, H, T, K)
         NDArray gram = unit.matMul(unit.transpose(0, 1, 3, 2)); // (B, H, T, T), entries >= 0
-        NDArray eta = gram.sum(new int[] {3}).max(new int[] {2}, true).expandDims(3)
-            .pow(-1); // (B, H, 1, 1) 1 / (Gershgorin bound of the largest eigenvalue)
+        // the step 1 / bound: the bound (Gershgorin's, on the Gram matrix's largest eigenvalue)
+        // is a step size, not a path for gradients, like an optimizer's normaliser
+        NDArray bound = gram.sum(new int[] {3}).max(new int[] {2}, true).expandDims(3)
+            .stopGradient(); // (B, H, 1, 1)
         NDArray written = v.sub(unit.matMul(mem.m())); // (B, H, T, V)
-        newM = unit.transpose(0, 1, 3, 2).matMul(written).mul(eta).add(mem.m()); // (B, H, K, V)
+        newM = unit.transpose(0, 1, 3, 2).matMul(written).div(bound).add(mem.m()); // (B, H, K, V)
       } else {
         NDArray written = c.updateRule() == UpdateRule.LINEAR
             ? v // (B, H, T, V) eq. 8

@@ -205,7 +205,10 @@ public final class Trainer implements AutoCloseable {
         System.err.println("step " + step + ": non-finite gradient norm, update skipped ("
             + skipped + " so far)");
         for (NDArray g : live) {
-          g.set(new float[Math.toIntExact(g.size())]); // 0 * NaN is NaN: overwrite instead
+          // 0 * NaN is NaN: overwrite in place through an index (fill_), which respects the
+          // gradient's strides; a raw buffer copy (set(float[])) assumes a contiguous layout and
+          // corrupted the native heap when a gradient was not (a crash 50 steps later)
+          g.set(new NDIndex("..."), 0f);
         }
       }
     }

@@ -33,6 +33,57 @@ class TrainerTest {
   }
 
   /**
+   * A non-finite gradient (here: a NaN loss weight in the first batch) skips that update and
+   * leaves the weights as they were; the next steps train normally (the gradients were cleared,
+   * and clearing them did not corrupt native memory, as a raw buffer copy once did).
+   */
+  @Test
+  void aNonFiniteGradientSkipsTheUpdateAndTrainingGoesOn() {
+    TrainConfig c = TrainConfig.tiny(3, 8);
+    java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+    io.infinistreams.model.data.Task poisoned = new io.infinistreams.model.data.Task() {
+      @Override
+      public String name() {
+        return "copy";
+      }
+
+      @Override
+      public io.infinistreams.model.data.Sample sample(java.util.Random rng, int segments,
+          int segmentLength) {
+        io.infinistreams.model.data.Sample x = new io.infinistreams.model.data.CopyTask(5f)
+            .sample(rng, segments, segmentLength);
+        if (calls.getAndIncrement() >= c.batch()) {
+          return x;
+        }
+        float[] w = x.weights().clone();
+        w[10] = Float.NaN;
+        return new io.infinistreams.model.data.Sample(x.tokens(), w, x.task());
+      }
+    };
+    io.infinistreams.model.data.TaskMix mix = new io.infinistreams.model.data.TaskMix(
+        List.of(new io.infinistreams.model.data.TaskMix.Entry(poisoned, 1.0)));
+    try (Trainer t = Trainer.fresh(c, mix)) {
+      List<float[]> before = new ArrayList<>();
+      t.weights().parameters().forEach(p -> before.add(p.array().toFloatArray()));
+      assertTrue(!Float.isFinite(t.step().gradNorm()), "the poisoned step");
+      List<io.infinistreams.model.Weights.Param> params = t.weights().parameters();
+      for (int i = 0; i < params.size(); i++) {
+        org.junit.jupiter.api.Assertions.assertArrayEquals(before.get(i),
+            params.get(i).array().toFloatArray(), params.get(i).name() + " changed");
+      }
+      double first = Double.NaN;
+      double last = Double.NaN;
+      for (int i = 0; i < 7; i++) {
+        StepResult r = t.step();
+        assertTrue(Float.isFinite(r.gradNorm()) && Double.isFinite(r.loss()), "step " + i);
+        first = i == 0 ? r.loss() : first;
+        last = r.loss();
+      }
+      assertTrue(last < first, "loss " + first + " -> " + last);
+    }
+  }
+
+  /**
    * The memoryless twin never reads memory: its gates get no gradient and stay at sigmoid(0),
    * while the loss still falls (the local branch learns).
    */
