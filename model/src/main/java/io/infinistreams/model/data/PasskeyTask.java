@@ -19,10 +19,26 @@ import java.util.Random;
  * <p>Loss weights: 1 on every token (the filler and intro are cheap to learn and keep the model a
  * language model), {@code answerWeight} on the five digits of the answer.
  *
+ * <p>{@code spread}: where the needle lies in the answer's segment, how far before the question
+ * may it be? Without spreading (the original generator, kept so earlier runs reproduce) the
+ * answer is usually placed so that exactly the needle and the question fit in its segment, so
+ * most local samples have the needle right before the question, at a fixed distance from the
+ * answer, and a model can copy the key by position instead of by content (session 2's finding,
+ * docs/training.md). With spreading, a local sample's answer sits uniformly in the positions of
+ * its segment that leave room for the needle and the question, and the needle uniformly before
+ * it, so the distance varies over everything the segment allows.
+ *
  * @param localFraction probability that the needle lies in the answer's segment (0..1)
  * @param answerWeight  loss weight of each answer digit
+ * @param spread        spread local needles over their segment (see above)
  */
-public record PasskeyTask(double localFraction, float answerWeight) implements Task {
+public record PasskeyTask(double localFraction, float answerWeight, boolean spread)
+    implements Task {
+
+  /** The original generator (no spreading). */
+  public PasskeyTask(double localFraction, float answerWeight) {
+    this(localFraction, answerWeight, false);
+  }
 
   /** Characters of the answer after the question: a space and five digits. */
   public static final int ANSWER_CHARS = 6;
@@ -58,6 +74,14 @@ public record PasskeyTask(double localFraction, float answerWeight) implements T
     int tail = rng.nextInt(Math.min(segmentLength, room + 1));
     int needleAndQuestion = PasskeyDocument.needle(key).length()
         + PasskeyDocument.QUESTION.length() + 1;
+    if (wantLocal && spread && needleAndQuestion < segmentLength) {
+      // the answer's space at a uniform position of its segment that leaves room before it
+      int pos = needleAndQuestion + rng.nextInt(segmentLength - needleAndQuestion);
+      int t = Math.floorMod(total - ANSWER_CHARS - pos, segmentLength);
+      if (t <= room) {
+        tail = t;
+      }
+    }
     int docChars = total - 1 - ANSWER_CHARS - tail; // document + question
     int answerInput = 1 + docChars; // input index (the space) that predicts the first digit
     int segStart = answerInput / segmentLength * segmentLength;

@@ -75,6 +75,8 @@ public final class TaskMixes {
       switch (kv[0]) {
         case "passkey" -> entries.add(new TaskMix.Entry(
             new PasskeyTask(c.localFraction(), c.answerWeight()), weight));
+        case "passkey-spread" -> entries.add(new TaskMix.Entry(
+            new PasskeyTask(c.localFraction(), c.answerWeight(), true), weight));
         case "passkey-uniform" -> entries.add(new TaskMix.Entry(
             new PasskeyTask(0, c.answerWeight()), weight)); // depth uniform, never forced local
         case "chat" -> entries.add(new TaskMix.Entry(new ChatRecallTask(3, c.answerWeight()),
@@ -88,7 +90,7 @@ public final class TaskMixes {
           entries.add(new TaskMix.Entry(new TextTask(text[0]), weight));
         }
         default -> throw new IllegalArgumentException("unknown task '" + kv[0]
-            + "' (passkey, passkey-uniform, copy, recall, chat, text)");
+            + "' (passkey, passkey-spread, passkey-uniform, copy, recall, chat, text)");
       }
     }
     return entries;

@@ -14,7 +14,7 @@ class DataTasksTest {
   private static final int N = 128;
 
   private static List<Task> tasks() {
-    return List.of(new PasskeyTask(0.5, 10f), new ChatRecallTask(3, 5f), new RecallTask(5f),
+    return List.of(new PasskeyTask(0.5, 10f), new PasskeyTask(0.5, 10f, true), new ChatRecallTask(3, 5f), new RecallTask(5f),
         new CopyTask(5f), new TextTask(SyntheticText.corpus(1, 50_000, 0.1)));
   }
 
@@ -169,6 +169,48 @@ class DataTasksTest {
       at += code.length() + 3;
     }
     assertTrue(repeats > 5, "repeats: " + repeats);
+  }
+
+  /** Characters of filler between the needle's end and the question, per local sample. */
+  private static int[] localGaps(PasskeyTask task, int samples) {
+    int[] gaps = new int[samples];
+    for (int i = 0; i < samples; i++) {
+      Sample x;
+      int seed = i;
+      do {
+        x = task.sample(new Random(seed), 5, N);
+        seed += 1_000_003;
+      } while (!x.task().equals("passkey/local"));
+      String text = ByteTokenizer.decode(x.tokens());
+      int needleEnd = text.indexOf(" is the pass key.") + " is the pass key.".length();
+      int question = text.indexOf(PasskeyDocument.QUESTION);
+      gaps[i] = question - needleEnd;
+      // still local: the needle starts in the answer's segment (token = char + 1 for BOS)
+      int answerInput = 1 + question + PasskeyDocument.QUESTION.length();
+      int needleToken = 1 + text.indexOf(" The pass key is ");
+      assertTrue(needleToken >= answerInput / N * N, "needle outside the answer's segment");
+    }
+    return gaps;
+  }
+
+  @Test
+  void spreadLocalNeedlesSitAtEveryDistanceTheSegmentAllows() {
+    int[] tight = localGaps(new PasskeyTask(1.0, 5f), 200);
+    int[] spread = localGaps(new PasskeyTask(1.0, 5f, true), 200);
+    long tightZero = Arrays.stream(tight).filter(g -> g == 0).count();
+    long spreadZero = Arrays.stream(spread).filter(g -> g == 0).count();
+    int spreadMax = Arrays.stream(spread).max().orElseThrow();
+    System.out.printf("local needle-question gaps: original mean %.1f, %d of 200 at 0, max %d;"
+        + " spread mean %.1f, %d at 0, max %d%n", Arrays.stream(tight).average().orElseThrow(),
+        tightZero, Arrays.stream(tight).max().orElseThrow(),
+        Arrays.stream(spread).average().orElseThrow(), spreadZero, spreadMax);
+    // measured: original mean 2.2 chars, 79 of 200 at 0; spread mean 7.6, 22 at 0, max 29 (the
+    // slack of a 128-token segment after the 98 characters of needle and question is ~30)
+    double tightMean = Arrays.stream(tight).average().orElseThrow();
+    double spreadMean = Arrays.stream(spread).average().orElseThrow();
+    assertTrue(tightZero > 60 && tightMean < 4, "original: needles mostly right before the question");
+    assertTrue(spreadZero < 40 && spreadMean > 6 && spreadMax >= 25,
+        "spread: needles over the segment's whole slack");
   }
 
   @Test
