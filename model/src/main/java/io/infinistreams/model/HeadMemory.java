@@ -46,6 +46,15 @@ public final class HeadMemory {
   }
 
   /** A copy of M, (K, V) row-major. */
+  /** The Frobenius norm of M (how much the memory holds; see docs/model.md on its growth). */
+  public double norm() {
+    double sq = 0;
+    for (float x : m) {
+      sq += (double) x * x;
+    }
+    return Math.sqrt(sq);
+  }
+
   public float[] m() {
     return m.clone();
   }

@@ -51,25 +51,25 @@ public final class TaskMix {
 
   /** One phase for the whole run. */
   public TaskMix(List<Entry> entries) {
-    this(List.of(new Phase(0, entries)), true);
+    this(new Phase(0, entries));
   }
 
-  private TaskMix(List<Phase> phases, boolean checked) {
-    if (phases.isEmpty() || phases.get(0).from() != 0) {
+  private TaskMix(Phase... phases) {
+    if (phases.length == 0 || phases[0].from() != 0) {
       throw new IllegalArgumentException("the first phase must start at step 0");
     }
-    for (int i = 1; i < phases.size(); i++) {
-      if (phases.get(i).from() <= phases.get(i - 1).from()) {
+    for (int i = 1; i < phases.length; i++) {
+      if (phases[i].from() <= phases[i - 1].from()) {
         throw new IllegalArgumentException("phases must start at increasing steps: "
-            + phases.get(i - 1).from() + " then " + phases.get(i).from());
+            + phases[i - 1].from() + " then " + phases[i].from());
       }
     }
-    this.phases = List.copyOf(phases);
+    this.phases = List.of(phases);
   }
 
   /** A curriculum: phases starting at increasing steps, the first at 0. */
   public static TaskMix phased(List<Phase> phases) {
-    return new TaskMix(phases, true);
+    return new TaskMix(phases.toArray(new Phase[0]));
   }
 
   public List<Phase> phases() {

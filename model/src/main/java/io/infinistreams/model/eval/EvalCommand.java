@@ -190,12 +190,8 @@ public final class EvalCommand implements Callable<Integer> {
       double total = 0;
       for (int l = 0; l < c.layers(); l++) {
         for (int h = 0; h < c.heads(); h++) {
-          double sq = 0;
-          for (float x : s.memory(l, h).m()) {
-            sq += (double) x * x;
-          }
-          norms[l][h] = Math.sqrt(sq);
-          total += sq;
+          norms[l][h] = s.memory(l, h).norm();
+          total += norms[l][h] * norms[l][h];
         }
       }
       Map<String, Object> row = new LinkedHashMap<>();

@@ -199,14 +199,6 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
     return out;
   }
 
-  /** Absorbs the rest of the trial's document from the forked prefix state, asks, checks. */
-  static Trial runTrial(InfiniModel model, StreamState prefix, Trial t) {
-    int capacity = PasskeyDocument.fillerCapacity(t.length());
-    String rest = PasskeyDocument.needle(t.key())
-        + PasskeyDocument.filler(t.fillerBefore(), capacity - t.fillerBefore());
-    return ask(model, model.absorb(prefix, ByteTokenizer.encode(rest), false).state(), t);
-  }
-
   /** Asks the question after the whole document and checks the first number generated. */
   static Trial ask(InfiniModel model, StreamState s, Trial t) {
     GenerateResult g = model.generate(s, ByteTokenizer.encode(PasskeyDocument.QUESTION),

@@ -216,16 +216,15 @@ public final class DemoCommand implements Callable<Integer> {
       j.append(i == 0 ? "\n" : ",\n").append(String.format(Locale.ROOT,
           "    {\"stream\": %s, \"tokens\": %d, \"depth\": %.4f, \"seed\": %d, \"key\": %d, "
               + "\"needleOffset\": %d, \"answer\": %s, \"correct\": %b, \"seconds\": %.3f, "
-              + "\"tokensPerSecond\": %.1f, \"stateBytes\": %d, \"segmentsInMemory\": %d}",
+              + "\"tokensPerSecond\": %.1f, \"stateBytes\": %d, \"segmentsInMemory\": %d",
           quote(p.streamId()), r.tokens(), p.depth(), p.seed(), r.key(), r.needleOffset(),
           quote(r.answer()), r.correct(), r.totalSeconds(), r.tokensPerSecond(),
           r.state().bytes(), r.segmentsInMemory()));
       if (i < inProcess.size()) {
-        j.setLength(j.length() - 1); // reopen the object
         j.append(", \"inProcessAnswer\": ").append(quote(inProcess.get(i)))
-            .append(", \"sameAsInProcess\": ").append(inProcess.get(i).equals(r.answer()))
-            .append('}');
+            .append(", \"sameAsInProcess\": ").append(inProcess.get(i).equals(r.answer()));
       }
+      j.append('}');
     }
     return j.append("\n  ]\n}\n").toString();
   }
