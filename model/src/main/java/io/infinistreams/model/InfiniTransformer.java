@@ -262,7 +262,9 @@ public final class InfiniTransformer {
     if (o.writeMemory()) {
       NDArray sk = sqk.get(1); // (B, H, T, K)
       NDArray newM;
-      if (c.updateRule() == UpdateRule.BOUNDED) {
+      if (c.updateRule() == UpdateRule.SEQUENTIAL) {
+        newM = sequentialWrite(h.getManager(), sk, v, mem.m(), mask);
+      } else if (c.updateRule() == UpdateRule.BOUNDED) {
         NDArray unit = sk.div(sk.square().sum(new int[] {3}, true).add(MEMORY_EPS).sqrt()); // (B, H, T, K)
         NDArray gram = unit.matMul(unit.transpose(0, 1, 3, 2)); // (B, H, T, T), entries >= 0
         // the step 1 / bound: the bound (Gershgorin's, on the Gram matrix's largest eigenvalue)
@@ -291,6 +293,47 @@ public final class InfiniTransformer {
     // Eq. 11: concatenate heads, project with W_O.
     NDArray out = gated.transpose(0, 2, 1, 3).reshape(b, t, (long) nh * dv).matMul(lp.w().wo()); // (B, T, D)
     return new Attention(out, next, keys, vals, aMem, aDot);
+  }
+
+  /** Tokens per block of {@link #sequentialWrite}: blocks run in order, tokens in a block at once. */
+  static final int SEQUENTIAL_BLOCK = 32;
+
+  /**
+   * The {@link UpdateRule#SEQUENTIAL} write of one full segment: the delta rule token by token,
+   * in closed form per block of {@link #SEQUENTIAL_BLOCK} tokens. Within a block the errors
+   * u_i = v_i - k^_i M_(i-1) solve (I + tril(K^ K^^T, -1)) U = V - K^ M_start (the
+   * lower-triangular system of DeltaNet's chunked form); then M += K^^T U. Blocks of 32 instead of
+   * the whole segment keep the inverses small (a 128x128 inverse per head cost more than the rest
+   * of the training step).
+   *
+   * @param sk   (B, H, T, K) sigma(K) of the segment
+   * @param v    (B, H, T, V) values
+   * @param m    (B, H, K, V) the memory before the segment
+   * @param mask (T, T) additive causal mask (0 on and below the diagonal, -inf above)
+   * @return (B, H, K, V) the memory after the segment
+   */
+  static NDArray sequentialWrite(NDManager mgr, NDArray sk, NDArray v, NDArray m, NDArray mask) {
+    long t = sk.getShape().get(2);
+    // contiguous copies: on the strided views the projections leave, the batched products below
+    // round differently for different batch sizes, and absorbAll must equal absorb bit for bit
+    NDArray unit = contiguous(sk.div(sk.square().sum(new int[] {3}, true).add(MEMORY_EPS).sqrt())); // (B, H, T, K)
+    v = contiguous(v); // (B, H, T, V)
+    for (long a = 0; a < t; a += SEQUENTIAL_BLOCK) {
+      long b = Math.min(t, a + SEQUENTIAL_BLOCK);
+      String rows = ":, :, " + a + ":" + b + ", :";
+      NDArray k = unit.get(rows); // (B, H, C, K)
+      NDArray eye = mgr.eye((int) (b - a)); // (C, C)
+      NDArray strictLower = mask.get(a + ":" + b + ", " + a + ":" + b).exp().sub(eye); // (C, C)
+      NDArray system = k.matMul(k.transpose(0, 1, 3, 2)).mul(strictLower).add(eye); // (B, H, C, C)
+      NDArray errors = system.inverse().matMul(v.get(rows).sub(k.matMul(m))); // (B, H, C, V)
+      m = k.transpose(0, 1, 3, 2).matMul(errors).add(m); // (B, H, K, V)
+    }
+    return m;
+  }
+
+  /** x laid out row-major (a copy if it is a strided view): flattening cannot be a view then. */
+  static NDArray contiguous(NDArray x) {
+    return x.reshape(-1).reshape(x.getShape());
   }
 
   /** sigma(x) = ELU(x) + 1, elementwise. */

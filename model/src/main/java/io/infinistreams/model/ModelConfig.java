@@ -16,7 +16,7 @@ import java.util.Objects;
  * @param dValue        V: value width per head. Default 32.
  * @param ffnHidden     F: hidden width of the feed-forward layer (GELU). Default 512.
  * @param segmentLength N: tokens per segment; memory is written once per full segment. Default 128.
- * @param updateRule    how a full segment is written into memory (paper eq. 8 or 9, or BOUNDED). Default DELTA.
+ * @param updateRule    how a full segment is written into memory (paper eq. 8 or 9, or BOUNDED or SEQUENTIAL). Default DELTA.
  * @param memoryRead    how memory is read (paper eq. 7, or length-robust normalised). Default NORMALIZED.
  * @param ropeBase      RoPE base frequency for the local branch. Default 10000.
  */
@@ -42,8 +42,9 @@ public record ModelConfig(
     require(dKey % 2 == 0, "dKey must be even (RoPE rotates pairs)");
     require(segmentLength >= 2, "segmentLength must be >= 2");
     require(ropeBase > 1f, "ropeBase must be > 1");
-    require(updateRule != UpdateRule.BOUNDED || memoryRead == MemoryRead.NORMALIZED,
-        "the BOUNDED update keeps M unnormalised: it needs the NORMALIZED read, not PAPER");
+    require(updateRule == UpdateRule.LINEAR || updateRule == UpdateRule.DELTA
+        || memoryRead == MemoryRead.NORMALIZED, "the " + updateRule
+        + " update keeps M unnormalised: it needs the NORMALIZED read, not PAPER");
   }
 
   /** The default configuration (the shipped model's shape). */

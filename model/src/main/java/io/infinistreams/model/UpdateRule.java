@@ -17,5 +17,15 @@ public enum UpdateRule {
    * z is still accumulated (the state's format) but not used. Needs the {@code NORMALIZED}
    * read.
    */
-  BOUNDED
+  BOUNDED,
+  /**
+   * The delta rule applied token by token, as DeltaNet does (not in the paper; docs/model.md,
+   * "Why a sequential update"): with unit-length key features k^_i, for i = 1..N in order,
+   * u_i = v_i - k^_i M, M += k^_i^T u_i. Each token is stored exactly (k^_i M = v_i right after its
+   * write) and later writes disturb it only through their own error, which is zero for content
+   * the memory already predicts: repetitive text stops writing, and M stays bounded by the
+   * values. Computed for the whole segment at once: U = (I + tril(K^ K^^T, -1))^-1 (V - K^ M),
+   * M += K^^T U. z is still accumulated but not used. Needs the {@code NORMALIZED} read.
+   */
+  SEQUENTIAL
 }

@@ -31,7 +31,7 @@ class InfiniAttentionReferenceTest {
 
   @ParameterizedTest(name = "{0} update, {1} read")
   @CsvSource({"LINEAR,PAPER", "DELTA,PAPER", "LINEAR,NORMALIZED", "DELTA,NORMALIZED",
-      "BOUNDED,NORMALIZED"})
+      "BOUNDED,NORMALIZED", "SEQUENTIAL,NORMALIZED"})
   void matchesNaiveReferenceAcrossSegments(UpdateRule rule, MemoryRead read) {
     ModelConfig c = ModelConfig.tiny().withUpdateRule(rule).withMemoryRead(read);
     SplittableRandom rng = new SplittableRandom(42);
@@ -40,6 +40,18 @@ class InfiniAttentionReferenceTest {
       compare("out", djl.out(), ref, r -> r.out(), s);
       compareHeads("A_mem", djl.memRead(), ref, r -> r.aMem(), s);
       compareHeads("A_dot", djl.local(), ref, r -> r.aDot(), s);
+    });
+  }
+
+  /** SEQUENTIAL writes in blocks of 32 tokens: a 72-token segment spans 32 + 32 + 8. */
+  @Test
+  void sequentialUpdateAcrossBlocksMatchesTokenByTokenLoop() {
+    ModelConfig c = ModelConfig.tiny().withUpdateRule(UpdateRule.SEQUENTIAL).withSegmentLength(72);
+    SplittableRandom rng = new SplittableRandom(43);
+    float[] gate = random(rng, c.heads(), 1.0);
+    run(c, rng, gate, (djl, ref, s) -> {
+      compare("out", djl.out(), ref, r -> r.out(), s);
+      compareHeads("A_mem", djl.memRead(), ref, r -> r.aMem(), s);
     });
   }
 

@@ -54,6 +54,19 @@ class InfiniModelTest {
 
   @Test
   void absorbingManyStreamsInLockstepEqualsEachAlone() {
+    lockstepEqualsEachAlone(model);
+  }
+
+  /** The SEQUENTIAL write's batched inverses give each stream what it gets alone, bit for bit. */
+  @Test
+  void sequentialUpdateInLockstepEqualsEachAlone() {
+    ModelConfig c = ModelConfig.tiny().withUpdateRule(UpdateRule.SEQUENTIAL).withSegmentLength(40);
+    try (InfiniModel sequential = InfiniModel.create(c, 23)) {
+      lockstepEqualsEachAlone(sequential);
+    }
+  }
+
+  private static void lockstepEqualsEachAlone(InfiniModel model) {
     SplittableRandom rng = new SplittableRandom(5);
     java.util.List<StreamState> starts = new java.util.ArrayList<>();
     java.util.List<int[]> texts = new java.util.ArrayList<>();

@@ -152,7 +152,9 @@ final class NaiveInfiniAttention {
           }
         }
         double eta = 1;
-        if (c.updateRule() == UpdateRule.BOUNDED) {
+        boolean unitKeys = c.updateRule() == UpdateRule.BOUNDED
+            || c.updateRule() == UpdateRule.SEQUENTIAL;
+        if (unitKeys) {
           for (int i = 0; i < t; i++) { // unit-length key features
             double n2 = 0;
             for (int e = 0; e < dk; e++) {
@@ -163,6 +165,30 @@ final class NaiveInfiniAttention {
               sk[i][e] /= norm;
             }
           }
+        }
+        if (c.updateRule() == UpdateRule.SEQUENTIAL) { // one token at a time, in order
+          double[][] mm = state.m[hd];
+          for (int i = 0; i < t; i++) {
+            double[] err = v[hd][i].clone();
+            for (int e = 0; e < dk; e++) {
+              for (int f = 0; f < dv; f++) {
+                err[f] -= sk[i][e] * mm[e][f];
+              }
+            }
+            for (int e = 0; e < dk; e++) {
+              for (int f = 0; f < dv; f++) {
+                mm[e][f] += sk[i][e] * err[f];
+              }
+            }
+          }
+          for (int e = 0; e < dk; e++) {
+            for (int i = 0; i < t; i++) {
+              state.z[hd][e] += sigma(k[hd][i][e]);
+            }
+          }
+          continue;
+        }
+        if (c.updateRule() == UpdateRule.BOUNDED) {
           double maxRow = 0;
           for (int i = 0; i < t; i++) {
             double row = 0;
