@@ -7,6 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -115,7 +118,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--segment", description = "Override the segment length N.")
   Integer segment;
 
-  @Option(names = "--update", description = "LINEAR or DELTA (default: the config's).")
+  @Option(names = "--update", description = "LINEAR, DELTA, BOUNDED or SEQUENTIAL (default: the config's).")
   UpdateRule update;
 
   @Option(names = "--read", description = "PAPER or NORMALIZED (default: the config's).")
@@ -212,10 +215,22 @@ public final class TrainCommand implements Callable<Integer> {
       System.err.println("model " + c.model() + ", " + trainer.weights().parameterCount()
           + " parameters; mix " + c.mix() + "; corpus " + c.corpus());
     }
+    // SIGTERM / Ctrl-C: finish the current step, checkpoint, then let the JVM exit
+    AtomicBoolean stop = new AtomicBoolean();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Thread hook = new Thread(() -> {
+      stop.set(true);
+      try {
+        stopped.await(5, TimeUnit.MINUTES);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "train-stop");
+    Runtime.getRuntime().addShutdownHook(hook);
     try (Trainer t = trainer) {
       TrainingRun run = new TrainingRun(ckpt, logEvery, checkpointMinutes * 60,
           maxMinutes * 60, commandLine);
-      List<RunLog.Point> points = run.run(t, elapsed, history, System.err);
+      List<RunLog.Point> points = run.run(t, elapsed, history, System.err, stop::get);
       if (t.stepsDone() >= t.config().steps()) {
         Path fin = out.resolve("final");
         TrainCheckpoint.State state = TrainCheckpoint.readState(ckpt);
@@ -223,6 +238,13 @@ public final class TrainCommand implements Callable<Integer> {
         System.err.println("done: " + fin);
       } else {
         System.err.println("stopped at step " + t.stepsDone() + "; continue with --resume");
+      }
+    } finally {
+      stopped.countDown();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook is running: it returns now that the checkpoint is written
       }
     }
     return 0;
