@@ -248,14 +248,17 @@ public final class InfiniTransformer {
         .mul(1.0 / Math.sqrt(dk)).add(mask); // (B, H, T, P+T)
     NDArray aDot = scores.softmax(3).matMul(vals); // (B, H, T, V)
 
-    // Eq. 7, memory read with pre-RoPE Q: sigma(Q) M / (sigma(Q) z + eps), or RMS-normalised.
+    // Eq. 7, memory read with pre-RoPE Q: sigma(Q) M / (sigma(Q) z + eps), RMS-normalised, or
+    // with unit-length sigma(Q).
     NDList sqk = sigma(qk).split(2, 1); // sigma(Q), sigma(K): (B, H, T, K)
     NDArray sq = sqk.get(0); // (B, H, T, K)
     NDArray read = sq.matMul(mem.m()); // (B, H, T, V) sigma(Q) M
-    NDArray aMem = c.memoryRead() == MemoryRead.PAPER
-        ? read.div(sq.matMul(mem.z().expandDims(3)).add(MEMORY_EPS)) // (B, H, T, V)
-        : read.div(read.square().mean(new int[] {3}, true).add(MEMORY_EPS).sqrt())
-            .mul(lp.memGain()); // (B, H, T, V)
+    NDArray aMem = switch (c.memoryRead()) {
+      case PAPER -> read.div(sq.matMul(mem.z().expandDims(3)).add(MEMORY_EPS)); // (B, H, T, V)
+      case NORMALIZED -> read.div(read.square().mean(new int[] {3}, true).add(MEMORY_EPS).sqrt())
+          .mul(lp.memGain()); // (B, H, T, V)
+      case UNIT -> read.div(sq.square().sum(new int[] {3}, true).add(MEMORY_EPS).sqrt()); // (B, H, T, V)
+    };
 
     // Eq. 8 / 9, memory write with pre-RoPE K, after the read; z += sum_t sigma(K_t).
     Memory next = mem;

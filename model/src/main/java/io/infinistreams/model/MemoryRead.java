@@ -8,5 +8,13 @@ public enum MemoryRead {
    * Length-robust: RMS-normalise sigma(Q) M per token and head over the value dimension, times a
    * learned per-head gain. Its scale does not depend on how many tokens the memory has seen.
    */
-  NORMALIZED
+  NORMALIZED,
+  /**
+   * DeltaNet's read (not in the paper): unit-length query features, no normaliser,
+   * sigma(Q) / |sigma(Q)| M. With the unit keys of {@link UpdateRule#SEQUENTIAL} a query equal
+   * to a stored key reads back its value, and a query that matches nothing reads little: the
+   * read's size carries how much the memory knows, where NORMALIZED scales every read, an empty
+   * or unrelated one too, to the same size. Needs SEQUENTIAL or BOUNDED, whose M stays bounded.
+   */
+  UNIT
 }

@@ -42,9 +42,11 @@ public record ModelConfig(
     require(dKey % 2 == 0, "dKey must be even (RoPE rotates pairs)");
     require(segmentLength >= 2, "segmentLength must be >= 2");
     require(ropeBase > 1f, "ropeBase must be > 1");
-    require(updateRule == UpdateRule.LINEAR || updateRule == UpdateRule.DELTA
-        || memoryRead == MemoryRead.NORMALIZED, "the " + updateRule
-        + " update keeps M unnormalised: it needs the NORMALIZED read, not PAPER");
+    boolean papersUpdate = updateRule == UpdateRule.LINEAR || updateRule == UpdateRule.DELTA;
+    require(papersUpdate || memoryRead != MemoryRead.PAPER, "the " + updateRule
+        + " update keeps M unnormalised: it needs the NORMALIZED or UNIT read, not PAPER");
+    require(!papersUpdate || memoryRead != MemoryRead.UNIT, "the UNIT read needs a memory that "
+        + "stays bounded (SEQUENTIAL or BOUNDED); under " + updateRule + " M grows with the stream");
   }
 
   /** The default configuration (the shipped model's shape). */

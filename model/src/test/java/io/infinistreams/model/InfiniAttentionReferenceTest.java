@@ -31,7 +31,7 @@ class InfiniAttentionReferenceTest {
 
   @ParameterizedTest(name = "{0} update, {1} read")
   @CsvSource({"LINEAR,PAPER", "DELTA,PAPER", "LINEAR,NORMALIZED", "DELTA,NORMALIZED",
-      "BOUNDED,NORMALIZED", "SEQUENTIAL,NORMALIZED"})
+      "BOUNDED,NORMALIZED", "SEQUENTIAL,NORMALIZED", "SEQUENTIAL,UNIT", "BOUNDED,UNIT"})
   void matchesNaiveReferenceAcrossSegments(UpdateRule rule, MemoryRead read) {
     ModelConfig c = ModelConfig.tiny().withUpdateRule(rule).withMemoryRead(read);
     SplittableRandom rng = new SplittableRandom(42);

@@ -124,6 +124,14 @@ final class NaiveInfiniAttention {
           for (int f = 0; f < dv; f++) {
             aMem[hd][i][f] = read[f] / (den + eps);
           }
+        } else if (c.memoryRead() == MemoryRead.UNIT) {
+          double n2 = 0;
+          for (int e = 0; e < dk; e++) {
+            n2 += sq[e] * sq[e];
+          }
+          for (int f = 0; f < dv; f++) {
+            aMem[hd][i][f] = read[f] / Math.sqrt(n2 + eps);
+          }
         } else {
           double ms = 0;
           for (int f = 0; f < dv; f++) {

@@ -121,7 +121,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--update", description = "LINEAR, DELTA, BOUNDED or SEQUENTIAL (default: the config's).")
   UpdateRule update;
 
-  @Option(names = "--read", description = "PAPER or NORMALIZED (default: the config's).")
+  @Option(names = "--read", description = "PAPER, NORMALIZED or UNIT (default: the config's).")
   MemoryRead read;
 
   @Option(names = "--no-memory", description = "Train the memoryless twin: the gate forced to "
