@@ -110,6 +110,15 @@ final class Markdown {
       md.append(String.format(" %.1f | %.0f |%n", 100.0 * sum / (n * depths.size()),
           row.seconds()));
     }
+    md.append("\nTeacher-forced NLL of each answer digit (nats; chance ln 10 = 2.30), mean over "
+        + "the row's trials:\n\n| length | 1st | 2nd | 3rd | 4th | 5th |\n|---|---|---|---|---|---|\n");
+    for (PasskeyEval.Row row : rows) {
+      md.append("| ").append(EvalCommand.tokens(row.length())).append(" |");
+      for (double v : row.meanDigitNll()) {
+        md.append(String.format(" %.2f |", v));
+      }
+      md.append('\n');
+    }
     md.append('\n');
   }
 }

@@ -50,12 +50,27 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
 
   private static final Pattern NUMBER = Pattern.compile("\\d+");
 
-  /** One trial's plan and outcome. */
+  /**
+   * One trial's plan and outcome. {@code digitNll}: teacher-forced negative log-likelihood
+   * (nats) of each of the key's five digits after the question (ln 10 = 2.30 is chance); it shows
+   * which digits a model carries when it does not get the whole key.
+   */
   public record Trial(int length, int depthIndex, int index, int key, int fillerBefore,
-      String generated, boolean pass) {}
+      String generated, boolean pass, double[] digitNll) {}
 
   /** One row: the trials of a length, and how long it took. */
   public record Row(int length, List<Trial> trials, double seconds) {
+    /** Mean teacher-forced NLL of each answer digit over the row's trials. */
+    public double[] meanDigitNll() {
+      double[] out = new double[5];
+      for (Trial t : trials) {
+        for (int i = 0; i < 5; i++) {
+          out[i] += t.digitNll()[i] / trials.size();
+        }
+      }
+      return out;
+    }
+
     /** Passes per depth column. */
     public int[] passes(int depths) {
       int[] out = new int[depths];
@@ -87,7 +102,7 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
         int key = PasskeyDocument.randomKey(rng);
         int offset = rng.nextInt(segmentLength + 1) - segmentLength / 2;
         int before = Math.max(0, Math.min(capacity, center + offset));
-        out.add(new Trial(length, j, i, key, before, null, false));
+        out.add(new Trial(length, j, i, key, before, null, false, null));
       }
     }
     return out;
@@ -205,7 +220,13 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
         GenerationSettings.greedy(8));
     String text = ByteTokenizer.decode(g.generated());
     boolean pass = firstNumber(text) == t.key();
+    float[] lp = model.absorb(s, ByteTokenizer.encode(PasskeyDocument.QUESTION + " " + t.key()),
+        true).logProbs();
+    double[] nll = new double[5];
+    for (int i = 0; i < 5; i++) {
+      nll[i] = -lp[lp.length - 5 + i];
+    }
     return new Trial(t.length(), t.depthIndex(), t.index(), t.key(), t.fillerBefore(), text,
-        pass);
+        pass, nll);
   }
 }

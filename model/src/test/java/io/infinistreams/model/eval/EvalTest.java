@@ -1,5 +1,6 @@
 package io.infinistreams.model.eval;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -61,6 +62,13 @@ class EvalTest {
           PasskeyEval.Trial alone = PasskeyEval.ask(view, whole, t);
           assertEquals(alone.generated(), t.generated(), view.gateOverride() + " " + t);
           assertEquals(alone.pass(), t.pass());
+          assertArrayEquals(alone.digitNll(), t.digitNll());
+          // the digits' NLL is the score of the key's digits after the whole document + question
+          float[] lp = view.absorb(view.newState(), ByteTokenizer.encode(doc.document()
+              + doc.question() + doc.answer()), true).logProbs();
+          for (int i = 0; i < 5; i++) {
+            assertEquals(-lp[lp.length - 5 + i], t.digitNll()[i], 1e-5, "digit " + i);
+          }
         }
       }
     }
@@ -91,6 +99,7 @@ class EvalTest {
     }
     String md = Files.readString(out.resolve("summary.md"));
     assertTrue(md.contains("| 600 |"), md);
+    assertTrue(md.contains("Teacher-forced NLL of each answer digit"), md);
     assertTrue(md.contains("Chat recall"), md);
     assertTrue(md.contains("bits per byte"), md);
   }
