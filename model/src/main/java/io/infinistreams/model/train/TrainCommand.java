@@ -42,6 +42,9 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--new-mix", description = "With --resume: continue with this task mix.")
   String newMix;
 
+  @Option(names = "--new-warm-segments", description = "With --resume: continue with this many warm segments at most.")
+  Integer newWarmSegments;
+
   @Option(names = "--new-local-fraction", description = "With --resume: continue with this local-needle fraction.")
   Double newLocalFraction;
 
@@ -87,6 +90,9 @@ public final class TrainCommand implements Callable<Integer> {
       + "phases of a curriculum separated by ';', each after the first as STEP:mix, e.g. "
       + "'passkey=1;1500:passkey=0.6,text=0.2,chat=0.2' (default ${DEFAULT-VALUE}).")
   String mix;
+
+  @Option(names = "--warm-segments", defaultValue = "0", description = "Most segments run forward only (no gradient, no loss) at the start of a sequence, before the trained ones; each step draws 0..this (default ${DEFAULT-VALUE}).")
+  int warmSegments;
 
   @Option(names = "--local-fraction", defaultValue = "0.5", description = "Passkey samples with the needle in the question's segment (default ${DEFAULT-VALUE}).")
   double localFraction;
@@ -167,7 +173,7 @@ public final class TrainCommand implements Callable<Integer> {
   TrainConfig trainConfig() {
     return new TrainConfig(modelConfig(), seed, steps, batch, minSegments, maxSegments, lr,
         gateLrScale, minLrFraction, warmup, weightDecay, clip, 0.9f, 0.95f, mix, localFraction,
-        answerWeight, corpus, noMemory);
+        answerWeight, corpus, noMemory, warmSegments);
   }
 
   @Override
@@ -191,6 +197,9 @@ public final class TrainCommand implements Callable<Integer> {
       TrainConfig config = state.config();
       if (newTotalSteps != null) {
         config = config.withSteps(newTotalSteps);
+      }
+      if (newWarmSegments != null) {
+        config = config.withWarmSegments(newWarmSegments);
       }
       if (newMix != null || newLocalFraction != null || newAnswerWeight != null) {
         config = config.withData(newMix != null ? newMix : config.mix(),

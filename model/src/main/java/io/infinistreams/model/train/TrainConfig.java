@@ -28,6 +28,11 @@ import io.infinistreams.model.ModelConfig;
  * @param noMemory      train with the gate forced to the local branch (memory never read): the
  *                      memoryless twin a memory must beat; such a model is served and evaluated
  *                      with {@code GateOverride.LOCAL_ONLY}
+ * @param warmSegments  most segments of a sequence's start run forward only (no gradient, no
+ *                      loss) before the segments trained through; each step draws W in
+ *                      [0, warmSegments]. They show the model memories that have absorbed more
+ *                      text than backpropagation can afford, at the cost of a forward pass
+ *                      (docs/training.md, "Warm segments"). 0: off.
  */
 public record TrainConfig(
     ModelConfig model,
@@ -48,11 +53,15 @@ public record TrainConfig(
     double localFraction,
     float answerWeight,
     String corpus,
-    boolean noMemory) {
+    boolean noMemory,
+    int warmSegments) {
 
   public TrainConfig {
     if (steps < 1 || batch < 1 || minSegments < 1 || maxSegments < minSegments) {
       throw new IllegalArgumentException("need steps >= 1, batch >= 1, 1 <= minSegments <= maxSegments");
+    }
+    if (warmSegments < 0) {
+      throw new IllegalArgumentException("warmSegments must be >= 0, got " + warmSegments);
     }
     if (warmup > steps) {
       throw new IllegalArgumentException("warmup (" + warmup + ") exceeds steps (" + steps + ")");
@@ -63,25 +72,31 @@ public record TrainConfig(
   public static TrainConfig tiny(long seed, long steps) {
     return new TrainConfig(ModelConfig.tiny().withSegmentLength(64), seed, steps, 2, 4, 5, 3e-3f, 10f, 0.1f,
         Math.min(2, (int) steps), 0.1f, 1.0f, 0.9f, 0.95f, "passkey=0.5,chat=0.25,text=0.25",
-        0.5, 5f, "synthetic", false);
+        0.5, 5f, "synthetic", false, 0);
   }
 
   /** The same run continued with another data recipe (a curriculum change at resume). */
   public TrainConfig withData(String newMix, double newLocalFraction, float newAnswerWeight) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, newMix, newLocalFraction,
-        newAnswerWeight, corpus, noMemory);
+        newAnswerWeight, corpus, noMemory, warmSegments);
   }
 
   public TrainConfig withSteps(long newSteps) {
     return new TrainConfig(model, seed, newSteps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory);
+        answerWeight, corpus, noMemory, warmSegments);
   }
 
   public TrainConfig withNoMemory(boolean off) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, off);
+        answerWeight, corpus, off, warmSegments);
+  }
+
+  public TrainConfig withWarmSegments(int warm) {
+    return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
+        minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
+        answerWeight, corpus, noMemory, warm);
   }
 }

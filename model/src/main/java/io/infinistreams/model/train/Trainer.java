@@ -116,9 +116,21 @@ public final class Trainer implements AutoCloseable {
     return c.minSegments() + r.nextInt(c.maxSegments() - c.minSegments() + 1);
   }
 
-  /** The batch of {@code step}: a pure function of (seed, step). */
+  /** Warm (forward-only) segments at {@code step}: a pure function of (seed, step). */
+  public static int warmSegmentsAt(TrainConfig c, long step) {
+    if (c.warmSegments() == 0) {
+      return 0;
+    }
+    Random r = TaskMix.rngFor(c.seed() ^ 0x3A9F1L, step);
+    return r.nextInt(c.warmSegments() + 1);
+  }
+
+  /**
+   * The batch of {@code step}: a pure function of (seed, step). Each sequence spans the warm
+   * segments and then the trained ones.
+   */
   public static List<Sample> batchAt(TrainConfig c, TaskMix mix, long step) {
-    return mix.batch(c.seed() + 1, step, c.batch(), segmentsAt(c, step),
+    return mix.batch(c.seed() + 1, step, c.batch(), warmSegmentsAt(c, step) + segmentsAt(c, step),
         c.model().segmentLength());
   }
 
@@ -127,20 +139,24 @@ public final class Trainer implements AutoCloseable {
     ModelConfig mc = config.model();
     int n = mc.segmentLength();
     int segments = segmentsAt(config, step);
+    int warm = warmSegmentsAt(config, step);
     List<Sample> batch = batchAt(config, mix, step);
     int b = batch.size();
     int t = segments * n;
+    int from = warm * n; // the trained part starts after the warm segments
+    int[] warmInputs = new int[b * from];
     int[] inputs = new int[b * t];
     int[] targets = new int[b * t];
     float[] w = new float[b * t];
     double totalWeight = 0;
     for (int i = 0; i < b; i++) {
       Sample s = batch.get(i);
-      System.arraycopy(s.tokens(), 0, inputs, i * t, t);
-      System.arraycopy(s.tokens(), 1, targets, i * t, t);
-      System.arraycopy(s.weights(), 0, w, i * t, t);
-      for (float x : s.weights()) {
-        totalWeight += x;
+      System.arraycopy(s.tokens(), 0, warmInputs, i * from, from);
+      System.arraycopy(s.tokens(), from, inputs, i * t, t);
+      System.arraycopy(s.tokens(), from + 1, targets, i * t, t);
+      System.arraycopy(s.weights(), from, w, i * t, t);
+      for (int j = from; j < from + t; j++) {
+        totalWeight += s.weights()[j];
       }
     }
     double lrMult = schedule.at(step);
@@ -154,8 +170,26 @@ public final class Trainer implements AutoCloseable {
       NDArray wts = sm.create(w, new Shape(b, t)); // (B, S*N)
       List<NDArray> nlls = new ArrayList<>();
       List<NDArray> preds = new ArrayList<>();
+      // Warm segments: forward only, before the collector opens, so nothing is recorded; the
+      // trained segments start from the memories they leave
+      List<Memory> warmMem = Memory.zeros(sm, mc, b);
+      if (warm > 0) {
+        NDArray warmTokens = sm.create(warmInputs, new Shape(b, from)); // (B, W*N)
+        Options o = config.noMemory() ? Options.fullSegment().withGate(GateOverride.LOCAL_ONLY)
+            : Options.fullSegment();
+        for (int s = 0; s < warm; s++) {
+          NDIndex seg = new NDIndex(":, {}:{}", s * n, (s + 1) * n);
+          warmMem = InfiniTransformer.forward(weights, warmTokens.get(seg), warmMem,
+              o.withLogits(false)).memories();
+        }
+        List<Memory> detached = new ArrayList<>();
+        for (Memory x : warmMem) { // no path for gradients into the warm segments
+          detached.add(new Memory(x.m().stopGradient(), x.z().stopGradient()));
+        }
+        warmMem = detached;
+      }
       try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-        List<Memory> mem = Memory.zeros(sm, mc, b);
+        List<Memory> mem = warmMem;
         NDArray loss = sm.zeros(new Shape());
         for (int s = 0; s < segments; s++) {
           NDIndex seg = new NDIndex(":, {}:{}", s * n, (s + 1) * n);

@@ -149,6 +149,45 @@ class TrainerTest {
     }
   }
 
+  /**
+   * Warm segments are the sequence's start, run forward only: the loss of a step is the model's
+   * own score of the trained tokens given everything before them, warm segments included (what
+   * InfiniModel.absorb computes over the whole sequence), and only the trained tokens count.
+   */
+  @Test
+  void warmSegmentsAreTheSequencesStartSeenForwardOnly() {
+    TrainConfig c = null;
+    for (long seed = 1; c == null; seed++) {
+      TrainConfig x = TrainConfig.tiny(seed, 4).withWarmSegments(3);
+      if (Trainer.warmSegmentsAt(x, 0) >= 2) {
+        c = x;
+      }
+    }
+    int n = c.model().segmentLength();
+    int warm = Trainer.warmSegmentsAt(c, 0);
+    int trained = Trainer.segmentsAt(c, 0);
+    List<io.infinistreams.model.data.Sample> batch = Trainer.batchAt(c, TaskMixes.build(c), 0);
+    assertEquals((warm + trained) * n + 1, batch.get(0).tokens().length);
+    try (Trainer t = Trainer.fresh(c, TaskMixes.build(c))) {
+      double weighted = 0;
+      double total = 0;
+      try (io.infinistreams.model.InfiniModel m =
+          io.infinistreams.model.InfiniModel.fromWeights(t.weights())) {
+        for (io.infinistreams.model.data.Sample x : batch) {
+          int[] tokens = java.util.Arrays.copyOfRange(x.tokens(), 1, x.tokens().length);
+          float[] lp = m.absorb(m.newState(), tokens, true).logProbs(); // lp[i]: tokens[i]
+          for (int i = warm * n; i < (warm + trained) * n; i++) {
+            weighted += -lp[i] * x.weights()[i];
+            total += x.weights()[i];
+          }
+        }
+      }
+      StepResult r = t.step();
+      assertEquals((long) c.batch() * trained * n, r.tokens());
+      assertEquals(weighted / total, r.loss(), 1e-4 * Math.abs(weighted / total));
+    }
+  }
+
   @Test
   void theBatchOfAStepIsAPureFunctionOfSeedAndStep() {
     TrainConfig c = TrainConfig.tiny(5, 6);
