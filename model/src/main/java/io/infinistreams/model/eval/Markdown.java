@@ -79,6 +79,11 @@ final class Markdown {
     return md.toString();
   }
 
+  private static String share(int[] passAndCount) {
+    return passAndCount[1] == 0 ? "no trial" : String.format("%d/%d (%.0f%%)", passAndCount[0],
+        passAndCount[1], 100.0 * passAndCount[0] / passAndCount[1]);
+  }
+
   @SuppressWarnings("unchecked")
   private static void passkey(StringBuilder md, String name, Map<String, Object> r) {
     List<Integer> lengths = (List<Integer>) r.get("lengths");
@@ -109,6 +114,16 @@ final class Markdown {
       }
       md.append(String.format(" %.1f | %.0f |%n", 100.0 * sum / (n * depths.size()),
           row.seconds()));
+    }
+    md.append("\nBy where the question ends in its segment (each trial's document is shorter than "
+        + "its row's length by 0..N-1 tokens): wholly in the open segment, or partly compressed "
+        + "into memory with the answer near the start of a segment:\n\n"
+        + "| length | question in the open segment | question partly in memory |\n|---|---|---|\n");
+    for (PasskeyEval.Row row : rows) {
+      int[] in = row.byQuestionPlacement(true);
+      int[] out = row.byQuestionPlacement(false);
+      md.append("| ").append(EvalCommand.tokens(row.length())).append(" | ")
+          .append(share(in)).append(" | ").append(share(out)).append(" |\n");
     }
     md.append("\nTeacher-forced NLL of each answer digit (nats; chance ln 10 = 2.30), mean over "
         + "the row's trials:\n\n| length | 1st | 2nd | 3rd | 4th | 5th |\n|---|---|---|---|---|---|\n");

@@ -29,6 +29,14 @@ import java.util.regex.Pattern;
  * the document's filler in all), moved by a per-trial offset uniform in [-N/2, N/2] (clamped to
  * the document), so trials of a cell see the needle at different positions within a segment.
  *
+ * <p>Question position: each trial's document is shorter than the row's length by a per-trial
+ * amount uniform in [0, N-1] tokens, so the question ends anywhere in its segment, as in a live
+ * stream. Without it every power-of-two length put the question at the very end of a segment
+ * and the answer at the start of the next, with the whole question already compressed into
+ * memory and only its last token in local attention: a placement that no trial then escaped. The
+ * open segment's length at the answer is recorded per trial ({@link Trial#openTokens}), and the
+ * summary reports accuracy with the question wholly in the open segment and partly in memory.
+ *
  * <p>Prefix sharing (exact, not an approximation): the text before a needle is
  * {@code INTRO + filler(0, a)}, the same for every trial whatever its key, length or depth, up to
  * its own {@code a}. The trials of a length are sorted by {@code a}; one base stream absorbs the
@@ -56,7 +64,16 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
    * which digits a model carries when it does not get the whole key.
    */
   public record Trial(int length, int depthIndex, int index, int key, int fillerBefore,
-      String generated, boolean pass, double[] digitNll) {}
+      String generated, boolean pass, double[] digitNll, int documentTokens, int openTokens) {}
+
+  /**
+   * Tokens in the open segment when the answer's first token is predicted: BOS + document +
+   * question is {@code documentTokens + 1} tokens, of which every full segment followed by a
+   * token is compressed.
+   */
+  public static int openTokens(int documentTokens, int segmentLength) {
+    return documentTokens % segmentLength + 1;
+  }
 
   /** One row: the trials of a length, and how long it took. */
   public record Row(int length, List<Trial> trials, double seconds) {
@@ -69,6 +86,23 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
         }
       }
       return out;
+    }
+
+    /**
+     * {passes, trials} with the question wholly in the open segment ({@code local} true: at
+     * least the question's tokens + 1 open) or partly compressed into memory.
+     */
+    public int[] byQuestionPlacement(boolean local) {
+      int need = PasskeyDocument.QUESTION.length() + 1;
+      int pass = 0;
+      int n = 0;
+      for (Trial t : trials) {
+        if ((t.openTokens() >= need) == local) {
+          n++;
+          pass += t.pass() ? 1 : 0;
+        }
+      }
+      return new int[] {pass, n};
     }
 
     /** Passes per depth column. */
@@ -94,15 +128,17 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
   /** The planned trials of a length (keys and needle positions), before running them. */
   public List<Trial> plan(int length, int segmentLength) {
     List<Trial> out = new ArrayList<>();
-    int capacity = PasskeyDocument.fillerCapacity(length);
     for (int j = 0; j < depths.size(); j++) {
       Random rng = new Random(seed * 1_000_003L + length * 131L + j);
-      int center = PasskeyDocument.prefixFiller(length, depths.get(j));
       for (int i = 0; i < trials; i++) {
         int key = PasskeyDocument.randomKey(rng);
         int offset = rng.nextInt(segmentLength + 1) - segmentLength / 2;
+        int doc = length - rng.nextInt(segmentLength);
+        int capacity = PasskeyDocument.fillerCapacity(doc);
+        int center = PasskeyDocument.prefixFiller(doc, depths.get(j));
         int before = Math.max(0, Math.min(capacity, center + offset));
-        out.add(new Trial(length, j, i, key, before, null, false, null));
+        out.add(new Trial(length, j, i, key, before, null, false, null, doc,
+            openTokens(doc, segmentLength)));
       }
     }
     return out;
@@ -173,7 +209,7 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
   static List<Trial> runTrials(InfiniModel model, List<StreamState> prefixes, List<Trial> trials) {
     List<int[]> rests = new ArrayList<>();
     for (Trial t : trials) {
-      int capacity = PasskeyDocument.fillerCapacity(t.length());
+      int capacity = PasskeyDocument.fillerCapacity(t.documentTokens());
       rests.add(ByteTokenizer.encode(PasskeyDocument.needle(t.key())
           + PasskeyDocument.filler(t.fillerBefore(), capacity - t.fillerBefore())));
     }
@@ -227,6 +263,6 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
       nll[i] = -lp[lp.length - 5 + i];
     }
     return new Trial(t.length(), t.depthIndex(), t.index(), t.key(), t.fillerBefore(), text,
-        pass, nll);
+        pass, nll, t.documentTokens(), t.openTokens());
   }
 }

@@ -34,7 +34,8 @@ class EvalTest {
         base = m.absorb(base, ByteTokenizer.encode(
             PasskeyDocument.filler(position, t.fillerBefore() - position)), false).state();
         position = t.fillerBefore();
-        PasskeyDocument doc = PasskeyDocument.withFillerBefore(length, t.fillerBefore(), t.key());
+        PasskeyDocument doc = PasskeyDocument.withFillerBefore(t.documentTokens(),
+            t.fillerBefore(), t.key());
         String rest = doc.document().substring(doc.needleOffset());
         StreamState forked = m.absorb(base, ByteTokenizer.encode(rest), false).state();
         StreamState whole = m.absorb(m.newState(), ByteTokenizer.encode(doc.document()), false)
@@ -55,8 +56,8 @@ class EvalTest {
             new java.io.PrintStream(java.io.OutputStream.nullOutputStream()), r -> { });
         assertEquals(9, rows.get(0).trials().size());
         for (PasskeyEval.Trial t : rows.get(0).trials()) {
-          PasskeyDocument doc = PasskeyDocument.withFillerBefore(length, t.fillerBefore(),
-              t.key());
+          PasskeyDocument doc = PasskeyDocument.withFillerBefore(t.documentTokens(),
+              t.fillerBefore(), t.key());
           StreamState whole = view.absorb(view.newState(),
               ByteTokenizer.encode(doc.document()), false).state();
           PasskeyEval.Trial alone = PasskeyEval.ask(view, whole, t);
@@ -72,6 +73,31 @@ class EvalTest {
         }
       }
     }
+  }
+
+  /**
+   * Each trial's document is shorter than its row's length by 0..N-1 tokens, so the question
+   * ends anywhere in its segment; openTokens is what the model has in local attention then.
+   */
+  @Test
+  void theQuestionEndsAnywhereInItsSegment() {
+    int n = 16;
+    PasskeyEval eval = new PasskeyEval(List.of(1024), List.of(0.0, 0.5, 1.0), 40, 5, 1);
+    java.util.Set<Integer> open = new java.util.HashSet<>();
+    for (PasskeyEval.Trial t : eval.plan(1024, n)) {
+      assertTrue(t.documentTokens() > 1024 - n && t.documentTokens() <= 1024, "" + t);
+      PasskeyDocument doc = PasskeyDocument.withFillerBefore(t.documentTokens(), t.fillerBefore(),
+          t.key());
+      assertEquals(t.documentTokens(), doc.document().length() + doc.question().length());
+      try (InfiniModel m = InfiniModel.create(ModelConfig.tiny(), 3)) {
+        if (open.add(t.openTokens())) { // what the state holds open after document + question
+          StreamState s = m.absorb(m.newState(), ByteTokenizer.encode(doc.document()
+              + doc.question()), false).state();
+          assertEquals(t.openTokens(), s.openTokens().length, "" + t);
+        }
+      }
+    }
+    assertEquals(n, open.size(), "every position in the segment: " + open);
   }
 
   @Test
