@@ -146,6 +146,9 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--max-minutes", defaultValue = "1e9", description = "Stop (with a checkpoint) after this many minutes in this process.")
   double maxMinutes;
 
+  @Option(names = "--stop-at-step", description = "Stop (with a checkpoint) once this many steps are done, e.g. to change the recipe there with --resume, exactly where a recorded run changed it.")
+  Long stopAtStep;
+
   @Spec
   CommandSpec spec;
 
@@ -239,7 +242,9 @@ public final class TrainCommand implements Callable<Integer> {
     try (Trainer t = trainer) {
       TrainingRun run = new TrainingRun(ckpt, logEvery, checkpointMinutes * 60,
           maxMinutes * 60, commandLine);
-      List<RunLog.Point> points = run.run(t, elapsed, history, System.err, stop::get);
+      long stopAt = stopAtStep != null ? stopAtStep : Long.MAX_VALUE;
+      List<RunLog.Point> points = run.run(t, elapsed, history, System.err,
+          () -> stop.get() || t.stepsDone() >= stopAt);
       if (t.stepsDone() >= t.config().steps()) {
         Path fin = out.resolve("final");
         TrainCheckpoint.State state = TrainCheckpoint.readState(ckpt);

@@ -25,6 +25,19 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class TrainCommandStopTest {
 
+  /** --stop-at-step ends the process at that step with a checkpoint, to change recipe there. */
+  @Test
+  void stopAtStepCheckpointsThatStep(@TempDir Path dir) throws Exception {
+    Path out = dir.resolve("run");
+    int code = new picocli.CommandLine(new TrainCommand()).execute("--out", out.toString(),
+        "--tiny", "--segment", "128", "--steps", "50", "--batch", "1", "--min-segments", "2",
+        "--max-segments", "2", "--mix", "passkey=1", "--corpus", "synthetic", "--warmup", "1",
+        "--stop-at-step", "3");
+    assertEquals(0, code);
+    assertEquals(3, TrainCheckpoint.readState(out.resolve("checkpoint")).step());
+    assertFalse(Files.exists(out.resolve("final")));
+  }
+
   @Test
   @EnabledOnOs(OS.LINUX)
   void sigtermCheckpointsTheCurrentStep(@TempDir Path dir) throws Exception {
