@@ -33,8 +33,11 @@ public final class ModelExport {
     training.addProperty("steps", t.stepsDone());
     training.addProperty("wallSeconds", Math.round(wallSec));
     training.addProperty("machine",
-        "2-core x86_64 VM (24 GiB), one training thread (OMP_NUM_THREADS=1), other jobs may share"
-            + " the machine; DJL 0.36.0, libtorch 2.7.1 CPU; tokens/s per step in the log");
+        "2-core x86_64 VM (24 GiB); the exporting process ran "
+            + System.getProperty("ai.djl.pytorch.num_threads", "the default number of")
+            + " libtorch thread(s) (OMP_NUM_THREADS=" + System.getenv("OMP_NUM_THREADS")
+            + "); other jobs may share the machine; DJL 0.36.0, libtorch 2.7.1 CPU; tokens/s per"
+            + " step in the log");
     training.addProperty("mix", c.mix());
     training.addProperty("memory", c.noMemory()
         ? "off: trained with the gate forced local; serve and evaluate with LOCAL_ONLY" : "on");
