@@ -45,7 +45,6 @@ public final class HeadMemory {
     return dValue;
   }
 
-  /** A copy of M, (K, V) row-major. */
   /** The Frobenius norm of M (how much the memory holds; see docs/model.md on its growth). */
   public double norm() {
     double sq = 0;
@@ -55,6 +54,7 @@ public final class HeadMemory {
     return Math.sqrt(sq);
   }
 
+  /** A copy of M, (K, V) row-major. */
   public float[] m() {
     return m.clone();
   }

@@ -257,7 +257,7 @@ public final class InfiniTransformer {
       case PAPER -> read.div(sq.matMul(mem.z().expandDims(3)).add(MEMORY_EPS)); // (B, H, T, V)
       case NORMALIZED -> read.div(read.square().mean(new int[] {3}, true).add(MEMORY_EPS).sqrt())
           .mul(lp.memGain()); // (B, H, T, V)
-      case UNIT -> read.div(sq.square().sum(new int[] {3}, true).add(MEMORY_EPS).sqrt()); // (B, H, T, V)
+      case UNIT -> read.div(norm(sq)); // (B, H, T, V)
     };
 
     // Eq. 8 / 9, memory write with pre-RoPE K, after the read; z += sum_t sigma(K_t).
@@ -268,7 +268,7 @@ public final class InfiniTransformer {
       if (c.updateRule() == UpdateRule.SEQUENTIAL) {
         newM = sequentialWrite(h.getManager(), sk, v, mem.m(), mask);
       } else if (c.updateRule() == UpdateRule.BOUNDED) {
-        NDArray unit = sk.div(sk.square().sum(new int[] {3}, true).add(MEMORY_EPS).sqrt()); // (B, H, T, K)
+        NDArray unit = sk.div(norm(sk)); // (B, H, T, K)
         NDArray gram = unit.matMul(unit.transpose(0, 1, 3, 2)); // (B, H, T, T), entries >= 0
         // the step 1 / bound: the bound (Gershgorin's, on the Gram matrix's largest eigenvalue)
         // is a step size, not a path for gradients, like an optimizer's normaliser
@@ -319,7 +319,7 @@ public final class InfiniTransformer {
     long t = sk.getShape().get(2);
     // contiguous copies: on the strided views the projections leave, the batched products below
     // round differently for different batch sizes, and absorbAll must equal absorb bit for bit
-    NDArray unit = contiguous(sk.div(sk.square().sum(new int[] {3}, true).add(MEMORY_EPS).sqrt())); // (B, H, T, K)
+    NDArray unit = contiguous(sk.div(norm(sk))); // (B, H, T, K)
     v = contiguous(v); // (B, H, T, V)
     for (long a = 0; a < t; a += SEQUENTIAL_BLOCK) {
       long b = Math.min(t, a + SEQUENTIAL_BLOCK);
@@ -332,6 +332,12 @@ public final class InfiniTransformer {
       m = k.transpose(0, 1, 3, 2).matMul(errors).add(m); // (B, H, K, V)
     }
     return m;
+  }
+
+  /** The Euclidean norm of each row, eps inside the sqrt: x (.., K) -> (.., 1). */
+  static NDArray norm(NDArray x) {
+    int last = x.getShape().dimension() - 1;
+    return x.square().sum(new int[] {last}, true).add(MEMORY_EPS).sqrt();
   }
 
   /** x laid out row-major (a copy if it is a strided view): flattening cannot be a view then. */

@@ -17,7 +17,7 @@ import java.util.Objects;
  * @param ffnHidden     F: hidden width of the feed-forward layer (GELU). Default 512.
  * @param segmentLength N: tokens per segment; memory is written once per full segment. Default 128.
  * @param updateRule    how a full segment is written into memory (paper eq. 8 or 9, or BOUNDED or SEQUENTIAL). Default DELTA.
- * @param memoryRead    how memory is read (paper eq. 7, or length-robust normalised). Default NORMALIZED.
+ * @param memoryRead    how memory is read (paper eq. 7, length-robust normalised, or UNIT). Default NORMALIZED.
  * @param ropeBase      RoPE base frequency for the local branch. Default 10000.
  */
 public record ModelConfig(

@@ -15,7 +15,7 @@ public enum UpdateRule {
    * and M converges on repetitive text instead of growing with the stream as under {@link
    * #DELTA}, where every write adds V minus an average whose scale the growing z keeps down.
    * z is still accumulated (the state's format) but not used. Needs the {@code NORMALIZED}
-   * read.
+   * or {@code UNIT} read.
    */
   BOUNDED,
   /**
@@ -25,7 +25,8 @@ public enum UpdateRule {
    * write) and later writes disturb it only through their own error, which is zero for content
    * the memory already predicts: repetitive text stops writing, and M stays bounded by the
    * values. Computed for the whole segment at once: U = (I + tril(K^ K^^T, -1))^-1 (V - K^ M),
-   * M += K^^T U. z is still accumulated but not used. Needs the {@code NORMALIZED} read.
+   * M += K^^T U. z is still accumulated but not used. Needs the {@code NORMALIZED} or
+   * {@code UNIT} read.
    */
   SEQUENTIAL
 }
