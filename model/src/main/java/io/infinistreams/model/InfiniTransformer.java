@@ -236,6 +236,7 @@ public final class InfiniTransformer {
     int dv = c.dValue();
 
     // Projections shared by both branches: [Q K V] = X [W_Q W_K W_V], one matmul.
+    // GATED: the write strengths' pre-activations are H more columns of the same product
     NDList qkv = h.matMul(lp.wqkv()).split(new long[] {2L * nh * dk}, 2); // (B, T, 2HK), (B, T, HV)
     NDArray qk = qkv.get(0).reshape(b, t, 2L * nh, dk).transpose(0, 2, 1, 3); // (B, 2H, T, K): Q heads, then K heads
     NDArray v = qkv.get(1).reshape(b, t, nh, dv).transpose(0, 2, 1, 3); // (B, H, T, V)
@@ -265,8 +266,10 @@ public final class InfiniTransformer {
     if (o.writeMemory()) {
       NDArray sk = sqk.get(1); // (B, H, T, K)
       NDArray newM;
-      if (c.updateRule() == UpdateRule.SEQUENTIAL) {
-        newM = sequentialWrite(h.getManager(), sk, v, mem.m(), mask);
+      if (c.updateRule().sequential()) {
+        NDArray strength = c.updateRule() == UpdateRule.GATED
+            ? writeStrength(h, lp.w()) : null; // (B, H, T, 1) or none
+        newM = sequentialWrite(h.getManager(), sk, v, mem.m(), mask, strength);
       } else if (c.updateRule() == UpdateRule.BOUNDED) {
         NDArray unit = sk.div(norm(sk)); // (B, H, T, K)
         NDArray gram = unit.matMul(unit.transpose(0, 1, 3, 2)); // (B, H, T, T), entries >= 0
@@ -302,33 +305,56 @@ public final class InfiniTransformer {
   static final int SEQUENTIAL_BLOCK = 32;
 
   /**
-   * The {@link UpdateRule#SEQUENTIAL} write of one full segment: the delta rule token by token,
-   * in closed form per block of {@link #SEQUENTIAL_BLOCK} tokens. Within a block the errors
-   * u_i = v_i - k^_i M_(i-1) solve (I + tril(K^ K^^T, -1)) U = V - K^ M_start (the
-   * lower-triangular system of DeltaNet's chunked form); then M += K^^T U. Blocks of 32 instead of
-   * the whole segment keep the inverses small (a 128x128 inverse per head cost more than the rest
-   * of the training step).
+   * The {@link UpdateRule#GATED} write strength beta = s(h w_beta + b_beta) of each token and head,
+   * with the rational sigmoid s(x) = (1 + x / (1 + |x|)) / 2 in (0, 1). h (B, T, D) -> (B, H, T, 1).
+   * Not the logistic sigmoid: libtorch's vectorised exp rounds an element differently depending on
+   * where it falls in the buffer, so the logistic sigmoid of the same token differed between batch
+   * sizes (and absorbAll must equal absorb bit for bit); s uses only exactly rounded operations.
+   */
+  static NDArray writeStrength(NDArray h, Weights.Layer w) {
+    NDArray x = h.matMul(w.write()).add(w.writeBias()); // (B, T, H)
+    return x.div(x.abs().add(1f)).add(1f).mul(0.5f) // (B, T, H)
+        .transpose(0, 2, 1).expandDims(3); // (B, H, T, 1)
+  }
+
+  /**
+   * The {@link UpdateRule#SEQUENTIAL} (or {@link UpdateRule#GATED}) write of one full segment: the
+   * delta rule token by token, in closed form per block of {@link #SEQUENTIAL_BLOCK} tokens. With
+   * write strengths beta_i (1 under SEQUENTIAL), within a block the writes
+   * u_i = beta_i (v_i - k^_i M_(i-1)) solve (I + diag(beta) tril(K^ K^^T, -1)) U =
+   * diag(beta) (V - K^ M_start) (the lower-triangular system of DeltaNet's chunked form); then
+   * M += K^^T U. Blocks of 32 instead of the whole segment keep the inverses small (a 128x128
+   * inverse per head cost more than the rest of the training step).
    *
-   * @param sk   (B, H, T, K) sigma(K) of the segment
-   * @param v    (B, H, T, V) values
-   * @param m    (B, H, K, V) the memory before the segment
-   * @param mask (T, T) additive causal mask (0 on and below the diagonal, -inf above)
+   * @param sk       (B, H, T, K) sigma(K) of the segment
+   * @param v        (B, H, T, V) values
+   * @param m        (B, H, K, V) the memory before the segment
+   * @param mask     (T, T) additive causal mask (0 on and below the diagonal, -inf above)
+   * @param strength (B, H, T, 1) write strengths in (0, 1), or null for 1 (SEQUENTIAL)
    * @return (B, H, K, V) the memory after the segment
    */
-  static NDArray sequentialWrite(NDManager mgr, NDArray sk, NDArray v, NDArray m, NDArray mask) {
+  static NDArray sequentialWrite(NDManager mgr, NDArray sk, NDArray v, NDArray m, NDArray mask,
+      NDArray strength) {
     long t = sk.getShape().get(2);
     // contiguous copies: on the strided views the projections leave, the batched products below
     // round differently for different batch sizes, and absorbAll must equal absorb bit for bit
     NDArray unit = contiguous(sk.div(norm(sk))); // (B, H, T, K)
     v = contiguous(v); // (B, H, T, V)
+    NDArray beta = strength == null ? null : contiguous(strength); // (B, H, T, 1)
     for (long a = 0; a < t; a += SEQUENTIAL_BLOCK) {
       long b = Math.min(t, a + SEQUENTIAL_BLOCK);
       String rows = ":, :, " + a + ":" + b + ", :";
       NDArray k = unit.get(rows); // (B, H, C, K)
       NDArray eye = mgr.eye((int) (b - a)); // (C, C)
       NDArray strictLower = mask.get(a + ":" + b + ", " + a + ":" + b).exp().sub(eye); // (C, C)
-      NDArray system = k.matMul(k.transpose(0, 1, 3, 2)).mul(strictLower).add(eye); // (B, H, C, C)
-      NDArray errors = system.inverse().matMul(v.get(rows).sub(k.matMul(m))); // (B, H, C, V)
+      NDArray lower = k.matMul(k.transpose(0, 1, 3, 2)).mul(strictLower); // (B, H, C, C)
+      NDArray rhs = v.get(rows).sub(k.matMul(m)); // (B, H, C, V)
+      if (beta != null) {
+        NDArray bb = beta.get(rows); // (B, H, C, 1): scales row i
+        lower = lower.mul(bb);
+        rhs = rhs.mul(bb);
+      }
+      NDArray errors = lower.add(eye).inverse().matMul(rhs); // (B, H, C, V)
       m = k.transpose(0, 1, 3, 2).matMul(errors).add(m); // (B, H, K, V)
     }
     return m;

@@ -16,7 +16,7 @@ import java.util.Objects;
  * @param dValue        V: value width per head. Default 32.
  * @param ffnHidden     F: hidden width of the feed-forward layer (GELU). Default 512.
  * @param segmentLength N: tokens per segment; memory is written once per full segment. Default 128.
- * @param updateRule    how a full segment is written into memory (paper eq. 8 or 9, or BOUNDED or SEQUENTIAL). Default DELTA.
+ * @param updateRule    how a full segment is written into memory (paper eq. 8 or 9, or BOUNDED, SEQUENTIAL or GATED). Default DELTA.
  * @param memoryRead    how memory is read (paper eq. 7, length-robust normalised, or UNIT). Default NORMALIZED.
  * @param ropeBase      RoPE base frequency for the local branch. Default 10000.
  */
@@ -46,7 +46,7 @@ public record ModelConfig(
     require(papersUpdate || memoryRead != MemoryRead.PAPER, "the " + updateRule
         + " update keeps M unnormalised: it needs the NORMALIZED or UNIT read, not PAPER");
     require(!papersUpdate || memoryRead != MemoryRead.UNIT, "the UNIT read needs a memory that "
-        + "stays bounded (SEQUENTIAL or BOUNDED); under " + updateRule + " M grows with the stream");
+        + "stays bounded (SEQUENTIAL, GATED or BOUNDED); under " + updateRule + " M grows with the stream");
   }
 
   /** The default configuration (the shipped model's shape). */

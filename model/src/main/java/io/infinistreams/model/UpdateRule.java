@@ -28,5 +28,22 @@ public enum UpdateRule {
    * M += K^^T U. z is still accumulated but not used. Needs the {@code NORMALIZED} or
    * {@code UNIT} read.
    */
-  SEQUENTIAL
+  SEQUENTIAL,
+  /**
+   * {@link #SEQUENTIAL} with a learned write strength per token and head (not in the paper;
+   * docs/model.md, "Why a gated write"): beta_i = s(h_i w_beta + b_beta) in (0, 1), with the rational
+   * sigmoid s(x) = (1 + x / (1 + |x|)) / 2 and h_i the token's normalised layer input, and u_i = beta_i (v_i - k^_i M), M += k^_i^T u_i: DeltaNet's
+   * beta. A token the model does not need later (filler) can write almost nothing, so a long
+   * stretch of it leaves M, and what M holds, nearly as it was; under SEQUENTIAL every token
+   * overwrites the part of M along its key in full. In closed form per block:
+   * U = (I + diag(beta) tril(K^ K^^T, -1))^-1 diag(beta) (V - K^ M). Adds the parameters
+   * {@code attn.write} (D, H) and {@code attn.write_bias} (H) per layer. Needs the
+   * {@code NORMALIZED} or {@code UNIT} read.
+   */
+  GATED;
+
+  /** Whether the rule writes unit-length keys token by token (SEQUENTIAL or GATED). */
+  public boolean sequential() {
+    return this == SEQUENTIAL || this == GATED;
+  }
 }

@@ -31,12 +31,21 @@ import java.util.SplittableRandom;
  * fingerprint and the optimizer all use it. Names: {@code embed}, then for each layer i
  * {@code layers.i.attn_norm, layers.i.attn.wq, layers.i.attn.wk, layers.i.attn.wv,
  * layers.i.attn.wo, layers.i.attn.gate, layers.i.attn.mem_norm, layers.i.ffn_norm,
- * layers.i.ffn.w1, layers.i.ffn.w2}, then {@code final_norm}.
+ * layers.i.ffn.w1, layers.i.ffn.w2}, then {@code final_norm}. The {@link UpdateRule#GATED} rule
+ * adds {@code layers.i.attn.write} and {@code layers.i.attn.write_bias} after {@code
+ * layers.i.attn.mem_norm}; other rules have neither.
  */
 public final class Weights {
 
   /** Standard deviation of the initial embedding and projection weights (GPT-2/nanoGPT). */
   public static final double INIT_STD = 0.02;
+
+  /**
+   * Initial bias of the GATED write strength: s(4) = 0.9 (s the rational sigmoid of
+   * InfiniTransformer.writeStrength), so a fresh gated memory writes almost as SEQUENTIAL does
+   * and learns where to write less.
+   */
+  public static final float WRITE_BIAS_INIT = 4f;
 
   /** One pre-norm block: Infini-attention then the feed-forward layer. */
   public record Layer(
@@ -49,7 +58,9 @@ public final class Weights {
       NDArray memNorm, // (H, V) gain of the NORMALIZED memory read, init 1
       NDArray ffnNorm, // (D) RMSNorm gain before the feed-forward layer, init 1
       NDArray w1, // (D, F) feed-forward up projection (GELU follows)
-      NDArray w2 // (F, D) feed-forward down projection
+      NDArray w2, // (F, D) feed-forward down projection
+      NDArray write, // (D, H) GATED write strength projection, init N(0, 0.02); null otherwise
+      NDArray writeBias // (H) GATED write strength bias, init WRITE_BIAS_INIT; null otherwise
   ) {}
 
   /** A named parameter, as it appears in checkpoints and to the optimizer. */
@@ -104,6 +115,10 @@ public final class Weights {
       shapes.put(p + "attn.wo", new Shape((long) h * c.dValue(), d));
       shapes.put(p + "attn.gate", new Shape(h));
       shapes.put(p + "attn.mem_norm", new Shape(h, c.dValue()));
+      if (c.updateRule() == UpdateRule.GATED) {
+        shapes.put(p + "attn.write", new Shape(d, h));
+        shapes.put(p + "attn.write_bias", new Shape(h));
+      }
       shapes.put(p + "ffn_norm", new Shape(d));
       shapes.put(p + "ffn.w1", new Shape(d, c.ffnHidden()));
       shapes.put(p + "ffn.w2", new Shape(c.ffnHidden(), d));
@@ -116,7 +131,7 @@ public final class Weights {
    * Fresh weights drawn from {@code seed} with a Java RNG (independent of libtorch's RNG, so the
    * same seed gives the same weights on every platform): N(0, 0.02) for the embedding and the
    * input projections, N(0, 0.02 / sqrt(2L)) for the residual output projections (wo, w2),
-   * gains 1, gate beta 0.
+   * gains 1, gate beta 0, write bias {@link #WRITE_BIAS_INIT}.
    */
   public static Weights init(ModelConfig c, long seed, NDManager manager) {
     SplittableRandom rng = new SplittableRandom(seed);
@@ -130,11 +145,53 @@ public final class Weights {
         Arrays.fill(values, 1f);
       } else if (name.endsWith("gate")) {
         Arrays.fill(values, 0f);
+      } else if (name.endsWith("write_bias")) {
+        Arrays.fill(values, WRITE_BIAS_INIT);
       } else {
         double std = name.endsWith("wo") || name.endsWith("w2") ? residualStd : INIT_STD;
         gaussian(rng, values, std);
       }
       arrays.put(name, manager.create(values, shape));
+    }
+    return build(c, arrays);
+  }
+
+  /**
+   * Fresh weights ({@link #init}) in which every tensor that {@code source} has under the same name
+   * and shape is replaced by a copy of the source's: a new model that starts from a trained one
+   * (e.g. a GATED model from a SEQUENTIAL one: all but the write gate's tensors carry over). The
+   * architectures must agree in every dimension; at least one tensor must carry over.
+   *
+   * @return the weights, owned by {@code manager}
+   */
+  public static Weights initFrom(ModelConfig c, long seed, Weights source, NDManager manager) {
+    ModelConfig s = source.config();
+    if (s.vocabSize() != c.vocabSize() || s.dModel() != c.dModel() || s.layers() != c.layers()
+        || s.heads() != c.heads() || s.dKey() != c.dKey() || s.dValue() != c.dValue()
+        || s.ffnHidden() != c.ffnHidden() || s.segmentLength() != c.segmentLength()
+        || s.ropeBase() != c.ropeBase()) {
+      throw new IllegalArgumentException("cannot start " + c + " from " + s
+          + ": only the update rule and the read may differ");
+    }
+    Map<String, NDArray> from = new LinkedHashMap<>();
+    for (Param p : source.parameters()) {
+      from.put(p.name(), p.array());
+    }
+    Weights fresh = init(c, seed, manager);
+    Map<String, NDArray> arrays = new LinkedHashMap<>();
+    int copied = 0;
+    for (Param p : fresh.parameters()) {
+      NDArray src = from.get(p.name());
+      if (src != null && src.getShape().equals(p.array().getShape())) {
+        arrays.put(p.name(), manager.create(src.toFloatArray(), src.getShape()));
+        p.array().close();
+        copied++;
+      } else {
+        arrays.put(p.name(), p.array());
+      }
+    }
+    if (copied == 0) {
+      throw new IllegalArgumentException("no tensor of the source carries over");
     }
     return build(c, arrays);
   }
@@ -177,7 +234,7 @@ public final class Weights {
       layers.add(new Layer(a.get(p + "attn_norm"), a.get(p + "attn.wq"), a.get(p + "attn.wk"),
           a.get(p + "attn.wv"), a.get(p + "attn.wo"), a.get(p + "attn.gate"),
           a.get(p + "attn.mem_norm"), a.get(p + "ffn_norm"), a.get(p + "ffn.w1"),
-          a.get(p + "ffn.w2")));
+          a.get(p + "ffn.w2"), a.get(p + "attn.write"), a.get(p + "attn.write_bias")));
     }
     for (Map.Entry<String, NDArray> e : a.entrySet()) {
       e.getValue().setName(e.getKey());
@@ -199,6 +256,10 @@ public final class Weights {
       params.add(new Param(p + "attn.wo", l.wo()));
       params.add(new Param(p + "attn.gate", l.gate()));
       params.add(new Param(p + "attn.mem_norm", l.memNorm()));
+      if (l.write() != null) {
+        params.add(new Param(p + "attn.write", l.write()));
+        params.add(new Param(p + "attn.write_bias", l.writeBias()));
+      }
       params.add(new Param(p + "ffn_norm", l.ffnNorm()));
       params.add(new Param(p + "ffn.w1", l.w1()));
       params.add(new Param(p + "ffn.w2", l.w2()));

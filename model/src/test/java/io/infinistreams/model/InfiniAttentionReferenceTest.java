@@ -31,7 +31,8 @@ class InfiniAttentionReferenceTest {
 
   @ParameterizedTest(name = "{0} update, {1} read")
   @CsvSource({"LINEAR,PAPER", "DELTA,PAPER", "LINEAR,NORMALIZED", "DELTA,NORMALIZED",
-      "BOUNDED,NORMALIZED", "SEQUENTIAL,NORMALIZED", "SEQUENTIAL,UNIT", "BOUNDED,UNIT"})
+      "BOUNDED,NORMALIZED", "SEQUENTIAL,NORMALIZED", "SEQUENTIAL,UNIT", "BOUNDED,UNIT", "GATED,NORMALIZED",
+      "GATED,UNIT"})
   void matchesNaiveReferenceAcrossSegments(UpdateRule rule, MemoryRead read) {
     ModelConfig c = ModelConfig.tiny().withUpdateRule(rule).withMemoryRead(read);
     SplittableRandom rng = new SplittableRandom(42);
@@ -43,10 +44,11 @@ class InfiniAttentionReferenceTest {
     });
   }
 
-  /** SEQUENTIAL writes in blocks of 32 tokens: a 72-token segment spans 32 + 32 + 8. */
-  @Test
-  void sequentialUpdateAcrossBlocksMatchesTokenByTokenLoop() {
-    ModelConfig c = ModelConfig.tiny().withUpdateRule(UpdateRule.SEQUENTIAL).withSegmentLength(72);
+  /** SEQUENTIAL and GATED write in blocks of 32 tokens: a 72-token segment spans 32 + 32 + 8. */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"SEQUENTIAL", "GATED"})
+  void sequentialUpdateAcrossBlocksMatchesTokenByTokenLoop(UpdateRule rule) {
+    ModelConfig c = ModelConfig.tiny().withUpdateRule(rule).withSegmentLength(72);
     SplittableRandom rng = new SplittableRandom(43);
     float[] gate = random(rng, c.heads(), 1.0);
     run(c, rng, gate, (djl, ref, s) -> {
@@ -156,7 +158,9 @@ class InfiniAttentionReferenceTest {
       Weights.Layer lw = randomLayer(m, c, rng, gate);
       NaiveInfiniAttention.LayerWeights rw = new NaiveInfiniAttention.LayerWeights(
           lw.wq().toFloatArray(), lw.wk().toFloatArray(), lw.wv().toFloatArray(),
-          lw.wo().toFloatArray(), lw.gate().toFloatArray(), lw.memNorm().toFloatArray());
+          lw.wo().toFloatArray(), lw.gate().toFloatArray(), lw.memNorm().toFloatArray(),
+          lw.write() == null ? null : lw.write().toFloatArray(),
+          lw.writeBias() == null ? null : lw.writeBias().toFloatArray());
       NaiveInfiniAttention ref = new NaiveInfiniAttention(c, rw);
       PreparedLayer lp = PreparedLayer.of(c, lw, m);
       NaiveInfiniAttention.State[] refState = new NaiveInfiniAttention.State[BATCH];
@@ -285,7 +289,12 @@ class InfiniAttentionReferenceTest {
         m.create(random(rng, c.heads() * c.dValue(), 1.0), new Shape(c.heads(), c.dValue())),
         m.create(random(rng, d, 1.0), new Shape(d)),
         m.create(random(rng, d * c.ffnHidden(), std), new Shape(d, c.ffnHidden())),
-        m.create(random(rng, c.ffnHidden() * d, std), new Shape(c.ffnHidden(), d)));
+        m.create(random(rng, c.ffnHidden() * d, std), new Shape(c.ffnHidden(), d)),
+        // GATED: write strengths spread over (0, 1) around sigmoid(0.5)
+        c.updateRule() != UpdateRule.GATED ? null
+            : m.create(random(rng, d * c.heads(), std), new Shape(d, c.heads())),
+        c.updateRule() != UpdateRule.GATED ? null
+            : m.create(random(rng, c.heads(), 0.5), new Shape(c.heads())));
   }
 
   static float[] random(SplittableRandom rng, int size, double std) {

@@ -57,10 +57,11 @@ class InfiniModelTest {
     lockstepEqualsEachAlone(model);
   }
 
-  /** The SEQUENTIAL write's batched inverses give each stream what it gets alone, bit for bit. */
-  @Test
-  void sequentialUpdateInLockstepEqualsEachAlone() {
-    ModelConfig c = ModelConfig.tiny().withUpdateRule(UpdateRule.SEQUENTIAL).withSegmentLength(40);
+  /** The SEQUENTIAL and GATED writes' batched inverses give each stream what it gets alone, bit for bit. */
+  @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.EnumSource(value = UpdateRule.class, names = {"SEQUENTIAL", "GATED"})
+  void sequentialUpdateInLockstepEqualsEachAlone(UpdateRule rule) {
+    ModelConfig c = ModelConfig.tiny().withUpdateRule(rule).withSegmentLength(40);
     try (InfiniModel sequential = InfiniModel.create(c, 23)) {
       lockstepEqualsEachAlone(sequential);
     }

@@ -11,7 +11,8 @@ class ModelConfigTest {
 
   @Test
   void theBoundedRulesNeedAReadWithoutZ() {
-    for (UpdateRule rule : new UpdateRule[] {UpdateRule.BOUNDED, UpdateRule.SEQUENTIAL}) {
+    for (UpdateRule rule : new UpdateRule[] {UpdateRule.BOUNDED, UpdateRule.SEQUENTIAL,
+        UpdateRule.GATED}) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
           () -> ModelConfig.tiny().withUpdateRule(rule).withMemoryRead(MemoryRead.PAPER));
       assertTrue(e.getMessage().contains(rule.name()), e.getMessage());

@@ -7,8 +7,9 @@ package io.infinistreams.model;
  */
 final class NaiveInfiniAttention {
 
-  /** Weights of one layer, row-major. */
-  record LayerWeights(float[] wq, float[] wk, float[] wv, float[] wo, float[] gate, float[] memNorm) {}
+  /** Weights of one layer, row-major; write (D, H) and writeBias (H) only under GATED, else null. */
+  record LayerWeights(float[] wq, float[] wk, float[] wv, float[] wo, float[] gate, float[] memNorm,
+      float[] write, float[] writeBias) {}
 
   /** Per-head memory, mutable here: m[h][k][v], z[h][k]. */
   static final class State {
@@ -161,7 +162,7 @@ final class NaiveInfiniAttention {
         }
         double eta = 1;
         boolean unitKeys = c.updateRule() == UpdateRule.BOUNDED
-            || c.updateRule() == UpdateRule.SEQUENTIAL;
+            || c.updateRule() == UpdateRule.SEQUENTIAL || c.updateRule() == UpdateRule.GATED;
         if (unitKeys) {
           for (int i = 0; i < t; i++) { // unit-length key features
             double n2 = 0;
@@ -174,9 +175,17 @@ final class NaiveInfiniAttention {
             }
           }
         }
-        if (c.updateRule() == UpdateRule.SEQUENTIAL) { // one token at a time, in order
-          double[][] mm = state.m[hd];
+        if (c.updateRule() == UpdateRule.SEQUENTIAL || c.updateRule() == UpdateRule.GATED) {
+          double[][] mm = state.m[hd]; // one token at a time, in order
           for (int i = 0; i < t; i++) {
+            double beta = 1; // GATED: s(h_i w_beta + b_beta) of this head, s(x) = (1 + x/(1+|x|))/2
+            if (c.updateRule() == UpdateRule.GATED) {
+              double pre = w.writeBias()[hd];
+              for (int e = 0; e < d; e++) {
+                pre += h[i][e] * w.write()[e * nh + hd];
+              }
+              beta = (1 + pre / (1 + Math.abs(pre))) / 2;
+            }
             double[] err = v[hd][i].clone();
             for (int e = 0; e < dk; e++) {
               for (int f = 0; f < dv; f++) {
@@ -185,7 +194,7 @@ final class NaiveInfiniAttention {
             }
             for (int e = 0; e < dk; e++) {
               for (int f = 0; f < dv; f++) {
-                mm[e][f] += sk[i][e] * err[f];
+                mm[e][f] += sk[i][e] * beta * err[f];
               }
             }
           }

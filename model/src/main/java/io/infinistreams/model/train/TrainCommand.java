@@ -1,5 +1,7 @@
 package io.infinistreams.model.train;
 
+import ai.djl.ndarray.NDManager;
+import io.infinistreams.model.Checkpoint;
 import io.infinistreams.model.MemoryRead;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.UpdateRule;
@@ -124,7 +126,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--segment", description = "Override the segment length N.")
   Integer segment;
 
-  @Option(names = "--update", description = "LINEAR, DELTA, BOUNDED or SEQUENTIAL (default: the config's).")
+  @Option(names = "--update", description = "LINEAR, DELTA, BOUNDED, SEQUENTIAL or GATED (default: the config's).")
   UpdateRule update;
 
   @Option(names = "--read", description = "PAPER, NORMALIZED or UNIT (default: the config's).")
@@ -145,6 +147,12 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Option(names = "--max-minutes", defaultValue = "1e9", description = "Stop (with a checkpoint) after this many minutes in this process.")
   double maxMinutes;
+
+  @Option(names = "--init-from", description = "A new run starts from this model directory "
+      + "(model.safetensors + manifest.json): tensors with the same name and shape are copied, the "
+      + "rest drawn from --seed; the optimizer starts afresh. The shape options must match the "
+      + "source's; --update and --read may differ (e.g. GATED from SEQUENTIAL).")
+  Path initFrom;
 
   @Option(names = "--stop-at-step", description = "Stop (with a checkpoint) once this many steps are done, e.g. to change the recipe there with --resume, exactly where a recorded run changed it.")
   Long stopAtStep;
@@ -223,7 +231,17 @@ public final class TrainCommand implements Callable<Integer> {
         return 2;
       }
       TrainConfig c = trainConfig();
-      trainer = Trainer.fresh(c, TaskMixes.build(c));
+      if (initFrom != null) {
+        try (NDManager m = NDManager.newBaseManager()) {
+          Checkpoint.Loaded source = Checkpoint.load(initFrom, m);
+          trainer = Trainer.fresh(c, TaskMixes.build(c), source.weights());
+          String fp = source.manifest().get("fingerprint").getAsString();
+          commandLine = commandLine + " (--init-from fingerprint " + fp + ")";
+          System.err.println("starting from " + initFrom + " (fingerprint " + fp + ")");
+        }
+      } else {
+        trainer = Trainer.fresh(c, TaskMixes.build(c));
+      }
       System.err.println("model " + c.model() + ", " + trainer.weights().parameterCount()
           + " parameters; mix " + c.mix() + "; corpus " + c.corpus());
     }

@@ -72,11 +72,21 @@ public final class Trainer implements AutoCloseable {
   }
 
   /**
-   * The optimizer group of a parameter: gates get {@code lr * gateLrScale} and no decay;
-   * norms and gains no decay; matrices (embedding, projections) the configured decay.
+   * A new run whose weights start from {@code source} where names and shapes match
+   * ({@link Weights#initFrom}), the rest from the config's seed; the optimizer starts afresh.
+   */
+  public static Trainer fresh(TrainConfig config, TaskMix mix, Weights source) {
+    NDManager base = NDManager.newBaseManager();
+    return new Trainer(config, mix, base,
+        Weights.initFrom(config.model(), config.seed(), source, base), 0);
+  }
+
+  /**
+   * The optimizer group of a parameter: gates and the GATED write biases (scalars per head) get
+   * {@code lr * gateLrScale} and no decay; norms and gains no decay; matrices (embedding, projections) the configured decay.
    */
   static AdamW.Group groupOf(String name, TrainConfig c) {
-    if (name.endsWith("gate")) {
+    if (name.endsWith("gate") || name.endsWith("write_bias")) {
       return new AdamW.Group(c.gateLrScale(), 0f);
     }
     if (name.endsWith("norm")) {

@@ -1,9 +1,16 @@
 package io.infinistreams.model.train;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDManager;
+import io.infinistreams.model.UpdateRule;
+import io.infinistreams.model.Weights;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -101,6 +108,53 @@ class TrainerTest {
     }
     assertTrue(losses.get(7) < losses.get(0) - 0.5, "loss " + losses.get(0) + " -> "
         + losses.get(7));
+  }
+
+  /**
+   * A GATED run started from a SEQUENTIAL model ({@code train --init-from}) begins with every
+   * tensor the two share, bit for bit, and the write gate fresh; then the write gate learns.
+   * A source of another shape is refused.
+   */
+  @Test
+  void aGatedRunStartsFromASequentialModelAndItsWriteGateLearns() {
+    TrainConfig c = TrainConfig.tiny(3, 6);
+    TrainConfig gated = new TrainConfig(c.model().withUpdateRule(UpdateRule.GATED), c.seed(),
+        c.steps(), c.batch(), c.minSegments(), c.maxSegments(), c.lr(), c.gateLrScale(),
+        c.minLrFraction(), c.warmup(), c.weightDecay(), c.clipNorm(), c.beta1(), c.beta2(),
+        c.mix(), c.localFraction(), c.answerWeight(), c.corpus(), false, 0);
+    try (NDManager m = NDManager.newBaseManager()) {
+      Weights source = Weights.init(c.model().withUpdateRule(UpdateRule.SEQUENTIAL), 17, m);
+      Map<String, float[]> before = new HashMap<>();
+      for (Weights.Param p : source.parameters()) {
+        before.put(p.name(), p.array().toFloatArray());
+      }
+      try (Trainer t = Trainer.fresh(gated, TaskMixes.build(gated), source)) {
+        List<Weights.Param> params = t.weights().parameters();
+        assertEquals(source.parameters().size() + 2 * c.model().layers(), params.size());
+        for (Weights.Param p : params) {
+          float[] want = before.get(p.name());
+          if (p.name().contains("attn.write")) {
+            assertEquals(null, want, p.name());
+          } else {
+            assertArrayEquals(want, p.array().toFloatArray(), p.name());
+          }
+        }
+        float[] bias0 = t.weights().layer(0).writeBias().toFloatArray();
+        assertArrayEquals(new float[] {Weights.WRITE_BIAS_INIT, Weights.WRITE_BIAS_INIT}, bias0);
+        for (int i = 0; i < 6; i++) {
+          assertTrue(Double.isFinite(t.step().loss()));
+        }
+        float[] bias6 = t.weights().layer(0).writeBias().toFloatArray();
+        assertTrue(Math.abs(bias6[0] - bias0[0]) + Math.abs(bias6[1] - bias0[1]) > 1e-4,
+            "the write bias did not move");
+      }
+      Weights wider = Weights.init(c.model().withUpdateRule(UpdateRule.SEQUENTIAL)
+          .withSegmentLength(32), 17, m);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> Trainer.fresh(gated, TaskMixes.build(gated), wider).close());
+      assertTrue(e.getMessage().contains("only the update rule and the read may differ"),
+          e.getMessage());
+    }
   }
 
   /**
@@ -204,6 +258,9 @@ class TrainerTest {
     assertEquals(new AdamW.Group(c.gateLrScale(), 0f), Trainer.groupOf("layers.0.attn.gate", c));
     assertEquals(new AdamW.Group(1f, 0f), Trainer.groupOf("layers.1.attn.mem_norm", c));
     assertEquals(new AdamW.Group(1f, 0f), Trainer.groupOf("final_norm", c));
+    assertEquals(new AdamW.Group(c.gateLrScale(), 0f),
+        Trainer.groupOf("layers.0.attn.write_bias", c));
+    assertEquals(new AdamW.Group(1f, c.weightDecay()), Trainer.groupOf("layers.0.attn.write", c));
     assertEquals(new AdamW.Group(1f, c.weightDecay()), Trainer.groupOf("layers.0.attn.wk", c));
   }
 
