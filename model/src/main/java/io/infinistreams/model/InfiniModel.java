@@ -412,6 +412,41 @@ public final class InfiniModel implements AutoCloseable {
   }
 
   /** Closes the weights' native memory if this model owns them. */
+  /**
+   * The {@link UpdateRule#GATED} write strength of every token of the stream's next segment: the
+   * state's open tokens followed by {@code more}, which must complete exactly one segment of N
+   * tokens. [layer][head][position in that segment], in (0, 1). A diagnostic (which tokens the
+   * model stores); the state is not changed.
+   *
+   * @throws IllegalStateException under any other update rule
+   */
+  public float[][][] writeStrengths(StreamState state, int[] more) {
+    checkState(state);
+    checkTokens(more);
+    ModelConfig c = config();
+    if (c.updateRule() != UpdateRule.GATED) {
+      throw new IllegalStateException("write strengths exist only under GATED, not "
+          + c.updateRule());
+    }
+    int[] segment = concat(state.openTokens(), more);
+    if (segment.length != c.segmentLength()) {
+      throw new IllegalArgumentException("the open " + state.openTokens().length + " tokens and "
+          + more.length + " more must make one segment of " + c.segmentLength());
+    }
+    try (NDManager call = manager.newSubManager()) {
+      Output out = compress(Prepared.of(weights, call), call, segment,
+          toNd(call, state.memories()), false);
+      float[][][] beta = new float[c.layers()][c.heads()][];
+      for (int l = 0; l < c.layers(); l++) {
+        float[] all = out.strengths().get(l).toFloatArray(); // (1, H, N, 1)
+        for (int h = 0; h < c.heads(); h++) {
+          beta[l][h] = Arrays.copyOfRange(all, h * segment.length, (h + 1) * segment.length);
+        }
+      }
+      return beta;
+    }
+  }
+
   @Override
   public void close() {
     if (owner) {

@@ -136,8 +136,11 @@ public final class InfiniTransformer {
    * @param logits   (B, T, W), or null when not requested
    * @param memories (L) the memories after this call (the inputs if nothing was written)
    * @param cache    the KV cache extended by this call's T positions (P + T)
+   * @param strengths (L) each layer's GATED write strengths (B, H, T, 1) when this call wrote
+   *                 memory under GATED, else null entries
    */
-  public record Output(NDArray logits, List<Memory> memories, KvCache cache) {}
+  public record Output(NDArray logits, List<Memory> memories, KvCache cache,
+      List<NDArray> strengths) {}
 
   /**
    * One layer's Infini-attention (before the residual add).
@@ -148,9 +151,11 @@ public final class InfiniTransformer {
    * @param values  (B, H, P+T, V) values of the open segment
    * @param memRead (B, H, T, V) A_mem, the memory branch (eq. 7)
    * @param local   (B, H, T, V) A_dot, the local branch (eq. 5-6)
+   * @param strength (B, H, T, 1) the GATED write strengths if this call wrote memory under
+   *                GATED, else null
    */
   public record Attention(NDArray out, Memory memory, NDArray keys, NDArray values,
-      NDArray memRead, NDArray local) {}
+      NDArray memRead, NDArray local, NDArray strength) {}
 
   private InfiniTransformer() {}
 
@@ -198,6 +203,7 @@ public final class InfiniTransformer {
     List<Memory> newMemories = new ArrayList<>();
     List<NDArray> keys = new ArrayList<>();
     List<NDArray> values = new ArrayList<>();
+    List<NDArray> strengths = new ArrayList<>();
     for (int l = 0; l < c.layers(); l++) {
       PreparedLayer lp = p.layers().get(l);
       NDArray pastK = cache == null ? null : cache.keys().get(l);
@@ -211,10 +217,11 @@ public final class InfiniTransformer {
       newMemories.add(a.memory());
       keys.add(a.keys());
       values.add(a.values());
+      strengths.add(a.strength());
     }
     NDArray logits = o.computeLogits() ? lmHead(rmsNorm(x, p.weights().finalNorm()),
         p.weights().embed()) : null; // (B, T, W)
-    return new Output(logits, newMemories, new KvCache(keys, values));
+    return new Output(logits, newMemories, new KvCache(keys, values), strengths);
   }
 
   /**
@@ -263,11 +270,12 @@ public final class InfiniTransformer {
 
     // Eq. 8 / 9, memory write with pre-RoPE K, after the read; z += sum_t sigma(K_t).
     Memory next = mem;
+    NDArray strength = null;
     if (o.writeMemory()) {
       NDArray sk = sqk.get(1); // (B, H, T, K)
       NDArray newM;
       if (c.updateRule().sequential()) {
-        NDArray strength = c.updateRule() == UpdateRule.GATED
+        strength = c.updateRule() == UpdateRule.GATED
             ? writeStrength(h, lp.w()) : null; // (B, H, T, 1) or none
         newM = sequentialWrite(h.getManager(), sk, v, mem.m(), mask, strength);
       } else if (c.updateRule() == UpdateRule.BOUNDED) {
@@ -298,7 +306,7 @@ public final class InfiniTransformer {
 
     // Eq. 11: concatenate heads, project with W_O.
     NDArray out = gated.transpose(0, 2, 1, 3).reshape(b, t, (long) nh * dv).matMul(lp.w().wo()); // (B, T, D)
-    return new Attention(out, next, keys, vals, aMem, aDot);
+    return new Attention(out, next, keys, vals, aMem, aDot, strength);
   }
 
   /** Tokens per block of {@link #sequentialWrite}: blocks run in order, tokens in a block at once. */

@@ -6,6 +6,7 @@ import io.infinistreams.model.ByteTokenizer;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.InfiniTransformer.GateOverride;
 import io.infinistreams.model.ModelConfig;
+import io.infinistreams.model.UpdateRule;
 import io.infinistreams.model.StreamState;
 import io.infinistreams.model.data.PasskeyDocument;
 import io.infinistreams.model.data.TextCorpus;
@@ -76,7 +77,7 @@ public final class EvalCommand implements Callable<Integer> {
       description = "Filler lengths at which the memory's size |M| is measured (default ${DEFAULT-VALUE}).")
   List<Integer> growthLengths;
 
-  @Option(names = "--skip", split = ",", description = "Parts to skip: passkey, baseline, chat, lm, gates, growth.")
+  @Option(names = "--skip", split = ",", description = "Parts to skip: passkey, baseline, chat, lm, gates, growth, writes.")
   List<String> skip = new ArrayList<>();
 
   @Option(names = "--seed", defaultValue = "7", description = "Seed of keys, offsets, facts (default ${DEFAULT-VALUE}).")
@@ -131,6 +132,9 @@ public final class EvalCommand implements Callable<Integer> {
       }
       if (!skip.contains("growth")) {
         growth(m, err);
+      }
+      if (!skip.contains("writes") && c.updateRule() == UpdateRule.GATED) {
+        writes(m, err);
       }
       if (!skip.contains("lm")) {
         lm(m, err);
@@ -203,6 +207,31 @@ public final class EvalCommand implements Callable<Integer> {
           length);
     }
     summary.put("growth", rows);
+    writeSummary();
+  }
+
+  /** GATED models: the mean write strength on the needle's digits, its text and the filler. */
+  private void writes(InfiniModel m, PrintStream err) throws Exception {
+    WriteStrengthEval.Result r = new WriteStrengthEval(4096, 20, seed).run(m);
+    double[] all = new double[WriteStrengthEval.CLASSES.length];
+    int heads = 0;
+    for (double[][] layer : r.mean()) {
+      for (double[] head : layer) {
+        for (int k = 0; k < all.length; k++) {
+          all[k] += head[k];
+        }
+        heads++;
+      }
+    }
+    err.printf("write strength (mean over heads): key digits %.3g, needle text %.3g, filler %.3g%n",
+        all[0] / heads, all[1] / heads, all[2] / heads);
+    Map<String, Object> w = new LinkedHashMap<>();
+    w.put("documents", "20 passkey documents of 4096 tokens, needle depth in [0, 0.9], seed " + seed
+        + "; the segment holding the key's first mention");
+    w.put("classes", WriteStrengthEval.CLASSES);
+    w.put("tokens", r.tokens());
+    w.put("mean", r.mean());
+    summary.put("writeStrength", w);
     writeSummary();
   }
 

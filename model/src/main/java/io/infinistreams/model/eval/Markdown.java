@@ -61,6 +61,19 @@ final class Markdown {
       }
       md.append('\n');
     }
+    if (s.get("writeStrength") instanceof Map<?, ?> w) {
+      double[][][] mean = (double[][][]) w.get("mean");
+      md.append("## GATED write strength (0 = writes nothing, 1 = the full delta step)\n\n")
+          .append(w.get("documents")).append(".\n\n")
+          .append("| layer | head | key digits | rest of the needle | filler |\n|---|---|---|---|---|\n");
+      for (int l = 0; l < mean.length; l++) {
+        for (int h = 0; h < mean[l].length; h++) {
+          md.append(String.format("| %d | %d | %.3g | %.3g | %.3g |%n", l, h, mean[l][h][0],
+              mean[l][h][1], mean[l][h][2]));
+        }
+      }
+      md.append('\n');
+    }
     if (s.get("gates") instanceof double[][] g) {
       md.append("## Gates sigmoid(beta) (0 = local only, 1 = memory only)\n\n| layer |");
       for (int h = 0; h < g[0].length; h++) {

@@ -2,6 +2,7 @@ package io.infinistreams.model.eval;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.infinistreams.model.ByteTokenizer;
@@ -98,6 +99,37 @@ class EvalTest {
       }
     }
     assertEquals(n, open.size(), "every position in the segment: " + open);
+  }
+
+  /**
+   * The write-strength diagnostic of a GATED model: the needle's segment, every key digit of
+   * the first mention counted, strengths as the fresh write gate gives them (s(4) = 0.9 give or
+   * take the small random projection); other rules refuse.
+   */
+  @Test
+  void writeStrengthsOfTheNeedlesSegment() {
+    ModelConfig gated = ModelConfig.tiny().withUpdateRule(io.infinistreams.model.UpdateRule.GATED)
+        .withSegmentLength(64);
+    try (InfiniModel m = InfiniModel.create(gated, 3)) {
+      WriteStrengthEval.Result r = new WriteStrengthEval(700, 4, 5).run(m);
+      assertTrue(r.tokens()[0] >= 4 * 5, "key digits counted: " + r.tokens()[0]);
+      assertTrue(r.tokens()[1] > 0 && r.tokens()[2] > 0, java.util.Arrays.toString(r.tokens()));
+      for (double[][] layer : r.mean()) {
+        for (double[] head : layer) {
+          for (double v : head) {
+            assertTrue(v > 0.8 && v < 0.95, "mean write strength " + v);
+          }
+        }
+      }
+      StreamState s = m.absorb(m.newState(), ByteTokenizer.encode("abc"), false).state();
+      int[] rest = new int[gated.segmentLength() - s.openTokens().length];
+      assertEquals(gated.layers(), m.writeStrengths(s, rest).length);
+      assertThrows(IllegalArgumentException.class, () -> m.writeStrengths(s, new int[1]));
+    }
+    try (InfiniModel m = InfiniModel.create(ModelConfig.tiny(), 3)) {
+      assertThrows(IllegalStateException.class,
+          () -> m.writeStrengths(m.newState(), new int[ModelConfig.tiny().segmentLength() - 1]));
+    }
   }
 
   @Test
