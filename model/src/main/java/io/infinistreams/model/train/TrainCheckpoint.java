@@ -35,6 +35,7 @@ public final class TrainCheckpoint {
   public static final String WEIGHTS = "model.safetensors";
   public static final String OPTIMIZER = "optimizer.safetensors";
   public static final String STATE = "train-state.json";
+  public static final String WARM_STATES = "warm-states.safetensors";
 
   static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues()
       .create();
@@ -60,6 +61,14 @@ public final class TrainCheckpoint {
       try (OutputStream out = Files.newOutputStream(tmp.resolve(OPTIMIZER));
           NDManager copies = trainer.manager().newSubManager()) {
         trainer.optimizer().state(trainer.names(), copies).encode(out, NDList.Encoding.SAFETENSORS);
+      }
+      try (NDManager copies = trainer.manager().newSubManager()) {
+        NDList warm = trainer.warmStates(copies);
+        if (warm != null) {
+          try (OutputStream out = Files.newOutputStream(tmp.resolve(WARM_STATES))) {
+            warm.encode(out, NDList.Encoding.SAFETENSORS);
+          }
+        }
       }
       State state = new State(trainer.config(), trainer.stepsDone(),
           trainer.optimizer().stepsTaken(), elapsedSec, command, history);
@@ -120,6 +129,12 @@ public final class TrainCheckpoint {
           InputStream in = Files.newInputStream(dir.resolve(OPTIMIZER))) {
         trainer.optimizer().restore(NDList.decode(tmp, in), trainer.names(),
             state.optimizerSteps());
+      }
+      if (config.warmFiller() > 0 && Files.exists(dir.resolve(WARM_STATES))) {
+        try (NDManager tmp = base.newSubManager();
+            InputStream in = Files.newInputStream(dir.resolve(WARM_STATES))) {
+          trainer.restoreWarmStates(NDList.decode(tmp, in));
+        }
       }
       return trainer;
     } catch (IOException e) {

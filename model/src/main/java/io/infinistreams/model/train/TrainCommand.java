@@ -47,6 +47,9 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--new-warm-segments", description = "With --resume: continue with this many warm segments at most.")
   Integer newWarmSegments;
 
+  @Option(names = "--new-warm-filler", description = "With --resume: continue with this --warm-filler.")
+  Integer newWarmFiller;
+
   @Option(names = "--new-local-fraction", description = "With --resume: continue with this local-needle fraction.")
   Double newLocalFraction;
 
@@ -95,6 +98,11 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Option(names = "--warm-segments", defaultValue = "0", description = "Most segments run forward only (no gradient, no loss) at the start of a sequence, before the trained ones; each step draws 0..this (default ${DEFAULT-VALUE}).")
   int warmSegments;
+
+  @Option(names = "--warm-filler", defaultValue = "0", description = "Start sequences from the "
+      + "memory after up to this many tokens of passkey filler (4K, 16K, ... up to it, or empty), "
+      + "recomputed from the current weights every 100 steps; 0: off (default ${DEFAULT-VALUE}).")
+  int warmFiller;
 
   @Option(names = "--local-fraction", defaultValue = "0.5", description = "Passkey samples with the needle in the question's segment (default ${DEFAULT-VALUE}).")
   double localFraction;
@@ -184,7 +192,7 @@ public final class TrainCommand implements Callable<Integer> {
   TrainConfig trainConfig() {
     return new TrainConfig(modelConfig(), seed, steps, batch, minSegments, maxSegments, lr,
         gateLrScale, minLrFraction, warmup, weightDecay, clip, 0.9f, 0.95f, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments);
+        answerWeight, corpus, noMemory, warmSegments, warmFiller);
   }
 
   @Override
@@ -211,6 +219,9 @@ public final class TrainCommand implements Callable<Integer> {
       }
       if (newWarmSegments != null) {
         config = config.withWarmSegments(newWarmSegments);
+      }
+      if (newWarmFiller != null) {
+        config = config.withWarmFiller(newWarmFiller);
       }
       if (newMix != null || newLocalFraction != null || newAnswerWeight != null) {
         config = config.withData(newMix != null ? newMix : config.mix(),

@@ -8,6 +8,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import io.infinistreams.model.ByteTokenizer;
 import io.infinistreams.model.InfiniTransformer;
 import io.infinistreams.model.InfiniTransformer.GateOverride;
 import io.infinistreams.model.InfiniTransformer.Memory;
@@ -15,9 +16,11 @@ import io.infinistreams.model.InfiniTransformer.Options;
 import io.infinistreams.model.InfiniTransformer.Output;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.Weights;
+import io.infinistreams.model.data.PasskeyDocument;
 import io.infinistreams.model.data.Sample;
 import io.infinistreams.model.data.TaskMix;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
@@ -43,6 +46,10 @@ public final class Trainer implements AutoCloseable {
   private final AdamW optimizer;
   private final LrSchedule schedule;
   private long skipped; // updates skipped for a non-finite gradient (in this process)
+  // TrainConfig#warmFiller: [level][layer] M (H*K*V) and z (H*K) of one stream, on the host;
+  // null until first computed
+  private float[][][] warmM;
+  private float[][][] warmZ;
   private long step; // next step to run (0-based) == steps done == the data stream's position
 
   Trainer(TrainConfig config, TaskMix mix, NDManager base, Weights weights, long step) {
@@ -144,6 +151,189 @@ public final class Trainer implements AutoCloseable {
         c.model().segmentLength());
   }
 
+  /** Steps between recomputations of the warm states ({@link TrainConfig#warmFiller}). */
+  public static final int WARM_REFRESH_STEPS = 100;
+
+  /** Tokens before a passkey document's filler: BOS and the intro (one token per byte). */
+  static final int PASSKEY_PREFIX = 1 + PasskeyDocument.INTRO.length();
+
+  /**
+   * Filler tokens behind each warm state: 4K, 16K, ... (x4) up to {@code warmFiller}, each
+   * moved up to the next length at which BOS + intro + filler ends on a segment boundary (so the
+   * state has no open tokens) and the filler ends at the phase where a sample's replaced prefix
+   * continues it seamlessly (see {@link #withFillerPrefix}).
+   */
+  public static int[] warmFillerLengths(TrainConfig c) {
+    int n = c.model().segmentLength();
+    int f = PasskeyDocument.FILLER.length();
+    int phase = Math.floorMod(-PASSKEY_PREFIX, f);
+    List<Integer> out = new ArrayList<>();
+    for (long target = 4096; target <= c.warmFiller(); target *= 4) {
+      int len = (int) target;
+      while ((PASSKEY_PREFIX + len) % n != 0 || len % f != phase) {
+        len++;
+      }
+      out.add(len);
+    }
+    if (c.warmFiller() > 0 && out.isEmpty()) {
+      throw new IllegalArgumentException("warmFiller must be 0 or >= 4096, got " + c.warmFiller());
+    }
+    return out.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  /**
+   * The warm state each sequence of {@code step}'s batch starts from: 0 an empty memory, k the
+   * state after {@code warmFillerLengths(c)[k - 1]} filler tokens. A pure function of (seed, step).
+   */
+  public static int[] warmLevelsAt(TrainConfig c, long step, int batch) {
+    int[] levels = new int[batch];
+    if (c.warmFiller() > 0) {
+      int choices = warmFillerLengths(c).length + 1;
+      Random r = TaskMix.rngFor(c.seed() ^ 0x7F11E5L, step);
+      for (int i = 0; i < batch; i++) {
+        levels[i] = r.nextInt(choices);
+      }
+    }
+    return levels;
+  }
+
+  /**
+   * A passkey sample continued after a warm state: its BOS and intro replaced by the filler that
+   * leads into its own filler (phase 0), so the stream reads BOS, intro, filler, ..., needle,
+   * filler, question as one document. Other samples are returned as they are (null: not a
+   * passkey document, so it starts from an empty memory).
+   */
+  static int[] withFillerPrefix(int[] tokens) {
+    if (tokens.length < PASSKEY_PREFIX || tokens[0] != ByteTokenizer.BOS) {
+      return null;
+    }
+    int[] intro = ByteTokenizer.encode(PasskeyDocument.INTRO);
+    for (int i = 0; i < intro.length; i++) {
+      if (tokens[1 + i] != intro[i]) {
+        return null;
+      }
+    }
+    int f = PasskeyDocument.FILLER.length();
+    int[] lead = ByteTokenizer.encode(PasskeyDocument.filler(Math.floorMod(-PASSKEY_PREFIX, f),
+        PASSKEY_PREFIX));
+    int[] out = tokens.clone();
+    System.arraycopy(lead, 0, out, 0, PASSKEY_PREFIX);
+    return out;
+  }
+
+  /**
+   * Recomputes the warm states from the current weights: one stream of BOS, intro and filler,
+   * forward only, segment by segment, its memory kept at each of {@link #warmFillerLengths}.
+   */
+  private void refreshWarmStates() {
+    ModelConfig mc = config.model();
+    int n = mc.segmentLength();
+    int[] lengths = warmFillerLengths(config);
+    int total = PASSKEY_PREFIX + lengths[lengths.length - 1];
+    int[] stream = new int[total];
+    stream[0] = ByteTokenizer.BOS;
+    System.arraycopy(ByteTokenizer.encode(PasskeyDocument.INTRO + PasskeyDocument.filler(0,
+        total - PASSKEY_PREFIX)), 0, stream, 1, total - 1);
+    warmM = new float[lengths.length][mc.layers()][];
+    warmZ = new float[lengths.length][mc.layers()][];
+    Options o = config.noMemory() ? Options.fullSegment().withGate(GateOverride.LOCAL_ONLY)
+        : Options.fullSegment();
+    try (NDManager keep = base.newSubManager()) {
+      List<Memory> mem = Memory.zeros(keep, mc, 1);
+      int level = 0;
+      for (int s = 0; s * n < total; s++) {
+        try (NDManager work = keep.newSubManager()) {
+          NDArray seg = work.create(Arrays.copyOfRange(stream, s * n, (s + 1) * n),
+              new Shape(1, n));
+          List<Memory> next = new ArrayList<>();
+          for (Memory x : InfiniTransformer.forward(weights, seg, mem, o.withLogits(false))
+              .memories()) {
+            NDArray m = x.m().stopGradient(); // no graph kept across thousands of segments
+            NDArray z = x.z().stopGradient();
+            m.attach(keep);
+            z.attach(keep);
+            next.add(new Memory(m, z));
+          }
+          for (Memory x : mem) {
+            x.m().close();
+            x.z().close();
+          }
+          mem = next;
+        }
+        if ((s + 1) * n == PASSKEY_PREFIX + lengths[level]) {
+          for (int l = 0; l < mc.layers(); l++) {
+            warmM[level][l] = mem.get(l).m().toFloatArray();
+            warmZ[level][l] = mem.get(l).z().toFloatArray();
+          }
+          level++;
+        }
+      }
+    }
+  }
+
+  /** The warm states as named arrays for a checkpoint, or null if none were computed. */
+  NDList warmStates(NDManager m) {
+    if (warmM == null) {
+      return null;
+    }
+    ModelConfig mc = config.model();
+    NDList out = new NDList();
+    for (int k = 0; k < warmM.length; k++) {
+      for (int l = 0; l < mc.layers(); l++) {
+        NDArray a = m.create(warmM[k][l], new Shape(mc.heads(), mc.dKey(), mc.dValue()));
+        a.setName("level." + k + ".layer." + l + ".m");
+        out.add(a);
+        NDArray z = m.create(warmZ[k][l], new Shape(mc.heads(), mc.dKey()));
+        z.setName("level." + k + ".layer." + l + ".z");
+        out.add(z);
+      }
+    }
+    return out;
+  }
+
+  /** Restores warm states written by {@link #warmStates} (a resumed run continues exactly). */
+  void restoreWarmStates(NDList named) {
+    ModelConfig mc = config.model();
+    int levels = warmFillerLengths(config).length;
+    if (named.size() != 2 * levels * mc.layers()) {
+      return; // another --warm-filler than the checkpoint's: recompute at the next step
+    }
+    warmM = new float[levels][mc.layers()][];
+    warmZ = new float[levels][mc.layers()][];
+    for (NDArray a : named) {
+      String[] p = a.getName().split("\\.");
+      int k = Integer.parseInt(p[1]);
+      int l = Integer.parseInt(p[3]);
+      if (p[4].equals("m")) {
+        warmM[k][l] = a.toFloatArray();
+      } else {
+        warmZ[k][l] = a.toFloatArray();
+      }
+    }
+  }
+
+  /** Per layer, the batch's starting memories: empty, or the warm state of each sequence. */
+  private List<Memory> startMemories(NDManager sm, int[] levels) {
+    ModelConfig mc = config.model();
+    int b = levels.length;
+    int kv = mc.heads() * mc.dKey() * mc.dValue();
+    int k = mc.heads() * mc.dKey();
+    List<Memory> out = new ArrayList<>();
+    for (int l = 0; l < mc.layers(); l++) {
+      float[] m = new float[b * kv];
+      float[] z = new float[b * k];
+      for (int i = 0; i < b; i++) {
+        if (levels[i] > 0) {
+          System.arraycopy(warmM[levels[i] - 1][l], 0, m, i * kv, kv);
+          System.arraycopy(warmZ[levels[i] - 1][l], 0, z, i * k, k);
+        }
+      }
+      out.add(new Memory(sm.create(m, new Shape(b, mc.heads(), mc.dKey(), mc.dValue())),
+          sm.create(z, new Shape(b, mc.heads(), mc.dKey()))));
+    }
+    return out;
+  }
+
   /** Runs the next step and returns what it measured. */
   public StepResult step() {
     ModelConfig mc = config.model();
@@ -152,6 +342,10 @@ public final class Trainer implements AutoCloseable {
     int warm = warmSegmentsAt(config, step);
     List<Sample> batch = batchAt(config, mix, step);
     int b = batch.size();
+    int[] levels = warmLevelsAt(config, step, b);
+    if (config.warmFiller() > 0 && (warmM == null || step % WARM_REFRESH_STEPS == 0)) {
+      refreshWarmStates();
+    }
     int t = segments * n;
     int from = warm * n; // the trained part starts after the warm segments
     int[] warmInputs = new int[b * from];
@@ -161,9 +355,17 @@ public final class Trainer implements AutoCloseable {
     double totalWeight = 0;
     for (int i = 0; i < b; i++) {
       Sample s = batch.get(i);
-      System.arraycopy(s.tokens(), 0, warmInputs, i * from, from);
-      System.arraycopy(s.tokens(), from, inputs, i * t, t);
-      System.arraycopy(s.tokens(), from + 1, targets, i * t, t);
+      int[] tok = s.tokens();
+      if (levels[i] > 0) {
+        tok = withFillerPrefix(tok);
+        if (tok == null) { // not a passkey document: it starts from an empty memory
+          tok = s.tokens();
+          levels[i] = 0;
+        }
+      }
+      System.arraycopy(tok, 0, warmInputs, i * from, from);
+      System.arraycopy(tok, from, inputs, i * t, t);
+      System.arraycopy(tok, from + 1, targets, i * t, t);
       System.arraycopy(s.weights(), from, w, i * t, t);
       for (int j = from; j < from + t; j++) {
         totalWeight += s.weights()[j];
@@ -182,7 +384,8 @@ public final class Trainer implements AutoCloseable {
       List<NDArray> preds = new ArrayList<>();
       // Warm segments: forward only, before the collector opens, so nothing is recorded; the
       // trained segments start from the memories they leave
-      List<Memory> warmMem = Memory.zeros(sm, mc, b);
+      List<Memory> warmMem = config.warmFiller() > 0 ? startMemories(sm, levels)
+          : Memory.zeros(sm, mc, b);
       if (warm > 0) {
         NDArray warmTokens = sm.create(warmInputs, new Shape(b, from)); // (B, W*N)
         Options o = config.noMemory() ? Options.fullSegment().withGate(GateOverride.LOCAL_ONLY)

@@ -121,7 +121,7 @@ class TrainerTest {
     TrainConfig gated = new TrainConfig(c.model().withUpdateRule(UpdateRule.GATED), c.seed(),
         c.steps(), c.batch(), c.minSegments(), c.maxSegments(), c.lr(), c.gateLrScale(),
         c.minLrFraction(), c.warmup(), c.weightDecay(), c.clipNorm(), c.beta1(), c.beta2(),
-        c.mix(), c.localFraction(), c.answerWeight(), c.corpus(), false, 0);
+        c.mix(), c.localFraction(), c.answerWeight(), c.corpus(), false, 0, 0);
     try (NDManager m = NDManager.newBaseManager()) {
       Weights source = Weights.init(c.model().withUpdateRule(UpdateRule.SEQUENTIAL), 17, m);
       Map<String, float[]> before = new HashMap<>();
@@ -238,6 +238,67 @@ class TrainerTest {
       }
       StepResult r = t.step();
       assertEquals((long) c.batch() * trained * n, r.tokens());
+      assertEquals(weighted / total, r.loss(), 1e-4 * Math.abs(weighted / total));
+    }
+  }
+
+  /**
+   * Warm states: a sequence that starts from the memory after L filler tokens is scored as the
+   * model scores the one document BOS, intro, L filler tokens, then the sample with its BOS and
+   * intro replaced by the filler that leads into its own; the lengths end on segment boundaries.
+   */
+  @Test
+  void warmStatesContinueALongFillerStreamAsOneDocument() {
+    TrainConfig c = null;
+    for (long seed = 1; c == null; seed++) {
+      TrainConfig x = TrainConfig.tiny(seed, 4).withData("passkey=1", 0.5, 5f)
+          .withWarmFiller(4096);
+      int[] levels = Trainer.warmLevelsAt(x, 0, x.batch());
+      if (levels[0] != levels[1]) { // one sequence from the warm state, one from empty memory
+        c = x;
+      }
+    }
+    int n = c.model().segmentLength();
+    int[] lengths = Trainer.warmFillerLengths(c);
+    assertEquals(1, lengths.length);
+    int len = lengths[0];
+    assertTrue(len >= 4096 && (Trainer.PASSKEY_PREFIX + len) % n == 0, "length " + len);
+    String lead = io.infinistreams.model.data.PasskeyDocument.INTRO
+        + io.infinistreams.model.data.PasskeyDocument.filler(0, len);
+    int[] levels = Trainer.warmLevelsAt(c, 0, c.batch());
+    int trained = Trainer.segmentsAt(c, 0);
+    List<io.infinistreams.model.data.Sample> batch = Trainer.batchAt(c, TaskMixes.build(c), 0);
+    try (Trainer t = Trainer.fresh(c, TaskMixes.build(c))) {
+      double weighted = 0;
+      double total = 0;
+      try (io.infinistreams.model.InfiniModel m =
+          io.infinistreams.model.InfiniModel.fromWeights(t.weights())) {
+        for (int b = 0; b < batch.size(); b++) {
+          io.infinistreams.model.data.Sample x = batch.get(b);
+          int[] prefixed = Trainer.withFillerPrefix(x.tokens());
+          // the document reads on seamlessly: intro, then one filler stream into the sample's
+          String joined = lead + io.infinistreams.model.ByteTokenizer.decode(prefixed);
+          String sampleText = io.infinistreams.model.ByteTokenizer.decode(
+              java.util.Arrays.copyOfRange(x.tokens(), 1, x.tokens().length));
+          assertEquals(lead + io.infinistreams.model.data.PasskeyDocument.filler(len,
+              Trainer.PASSKEY_PREFIX) + sampleText.substring(Trainer.PASSKEY_PREFIX - 1), joined);
+          float[] lp;
+          if (levels[b] == 0) {
+            lp = m.absorb(m.newState(), java.util.Arrays.copyOfRange(x.tokens(), 1,
+                x.tokens().length), true).logProbs(); // lp[i] scores tokens[i + 1]
+          } else {
+            io.infinistreams.model.StreamState warm = m.absorb(m.newState(),
+                io.infinistreams.model.ByteTokenizer.encode(lead), false).state();
+            float[] all = m.absorb(warm, prefixed, true).logProbs(); // all[i] scores prefixed[i]
+            lp = java.util.Arrays.copyOfRange(all, 1, all.length);
+          }
+          for (int i = 0; i < trained * n; i++) {
+            weighted += -lp[i] * x.weights()[i];
+            total += x.weights()[i];
+          }
+        }
+      }
+      StepResult r = t.step();
       assertEquals(weighted / total, r.loss(), 1e-4 * Math.abs(weighted / total));
     }
   }
