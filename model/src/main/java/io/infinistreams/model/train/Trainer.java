@@ -344,7 +344,10 @@ public final class Trainer implements AutoCloseable {
     int b = batch.size();
     int[] levels = warmLevelsAt(config, step, b);
     if (config.warmFiller() > 0 && (warmM == null || step % WARM_REFRESH_STEPS == 0)) {
+      long t0 = System.nanoTime();
       refreshWarmStates();
+      System.err.printf("step %d: warm states after %s filler tokens recomputed in %.1f s%n",
+          step, Arrays.toString(warmFillerLengths(config)), (System.nanoTime() - t0) / 1e9);
     }
     int t = segments * n;
     int from = warm * n; // the trained part starts after the warm segments
