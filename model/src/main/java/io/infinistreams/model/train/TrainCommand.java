@@ -247,7 +247,10 @@ public final class TrainCommand implements Callable<Integer> {
           Checkpoint.Loaded source = Checkpoint.load(initFrom, m);
           trainer = Trainer.fresh(c, TaskMixes.build(c), source.weights());
           String fp = source.manifest().get("fingerprint").getAsString();
-          commandLine = commandLine + " (--init-from fingerprint " + fp + ")";
+          // the manifest of what this run makes then tells the whole chain of runs behind it
+          commandLine = commandLine + " [--init-from: fingerprint " + fp + ", made by: "
+              + (source.manifest().has("howMade")
+              ? source.manifest().get("howMade").getAsString() : "unknown") + "]";
           System.err.println("starting from " + initFrom + " (fingerprint " + fp + ")");
         }
       } else {
