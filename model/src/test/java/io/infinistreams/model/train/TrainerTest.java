@@ -165,9 +165,13 @@ class TrainerTest {
    * turns rounding noise on near-zero gradients into moves of up to ~lr per step, so here the
    * losses must agree to 1e-4 and the weights to 10 * lr.
    */
-  @Test
-  void checkpointAndResumeContinueTheUninterruptedRun(@TempDir Path dir) {
-    TrainConfig c = TrainConfig.tiny(5, 6);
+  @org.junit.jupiter.params.ParameterizedTest(name = "warm filler {0}")
+  @org.junit.jupiter.params.provider.ValueSource(ints = {0, 4096})
+  void checkpointAndResumeContinueTheUninterruptedRun(int warmFiller, @TempDir Path dir) {
+    // with warm states (passkey only, so that sequences use them) the checkpoint carries the
+    // states computed at step 0: a resumed run must not recompute them from step 3's weights
+    TrainConfig c = warmFiller == 0 ? TrainConfig.tiny(5, 6)
+        : TrainConfig.tiny(5, 6).withData("passkey=1", 0.5, 5f).withWarmFiller(warmFiller);
     List<float[]> uninterrupted = new ArrayList<>();
     List<Double> losses = new ArrayList<>();
     try (Trainer t = Trainer.fresh(c, TaskMixes.build(c))) {
