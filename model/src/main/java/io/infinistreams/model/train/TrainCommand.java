@@ -47,6 +47,11 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--new-warm-segments", description = "With --resume: continue with this many warm segments at most.")
   Integer newWarmSegments;
 
+  @Option(names = "--recompute", description = "Backpropagate through the trained segments by "
+      + "recomputation: memory for one segment whatever --max-segments, one more forward pass "
+      + "per segment.")
+  boolean recompute;
+
   @Option(names = "--new-warm-filler", description = "With --resume: continue with this --warm-filler.")
   Integer newWarmFiller;
 
@@ -192,7 +197,7 @@ public final class TrainCommand implements Callable<Integer> {
   TrainConfig trainConfig() {
     return new TrainConfig(modelConfig(), seed, steps, batch, minSegments, maxSegments, lr,
         gateLrScale, minLrFraction, warmup, weightDecay, clip, 0.9f, 0.95f, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, warmFiller);
+        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute);
   }
 
   @Override

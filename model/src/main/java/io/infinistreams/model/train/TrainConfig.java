@@ -55,7 +55,8 @@ public record TrainConfig(
     String corpus,
     boolean noMemory,
     int warmSegments,
-    int warmFiller) {
+    int warmFiller,
+    boolean recompute) {
 
   public TrainConfig {
     if (steps < 1 || batch < 1 || minSegments < 1 || maxSegments < minSegments) {
@@ -76,37 +77,43 @@ public record TrainConfig(
   public static TrainConfig tiny(long seed, long steps) {
     return new TrainConfig(ModelConfig.tiny().withSegmentLength(64), seed, steps, 2, 4, 5, 3e-3f, 10f, 0.1f,
         Math.min(2, (int) steps), 0.1f, 1.0f, 0.9f, 0.95f, "passkey=0.5,chat=0.25,text=0.25",
-        0.5, 5f, "synthetic", false, 0, 0);
+        0.5, 5f, "synthetic", false, 0, 0, false);
   }
 
   /** The same run continued with another data recipe (a curriculum change at resume). */
   public TrainConfig withData(String newMix, double newLocalFraction, float newAnswerWeight) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, newMix, newLocalFraction,
-        newAnswerWeight, corpus, noMemory, warmSegments, warmFiller);
+        newAnswerWeight, corpus, noMemory, warmSegments, warmFiller, recompute);
   }
 
   public TrainConfig withSteps(long newSteps) {
     return new TrainConfig(model, seed, newSteps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, warmFiller);
+        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute);
   }
 
   public TrainConfig withNoMemory(boolean off) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, off, warmSegments, warmFiller);
+        answerWeight, corpus, off, warmSegments, warmFiller, recompute);
   }
 
   public TrainConfig withWarmSegments(int warm) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warm, warmFiller);
+        answerWeight, corpus, noMemory, warm, warmFiller, recompute);
   }
 
   public TrainConfig withWarmFiller(int tokens) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, tokens);
+        answerWeight, corpus, noMemory, warmSegments, tokens, recompute);
+  }
+
+  public TrainConfig withRecompute(boolean on) {
+    return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
+        minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
+        answerWeight, corpus, noMemory, warmSegments, warmFiller, on);
   }
 }

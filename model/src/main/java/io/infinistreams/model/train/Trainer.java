@@ -404,25 +404,25 @@ public final class Trainer implements AutoCloseable {
         }
         warmMem = detached;
       }
-      try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-        List<Memory> mem = warmMem;
-        NDArray loss = sm.zeros(new Shape());
-        for (int s = 0; s < segments; s++) {
-          NDIndex seg = new NDIndex(":, {}:{}", s * n, (s + 1) * n);
-          boolean last = s == segments - 1;
-          Options o = last ? Options.readOnly() : Options.fullSegment();
-          if (config.noMemory()) {
-            o = o.withGate(GateOverride.LOCAL_ONLY); // the memoryless twin
+      if (config.recompute()) {
+        recomputeBackward(tokens, tgt, wts, warmMem, segments, totalWeight, nlls, preds);
+      } else {
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+          List<Memory> mem = warmMem;
+          NDArray loss = sm.zeros(new Shape());
+          for (int s = 0; s < segments; s++) {
+            NDIndex seg = new NDIndex(":, {}:{}", s * n, (s + 1) * n);
+            Output out = InfiniTransformer.forward(weights, tokens.get(seg), mem,
+                segmentOptions(s, segments)); // logits (B, N, W)
+            NDArray logp = out.logits().logSoftmax(2); // (B, N, W)
+            NDArray nll = logp.gather(tgt.get(seg).expandDims(2), 2).squeeze(2).neg(); // (B, N)
+            loss = loss.add(nll.mul(wts.get(seg)).sum());
+            nlls.add(nll);
+            preds.add(out.logits().argMax(2)); // (B, N)
+            mem = out.memories();
           }
-          Output out = InfiniTransformer.forward(weights, tokens.get(seg), mem, o); // logits (B, N, W)
-          NDArray logp = out.logits().logSoftmax(2); // (B, N, W)
-          NDArray nll = logp.gather(tgt.get(seg).expandDims(2), 2).squeeze(2).neg(); // (B, N)
-          loss = loss.add(nll.mul(wts.get(seg)).sum());
-          nlls.add(nll);
-          preds.add(out.logits().argMax(2)); // (B, N)
-          mem = out.memories();
+          gc.backward(loss.div((float) totalWeight));
         }
-        gc.backward(loss.div((float) totalWeight));
       }
       nllOut = ai.djl.ndarray.NDArrays.concat(new NDList(nlls), 1).toFloatArray(); // (B, S*N)
       predOut = ai.djl.ndarray.NDArrays.concat(new NDList(preds), 1).toType(DataType.INT32, false).toIntArray();
@@ -465,6 +465,82 @@ public final class Trainer implements AutoCloseable {
     StepResult r = StepResult.measure(step, batch, targets, w, nllOut, predOut, t, lr, gradNorm);
     step++;
     return r;
+  }
+
+  /** The options of trained segment {@code s} of {@code segments}: the last one only reads. */
+  private Options segmentOptions(int s, int segments) {
+    Options o = s == segments - 1 ? Options.readOnly() : Options.fullSegment();
+    return config.noMemory() ? o.withGate(GateOverride.LOCAL_ONLY) : o; // the memoryless twin
+  }
+
+  /**
+   * {@link TrainConfig#recompute}: the gradients of one tape over all segments, with the memory of
+   * one segment's tape. A forward pass without a tape keeps the memory each segment starts from;
+   * then segments run again last to first, each with its own tape, on a copy of its starting
+   * memory that requires a gradient. Segment s backpropagates its own weighted NLL plus
+   * sum(M_after * dL/dM_after) (and the same for z), where dL/dM_after is the gradient the
+   * segment after it left on its starting memory; parameter gradients accumulate across the
+   * backward passes (DJL's PyTorch collector does not zero them).
+   */
+  private void recomputeBackward(NDArray tokens, NDArray tgt, NDArray wts, List<Memory> start,
+      int segments, double totalWeight, List<NDArray> nlls, List<NDArray> preds) {
+    int n = config.model().segmentLength();
+    List<List<Memory>> starts = new ArrayList<>();
+    starts.add(start);
+    List<Memory> mem = start;
+    for (int s = 0; s < segments - 1; s++) { // no collector open: nothing is recorded
+      NDIndex seg = new NDIndex(":, {}:{}", s * n, (s + 1) * n);
+      mem = InfiniTransformer.forward(weights, tokens.get(seg), mem,
+          segmentOptions(s, segments).withLogits(false)).memories();
+      starts.add(mem);
+    }
+    NDArray[] nll = new NDArray[segments];
+    NDArray[] pred = new NDArray[segments];
+    List<Memory> upstream = null; // dL/d(the memory segment s leaves)
+    for (int s = segments - 1; s >= 0; s--) {
+      NDIndex seg = new NDIndex(":, {}:{}", s * n, (s + 1) * n);
+      List<Memory> in = new ArrayList<>();
+      for (Memory x : starts.get(s)) {
+        NDArray m = x.m().duplicate();
+        NDArray z = x.z().duplicate();
+        if (s > 0) { // the first segment's memory (empty or warm) takes no gradient
+          m.setRequiresGradient(true);
+          z.setRequiresGradient(true);
+        }
+        in.add(new Memory(m, z));
+      }
+      try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+        Output out = InfiniTransformer.forward(weights, tokens.get(seg), in,
+            segmentOptions(s, segments)); // logits (B, N, W)
+        NDArray logp = out.logits().logSoftmax(2); // (B, N, W)
+        NDArray segNll = logp.gather(tgt.get(seg).expandDims(2), 2).squeeze(2).neg(); // (B, N)
+        NDArray objective = segNll.mul(wts.get(seg)).sum().div((float) totalWeight);
+        if (upstream != null) {
+          for (int l = 0; l < upstream.size(); l++) {
+            Memory after = out.memories().get(l);
+            objective = objective.add(after.m().mul(upstream.get(l).m()).sum())
+                .add(after.z().mul(upstream.get(l).z()).sum());
+          }
+        }
+        gc.backward(objective);
+        nll[s] = segNll.stopGradient();
+        pred[s] = out.logits().argMax(2); // (B, N)
+      }
+      if (s > 0) {
+        upstream = new ArrayList<>();
+        for (Memory x : in) {
+          upstream.add(new Memory(gradientOrZeros(x.m()), gradientOrZeros(x.z())));
+        }
+      }
+    }
+    nlls.addAll(Arrays.asList(nll));
+    preds.addAll(Arrays.asList(pred));
+  }
+
+  /** A detached copy of {@code x}'s gradient, or zeros if nothing used {@code x}. */
+  private static NDArray gradientOrZeros(NDArray x) {
+    NDArray g = x.hasGradient() ? x.getGradient() : null;
+    return g == null ? x.zerosLike() : g.duplicate();
   }
 
   /** sigmoid(beta) of every (layer, head), index layer * H + head. */
