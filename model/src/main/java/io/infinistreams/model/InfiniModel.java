@@ -411,7 +411,6 @@ public final class InfiniModel implements AutoCloseable {
         absorbed.segmentsCompressed() + segments);
   }
 
-  /** Closes the weights' native memory if this model owns them. */
   /**
    * The {@link UpdateRule#GATED} write strength of every token of the stream's next segment: the
    * state's open tokens followed by {@code more}, which must complete exactly one segment of N
@@ -447,6 +446,7 @@ public final class InfiniModel implements AutoCloseable {
     }
   }
 
+  /** Closes the weights' native memory if this model owns them. */
   @Override
   public void close() {
     if (owner) {

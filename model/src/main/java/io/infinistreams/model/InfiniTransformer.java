@@ -243,7 +243,6 @@ public final class InfiniTransformer {
     int dv = c.dValue();
 
     // Projections shared by both branches: [Q K V] = X [W_Q W_K W_V], one matmul.
-    // GATED: the write strengths' pre-activations are H more columns of the same product
     NDList qkv = h.matMul(lp.wqkv()).split(new long[] {2L * nh * dk}, 2); // (B, T, 2HK), (B, T, HV)
     NDArray qk = qkv.get(0).reshape(b, t, 2L * nh, dk).transpose(0, 2, 1, 3); // (B, 2H, T, K): Q heads, then K heads
     NDArray v = qkv.get(1).reshape(b, t, nh, dv).transpose(0, 2, 1, 3); // (B, H, T, V)

@@ -212,7 +212,8 @@ public final class EvalCommand implements Callable<Integer> {
 
   /** GATED models: the mean write strength on the needle's digits, its text and the filler. */
   private void writes(InfiniModel m, PrintStream err) throws Exception {
-    WriteStrengthEval.Result r = new WriteStrengthEval(4096, 20, seed).run(m);
+    WriteStrengthEval eval = new WriteStrengthEval(4096, 20, seed);
+    WriteStrengthEval.Result r = eval.run(m);
     double[] all = new double[WriteStrengthEval.CLASSES.length];
     int heads = 0;
     for (double[][] layer : r.mean()) {
@@ -226,7 +227,8 @@ public final class EvalCommand implements Callable<Integer> {
     err.printf("write strength (mean over heads): key digits %.3g, needle text %.3g, filler %.3g%n",
         all[0] / heads, all[1] / heads, all[2] / heads);
     Map<String, Object> w = new LinkedHashMap<>();
-    w.put("documents", "20 passkey documents of 4096 tokens, needle depth in [0, 0.9], seed " + seed
+    w.put("documents", eval.trials() + " passkey documents of " + eval.length()
+        + " tokens, needle depth in [0, 0.9], seed " + seed
         + "; the segment holding the key's first mention");
     w.put("classes", WriteStrengthEval.CLASSES);
     w.put("tokens", r.tokens());

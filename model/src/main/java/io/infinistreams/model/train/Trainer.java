@@ -157,6 +157,10 @@ public final class Trainer implements AutoCloseable {
   /** Tokens before a passkey document's filler: BOS and the intro (one token per byte). */
   static final int PASSKEY_PREFIX = 1 + PasskeyDocument.INTRO.length();
 
+  /** Where in the filler sentence a warm stream ends: the phase that leads into a sample's own. */
+  private static final int WARM_PHASE = Math.floorMod(-PASSKEY_PREFIX,
+      PasskeyDocument.FILLER.length());
+
   /**
    * Filler tokens behind each warm state: 4K, 16K, ... (x4) up to {@code warmFiller}, each
    * moved up to the next length at which BOS + intro + filler ends on a segment boundary (so the
@@ -166,11 +170,10 @@ public final class Trainer implements AutoCloseable {
   public static int[] warmFillerLengths(TrainConfig c) {
     int n = c.model().segmentLength();
     int f = PasskeyDocument.FILLER.length();
-    int phase = Math.floorMod(-PASSKEY_PREFIX, f);
     List<Integer> out = new ArrayList<>();
     for (long target = 4096; target <= c.warmFiller(); target *= 4) {
       int len = (int) target;
-      while ((PASSKEY_PREFIX + len) % n != 0 || len % f != phase) {
+      while ((PASSKEY_PREFIX + len) % n != 0 || len % f != WARM_PHASE) {
         len++;
       }
       out.add(len);
@@ -213,9 +216,7 @@ public final class Trainer implements AutoCloseable {
         return null;
       }
     }
-    int f = PasskeyDocument.FILLER.length();
-    int[] lead = ByteTokenizer.encode(PasskeyDocument.filler(Math.floorMod(-PASSKEY_PREFIX, f),
-        PASSKEY_PREFIX));
+    int[] lead = ByteTokenizer.encode(PasskeyDocument.filler(WARM_PHASE, PASSKEY_PREFIX));
     int[] out = tokens.clone();
     System.arraycopy(lead, 0, out, 0, PASSKEY_PREFIX);
     return out;
@@ -236,8 +237,7 @@ public final class Trainer implements AutoCloseable {
         total - PASSKEY_PREFIX)), 0, stream, 1, total - 1);
     warmM = new float[lengths.length][mc.layers()][];
     warmZ = new float[lengths.length][mc.layers()][];
-    Options o = config.noMemory() ? Options.fullSegment().withGate(GateOverride.LOCAL_ONLY)
-        : Options.fullSegment();
+    Options o = options(true).withLogits(false);
     try (NDManager keep = base.newSubManager()) {
       List<Memory> mem = Memory.zeros(keep, mc, 1);
       int level = 0;
@@ -246,7 +246,7 @@ public final class Trainer implements AutoCloseable {
           NDArray seg = work.create(Arrays.copyOfRange(stream, s * n, (s + 1) * n),
               new Shape(1, n));
           List<Memory> next = new ArrayList<>();
-          for (Memory x : InfiniTransformer.forward(weights, seg, mem, o.withLogits(false))
+          for (Memory x : InfiniTransformer.forward(weights, seg, mem, o)
               .memories()) {
             NDArray m = x.m().stopGradient(); // no graph kept across thousands of segments
             NDArray z = x.z().stopGradient();
@@ -391,8 +391,7 @@ public final class Trainer implements AutoCloseable {
           : Memory.zeros(sm, mc, b);
       if (warm > 0) {
         NDArray warmTokens = sm.create(warmInputs, new Shape(b, from)); // (B, W*N)
-        Options o = config.noMemory() ? Options.fullSegment().withGate(GateOverride.LOCAL_ONLY)
-            : Options.fullSegment();
+        Options o = options(true);
         for (int s = 0; s < warm; s++) {
           NDIndex seg = new NDIndex(":, {}:{}", s * n, (s + 1) * n);
           warmMem = InfiniTransformer.forward(weights, warmTokens.get(seg), warmMem,
@@ -467,10 +466,15 @@ public final class Trainer implements AutoCloseable {
     return r;
   }
 
+  /** Forward options of a segment that writes memory or only reads it (the last trained one). */
+  private Options options(boolean write) {
+    Options o = write ? Options.fullSegment() : Options.readOnly();
+    return config.noMemory() ? o.withGate(GateOverride.LOCAL_ONLY) : o; // the memoryless twin
+  }
+
   /** The options of trained segment {@code s} of {@code segments}: the last one only reads. */
   private Options segmentOptions(int s, int segments) {
-    Options o = s == segments - 1 ? Options.readOnly() : Options.fullSegment();
-    return config.noMemory() ? o.withGate(GateOverride.LOCAL_ONLY) : o; // the memoryless twin
+    return options(s < segments - 1);
   }
 
   /**
