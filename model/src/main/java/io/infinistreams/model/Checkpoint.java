@@ -151,6 +151,7 @@ public final class Checkpoint {
     o.addProperty("updateRule", c.updateRule().name());
     o.addProperty("memoryRead", c.memoryRead().name());
     o.addProperty("ropeBase", c.ropeBase());
+    o.addProperty("keyFeatures", c.keyFeatures().name());
     return o;
   }
 
@@ -159,6 +160,9 @@ public final class Checkpoint {
         o.get("layers").getAsInt(), o.get("heads").getAsInt(), o.get("dKey").getAsInt(),
         o.get("dValue").getAsInt(), o.get("ffnHidden").getAsInt(),
         o.get("segmentLength").getAsInt(), UpdateRule.valueOf(o.get("updateRule").getAsString()),
-        MemoryRead.valueOf(o.get("memoryRead").getAsString()), o.get("ropeBase").getAsFloat());
+        MemoryRead.valueOf(o.get("memoryRead").getAsString()), o.get("ropeBase").getAsFloat(),
+        // manifests written before the field existed used the paper's features
+        o.has("keyFeatures") ? KeyFeatures.valueOf(o.get("keyFeatures").getAsString())
+            : KeyFeatures.ELU_PLUS_ONE);
   }
 }

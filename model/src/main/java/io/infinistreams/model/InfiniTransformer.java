@@ -256,8 +256,8 @@ public final class InfiniTransformer {
     NDArray aDot = scores.softmax(3).matMul(vals); // (B, H, T, V)
 
     // Eq. 7, memory read with pre-RoPE Q: sigma(Q) M / (sigma(Q) z + eps), RMS-normalised, or
-    // with unit-length sigma(Q).
-    NDList sqk = sigma(qk).split(2, 1); // sigma(Q), sigma(K): (B, H, T, K)
+    // with unit-length sigma(Q); sigma is the config's feature map.
+    NDList sqk = features(qk, c.keyFeatures()).split(2, 1); // sigma(Q), sigma(K): (B, H, T, K)
     NDArray sq = sqk.get(0); // (B, H, T, K)
     NDArray read = sq.matMul(mem.m()); // (B, H, T, V) sigma(Q) M
     NDArray aMem = switch (c.memoryRead()) {
@@ -279,10 +279,11 @@ public final class InfiniTransformer {
         newM = sequentialWrite(h.getManager(), sk, v, mem.m(), mask, strength);
       } else if (c.updateRule() == UpdateRule.BOUNDED) {
         NDArray unit = sk.div(norm(sk)); // (B, H, T, K)
-        NDArray gram = unit.matMul(unit.transpose(0, 1, 3, 2)); // (B, H, T, T), entries >= 0
+        NDArray gram = unit.matMul(unit.transpose(0, 1, 3, 2)); // (B, H, T, T)
         // the step 1 / bound: the bound (Gershgorin's, on the Gram matrix's largest eigenvalue)
-        // is a step size, not a path for gradients, like an optimizer's normaliser
-        NDArray bound = gram.sum(new int[] {3}).max(new int[] {2}, true).expandDims(3)
+        // is a step size, not a path for gradients, like an optimizer's normaliser; abs() is a
+        // no-op for ELU + 1 features, whose Gram entries are all >= 0
+        NDArray bound = gram.abs().sum(new int[] {3}).max(new int[] {2}, true).expandDims(3)
             .stopGradient(); // (B, H, 1, 1)
         NDArray written = v.sub(unit.matMul(mem.m())); // (B, H, T, V)
         newM = unit.transpose(0, 1, 3, 2).matMul(written).div(bound).add(mem.m()); // (B, H, K, V)
@@ -376,6 +377,11 @@ public final class InfiniTransformer {
   /** x laid out row-major (a copy if it is a strided view): flattening cannot be a view then. */
   static NDArray contiguous(NDArray x) {
     return x.reshape(-1).reshape(x.getShape());
+  }
+
+  /** The memory's feature map sigma(x), elementwise: ELU(x) + 1, or x itself (SIGNED). */
+  static NDArray features(NDArray x, KeyFeatures f) {
+    return f == KeyFeatures.SIGNED ? x : sigma(x);
   }
 
   /** sigma(x) = ELU(x) + 1, elementwise. */

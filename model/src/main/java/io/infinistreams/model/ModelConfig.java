@@ -19,6 +19,8 @@ import java.util.Objects;
  * @param updateRule    how a full segment is written into memory (paper eq. 8 or 9, or BOUNDED, SEQUENTIAL or GATED). Default DELTA.
  * @param memoryRead    how memory is read (paper eq. 7, length-robust normalised, or UNIT). Default NORMALIZED.
  * @param ropeBase      RoPE base frequency for the local branch. Default 10000.
+ * @param keyFeatures   the feature map of the memory's queries and keys (the paper's ELU + 1, or
+ *                      SIGNED). Default ELU_PLUS_ONE.
  */
 public record ModelConfig(
     int vocabSize,
@@ -31,11 +33,13 @@ public record ModelConfig(
     int segmentLength,
     UpdateRule updateRule,
     MemoryRead memoryRead,
-    float ropeBase) {
+    float ropeBase,
+    KeyFeatures keyFeatures) {
 
   public ModelConfig {
     Objects.requireNonNull(updateRule, "updateRule");
     Objects.requireNonNull(memoryRead, "memoryRead");
+    Objects.requireNonNull(keyFeatures, "keyFeatures");
     require(vocabSize >= ByteTokenizer.MIN_VOCAB, "vocabSize must be >= " + ByteTokenizer.MIN_VOCAB);
     require(dModel > 0 && layers > 0 && heads > 0 && dKey > 0 && dValue > 0 && ffnHidden > 0,
         "dimensions must be positive");
@@ -47,6 +51,16 @@ public record ModelConfig(
         + " update keeps M unnormalised: it needs the NORMALIZED or UNIT read, not PAPER");
     require(!papersUpdate || memoryRead != MemoryRead.UNIT, "the UNIT read needs a memory that "
         + "stays bounded (SEQUENTIAL, GATED or BOUNDED); under " + updateRule + " M grows with the stream");
+    require(keyFeatures != KeyFeatures.SIGNED || !papersUpdate, "SIGNED keys need a rule that "
+        + "normalises keys (SEQUENTIAL, GATED or BOUNDED): " + updateRule + " divides by s(K) z");
+  }
+
+  /** The paper's shape of everything but the sizes: ELU + 1 features. */
+  public ModelConfig(int vocabSize, int dModel, int layers, int heads, int dKey, int dValue,
+      int ffnHidden, int segmentLength, UpdateRule updateRule, MemoryRead memoryRead,
+      float ropeBase) {
+    this(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden, segmentLength, updateRule,
+        memoryRead, ropeBase, KeyFeatures.ELU_PLUS_ONE);
   }
 
   /** The default configuration (the shipped model's shape). */
@@ -63,17 +77,22 @@ public record ModelConfig(
 
   public ModelConfig withUpdateRule(UpdateRule rule) {
     return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
-        segmentLength, rule, memoryRead, ropeBase);
+        segmentLength, rule, memoryRead, ropeBase, keyFeatures);
   }
 
   public ModelConfig withMemoryRead(MemoryRead read) {
     return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
-        segmentLength, updateRule, read, ropeBase);
+        segmentLength, updateRule, read, ropeBase, keyFeatures);
   }
 
   public ModelConfig withSegmentLength(int n) {
     return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
-        n, updateRule, memoryRead, ropeBase);
+        n, updateRule, memoryRead, ropeBase, keyFeatures);
+  }
+
+  public ModelConfig withKeyFeatures(KeyFeatures features) {
+    return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
+        segmentLength, updateRule, memoryRead, ropeBase, features);
   }
 
   /** Floats in one head's memory: M (K x V) plus z (K). */

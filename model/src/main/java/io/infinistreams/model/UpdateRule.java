@@ -9,7 +9,7 @@ public enum UpdateRule {
   /**
    * Error-correcting with a bounded memory (not in the paper; docs/model.md, "Why a bounded
    * update"): with unit-length key features k^ = sigma(K) / |sigma(K)|,
-   * M += eta k^^T (V - k^ M), eta = 1 / max_i sum_j (k^_i . k^_j). eta bounds the step by the
+   * M += eta k^^T (V - k^ M), eta = 1 / max_i sum_j |k^_i . k^_j|. eta bounds the step by the
    * Gram matrix's largest eigenvalue (Gershgorin), so each write is a contraction towards
    * storing the segment's associations: content the memory already predicts writes nothing,
    * and M converges on repetitive text instead of growing with the stream as under {@link

@@ -106,6 +106,17 @@ class CheckpointTest {
     }
   }
 
+  /** The key features round-trip; a manifest written before the field existed means ELU + 1. */
+  @Test
+  void keyFeaturesRoundTripAndOldManifestsMeanThePapersFeatures() {
+    ModelConfig signed = ModelConfig.tiny().withUpdateRule(UpdateRule.GATED)
+        .withKeyFeatures(KeyFeatures.SIGNED);
+    assertEquals(signed, Checkpoint.configFromJson(Checkpoint.configToJson(signed)));
+    JsonObject old = Checkpoint.configToJson(ModelConfig.tiny());
+    old.remove("keyFeatures");
+    assertEquals(KeyFeatures.ELU_PLUS_ONE, Checkpoint.configFromJson(old).keyFeatures());
+  }
+
   @Test
   void aTamperedWeightsFileIsRejected(@TempDir Path dir) throws IOException {
     try (InfiniModel model = InfiniModel.create(ModelConfig.tiny(), 3)) {

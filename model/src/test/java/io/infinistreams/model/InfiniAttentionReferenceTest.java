@@ -44,6 +44,20 @@ class InfiniAttentionReferenceTest {
     });
   }
 
+  /** SIGNED keys (the identity feature map) under every rule that allows them. */
+  @ParameterizedTest(name = "{0} update, {1} read, signed keys")
+  @CsvSource({"BOUNDED,NORMALIZED", "SEQUENTIAL,UNIT", "GATED,NORMALIZED", "GATED,UNIT"})
+  void signedKeysMatchNaiveReferenceAcrossSegments(UpdateRule rule, MemoryRead read) {
+    ModelConfig c = ModelConfig.tiny().withUpdateRule(rule).withMemoryRead(read)
+        .withKeyFeatures(KeyFeatures.SIGNED);
+    SplittableRandom rng = new SplittableRandom(44);
+    float[] gate = random(rng, c.heads(), 1.0);
+    run(c, rng, gate, (djl, ref, s) -> {
+      compare("out", djl.out(), ref, r -> r.out(), s);
+      compareHeads("A_mem", djl.memRead(), ref, r -> r.aMem(), s);
+    });
+  }
+
   /** SEQUENTIAL and GATED write in blocks of 32 tokens: a 72-token segment spans 32 + 32 + 8. */
   @ParameterizedTest(name = "{0}")
   @CsvSource({"SEQUENTIAL", "GATED"})

@@ -67,6 +67,16 @@ class InfiniModelTest {
     }
   }
 
+  /** As above with SIGNED keys: the shipped candidates' write, bit for bit in lockstep. */
+  @Test
+  void signedGatedUpdateInLockstepEqualsEachAlone() {
+    ModelConfig c = ModelConfig.tiny().withUpdateRule(UpdateRule.GATED)
+        .withKeyFeatures(KeyFeatures.SIGNED).withSegmentLength(40);
+    try (InfiniModel signed = InfiniModel.create(c, 29)) {
+      lockstepEqualsEachAlone(signed);
+    }
+  }
+
   private static void lockstepEqualsEachAlone(InfiniModel model) {
     SplittableRandom rng = new SplittableRandom(5);
     java.util.List<StreamState> starts = new java.util.ArrayList<>();

@@ -22,6 +22,18 @@ class ModelConfigTest {
   }
 
   @Test
+  void signedKeysNeedARuleThatNormalisesKeys() {
+    for (UpdateRule rule : new UpdateRule[] {UpdateRule.LINEAR, UpdateRule.DELTA}) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> ModelConfig.tiny().withUpdateRule(rule).withKeyFeatures(KeyFeatures.SIGNED));
+      assertTrue(e.getMessage().contains("SIGNED") && e.getMessage().contains(rule.name()),
+          e.getMessage());
+    }
+    assertDoesNotThrow(() -> ModelConfig.tiny().withUpdateRule(UpdateRule.GATED)
+        .withKeyFeatures(KeyFeatures.SIGNED));
+  }
+
+  @Test
   void theUnitReadNeedsABoundedMemory() {
     for (UpdateRule rule : new UpdateRule[] {UpdateRule.LINEAR, UpdateRule.DELTA}) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

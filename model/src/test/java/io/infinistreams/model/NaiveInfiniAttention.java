@@ -46,6 +46,11 @@ final class NaiveInfiniAttention {
     return x > 0 ? x + 1 : Math.exp(x);
   }
 
+  /** The config's feature map of the memory's queries and keys. */
+  private double features(double x) {
+    return c.keyFeatures() == KeyFeatures.SIGNED ? x : sigma(x);
+  }
+
   /** Runs one segment h (T, D); updates {@code state} in place if {@code write}. */
   Result segment(double[][] h, State state, boolean write) {
     int t = h.length;
@@ -111,7 +116,7 @@ final class NaiveInfiniAttention {
       for (int i = 0; i < t; i++) {
         double[] sq = new double[dk];
         for (int e = 0; e < dk; e++) {
-          sq[e] = sigma(q[hd][i][e]);
+          sq[e] = features(q[hd][i][e]);
         }
         double[] read = new double[dv];
         double den = 0;
@@ -157,7 +162,7 @@ final class NaiveInfiniAttention {
         double[][] sk = new double[t][dk];
         for (int i = 0; i < t; i++) {
           for (int e = 0; e < dk; e++) {
-            sk[i][e] = sigma(k[hd][i][e]);
+            sk[i][e] = features(k[hd][i][e]);
           }
         }
         double eta = 1;
@@ -200,7 +205,7 @@ final class NaiveInfiniAttention {
           }
           for (int e = 0; e < dk; e++) {
             for (int i = 0; i < t; i++) {
-              state.z[hd][e] += sigma(k[hd][i][e]);
+              state.z[hd][e] += features(k[hd][i][e]);
             }
           }
           continue;
@@ -208,11 +213,13 @@ final class NaiveInfiniAttention {
         if (c.updateRule() == UpdateRule.BOUNDED) {
           double maxRow = 0;
           for (int i = 0; i < t; i++) {
-            double row = 0;
+            double row = 0; // Gershgorin: sum_j |k^_i . k^_j|
             for (int j = 0; j < t; j++) {
+              double dot = 0;
               for (int e = 0; e < dk; e++) {
-                row += sk[i][e] * sk[j][e];
+                dot += sk[i][e] * sk[j][e];
               }
+              row += Math.abs(dot);
             }
             maxRow = Math.max(maxRow, row);
           }
@@ -258,7 +265,7 @@ final class NaiveInfiniAttention {
         }
         for (int e = 0; e < dk; e++) {
           for (int i = 0; i < t; i++) {
-            state.z[hd][e] += sigma(k[hd][i][e]); // z sums sigma(K) whatever the rule
+            state.z[hd][e] += features(k[hd][i][e]); // z sums sigma(K) whatever the rule
           }
         }
         state.m[hd] = newM;

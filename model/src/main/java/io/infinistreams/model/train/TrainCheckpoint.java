@@ -4,6 +4,9 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.infinistreams.model.KeyFeatures;
 import io.infinistreams.model.Weights;
 import io.infinistreams.model.data.TaskMix;
 import java.io.IOException;
@@ -88,8 +91,13 @@ public final class TrainCheckpoint {
   /** Reads train-state.json of a checkpoint. */
   public static State readState(Path dir) {
     try {
-      return GSON.fromJson(Files.readString(dir.resolve(STATE), StandardCharsets.UTF_8),
-          State.class);
+      JsonObject state = JsonParser.parseString(
+          Files.readString(dir.resolve(STATE), StandardCharsets.UTF_8)).getAsJsonObject();
+      JsonObject model = state.getAsJsonObject("config").getAsJsonObject("model");
+      if (!model.has("keyFeatures")) { // written before the field existed: the paper's features
+        model.addProperty("keyFeatures", KeyFeatures.ELU_PLUS_ONE.name());
+      }
+      return GSON.fromJson(state, State.class);
     } catch (IOException e) {
       throw new UncheckedIOException("reading " + dir.resolve(STATE), e);
     }

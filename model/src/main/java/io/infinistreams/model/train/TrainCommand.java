@@ -2,6 +2,7 @@ package io.infinistreams.model.train;
 
 import ai.djl.ndarray.NDManager;
 import io.infinistreams.model.Checkpoint;
+import io.infinistreams.model.KeyFeatures;
 import io.infinistreams.model.MemoryRead;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.UpdateRule;
@@ -145,6 +146,10 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--read", description = "PAPER, NORMALIZED or UNIT (default: the config's).")
   MemoryRead read;
 
+  @Option(names = "--keys", description = "ELU_PLUS_ONE or SIGNED: the memory's query and key "
+      + "features (default: the config's).")
+  KeyFeatures keys;
+
   @Option(names = "--no-memory", description = "Train the memoryless twin: the gate forced to "
       + "the local branch, memory never read (evaluate it with eval --gate LOCAL_ONLY).")
   boolean noMemory;
@@ -164,7 +169,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--init-from", description = "A new run starts from this model directory "
       + "(model.safetensors + manifest.json): tensors with the same name and shape are copied, the "
       + "rest drawn from --seed; the optimizer starts afresh. The shape options must match the "
-      + "source's; --update and --read may differ (e.g. GATED from SEQUENTIAL).")
+      + "source's; --update, --read and --keys may differ (e.g. GATED from SEQUENTIAL).")
   Path initFrom;
 
   @Option(names = "--stop-at-step", description = "Stop (with a checkpoint) once this many steps are done, e.g. to change the recipe there with --resume, exactly where a recorded run changed it.")
@@ -191,7 +196,7 @@ public final class TrainCommand implements Callable<Integer> {
         dValue != null ? dValue : (dKey != null ? dKey : d.dValue()),
         ffn != null ? ffn : d.ffnHidden(), segment != null ? segment : d.segmentLength(),
         update != null ? update : d.updateRule(), read != null ? read : d.memoryRead(),
-        d.ropeBase());
+        d.ropeBase(), keys != null ? keys : d.keyFeatures());
   }
 
   TrainConfig trainConfig() {

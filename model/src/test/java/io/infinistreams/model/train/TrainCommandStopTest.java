@@ -38,6 +38,31 @@ class TrainCommandStopTest {
     assertFalse(Files.exists(out.resolve("final")));
   }
 
+  /**
+   * A checkpoint written before {@code keyFeatures} existed resumes with the paper's features,
+   * and --keys SIGNED is recorded and resumed as such.
+   */
+  @Test
+  void checkpointsWithoutKeyFeaturesResumeWithThePapersFeatures(@TempDir Path dir)
+      throws Exception {
+    Path out = dir.resolve("run");
+    String[] args = {"--out", out.toString(), "--tiny", "--segment", "32", "--steps", "4",
+        "--batch", "1", "--min-segments", "2", "--max-segments", "2", "--mix", "passkey=1",
+        "--corpus", "synthetic", "--warmup", "1", "--update", "GATED", "--keys", "SIGNED",
+        "--stop-at-step", "2"};
+    assertEquals(0, new picocli.CommandLine(new TrainCommand()).execute(args));
+    Path ckpt = out.resolve("checkpoint");
+    assertEquals(io.infinistreams.model.KeyFeatures.SIGNED,
+        TrainCheckpoint.readState(ckpt).config().model().keyFeatures());
+    Path state = ckpt.resolve(TrainCheckpoint.STATE);
+    String json = Files.readString(state);
+    String old = json.replaceAll(",\\s*\"keyFeatures\":\\s*\"SIGNED\"", "");
+    assertTrue(old.length() < json.length(), "the field was removed");
+    Files.writeString(state, old);
+    assertEquals(io.infinistreams.model.KeyFeatures.ELU_PLUS_ONE,
+        TrainCheckpoint.readState(ckpt).config().model().keyFeatures());
+  }
+
   @Test
   @EnabledOnOs(OS.LINUX)
   void sigtermCheckpointsTheCurrentStep(@TempDir Path dir) throws Exception {
