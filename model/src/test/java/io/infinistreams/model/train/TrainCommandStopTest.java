@@ -46,7 +46,7 @@ class TrainCommandStopTest {
   void checkpointsWithoutKeyFeaturesResumeWithThePapersFeatures(@TempDir Path dir)
       throws Exception {
     Path out = dir.resolve("run");
-    String[] args = {"--out", out.toString(), "--tiny", "--segment", "32", "--steps", "4",
+    String[] args = {"--out", out.toString(), "--tiny", "--segment", "128", "--steps", "4",
         "--batch", "1", "--min-segments", "2", "--max-segments", "2", "--mix", "passkey=1",
         "--corpus", "synthetic", "--warmup", "1", "--update", "GATED", "--keys", "SIGNED",
         "--stop-at-step", "2"};
