@@ -152,6 +152,7 @@ public final class Checkpoint {
     o.addProperty("memoryRead", c.memoryRead().name());
     o.addProperty("ropeBase", c.ropeBase());
     o.addProperty("keyFeatures", c.keyFeatures().name());
+    o.addProperty("writeGate", c.writeGate().name());
     return o;
   }
 
@@ -163,6 +164,8 @@ public final class Checkpoint {
         MemoryRead.valueOf(o.get("memoryRead").getAsString()), o.get("ropeBase").getAsFloat(),
         // manifests written before the field existed used the paper's features
         o.has("keyFeatures") ? KeyFeatures.valueOf(o.get("keyFeatures").getAsString())
-            : KeyFeatures.ELU_PLUS_ONE);
+            : KeyFeatures.ELU_PLUS_ONE,
+        o.has("writeGate") ? WriteGate.valueOf(o.get("writeGate").getAsString())
+            : WriteGate.RATIONAL);
   }
 }

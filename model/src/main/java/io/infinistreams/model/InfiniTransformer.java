@@ -275,7 +275,7 @@ public final class InfiniTransformer {
       NDArray newM;
       if (c.updateRule().sequential()) {
         strength = c.updateRule() == UpdateRule.GATED
-            ? writeStrength(h, lp.w()) : null; // (B, H, T, 1) or none
+            ? writeStrength(h, lp.w(), c.writeGate()) : null; // (B, H, T, 1) or none
         newM = sequentialWrite(h.getManager(), sk, v, mem.m(), mask, strength);
       } else if (c.updateRule() == UpdateRule.BOUNDED) {
         NDArray unit = sk.div(norm(sk)); // (B, H, T, K)
@@ -314,15 +314,26 @@ public final class InfiniTransformer {
 
   /**
    * The {@link UpdateRule#GATED} write strength beta = s(h w_beta + b_beta) of each token and head,
-   * with the rational sigmoid s(x) = (1 + x / (1 + |x|)) / 2 in (0, 1). h (B, T, D) -> (B, H, T, 1).
-   * Not the logistic sigmoid: libtorch's vectorised exp rounds an element differently depending on
-   * where it falls in the buffer, so the logistic sigmoid of the same token differed between batch
-   * sizes (and absorbAll must equal absorb bit for bit); s uses only exactly rounded operations.
+   * s the config's {@link WriteGate}. h (B, T, D) -> (B, H, T, 1). The rational sigmoid uses only
+   * exactly rounded operations; the logistic one runs on each stream's row alone, a contiguous
+   * buffer of the same size whatever the batch, because libtorch's vectorised exp rounds an
+   * element differently depending on where it falls in the buffer (and absorbAll must equal
+   * absorb bit for bit).
    */
-  static NDArray writeStrength(NDArray h, Weights.Layer w) {
+  static NDArray writeStrength(NDArray h, Weights.Layer w, WriteGate gate) {
     NDArray x = h.matMul(w.write()).add(w.writeBias()); // (B, T, H)
-    return x.div(x.abs().add(1f)).add(1f).mul(0.5f) // (B, T, H)
-        .transpose(0, 2, 1).expandDims(3); // (B, H, T, 1)
+    NDArray beta;
+    if (gate == WriteGate.LOGISTIC) {
+      NDList rows = new NDList();
+      long b = x.getShape().get(0);
+      for (long i = 0; i < b; i++) {
+        rows.add(Activation.sigmoid(contiguous(x.get(i)))); // (T, H)
+      }
+      beta = NDArrays.stack(rows); // (B, T, H)
+    } else {
+      beta = x.div(x.abs().add(1f)).add(1f).mul(0.5f); // (B, T, H)
+    }
+    return beta.transpose(0, 2, 1).expandDims(3); // (B, H, T, 1)
   }
 
   /**

@@ -21,6 +21,8 @@ import java.util.Objects;
  * @param ropeBase      RoPE base frequency for the local branch. Default 10000.
  * @param keyFeatures   the feature map of the memory's queries and keys (the paper's ELU + 1, or
  *                      SIGNED). Default ELU_PLUS_ONE.
+ * @param writeGate     the squashing function of the GATED write strength (RATIONAL or
+ *                      LOGISTIC). Default RATIONAL.
  */
 public record ModelConfig(
     int vocabSize,
@@ -34,12 +36,14 @@ public record ModelConfig(
     UpdateRule updateRule,
     MemoryRead memoryRead,
     float ropeBase,
-    KeyFeatures keyFeatures) {
+    KeyFeatures keyFeatures,
+    WriteGate writeGate) {
 
   public ModelConfig {
     Objects.requireNonNull(updateRule, "updateRule");
     Objects.requireNonNull(memoryRead, "memoryRead");
     Objects.requireNonNull(keyFeatures, "keyFeatures");
+    Objects.requireNonNull(writeGate, "writeGate");
     require(vocabSize >= ByteTokenizer.MIN_VOCAB, "vocabSize must be >= " + ByteTokenizer.MIN_VOCAB);
     require(dModel > 0 && layers > 0 && heads > 0 && dKey > 0 && dValue > 0 && ffnHidden > 0,
         "dimensions must be positive");
@@ -53,14 +57,16 @@ public record ModelConfig(
         + "stays bounded (SEQUENTIAL, GATED or BOUNDED); under " + updateRule + " M grows with the stream");
     require(keyFeatures != KeyFeatures.SIGNED || !papersUpdate, "SIGNED keys need a rule that "
         + "normalises keys (SEQUENTIAL, GATED or BOUNDED): " + updateRule + " divides by s(K) z");
+    require(writeGate == WriteGate.RATIONAL || updateRule == UpdateRule.GATED,
+        "the " + writeGate + " write gate needs the GATED update, not " + updateRule);
   }
 
-  /** The paper's shape of everything but the sizes: ELU + 1 features. */
+  /** The paper's features (ELU + 1) and, under GATED, the rational write gate. */
   public ModelConfig(int vocabSize, int dModel, int layers, int heads, int dKey, int dValue,
       int ffnHidden, int segmentLength, UpdateRule updateRule, MemoryRead memoryRead,
       float ropeBase) {
     this(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden, segmentLength, updateRule,
-        memoryRead, ropeBase, KeyFeatures.ELU_PLUS_ONE);
+        memoryRead, ropeBase, KeyFeatures.ELU_PLUS_ONE, WriteGate.RATIONAL);
   }
 
   /** The default configuration (the shipped model's shape). */
@@ -77,22 +83,27 @@ public record ModelConfig(
 
   public ModelConfig withUpdateRule(UpdateRule rule) {
     return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
-        segmentLength, rule, memoryRead, ropeBase, keyFeatures);
+        segmentLength, rule, memoryRead, ropeBase, keyFeatures, writeGate);
   }
 
   public ModelConfig withMemoryRead(MemoryRead read) {
     return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
-        segmentLength, updateRule, read, ropeBase, keyFeatures);
+        segmentLength, updateRule, read, ropeBase, keyFeatures, writeGate);
   }
 
   public ModelConfig withSegmentLength(int n) {
     return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
-        n, updateRule, memoryRead, ropeBase, keyFeatures);
+        n, updateRule, memoryRead, ropeBase, keyFeatures, writeGate);
   }
 
   public ModelConfig withKeyFeatures(KeyFeatures features) {
     return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
-        segmentLength, updateRule, memoryRead, ropeBase, features);
+        segmentLength, updateRule, memoryRead, ropeBase, features, writeGate);
+  }
+
+  public ModelConfig withWriteGate(WriteGate gate) {
+    return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
+        segmentLength, updateRule, memoryRead, ropeBase, keyFeatures, gate);
   }
 
   /** Floats in one head's memory: M (K x V) plus z (K). */

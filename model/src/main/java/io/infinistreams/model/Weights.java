@@ -171,7 +171,7 @@ public final class Weights {
         || s.ffnHidden() != c.ffnHidden() || s.segmentLength() != c.segmentLength()
         || s.ropeBase() != c.ropeBase()) {
       throw new IllegalArgumentException("cannot start " + c + " from " + s
-          + ": only the update rule and the read may differ");
+          + ": only the update rule, the read, the key features and the write gate may differ");
     }
     Map<String, NDArray> from = new LinkedHashMap<>();
     for (Param p : source.parameters()) {

@@ -106,15 +106,17 @@ class CheckpointTest {
     }
   }
 
-  /** The key features round-trip; a manifest written before the field existed means ELU + 1. */
+  /** Key features and write gate round-trip; a manifest without them means ELU + 1, RATIONAL. */
   @Test
-  void keyFeaturesRoundTripAndOldManifestsMeanThePapersFeatures() {
+  void keyFeaturesAndWriteGateRoundTripAndOldManifestsMeanTheOriginals() {
     ModelConfig signed = ModelConfig.tiny().withUpdateRule(UpdateRule.GATED)
-        .withKeyFeatures(KeyFeatures.SIGNED);
+        .withKeyFeatures(KeyFeatures.SIGNED).withWriteGate(WriteGate.LOGISTIC);
     assertEquals(signed, Checkpoint.configFromJson(Checkpoint.configToJson(signed)));
     JsonObject old = Checkpoint.configToJson(ModelConfig.tiny());
     old.remove("keyFeatures");
+    old.remove("writeGate");
     assertEquals(KeyFeatures.ELU_PLUS_ONE, Checkpoint.configFromJson(old).keyFeatures());
+    assertEquals(WriteGate.RATIONAL, Checkpoint.configFromJson(old).writeGate());
   }
 
   @Test

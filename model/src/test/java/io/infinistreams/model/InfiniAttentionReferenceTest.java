@@ -58,6 +58,20 @@ class InfiniAttentionReferenceTest {
     });
   }
 
+  /** The logistic write gate, with either key features. */
+  @ParameterizedTest(name = "GATED, logistic write gate, {0} keys")
+  @CsvSource({"ELU_PLUS_ONE", "SIGNED"})
+  void logisticWriteGateMatchesNaiveReferenceAcrossSegments(KeyFeatures keys) {
+    ModelConfig c = ModelConfig.tiny().withUpdateRule(UpdateRule.GATED)
+        .withWriteGate(WriteGate.LOGISTIC).withKeyFeatures(keys);
+    SplittableRandom rng = new SplittableRandom(45);
+    float[] gate = random(rng, c.heads(), 1.0);
+    run(c, rng, gate, (djl, ref, s) -> {
+      compare("out", djl.out(), ref, r -> r.out(), s);
+      compareHeads("A_mem", djl.memRead(), ref, r -> r.aMem(), s);
+    });
+  }
+
   /** SEQUENTIAL and GATED write in blocks of 32 tokens: a 72-token segment spans 32 + 32 + 8. */
   @ParameterizedTest(name = "{0}")
   @CsvSource({"SEQUENTIAL", "GATED"})

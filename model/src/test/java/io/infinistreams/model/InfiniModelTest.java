@@ -67,13 +67,18 @@ class InfiniModelTest {
     }
   }
 
-  /** As above with SIGNED keys: the shipped candidates' write, bit for bit in lockstep. */
-  @Test
-  void signedGatedUpdateInLockstepEqualsEachAlone() {
-    ModelConfig c = ModelConfig.tiny().withUpdateRule(UpdateRule.GATED)
-        .withKeyFeatures(KeyFeatures.SIGNED).withSegmentLength(40);
-    try (InfiniModel signed = InfiniModel.create(c, 29)) {
-      lockstepEqualsEachAlone(signed);
+  /**
+   * GATED with SIGNED keys, and with the logistic write gate (an exp, which libtorch rounds by
+   * buffer position, so it runs per stream row): bit for bit in lockstep.
+   */
+  @org.junit.jupiter.params.ParameterizedTest(name = "{0} keys, {1} write gate")
+  @org.junit.jupiter.params.provider.CsvSource({"SIGNED,RATIONAL", "ELU_PLUS_ONE,LOGISTIC",
+      "SIGNED,LOGISTIC"})
+  void gatedVariantsInLockstepEqualEachAlone(KeyFeatures keys, WriteGate gate) {
+    ModelConfig c = ModelConfig.tiny().withUpdateRule(UpdateRule.GATED).withKeyFeatures(keys)
+        .withWriteGate(gate).withSegmentLength(40);
+    try (InfiniModel variant = InfiniModel.create(c, 29)) {
+      lockstepEqualsEachAlone(variant);
     }
   }
 

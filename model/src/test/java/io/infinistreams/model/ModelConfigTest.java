@@ -34,6 +34,14 @@ class ModelConfigTest {
   }
 
   @Test
+  void theLogisticWriteGateNeedsTheGatedRule() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> ModelConfig.tiny().withUpdateRule(UpdateRule.SEQUENTIAL)
+            .withWriteGate(WriteGate.LOGISTIC));
+    assertTrue(e.getMessage().contains("GATED"), e.getMessage());
+  }
+
+  @Test
   void theUnitReadNeedsABoundedMemory() {
     for (UpdateRule rule : new UpdateRule[] {UpdateRule.LINEAR, UpdateRule.DELTA}) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

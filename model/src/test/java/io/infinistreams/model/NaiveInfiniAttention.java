@@ -183,13 +183,14 @@ final class NaiveInfiniAttention {
         if (c.updateRule() == UpdateRule.SEQUENTIAL || c.updateRule() == UpdateRule.GATED) {
           double[][] mm = state.m[hd]; // one token at a time, in order
           for (int i = 0; i < t; i++) {
-            double beta = 1; // GATED: s(h_i w_beta + b_beta) of this head, s(x) = (1 + x/(1+|x|))/2
+            double beta = 1; // GATED: s(h_i w_beta + b_beta) of this head, s the config's gate
             if (c.updateRule() == UpdateRule.GATED) {
               double pre = w.writeBias()[hd];
               for (int e = 0; e < d; e++) {
                 pre += h[i][e] * w.write()[e * nh + hd];
               }
-              beta = (1 + pre / (1 + Math.abs(pre))) / 2;
+              beta = c.writeGate() == WriteGate.LOGISTIC ? 1 / (1 + Math.exp(-pre))
+                  : (1 + pre / (1 + Math.abs(pre))) / 2;
             }
             double[] err = v[hd][i].clone();
             for (int e = 0; e < dk; e++) {

@@ -8,6 +8,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.infinistreams.model.KeyFeatures;
 import io.infinistreams.model.Weights;
+import io.infinistreams.model.WriteGate;
 import io.infinistreams.model.data.TaskMix;
 import java.io.IOException;
 import java.io.InputStream;
@@ -96,6 +97,9 @@ public final class TrainCheckpoint {
       JsonObject model = state.getAsJsonObject("config").getAsJsonObject("model");
       if (!model.has("keyFeatures")) { // written before the field existed: the paper's features
         model.addProperty("keyFeatures", KeyFeatures.ELU_PLUS_ONE.name());
+      }
+      if (!model.has("writeGate")) { // likewise: the only write gate there was
+        model.addProperty("writeGate", WriteGate.RATIONAL.name());
       }
       return GSON.fromJson(state, State.class);
     } catch (IOException e) {

@@ -6,6 +6,7 @@ import io.infinistreams.model.KeyFeatures;
 import io.infinistreams.model.MemoryRead;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.UpdateRule;
+import io.infinistreams.model.WriteGate;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -150,6 +151,14 @@ public final class TrainCommand implements Callable<Integer> {
       + "features (default: the config's).")
   KeyFeatures keys;
 
+  @Option(names = "--write-gate", description = "RATIONAL or LOGISTIC: the squashing function of "
+      + "the GATED write strength (default: the config's).")
+  WriteGate writeGate;
+
+  @Option(names = "--write-penalty", defaultValue = "0", description = "Add lambda * the mean "
+      + "GATED write strength to the loss: writing costs (default ${DEFAULT-VALUE}: off).")
+  float writePenalty;
+
   @Option(names = "--no-memory", description = "Train the memoryless twin: the gate forced to "
       + "the local branch, memory never read (evaluate it with eval --gate LOCAL_ONLY).")
   boolean noMemory;
@@ -169,7 +178,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--init-from", description = "A new run starts from this model directory "
       + "(model.safetensors + manifest.json): tensors with the same name and shape are copied, the "
       + "rest drawn from --seed; the optimizer starts afresh. The shape options must match the "
-      + "source's; --update, --read and --keys may differ (e.g. GATED from SEQUENTIAL).")
+      + "source's; --update, --read, --keys and --write-gate may differ (e.g. GATED from SEQUENTIAL).")
   Path initFrom;
 
   @Option(names = "--stop-at-step", description = "Stop (with a checkpoint) once this many steps are done, e.g. to change the recipe there with --resume, exactly where a recorded run changed it.")
@@ -196,13 +205,14 @@ public final class TrainCommand implements Callable<Integer> {
         dValue != null ? dValue : (dKey != null ? dKey : d.dValue()),
         ffn != null ? ffn : d.ffnHidden(), segment != null ? segment : d.segmentLength(),
         update != null ? update : d.updateRule(), read != null ? read : d.memoryRead(),
-        d.ropeBase(), keys != null ? keys : d.keyFeatures());
+        d.ropeBase(), keys != null ? keys : d.keyFeatures(),
+        writeGate != null ? writeGate : d.writeGate());
   }
 
   TrainConfig trainConfig() {
     return new TrainConfig(modelConfig(), seed, steps, batch, minSegments, maxSegments, lr,
         gateLrScale, minLrFraction, warmup, weightDecay, clip, 0.9f, 0.95f, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute);
+        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty);
   }
 
   @Override

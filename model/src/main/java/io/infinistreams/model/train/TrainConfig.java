@@ -33,6 +33,10 @@ import io.infinistreams.model.ModelConfig;
  *                      [0, warmSegments]. They show the model memories that have absorbed more
  *                      text than backpropagation can afford, at the cost of a forward pass
  *                      (docs/training.md, "Warm segments"). 0: off.
+ * @param writePenalty  lambda of an added loss term lambda * (mean GATED write strength of every
+ *                      written token, head and layer, averaged over the segments): writing costs,
+ *                      so the model learns to write only what a later answer needs
+ *                      (docs/training.md, "Write penalty"). 0: off.
  */
 public record TrainConfig(
     ModelConfig model,
@@ -56,7 +60,8 @@ public record TrainConfig(
     boolean noMemory,
     int warmSegments,
     int warmFiller,
-    boolean recompute) {
+    boolean recompute,
+    float writePenalty) {
 
   public TrainConfig {
     if (steps < 1 || batch < 1 || minSegments < 1 || maxSegments < minSegments) {
@@ -68,6 +73,9 @@ public record TrainConfig(
     if (warmSegments < 0) {
       throw new IllegalArgumentException("warmSegments must be >= 0, got " + warmSegments);
     }
+    if (!(writePenalty >= 0)) {
+      throw new IllegalArgumentException("writePenalty must be >= 0, got " + writePenalty);
+    }
     if (warmup > steps) {
       throw new IllegalArgumentException("warmup (" + warmup + ") exceeds steps (" + steps + ")");
     }
@@ -77,43 +85,49 @@ public record TrainConfig(
   public static TrainConfig tiny(long seed, long steps) {
     return new TrainConfig(ModelConfig.tiny().withSegmentLength(64), seed, steps, 2, 4, 5, 3e-3f, 10f, 0.1f,
         Math.min(2, (int) steps), 0.1f, 1.0f, 0.9f, 0.95f, "passkey=0.5,chat=0.25,text=0.25",
-        0.5, 5f, "synthetic", false, 0, 0, false);
+        0.5, 5f, "synthetic", false, 0, 0, false, 0f);
   }
 
   /** The same run continued with another data recipe (a curriculum change at resume). */
   public TrainConfig withData(String newMix, double newLocalFraction, float newAnswerWeight) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, newMix, newLocalFraction,
-        newAnswerWeight, corpus, noMemory, warmSegments, warmFiller, recompute);
+        newAnswerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty);
   }
 
   public TrainConfig withSteps(long newSteps) {
     return new TrainConfig(model, seed, newSteps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute);
+        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty);
   }
 
   public TrainConfig withNoMemory(boolean off) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, off, warmSegments, warmFiller, recompute);
+        answerWeight, corpus, off, warmSegments, warmFiller, recompute, writePenalty);
   }
 
   public TrainConfig withWarmSegments(int warm) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warm, warmFiller, recompute);
+        answerWeight, corpus, noMemory, warm, warmFiller, recompute, writePenalty);
   }
 
   public TrainConfig withWarmFiller(int tokens) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, tokens, recompute);
+        answerWeight, corpus, noMemory, warmSegments, tokens, recompute, writePenalty);
   }
 
   public TrainConfig withRecompute(boolean on) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, warmFiller, on);
+        answerWeight, corpus, noMemory, warmSegments, warmFiller, on, writePenalty);
+  }
+
+  public TrainConfig withWritePenalty(float lambda) {
+    return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
+        minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
+        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, lambda);
   }
 }

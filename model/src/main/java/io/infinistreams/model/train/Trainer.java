@@ -22,6 +22,7 @@ import io.infinistreams.model.data.TaskMix;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 /**
@@ -117,6 +118,31 @@ public final class Trainer implements AutoCloseable {
 
   AdamW optimizer() {
     return optimizer;
+  }
+
+  /**
+   * The {@code n} parameters with the largest gradient norms, norms in doubles (a float32 sum of
+   * squares overflows to Infinity from a norm of about 2e19): which path exploded.
+   */
+  private String largestGradients(List<NDArray> grads, int n) {
+    List<Map.Entry<String, Double>> norms = new ArrayList<>();
+    for (int i = 0; i < grads.size(); i++) {
+      double sum = 0;
+      for (float x : grads.get(i).toFloatArray()) {
+        sum += (double) x * x;
+      }
+      norms.add(Map.entry(names.get(i), Math.sqrt(sum)));
+    }
+    // NaN first, then the largest
+    norms.sort((a, b) -> Double.compare(
+        Double.isNaN(b.getValue()) ? Double.POSITIVE_INFINITY : b.getValue(),
+        Double.isNaN(a.getValue()) ? Double.POSITIVE_INFINITY : a.getValue()));
+    StringBuilder out = new StringBuilder();
+    for (Map.Entry<String, Double> e : norms.subList(0, Math.min(n, norms.size()))) {
+      out.append(out.length() == 0 ? "" : ", ").append(e.getKey()).append(' ')
+          .append(String.format(java.util.Locale.ROOT, "%.3g", e.getValue()));
+    }
+    return out.toString();
   }
 
   List<String> names() {
@@ -409,6 +435,7 @@ public final class Trainer implements AutoCloseable {
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
           List<Memory> mem = warmMem;
           NDArray loss = sm.zeros(new Shape());
+          NDArray cost = null; // the write penalty, if any
           for (int s = 0; s < segments; s++) {
             NDIndex seg = new NDIndex(":, {}:{}", s * n, (s + 1) * n);
             Output out = InfiniTransformer.forward(weights, tokens.get(seg), mem,
@@ -416,11 +443,14 @@ public final class Trainer implements AutoCloseable {
             NDArray logp = out.logits().logSoftmax(2); // (B, N, W)
             NDArray nll = logp.gather(tgt.get(seg).expandDims(2), 2).squeeze(2).neg(); // (B, N)
             loss = loss.add(nll.mul(wts.get(seg)).sum());
+            NDArray c = writeCost(out, segments);
+            cost = c == null ? cost : cost == null ? c : cost.add(c);
             nlls.add(nll);
             preds.add(out.logits().argMax(2)); // (B, N)
             mem = out.memories();
           }
-          gc.backward(loss.div((float) totalWeight));
+          NDArray objective = loss.div((float) totalWeight);
+          gc.backward(cost == null ? objective : objective.add(cost));
         }
       }
       nllOut = ai.djl.ndarray.NDArrays.concat(new NDList(nlls), 1).toFloatArray(); // (B, S*N)
@@ -452,7 +482,7 @@ public final class Trainer implements AutoCloseable {
         // run; the optimizer's step count does not advance, the data stream does.
         skipped++;
         System.err.println("step " + step + ": non-finite gradient norm, update skipped ("
-            + skipped + " so far)");
+            + skipped + " so far); largest: " + largestGradients(grads, 3));
         for (NDArray g : live) {
           // 0 * NaN is NaN: overwrite in place through an index (fill_), which respects the
           // gradient's strides; a raw buffer copy (set(float[])) assumes a contiguous layout and
@@ -519,6 +549,10 @@ public final class Trainer implements AutoCloseable {
         NDArray logp = out.logits().logSoftmax(2); // (B, N, W)
         NDArray segNll = logp.gather(tgt.get(seg).expandDims(2), 2).squeeze(2).neg(); // (B, N)
         NDArray objective = segNll.mul(wts.get(seg)).sum().div((float) totalWeight);
+        NDArray cost = writeCost(out, segments);
+        if (cost != null) {
+          objective = objective.add(cost);
+        }
         if (upstream != null) {
           for (int l = 0; l < upstream.size(); l++) {
             Memory after = out.memories().get(l);
@@ -539,6 +573,25 @@ public final class Trainer implements AutoCloseable {
     }
     nlls.addAll(Arrays.asList(nll));
     preds.addAll(Arrays.asList(pred));
+  }
+
+  /**
+   * One segment's share of {@link TrainConfig#writePenalty}: lambda / segments times the mean
+   * write strength over the segment's layers (each a mean over batch, heads and tokens), or null
+   * when the penalty is off or the rule has no write strengths (nothing is computed then, so a
+   * run without the penalty does exactly what it did before the option existed).
+   */
+  private NDArray writeCost(Output out, int segments) {
+    List<NDArray> strengths = out.strengths();
+    if (config.writePenalty() == 0f || strengths == null || strengths.isEmpty()
+        || strengths.get(0) == null) {
+      return null;
+    }
+    NDArray sum = null;
+    for (NDArray beta : strengths) {
+      sum = sum == null ? beta.mean() : sum.add(beta.mean());
+    }
+    return sum.mul(config.writePenalty() / ((float) strengths.size() * segments));
   }
 
   /** A detached copy of {@code x}'s gradient, or zeros if nothing used {@code x}. */

@@ -121,7 +121,7 @@ class TrainerTest {
     TrainConfig gated = new TrainConfig(c.model().withUpdateRule(UpdateRule.GATED), c.seed(),
         c.steps(), c.batch(), c.minSegments(), c.maxSegments(), c.lr(), c.gateLrScale(),
         c.minLrFraction(), c.warmup(), c.weightDecay(), c.clipNorm(), c.beta1(), c.beta2(),
-        c.mix(), c.localFraction(), c.answerWeight(), c.corpus(), false, 0, 0, false);
+        c.mix(), c.localFraction(), c.answerWeight(), c.corpus(), false, 0, 0, false, 0f);
     try (NDManager m = NDManager.newBaseManager()) {
       Weights source = Weights.init(c.model().withUpdateRule(UpdateRule.SEQUENTIAL), 17, m);
       Map<String, float[]> before = new HashMap<>();
@@ -152,7 +152,7 @@ class TrainerTest {
           .withSegmentLength(32), 17, m);
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
           () -> Trainer.fresh(gated, TaskMixes.build(gated), wider).close());
-      assertTrue(e.getMessage().contains("only the update rule and the read may differ"),
+      assertTrue(e.getMessage().contains("only the update rule, the read, the key features and the write gate may differ"),
           e.getMessage());
     }
   }
@@ -309,14 +309,19 @@ class TrainerTest {
 
   /**
    * Backpropagation by recomputation gives the gradients of one tape over all segments: the same
-   * loss, the same gradient norm, the same next step. DELTA (z enters the write) and GATED.
+   * loss, the same gradient norm, the same next step. DELTA (z enters the write) and GATED. (With
+   * the logistic gate or a write penalty the tape path hits the open defect of
+   * {@link GatedGradientReproTest} too often to compare; see {@link #theWritePenaltyIsInTheGradient}.)
    */
-  @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
-  @org.junit.jupiter.params.provider.EnumSource(value = UpdateRule.class, names = {"DELTA", "GATED"})
-  void recomputationGivesTheGradientsOfOneTape(UpdateRule rule) {
-    TrainConfig c = new TrainConfig(TrainConfig.tiny(7, 3).model().withUpdateRule(rule), 7, 3, 2,
+  @org.junit.jupiter.params.ParameterizedTest(name = "{0} {1}")
+  @org.junit.jupiter.params.provider.CsvSource({"DELTA,RATIONAL", "GATED,RATIONAL"})
+  void recomputationGivesTheGradientsOfOneTape(UpdateRule rule,
+      io.infinistreams.model.WriteGate gate) {
+    float penalty = 0f;
+    TrainConfig c = new TrainConfig(TrainConfig.tiny(7, 3).model().withUpdateRule(rule)
+        .withWriteGate(gate), 7, 3, 2,
         4, 5, 3e-3f, 10f, 0.1f, 1, 0.1f, 1.0f, 0.9f, 0.95f, "passkey=1", 0.5, 5f, "synthetic",
-        false, 0, 0, false);
+        false, 0, 0, false, penalty);
     List<StepResult> tape = new ArrayList<>();
     List<StepResult> recomputed = new ArrayList<>();
     try (Trainer t = Trainer.fresh(c, TaskMixes.build(c))) {
@@ -335,6 +340,35 @@ class TrainerTest {
       assertEquals(tape.get(i).gradNorm(), recomputed.get(i).gradNorm(),
           1e-4 * tape.get(i).gradNorm(), "gradient norm of step " + i);
     }
+  }
+
+  /**
+   * The write penalty reaches the gradient (recomputation path, as the runs use it): the same
+   * data and loss, a different gradient norm, and a write bias pushed down harder.
+   */
+  @Test
+  void theWritePenaltyIsInTheGradient() {
+    TrainConfig c = new TrainConfig(TrainConfig.tiny(7, 3).model().withUpdateRule(UpdateRule.GATED)
+        .withWriteGate(io.infinistreams.model.WriteGate.LOGISTIC), 7, 3, 2, 4, 5, 3e-3f, 10f, 0.1f,
+        1, 0.1f, 1.0f, 0.9f, 0.95f, "passkey=1", 0.5, 5f, "synthetic", false, 0, 0, true, 0f);
+    StepResult[] r = new StepResult[2];
+    float[] lambdas = {0f, 1f};
+    for (int i = 0; i < 2; i++) {
+      TrainConfig ci = c.withWritePenalty(lambdas[i]);
+      try (Trainer t = Trainer.fresh(ci, TaskMixes.build(ci))) {
+        r[i] = t.step();
+        if (lambdas[i] > 0) { // writing costs: every head's write bias goes down
+          for (int l = 0; l < ci.model().layers(); l++) {
+            for (float b : t.weights().layer(l).writeBias().toFloatArray()) {
+              assertTrue(b < io.infinistreams.model.Weights.WRITE_BIAS_INIT, "layer " + l + ": " + b);
+            }
+          }
+        }
+      }
+    }
+    assertEquals(r[0].loss(), r[1].loss(), 1e-6 * r[0].loss(), "same data, same loss");
+    assertTrue(Math.abs(r[0].gradNorm() - r[1].gradNorm()) > 1e-4 * r[0].gradNorm(),
+        r[0].gradNorm() + " vs " + r[1].gradNorm());
   }
 
   @Test
