@@ -6,9 +6,8 @@ import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import io.infinistreams.model.KeyFeatures;
+import io.infinistreams.model.Checkpoint;
 import io.infinistreams.model.Weights;
-import io.infinistreams.model.WriteGate;
 import io.infinistreams.model.data.TaskMix;
 import java.io.IOException;
 import java.io.InputStream;
@@ -94,13 +93,11 @@ public final class TrainCheckpoint {
     try {
       JsonObject state = JsonParser.parseString(
           Files.readString(dir.resolve(STATE), StandardCharsets.UTF_8)).getAsJsonObject();
-      JsonObject model = state.getAsJsonObject("config").getAsJsonObject("model");
-      if (!model.has("keyFeatures")) { // written before the field existed: the paper's features
-        model.addProperty("keyFeatures", KeyFeatures.ELU_PLUS_ONE.name());
-      }
-      if (!model.has("writeGate")) { // likewise: the only write gate there was
-        model.addProperty("writeGate", WriteGate.RATIONAL.name());
-      }
+      // the model config through the manifest's reader, which knows what fields an older file
+      // lacks and what they meant then
+      JsonObject config = state.getAsJsonObject("config");
+      config.add("model", Checkpoint.configToJson(
+          Checkpoint.configFromJson(config.getAsJsonObject("model"))));
       return GSON.fromJson(state, State.class);
     } catch (IOException e) {
       throw new UncheckedIOException("reading " + dir.resolve(STATE), e);

@@ -444,7 +444,9 @@ public final class Trainer implements AutoCloseable {
             NDArray nll = logp.gather(tgt.get(seg).expandDims(2), 2).squeeze(2).neg(); // (B, N)
             loss = loss.add(nll.mul(wts.get(seg)).sum());
             NDArray c = writeCost(out, segments);
-            cost = c == null ? cost : cost == null ? c : cost.add(c);
+            if (c != null) {
+              cost = cost == null ? c : cost.add(c);
+            }
             nlls.add(nll);
             preds.add(out.logits().argMax(2)); // (B, N)
             mem = out.memories();
