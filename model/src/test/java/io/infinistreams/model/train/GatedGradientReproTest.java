@@ -44,4 +44,11 @@ class GatedGradientReproTest {
       assertEquals(norms.get(0), norms.get(i), "trainer " + i + " of " + norms);
     }
   }
+
+  /** TrainerTest's recomputation-versus-tape comparison under GATED; fails when the defect strikes. */
+  @Test
+  @Disabled("open defect: GATED's tape path returns garbage now and then; see the class javadoc")
+  void recomputationMatchesTheTapeUnderGated() {
+    TrainerTest.assertRecomputationMatchesTape(UpdateRule.GATED);
+  }
 }
