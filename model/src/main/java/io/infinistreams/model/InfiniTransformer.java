@@ -251,8 +251,8 @@ public final class InfiniTransformer {
     NDList qkRope = rope.apply(qk).split(2, 1); // Q_rope, K_rope: (B, H, T, K)
     NDArray keys = pastK == null ? qkRope.get(1) : pastK.concat(qkRope.get(1), 2); // (B, H, P+T, K)
     NDArray vals = pastV == null ? v : pastV.concat(v, 2); // (B, H, P+T, V)
-    NDArray scores = qkRope.get(0).matMul(keys.transpose(0, 1, 3, 2))
-        .mul(1.0 / Math.sqrt(dk)).add(mask); // (B, H, T, P+T)
+    NDArray scores = Scalars.mul(qkRope.get(0).matMul(keys.transpose(0, 1, 3, 2)),
+        (float) (1.0 / Math.sqrt(dk))).add(mask); // (B, H, T, P+T)
     NDArray aDot = scores.softmax(3).matMul(vals); // (B, H, T, V)
 
     // Eq. 7, memory read with pre-RoPE Q: sigma(Q) M / (sigma(Q) z + eps), RMS-normalised, or
@@ -331,7 +331,7 @@ public final class InfiniTransformer {
       }
       beta = NDArrays.stack(rows); // (B, T, H)
     } else {
-      beta = x.div(x.abs().add(1f)).add(1f).mul(0.5f); // (B, T, H)
+      beta = Scalars.mul(x.div(x.abs().add(1f)).add(1f), 0.5f); // (B, T, H)
     }
     return beta.transpose(0, 2, 1).expandDims(3); // (B, H, T, 1)
   }

@@ -15,6 +15,7 @@ import io.infinistreams.model.InfiniTransformer.Memory;
 import io.infinistreams.model.InfiniTransformer.Options;
 import io.infinistreams.model.InfiniTransformer.Output;
 import io.infinistreams.model.ModelConfig;
+import io.infinistreams.model.Scalars;
 import io.infinistreams.model.Weights;
 import io.infinistreams.model.data.PasskeyDocument;
 import io.infinistreams.model.data.Sample;
@@ -47,6 +48,8 @@ public final class Trainer implements AutoCloseable {
   private final AdamW optimizer;
   private final LrSchedule schedule;
   private long skipped; // updates skipped for a non-finite gradient (in this process)
+  // Runs just before each backward pass; tests collect garbage here (see Scalars)
+  private Runnable beforeBackward = () -> { };
   // TrainConfig#warmFiller: [level][layer] M (H*K*V) and z (H*K) of one stream, on the host;
   // null until first computed
   private float[][][] warmM;
@@ -360,6 +363,11 @@ public final class Trainer implements AutoCloseable {
     return out;
   }
 
+  /** Test hook: {@code hook} runs just before every backward pass of later steps. */
+  void beforeBackward(Runnable hook) {
+    this.beforeBackward = hook;
+  }
+
   /** Runs the next step and returns what it measured. */
   public StepResult step() {
     ModelConfig mc = config.model();
@@ -451,7 +459,8 @@ public final class Trainer implements AutoCloseable {
             preds.add(out.logits().argMax(2)); // (B, N)
             mem = out.memories();
           }
-          NDArray objective = loss.div((float) totalWeight);
+          NDArray objective = Scalars.div(loss, (float) totalWeight);
+          beforeBackward.run();
           gc.backward(cost == null ? objective : objective.add(cost));
         }
       }
@@ -550,7 +559,7 @@ public final class Trainer implements AutoCloseable {
             segmentOptions(s, segments)); // logits (B, N, W)
         NDArray logp = out.logits().logSoftmax(2); // (B, N, W)
         NDArray segNll = logp.gather(tgt.get(seg).expandDims(2), 2).squeeze(2).neg(); // (B, N)
-        NDArray objective = segNll.mul(wts.get(seg)).sum().div((float) totalWeight);
+        NDArray objective = Scalars.div(segNll.mul(wts.get(seg)).sum(), (float) totalWeight);
         NDArray cost = writeCost(out, segments);
         if (cost != null) {
           objective = objective.add(cost);
@@ -562,6 +571,7 @@ public final class Trainer implements AutoCloseable {
                 .add(after.z().mul(upstream.get(l).z()).sum());
           }
         }
+        beforeBackward.run();
         gc.backward(objective);
         nll[s] = segNll.stopGradient();
         pred[s] = out.logits().argMax(2); // (B, N)
@@ -593,7 +603,7 @@ public final class Trainer implements AutoCloseable {
     for (NDArray beta : strengths) {
       sum = sum == null ? beta.mean() : sum.add(beta.mean());
     }
-    return sum.mul(config.writePenalty() / ((float) strengths.size() * segments));
+    return Scalars.mul(sum, config.writePenalty() / ((float) strengths.size() * segments));
   }
 
   /** A detached copy of {@code x}'s gradient, or zeros if nothing used {@code x}. */
