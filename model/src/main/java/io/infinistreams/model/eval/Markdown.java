@@ -138,6 +138,20 @@ final class Markdown {
       md.append("| ").append(EvalCommand.tokens(row.length())).append(" | ")
           .append(share(in)).append(" | ").append(share(out)).append(" |\n");
     }
+    md.append("\nBy where the needle lies among the segments when the question is asked (the "
+        + "needle is ~60 tokens, so about half of all needles cross a segment boundary):\n\n| length |");
+    for (PasskeyEval.NeedlePlacement p : PasskeyEval.NeedlePlacement.values()) {
+      md.append(' ').append(p.label()).append(" |");
+    }
+    md.append("\n|---|").append("---|".repeat(PasskeyEval.NeedlePlacement.values().length))
+        .append('\n');
+    for (PasskeyEval.Row row : rows) {
+      md.append("| ").append(EvalCommand.tokens(row.length())).append(" |");
+      for (PasskeyEval.NeedlePlacement p : PasskeyEval.NeedlePlacement.values()) {
+        md.append(' ').append(share(row.byNeedlePlacement(p))).append(" |");
+      }
+      md.append('\n');
+    }
     md.append("\nTeacher-forced NLL of each answer digit (nats; chance ln 10 = 2.30), mean over "
         + "the row's trials:\n\n| length | 1st | 2nd | 3rd | 4th | 5th |\n|---|---|---|---|---|---|\n");
     for (PasskeyEval.Row row : rows) {

@@ -64,7 +64,54 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
    * which digits a model carries when it does not get the whole key.
    */
   public record Trial(int length, int depthIndex, int index, int key, int fillerBefore,
-      String generated, boolean pass, double[] digitNll, int documentTokens, int openTokens) {}
+      String generated, boolean pass, double[] digitNll, int documentTokens, int openTokens,
+      NeedlePlacement needle) {}
+
+  /**
+   * Where a trial's needle lies among its stream's segments when the answer is asked. The needle
+   * is ~60 tokens, so with N = 128 about half of all needles cross a segment boundary; a model
+   * may hold one kind far better than another (docs/evaluation.md).
+   */
+  public enum NeedlePlacement {
+    /** wholly inside one compressed segment: one write holds all of it */
+    ONE_MEMORY_SEGMENT("in one compressed segment"),
+    /** across the boundary of two compressed segments: two writes hold a part each */
+    ACROSS_MEMORY_SEGMENTS("across two compressed segments"),
+    /** begun in a compressed segment, ended in the open one */
+    INTO_OPEN_SEGMENT("from memory into the open segment"),
+    /** wholly in the open segment: local attention sees all of it */
+    IN_OPEN_SEGMENT("in the open segment");
+
+    private final String label;
+
+    NeedlePlacement(String label) {
+      this.label = label;
+    }
+
+    public String label() {
+      return label;
+    }
+
+    /**
+     * The placement of a needle after {@code fillerBefore} filler characters in a document of
+     * {@code documentTokens} (question included), read as BOS + document + question in segments
+     * of {@code segmentLength} tokens (one token per character).
+     */
+    public static NeedlePlacement of(int fillerBefore, int key, int documentTokens,
+        int segmentLength) {
+      int start = 1 + PasskeyDocument.INTRO.length() + fillerBefore; // first needle token
+      int last = start + PasskeyDocument.needle(key).length() - 1; // last needle token
+      int openStart = documentTokens / segmentLength * segmentLength; // the last token is at documentTokens
+      if (start >= openStart) {
+        return IN_OPEN_SEGMENT;
+      }
+      if (last >= openStart) {
+        return INTO_OPEN_SEGMENT;
+      }
+      return start / segmentLength == last / segmentLength ? ONE_MEMORY_SEGMENT
+          : ACROSS_MEMORY_SEGMENTS;
+    }
+  }
 
   /**
    * Tokens in the open segment when the answer's first token is predicted: BOS + document +
@@ -105,6 +152,19 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
       return new int[] {pass, n};
     }
 
+    /** {passes, trials} of the trials whose needle lies as {@code p} says. */
+    public int[] byNeedlePlacement(NeedlePlacement p) {
+      int pass = 0;
+      int n = 0;
+      for (Trial t : trials) {
+        if (t.needle() == p) {
+          n++;
+          pass += t.pass() ? 1 : 0;
+        }
+      }
+      return new int[] {pass, n};
+    }
+
     /** Passes per depth column. */
     public int[] passes(int depths) {
       int[] out = new int[depths];
@@ -138,7 +198,7 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
         int center = PasskeyDocument.prefixFiller(doc, depths.get(j));
         int before = Math.max(0, Math.min(capacity, center + offset));
         out.add(new Trial(length, j, i, key, before, null, false, null, doc,
-            openTokens(doc, segmentLength)));
+            openTokens(doc, segmentLength), NeedlePlacement.of(before, key, doc, segmentLength)));
       }
     }
     return out;
@@ -263,6 +323,6 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
       nll[i] = -lp[lp.length - 5 + i];
     }
     return new Trial(t.length(), t.depthIndex(), t.index(), t.key(), t.fillerBefore(), text,
-        pass, nll, t.documentTokens(), t.openTokens());
+        pass, nll, t.documentTokens(), t.openTokens(), t.needle());
   }
 }

@@ -102,6 +102,39 @@ class EvalTest {
   }
 
   /**
+   * Each trial's needle placement agrees with the token stream itself: the needle's text sits at
+   * the tokens the placement was computed from, and the segment of its first and last token
+   * relative to the open segment (the one holding the question's last token) is what it says.
+   * Every placement occurs in a grid of this size.
+   */
+  @Test
+  void needlePlacementMatchesTheSegmentsOfTheStream() {
+    int n = 128;
+    PasskeyEval eval = new PasskeyEval(List.of(1024), List.of(0.0, 0.5, 0.9, 1.0), 25, 9, 1);
+    java.util.EnumSet<PasskeyEval.NeedlePlacement> seen =
+        java.util.EnumSet.noneOf(PasskeyEval.NeedlePlacement.class);
+    for (PasskeyEval.Trial t : eval.plan(1024, n)) {
+      PasskeyDocument doc = PasskeyDocument.withFillerBefore(t.documentTokens(), t.fillerBefore(),
+          t.key());
+      int[] stream = ByteTokenizer.encode(doc.document() + doc.question());
+      String text = "\u0000" + ByteTokenizer.decode(stream); // index 0 stands for BOS
+      String needle = PasskeyDocument.needle(t.key());
+      int first = text.indexOf(needle);
+      int last = first + needle.length() - 1;
+      int open = (text.length() - 1) / n; // segment of the question's last token
+      int a = first / n;
+      int b = last / n;
+      PasskeyEval.NeedlePlacement expected = a == open ? PasskeyEval.NeedlePlacement.IN_OPEN_SEGMENT
+          : b == open ? PasskeyEval.NeedlePlacement.INTO_OPEN_SEGMENT
+          : a == b ? PasskeyEval.NeedlePlacement.ONE_MEMORY_SEGMENT
+          : PasskeyEval.NeedlePlacement.ACROSS_MEMORY_SEGMENTS;
+      assertEquals(expected, t.needle(), t.toString());
+      seen.add(t.needle());
+    }
+    assertEquals(java.util.EnumSet.allOf(PasskeyEval.NeedlePlacement.class), seen);
+  }
+
+  /**
    * The write-strength diagnostic of a GATED model: the needle's segment, every key digit of
    * the first mention counted, strengths as the fresh write gate gives them (s(4) = 0.9 give or
    * take the small random projection); other rules refuse.
@@ -158,6 +191,7 @@ class EvalTest {
     String md = Files.readString(out.resolve("summary.md"));
     assertTrue(md.contains("| 600 |"), md);
     assertTrue(md.contains("Teacher-forced NLL of each answer digit"), md);
+    assertTrue(md.contains("By where the needle lies"), md);
     assertTrue(md.contains("Chat recall"), md);
     assertTrue(md.contains("bits per byte"), md);
   }
