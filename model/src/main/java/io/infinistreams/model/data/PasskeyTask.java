@@ -28,16 +28,28 @@ import java.util.Random;
  * its segment that leave room for the needle and the question, and the needle uniformly before
  * it, so the distance varies over everything the segment allows.
  *
+ * <p>{@code straddle}: the needles that are not local cross a segment boundary (uniformly over the
+ * boundaries up to the answer's segment and over the cut inside the needle), so the key is
+ * written in two parts by two segments. About half of uniform needles do this by chance, and a
+ * model misses them several times as often as needles inside one segment (docs/evaluation.md,
+ * session 6); this variant trains on them alone.
+ *
  * @param localFraction probability that the needle lies in the answer's segment (0..1)
  * @param answerWeight  loss weight of each answer digit
  * @param spread        spread local needles over their segment (see above)
+ * @param straddle      put every needle that is not local across a segment boundary
  */
-public record PasskeyTask(double localFraction, float answerWeight, boolean spread)
-    implements Task {
+public record PasskeyTask(double localFraction, float answerWeight, boolean spread,
+    boolean straddle) implements Task {
 
   /** The original generator (no spreading). */
   public PasskeyTask(double localFraction, float answerWeight) {
-    this(localFraction, answerWeight, false);
+    this(localFraction, answerWeight, false, false);
+  }
+
+  /** Spread or not, never straddling on purpose. */
+  public PasskeyTask(double localFraction, float answerWeight, boolean spread) {
+    this(localFraction, answerWeight, spread, false);
   }
 
   /** Characters of the answer after the question: a space and five digits. */
@@ -98,6 +110,8 @@ public record PasskeyTask(double localFraction, float answerWeight, boolean spre
     if (wantLocal) {
       int lo = Math.max(0, Math.min(capacity, minLocal));
       before = lo + rng.nextInt(capacity - lo + 1);
+    } else if (straddle) {
+      before = straddling(rng, key, capacity, segStart, segmentLength);
     } else {
       before = rng.nextInt(capacity + 1);
     }
@@ -123,5 +137,26 @@ public record PasskeyTask(double localFraction, float answerWeight, boolean spre
     int needleToken = 1 + doc.needleOffset();
     return new Sample(tokens, weights, needleToken >= segStart ? "passkey/local"
         : "passkey/far");
+  }
+
+  /**
+   * Filler characters before a needle that crosses a segment boundary: a boundary k N (k >= 1, at
+   * most the answer's segment start) and a cut inside the needle, each uniform among those the
+   * document allows; uniform over the whole filler if none does.
+   */
+  static int straddling(Random rng, int key, int capacity, int segStart, int segmentLength) {
+    int length = PasskeyDocument.needle(key).length();
+    int minStart = 1 + PasskeyDocument.INTRO.length(); // needle's first token with no filler
+    int maxStart = minStart + capacity;
+    // boundaries b with a start in [b - length + 1, b - 1] inside [minStart, maxStart]
+    int firstK = Math.max(1, Math.floorDiv(minStart + 1 + segmentLength - 1, segmentLength));
+    int lastK = Math.min(segStart, maxStart + length - 1) / segmentLength;
+    if (lastK < firstK) {
+      return rng.nextInt(capacity + 1);
+    }
+    int b = (firstK + rng.nextInt(lastK - firstK + 1)) * segmentLength;
+    int lo = Math.max(minStart, b - length + 1);
+    int hi = Math.min(maxStart, b - 1);
+    return lo + rng.nextInt(hi - lo + 1) - minStart;
   }
 }

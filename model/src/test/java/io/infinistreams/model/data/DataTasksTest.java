@@ -213,6 +213,39 @@ class DataTasksTest {
         "spread: needles over the segment's whole slack");
   }
 
+  /**
+   * Straddling needles cross a segment boundary, every one, at every boundary from the first
+   * possible to the answer's segment, with the cut at every position inside the needle.
+   */
+  @Test
+  void straddlingNeedlesCrossASegmentBoundary() {
+    int n = 128;
+    PasskeyTask task = new PasskeyTask(0, 5f, false, true);
+    Random rng = new Random(5);
+    java.util.Set<Integer> cuts = new java.util.HashSet<>();
+    java.util.Set<Integer> boundaries = new java.util.HashSet<>();
+    for (int i = 0; i < 400; i++) {
+      int segments = 4 + i % 5;
+      Sample s = task.sample(rng, segments, n);
+      // index 0 stands for BOS (decode drops it), so string index = token index
+      String text = "\u0000" + ByteTokenizer.decode(Arrays.copyOfRange(s.tokens(), 1,
+          s.tokens().length));
+      int digit = text.indexOf("The pass key is ") + "The pass key is ".length();
+      String needle = PasskeyDocument.needle(Integer.parseInt(text.substring(digit, digit + 5)));
+      int first = text.indexOf(needle);
+      int last = first + needle.length() - 1;
+      assertEquals(first / n + 1, last / n, "needle at " + first + ".." + last + ": " + i);
+      int answer = text.indexOf(PasskeyDocument.QUESTION) + PasskeyDocument.QUESTION.length();
+      assertTrue(last / n * n <= answer / n * n, "boundary at most the answer's segment start");
+      cuts.add(last / n * n - first);
+      boundaries.add(last / n);
+    }
+    assertEquals(PasskeyDocument.needle(12345).length() - 1, cuts.size(), "every cut: " + cuts);
+    // the intro fills the first segment, so the first boundary possible is 2N; 4-8 segments put
+    // the answer's segment start at most at 7N
+    assertEquals(java.util.Set.of(2, 3, 4, 5, 6, 7), boundaries);
+  }
+
   @Test
   void mixIsAPureFunctionOfSeedAndStep() {
     TaskMix mix = new TaskMix(tasks().stream().map(t -> new TaskMix.Entry(t, 1.0)).toList());
