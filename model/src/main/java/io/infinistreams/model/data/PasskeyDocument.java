@@ -68,6 +68,11 @@ public record PasskeyDocument(String document, String question, int key, int nee
     return (int) Math.round(Math.max(0, Math.min(1, depth)) * fillerTotal);
   }
 
+  /** Token index of the needle's first character in BOS + document (one token per character). */
+  public static int needleToken(int fillerBefore) {
+    return 1 + INTRO.length() + fillerBefore;
+  }
+
   /** Characters of the document before the needle (intro plus leading filler). */
   public static int prefixLength(int totalChars, double depth) {
     return INTRO.length() + prefixFiller(totalChars, depth);

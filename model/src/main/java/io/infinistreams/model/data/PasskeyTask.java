@@ -146,10 +146,10 @@ public record PasskeyTask(double localFraction, float answerWeight, boolean spre
    */
   static int straddling(Random rng, int key, int capacity, int segStart, int segmentLength) {
     int length = PasskeyDocument.needle(key).length();
-    int minStart = 1 + PasskeyDocument.INTRO.length(); // needle's first token with no filler
-    int maxStart = minStart + capacity;
+    int minStart = PasskeyDocument.needleToken(0);
+    int maxStart = PasskeyDocument.needleToken(capacity);
     // boundaries b with a start in [b - length + 1, b - 1] inside [minStart, maxStart]
-    int firstK = Math.max(1, Math.floorDiv(minStart + 1 + segmentLength - 1, segmentLength));
+    int firstK = (minStart + segmentLength) / segmentLength; // smallest k with k N > minStart
     int lastK = Math.min(segStart, maxStart + length - 1) / segmentLength;
     if (lastK < firstK) {
       return rng.nextInt(capacity + 1);

@@ -99,7 +99,7 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
      */
     public static NeedlePlacement of(int fillerBefore, int key, int documentTokens,
         int segmentLength) {
-      int start = 1 + PasskeyDocument.INTRO.length() + fillerBefore; // first needle token
+      int start = PasskeyDocument.needleToken(fillerBefore); // first needle token
       int last = start + PasskeyDocument.needle(key).length() - 1; // last needle token
       int openStart = documentTokens / segmentLength * segmentLength; // the last token is at documentTokens
       if (start >= openStart) {
@@ -141,23 +141,19 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
      */
     public int[] byQuestionPlacement(boolean local) {
       int need = PasskeyDocument.QUESTION.length() + 1;
-      int pass = 0;
-      int n = 0;
-      for (Trial t : trials) {
-        if ((t.openTokens() >= need) == local) {
-          n++;
-          pass += t.pass() ? 1 : 0;
-        }
-      }
-      return new int[] {pass, n};
+      return passesWhere(t -> (t.openTokens() >= need) == local);
     }
 
     /** {passes, trials} of the trials whose needle lies as {@code p} says. */
     public int[] byNeedlePlacement(NeedlePlacement p) {
+      return passesWhere(t -> t.needle() == p);
+    }
+
+    private int[] passesWhere(java.util.function.Predicate<Trial> which) {
       int pass = 0;
       int n = 0;
       for (Trial t : trials) {
-        if (t.needle() == p) {
+        if (which.test(t)) {
           n++;
           pass += t.pass() ? 1 : 0;
         }

@@ -320,7 +320,27 @@ class TrainerTest {
   @ParameterizedTest
   @EnumSource(value = UpdateRule.class, names = {"DELTA", "GATED"})
   void recomputationGivesTheGradientsOfOneTape(UpdateRule rule) {
-    assertRecomputationMatchesTape(rule);
+    TrainConfig c = new TrainConfig(TrainConfig.tiny(7, 3).model().withUpdateRule(rule), 7, 3, 2,
+        4, 5, 3e-3f, 10f, 0.1f, 1, 0.1f, 1.0f, 0.9f, 0.95f, "passkey=1", 0.5, 5f, "synthetic",
+        false, 0, 0, false, 0f);
+    List<StepResult> tape = new ArrayList<>();
+    List<StepResult> recomputed = new ArrayList<>();
+    try (Trainer t = Trainer.fresh(c, TaskMixes.build(c))) {
+      for (int i = 0; i < 2; i++) {
+        tape.add(t.step());
+      }
+    }
+    try (Trainer t = Trainer.fresh(c.withRecompute(true), TaskMixes.build(c))) {
+      for (int i = 0; i < 2; i++) {
+        recomputed.add(t.step());
+      }
+    }
+    for (int i = 0; i < 2; i++) {
+      assertEquals(tape.get(i).loss(), recomputed.get(i).loss(), 1e-5 * tape.get(i).loss(),
+          "loss of step " + i);
+      assertEquals(tape.get(i).gradNorm(), recomputed.get(i).gradNorm(),
+          1e-4 * tape.get(i).gradNorm(), "gradient norm of step " + i);
+    }
   }
 
   /**
@@ -357,30 +377,6 @@ class TrainerTest {
     }
   }
 
-  /** The comparison of {@link #recomputationGivesTheGradientsOfOneTape} for {@code rule}. */
-  static void assertRecomputationMatchesTape(UpdateRule rule) {
-    TrainConfig c = new TrainConfig(TrainConfig.tiny(7, 3).model().withUpdateRule(rule), 7, 3, 2,
-        4, 5, 3e-3f, 10f, 0.1f, 1, 0.1f, 1.0f, 0.9f, 0.95f, "passkey=1", 0.5, 5f, "synthetic",
-        false, 0, 0, false, 0f);
-    List<StepResult> tape = new ArrayList<>();
-    List<StepResult> recomputed = new ArrayList<>();
-    try (Trainer t = Trainer.fresh(c, TaskMixes.build(c))) {
-      for (int i = 0; i < 2; i++) {
-        tape.add(t.step());
-      }
-    }
-    try (Trainer t = Trainer.fresh(c.withRecompute(true), TaskMixes.build(c))) {
-      for (int i = 0; i < 2; i++) {
-        recomputed.add(t.step());
-      }
-    }
-    for (int i = 0; i < 2; i++) {
-      assertEquals(tape.get(i).loss(), recomputed.get(i).loss(), 1e-5 * tape.get(i).loss(),
-          "loss of step " + i);
-      assertEquals(tape.get(i).gradNorm(), recomputed.get(i).gradNorm(),
-          1e-4 * tape.get(i).gradNorm(), "gradient norm of step " + i);
-    }
-  }
 
   /**
    * The write penalty reaches the gradient (recomputation path, as the runs use it): the same
