@@ -153,6 +153,7 @@ public final class Checkpoint {
     o.addProperty("ropeBase", c.ropeBase());
     o.addProperty("keyFeatures", c.keyFeatures().name());
     o.addProperty("writeGate", c.writeGate().name());
+    o.addProperty("overlap", c.overlap());
     return o;
   }
 
@@ -166,6 +167,7 @@ public final class Checkpoint {
         o.has("keyFeatures") ? KeyFeatures.valueOf(o.get("keyFeatures").getAsString())
             : KeyFeatures.ELU_PLUS_ONE,
         o.has("writeGate") ? WriteGate.valueOf(o.get("writeGate").getAsString())
-            : WriteGate.RATIONAL);
+            : WriteGate.RATIONAL,
+        o.has("overlap") ? o.get("overlap").getAsInt() : 0);
   }
 }

@@ -38,7 +38,9 @@ import org.slf4j.LoggerFactory;
  * (read + local attention + write, one forward of exactly N tokens, batch 1) when the token after
  * it arrives, so the position that predicts every token is always in the state, and the memory
  * after any sequence of calls depends only on the concatenated tokens, never on how they were
- * split: every compression runs the same code on the same shapes and the same values.
+ * split: every compression runs the same code on the same shapes and the same values. With an
+ * overlap C > 0 every forward without a KV cache starts with the C tokens before its segment (the
+ * state's context), see {@link InfiniTransformer}.
  */
 public final class InfiniModel implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(InfiniModel.class);
@@ -179,8 +181,10 @@ public final class InfiniModel implements AutoCloseable {
     checkState(state);
     checkTokens(tokens);
     int n = config().segmentLength();
+    int c = config().overlap();
     int[] open = state.openTokens();
     int[] all = concat(open, tokens);
+    int[] seq = concat(state.contextTokens(), all); // seq[c + i] = all[i]
     int segments = all.length == 0 ? 0 : (all.length - 1) / n; // full segments with a successor
     int rest = segments * n;
     float[] logProbs = score ? new float[tokens.length] : null;
@@ -195,7 +199,7 @@ public final class InfiniModel implements AutoCloseable {
         int from = s * n;
         try (NDManager work = call.newSubManager()) {
           mem.forEach(x -> x.attach(work)); // the previous memory dies with this segment's scope
-          Output out = compress(p, work, Arrays.copyOfRange(all, from, from + n), mem, score);
+          Output out = compress(p, work, Arrays.copyOfRange(seq, from, from + c + n), mem, score);
           if (score) {
             scoreRows(out.logits(), all, from, open.length, logProbs);
           }
@@ -206,7 +210,7 @@ public final class InfiniModel implements AutoCloseable {
       // Positions rest .. all.length-2 predict new tokens still in the open remainder.
       int firstPos = Math.max(rest, open.length - 1);
       if (score && firstPos <= all.length - 2) {
-        int[] prefix = Arrays.copyOfRange(all, rest, all.length - 1);
+        int[] prefix = Arrays.copyOfRange(seq, rest, c + all.length - 1); // context + open
         Output out = InfiniTransformer.forward(p, tokens(call, prefix), mem, null,
             Options.readOnly().withGate(gate));
         scoreRows(out.logits(), all, rest, open.length, logProbs);
@@ -215,8 +219,9 @@ public final class InfiniModel implements AutoCloseable {
         memories = fromNd(mem, state.memories(), segments);
       }
     }
-    StreamState next = state.with(memories, Arrays.copyOfRange(all, rest, all.length),
-        state.tokensAbsorbed() + tokens.length, state.segmentsAbsorbed() + segments);
+    StreamState next = state.with(memories, Arrays.copyOfRange(seq, rest, rest + c),
+        Arrays.copyOfRange(all, rest, all.length), state.tokensAbsorbed() + tokens.length,
+        state.segmentsAbsorbed() + segments);
     return new AbsorbResult(next, logProbs, segments);
   }
 
@@ -233,15 +238,17 @@ public final class InfiniModel implements AutoCloseable {
           + " token arrays");
     }
     int n = config().segmentLength();
+    int c = config().overlap();
     int count = states.size();
-    int[][] all = new int[count][];
+    int[][] all = new int[count][]; // context, open tokens, new tokens
     int[] segments = new int[count];
     Integer[] order = new Integer[count];
     for (int i = 0; i < count; i++) {
       checkState(states.get(i));
       checkTokens(tokens.get(i));
-      all[i] = concat(states.get(i).openTokens(), tokens.get(i));
-      segments[i] = all[i].length == 0 ? 0 : (all[i].length - 1) / n;
+      all[i] = concat(states.get(i).contextTokens(),
+          concat(states.get(i).openTokens(), tokens.get(i)));
+      segments[i] = all[i].length == c ? 0 : (all[i].length - c - 1) / n;
       order[i] = i;
     }
     // Most segments first: the streams still running in round r are always a prefix.
@@ -260,16 +267,17 @@ public final class InfiniModel implements AutoCloseable {
         }
         List<Memory> mem = stack(call, order, active, memories);
         for (int r = 0; r < rounds; r++) {
-          long[] ids = new long[active * n];
+          int w = c + n;
+          long[] ids = new long[active * w];
           for (int j = 0; j < active; j++) {
             int[] src = all[order[j]];
-            for (int t = 0; t < n; t++) {
-              ids[j * n + t] = src[r * n + t];
+            for (int t = 0; t < w; t++) {
+              ids[j * w + t] = src[r * n + t];
             }
           }
           try (NDManager work = call.newSubManager()) {
             mem.forEach(x -> x.attach(work));
-            Output out = InfiniTransformer.forward(p, work.create(ids, new Shape(active, n)),
+            Output out = InfiniTransformer.forward(p, work.create(ids, new Shape(active, w)),
                 mem, null, new Options(true, gate, false));
             int still = active;
             while (still > 0 && segments[order[still - 1]] == r + 1) {
@@ -297,7 +305,8 @@ public final class InfiniModel implements AutoCloseable {
     for (int i = 0; i < count; i++) {
       StreamState s = states.get(i);
       int rest = segments[i] * n;
-      out.add(s.with(memories.get(i), Arrays.copyOfRange(all[i], rest, all[i].length),
+      out.add(s.with(memories.get(i), Arrays.copyOfRange(all[i], rest, rest + c),
+          Arrays.copyOfRange(all[i], rest + c, all[i].length),
           s.tokensAbsorbed() + tokens.get(i).length, s.segmentsAbsorbed() + segments[i]));
     }
     return out;
@@ -354,6 +363,8 @@ public final class InfiniModel implements AutoCloseable {
       throw new IllegalArgumentException("nothing to generate from: the open segment is empty");
     }
     int n = config().segmentLength();
+    int c = config().overlap();
+    int[] context = s.contextTokens();
     int[] open = Arrays.copyOf(s.openTokens(), n);
     int openLen = s.openLength();
     int[] generated = new int[max];
@@ -367,8 +378,9 @@ public final class InfiniModel implements AutoCloseable {
       try {
         List<Memory> mem = toNd(carry, memories);
         // Prefill: the open segment, reading memory, filling the KV cache.
-        Output pre = InfiniTransformer.forward(p, tokens(carry, Arrays.copyOf(open, openLen)), mem,
-            null, Options.readOnly().withGate(gate));
+        Output pre = InfiniTransformer.forward(p,
+            tokens(carry, concat(context, Arrays.copyOf(open, openLen))), mem, null,
+            Options.readOnly().withGate(gate));
         float[] logits = lastRow(pre.logits());
         KvCache cache = pre.cache();
         while (true) {
@@ -378,14 +390,16 @@ public final class InfiniModel implements AutoCloseable {
           NDManager next = call.newSubManager();
           try (NDManager work = call.newSubManager()) {
             if (openLen == n) { // the full open segment has a successor: compress it, as absorb does
-              mem = compress(p, work, open, mem, false).memories();
+              mem = compress(p, work, concat(context, open), mem, false).memories();
+              context = Arrays.copyOfRange(open, n - c, n);
               segments++;
               openLen = 0;
               cache = null;
             }
             open[openLen++] = tok;
-            if (!done) {
-              Output step = InfiniTransformer.forward(p, tokens(work, new int[] {tok}), mem, cache,
+            if (!done) { // a new segment's first token comes with its context
+              int[] in = cache == null ? concat(context, new int[] {tok}) : new int[] {tok};
+              Output step = InfiniTransformer.forward(p, tokens(work, in), mem, cache,
                   Options.readOnly().withGate(gate));
               logits = lastRow(step.logits());
               cache = step.cache().attach(next);
@@ -405,8 +419,8 @@ public final class InfiniModel implements AutoCloseable {
         carry.close();
       }
     }
-    StreamState out = s.with(memories, Arrays.copyOf(open, openLen), s.tokensAbsorbed() + count,
-        s.segmentsAbsorbed() + segments);
+    StreamState out = s.with(memories, context, Arrays.copyOf(open, openLen),
+        s.tokensAbsorbed() + count, s.segmentsAbsorbed() + segments);
     return new GenerateResult(out, Arrays.copyOf(generated, count),
         absorbed.segmentsCompressed() + segments);
   }
@@ -433,8 +447,8 @@ public final class InfiniModel implements AutoCloseable {
           + more.length + " more must make one segment of " + c.segmentLength());
     }
     try (NDManager call = manager.newSubManager()) {
-      Output out = compress(Prepared.of(weights, call), call, segment,
-          toNd(call, state.memories()), false);
+      Output out = compress(Prepared.of(weights, call), call,
+          concat(state.contextTokens(), segment), toNd(call, state.memories()), false);
       float[][][] beta = new float[c.layers()][c.heads()][];
       for (int l = 0; l < c.layers(); l++) {
         float[] all = out.strengths().get(l).toFloatArray(); // (1, H, N, 1)
@@ -456,7 +470,7 @@ public final class InfiniModel implements AutoCloseable {
 
   // ---- internals ------------------------------------------------------------------------------
 
-  /** Compresses one full segment: the only code path that writes memory. */
+  /** Compresses one full segment after its C context tokens: the only code path that writes memory. */
   private Output compress(Prepared p, NDManager m, int[] segment, List<Memory> mem,
       boolean logits) {
     return InfiniTransformer.forward(p, tokens(m, segment), mem, null,

@@ -34,6 +34,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * delta's denominators so that M_0 = 0, z_0 = 0 gives an exactly zero memory term; per-head
  * scale 1/sqrt(K); RoPE (rotate-half pairing, positions restart at 0 in every segment) on the
  * local branch only; memory is written only from a full segment.
+ *
+ * <p>Overlap (C = {@link ModelConfig#overlap} > 0): a call without a KV cache starts with the C
+ * tokens before its segment (the previous segment's last C, or PAD for a new stream). They run
+ * through every layer like the rest, reading memory, so the segment's local attention sees them
+ * (Transformer-XL-style context, recomputed rather than cached), but they are not written into
+ * memory again and produce no logits or write strengths: results cover the segment's own tokens
+ * only. RoPE positions then run 0 .. C+N-1 over context and segment; C = 0 is the paper's model.
  */
 public final class InfiniTransformer {
 
@@ -55,7 +62,7 @@ public final class InfiniTransformer {
   /**
    * What one call computes.
    *
-   * @param writeMemory   write this segment into memory (eq. 8/9); needs a full segment (T == N)
+   * @param writeMemory   write this segment into memory (eq. 8/9); needs a full segment (T == C + N)
    *                      and no KV cache
    * @param gate          gate override (NONE in training and serving)
    * @param computeLogits compute the LM head; when false the last layer's feed-forward, the final
@@ -133,10 +140,10 @@ public final class InfiniTransformer {
   /**
    * What a segment produces.
    *
-   * @param logits   (B, T, W), or null when not requested
+   * @param logits   (B, T', W), or null when not requested; T' = T minus the context rows
    * @param memories (L) the memories after this call (the inputs if nothing was written)
    * @param cache    the KV cache extended by this call's T positions (P + T)
-   * @param strengths (L) each layer's GATED write strengths (B, H, T, 1) when this call wrote
+   * @param strengths (L) each layer's GATED write strengths (B, H, N, 1) when this call wrote
    *                 memory under GATED, else null entries
    */
   public record Output(NDArray logits, List<Memory> memories, KvCache cache,
@@ -151,7 +158,7 @@ public final class InfiniTransformer {
    * @param values  (B, H, P+T, V) values of the open segment
    * @param memRead (B, H, T, V) A_mem, the memory branch (eq. 7)
    * @param local   (B, H, T, V) A_dot, the local branch (eq. 5-6)
-   * @param strength (B, H, T, 1) the GATED write strengths if this call wrote memory under
+   * @param strength (B, H, N, 1) the GATED write strengths if this call wrote memory under
    *                GATED, else null
    */
   public record Attention(NDArray out, Memory memory, NDArray keys, NDArray values,
@@ -167,10 +174,12 @@ public final class InfiniTransformer {
   /**
    * Runs T tokens of a segment through every layer.
    *
-   * @param tokens   (B, T) token ids (int32 or int64); T <= N - P
+   * @param tokens   (B, T) token ids (int32 or int64); T <= C + N - P. Without a cache the first C
+   *                 are the segment's context (see the class comment)
    * @param memories (L) each layer's memory before this segment
-   * @param cache    KV cache of the open segment's first P positions, or null (P = 0)
-   * @return logits (B, T, W), the new memories, and the extended cache
+   * @param cache    KV cache of the first P positions (context included), or null (P = 0)
+   * @return logits (B, T', W) of the positions after the context, the new memories, and the
+   *         extended cache
    */
   public static Output forward(Weights w, NDArray tokens, List<Memory> memories, KvCache cache,
       Options o) {
@@ -183,13 +192,16 @@ public final class InfiniTransformer {
     ModelConfig c = p.config();
     long t = tokens.getShape().get(1);
     int past = cache == null ? 0 : cache.length();
-    if (past + t > c.segmentLength() || t < 1) {
+    int ctx = c.overlap();
+    if (past + t > ctx + c.segmentLength() || past + t <= ctx) {
       throw new IllegalArgumentException("segment of " + past + " cached + " + t
-          + " tokens exceeds N = " + c.segmentLength());
+          + " tokens: need more than the context C = " + ctx + " and at most C + N = "
+          + (ctx + c.segmentLength()));
     }
-    if (o.writeMemory() && (past != 0 || t != c.segmentLength())) {
+    if (o.writeMemory() && (past != 0 || t != ctx + c.segmentLength())) {
       throw new IllegalArgumentException("memory is written only from a full segment of "
-          + c.segmentLength() + " tokens with no cache; got P=" + past + ", T=" + t);
+          + c.segmentLength() + " tokens after " + ctx + " context tokens, with no cache; got P="
+          + past + ", T=" + t);
     }
     if (memories.size() != c.layers()) {
       throw new IllegalArgumentException("need " + c.layers() + " memories, got " + memories.size());
@@ -219,13 +231,18 @@ public final class InfiniTransformer {
       values.add(a.values());
       strengths.add(a.strength());
     }
+    int drop = Math.max(0, ctx - past); // context rows in this call: no logits
+    if (o.computeLogits() && drop > 0) {
+      x = x.get(":, " + drop + ":, :"); // (B, T', D)
+    }
     NDArray logits = o.computeLogits() ? lmHead(rmsNorm(x, p.weights().finalNorm()),
-        p.weights().embed()) : null; // (B, T, W)
+        p.weights().embed()) : null; // (B, T', W)
     return new Output(logits, newMemories, new KvCache(keys, values), strengths);
   }
 
   /**
-   * Infini-attention of one layer (INFINI_ATTENTION.md steps 1-5), all heads at once.
+   * Infini-attention of one layer (INFINI_ATTENTION.md steps 1-5), all heads at once. A call that
+   * writes memory writes rows C .. C+N-1 (the segment after its context).
    *
    * @param h     (B, T, D) the normalised layer input
    * @param mem   the layer's memory before this segment: M (B, H, K, V), z (B, H, K)
@@ -271,12 +288,22 @@ public final class InfiniTransformer {
     Memory next = mem;
     NDArray strength = null;
     if (o.writeMemory()) {
-      NDArray sk = sqk.get(1); // (B, H, T, K)
+      int skip = c.overlap(); // the context rows are not written again
+      NDArray sk = sqk.get(1); // (B, H, C+N, K)
+      NDArray hw = h;
+      NDArray wmask = mask;
+      if (skip > 0) {
+        String rows = ":, :, " + skip + ":, :";
+        sk = sk.get(rows); // (B, H, N, K)
+        v = v.get(rows); // (B, H, N, V)
+        hw = h.get(":, " + skip + ":, :"); // (B, N, D)
+        wmask = mask.get(skip + ":, " + skip + ":"); // (N, N)
+      }
       NDArray newM;
       if (c.updateRule().sequential()) {
         strength = c.updateRule() == UpdateRule.GATED
-            ? writeStrength(h, lp.w(), c.writeGate()) : null; // (B, H, T, 1) or none
-        newM = sequentialWrite(h.getManager(), sk, v, mem.m(), mask, strength);
+            ? writeStrength(hw, lp.w(), c.writeGate()) : null; // (B, H, N, 1) or none
+        newM = sequentialWrite(h.getManager(), sk, v, mem.m(), wmask, strength);
       } else if (c.updateRule() == UpdateRule.BOUNDED) {
         NDArray unit = sk.div(norm(sk)); // (B, H, T, K)
         NDArray gram = unit.matMul(unit.transpose(0, 1, 3, 2)); // (B, H, T, T)
@@ -469,8 +496,8 @@ public final class InfiniTransformer {
       for (Weights.Layer l : w.layers()) {
         layers.add(PreparedLayer.of(c, l, m));
       }
-      return new Prepared(w, layers, Rope.of(m, c, 0, c.segmentLength()),
-          causalMask(m, 0, c.segmentLength()));
+      int window = c.overlap() + c.segmentLength();
+      return new Prepared(w, layers, Rope.of(m, c, 0, window), causalMask(m, 0, window));
     }
 
     ModelConfig config() {
@@ -478,16 +505,22 @@ public final class InfiniTransformer {
     }
 
     Rope rope(NDManager m, int start, int t) {
-      return start == 0 && t == config().segmentLength() ? fullRope : Rope.of(m, config(), start, t);
+      return start == 0 && t == window() ? fullRope : Rope.of(m, config(), start, t);
     }
 
     NDArray mask(NDManager m, int past, int t) {
-      return past == 0 && t == config().segmentLength() ? fullMask : causalMask(m, past, t);
+      return past == 0 && t == window() ? fullMask : causalMask(m, past, t);
+    }
+
+    /** C + N: the positions of a full call (context and segment). */
+    int window() {
+      return config().overlap() + config().segmentLength();
     }
   }
 
   /**
-   * Rotary position embedding for positions {@code start .. start+T-1} within a segment,
+   * Rotary position embedding for positions {@code start .. start+T-1} within a window (the C
+   * context tokens, then the segment),
    * rotate-half pairing (dimension i with i + K/2), theta_i = base^(-2i/K):
    * rope(x) = x * cos + rotateHalf(x) * sin, where rotateHalf(x) = [-x2, x1] = x R.
    *
@@ -500,7 +533,8 @@ public final class InfiniTransformer {
 
     public static Rope of(NDManager m, ModelConfig c, int start, int t) {
       int dk = c.dKey();
-      float[][] full = TABLES.computeIfAbsent(dk + "/" + c.ropeBase() + "/" + c.segmentLength(),
+      float[][] full = TABLES.computeIfAbsent(dk + "/" + c.ropeBase() + "/"
+          + (c.overlap() + c.segmentLength()),
           key -> tables(c));
       float[] cos = Arrays.copyOfRange(full[0], start * dk, (start + t) * dk);
       float[] sin = Arrays.copyOfRange(full[1], start * dk, (start + t) * dk);
@@ -514,11 +548,11 @@ public final class InfiniTransformer {
           m.create(rot, new Shape(dk, dk)));
     }
 
-    /** cos and sin for positions 0..N-1 as flat (N, K) arrays, computed in double. */
+    /** cos and sin for positions 0..C+N-1 as flat (C+N, K) arrays, computed in double. */
     static float[][] tables(ModelConfig c) {
       int dk = c.dKey();
       int half = dk / 2;
-      int n = c.segmentLength();
+      int n = c.overlap() + c.segmentLength();
       float[] cos = new float[n * dk];
       float[] sin = new float[n * dk];
       for (int p = 0; p < n; p++) {

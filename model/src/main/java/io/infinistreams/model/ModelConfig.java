@@ -23,6 +23,10 @@ import java.util.Objects;
  *                      SIGNED). Default ELU_PLUS_ONE.
  * @param writeGate     the squashing function of the GATED write strength (RATIONAL or
  *                      LOGISTIC). Default RATIONAL.
+ * @param overlap       C: tokens of the previous segment that a segment's local attention also
+ *                      sees (Transformer-XL-style context; not written again, no logits). A new
+ *                      stream's context is C {@link ByteTokenizer#PAD} tokens. 0 to N. Default 0
+ *                      (the paper: local attention within the segment only).
  */
 public record ModelConfig(
     int vocabSize,
@@ -37,7 +41,8 @@ public record ModelConfig(
     MemoryRead memoryRead,
     float ropeBase,
     KeyFeatures keyFeatures,
-    WriteGate writeGate) {
+    WriteGate writeGate,
+    int overlap) {
 
   public ModelConfig {
     Objects.requireNonNull(updateRule, "updateRule");
@@ -50,6 +55,8 @@ public record ModelConfig(
     require(dKey % 2 == 0, "dKey must be even (RoPE rotates pairs)");
     require(segmentLength >= 2, "segmentLength must be >= 2");
     require(ropeBase > 1f, "ropeBase must be > 1");
+    require(overlap >= 0 && overlap <= segmentLength, "overlap must be in 0.." + segmentLength
+        + " (at most one segment), got " + overlap);
     boolean papersUpdate = updateRule == UpdateRule.LINEAR || updateRule == UpdateRule.DELTA;
     require(papersUpdate || memoryRead != MemoryRead.PAPER, "the " + updateRule
         + " update keeps M unnormalised: it needs the NORMALIZED or UNIT read, not PAPER");
@@ -66,7 +73,7 @@ public record ModelConfig(
       int ffnHidden, int segmentLength, UpdateRule updateRule, MemoryRead memoryRead,
       float ropeBase) {
     this(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden, segmentLength, updateRule,
-        memoryRead, ropeBase, KeyFeatures.ELU_PLUS_ONE, WriteGate.RATIONAL);
+        memoryRead, ropeBase, KeyFeatures.ELU_PLUS_ONE, WriteGate.RATIONAL, 0);
   }
 
   /** The default configuration (the shipped model's shape). */
@@ -83,27 +90,32 @@ public record ModelConfig(
 
   public ModelConfig withUpdateRule(UpdateRule rule) {
     return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
-        segmentLength, rule, memoryRead, ropeBase, keyFeatures, writeGate);
+        segmentLength, rule, memoryRead, ropeBase, keyFeatures, writeGate, overlap);
   }
 
   public ModelConfig withMemoryRead(MemoryRead read) {
     return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
-        segmentLength, updateRule, read, ropeBase, keyFeatures, writeGate);
+        segmentLength, updateRule, read, ropeBase, keyFeatures, writeGate, overlap);
   }
 
   public ModelConfig withSegmentLength(int n) {
     return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
-        n, updateRule, memoryRead, ropeBase, keyFeatures, writeGate);
+        n, updateRule, memoryRead, ropeBase, keyFeatures, writeGate, overlap);
   }
 
   public ModelConfig withKeyFeatures(KeyFeatures features) {
     return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
-        segmentLength, updateRule, memoryRead, ropeBase, features, writeGate);
+        segmentLength, updateRule, memoryRead, ropeBase, features, writeGate, overlap);
   }
 
   public ModelConfig withWriteGate(WriteGate gate) {
     return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
-        segmentLength, updateRule, memoryRead, ropeBase, keyFeatures, gate);
+        segmentLength, updateRule, memoryRead, ropeBase, keyFeatures, gate, overlap);
+  }
+
+  public ModelConfig withOverlap(int c) {
+    return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
+        segmentLength, updateRule, memoryRead, ropeBase, keyFeatures, writeGate, c);
   }
 
   /** Floats in one head's memory: M (K x V) plus z (K). */

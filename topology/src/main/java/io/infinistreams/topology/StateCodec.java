@@ -22,14 +22,10 @@ final class StateCodec {
   private StateCodec() {}
 
   static StoredSession toSession(StreamState state, long lastSeq, String fingerprint) {
-    int[] open = state.openTokens();
-    List<Integer> tokens = new ArrayList<>(open.length);
-    for (int t : open) {
-      tokens.add(t);
-    }
     return StoredSession.newBuilder()
         .setFormatVersion(FORMAT_VERSION)
-        .setOpenTokens(tokens)
+        .setOpenTokens(toList(state.openTokens()))
+        .setContextTokens(toList(state.contextTokens()))
         .setLastSeq(lastSeq)
         .setTokensAbsorbed(state.tokensAbsorbed())
         .setSegmentsAbsorbed(state.segmentsAbsorbed())
@@ -61,23 +57,38 @@ final class StateCodec {
   }
 
   /**
-   * Rebuilds a stream's state.
+   * Rebuilds a stream's state. A session without context tokens (written before they were
+   * stored) fits only a model without overlap; for one with overlap it is rejected like any other
+   * shape mismatch, since the tokens its open segment attends to are lost.
    *
    * @param memories index {@code layer * heads + head}
-   * @throws IllegalArgumentException if the parts do not fit {@code config}
+   * @throws IllegalArgumentException if the parts do not fit {@code config}, e.g. the context
+   *     length is not the model's overlap
    */
   static StreamState toState(ModelConfig config, StoredSession session, List<HeadMemory> memories) {
     if (session.getFormatVersion() != FORMAT_VERSION) {
       throw new IllegalArgumentException("stored session has format version "
           + session.getFormatVersion() + ", this processor reads " + FORMAT_VERSION);
     }
-    List<Integer> open = session.getOpenTokens();
-    int[] tokens = new int[open.size()];
-    for (int i = 0; i < tokens.length; i++) {
-      tokens[i] = open.get(i);
-    }
-    return StreamState.of(config, memories, tokens, session.getTokensAbsorbed(),
+    return StreamState.of(config, memories, toArray(session.getContextTokens()),
+        toArray(session.getOpenTokens()), session.getTokensAbsorbed(),
         session.getSegmentsAbsorbed());
+  }
+
+  private static List<Integer> toList(int[] tokens) {
+    List<Integer> list = new ArrayList<>(tokens.length);
+    for (int t : tokens) {
+      list.add(t);
+    }
+    return list;
+  }
+
+  private static int[] toArray(List<Integer> tokens) {
+    int[] array = new int[tokens.size()];
+    for (int i = 0; i < array.length; i++) {
+      array[i] = tokens.get(i);
+    }
+    return array;
   }
 
   static ByteBuffer floatsToBytes(float[] values) {

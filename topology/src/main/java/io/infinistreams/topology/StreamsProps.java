@@ -12,9 +12,9 @@ import org.apache.kafka.streams.StreamsConfig;
  * be a persistent directory: it holds every stream's memory) and may override the rest.
  *
  * <p>Record sizes: a head-memory record is about {@code 4 * (K*V + K)} bytes plus ~200 bytes of
- * fields and key; a session record about {@code 5 * N}. The producer's {@code max.request.size}
- * and the changelog topics' {@code max.message.bytes} are set to
- * {@link #maxMessageBytes} so that no store write can fail with RecordTooLargeException.
+ * fields and key; a session record about {@code 5 * (N + C)} (open and context tokens). The
+ * producer's {@code max.request.size} and the changelog topics' {@code max.message.bytes} are set
+ * to {@link #maxMessageBytes} so that no store write can fail with RecordTooLargeException.
  */
 public final class StreamsProps {
   /** Kafka's default {@code message.max.bytes} / {@code max.request.size} (1 MiB + 12). */
@@ -60,8 +60,10 @@ public final class StreamsProps {
 
   /** Upper bound on the encoded size of one session record (value only). */
   public static int sessionRecordBytes(ModelConfig config) {
-    // header 10, version, array of <= N ints (<= 5 bytes each), 3 longs, fingerprint
-    return 10 + 5 + 5 + 5 * config.segmentLength() + 1 + 30 + 5 + 256;
+    // header 10, version, array of <= N open tokens and array of C context tokens (count, ints of
+    // <= 5 bytes each, end marker), 3 longs, fingerprint
+    return 10 + 5 + 5 + 5 * config.segmentLength() + 1 + 5 + 5 * config.overlap() + 1 + 30 + 5
+        + 256;
   }
 
   /**

@@ -3,6 +3,7 @@ package io.infinistreams.topology;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.infinistreams.model.HeadMemory;
 import io.infinistreams.model.ModelConfig;
@@ -41,18 +42,51 @@ class StateCodecTest {
   @Test
   void sessionRebuildsTheState() {
     ModelConfig config = ModelConfig.tiny();
-    List<HeadMemory> memories = new ArrayList<>();
-    for (int i = 0; i < config.layers() * config.heads(); i++) {
-      float[] m = new float[config.dKey() * config.dValue()];
-      m[i] = i + 0.5f;
-      memories.add(new HeadMemory(config.dKey(), config.dValue(), m, new float[config.dKey()], 2));
-    }
+    List<HeadMemory> memories = memories(config);
     StreamState state = StreamState.of(config, memories, new int[] {1, 2, 300 - 40}, 35, 2);
     StoredSession session = StateCodec.toSession(state, 9, "fp");
     StoredSession back = InfiniTopology.SESSION_SERDE.deserialize("t",
         InfiniTopology.SESSION_SERDE.serialize("t", session));
     assertEquals(9, back.getLastSeq());
+    assertTrue(back.getContextTokens().isEmpty(), "no context without overlap");
     assertEquals(state, StateCodec.toState(config, back, memories));
+  }
+
+  /** The C context tokens of a model with overlap are stored and come back in order. */
+  @Test
+  void sessionWithContextRebuildsTheState() {
+    ModelConfig config = ModelConfig.tiny().withOverlap(4);
+    List<HeadMemory> memories = memories(config);
+    int[] context = {104, 0, 263, 7};
+    StreamState state = StreamState.of(config, memories, context, new int[] {1, 2, 260}, 35, 2);
+    StoredSession back = InfiniTopology.SESSION_SERDE.deserialize("t",
+        InfiniTopology.SESSION_SERDE.serialize("t", StateCodec.toSession(state, 9, "fp")));
+    assertEquals(List.of(104, 0, 263, 7), back.getContextTokens());
+    StreamState rebuilt = StateCodec.toState(config, back, memories);
+    assertEquals(state, rebuilt);
+    assertArrayEquals(context, rebuilt.contextTokens());
+    assertArrayEquals(state.openTokens(), rebuilt.openTokens());
+  }
+
+  /**
+   * A session without context (written before context was stored, or by a model without
+   * overlap) does not fit a model with overlap: rejected with a message naming the mismatch,
+   * which the processor dead-letters as STATE_MISMATCH.
+   */
+  @Test
+  void sessionLackingContextIsRejectedForAnOverlapModel() {
+    ModelConfig config = ModelConfig.tiny().withOverlap(4);
+    List<HeadMemory> memories = memories(config);
+    StoredSession session = StateCodec.toSession(
+        StreamState.of(ModelConfig.tiny(), memories, new int[] {1, 2}, 35, 2), 9, "fp");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> StateCodec.toState(config, session, memories));
+    assertTrue(e.getMessage().contains("context") && e.getMessage().contains("overlap"),
+        e.getMessage());
+    StoredSession tooLong = StoredSession.newBuilder(session)
+        .setContextTokens(List.of(1, 2, 3, 4, 5)).build();
+    assertThrows(IllegalArgumentException.class,
+        () -> StateCodec.toState(config, tooLong, memories));
   }
 
   @Test
@@ -60,5 +94,16 @@ class StateCodecTest {
     StoredHeadMemory stored = new StoredHeadMemory(0, 0, 8, 8, ByteBuffer.allocate(12),
         ByteBuffer.allocate(32), 0L, "fp");
     assertThrows(IllegalArgumentException.class, () -> StateCodec.fromStored(stored));
+  }
+
+  /** One memory per (layer, head), each with a distinct entry. */
+  private static List<HeadMemory> memories(ModelConfig config) {
+    List<HeadMemory> memories = new ArrayList<>();
+    for (int i = 0; i < config.layers() * config.heads(); i++) {
+      float[] m = new float[config.dKey() * config.dValue()];
+      m[i] = i + 0.5f;
+      memories.add(new HeadMemory(config.dKey(), config.dValue(), m, new float[config.dKey()], 2));
+    }
+    return memories;
   }
 }

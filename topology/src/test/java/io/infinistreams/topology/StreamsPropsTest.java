@@ -28,6 +28,7 @@ class StreamsPropsTest {
   @Test
   void boundsHoldForActualEncodedRecords() {
     for (ModelConfig config : List.of(ModelConfig.tiny(), ModelConfig.defaults(),
+        ModelConfig.defaults().withOverlap(ModelConfig.defaults().segmentLength()),
         new ModelConfig(264, 512, 2, 2, 512, 512, 64, 1024,
             ModelConfig.tiny().updateRule(), ModelConfig.tiny().memoryRead(), 10000f))) {
       HeadMemory head = HeadMemory.zero(config.dKey(), config.dValue());
@@ -40,7 +41,10 @@ class StreamsPropsTest {
           Collections.nCopies(config.layers() * config.heads(), head));
       int[] open = new int[config.segmentLength()]; // a full open segment is allowed
       java.util.Arrays.fill(open, config.vocabSize() - 1);
-      StreamState state = StreamState.of(config, memories, open, Long.MAX_VALUE / 2, Long.MAX_VALUE / 2);
+      int[] context = new int[config.overlap()]; // at most a segment
+      java.util.Arrays.fill(context, config.vocabSize() - 1);
+      StreamState state = StreamState.of(config, memories, context, open, Long.MAX_VALUE / 2,
+          Long.MAX_VALUE / 2);
       int sessionBytes = InfiniTopology.SESSION_SERDE.serialize("t",
           StateCodec.toSession(state, Long.MAX_VALUE, FINGERPRINT)).length;
       assertTrue(sessionBytes <= StreamsProps.sessionRecordBytes(config),

@@ -79,7 +79,7 @@ public final class BenchCommand implements Callable<Integer> {
       long flopsPlain = flopsPerToken(c, false);
       long flopsScored = flopsPerToken(c, true);
       long memoryBytes = (long) c.layers() * c.heads() * HeadMemory.byteSize(c.dKey(), c.dValue());
-      long maxState = memoryBytes + 4L * c.segmentLength() + 16;
+      long maxState = memoryBytes + 4L * (c.overlap() + c.segmentLength()) + 16;
 
       out.printf("### Model (%s config, measured %s)%n%n", configName, Instant.now());
       out.printf("Config: %s%n%n", c);
@@ -192,10 +192,13 @@ public final class BenchCommand implements Callable<Integer> {
         + 2 * h * v * d;
     long ffn = 4 * d * c.ffnHidden();
     long total = c.layers() * (perLayer + ffn);
+    if (!scoring) {
+      total -= ffn;
+    }
+    // an overlap of C runs C context tokens through the layers with every N-token segment
+    total = total * (n + c.overlap()) / n;
     if (scoring) {
       total += 2 * d * c.vocabSize();
-    } else {
-      total -= ffn;
     }
     return total;
   }

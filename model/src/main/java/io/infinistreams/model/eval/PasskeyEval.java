@@ -9,6 +9,7 @@ import io.infinistreams.model.StreamState;
 import io.infinistreams.model.data.PasskeyDocument;
 import java.io.PrintStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
@@ -287,20 +288,22 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
   static List<StreamState> openSegmentsOnly(InfiniModel model, List<StreamState> prefixes,
       List<int[]> rests) {
     int n = model.config().segmentLength();
+    int c = model.config().overlap();
     List<StreamState> out = new ArrayList<>();
     StreamState empty = model.newState();
     for (int i = 0; i < prefixes.size(); i++) {
       StreamState p = prefixes.get(i);
       int[] open = p.openTokens();
       int[] rest = rests.get(i);
+      int[] all = new int[c + open.length + rest.length]; // context, open, rest
+      System.arraycopy(p.contextTokens(), 0, all, 0, c);
+      System.arraycopy(open, 0, all, c, open.length);
+      System.arraycopy(rest, 0, all, c + open.length, rest.length);
       int total = open.length + rest.length;
       int segments = total == 0 ? 0 : (total - 1) / n;
-      int[] tail = new int[total - segments * n];
-      for (int j = 0; j < tail.length; j++) {
-        int k = segments * n + j;
-        tail[j] = k < open.length ? open[k] : rest[k - open.length];
-      }
-      out.add(StreamState.of(model.config(), empty.memories(), tail,
+      int from = segments * n; // the new context starts here in all[], the open tail at from + c
+      out.add(StreamState.of(model.config(), empty.memories(),
+          Arrays.copyOfRange(all, from, from + c), Arrays.copyOfRange(all, from + c, all.length),
           p.tokensAbsorbed() + rest.length, p.segmentsAbsorbed() + segments));
     }
     return out;

@@ -156,6 +156,11 @@ public final class TrainCommand implements Callable<Integer> {
       + "the GATED write strength (default: the config's).")
   WriteGate writeGate;
 
+  @Option(names = "--overlap", description = "C: tokens of the previous segment each segment's "
+      + "local attention also sees (0..N; default: the config's, 0). No new weights: a model "
+      + "trained without overlap can be continued with it (--init-from).")
+  Integer overlap;
+
   @Option(names = "--write-penalty", defaultValue = "0", description = "Add lambda * the mean "
       + "GATED write strength to the loss: writing costs (default ${DEFAULT-VALUE}: off).")
   float writePenalty;
@@ -179,7 +184,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--init-from", description = "A new run starts from this model directory "
       + "(model.safetensors + manifest.json): tensors with the same name and shape are copied, the "
       + "rest drawn from --seed; the optimizer starts afresh. The shape options must match the "
-      + "source's; --update, --read, --keys and --write-gate may differ (e.g. GATED from SEQUENTIAL).")
+      + "source's; --update, --read, --keys, --write-gate and --overlap may differ (e.g. GATED from SEQUENTIAL).")
   Path initFrom;
 
   @Option(names = "--stop-at-step", description = "Stop (with a checkpoint) once this many steps are done, e.g. to change the recipe there with --resume, exactly where a recorded run changed it.")
@@ -207,7 +212,7 @@ public final class TrainCommand implements Callable<Integer> {
         ffn != null ? ffn : d.ffnHidden(), segment != null ? segment : d.segmentLength(),
         update != null ? update : d.updateRule(), read != null ? read : d.memoryRead(),
         d.ropeBase(), keys != null ? keys : d.keyFeatures(),
-        writeGate != null ? writeGate : d.writeGate());
+        writeGate != null ? writeGate : d.writeGate(), overlap != null ? overlap : d.overlap());
   }
 
   TrainConfig trainConfig() {

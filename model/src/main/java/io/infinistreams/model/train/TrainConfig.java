@@ -125,6 +125,12 @@ public record TrainConfig(
         answerWeight, corpus, noMemory, warmSegments, warmFiller, on, writePenalty);
   }
 
+  public TrainConfig withModel(ModelConfig newModel) {
+    return new TrainConfig(newModel, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
+        minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
+        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty);
+  }
+
   public TrainConfig withWritePenalty(float lambda) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,

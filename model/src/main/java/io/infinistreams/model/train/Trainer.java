@@ -32,7 +32,9 @@ import java.util.Random;
  * autograd graph (backpropagation through all S segments), a weighted next-token loss, a global
  * gradient-norm clip, and an {@link AdamW} update on the warm-up + cosine schedule.
  *
- * <p>Shapes: B batch, S segments, N segment length, W vocabulary.
+ * <p>Shapes: B batch, S segments, N segment length, C overlap (context tokens before each
+ * segment), W vocabulary. The token rows hold C context tokens and then the S segments, so
+ * segment s (with its context) is columns s*N .. s*N + C + N; targets and weights are not padded.
  *
  * <p>Lifecycle: {@link #fresh} or {@link TrainCheckpoint#resume}, then {@link #step()} repeatedly on
  * one thread (one GradientCollector per JVM), then {@link #close()}.
@@ -54,6 +56,7 @@ public final class Trainer implements AutoCloseable {
   // null until first computed
   private float[][][] warmM;
   private float[][][] warmZ;
+  private int[][] warmContexts; // [level - 1]: the last C tokens of that warm stream
   private long step; // next step to run (0-based) == steps done == the data stream's position
 
   Trainer(TrainConfig config, TaskMix mix, NDManager base, Weights weights, long step) {
@@ -266,14 +269,17 @@ public final class Trainer implements AutoCloseable {
         total - PASSKEY_PREFIX)), 0, stream, 1, total - 1);
     warmM = new float[lengths.length][mc.layers()][];
     warmZ = new float[lengths.length][mc.layers()][];
+    int c = mc.overlap();
+    int[] padded = withContext(new int[c], stream); // a new stream's context: C PAD tokens
+    Arrays.fill(padded, 0, c, ByteTokenizer.PAD);
     Options o = options(true).withLogits(false);
     try (NDManager keep = base.newSubManager()) {
       List<Memory> mem = Memory.zeros(keep, mc, 1);
       int level = 0;
       for (int s = 0; s * n < total; s++) {
         try (NDManager work = keep.newSubManager()) {
-          NDArray seg = work.create(Arrays.copyOfRange(stream, s * n, (s + 1) * n),
-              new Shape(1, n));
+          NDArray seg = work.create(Arrays.copyOfRange(padded, s * n, (s + 1) * n + c),
+              new Shape(1, c + n));
           List<Memory> next = new ArrayList<>();
           for (Memory x : InfiniTransformer.forward(weights, seg, mem, o)
               .memories()) {
@@ -298,6 +304,34 @@ public final class Trainer implements AutoCloseable {
         }
       }
     }
+  }
+
+  /** {@code context} followed by {@code tokens}. */
+  private static int[] withContext(int[] context, int[] tokens) {
+    int[] out = Arrays.copyOf(context, context.length + tokens.length);
+    System.arraycopy(tokens, 0, out, context.length, tokens.length);
+    return out;
+  }
+
+  /**
+   * The C tokens a sequence's first segment sees before it: PAD for a new stream (level 0), else
+   * the last C tokens of the warm stream at that level (which the sample's own filler continues).
+   */
+  private int[] startContext(int level) {
+    int c = config.model().overlap();
+    if (level == 0) {
+      int[] pad = new int[c];
+      Arrays.fill(pad, ByteTokenizer.PAD);
+      return pad;
+    }
+    if (warmContexts == null) {
+      int[] lengths = warmFillerLengths(config); // each >= 4096 > C: the tail is all filler
+      warmContexts = new int[lengths.length][];
+      for (int k = 0; k < lengths.length; k++) {
+        warmContexts[k] = ByteTokenizer.encode(PasskeyDocument.filler(lengths[k] - c, c));
+      }
+    }
+    return warmContexts[level - 1];
   }
 
   /** The warm states as named arrays for a checkpoint, or null if none were computed. */
@@ -384,9 +418,10 @@ public final class Trainer implements AutoCloseable {
           step, Arrays.toString(warmFillerLengths(config)), (System.nanoTime() - t0) / 1e9);
     }
     int t = segments * n;
+    int ctx = mc.overlap();
     int from = warm * n; // the trained part starts after the warm segments
-    int[] warmInputs = new int[b * from];
-    int[] inputs = new int[b * t];
+    int[] warmInputs = new int[b * (ctx + from)]; // each row: C context tokens, warm segments
+    int[] inputs = new int[b * (ctx + t)]; // each row: C context tokens, trained segments
     int[] targets = new int[b * t];
     float[] w = new float[b * t];
     double totalWeight = 0;
@@ -400,8 +435,9 @@ public final class Trainer implements AutoCloseable {
           levels[i] = 0;
         }
       }
-      System.arraycopy(tok, 0, warmInputs, i * from, from);
-      System.arraycopy(tok, from, inputs, i * t, t);
+      int[] row = withContext(startContext(levels[i]), tok); // row[ctx + j] = tok[j]
+      System.arraycopy(row, 0, warmInputs, i * (ctx + from), ctx + from);
+      System.arraycopy(row, from, inputs, i * (ctx + t), ctx + t);
       System.arraycopy(tok, from + 1, targets, i * t, t);
       System.arraycopy(s.weights(), from, w, i * t, t);
       for (int j = from; j < from + t; j++) {
@@ -414,7 +450,7 @@ public final class Trainer implements AutoCloseable {
     int[] predOut;
     float gradNorm;
     try (NDManager sm = base.newSubManager()) {
-      NDArray tokens = sm.create(inputs, new Shape(b, t)); // (B, S*N)
+      NDArray tokens = sm.create(inputs, new Shape(b, ctx + t)); // (B, C+S*N)
       NDArray tgt = sm.create(targets, new Shape(b, t)).toType(DataType.INT64, false); // (B, S*N)
       NDArray wts = sm.create(w, new Shape(b, t)); // (B, S*N)
       List<NDArray> nlls = new ArrayList<>();
@@ -424,11 +460,10 @@ public final class Trainer implements AutoCloseable {
       List<Memory> warmMem = config.warmFiller() > 0 ? startMemories(sm, levels)
           : Memory.zeros(sm, mc, b);
       if (warm > 0) {
-        NDArray warmTokens = sm.create(warmInputs, new Shape(b, from)); // (B, W*N)
+        NDArray warmTokens = sm.create(warmInputs, new Shape(b, ctx + from)); // (B, C+W*N)
         Options o = options(true);
         for (int s = 0; s < warm; s++) {
-          NDIndex seg = new NDIndex(":, {}:{}", s * n, (s + 1) * n);
-          warmMem = InfiniTransformer.forward(weights, warmTokens.get(seg), warmMem,
+          warmMem = InfiniTransformer.forward(weights, warmTokens.get(window(s)), warmMem,
               o.withLogits(false)).memories();
         }
         List<Memory> detached = new ArrayList<>();
@@ -446,7 +481,7 @@ public final class Trainer implements AutoCloseable {
           NDArray cost = null; // the write penalty, if any
           for (int s = 0; s < segments; s++) {
             NDIndex seg = new NDIndex(":, {}:{}", s * n, (s + 1) * n);
-            Output out = InfiniTransformer.forward(weights, tokens.get(seg), mem,
+            Output out = InfiniTransformer.forward(weights, tokens.get(window(s)), mem,
                 segmentOptions(s, segments)); // logits (B, N, W)
             NDArray logp = out.logits().logSoftmax(2); // (B, N, W)
             NDArray nll = logp.gather(tgt.get(seg).expandDims(2), 2).squeeze(2).neg(); // (B, N)
@@ -507,6 +542,12 @@ public final class Trainer implements AutoCloseable {
     return r;
   }
 
+  /** Columns of segment {@code s} and its C context tokens in a (B, C+S*N) token array. */
+  private NDIndex window(int s) {
+    int n = config.model().segmentLength();
+    return new NDIndex(":, {}:{}", s * n, (s + 1) * n + config.model().overlap());
+  }
+
   /** Forward options of a segment that writes memory or only reads it (the last trained one). */
   private Options options(boolean write) {
     Options o = write ? Options.fullSegment() : Options.readOnly();
@@ -534,8 +575,7 @@ public final class Trainer implements AutoCloseable {
     starts.add(start);
     List<Memory> mem = start;
     for (int s = 0; s < segments - 1; s++) { // no collector open: nothing is recorded
-      NDIndex seg = new NDIndex(":, {}:{}", s * n, (s + 1) * n);
-      mem = InfiniTransformer.forward(weights, tokens.get(seg), mem,
+      mem = InfiniTransformer.forward(weights, tokens.get(window(s)), mem,
           segmentOptions(s, segments).withLogits(false)).memories();
       starts.add(mem);
     }
@@ -555,7 +595,7 @@ public final class Trainer implements AutoCloseable {
         in.add(new Memory(m, z));
       }
       try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-        Output out = InfiniTransformer.forward(weights, tokens.get(seg), in,
+        Output out = InfiniTransformer.forward(weights, tokens.get(window(s)), in,
             segmentOptions(s, segments)); // logits (B, N, W)
         NDArray logp = out.logits().logSoftmax(2); // (B, N, W)
         NDArray segNll = logp.gather(tgt.get(seg).expandDims(2), 2).squeeze(2).neg(); // (B, N)

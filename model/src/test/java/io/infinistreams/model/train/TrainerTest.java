@@ -214,13 +214,16 @@ class TrainerTest {
   /**
    * Warm segments are the sequence's start, run forward only: the loss of a step is the model's
    * own score of the trained tokens given everything before them, warm segments included (what
-   * InfiniModel.absorb computes over the whole sequence), and only the trained tokens count.
+   * InfiniModel.absorb computes over the whole sequence), and only the trained tokens count. With
+   * an overlap, every segment also sees the tokens before it as InfiniModel does.
    */
-  @Test
-  void warmSegmentsAreTheSequencesStartSeenForwardOnly() {
+  @ParameterizedTest(name = "overlap {0}")
+  @org.junit.jupiter.params.provider.ValueSource(ints = {0, 7})
+  void warmSegmentsAreTheSequencesStartSeenForwardOnly(int overlap) {
     TrainConfig c = null;
     for (long seed = 1; c == null; seed++) {
       TrainConfig x = TrainConfig.tiny(seed, 4).withWarmSegments(3);
+      x = x.withModel(x.model().withOverlap(overlap));
       if (Trainer.warmSegmentsAt(x, 0) >= 2) {
         c = x;
       }
@@ -254,13 +257,16 @@ class TrainerTest {
    * Warm states: a sequence that starts from the memory after L filler tokens is scored as the
    * model scores the one document BOS, intro, L filler tokens, then the sample with its BOS and
    * intro replaced by the filler that leads into its own; the lengths end on segment boundaries.
+   * With an overlap the warm sequence's first segment sees the warm stream's last tokens.
    */
-  @Test
-  void warmStatesContinueALongFillerStreamAsOneDocument() {
+  @ParameterizedTest(name = "overlap {0}")
+  @org.junit.jupiter.params.provider.ValueSource(ints = {0, 7})
+  void warmStatesContinueALongFillerStreamAsOneDocument(int overlap) {
     TrainConfig c = null;
     for (long seed = 1; c == null; seed++) {
       TrainConfig x = TrainConfig.tiny(seed, 4).withData("passkey=1", 0.5, 5f)
           .withWarmFiller(4096);
+      x = x.withModel(x.model().withOverlap(overlap));
       int[] levels = Trainer.warmLevelsAt(x, 0, x.batch());
       if (levels[0] != levels[1]) { // one sequence from the warm state, one from empty memory
         c = x;
@@ -317,10 +323,11 @@ class TrainerTest {
    * whose write strengths the tape path once returned garbage gradients for (see
    * {@link #aGarbageCollectionBeforeTheBackwardPassChangesNoGradient}).
    */
-  @ParameterizedTest
-  @EnumSource(value = UpdateRule.class, names = {"DELTA", "GATED"})
-  void recomputationGivesTheGradientsOfOneTape(UpdateRule rule) {
-    TrainConfig c = new TrainConfig(TrainConfig.tiny(7, 3).model().withUpdateRule(rule), 7, 3, 2,
+  @ParameterizedTest(name = "{0}, overlap {1}")
+  @CsvSource({"DELTA, 0", "GATED, 0", "GATED, 9"})
+  void recomputationGivesTheGradientsOfOneTape(UpdateRule rule, int overlap) {
+    TrainConfig c = new TrainConfig(TrainConfig.tiny(7, 3).model().withUpdateRule(rule)
+        .withOverlap(overlap), 7, 3, 2,
         4, 5, 3e-3f, 10f, 0.1f, 1, 0.1f, 1.0f, 0.9f, 0.95f, "passkey=1", 0.5, 5f, "synthetic",
         false, 0, 0, false, 0f);
     List<StepResult> tape = new ArrayList<>();

@@ -61,7 +61,8 @@ class AvroSerdeTest {
     assertEquals(out, AvroSerdes.outputEvent().deserialize("t",
         AvroSerdes.outputEvent().serialize("t", out)));
 
-    StoredSession session = new StoredSession(1, List.of(256, 1, 2), 9L, 3L, 0L, "ab");
+    StoredSession session = new StoredSession(1, List.of(256, 1, 2), List.of(257, 7), 9L, 3L,
+        0L, "ab");
     assertEquals(session, AvroSerdes.storedSession().deserialize("t",
         AvroSerdes.storedSession().serialize("t", session)));
 
@@ -105,6 +106,27 @@ class AvroSerdeTest {
     assertEquals(new Generation(5, 0.25f, 42L, PromptFormat.RAW), read.getGeneration());
     assertEquals(Instant.EPOCH, read.getEventTime());
     assertTrue(read.getMetadata().isEmpty());
+  }
+
+  /**
+   * A session stored before {@code contextTokens} existed (StoredSession.v1 in the history) reads
+   * through the stock serde with an empty context.
+   */
+  @Test
+  void sessionWrittenWithoutContextReadsWithAnEmptyContext() {
+    Schema v1 = SchemaHistory.parse("/io/infinistreams/schemas/history/StoredSession.v1.avsc");
+    assertEquals(List.of(v1), SchemaHistory.previous(StoredSession.getClassSchema().getFullName()));
+    GenericRecord old = new GenericData.Record(v1);
+    old.put("formatVersion", 1);
+    old.put("openTokens", List.of(256, 104, 105));
+    old.put("lastSeq", 4L);
+    old.put("tokensAbsorbed", 19L);
+    old.put("segmentsAbsorbed", 1L);
+    old.put("modelFingerprint", "ab");
+    StoredSession read = AvroSerdes.storedSession().deserialize("t", encode(v1, old));
+    assertEquals(new StoredSession(1, List.of(256, 104, 105), List.of(), 4L, 19L, 1L, "ab"),
+        read);
+    assertTrue(read.getContextTokens().isEmpty());
   }
 
   @Test
