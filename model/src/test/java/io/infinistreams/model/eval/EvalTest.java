@@ -46,10 +46,11 @@ class EvalTest {
     }
   }
 
-  @Test
-  void lockstepTrialsAndTheMemoryOffShortcutAnswerAsAbsorbingTheWholeDocumentDoes()
+  @org.junit.jupiter.params.ParameterizedTest(name = "overlap {0}")
+  @org.junit.jupiter.params.provider.ValueSource(ints = {0, 5})
+  void lockstepTrialsAndTheMemoryOffShortcutAnswerAsAbsorbingTheWholeDocumentDoes(int overlap)
       throws Exception {
-    try (InfiniModel m = InfiniModel.create(ModelConfig.tiny(), 3)) {
+    try (InfiniModel m = InfiniModel.create(ModelConfig.tiny().withOverlap(overlap), 3)) {
       for (InfiniModel view : List.of(m, m.withGateOverride(GateOverride.LOCAL_ONLY))) {
         int length = 900;
         PasskeyEval eval = new PasskeyEval(List.of(length), List.of(0.0, 0.5, 1.0), 3, 11, 2);
