@@ -270,8 +270,7 @@ public final class Trainer implements AutoCloseable {
     warmM = new float[lengths.length][mc.layers()][];
     warmZ = new float[lengths.length][mc.layers()][];
     int c = mc.overlap();
-    int[] padded = withContext(new int[c], stream); // a new stream's context: C PAD tokens
-    Arrays.fill(padded, 0, c, ByteTokenizer.PAD);
+    int[] padded = withContext(startContext(0), stream); // a new stream's context: C PAD tokens
     Options o = options(true).withLogits(false);
     try (NDManager keep = base.newSubManager()) {
       List<Memory> mem = Memory.zeros(keep, mc, 1);
