@@ -61,7 +61,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** The processor's behaviour through TopologyTestDriver, with the tiny model and fixed times. */
+/**
+ * The processor's behaviour through TopologyTestDriver, with the tiny model (with an overlap, so
+ * the stored state includes context tokens, as the shipped model's does) and fixed times.
+ */
 class InfiniTopologyTest {
   private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
   private static final String STREAM = "stream-1";
@@ -82,7 +85,7 @@ class InfiniTopologyTest {
 
   @BeforeAll
   static void createModel() {
-    model = InfiniModel.create(ModelConfig.tiny(), 7);
+    model = InfiniModel.create(ModelConfig.tiny().withOverlap(3), 7);
   }
 
   @AfterAll
@@ -454,6 +457,23 @@ class InfiniTopologyTest {
     assertEquals(DeadLetterReason.STATE_MISMATCH.name(),
         header(deadLetters.readRecord(), DeadLetterReason.HEADER));
     assertEquals(before, snapshot());
+  }
+
+  /** A session without the model's context tokens (e.g. stored before they were) is rejected. */
+  @Test
+  void sessionWithoutContextTokensIsDeadLettered() {
+    send(STREAM, append(1, text(40, 11)));
+    output.readValue();
+    assertEquals(3, sessions.get(STREAM).getContextTokens().size());
+    sessions.put(STREAM, StoredSession.newBuilder(sessions.get(STREAM))
+        .setContextTokens(List.of()).build());
+    Map<String, String> before = snapshot();
+
+    send(STREAM, append(2, "more"));
+    TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+    assertEquals(DeadLetterReason.STATE_MISMATCH.name(), header(dead, DeadLetterReason.HEADER));
+    assertEquals(before, snapshot());
+    assertTrue(output.isEmpty());
   }
 
   /** A failure that is not about the input (here: a closed model) fails the task instead. */
