@@ -78,6 +78,12 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--max-segments", defaultValue = "6", description = "Most segments per sequence (default ${DEFAULT-VALUE}).")
   int maxSegments;
 
+  @Option(names = "--segment-sampling", defaultValue = "UNIFORM", description = "How each step "
+      + "draws its segments per sequence from [--min-segments, --max-segments]: UNIFORM, or "
+      + "LOG_UNIFORM (each doubling equally often: short documents read from an empty memory are "
+      + "common, and a step costs less) (default ${DEFAULT-VALUE}).")
+  TrainConfig.SegmentSampling segmentSampling;
+
   @Option(names = "--lr", defaultValue = "3e-3", description = "Peak learning rate (default ${DEFAULT-VALUE}).")
   float lr;
 
@@ -218,7 +224,8 @@ public final class TrainCommand implements Callable<Integer> {
   TrainConfig trainConfig() {
     return new TrainConfig(modelConfig(), seed, steps, batch, minSegments, maxSegments, lr,
         gateLrScale, minLrFraction, warmup, weightDecay, clip, 0.9f, 0.95f, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty);
+        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty,
+        segmentSampling);
   }
 
   @Override

@@ -37,6 +37,8 @@ import io.infinistreams.model.ModelConfig;
  *                      written token, head and layer, averaged over the segments): writing costs,
  *                      so the model learns to write only what a later answer needs
  *                      (docs/training.md, "Write penalty"). 0: off.
+ * @param segmentSampling how S is drawn from [minSegments, maxSegments] (null: UNIFORM, as
+ *                      before the option existed)
  */
 public record TrainConfig(
     ModelConfig model,
@@ -61,9 +63,23 @@ public record TrainConfig(
     int warmSegments,
     int warmFiller,
     boolean recompute,
-    float writePenalty) {
+    float writePenalty,
+    SegmentSampling segmentSampling) {
+
+  /**
+   * How a step draws its segments per sequence S from [minSegments, maxSegments].
+   * UNIFORM: every S equally often. LOG_UNIFORM: S = floor(exp(u)), u uniform in
+   * [ln min, ln(max + 1)), so each doubling of S is drawn equally often and short sequences (a
+   * document of a few segments read from an empty memory) are common. The mean S, and so the
+   * cost of a step, is lower: 35 for 8..96, against 52 drawn uniformly (docs/training.md,
+   * session 8).
+   */
+  public enum SegmentSampling { UNIFORM, LOG_UNIFORM }
 
   public TrainConfig {
+    if (segmentSampling == null) {
+      segmentSampling = SegmentSampling.UNIFORM; // train-state.json written before session 8
+    }
     if (steps < 1 || batch < 1 || minSegments < 1 || maxSegments < minSegments) {
       throw new IllegalArgumentException("need steps >= 1, batch >= 1, 1 <= minSegments <= maxSegments");
     }
@@ -85,55 +101,61 @@ public record TrainConfig(
   public static TrainConfig tiny(long seed, long steps) {
     return new TrainConfig(ModelConfig.tiny().withSegmentLength(64), seed, steps, 2, 4, 5, 3e-3f, 10f, 0.1f,
         Math.min(2, (int) steps), 0.1f, 1.0f, 0.9f, 0.95f, "passkey=0.5,chat=0.25,text=0.25",
-        0.5, 5f, "synthetic", false, 0, 0, false, 0f);
+        0.5, 5f, "synthetic", false, 0, 0, false, 0f, SegmentSampling.UNIFORM);
   }
 
   /** The same run continued with another data recipe (a curriculum change at resume). */
   public TrainConfig withData(String newMix, double newLocalFraction, float newAnswerWeight) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, newMix, newLocalFraction,
-        newAnswerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty);
+        newAnswerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty, segmentSampling);
   }
 
   public TrainConfig withSteps(long newSteps) {
     return new TrainConfig(model, seed, newSteps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty);
+        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty, segmentSampling);
   }
 
   public TrainConfig withNoMemory(boolean off) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, off, warmSegments, warmFiller, recompute, writePenalty);
+        answerWeight, corpus, off, warmSegments, warmFiller, recompute, writePenalty, segmentSampling);
   }
 
   public TrainConfig withWarmSegments(int warm) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warm, warmFiller, recompute, writePenalty);
+        answerWeight, corpus, noMemory, warm, warmFiller, recompute, writePenalty, segmentSampling);
   }
 
   public TrainConfig withWarmFiller(int tokens) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, tokens, recompute, writePenalty);
+        answerWeight, corpus, noMemory, warmSegments, tokens, recompute, writePenalty, segmentSampling);
   }
 
   public TrainConfig withRecompute(boolean on) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, warmFiller, on, writePenalty);
+        answerWeight, corpus, noMemory, warmSegments, warmFiller, on, writePenalty, segmentSampling);
   }
 
   public TrainConfig withModel(ModelConfig newModel) {
     return new TrainConfig(newModel, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty);
+        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty, segmentSampling);
   }
 
   public TrainConfig withWritePenalty(float lambda) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, lambda);
+        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, lambda, segmentSampling);
+  }
+
+  public TrainConfig withSegmentSampling(SegmentSampling sampling) {
+    return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
+        minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
+        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty, sampling);
   }
 }

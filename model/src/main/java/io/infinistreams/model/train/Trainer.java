@@ -162,6 +162,12 @@ public final class Trainer implements AutoCloseable {
   /** Segments per sequence at {@code step}: a pure function of (seed, step). */
   public static int segmentsAt(TrainConfig c, long step) {
     Random r = TaskMix.rngFor(c.seed() ^ 0x5E65E6L, step);
+    if (c.segmentSampling() == TrainConfig.SegmentSampling.LOG_UNIFORM) {
+      double lo = Math.log(c.minSegments());
+      double hi = Math.log(c.maxSegments() + 1.0);
+      int s = (int) Math.floor(Math.exp(lo + r.nextDouble() * (hi - lo)));
+      return Math.max(c.minSegments(), Math.min(c.maxSegments(), s)); // guards rounding
+    }
     return c.minSegments() + r.nextInt(c.maxSegments() - c.minSegments() + 1);
   }
 

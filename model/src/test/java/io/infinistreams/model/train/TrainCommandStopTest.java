@@ -40,27 +40,32 @@ class TrainCommandStopTest {
 
   /**
    * A checkpoint written before {@code keyFeatures} existed resumes with the paper's features,
-   * and --keys SIGNED is recorded and resumed as such.
+   * and --keys SIGNED is recorded and resumed as such; likewise a checkpoint written before
+   * {@code segmentSampling} existed resumes with UNIFORM, and LOG_UNIFORM is recorded.
    */
   @Test
-  void checkpointsWithoutKeyFeaturesResumeWithThePapersFeatures(@TempDir Path dir)
+  void checkpointsWithoutNewerFieldsResumeWithTheirOldMeaning(@TempDir Path dir)
       throws Exception {
     Path out = dir.resolve("run");
     String[] args = {"--out", out.toString(), "--tiny", "--segment", "128", "--steps", "4",
         "--batch", "1", "--min-segments", "2", "--max-segments", "2", "--mix", "passkey=1",
         "--corpus", "synthetic", "--warmup", "1", "--update", "GATED", "--keys", "SIGNED",
-        "--stop-at-step", "2"};
+        "--segment-sampling", "LOG_UNIFORM", "--stop-at-step", "2"};
     assertEquals(0, new picocli.CommandLine(new TrainCommand()).execute(args));
     Path ckpt = out.resolve("checkpoint");
     assertEquals(io.infinistreams.model.KeyFeatures.SIGNED,
         TrainCheckpoint.readState(ckpt).config().model().keyFeatures());
+    assertEquals(TrainConfig.SegmentSampling.LOG_UNIFORM,
+        TrainCheckpoint.readState(ckpt).config().segmentSampling());
     Path state = ckpt.resolve(TrainCheckpoint.STATE);
     String json = Files.readString(state);
-    String old = json.replaceAll(",\\s*\"keyFeatures\":\\s*\"SIGNED\"", "");
-    assertTrue(old.length() < json.length(), "the field was removed");
+    String old = json.replaceAll(",\\s*\"keyFeatures\":\\s*\"SIGNED\"", "")
+        .replaceAll(",\\s*\"segmentSampling\":\\s*\"LOG_UNIFORM\"", "");
+    assertTrue(!old.contains("SIGNED") && !old.contains("LOG_UNIFORM"), "the fields were removed");
     Files.writeString(state, old);
-    assertEquals(io.infinistreams.model.KeyFeatures.ELU_PLUS_ONE,
-        TrainCheckpoint.readState(ckpt).config().model().keyFeatures());
+    TrainCheckpoint.State read = TrainCheckpoint.readState(ckpt);
+    assertEquals(io.infinistreams.model.KeyFeatures.ELU_PLUS_ONE, read.config().model().keyFeatures());
+    assertEquals(TrainConfig.SegmentSampling.UNIFORM, read.config().segmentSampling());
   }
 
   @Test

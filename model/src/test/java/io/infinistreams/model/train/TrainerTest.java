@@ -44,6 +44,45 @@ class TrainerTest {
   }
 
   /**
+   * LOG_UNIFORM draws S within [min, max], reaches both ends, and draws each doubling about
+   * equally often: with 8..96, S < 16 about as often as 48 <= S (1/3.6 and 1/2.6 of steps, the
+   * latter including 96/97 of the last octave), and the mean S is (97 - 8) / ln(97 / 8) = 35.4,
+   * 0.68 of UNIFORM's 52. Both are pure functions of (seed, step).
+   */
+  @Test
+  void logUniformSegmentsCoverEachDoublingAlike() {
+    TrainConfig u = new TrainConfig(TrainConfig.tiny(5, 10).model(), 5, 4000, 2, 8, 96, 3e-3f,
+        10f, 0.1f, 1, 0.1f, 1.0f, 0.9f, 0.95f, "passkey=1", 0.5, 5f, "synthetic", false, 0, 0,
+        false, 0f, TrainConfig.SegmentSampling.UNIFORM);
+    TrainConfig g = u.withSegmentSampling(TrainConfig.SegmentSampling.LOG_UNIFORM);
+    int[] octave = new int[4]; // [8,16) [16,32) [32,64) [64,96]
+    int min = Integer.MAX_VALUE;
+    int max = 0;
+    double sumU = 0;
+    double sumG = 0;
+    int n = 4000;
+    for (long step = 0; step < n; step++) {
+      int s = Trainer.segmentsAt(g, step);
+      assertEquals(s, Trainer.segmentsAt(g, step));
+      min = Math.min(min, s);
+      max = Math.max(max, s);
+      octave[s < 16 ? 0 : s < 32 ? 1 : s < 64 ? 2 : 3]++;
+      sumG += s;
+      sumU += Trainer.segmentsAt(u, step);
+    }
+    assertEquals(8, min);
+    assertEquals(96, max);
+    double perOctave = n / (Math.log(97.0 / 8) / Math.log(2)); // ~1,112 draws per doubling
+    for (int i = 0; i < 3; i++) {
+      assertTrue(Math.abs(octave[i] - perOctave) < 0.1 * perOctave,
+          "octave " + i + ": " + octave[i] + " of " + n + ", expected ~" + perOctave);
+    }
+    assertTrue(octave[0] > 0.2 * n, "short sequences are common: " + octave[0]);
+    double ratio = (sumG / n) / (sumU / n);
+    assertTrue(ratio > 0.64 && ratio < 0.72, "mean S ratio LOG_UNIFORM / UNIFORM = " + ratio);
+  }
+
+  /**
    * A non-finite gradient (here: a NaN loss weight in the first batch) skips that update and
    * leaves the weights as they were; the next steps train normally (the gradients were cleared,
    * and clearing them did not corrupt native memory, as a raw buffer copy once did).
@@ -125,7 +164,8 @@ class TrainerTest {
     TrainConfig gated = new TrainConfig(c.model().withUpdateRule(UpdateRule.GATED), c.seed(),
         c.steps(), c.batch(), c.minSegments(), c.maxSegments(), c.lr(), c.gateLrScale(),
         c.minLrFraction(), c.warmup(), c.weightDecay(), c.clipNorm(), c.beta1(), c.beta2(),
-        c.mix(), c.localFraction(), c.answerWeight(), c.corpus(), false, 0, 0, false, 0f);
+        c.mix(), c.localFraction(), c.answerWeight(), c.corpus(), false, 0, 0, false, 0f,
+        TrainConfig.SegmentSampling.UNIFORM);
     try (NDManager m = NDManager.newBaseManager()) {
       Weights source = Weights.init(c.model().withUpdateRule(UpdateRule.SEQUENTIAL), 17, m);
       Map<String, float[]> before = new HashMap<>();
@@ -329,7 +369,7 @@ class TrainerTest {
     TrainConfig c = new TrainConfig(TrainConfig.tiny(7, 3).model().withUpdateRule(rule)
         .withOverlap(overlap), 7, 3, 2,
         4, 5, 3e-3f, 10f, 0.1f, 1, 0.1f, 1.0f, 0.9f, 0.95f, "passkey=1", 0.5, 5f, "synthetic",
-        false, 0, 0, false, 0f);
+        false, 0, 0, false, 0f, TrainConfig.SegmentSampling.UNIFORM);
     List<StepResult> tape = new ArrayList<>();
     List<StepResult> recomputed = new ArrayList<>();
     try (Trainer t = Trainer.fresh(c, TaskMixes.build(c))) {
@@ -366,7 +406,8 @@ class TrainerTest {
       boolean recompute, float penalty) {
     TrainConfig c = new TrainConfig(TrainConfig.tiny(7, 3).model().withUpdateRule(rule)
         .withWriteGate(gate), 7, 3, 2, 4, 5, 3e-3f, 10f, 0.1f, 1, 0.1f, 1.0f, 0.9f, 0.95f,
-        "passkey=1", 0.5, 5f, "synthetic", false, 0, 0, recompute, penalty);
+        "passkey=1", 0.5, 5f, "synthetic", false, 0, 0, recompute, penalty,
+        TrainConfig.SegmentSampling.UNIFORM);
     StepResult[][] r = new StepResult[2][2];
     for (int run = 0; run < 2; run++) {
       try (Trainer t = Trainer.fresh(c, TaskMixes.build(c))) {
@@ -393,7 +434,8 @@ class TrainerTest {
   void theWritePenaltyIsInTheGradient() {
     TrainConfig c = new TrainConfig(TrainConfig.tiny(7, 3).model().withUpdateRule(UpdateRule.GATED)
         .withWriteGate(WriteGate.LOGISTIC), 7, 3, 2, 4, 5, 3e-3f, 10f, 0.1f,
-        1, 0.1f, 1.0f, 0.9f, 0.95f, "passkey=1", 0.5, 5f, "synthetic", false, 0, 0, true, 0f);
+        1, 0.1f, 1.0f, 0.9f, 0.95f, "passkey=1", 0.5, 5f, "synthetic", false, 0, 0, true, 0f,
+        TrainConfig.SegmentSampling.UNIFORM);
     StepResult[] r = new StepResult[2];
     float[] lambdas = {0f, 1f};
     for (int i = 0; i < 2; i++) {
