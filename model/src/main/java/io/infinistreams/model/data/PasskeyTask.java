@@ -37,19 +37,32 @@ import java.util.Random;
  * @param localFraction probability that the needle lies in the answer's segment (0..1)
  * @param answerWeight  loss weight of each answer digit
  * @param spread        spread local needles over their segment (see above)
+ * <p>{@code cutAnswer}: a segment boundary falls inside the answer, so that one of the five
+ * digits (uniformly which) is the first prediction of a new segment and the rest follow it there.
+ * The digits before the boundary have just been compressed into memory together with the
+ * question, so the later ones are read beside a fresh partial copy of the key. A document of
+ * any length ends there in about 5 of N cases, and those trials were most of the misses of
+ * session 8's g13 (docs/evaluation.md); this variant trains on them.
+ *
  * @param straddle      put every needle that is not local across a segment boundary
+ * @param cutAnswer     put a segment boundary inside the answer (see above)
  */
 public record PasskeyTask(double localFraction, float answerWeight, boolean spread,
-    boolean straddle) implements Task {
+    boolean straddle, boolean cutAnswer) implements Task {
 
   /** The original generator (no spreading). */
   public PasskeyTask(double localFraction, float answerWeight) {
-    this(localFraction, answerWeight, false, false);
+    this(localFraction, answerWeight, false, false, false);
   }
 
   /** Spread or not, never straddling on purpose. */
   public PasskeyTask(double localFraction, float answerWeight, boolean spread) {
-    this(localFraction, answerWeight, spread, false);
+    this(localFraction, answerWeight, spread, false, false);
+  }
+
+  /** Spread and straddle as given, the answer's segment boundary where it falls. */
+  public PasskeyTask(double localFraction, float answerWeight, boolean spread, boolean straddle) {
+    this(localFraction, answerWeight, spread, straddle, false);
   }
 
   /** Characters of the answer after the question: a space and five digits. */
@@ -84,6 +97,11 @@ public record PasskeyTask(double localFraction, float answerWeight, boolean spre
           + (minDoc + ANSWER_CHARS + 1) + " tokens, got " + total);
     }
     int tail = rng.nextInt(Math.min(segmentLength, room + 1));
+    if (cutAnswer && segmentLength > 5 && segmentLength - 1 <= room) {
+      // input answerInput + j (which predicts digit j) opens a segment: answerInput = total - 6
+      // - tail and total = 1 (mod N), so tail = N - 5 + j
+      tail = segmentLength - 5 + rng.nextInt(5);
+    }
     int needleAndQuestion = PasskeyDocument.needle(key).length()
         + PasskeyDocument.QUESTION.length() + 1;
     if (wantLocal && spread && needleAndQuestion < segmentLength) {

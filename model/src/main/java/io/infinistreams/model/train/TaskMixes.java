@@ -81,6 +81,8 @@ public final class TaskMixes {
             new PasskeyTask(0, c.answerWeight()), weight)); // depth uniform, never forced local
         case "passkey-straddle" -> entries.add(new TaskMix.Entry(
             new PasskeyTask(0, c.answerWeight(), false, true), weight)); // across a boundary
+        case "passkey-cut-answer" -> entries.add(new TaskMix.Entry(
+            new PasskeyTask(0, c.answerWeight(), false, false, true), weight)); // boundary in the answer
         case "chat" -> entries.add(new TaskMix.Entry(new ChatRecallTask(3, c.answerWeight()),
             weight));
         case "recall" -> entries.add(new TaskMix.Entry(new RecallTask(c.answerWeight()), weight));
@@ -92,7 +94,7 @@ public final class TaskMixes {
           entries.add(new TaskMix.Entry(new TextTask(text[0]), weight));
         }
         default -> throw new IllegalArgumentException("unknown task '" + kv[0]
-            + "' (passkey, passkey-spread, passkey-uniform, passkey-straddle, copy, recall, chat, text)");
+            + "' (passkey, passkey-spread, passkey-uniform, passkey-straddle, passkey-cut-answer, copy, recall, chat, text)");
       }
     }
     return entries;

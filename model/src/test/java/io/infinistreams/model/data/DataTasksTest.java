@@ -246,6 +246,50 @@ class DataTasksTest {
     assertEquals(java.util.Set.of(2, 3, 4, 5, 6, 7), boundaries);
   }
 
+  /**
+   * With cutAnswer a segment boundary falls inside the answer: the input that predicts digit j
+   * opens a segment, for every j in 0..4, and the weighted inputs are exactly the five that
+   * predict the key's digits. Without it, a boundary falls there only by chance (~5 in N).
+   */
+  @Test
+  void cutAnswersPutASegmentBoundaryInsideTheAnswer() {
+    int n = 128;
+    PasskeyTask task = new PasskeyTask(0, 5f, false, false, true);
+    Random rng = new Random(11);
+    java.util.Set<Integer> cutDigits = new java.util.HashSet<>();
+    for (int i = 0; i < 200; i++) {
+      Sample s = task.sample(rng, 4 + i % 5, n);
+      String text = "\u0000" + ByteTokenizer.decode(Arrays.copyOfRange(s.tokens(), 1,
+          s.tokens().length));
+      int answer = text.indexOf(PasskeyDocument.QUESTION) + PasskeyDocument.QUESTION.length();
+      assertEquals(' ', text.charAt(answer), "the answer's space follows the question");
+      // target index t = input index t - 1; digit j is target answer + 1 + j, input answer + j
+      int opens = -1;
+      for (int j = 0; j < 5; j++) {
+        assertEquals(5f, s.weights()[answer + j], "digit " + j + " weighted");
+        assertTrue(Character.isDigit(text.charAt(answer + 1 + j)));
+        if ((answer + j) % n == 0) {
+          assertEquals(-1, opens, "one boundary");
+          opens = j;
+        }
+      }
+      assertTrue(opens >= 0, "a boundary inside the answer: sample " + i + ", answer at " + answer);
+      assertEquals(1f, s.weights()[answer + 5], "the token after the key has weight 1");
+      cutDigits.add(opens);
+    }
+    assertEquals(java.util.Set.of(0, 1, 2, 3, 4), cutDigits);
+    int byChance = 0;
+    PasskeyTask plain = new PasskeyTask(0, 5f);
+    for (int i = 0; i < 400; i++) {
+      Sample s = plain.sample(rng, 6, n);
+      String text = "\u0000" + ByteTokenizer.decode(Arrays.copyOfRange(s.tokens(), 1,
+          s.tokens().length));
+      int answer = text.indexOf(PasskeyDocument.QUESTION) + PasskeyDocument.QUESTION.length();
+      byChance += (answer + 4) % n < 5 ? 1 : 0;
+    }
+    assertTrue(byChance < 60, "by chance about 5/128 of 400: " + byChance);
+  }
+
   @Test
   void mixIsAPureFunctionOfSeedAndStep() {
     TaskMix mix = new TaskMix(tasks().stream().map(t -> new TaskMix.Entry(t, 1.0)).toList());
