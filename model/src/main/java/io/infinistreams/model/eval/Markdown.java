@@ -17,7 +17,8 @@ final class Markdown {
     md.append("Config: `").append(s.get("config")).append("`\n\n");
     for (String name : List.of("passkey", "passkey-baseline")) {
       if (s.get(name) instanceof Map<?, ?> r) {
-        passkey(md, name, (Map<String, Object>) r);
+        passkey(md, name, (Map<String, Object>) r,
+            ((io.infinistreams.model.ModelConfig) s.get("config")).segmentLength());
       }
     }
     if (s.get("chat") instanceof Map<?, ?> chat) {
@@ -98,7 +99,8 @@ final class Markdown {
   }
 
   @SuppressWarnings("unchecked")
-  private static void passkey(StringBuilder md, String name, Map<String, Object> r) {
+  private static void passkey(StringBuilder md, String name, Map<String, Object> r,
+      int segmentLength) {
     List<Integer> lengths = (List<Integer>) r.get("lengths");
     List<Double> depths = (List<Double>) r.get("depths");
     int n = (Integer) r.get("trialsPerCell");
@@ -130,13 +132,17 @@ final class Markdown {
     }
     md.append("\nBy where the question ends in its segment (each trial's document is shorter than "
         + "its row's length by 0..N-1 tokens): wholly in the open segment, or partly compressed "
-        + "into memory with the answer near the start of a segment:\n\n"
-        + "| length | question in the open segment | question partly in memory |\n|---|---|---|\n");
+        + "into memory with the answer near the start of a segment; and, of the first, the "
+        + "trials whose answer a segment boundary cuts (one of the key's digits is predicted by "
+        + "the first position of a new segment, the digits before it already in memory):\n\n"
+        + "| length | question in the open segment | question partly in memory | answer cut by a "
+        + "boundary |\n|---|---|---|---|\n");
     for (PasskeyEval.Row row : rows) {
       int[] in = row.byQuestionPlacement(true);
       int[] out = row.byQuestionPlacement(false);
       md.append("| ").append(EvalCommand.tokens(row.length())).append(" | ")
-          .append(share(in)).append(" | ").append(share(out)).append(" |\n");
+          .append(share(in)).append(" | ").append(share(out)).append(" | ")
+          .append(share(row.byAnswerCut(segmentLength))).append(" |\n");
     }
     md.append("\nBy where the needle lies among the segments when the question is asked (the "
         + "needle is ~60 tokens, so about half of all needles cross a segment boundary):\n\n| length |");

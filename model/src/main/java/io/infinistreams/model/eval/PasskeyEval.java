@@ -145,6 +145,15 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
       return passesWhere(t -> (t.openTokens() >= need) == local);
     }
 
+    /**
+     * {passes, trials} of the trials whose answer is cut by a segment boundary: one of the key's
+     * digits is predicted by the first position of a new segment ({@code openTokens + 4 >= N}),
+     * after the question and the digits before it have been compressed into memory.
+     */
+    public int[] byAnswerCut(int segmentLength) {
+      return passesWhere(t -> t.openTokens() + 4 >= segmentLength);
+    }
+
     /** {passes, trials} of the trials whose needle lies as {@code p} says. */
     public int[] byNeedlePlacement(NeedlePlacement p) {
       return passesWhere(t -> t.needle() == p);

@@ -193,7 +193,29 @@ class EvalTest {
     assertTrue(md.contains("| 600 |"), md);
     assertTrue(md.contains("Teacher-forced NLL of each answer digit"), md);
     assertTrue(md.contains("By where the needle lies"), md);
+    assertTrue(md.contains("answer cut by a boundary"), md);
     assertTrue(md.contains("Chat recall"), md);
     assertTrue(md.contains("bits per byte"), md);
+  }
+
+  /**
+   * A trial's answer is cut by a segment boundary when one of its five digits is predicted by the
+   * first position of a segment: with openTokens o (the open tokens when the answer's space is
+   * predicted), digit j is predicted at position o + j, so when o + 4 >= N.
+   */
+  @Test
+  void answersCutByABoundaryAreThoseWithADigitAtASegmentsStart() {
+    int n = 128;
+    List<PasskeyEval.Trial> trials = new java.util.ArrayList<>();
+    int[] open = {10, 123, 124, 126, 128};
+    boolean[] pass = {true, true, false, true, false};
+    for (int i = 0; i < open.length; i++) {
+      trials.add(new PasskeyEval.Trial(1024, 0, i, 12345, 0, " 12345", pass[i], new double[5],
+          900, open[i], PasskeyEval.NeedlePlacement.ONE_MEMORY_SEGMENT));
+    }
+    PasskeyEval.Row row = new PasskeyEval.Row(1024, trials, 1.0);
+    assertArrayEquals(new int[] {1, 3}, row.byAnswerCut(n)); // 124, 126, 128
+    assertArrayEquals(new int[] {0, 0}, new PasskeyEval.Row(1024, trials.subList(0, 2), 1.0)
+        .byAnswerCut(n));
   }
 }
