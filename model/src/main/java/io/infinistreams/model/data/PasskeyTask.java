@@ -34,16 +34,17 @@ import java.util.Random;
  * model misses them several times as often as needles inside one segment (docs/evaluation.md,
  * session 6); this variant trains on them alone.
  *
- * @param localFraction probability that the needle lies in the answer's segment (0..1)
- * @param answerWeight  loss weight of each answer digit
- * @param spread        spread local needles over their segment (see above)
  * <p>{@code cutAnswer}: a segment boundary falls inside the answer, so that one of the five
  * digits (uniformly which) is the first prediction of a new segment and the rest follow it there.
  * The digits before the boundary have just been compressed into memory together with the
  * question, so the later ones are read beside a fresh partial copy of the key. A document of
  * any length ends there in about 5 of N cases, and those trials were most of the misses of
- * session 8's g13 (docs/evaluation.md); this variant trains on them.
+ * session 8's g13 (docs/evaluation.md); this variant trains on them (samples too short to
+ * leave N - 1 filler tokens after the answer keep a random tail).
  *
+ * @param localFraction probability that the needle lies in the answer's segment (0..1)
+ * @param answerWeight  loss weight of each answer digit
+ * @param spread        spread local needles over their segment (see above)
  * @param straddle      put every needle that is not local across a segment boundary
  * @param cutAnswer     put a segment boundary inside the answer (see above)
  */
