@@ -227,9 +227,7 @@ class DataTasksTest {
     for (int i = 0; i < 400; i++) {
       int segments = 4 + i % 5;
       Sample s = task.sample(rng, segments, n);
-      // index 0 stands for BOS (decode drops it), so string index = token index
-      String text = "\u0000" + ByteTokenizer.decode(Arrays.copyOfRange(s.tokens(), 1,
-          s.tokens().length));
+      String text = indexedText(s);
       int digit = text.indexOf("The pass key is ") + "The pass key is ".length();
       String needle = PasskeyDocument.needle(Integer.parseInt(text.substring(digit, digit + 5)));
       int first = text.indexOf(needle);
@@ -259,8 +257,7 @@ class DataTasksTest {
     java.util.Set<Integer> cutDigits = new java.util.HashSet<>();
     for (int i = 0; i < 200; i++) {
       Sample s = task.sample(rng, 4 + i % 5, n);
-      String text = "\u0000" + ByteTokenizer.decode(Arrays.copyOfRange(s.tokens(), 1,
-          s.tokens().length));
+      String text = indexedText(s);
       int answer = text.indexOf(PasskeyDocument.QUESTION) + PasskeyDocument.QUESTION.length();
       assertEquals(' ', text.charAt(answer), "the answer's space follows the question");
       // target index t = input index t - 1; digit j is target answer + 1 + j, input answer + j
@@ -282,8 +279,7 @@ class DataTasksTest {
     PasskeyTask plain = new PasskeyTask(0, 5f);
     for (int i = 0; i < 400; i++) {
       Sample s = plain.sample(rng, 6, n);
-      String text = "\u0000" + ByteTokenizer.decode(Arrays.copyOfRange(s.tokens(), 1,
-          s.tokens().length));
+      String text = indexedText(s);
       int answer = text.indexOf(PasskeyDocument.QUESTION) + PasskeyDocument.QUESTION.length();
       byChance += (answer + 4) % n < 5 ? 1 : 0;
     }
@@ -313,5 +309,10 @@ class DataTasksTest {
     assertEquals(2_000, c.heldOut(1_000_000).length);
     int[] w = c.trainWindow(new Random(1), 20_000); // wraps within the training part
     assertEquals(20_000, w.length);
+  }
+
+  /** A sample's text with index 0 standing for BOS (decode drops it): string index = token index. */
+  private static String indexedText(Sample s) {
+    return "\u0000" + ByteTokenizer.decode(Arrays.copyOfRange(s.tokens(), 1, s.tokens().length));
   }
 }
