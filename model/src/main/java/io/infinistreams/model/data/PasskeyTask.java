@@ -28,11 +28,15 @@ import java.util.Random;
  * its segment that leave room for the needle and the question, and the needle uniformly before
  * it, so the distance varies over everything the segment allows.
  *
- * <p>{@code straddle}: the needles that are not local cross a segment boundary (uniformly over the
- * boundaries up to the answer's segment and over the cut inside the needle), so the key is
- * written in two parts by two segments. About half of uniform needles do this by chance, and a
- * model misses them several times as often as needles inside one segment (docs/evaluation.md,
- * session 6); this variant trains on them alone.
+ * <p>{@code far}: where a needle that is not forced local lies ({@link FarNeedle}). {@code
+ * ANYWHERE}: uniform over the filler. {@code ANY_BOUNDARY}: across a segment boundary (uniformly
+ * over the boundaries up to the answer's segment and over the cut inside the needle), so the key
+ * is written in two parts by two segments; about half of uniform needles do this by chance, and
+ * a model misses them several times as often as needles inside one segment (docs/evaluation.md,
+ * session 6). {@code OPEN_BOUNDARY}: across the boundary of the answer's own segment, so the
+ * needle's head is in memory and its tail in local attention when the question is asked (a
+ * uniform needle does this in about 60 of L tokens; most of session 8's g14 misses,
+ * docs/evaluation.md).
  *
  * <p>{@code cutAnswer}: a segment boundary falls inside the answer, so that one of the five
  * digits (uniformly which) is the first prediction of a new segment and the rest follow it there.
@@ -45,25 +49,30 @@ import java.util.Random;
  * @param localFraction probability that the needle lies in the answer's segment (0..1)
  * @param answerWeight  loss weight of each answer digit
  * @param spread        spread local needles over their segment (see above)
- * @param straddle      put every needle that is not local across a segment boundary
+ * @param far           where needles that are not local lie (see above)
  * @param cutAnswer     put a segment boundary inside the answer (see above)
  */
 public record PasskeyTask(double localFraction, float answerWeight, boolean spread,
-    boolean straddle, boolean cutAnswer) implements Task {
+    FarNeedle far, boolean cutAnswer) implements Task {
+
+  /** Where a needle lies that is not forced into the answer's segment. */
+  public enum FarNeedle {
+    /** uniform over the filler */
+    ANYWHERE,
+    /** across a segment boundary up to the answer's segment */
+    ANY_BOUNDARY,
+    /** across the boundary of the answer's own segment: from memory into the open segment */
+    OPEN_BOUNDARY
+  }
 
   /** The original generator (no spreading). */
   public PasskeyTask(double localFraction, float answerWeight) {
-    this(localFraction, answerWeight, false, false, false);
+    this(localFraction, answerWeight, false, FarNeedle.ANYWHERE, false);
   }
 
-  /** Spread or not, never straddling on purpose. */
+  /** Spread or not, far needles anywhere. */
   public PasskeyTask(double localFraction, float answerWeight, boolean spread) {
-    this(localFraction, answerWeight, spread, false, false);
-  }
-
-  /** Spread and straddle as given, the answer's segment boundary where it falls. */
-  public PasskeyTask(double localFraction, float answerWeight, boolean spread, boolean straddle) {
-    this(localFraction, answerWeight, spread, straddle, false);
+    this(localFraction, answerWeight, spread, FarNeedle.ANYWHERE, false);
   }
 
   /** Characters of the answer after the question: a space and five digits. */
@@ -76,6 +85,7 @@ public record PasskeyTask(double localFraction, float answerWeight, boolean spre
     if (!(answerWeight > 0)) {
       throw new IllegalArgumentException("answerWeight must be > 0, got " + answerWeight);
     }
+    java.util.Objects.requireNonNull(far, "far");
   }
 
   @Override
@@ -116,9 +126,14 @@ public record PasskeyTask(double localFraction, float answerWeight, boolean spre
     int docChars = total - 1 - ANSWER_CHARS - tail; // document + question
     int answerInput = 1 + docChars; // input index (the space) that predicts the first digit
     int segStart = answerInput / segmentLength * segmentLength;
-    if (wantLocal && answerInput - segStart < needleAndQuestion) {
+    // Room the answer's segment must hold before the answer: the whole needle and the question
+    // for a local needle; the question and at least one needle character for one that runs into
+    // the open segment.
+    int need = wantLocal ? needleAndQuestion
+        : far == FarNeedle.OPEN_BOUNDARY ? PasskeyDocument.QUESTION.length() + 2 : 0;
+    if (answerInput - segStart < need) {
       // the needle cannot fit before the question in this segment: end the answer later in it
-      int shift = Math.min(tail, needleAndQuestion - (answerInput - segStart));
+      int shift = Math.min(tail, need - (answerInput - segStart));
       tail -= shift;
       docChars += shift;
       answerInput += shift;
@@ -129,8 +144,9 @@ public record PasskeyTask(double localFraction, float answerWeight, boolean spre
     if (wantLocal) {
       int lo = Math.max(0, Math.min(capacity, minLocal));
       before = lo + rng.nextInt(capacity - lo + 1);
-    } else if (straddle) {
-      before = straddling(rng, key, capacity, segStart, segmentLength);
+    } else if (far != FarNeedle.ANYWHERE) {
+      before = straddling(rng, key, capacity, segStart, segmentLength,
+          far == FarNeedle.OPEN_BOUNDARY);
     } else {
       before = rng.nextInt(capacity + 1);
     }
@@ -160,16 +176,24 @@ public record PasskeyTask(double localFraction, float answerWeight, boolean spre
 
   /**
    * Filler characters before a needle that crosses a segment boundary: a boundary k N (k >= 1, at
-   * most the answer's segment start) and a cut inside the needle, each uniform among those the
-   * document allows; uniform over the whole filler if none does.
+   * most the answer's segment start; with {@code openOnly} the answer's segment start itself) and
+   * a cut inside the needle, each uniform among those the document allows; uniform over the whole
+   * filler if none does.
    */
-  static int straddling(Random rng, int key, int capacity, int segStart, int segmentLength) {
+  static int straddling(Random rng, int key, int capacity, int segStart, int segmentLength,
+      boolean openOnly) {
     int length = PasskeyDocument.needle(key).length();
     int minStart = PasskeyDocument.needleToken(0);
     int maxStart = PasskeyDocument.needleToken(capacity);
     // boundaries b with a start in [b - length + 1, b - 1] inside [minStart, maxStart]
     int firstK = (minStart + segmentLength) / segmentLength; // smallest k with k N > minStart
     int lastK = Math.min(segStart, maxStart + length - 1) / segmentLength;
+    if (openOnly) {
+      if (lastK * segmentLength != segStart) {
+        return rng.nextInt(capacity + 1); // the needle cannot reach the answer's segment
+      }
+      firstK = lastK;
+    }
     if (lastK < firstK) {
       return rng.nextInt(capacity + 1);
     }

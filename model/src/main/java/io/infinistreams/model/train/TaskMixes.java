@@ -3,6 +3,7 @@ package io.infinistreams.model.train;
 import io.infinistreams.model.data.ChatRecallTask;
 import io.infinistreams.model.data.CopyTask;
 import io.infinistreams.model.data.PasskeyTask;
+import io.infinistreams.model.data.PasskeyTask.FarNeedle;
 import io.infinistreams.model.data.RecallTask;
 import io.infinistreams.model.data.SyntheticText;
 import io.infinistreams.model.data.TaskMix;
@@ -80,9 +81,11 @@ public final class TaskMixes {
         case "passkey-uniform" -> entries.add(new TaskMix.Entry(
             new PasskeyTask(0, c.answerWeight()), weight)); // depth uniform, never forced local
         case "passkey-straddle" -> entries.add(new TaskMix.Entry(
-            new PasskeyTask(0, c.answerWeight(), false, true), weight)); // across a boundary
+            new PasskeyTask(0, c.answerWeight(), false, FarNeedle.ANY_BOUNDARY, false), weight));
+        case "passkey-into-open" -> entries.add(new TaskMix.Entry( // memory into the open segment
+            new PasskeyTask(0, c.answerWeight(), false, FarNeedle.OPEN_BOUNDARY, false), weight));
         case "passkey-cut-answer" -> entries.add(new TaskMix.Entry(
-            new PasskeyTask(0, c.answerWeight(), false, false, true), weight)); // boundary in the answer
+            new PasskeyTask(0, c.answerWeight(), false, FarNeedle.ANYWHERE, true), weight));
         case "chat" -> entries.add(new TaskMix.Entry(new ChatRecallTask(3, c.answerWeight()),
             weight));
         case "recall" -> entries.add(new TaskMix.Entry(new RecallTask(c.answerWeight()), weight));
@@ -94,7 +97,7 @@ public final class TaskMixes {
           entries.add(new TaskMix.Entry(new TextTask(text[0]), weight));
         }
         default -> throw new IllegalArgumentException("unknown task '" + kv[0]
-            + "' (passkey, passkey-spread, passkey-uniform, passkey-straddle, passkey-cut-answer, copy, recall, chat, text)");
+            + "' (passkey, passkey-spread, passkey-uniform, passkey-straddle, passkey-into-open, passkey-cut-answer, copy, recall, chat, text)");
       }
     }
     return entries;

@@ -105,7 +105,8 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--mix", defaultValue = "passkey=0.6,chat=0.2,text=0.2", description = "Task weights: passkey (--local-fraction of needles in the question's "
       + "segment), passkey-spread (as passkey, local needles at any distance before the "
       + "question), passkey-uniform (needle depth uniform), passkey-straddle (needle across a "
-      + "segment boundary), passkey-cut-answer (a segment boundary inside the answer), copy, "
+      + "segment boundary), passkey-into-open (needle across the boundary of the question's own "
+      + "segment), passkey-cut-answer (a segment boundary inside the answer), copy, "
       + "recall, chat, text; "
       + "phases of a curriculum separated by ';', each after the first as STEP:mix, e.g. "
       + "'passkey=1;1500:passkey=0.6,text=0.2,chat=0.2' (default ${DEFAULT-VALUE}).")

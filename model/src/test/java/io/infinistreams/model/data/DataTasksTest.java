@@ -220,7 +220,7 @@ class DataTasksTest {
   @Test
   void straddlingNeedlesCrossASegmentBoundary() {
     int n = 128;
-    PasskeyTask task = new PasskeyTask(0, 5f, false, true);
+    PasskeyTask task = new PasskeyTask(0, 5f, false, PasskeyTask.FarNeedle.ANY_BOUNDARY, false);
     Random rng = new Random(5);
     java.util.Set<Integer> cuts = new java.util.HashSet<>();
     java.util.Set<Integer> boundaries = new java.util.HashSet<>();
@@ -245,6 +245,37 @@ class DataTasksTest {
   }
 
   /**
+   * OPEN_BOUNDARY needles run from memory into the open segment: every one crosses the start of
+   * the answer's own segment, with the cut at every position inside the needle, and the whole
+   * question lies in that segment after it.
+   */
+  @Test
+  void intoOpenNeedlesCrossTheAnswersSegmentStart() {
+    int n = 128;
+    PasskeyTask task = new PasskeyTask(0, 5f, false, PasskeyTask.FarNeedle.OPEN_BOUNDARY, false);
+    Random rng = new Random(7);
+    java.util.Set<Integer> cuts = new java.util.HashSet<>();
+    java.util.Set<Integer> answerSegments = new java.util.HashSet<>();
+    for (int i = 0; i < 3000; i++) {
+      Sample s = task.sample(rng, 4 + i % 5, n);
+      String text = indexedText(s);
+      int digit = text.indexOf("The pass key is ") + "The pass key is ".length();
+      String needle = PasskeyDocument.needle(Integer.parseInt(text.substring(digit, digit + 5)));
+      int first = text.indexOf(needle);
+      int last = first + needle.length() - 1;
+      int answer = text.indexOf(PasskeyDocument.QUESTION) + PasskeyDocument.QUESTION.length();
+      int segStart = answer / n * n; // the answer's space predicts the first digit
+      assertTrue(first < segStart && last >= segStart,
+          "needle " + first + ".." + last + " across " + segStart + ": sample " + i);
+      assertEquals("passkey/far", s.task());
+      cuts.add(segStart - first);
+      answerSegments.add(answer / n);
+    }
+    assertEquals(PasskeyDocument.needle(12345).length() - 1, cuts.size(), "every cut: " + cuts);
+    assertTrue(answerSegments.size() >= 4, "answers in several segments: " + answerSegments);
+  }
+
+  /**
    * With cutAnswer a segment boundary falls inside the answer: the input that predicts digit j
    * opens a segment, for every j in 0..4, and the weighted inputs are exactly the five that
    * predict the key's digits. Without it, a boundary falls there only by chance (~5 in N).
@@ -252,7 +283,7 @@ class DataTasksTest {
   @Test
   void cutAnswersPutASegmentBoundaryInsideTheAnswer() {
     int n = 128;
-    PasskeyTask task = new PasskeyTask(0, 5f, false, false, true);
+    PasskeyTask task = new PasskeyTask(0, 5f, false, PasskeyTask.FarNeedle.ANYWHERE, true);
     Random rng = new Random(11);
     java.util.Set<Integer> cutDigits = new java.util.HashSet<>();
     for (int i = 0; i < 200; i++) {
