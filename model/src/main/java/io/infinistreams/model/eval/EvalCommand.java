@@ -91,6 +91,12 @@ public final class EvalCommand implements Callable<Integer> {
       + "(default ${DEFAULT-VALUE}).")
   GateOverride gate;
 
+  @Option(names = "--resume", description = "Continue an interrupted run in --out: the passkey "
+      + "cells already kept in <part>.cells.jsonl (appended as each cell finishes) are read back "
+      + "instead of run again. The file must have been written for the same model, gate, seed, "
+      + "depths and trials per cell. Without it those files start anew.")
+  boolean resume;
+
   @Spec
   CommandSpec spec;
 
@@ -281,7 +287,17 @@ public final class EvalCommand implements Callable<Integer> {
     r.put("seed", seed);
     r.put("rows", done);
     summary.put(name, r);
-    eval.run(m, err, row -> {
+    Map<String, Object> header = new LinkedHashMap<>();
+    header.put("part", name);
+    header.put("fingerprint", m.fingerprint());
+    header.put("config", m.config());
+    header.put("gate", m.gateOverride().toString());
+    header.put("seed", seed);
+    header.put("depths", depths);
+    header.put("trialsPerCell", n);
+    CellJournal journal = new CellJournal(out.resolve(name + ".cells.jsonl"), header, resume,
+        err);
+    eval.run(m, err, journal, row -> {
       done.add(row);
       try {
         double[][] acc = new double[lens.size()][depths.size()];

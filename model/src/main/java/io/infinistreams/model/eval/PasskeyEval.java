@@ -11,7 +11,9 @@ import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -47,6 +49,11 @@ import java.util.regex.Pattern;
  * forked trial's state is bit-identical to absorbing its whole document from scratch
  * (PasskeyEvalTest checks it). Cost per length: L + sum over trials of (L - a) tokens, instead of
  * trials * L.
+ *
+ * <p>Cells: after the shared prefix, a row runs one cell (depth column) at a time, its trials in
+ * lockstep split over the threads, and hands each finished cell to a {@link Journal}; {@code eval
+ * --resume} reads the cells back ({@link CellJournal}) so that a long row (1M at 20 trials per
+ * cell: about two hours on two cores) survives an interruption and can span sessions.
  *
  * @param lengths tokens of document + question per row
  * @param depths  needle depths in [0, 1] per column
@@ -210,51 +217,94 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
     return out;
   }
 
+  /**
+   * Where finished cells are kept, so that an interrupted evaluation resumes where it stopped
+   * (a 1M row at 20 trials per cell runs for about two hours on two cores). A cell is one
+   * (length, depth) with all its trials; every trial is a pure function of the seed and the
+   * model, so a cell read back is what running it again would give.
+   */
+  public interface Journal {
+    /** The finished cell (length, depth), or null if it has not run. */
+    Cell done(int length, int depthIndex);
+
+    /** Keeps a cell that has just finished. */
+    void finished(int length, int depthIndex, Cell cell);
+
+    /** Keeps nothing: every cell runs. */
+    Journal NONE = new Journal() {
+      @Override
+      public Cell done(int length, int depthIndex) {
+        return null;
+      }
+
+      @Override
+      public void finished(int length, int depthIndex, Cell cell) {}
+    };
+  }
+
+  /** The trials of one (length, depth) and the wall seconds they took to run. */
+  public record Cell(List<Trial> trials, double seconds) {}
+
   /** Runs every length in order; {@code onRow} sees each finished row (for incremental output). */
   public List<Row> run(InfiniModel model, PrintStream progress, Consumer<Row> onRow)
       throws Exception {
+    return run(model, progress, Journal.NONE, onRow);
+  }
+
+  /**
+   * Runs every length in order, cell by cell (one depth column of a row at a time), skipping the
+   * cells {@code journal} already holds and handing it each one that finishes.
+   */
+  public List<Row> run(InfiniModel model, PrintStream progress, Journal journal,
+      Consumer<Row> onRow) throws Exception {
     List<Row> rows = new ArrayList<>();
     ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads));
     try {
       for (int length : lengths) {
         long t0 = System.nanoTime();
         List<Trial> planned = new ArrayList<>(plan(length, model.config().segmentLength()));
-        planned.sort(Comparator.comparingInt(Trial::fillerBefore));
-        StreamState base = model.absorb(model.newState(),
-            ByteTokenizer.encode(PasskeyDocument.INTRO), false).state();
-        List<StreamState> forks = new ArrayList<>();
-        int position = 0; // filler characters absorbed into base
-        for (Trial t : planned) {
-          if (t.fillerBefore() > position) {
-            base = model.absorb(base, ByteTokenizer.encode(
-                PasskeyDocument.filler(position, t.fillerBefore() - position)), false).state();
-            position = t.fillerBefore();
-          }
-          forks.add(base);
-        }
-        // The trials of a length run in lockstep (InfiniModel.absorbAll: one batched forward
-        // per segment round, bit-identical to absorbing each alone), split over the threads.
-        int groups = Math.max(1, Math.min(threads, planned.size()));
-        List<Future<List<Trial>>> futures = new ArrayList<>();
-        for (int g = 0; g < groups; g++) {
-          List<Trial> trials = new ArrayList<>();
-          List<StreamState> states = new ArrayList<>();
-          for (int i = g; i < planned.size(); i += groups) {
-            trials.add(planned.get(i));
-            states.add(forks.get(i));
-          }
-          futures.add(pool.submit(() -> runTrials(model, states, trials)));
-        }
         List<Trial> done = new ArrayList<>();
-        int pass = 0;
-        for (Future<List<Trial>> f : futures) {
-          for (Trial t : f.get()) {
-            done.add(t);
-            pass += t.pass() ? 1 : 0;
+        List<Trial> todo = new ArrayList<>();
+        double earlier = 0; // seconds of the cells read back, run by an earlier process
+        int readBack = 0;
+        for (int j = 0; j < depths.size(); j++) {
+          Cell kept = journal.done(length, j);
+          if (kept != null) {
+            done.addAll(kept.trials());
+            earlier += kept.seconds();
+            readBack++;
+          }
+        }
+        for (Trial t : planned) {
+          if (journal.done(length, t.depthIndex()) == null) {
+            todo.add(t);
+          }
+        }
+        if (readBack > 0) {
+          progress.printf("passkey length %d: %d of %d cells read back from the journal%n",
+              length, readBack, depths.size());
+        }
+        Map<Trial, StreamState> forks = forks(model, todo);
+        for (int j = 0; j < depths.size(); j++) {
+          final int column = j;
+          List<Trial> cell = todo.stream().filter(t -> t.depthIndex() == column).toList();
+          if (cell.isEmpty()) {
+            continue;
+          }
+          long c0 = System.nanoTime();
+          List<Trial> result = runCell(model, pool, cell, forks);
+          double sec = (System.nanoTime() - c0) / 1e9;
+          journal.finished(length, j, new Cell(result, sec));
+          done.addAll(result);
+          if (sec >= 30) {
+            progress.printf("passkey length %d depth %.2f: %d/%d pass in %.0f s%n", length,
+                depths.get(j), result.stream().filter(Trial::pass).count(), result.size(), sec);
+            progress.flush();
           }
         }
         done.sort(Comparator.comparingInt(Trial::depthIndex).thenComparingInt(Trial::index));
-        double sec = (System.nanoTime() - t0) / 1e9;
+        long pass = done.stream().filter(Trial::pass).count();
+        double sec = (System.nanoTime() - t0) / 1e9 + earlier;
         Row row = new Row(length, done, sec);
         rows.add(row);
         progress.printf("passkey length %d: %d/%d pass (%.1f%%) in %.0f s%n", length, pass,
@@ -266,6 +316,57 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
       pool.shutdownNow();
     }
     return rows;
+  }
+
+  /**
+   * Each trial's state after the shared prefix ({@code INTRO + filler(0, a)}): one base stream
+   * walks the filler once, in order of {@code a}, and each trial keeps the base as it was at its
+   * own {@code a} (states are immutable values).
+   */
+  private static Map<Trial, StreamState> forks(InfiniModel model, List<Trial> trials) {
+    Map<Trial, StreamState> forks = new IdentityHashMap<>();
+    if (trials.isEmpty()) {
+      return forks;
+    }
+    List<Trial> sorted = new ArrayList<>(trials);
+    sorted.sort(Comparator.comparingInt(Trial::fillerBefore));
+    StreamState base = model.absorb(model.newState(),
+        ByteTokenizer.encode(PasskeyDocument.INTRO), false).state();
+    int position = 0; // filler characters absorbed into base
+    for (Trial t : sorted) {
+      if (t.fillerBefore() > position) {
+        base = model.absorb(base, ByteTokenizer.encode(
+            PasskeyDocument.filler(position, t.fillerBefore() - position)), false).state();
+        position = t.fillerBefore();
+      }
+      forks.put(t, base);
+    }
+    return forks;
+  }
+
+  /**
+   * The trials of one cell in lockstep (InfiniModel.absorbAll: one batched forward per segment
+   * round, bit-identical to absorbing each alone), split over the threads.
+   */
+  private List<Trial> runCell(InfiniModel model, ExecutorService pool, List<Trial> cell,
+      Map<Trial, StreamState> forks) throws Exception {
+    int groups = Math.max(1, Math.min(threads, cell.size()));
+    List<Future<List<Trial>>> futures = new ArrayList<>();
+    for (int g = 0; g < groups; g++) {
+      List<Trial> trialsOfGroup = new ArrayList<>();
+      List<StreamState> states = new ArrayList<>();
+      for (int i = g; i < cell.size(); i += groups) {
+        trialsOfGroup.add(cell.get(i));
+        states.add(forks.get(cell.get(i)));
+      }
+      futures.add(pool.submit(() -> runTrials(model, states, trialsOfGroup)));
+    }
+    List<Trial> out = new ArrayList<>();
+    for (Future<List<Trial>> f : futures) {
+      out.addAll(f.get());
+    }
+    out.sort(Comparator.comparingInt(Trial::index));
+    return out;
   }
 
   /**

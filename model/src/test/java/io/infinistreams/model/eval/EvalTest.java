@@ -199,6 +199,69 @@ class EvalTest {
   }
 
   /**
+   * An interrupted passkey run resumes from its cell journal: cells kept there are read back, not
+   * run again (a cell edited in the journal shows up as edited), a last line cut short by a kill
+   * runs again, and the result equals the uninterrupted run's. A journal of another grid is
+   * refused.
+   */
+  @Test
+  void anInterruptedRunResumesFromItsCellJournal(@TempDir Path dir) throws Exception {
+    Path ckpt = dir.resolve("model");
+    try (InfiniModel m = InfiniModel.create(ModelConfig.tiny(), 5)) {
+      m.save(ckpt, "random tiny model for EvalTest");
+    }
+    Path out = dir.resolve("eval");
+    List<String> args = List.of("--model", ckpt.toString(), "--out", out.toString(), "--lengths",
+        "300,600", "--depth-step", "0.5", "--trials", "2", "--threads", "2", "--skip",
+        "baseline,chat,lm,gates,growth,writes");
+    assertEquals(0, new CommandLine(new EvalCommand()).execute(args.toArray(String[]::new)));
+    com.google.gson.JsonObject whole = json(out.resolve("results.json")).getAsJsonObject("passkey");
+    Path journal = out.resolve("passkey.cells.jsonl");
+    List<String> lines = Files.readAllLines(journal);
+    assertEquals(1 + 2 * 3, lines.size(), "a header and one line per cell");
+
+    // keep the header, two cells (the second edited) and half of the third: a kill mid-write
+    String edited = lines.get(2).replaceAll("\"generated\":\"[^\"]*\"",
+        "\"generated\":\"from the journal\"");
+    assertTrue(!edited.equals(lines.get(2)), lines.get(2));
+    Files.write(journal, List.of(lines.get(0), lines.get(1), edited,
+        lines.get(3).substring(0, lines.get(3).length() / 2)));
+    List<String> resumed = new java.util.ArrayList<>(args);
+    resumed.add("--resume");
+    assertEquals(0, new CommandLine(new EvalCommand()).execute(resumed.toArray(String[]::new)));
+    com.google.gson.JsonObject again = json(out.resolve("results.json")).getAsJsonObject("passkey");
+    String cellOfEdit = com.google.gson.JsonParser.parseString(lines.get(2)).getAsJsonObject()
+        .get("length").getAsString();
+    int generatedFromJournal = 0;
+    for (int r = 0; r < 2; r++) {
+      var a = whole.getAsJsonArray("rows").get(r).getAsJsonObject().getAsJsonArray("trials");
+      var b = again.getAsJsonArray("rows").get(r).getAsJsonObject().getAsJsonArray("trials");
+      assertEquals(a.size(), b.size());
+      for (int i = 0; i < a.size(); i++) {
+        var x = a.get(i).getAsJsonObject().deepCopy();
+        var y = b.get(i).getAsJsonObject();
+        if (y.get("generated").getAsString().equals("from the journal")) {
+          generatedFromJournal++;
+          assertEquals(cellOfEdit, y.get("length").getAsString());
+          x.addProperty("generated", "from the journal");
+        }
+        assertEquals(x, y, "row " + r + " trial " + i);
+      }
+    }
+    assertEquals(2, generatedFromJournal, "the edited cell's two trials were read back");
+    assertEquals(7, Files.readAllLines(journal).size(), "the cut cell ran again and was kept");
+
+    List<String> otherSeed = new java.util.ArrayList<>(resumed);
+    otherSeed.addAll(List.of("--seed", "8"));
+    assertTrue(new CommandLine(new EvalCommand()).execute(otherSeed.toArray(String[]::new)) != 0,
+        "a journal of another seed is refused");
+  }
+
+  private static com.google.gson.JsonObject json(Path file) throws java.io.IOException {
+    return com.google.gson.JsonParser.parseString(Files.readString(file)).getAsJsonObject();
+  }
+
+  /**
    * A trial's answer is cut by a segment boundary when one of its five digits is predicted by the
    * first position of a segment: with openTokens o (the open tokens when the answer's space is
    * predicted), digit j is predicted at position o + j, so when o + 4 >= N.
