@@ -47,7 +47,7 @@ import java.util.regex.Pattern;
  * own {@code a}, then absorbs its needle, the rest of its filler and the question. Absorbing is
  * split-invariant (the model's contract: memory depends only on the concatenated tokens), so a
  * forked trial's state is bit-identical to absorbing its whole document from scratch
- * (PasskeyEvalTest checks it). Cost per length: L + sum over trials of (L - a) tokens, instead of
+ * (EvalTest checks it). Cost per length: L + sum over trials of (L - a) tokens, instead of
  * trials * L.
  *
  * <p>Cells: after the shared prefix, a row runs one cell (depth column) at a time, its trials in
