@@ -154,6 +154,7 @@ public final class Checkpoint {
     o.addProperty("keyFeatures", c.keyFeatures().name());
     o.addProperty("writeGate", c.writeGate().name());
     o.addProperty("overlap", c.overlap());
+    o.addProperty("outputGate", c.outputGate().name());
     return o;
   }
 
@@ -168,6 +169,8 @@ public final class Checkpoint {
             : KeyFeatures.ELU_PLUS_ONE,
         o.has("writeGate") ? WriteGate.valueOf(o.get("writeGate").getAsString())
             : WriteGate.RATIONAL,
-        o.has("overlap") ? o.get("overlap").getAsInt() : 0);
+        o.has("overlap") ? o.get("overlap").getAsInt() : 0,
+        o.has("outputGate") ? OutputGate.valueOf(o.get("outputGate").getAsString())
+            : OutputGate.STATIC);
   }
 }

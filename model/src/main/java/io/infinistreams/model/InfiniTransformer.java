@@ -324,16 +324,40 @@ public final class InfiniTransformer {
       next = new Memory(newM, newZ);
     }
 
-    // Eq. 10, gate: A = sigmoid(beta) A_mem + (1 - sigmoid(beta)) A_dot.
+    // Eq. 10, gate: A = g A_mem + (1 - g) A_dot, g = sigmoid(beta) per head (STATIC) or
+    // sigmoid(beta + A_mem w_mem + A_dot w_dot) per token and head (CONTENT).
     NDArray gated = switch (o.gate()) {
       case LOCAL_ONLY -> aDot;
       case MEMORY_ONLY -> aMem;
-      case NONE -> aMem.mul(lp.gate()).add(aDot.mul(lp.oneMinusGate())); // (B, H, T, V)
+      case NONE -> {
+        if (lp.gateMem() == null) {
+          yield aMem.mul(lp.gate()).add(aDot.mul(lp.oneMinusGate())); // (B, H, T, V)
+        }
+        NDArray g = contentGate(aMem, aDot, lp); // (B, H, T, 1)
+        yield aMem.mul(g).add(aDot.mul(g.neg().add(1f))); // (B, H, T, V)
+      }
     };
 
     // Eq. 11: concatenate heads, project with W_O.
     NDArray out = gated.transpose(0, 2, 1, 3).reshape(b, t, (long) nh * dv).matMul(lp.w().wo()); // (B, T, D)
     return new Attention(out, next, keys, vals, aMem, aDot, strength);
+  }
+
+  /**
+   * The {@link OutputGate#CONTENT} gate g = sigmoid(beta + A_mem w_mem + A_dot w_dot) of each token
+   * and head: aMem, aDot (B, H, T, V) -> (B, H, T, 1). Each stream's row is computed alone, a
+   * buffer of the same size whatever the batch (libtorch's vectorised exp rounds by buffer
+   * position; see {@link WriteGate#LOGISTIC}), so absorbAll equals absorb bit for bit.
+   */
+  static NDArray contentGate(NDArray aMem, NDArray aDot, PreparedLayer lp) {
+    NDList rows = new NDList();
+    long b = aMem.getShape().get(0);
+    for (long i = 0; i < b; i++) {
+      NDArray x = aMem.get(i).matMul(lp.gateMem()).add(aDot.get(i).matMul(lp.gateDot()))
+          .add(lp.gateLogit()); // (H, T, 1)
+      rows.add(Activation.sigmoid(contiguous(x)));
+    }
+    return NDArrays.stack(rows); // (B, H, T, 1)
   }
 
   /** Tokens per block of {@link #sequentialWrite}: blocks run in order, tokens in a block at once. */
@@ -474,14 +498,25 @@ public final class InfiniTransformer {
    * @param gate         (H, 1, 1) sigmoid(beta)
    * @param oneMinusGate (H, 1, 1) 1 - sigmoid(beta)
    * @param memGain      (H, 1, V) gain of the NORMALIZED read
+   * @param gateLogit    (H, 1, 1) beta, for the CONTENT gate; null under STATIC
+   * @param gateMem      (H, V, 1) w_mem of the CONTENT gate; null under STATIC
+   * @param gateDot      (H, V, 1) w_dot of the CONTENT gate; null under STATIC
    */
   public record PreparedLayer(Weights.Layer w, NDArray wqkv, NDArray gate, NDArray oneMinusGate,
-      NDArray memGain) {
+      NDArray memGain, NDArray gateLogit, NDArray gateMem, NDArray gateDot) {
     public static PreparedLayer of(ModelConfig c, Weights.Layer w, NDManager m) {
       NDArray wqkv = NDArrays.concat(new NDList(local(m, w.wq()), w.wk(), w.wv()), 1);
-      NDArray g = Activation.sigmoid(local(m, w.gate())).reshape(c.heads(), 1, 1);
+      NDArray beta = local(m, w.gate()).reshape(c.heads(), 1, 1);
+      NDArray g = Activation.sigmoid(beta);
       NDArray gain = local(m, w.memNorm()).reshape(c.heads(), 1, c.dValue());
-      return new PreparedLayer(w, wqkv, g, g.neg().add(1f), gain);
+      if (w.gateContent() == null) {
+        return new PreparedLayer(w, wqkv, g, g.neg().add(1f), gain, null, null, null);
+      }
+      int dv = c.dValue();
+      NDArray content = local(m, w.gateContent()); // (H, 2V): [w_mem w_dot]
+      return new PreparedLayer(w, wqkv, g, g.neg().add(1f), gain, beta,
+          content.get(":, :" + dv).reshape(c.heads(), dv, 1),
+          content.get(":, " + dv + ":").reshape(c.heads(), dv, 1));
     }
   }
 

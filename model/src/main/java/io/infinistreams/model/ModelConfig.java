@@ -27,6 +27,9 @@ import java.util.Objects;
  *                      sees (Transformer-XL-style context; not written again, no logits). A new
  *                      stream's context is C {@link ByteTokenizer#PAD} tokens. 0 to N. Default 0
  *                      (the paper: local attention within the segment only).
+ * @param outputGate    how a head mixes its memory and local branches (eq. 10): the paper's
+ *                      STATIC gate per head, or CONTENT, per token from what each branch
+ *                      returned. Default STATIC.
  */
 public record ModelConfig(
     int vocabSize,
@@ -42,13 +45,15 @@ public record ModelConfig(
     float ropeBase,
     KeyFeatures keyFeatures,
     WriteGate writeGate,
-    int overlap) {
+    int overlap,
+    OutputGate outputGate) {
 
   public ModelConfig {
     Objects.requireNonNull(updateRule, "updateRule");
     Objects.requireNonNull(memoryRead, "memoryRead");
     Objects.requireNonNull(keyFeatures, "keyFeatures");
     Objects.requireNonNull(writeGate, "writeGate");
+    Objects.requireNonNull(outputGate, "outputGate");
     require(vocabSize >= ByteTokenizer.MIN_VOCAB, "vocabSize must be >= " + ByteTokenizer.MIN_VOCAB);
     require(dModel > 0 && layers > 0 && heads > 0 && dKey > 0 && dValue > 0 && ffnHidden > 0,
         "dimensions must be positive");
@@ -73,7 +78,7 @@ public record ModelConfig(
       int ffnHidden, int segmentLength, UpdateRule updateRule, MemoryRead memoryRead,
       float ropeBase) {
     this(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden, segmentLength, updateRule,
-        memoryRead, ropeBase, KeyFeatures.ELU_PLUS_ONE, WriteGate.RATIONAL, 0);
+        memoryRead, ropeBase, KeyFeatures.ELU_PLUS_ONE, WriteGate.RATIONAL, 0, OutputGate.STATIC);
   }
 
   /** The default configuration (the shipped model's shape). */
@@ -90,32 +95,37 @@ public record ModelConfig(
 
   public ModelConfig withUpdateRule(UpdateRule rule) {
     return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
-        segmentLength, rule, memoryRead, ropeBase, keyFeatures, writeGate, overlap);
+        segmentLength, rule, memoryRead, ropeBase, keyFeatures, writeGate, overlap, outputGate);
   }
 
   public ModelConfig withMemoryRead(MemoryRead read) {
     return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
-        segmentLength, updateRule, read, ropeBase, keyFeatures, writeGate, overlap);
+        segmentLength, updateRule, read, ropeBase, keyFeatures, writeGate, overlap, outputGate);
   }
 
   public ModelConfig withSegmentLength(int n) {
     return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
-        n, updateRule, memoryRead, ropeBase, keyFeatures, writeGate, overlap);
+        n, updateRule, memoryRead, ropeBase, keyFeatures, writeGate, overlap, outputGate);
   }
 
   public ModelConfig withKeyFeatures(KeyFeatures features) {
     return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
-        segmentLength, updateRule, memoryRead, ropeBase, features, writeGate, overlap);
+        segmentLength, updateRule, memoryRead, ropeBase, features, writeGate, overlap, outputGate);
   }
 
   public ModelConfig withWriteGate(WriteGate gate) {
     return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
-        segmentLength, updateRule, memoryRead, ropeBase, keyFeatures, gate, overlap);
+        segmentLength, updateRule, memoryRead, ropeBase, keyFeatures, gate, overlap, outputGate);
   }
 
   public ModelConfig withOverlap(int c) {
     return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
-        segmentLength, updateRule, memoryRead, ropeBase, keyFeatures, writeGate, c);
+        segmentLength, updateRule, memoryRead, ropeBase, keyFeatures, writeGate, c, outputGate);
+  }
+
+  public ModelConfig withOutputGate(OutputGate gate) {
+    return new ModelConfig(vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden,
+        segmentLength, updateRule, memoryRead, ropeBase, keyFeatures, writeGate, overlap, gate);
   }
 
   /** Floats in one head's memory: M (K x V) plus z (K). */

@@ -33,7 +33,8 @@ import java.util.SplittableRandom;
  * layers.i.attn.wo, layers.i.attn.gate, layers.i.attn.mem_norm, layers.i.ffn_norm,
  * layers.i.ffn.w1, layers.i.ffn.w2}, then {@code final_norm}. The {@link UpdateRule#GATED} rule
  * adds {@code layers.i.attn.write} and {@code layers.i.attn.write_bias} after {@code
- * layers.i.attn.mem_norm}; other rules have neither.
+ * layers.i.attn.mem_norm}; other rules have neither. The {@link OutputGate#CONTENT} gate adds
+ * {@code layers.i.attn.gate_content} right after {@code layers.i.attn.gate}.
  */
 public final class Weights {
 
@@ -60,7 +61,8 @@ public final class Weights {
       NDArray w1, // (D, F) feed-forward up projection (GELU follows)
       NDArray w2, // (F, D) feed-forward down projection
       NDArray write, // (D, H) GATED write strength projection, init N(0, 0.02); null otherwise
-      NDArray writeBias // (H) GATED write strength bias, init WRITE_BIAS_INIT; null otherwise
+      NDArray writeBias, // (H) GATED write strength bias, init WRITE_BIAS_INIT; null otherwise
+      NDArray gateContent // (H, 2V) CONTENT gate weights on [A_mem A_dot], init 0; null otherwise
   ) {}
 
   /** A named parameter, as it appears in checkpoints and to the optimizer. */
@@ -114,6 +116,9 @@ public final class Weights {
       shapes.put(p + "attn.wv", new Shape(d, (long) h * c.dValue()));
       shapes.put(p + "attn.wo", new Shape((long) h * c.dValue(), d));
       shapes.put(p + "attn.gate", new Shape(h));
+      if (c.outputGate() == OutputGate.CONTENT) {
+        shapes.put(p + "attn.gate_content", new Shape(h, 2L * c.dValue()));
+      }
       shapes.put(p + "attn.mem_norm", new Shape(h, c.dValue()));
       if (c.updateRule() == UpdateRule.GATED) {
         shapes.put(p + "attn.write", new Shape(d, h));
@@ -131,7 +136,7 @@ public final class Weights {
    * Fresh weights drawn from {@code seed} with a Java RNG (independent of libtorch's RNG, so the
    * same seed gives the same weights on every platform): N(0, 0.02) for the embedding and the
    * input projections, N(0, 0.02 / sqrt(2L)) for the residual output projections (wo, w2),
-   * gains 1, gate beta 0, write bias {@link #WRITE_BIAS_INIT}.
+   * gains 1, gate beta 0 and content gate weights 0, write bias {@link #WRITE_BIAS_INIT}.
    */
   public static Weights init(ModelConfig c, long seed, NDManager manager) {
     SplittableRandom rng = new SplittableRandom(seed);
@@ -143,7 +148,7 @@ public final class Weights {
       float[] values = new float[Math.toIntExact(shape.size())];
       if (name.endsWith("norm")) {
         Arrays.fill(values, 1f);
-      } else if (name.endsWith("gate")) {
+      } else if (name.endsWith("gate") || name.endsWith("gate_content")) {
         Arrays.fill(values, 0f);
       } else if (name.endsWith("write_bias")) {
         Arrays.fill(values, WRITE_BIAS_INIT);
@@ -171,7 +176,8 @@ public final class Weights {
         || s.ffnHidden() != c.ffnHidden() || s.segmentLength() != c.segmentLength()
         || s.ropeBase() != c.ropeBase()) {
       throw new IllegalArgumentException("cannot start " + c + " from " + s
-          + ": only the update rule, the read, the key features and the write gate may differ");
+          + ": only the update rule, the read, the key features, the write gate, the overlap and the"
+          + " output gate may differ");
     }
     Map<String, NDArray> from = new LinkedHashMap<>();
     for (Param p : source.parameters()) {
@@ -234,7 +240,8 @@ public final class Weights {
       layers.add(new Layer(a.get(p + "attn_norm"), a.get(p + "attn.wq"), a.get(p + "attn.wk"),
           a.get(p + "attn.wv"), a.get(p + "attn.wo"), a.get(p + "attn.gate"),
           a.get(p + "attn.mem_norm"), a.get(p + "ffn_norm"), a.get(p + "ffn.w1"),
-          a.get(p + "ffn.w2"), a.get(p + "attn.write"), a.get(p + "attn.write_bias")));
+          a.get(p + "ffn.w2"), a.get(p + "attn.write"), a.get(p + "attn.write_bias"),
+          a.get(p + "attn.gate_content")));
     }
     for (Map.Entry<String, NDArray> e : a.entrySet()) {
       e.getValue().setName(e.getKey());
@@ -255,6 +262,9 @@ public final class Weights {
       params.add(new Param(p + "attn.wv", l.wv()));
       params.add(new Param(p + "attn.wo", l.wo()));
       params.add(new Param(p + "attn.gate", l.gate()));
+      if (l.gateContent() != null) {
+        params.add(new Param(p + "attn.gate_content", l.gateContent()));
+      }
       params.add(new Param(p + "attn.mem_norm", l.memNorm()));
       if (l.write() != null) {
         params.add(new Param(p + "attn.write", l.write()));

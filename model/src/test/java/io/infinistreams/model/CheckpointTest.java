@@ -106,17 +106,50 @@ class CheckpointTest {
     }
   }
 
-  /** Key features and write gate round-trip; a manifest without them means ELU + 1, RATIONAL. */
+  /**
+   * Key features, write gate and output gate round-trip; a manifest without them means ELU + 1,
+   * RATIONAL, STATIC.
+   */
   @Test
-  void keyFeaturesAndWriteGateRoundTripAndOldManifestsMeanTheOriginals() {
+  void keyFeaturesAndGatesRoundTripAndOldManifestsMeanTheOriginals() {
     ModelConfig signed = ModelConfig.tiny().withUpdateRule(UpdateRule.GATED)
-        .withKeyFeatures(KeyFeatures.SIGNED).withWriteGate(WriteGate.LOGISTIC);
+        .withKeyFeatures(KeyFeatures.SIGNED).withWriteGate(WriteGate.LOGISTIC)
+        .withOutputGate(OutputGate.CONTENT);
     assertEquals(signed, Checkpoint.configFromJson(Checkpoint.configToJson(signed)));
     JsonObject old = Checkpoint.configToJson(ModelConfig.tiny());
     old.remove("keyFeatures");
     old.remove("writeGate");
+    old.remove("outputGate");
     assertEquals(KeyFeatures.ELU_PLUS_ONE, Checkpoint.configFromJson(old).keyFeatures());
     assertEquals(WriteGate.RATIONAL, Checkpoint.configFromJson(old).writeGate());
+    assertEquals(OutputGate.STATIC, Checkpoint.configFromJson(old).outputGate());
+  }
+
+  /**
+   * A CONTENT model started from a STATIC one (train --init-from) copies every tensor and adds the
+   * content weights at 0: its first step computes what the source does.
+   */
+  @Test
+  void aContentGateStartsFromAStaticModelWithZeroWeights(@TempDir Path dir) {
+    ModelConfig c = ModelConfig.tiny().withUpdateRule(UpdateRule.GATED);
+    try (InfiniModel source = InfiniModel.create(c, 12);
+        ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+      Weights w = Weights.initFrom(c.withOutputGate(OutputGate.CONTENT), 99, source.weights(), m);
+      assertEquals(source.weights().parameters().size() + c.layers(), w.parameters().size());
+      for (Weights.Layer l : w.layers()) {
+        assertEquals(0f, l.gateContent().abs().max().getFloat());
+      }
+      Checkpoint.save(w, dir, "test");
+      try (InfiniModel loaded = InfiniModel.load(dir)) {
+        assertEquals(OutputGate.CONTENT, loaded.config().outputGate());
+        int[] text = InfiniModelTest.randomText(new java.util.SplittableRandom(4), 300);
+        float[] want = source.absorb(source.newState(), text, true).logProbs();
+        float[] got = loaded.absorb(loaded.newState(), text, true).logProbs();
+        for (int i = 0; i < want.length; i++) {
+          assertEquals(want[i], got[i], 1e-5f * (1 + Math.abs(want[i])), "score " + i);
+        }
+      }
+    }
   }
 
   @Test

@@ -13,14 +13,16 @@ import io.infinistreams.model.InfiniTransformer.Options;
 import io.infinistreams.model.InfiniTransformer.Output;
 import java.util.List;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** Shapes and gradients of the functional forward: batch > 1, backpropagation through 4 segments. */
 class ForwardSmokeTest {
 
-  @Test
-  void backpropagatesThroughFourSegments() {
-    ModelConfig c = ModelConfig.tiny();
+  @ParameterizedTest(name = "{0} output gate")
+  @EnumSource(OutputGate.class)
+  void backpropagatesThroughFourSegments(OutputGate gate) {
+    ModelConfig c = ModelConfig.tiny().withOutputGate(gate);
     try (NDManager base = NDManager.newBaseManager()) {
       Weights w = Weights.init(c, 7, base);
       for (Weights.Param p : w.parameters()) {
@@ -52,6 +54,9 @@ class ForwardSmokeTest {
         // K and V learn to write: the first layer's key projection gets gradient via memory
         assertTrue(w.layer(0).wk().getGradient().abs().sum().getFloat() > 0);
         assertTrue(w.layer(0).gate().getGradient().abs().sum().getFloat() > 0);
+        if (gate == OutputGate.CONTENT) { // zero weights still get a gradient: they can learn
+          assertTrue(w.layer(0).gateContent().getGradient().abs().sum().getFloat() > 0);
+        }
       }
     }
   }

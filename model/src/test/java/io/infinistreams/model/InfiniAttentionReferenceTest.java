@@ -72,6 +72,55 @@ class InfiniAttentionReferenceTest {
     });
   }
 
+  /** The CONTENT output gate, per token from both branches, under the shipped rule and others. */
+  @ParameterizedTest(name = "CONTENT gate, {0} update, {1} read")
+  @CsvSource({"GATED,NORMALIZED", "DELTA,PAPER", "SEQUENTIAL,UNIT"})
+  void contentGateMatchesNaiveReferenceAcrossSegments(UpdateRule rule, MemoryRead read) {
+    ModelConfig c = ModelConfig.tiny().withUpdateRule(rule).withMemoryRead(read)
+        .withOutputGate(OutputGate.CONTENT);
+    SplittableRandom rng = new SplittableRandom(46);
+    float[] gate = random(rng, c.heads(), 1.0);
+    run(c, rng, gate, (djl, ref, s) -> {
+      compare("out", djl.out(), ref, r -> r.out(), s);
+      compareHeads("A_mem", djl.memRead(), ref, r -> r.aMem(), s);
+    });
+  }
+
+  /**
+   * A CONTENT gate with its weights at 0 (how training starts it) computes what the STATIC gate
+   * does, so a STATIC model can be continued with it.
+   */
+  @Test
+  void contentGateAtZeroIsTheStaticGate() {
+    ModelConfig c = ModelConfig.tiny().withUpdateRule(UpdateRule.GATED);
+    ModelConfig content = c.withOutputGate(OutputGate.CONTENT);
+    try (NDManager m = NDManager.newBaseManager()) {
+      Weights.Layer lw = randomLayer(m, c, new SplittableRandom(6), new float[] {0.8f, -1.3f});
+      Weights.Layer zero = new Weights.Layer(lw.attnNorm(), lw.wq(), lw.wk(), lw.wv(), lw.wo(),
+          lw.gate(), lw.memNorm(), lw.ffnNorm(), lw.w1(), lw.w2(), lw.write(), lw.writeBias(),
+          m.zeros(new Shape(c.heads(), 2L * c.dValue())));
+      NDArray h = m.create(random(new SplittableRandom(7), BATCH * c.segmentLength() * c.dModel(),
+          1.0), new Shape(BATCH, c.segmentLength(), c.dModel()));
+      Rope rope = Rope.of(m, c, 0, c.segmentLength());
+      NDArray mask = InfiniTransformer.causalMask(m, 0, c.segmentLength());
+      Memory mem = InfiniTransformer.Memory.zeros(m, c, BATCH).get(0);
+      PreparedLayer staticGate = PreparedLayer.of(c, lw, m);
+      PreparedLayer contentGate = PreparedLayer.of(content, zero, m);
+      Memory written = InfiniTransformer.attention(c, staticGate, h, mem, null, null, rope, mask,
+          Options.fullSegment()).memory();
+      Attention want = InfiniTransformer.attention(c, staticGate, h, written, null, null, rope,
+          mask, Options.readOnly());
+      Attention got = InfiniTransformer.attention(content, contentGate, h, written, null, null,
+          rope, mask, Options.readOnly());
+      assertTrue(want.memRead().abs().sum().getFloat() > 0, "memory is read");
+      float[] g = got.out().toFloatArray();
+      float[] w = want.out().toFloatArray();
+      for (int i = 0; i < g.length; i++) {
+        assertEquals(w[i], g[i], 1e-6f * (1 + Math.abs(w[i])), "out[" + i + "]");
+      }
+    }
+  }
+
   /** SEQUENTIAL and GATED write in blocks of 32 tokens: a 72-token segment spans 32 + 32 + 8. */
   @ParameterizedTest(name = "{0}")
   @CsvSource({"SEQUENTIAL", "GATED"})
@@ -188,7 +237,8 @@ class InfiniAttentionReferenceTest {
           lw.wq().toFloatArray(), lw.wk().toFloatArray(), lw.wv().toFloatArray(),
           lw.wo().toFloatArray(), lw.gate().toFloatArray(), lw.memNorm().toFloatArray(),
           lw.write() == null ? null : lw.write().toFloatArray(),
-          lw.writeBias() == null ? null : lw.writeBias().toFloatArray());
+          lw.writeBias() == null ? null : lw.writeBias().toFloatArray(),
+          lw.gateContent() == null ? null : lw.gateContent().toFloatArray());
       NaiveInfiniAttention ref = new NaiveInfiniAttention(c, rw);
       PreparedLayer lp = PreparedLayer.of(c, lw, m);
       NaiveInfiniAttention.State[] refState = new NaiveInfiniAttention.State[BATCH];
@@ -322,7 +372,11 @@ class InfiniAttentionReferenceTest {
         c.updateRule() != UpdateRule.GATED ? null
             : m.create(random(rng, d * c.heads(), std), new Shape(d, c.heads())),
         c.updateRule() != UpdateRule.GATED ? null
-            : m.create(random(rng, c.heads(), 0.5), new Shape(c.heads())));
+            : m.create(random(rng, c.heads(), 0.5), new Shape(c.heads())),
+        // CONTENT: gate logits that move by a few units from token to token
+        c.outputGate() != OutputGate.CONTENT ? null
+            : m.create(random(rng, c.heads() * 2 * c.dValue(), 1.0),
+                new Shape(c.heads(), 2L * c.dValue())));
   }
 
   static float[] random(SplittableRandom rng, int size, double std) {

@@ -7,9 +7,12 @@ package io.infinistreams.model;
  */
 final class NaiveInfiniAttention {
 
-  /** Weights of one layer, row-major; write (D, H) and writeBias (H) only under GATED, else null. */
+  /**
+   * Weights of one layer, row-major; write (D, H) and writeBias (H) only under GATED, gateContent
+   * (H, 2V) only under the CONTENT output gate, else null.
+   */
   record LayerWeights(float[] wq, float[] wk, float[] wv, float[] wo, float[] gate, float[] memNorm,
-      float[] write, float[] writeBias) {}
+      float[] write, float[] writeBias, float[] gateContent) {}
 
   /** Per-head memory, mutable here: m[h][k][v], z[h][k]. */
   static final class State {
@@ -149,9 +152,16 @@ final class NaiveInfiniAttention {
           }
         }
       }
-      // gate
-      double g = 1 / (1 + Math.exp(-w.gate()[hd]));
+      // gate: per head, or per token from [A_mem A_dot] (CONTENT)
       for (int i = 0; i < t; i++) {
+        double x = w.gate()[hd];
+        if (w.gateContent() != null) {
+          for (int f = 0; f < dv; f++) {
+            x += aMem[hd][i][f] * w.gateContent()[hd * 2 * dv + f]
+                + aDot[hd][i][f] * w.gateContent()[hd * 2 * dv + dv + f];
+          }
+        }
+        double g = 1 / (1 + Math.exp(-x));
         for (int f = 0; f < dv; f++) {
           gated[hd][i][f] = g * aMem[hd][i][f] + (1 - g) * aDot[hd][i][f];
         }

@@ -6,6 +6,7 @@ import io.infinistreams.model.ByteTokenizer;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.InfiniTransformer.GateOverride;
 import io.infinistreams.model.ModelConfig;
+import io.infinistreams.model.OutputGate;
 import io.infinistreams.model.UpdateRule;
 import io.infinistreams.model.StreamState;
 import io.infinistreams.model.data.PasskeyDocument;
@@ -180,6 +181,9 @@ public final class EvalCommand implements Callable<Integer> {
     Png.heatmap(out.resolve("gates.png"), "Gate sigmoid(beta): 0 = local, 1 = memory", rows,
         cols, "", "head", g, new Color(49, 130, 189), new Color(222, 45, 38), false);
     summary.put("gates", g);
+    if (c.outputGate() == OutputGate.CONTENT) {
+      summary.put("gatesAreBiases", true);
+    }
     writeSummary();
   }
 

@@ -76,7 +76,12 @@ final class Markdown {
       md.append('\n');
     }
     if (s.get("gates") instanceof double[][] g) {
-      md.append("## Gates sigmoid(beta) (0 = local only, 1 = memory only)\n\n| layer |");
+      md.append("## Gates sigmoid(beta) (0 = local only, 1 = memory only)\n\n");
+      if (Boolean.TRUE.equals(s.get("gatesAreBiases"))) {
+        md.append("The CONTENT output gate: sigmoid(beta) is its value where both branches'"
+            + " terms are 0; each token's gate moves around it.\n\n");
+      }
+      md.append("| layer |");
       for (int h = 0; h < g[0].length; h++) {
         md.append(" head ").append(h).append(" |");
       }

@@ -5,6 +5,7 @@ import io.infinistreams.model.Checkpoint;
 import io.infinistreams.model.KeyFeatures;
 import io.infinistreams.model.MemoryRead;
 import io.infinistreams.model.ModelConfig;
+import io.infinistreams.model.OutputGate;
 import io.infinistreams.model.UpdateRule;
 import io.infinistreams.model.WriteGate;
 import java.nio.file.Files;
@@ -169,6 +170,12 @@ public final class TrainCommand implements Callable<Integer> {
       + "trained without overlap can be continued with it (--init-from).")
   Integer overlap;
 
+  @Option(names = "--output-gate", description = "STATIC or CONTENT: how each head mixes its "
+      + "memory and local branches, one gate per head (the paper's) or per token from what each "
+      + "branch returned (default: the config's, STATIC). CONTENT's weights start at 0, so a "
+      + "STATIC model can be continued with it (--init-from).")
+  OutputGate outputGate;
+
   @Option(names = "--write-penalty", defaultValue = "0", description = "Add lambda * the mean "
       + "GATED write strength to the loss: writing costs (default ${DEFAULT-VALUE}: off).")
   float writePenalty;
@@ -192,7 +199,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--init-from", description = "A new run starts from this model directory "
       + "(model.safetensors + manifest.json): tensors with the same name and shape are copied, the "
       + "rest drawn from --seed; the optimizer starts afresh. The shape options must match the "
-      + "source's; --update, --read, --keys, --write-gate and --overlap may differ (e.g. GATED from SEQUENTIAL).")
+      + "source's; --update, --read, --keys, --write-gate, --overlap and --output-gate may differ (e.g. GATED from SEQUENTIAL).")
   Path initFrom;
 
   @Option(names = "--stop-at-step", description = "Stop (with a checkpoint) once this many steps are done, e.g. to change the recipe there with --resume, exactly where a recorded run changed it.")
@@ -220,7 +227,8 @@ public final class TrainCommand implements Callable<Integer> {
         ffn != null ? ffn : d.ffnHidden(), segment != null ? segment : d.segmentLength(),
         update != null ? update : d.updateRule(), read != null ? read : d.memoryRead(),
         d.ropeBase(), keys != null ? keys : d.keyFeatures(),
-        writeGate != null ? writeGate : d.writeGate(), overlap != null ? overlap : d.overlap());
+        writeGate != null ? writeGate : d.writeGate(), overlap != null ? overlap : d.overlap(),
+        outputGate != null ? outputGate : d.outputGate());
   }
 
   TrainConfig trainConfig() {
