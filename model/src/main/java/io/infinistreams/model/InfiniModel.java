@@ -460,6 +460,48 @@ public final class InfiniModel implements AutoCloseable {
     }
   }
 
+  /**
+   * The output gate g (eq. 10; 0 = local branch, 1 = memory) of every position of the stream's
+   * open segment followed by {@code more}: [layer][head][position], positions 0 .. open + more - 1.
+   * Under the STATIC gate every position has sigmoid(beta) of its head; under CONTENT each its
+   * own. The learned gate, whatever this view's override. A diagnostic; the state is not changed.
+   *
+   * @param more at least one token, and the open tokens and these at most one segment of N
+   */
+  public float[][][] outputGates(StreamState state, int[] more) {
+    checkState(state);
+    checkTokens(more);
+    ModelConfig c = config();
+    int[] open = concat(state.openTokens(), more);
+    if (more.length == 0 || open.length > c.segmentLength()) {
+      throw new IllegalArgumentException("the open " + state.openTokens().length + " tokens and "
+          + more.length + " more must be 1 to " + c.segmentLength() + " tokens");
+    }
+    float[][][] g = new float[c.layers()][c.heads()][open.length];
+    if (c.outputGate() == OutputGate.STATIC) {
+      for (int l = 0; l < c.layers(); l++) {
+        float[] beta = weights.layer(l).gate().toFloatArray();
+        for (int h = 0; h < c.heads(); h++) {
+          Arrays.fill(g[l][h], (float) (1 / (1 + Math.exp(-beta[h]))));
+        }
+      }
+      return g;
+    }
+    try (NDManager call = manager.newSubManager()) {
+      Output out = InfiniTransformer.forward(Prepared.of(weights, call),
+          tokens(call, concat(state.contextTokens(), open)), toNd(call, state.memories()), null,
+          Options.readOnly().withLogits(false));
+      int width = c.overlap() + open.length;
+      for (int l = 0; l < c.layers(); l++) {
+        float[] all = out.gates().get(l).toFloatArray(); // (1, H, C + T, 1)
+        for (int h = 0; h < c.heads(); h++) {
+          System.arraycopy(all, h * width + c.overlap(), g[l][h], 0, open.length);
+        }
+      }
+      return g;
+    }
+  }
+
   /** Closes the weights' native memory if this model owns them. */
   @Override
   public void close() {

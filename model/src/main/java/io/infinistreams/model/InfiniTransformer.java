@@ -145,9 +145,11 @@ public final class InfiniTransformer {
    * @param cache    the KV cache extended by this call's T positions (P + T)
    * @param strengths (L) each layer's GATED write strengths (B, H, N, 1) when this call wrote
    *                 memory under GATED, else null entries
+   * @param gates    (L) each layer's CONTENT output gate (B, H, T, 1), context rows included, else
+   *                 null entries (STATIC, or a gate override)
    */
   public record Output(NDArray logits, List<Memory> memories, KvCache cache,
-      List<NDArray> strengths) {}
+      List<NDArray> strengths, List<NDArray> gates) {}
 
   /**
    * One layer's Infini-attention (before the residual add).
@@ -160,9 +162,10 @@ public final class InfiniTransformer {
    * @param local   (B, H, T, V) A_dot, the local branch (eq. 5-6)
    * @param strength (B, H, N, 1) the GATED write strengths if this call wrote memory under
    *                GATED, else null
+   * @param gate    (B, H, T, 1) the CONTENT output gate, else null (STATIC, or an override)
    */
   public record Attention(NDArray out, Memory memory, NDArray keys, NDArray values,
-      NDArray memRead, NDArray local, NDArray strength) {}
+      NDArray memRead, NDArray local, NDArray strength, NDArray gate) {}
 
   private InfiniTransformer() {}
 
@@ -216,6 +219,7 @@ public final class InfiniTransformer {
     List<NDArray> keys = new ArrayList<>();
     List<NDArray> values = new ArrayList<>();
     List<NDArray> strengths = new ArrayList<>();
+    List<NDArray> gates = new ArrayList<>();
     for (int l = 0; l < c.layers(); l++) {
       PreparedLayer lp = p.layers().get(l);
       NDArray pastK = cache == null ? null : cache.keys().get(l);
@@ -230,6 +234,7 @@ public final class InfiniTransformer {
       keys.add(a.keys());
       values.add(a.values());
       strengths.add(a.strength());
+      gates.add(a.gate());
     }
     int drop = Math.max(0, ctx - past); // context rows in this call: no logits
     if (o.computeLogits() && drop > 0) {
@@ -237,7 +242,7 @@ public final class InfiniTransformer {
     }
     NDArray logits = o.computeLogits() ? lmHead(rmsNorm(x, p.weights().finalNorm()),
         p.weights().embed()) : null; // (B, T', W)
-    return new Output(logits, newMemories, new KvCache(keys, values), strengths);
+    return new Output(logits, newMemories, new KvCache(keys, values), strengths, gates);
   }
 
   /**
@@ -326,21 +331,19 @@ public final class InfiniTransformer {
 
     // Eq. 10, gate: A = g A_mem + (1 - g) A_dot, g = sigmoid(beta) per head (STATIC) or
     // sigmoid(beta + A_mem w_mem + A_dot w_dot) per token and head (CONTENT).
+    NDArray g = o.gate() == GateOverride.NONE && lp.gateMem() != null
+        ? contentGate(aMem, aDot, lp) : null; // (B, H, T, 1) or none
     NDArray gated = switch (o.gate()) {
       case LOCAL_ONLY -> aDot;
       case MEMORY_ONLY -> aMem;
-      case NONE -> {
-        if (lp.gateMem() == null) {
-          yield aMem.mul(lp.gate()).add(aDot.mul(lp.oneMinusGate())); // (B, H, T, V)
-        }
-        NDArray g = contentGate(aMem, aDot, lp); // (B, H, T, 1)
-        yield aMem.mul(g).add(aDot.mul(g.neg().add(1f))); // (B, H, T, V)
-      }
+      case NONE -> g == null
+          ? aMem.mul(lp.gate()).add(aDot.mul(lp.oneMinusGate())) // (B, H, T, V)
+          : aMem.mul(g).add(aDot.mul(g.neg().add(1f))); // (B, H, T, V)
     };
 
     // Eq. 11: concatenate heads, project with W_O.
     NDArray out = gated.transpose(0, 2, 1, 3).reshape(b, t, (long) nh * dv).matMul(lp.w().wo()); // (B, T, D)
-    return new Attention(out, next, keys, vals, aMem, aDot, strength);
+    return new Attention(out, next, keys, vals, aMem, aDot, strength, g);
   }
 
   /**

@@ -183,6 +183,16 @@ public final class EvalCommand implements Callable<Integer> {
     summary.put("gates", g);
     if (c.outputGate() == OutputGate.CONTENT) {
       summary.put("gatesAreBiases", true);
+      OutputGateEval eval = new OutputGateEval(4096, 20, seed);
+      OutputGateEval.Result r = eval.run(m);
+      Map<String, Object> o = new LinkedHashMap<>();
+      o.put("documents", eval.trials() + " passkey documents of " + eval.length()
+          + " tokens, half with the needle at a depth in [0, 0.9], half at 1.0, seed " + seed
+          + "; the open segment once the question is read");
+      o.put("classes", OutputGateEval.CLASSES);
+      o.put("positions", r.positions());
+      o.put("mean", r.mean());
+      summary.put("outputGate", o);
     }
     writeSummary();
   }

@@ -1,5 +1,6 @@
 package io.infinistreams.model.eval;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -59,6 +60,22 @@ final class Markdown {
         md.append(String.format("| %d | %.4g | %s |%n", (Integer) row.get("fillerTokens"), norm,
             Double.isNaN(prev) ? "" : String.format("%.2f", norm / prev)));
         prev = norm;
+      }
+      md.append('\n');
+    }
+    if (s.get("outputGate") instanceof Map<?, ?> o) {
+      double[][][] mean = (double[][][]) o.get("mean");
+      long[] n = (long[]) o.get("positions");
+      md.append("## CONTENT output gate by position (0 = local branch, 1 = memory)\n\n")
+          .append(o.get("documents")).append(". Positions per class: ")
+          .append(Arrays.toString(n)).append(".\n\n")
+          .append("| layer | head | filler | question | answer, needle in memory |"
+              + " answer, needle in view |\n|---|---|---|---|---|---|\n");
+      for (int l = 0; l < mean.length; l++) {
+        for (int h = 0; h < mean[l].length; h++) {
+          md.append(String.format("| %d | %d | %.3f | %.3f | %.3f | %.3f |%n", l, h,
+              mean[l][h][0], mean[l][h][1], mean[l][h][2], mean[l][h][3]));
+        }
       }
       md.append('\n');
     }

@@ -2,6 +2,7 @@ package io.infinistreams.model.eval;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,10 +10,12 @@ import io.infinistreams.model.ByteTokenizer;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.InfiniTransformer.GateOverride;
 import io.infinistreams.model.ModelConfig;
+import io.infinistreams.model.OutputGate;
 import io.infinistreams.model.StreamState;
 import io.infinistreams.model.data.PasskeyDocument;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -163,6 +166,53 @@ class EvalTest {
     try (InfiniModel m = InfiniModel.create(ModelConfig.tiny(), 3)) {
       assertThrows(IllegalStateException.class,
           () -> m.writeStrengths(m.newState(), new int[ModelConfig.tiny().segmentLength() - 1]));
+    }
+  }
+
+  /**
+   * The output gate by position: under STATIC every position has its head's sigmoid(beta); a
+   * CONTENT gate at zero weights gives the same; with random weights each position its own gate.
+   * Every document has one answer position, in memory or in view.
+   */
+  @Test
+  void outputGatesByPosition() {
+    ModelConfig c = ModelConfig.tiny().withUpdateRule(io.infinistreams.model.UpdateRule.GATED)
+        .withSegmentLength(64).withOverlap(8);
+    OutputGateEval eval = new OutputGateEval(700, 6, 5);
+    try (InfiniModel still = InfiniModel.create(c, 3);
+        InfiniModel content = InfiniModel.create(c.withOutputGate(OutputGate.CONTENT), 3)) {
+      OutputGateEval.Result a = eval.run(still);
+      OutputGateEval.Result b = eval.run(content);
+      assertEquals(6, a.positions()[2] + a.positions()[3]);
+      assertTrue(a.positions()[0] > 0 && a.positions()[1] > 0, Arrays.toString(a.positions()));
+      for (int l = 0; l < c.layers(); l++) {
+        float[] beta = still.weights().layer(l).gate().toFloatArray();
+        for (int h = 0; h < c.heads(); h++) {
+          double want = 1 / (1 + Math.exp(-beta[h]));
+          for (int k = 0; k < OutputGateEval.CLASSES.length; k++) {
+            if (a.positions()[k] > 0) {
+              assertEquals(want, a.mean()[l][h][k], 1e-6, "STATIC");
+              assertEquals(want, b.mean()[l][h][k], 1e-5, "CONTENT at zero weights");
+            }
+          }
+        }
+      }
+      java.util.SplittableRandom rng = new java.util.SplittableRandom(9);
+      for (io.infinistreams.model.Weights.Layer l : content.weights().layers()) {
+        float[] w = new float[Math.toIntExact(l.gateContent().size())];
+        for (int i = 0; i < w.length; i++) {
+          w[i] = (float) rng.nextGaussian();
+        }
+        l.gateContent().set(java.nio.FloatBuffer.wrap(w));
+      }
+      StreamState s = content.absorb(content.newState(), ByteTokenizer.encode("some text here"),
+          false).state();
+      float[] g = content.outputGates(s, ByteTokenizer.encode("!"))[1][0];
+      assertEquals(s.openTokens().length + 1, g.length);
+      assertTrue(Arrays.stream(new double[] {g[0], g[g.length - 1]}).allMatch(v -> v > 0 && v < 1));
+      assertNotEquals(g[0], g[g.length - 1]);
+      assertThrows(IllegalArgumentException.class,
+          () -> content.outputGates(s, new int[0]));
     }
   }
 
