@@ -462,20 +462,16 @@ public final class InfiniModel implements AutoCloseable {
 
   /**
    * The output gate g (eq. 10; 0 = local branch, 1 = memory) of every position of the stream's
-   * open segment followed by {@code more}: [layer][head][position], positions 0 .. open + more - 1.
-   * Under the STATIC gate every position has sigmoid(beta) of its head; under CONTENT each its
-   * own. The learned gate, whatever this view's override. A diagnostic; the state is not changed.
-   *
-   * @param more at least one token, and the open tokens and these at most one segment of N
+   * open segment: [layer][head][position]. Under the STATIC gate every position has sigmoid(beta)
+   * of its head; under CONTENT each its own. The learned gate, whatever this view's override. A
+   * diagnostic; the state is not changed.
    */
-  public float[][][] outputGates(StreamState state, int[] more) {
+  public float[][][] outputGates(StreamState state) {
     checkState(state);
-    checkTokens(more);
     ModelConfig c = config();
-    int[] open = concat(state.openTokens(), more);
-    if (more.length == 0 || open.length > c.segmentLength()) {
-      throw new IllegalArgumentException("the open " + state.openTokens().length + " tokens and "
-          + more.length + " more must be 1 to " + c.segmentLength() + " tokens");
+    int[] open = state.openTokens();
+    if (open.length == 0) {
+      throw new IllegalArgumentException("the stream has no open segment");
     }
     float[][][] g = new float[c.layers()][c.heads()][open.length];
     if (c.outputGate() == OutputGate.STATIC) {

@@ -5,7 +5,6 @@ import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.StreamState;
 import io.infinistreams.model.data.PasskeyDocument;
-import java.util.Arrays;
 import java.util.Random;
 
 /**
@@ -39,9 +38,8 @@ record OutputGateEval(int length, int trials, long seed) {
       PasskeyDocument doc = PasskeyDocument.of(length, depth, PasskeyDocument.randomKey(rng));
       String text = doc.document() + doc.question();
       int[] tokens = ByteTokenizer.encode(text);
-      StreamState s = model.absorb(model.newState(),
-          Arrays.copyOf(tokens, tokens.length - 1), false).state();
-      float[][][] g = model.outputGates(s, new int[] {tokens[tokens.length - 1]});
+      StreamState s = model.absorb(model.newState(), tokens, false).state();
+      float[][][] g = model.outputGates(s);
       int open = g[0][0].length;
       int start = tokens.length - open; // document index of the open segment's first position
       int needleEnd = doc.needleOffset() + PasskeyDocument.needle(doc.key()).length();

@@ -205,14 +205,15 @@ class EvalTest {
         }
         l.gateContent().set(java.nio.FloatBuffer.wrap(w));
       }
-      StreamState s = content.absorb(content.newState(), ByteTokenizer.encode("some text here"),
-          false).state();
-      float[] g = content.outputGates(s, ByteTokenizer.encode("!"))[1][0];
-      assertEquals(s.openTokens().length + 1, g.length);
-      assertTrue(Arrays.stream(new double[] {g[0], g[g.length - 1]}).allMatch(v -> v > 0 && v < 1));
-      assertNotEquals(g[0], g[g.length - 1]);
-      assertThrows(IllegalArgumentException.class,
-          () -> content.outputGates(s, new int[0]));
+      // a full open segment (N tokens: its compression waits for the next token) and a short one
+      for (int length : new int[] {c.segmentLength() * 3 - 1, c.segmentLength() + 9}) {
+        int[] text = rng.ints(length, 32, 127).toArray();
+        StreamState s = content.absorb(content.newState(), text, false).state();
+        float[] g = content.outputGates(s)[1][0];
+        assertEquals(s.openTokens().length, g.length);
+        assertTrue(g[0] > 0 && g[0] < 1 && g[g.length - 1] > 0 && g[g.length - 1] < 1);
+        assertNotEquals(g[0], g[g.length - 1]);
+      }
     }
   }
 
