@@ -187,7 +187,8 @@ public final class EvalCommand implements Callable<Integer> {
       OutputGateEval.Result r = eval.run(m);
       Map<String, Object> o = new LinkedHashMap<>();
       o.put("documents", eval.trials() + " passkey documents of " + eval.length()
-          + " tokens, half with the needle at a depth in [0, 0.9], half at 1.0, seed " + seed
+          + " tokens less 0..N-1, half with the needle at a depth in [0, 0.9], half at 1.0, seed "
+          + seed
           + "; the open segment once the question is read");
       o.put("classes", OutputGateEval.CLASSES);
       o.put("positions", r.positions());

@@ -16,7 +16,7 @@ import java.util.Random;
  * partly in that view. Half the documents put the needle at a depth drawn in [0, 0.9], half at
  * depth 1.0 (right before the question), so both kinds of answer positions occur.
  *
- * @param length tokens per document (document + question)
+ * @param length tokens per document (document + question), less 0..N-1 drawn per document
  * @param trials documents
  */
 record OutputGateEval(int length, int trials, long seed) {
@@ -35,7 +35,9 @@ record OutputGateEval(int length, int trials, long seed) {
     Random rng = new Random(seed);
     for (int t = 0; t < trials; t++) {
       double depth = t % 2 == 0 ? 0.9 * rng.nextDouble() : 1.0;
-      PasskeyDocument doc = PasskeyDocument.of(length, depth, PasskeyDocument.randomKey(rng));
+      // as in PasskeyEval, 0..N-1 tokens shorter, so the question ends anywhere in its segment
+      int chars = length - rng.nextInt(c.segmentLength());
+      PasskeyDocument doc = PasskeyDocument.of(chars, depth, PasskeyDocument.randomKey(rng));
       String text = doc.document() + doc.question();
       int[] tokens = ByteTokenizer.encode(text);
       StreamState s = model.absorb(model.newState(), tokens, false).state();
