@@ -176,6 +176,11 @@ public final class TrainCommand implements Callable<Integer> {
       + "STATIC model can be continued with it (--init-from).")
   OutputGate outputGate;
 
+  @Option(names = "--content-gate-lr-scale", defaultValue = "1", description = "The CONTENT "
+      + "output gate's weights learn at lr times this, with the matrices' weight decay (default "
+      + "${DEFAULT-VALUE}).")
+  float contentGateLrScale;
+
   @Option(names = "--write-penalty", defaultValue = "0", description = "Add lambda * the mean "
       + "GATED write strength to the loss: writing costs (default ${DEFAULT-VALUE}: off).")
   float writePenalty;
@@ -235,7 +240,7 @@ public final class TrainCommand implements Callable<Integer> {
     return new TrainConfig(modelConfig(), seed, steps, batch, minSegments, maxSegments, lr,
         gateLrScale, minLrFraction, warmup, weightDecay, clip, 0.9f, 0.95f, mix, localFraction,
         answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty,
-        segmentSampling);
+        segmentSampling, contentGateLrScale);
   }
 
   @Override

@@ -39,6 +39,9 @@ import io.infinistreams.model.ModelConfig;
  *                      (docs/training.md, "Write penalty"). 0: off.
  * @param segmentSampling how S is drawn from [minSegments, maxSegments] (null: UNIFORM, as
  *                      before the option existed)
+ * @param contentGateLrScale the CONTENT output gate's weights learn at {@code lr *
+ *                      contentGateLrScale}, with the matrices' weight decay (null: 1, as before
+ *                      the option existed)
  */
 public record TrainConfig(
     ModelConfig model,
@@ -64,7 +67,8 @@ public record TrainConfig(
     int warmFiller,
     boolean recompute,
     float writePenalty,
-    SegmentSampling segmentSampling) {
+    SegmentSampling segmentSampling,
+    Float contentGateLrScale) {
 
   /**
    * How a step draws its segments per sequence S from [minSegments, maxSegments].
@@ -79,6 +83,13 @@ public record TrainConfig(
   public TrainConfig {
     if (segmentSampling == null) {
       segmentSampling = SegmentSampling.UNIFORM; // train-state.json written before session 8
+    }
+    if (contentGateLrScale == null) {
+      contentGateLrScale = 1f; // train-state.json written before session 10
+    }
+    if (!(contentGateLrScale >= 0)) {
+      throw new IllegalArgumentException("contentGateLrScale must be >= 0, got "
+          + contentGateLrScale);
     }
     if (steps < 1 || batch < 1 || minSegments < 1 || maxSegments < minSegments) {
       throw new IllegalArgumentException("need steps >= 1, batch >= 1, 1 <= minSegments <= maxSegments");
@@ -101,61 +112,77 @@ public record TrainConfig(
   public static TrainConfig tiny(long seed, long steps) {
     return new TrainConfig(ModelConfig.tiny().withSegmentLength(64), seed, steps, 2, 4, 5, 3e-3f, 10f, 0.1f,
         Math.min(2, (int) steps), 0.1f, 1.0f, 0.9f, 0.95f, "passkey=0.5,chat=0.25,text=0.25",
-        0.5, 5f, "synthetic", false, 0, 0, false, 0f, SegmentSampling.UNIFORM);
+        0.5, 5f, "synthetic", false, 0, 0, false, 0f, SegmentSampling.UNIFORM, 1f);
   }
 
   /** The same run continued with another data recipe (a curriculum change at resume). */
   public TrainConfig withData(String newMix, double newLocalFraction, float newAnswerWeight) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, newMix, newLocalFraction,
-        newAnswerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty, segmentSampling);
+        newAnswerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty, segmentSampling,
+        contentGateLrScale);
   }
 
   public TrainConfig withSteps(long newSteps) {
     return new TrainConfig(model, seed, newSteps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty, segmentSampling);
+        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty, segmentSampling,
+        contentGateLrScale);
   }
 
   public TrainConfig withNoMemory(boolean off) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, off, warmSegments, warmFiller, recompute, writePenalty, segmentSampling);
+        answerWeight, corpus, off, warmSegments, warmFiller, recompute, writePenalty, segmentSampling,
+        contentGateLrScale);
   }
 
   public TrainConfig withWarmSegments(int warm) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warm, warmFiller, recompute, writePenalty, segmentSampling);
+        answerWeight, corpus, noMemory, warm, warmFiller, recompute, writePenalty, segmentSampling,
+        contentGateLrScale);
   }
 
   public TrainConfig withWarmFiller(int tokens) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, tokens, recompute, writePenalty, segmentSampling);
+        answerWeight, corpus, noMemory, warmSegments, tokens, recompute, writePenalty, segmentSampling,
+        contentGateLrScale);
   }
 
   public TrainConfig withRecompute(boolean on) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, warmFiller, on, writePenalty, segmentSampling);
+        answerWeight, corpus, noMemory, warmSegments, warmFiller, on, writePenalty, segmentSampling,
+        contentGateLrScale);
   }
 
   public TrainConfig withModel(ModelConfig newModel) {
     return new TrainConfig(newModel, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty, segmentSampling);
+        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty, segmentSampling,
+        contentGateLrScale);
   }
 
   public TrainConfig withWritePenalty(float lambda) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, lambda, segmentSampling);
+        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, lambda, segmentSampling,
+        contentGateLrScale);
   }
 
   public TrainConfig withSegmentSampling(SegmentSampling sampling) {
     return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
         minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty, sampling);
+        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty, sampling,
+        contentGateLrScale);
+  }
+
+  public TrainConfig withContentGateLrScale(float scale) {
+    return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
+        minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
+        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty,
+        segmentSampling, scale);
   }
 }

@@ -41,7 +41,9 @@ class TrainCommandStopTest {
   /**
    * A checkpoint written before {@code keyFeatures} existed resumes with the paper's features,
    * and --keys SIGNED is recorded and resumed as such; likewise a checkpoint written before
-   * {@code segmentSampling} existed resumes with UNIFORM, and LOG_UNIFORM is recorded.
+   * {@code segmentSampling} existed resumes with UNIFORM, and LOG_UNIFORM is recorded; and one
+   * written before {@code outputGate} and {@code contentGateLrScale} existed resumes with the
+   * STATIC gate and the scale 1.
    */
   @Test
   void checkpointsWithoutNewerFieldsResumeWithTheirOldMeaning(@TempDir Path dir)
@@ -50,23 +52,32 @@ class TrainCommandStopTest {
     String[] args = {"--out", out.toString(), "--tiny", "--segment", "128", "--steps", "4",
         "--batch", "1", "--min-segments", "2", "--max-segments", "2", "--mix", "passkey=1",
         "--corpus", "synthetic", "--warmup", "1", "--update", "GATED", "--keys", "SIGNED",
-        "--segment-sampling", "LOG_UNIFORM", "--stop-at-step", "2"};
+        "--segment-sampling", "LOG_UNIFORM", "--output-gate", "CONTENT",
+        "--content-gate-lr-scale", "10", "--stop-at-step", "2"};
     assertEquals(0, new picocli.CommandLine(new TrainCommand()).execute(args));
     Path ckpt = out.resolve("checkpoint");
     assertEquals(io.infinistreams.model.KeyFeatures.SIGNED,
         TrainCheckpoint.readState(ckpt).config().model().keyFeatures());
     assertEquals(TrainConfig.SegmentSampling.LOG_UNIFORM,
         TrainCheckpoint.readState(ckpt).config().segmentSampling());
+    assertEquals(io.infinistreams.model.OutputGate.CONTENT,
+        TrainCheckpoint.readState(ckpt).config().model().outputGate());
+    assertEquals(10f, TrainCheckpoint.readState(ckpt).config().contentGateLrScale());
     Path state = ckpt.resolve(TrainCheckpoint.STATE);
     String json = Files.readString(state);
     String old = json.replaceAll(",\\s*\"keyFeatures\":\\s*\"SIGNED\"", "")
-        .replaceAll(",\\s*\"segmentSampling\":\\s*\"LOG_UNIFORM\"", "");
-    assertTrue(!old.contains("\"keyFeatures\"") && !old.contains("\"segmentSampling\""),
+        .replaceAll(",\\s*\"segmentSampling\":\\s*\"LOG_UNIFORM\"", "")
+        .replaceAll(",\\s*\"outputGate\":\\s*\"CONTENT\"", "")
+        .replaceAll(",\\s*\"contentGateLrScale\":\\s*10\\.0", "");
+    assertTrue(!old.contains("\"keyFeatures\"") && !old.contains("\"segmentSampling\"")
+        && !old.contains("\"outputGate\"") && !old.contains("\"contentGateLrScale\""),
         "the fields were removed"); // (the recorded command line still names both)
     Files.writeString(state, old);
     TrainCheckpoint.State read = TrainCheckpoint.readState(ckpt);
     assertEquals(io.infinistreams.model.KeyFeatures.ELU_PLUS_ONE, read.config().model().keyFeatures());
     assertEquals(TrainConfig.SegmentSampling.UNIFORM, read.config().segmentSampling());
+    assertEquals(io.infinistreams.model.OutputGate.STATIC, read.config().model().outputGate());
+    assertEquals(1f, read.config().contentGateLrScale());
   }
 
   @Test

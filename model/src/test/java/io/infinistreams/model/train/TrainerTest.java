@@ -53,7 +53,7 @@ class TrainerTest {
   void logUniformSegmentsCoverEachDoublingAlike() {
     TrainConfig u = new TrainConfig(TrainConfig.tiny(5, 10).model(), 5, 4000, 2, 8, 96, 3e-3f,
         10f, 0.1f, 1, 0.1f, 1.0f, 0.9f, 0.95f, "passkey=1", 0.5, 5f, "synthetic", false, 0, 0,
-        false, 0f, TrainConfig.SegmentSampling.UNIFORM);
+        false, 0f, TrainConfig.SegmentSampling.UNIFORM, 1f);
     TrainConfig g = u.withSegmentSampling(TrainConfig.SegmentSampling.LOG_UNIFORM);
     int[] octave = new int[4]; // [8,16) [16,32) [32,64) [64,96]
     int min = Integer.MAX_VALUE;
@@ -165,7 +165,7 @@ class TrainerTest {
         c.steps(), c.batch(), c.minSegments(), c.maxSegments(), c.lr(), c.gateLrScale(),
         c.minLrFraction(), c.warmup(), c.weightDecay(), c.clipNorm(), c.beta1(), c.beta2(),
         c.mix(), c.localFraction(), c.answerWeight(), c.corpus(), false, 0, 0, false, 0f,
-        TrainConfig.SegmentSampling.UNIFORM);
+        TrainConfig.SegmentSampling.UNIFORM, 1f);
     try (NDManager m = NDManager.newBaseManager()) {
       Weights source = Weights.init(c.model().withUpdateRule(UpdateRule.SEQUENTIAL), 17, m);
       Map<String, float[]> before = new HashMap<>();
@@ -369,7 +369,7 @@ class TrainerTest {
     TrainConfig c = new TrainConfig(TrainConfig.tiny(7, 3).model().withUpdateRule(rule)
         .withOverlap(overlap), 7, 3, 2,
         4, 5, 3e-3f, 10f, 0.1f, 1, 0.1f, 1.0f, 0.9f, 0.95f, "passkey=1", 0.5, 5f, "synthetic",
-        false, 0, 0, false, 0f, TrainConfig.SegmentSampling.UNIFORM);
+        false, 0, 0, false, 0f, TrainConfig.SegmentSampling.UNIFORM, 1f);
     List<StepResult> tape = new ArrayList<>();
     List<StepResult> recomputed = new ArrayList<>();
     try (Trainer t = Trainer.fresh(c, TaskMixes.build(c))) {
@@ -407,7 +407,7 @@ class TrainerTest {
     TrainConfig c = new TrainConfig(TrainConfig.tiny(7, 3).model().withUpdateRule(rule)
         .withWriteGate(gate), 7, 3, 2, 4, 5, 3e-3f, 10f, 0.1f, 1, 0.1f, 1.0f, 0.9f, 0.95f,
         "passkey=1", 0.5, 5f, "synthetic", false, 0, 0, recompute, penalty,
-        TrainConfig.SegmentSampling.UNIFORM);
+        TrainConfig.SegmentSampling.UNIFORM, 1f);
     StepResult[][] r = new StepResult[2][2];
     for (int run = 0; run < 2; run++) {
       try (Trainer t = Trainer.fresh(c, TaskMixes.build(c))) {
@@ -435,7 +435,7 @@ class TrainerTest {
     TrainConfig c = new TrainConfig(TrainConfig.tiny(7, 3).model().withUpdateRule(UpdateRule.GATED)
         .withWriteGate(WriteGate.LOGISTIC), 7, 3, 2, 4, 5, 3e-3f, 10f, 0.1f,
         1, 0.1f, 1.0f, 0.9f, 0.95f, "passkey=1", 0.5, 5f, "synthetic", false, 0, 0, true, 0f,
-        TrainConfig.SegmentSampling.UNIFORM);
+        TrainConfig.SegmentSampling.UNIFORM, 1f);
     StepResult[] r = new StepResult[2];
     float[] lambdas = {0f, 1f};
     for (int i = 0; i < 2; i++) {
@@ -476,6 +476,10 @@ class TrainerTest {
         Trainer.groupOf("layers.0.attn.write_bias", c));
     assertEquals(new AdamW.Group(1f, c.weightDecay()), Trainer.groupOf("layers.0.attn.write", c));
     assertEquals(new AdamW.Group(1f, c.weightDecay()), Trainer.groupOf("layers.0.attn.wk", c));
+    assertEquals(new AdamW.Group(1f, c.weightDecay()),
+        Trainer.groupOf("layers.0.attn.gate_content", c));
+    assertEquals(new AdamW.Group(10f, c.weightDecay()),
+        Trainer.groupOf("layers.0.attn.gate_content", c.withContentGateLrScale(10f)));
   }
 
   @Test
