@@ -196,8 +196,8 @@ class TrainerTest {
           .withSegmentLength(32), 17, m);
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
           () -> Trainer.fresh(gated, TaskMixes.build(gated), wider).close());
-      assertTrue(e.getMessage().contains("only the update rule, the read, the key features and the write gate may differ"),
-          e.getMessage());
+      assertTrue(e.getMessage().contains("only the update rule, the read, the key features, the "
+          + "write gate, the overlap and the output gate may differ"), e.getMessage());
     }
   }
 
