@@ -61,13 +61,7 @@ record OutputGateEval(int length, int trials, long seed) {
         }
       }
     }
-    for (double[][] layer : sum) {
-      for (double[] head : layer) {
-        for (int k = 0; k < CLASSES.length; k++) {
-          head[k] = count[k] == 0 ? Double.NaN : head[k] / count[k];
-        }
-      }
-    }
+    WriteStrengthEval.meansInPlace(sum, count);
     return new Result(sum, count);
   }
 }

@@ -68,13 +68,18 @@ record WriteStrengthEval(int length, int trials, long seed) {
         }
       }
     }
+    meansInPlace(sum, count);
+    return new Result(sum, count);
+  }
+
+  /** Divides each [layer][head][class] sum by its class's count (NaN for an empty class). */
+  static void meansInPlace(double[][][] sum, long[] count) {
     for (double[][] layer : sum) {
       for (double[] head : layer) {
-        for (int k = 0; k < CLASSES.length; k++) {
+        for (int k = 0; k < count.length; k++) {
           head[k] = count[k] == 0 ? Double.NaN : head[k] / count[k];
         }
       }
     }
-    return new Result(sum, count);
   }
 }
