@@ -463,7 +463,7 @@ public final class InfiniModel implements AutoCloseable {
   /**
    * The output gate g (eq. 10; 0 = local branch, 1 = memory) of every position of the stream's
    * open segment: [layer][head][position]. Under the STATIC gate every position has sigmoid(beta)
-   * of its head; under CONTENT each its own. The learned gate, whatever this view's override. A
+   * of its head; under a per-token gate each its own. The learned gate, whatever this view's override. A
    * diagnostic; the state is not changed.
    */
   public float[][][] outputGates(StreamState state) {

@@ -330,9 +330,9 @@ public final class InfiniTransformer {
     }
 
     // Eq. 10, gate: A = g A_mem + (1 - g) A_dot, g = sigmoid(beta) per head (STATIC) or
-    // sigmoid(beta + A_mem w_mem + A_dot w_dot) per token and head (CONTENT).
+    // sigmoid(beta + A_mem w_mem + A_dot w_dot [+ h w_in]) per token and head (CONTENT[_INPUT]).
     NDArray g = o.gate() == GateOverride.NONE && lp.gateMem() != null
-        ? contentGate(aMem, aDot, lp) : null; // (B, H, T, 1) or none
+        ? contentGate(aMem, aDot, h, lp) : null; // (B, H, T, 1) or none
     NDArray gated = switch (o.gate()) {
       case LOCAL_ONLY -> aDot;
       case MEMORY_ONLY -> aMem;
@@ -347,17 +347,21 @@ public final class InfiniTransformer {
   }
 
   /**
-   * The {@link OutputGate#CONTENT} gate g = sigmoid(beta + A_mem w_mem + A_dot w_dot) of each token
-   * and head: aMem, aDot (B, H, T, V) -> (B, H, T, 1). Each stream's row is computed alone, a
-   * buffer of the same size whatever the batch (libtorch's vectorised exp rounds by buffer
-   * position; see {@link WriteGate#LOGISTIC}), so absorbAll equals absorb bit for bit.
+   * The per-token gate g = sigmoid(beta + A_mem w_mem + A_dot w_dot) of each token and head
+   * ({@link OutputGate#CONTENT}), plus h w_in under {@link OutputGate#CONTENT_INPUT}: aMem, aDot
+   * (B, H, T, V), h (B, T, D) -> (B, H, T, 1). Each stream's row is computed alone, a buffer of
+   * the same size whatever the batch (libtorch's vectorised exp rounds by buffer position; see
+   * {@link WriteGate#LOGISTIC}), so absorbAll equals absorb bit for bit.
    */
-  static NDArray contentGate(NDArray aMem, NDArray aDot, PreparedLayer lp) {
+  static NDArray contentGate(NDArray aMem, NDArray aDot, NDArray h, PreparedLayer lp) {
     NDList rows = new NDList();
     long b = aMem.getShape().get(0);
     for (long i = 0; i < b; i++) {
       NDArray x = aMem.get(i).matMul(lp.gateMem()).add(aDot.get(i).matMul(lp.gateDot()))
           .add(lp.gateLogit()); // (H, T, 1)
+      if (lp.gateIn() != null) {
+        x = x.add(h.get(i).matMul(lp.gateIn()).transpose(1, 0).expandDims(2)); // (H, T, 1)
+      }
       rows.add(Activation.sigmoid(contiguous(x)));
     }
     return NDArrays.stack(rows); // (B, H, T, 1)
@@ -501,25 +505,28 @@ public final class InfiniTransformer {
    * @param gate         (H, 1, 1) sigmoid(beta)
    * @param oneMinusGate (H, 1, 1) 1 - sigmoid(beta)
    * @param memGain      (H, 1, V) gain of the NORMALIZED read
-   * @param gateLogit    (H, 1, 1) beta, for the CONTENT gate; null under STATIC
-   * @param gateMem      (H, V, 1) w_mem of the CONTENT gate; null under STATIC
-   * @param gateDot      (H, V, 1) w_dot of the CONTENT gate; null under STATIC
+   * @param gateLogit    (H, 1, 1) beta, for the per-token gate; null under STATIC
+   * @param gateMem      (H, V, 1) w_mem of the per-token gate; null under STATIC
+   * @param gateDot      (H, V, 1) w_dot of the per-token gate; null under STATIC
+   * @param gateIn       (D, H) w_in transposed, of the CONTENT_INPUT gate; null otherwise
    */
   public record PreparedLayer(Weights.Layer w, NDArray wqkv, NDArray gate, NDArray oneMinusGate,
-      NDArray memGain, NDArray gateLogit, NDArray gateMem, NDArray gateDot) {
+      NDArray memGain, NDArray gateLogit, NDArray gateMem, NDArray gateDot, NDArray gateIn) {
     public static PreparedLayer of(ModelConfig c, Weights.Layer w, NDManager m) {
       NDArray wqkv = NDArrays.concat(new NDList(local(m, w.wq()), w.wk(), w.wv()), 1);
       NDArray beta = local(m, w.gate()).reshape(c.heads(), 1, 1);
       NDArray g = Activation.sigmoid(beta);
       NDArray gain = local(m, w.memNorm()).reshape(c.heads(), 1, c.dValue());
       if (w.gateContent() == null) {
-        return new PreparedLayer(w, wqkv, g, g.neg().add(1f), gain, null, null, null);
+        return new PreparedLayer(w, wqkv, g, g.neg().add(1f), gain, null, null, null, null);
       }
       int dv = c.dValue();
       NDArray content = local(m, w.gateContent()); // (H, 2V): [w_mem w_dot]
+      NDArray in = w.gateInput() == null ? null
+          : contiguous(local(m, w.gateInput()).transpose(1, 0)); // (D, H)
       return new PreparedLayer(w, wqkv, g, g.neg().add(1f), gain, beta,
           content.get(":, :" + dv).reshape(c.heads(), dv, 1),
-          content.get(":, " + dv + ":").reshape(c.heads(), dv, 1));
+          content.get(":, " + dv + ":").reshape(c.heads(), dv, 1), in);
     }
   }
 

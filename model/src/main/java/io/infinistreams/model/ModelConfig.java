@@ -29,7 +29,8 @@ import java.util.Objects;
  *                      (the paper: local attention within the segment only).
  * @param outputGate    how a head mixes its memory and local branches (eq. 10): the paper's
  *                      STATIC gate per head, or CONTENT, per token from what each branch
- *                      returned. Default STATIC.
+ *                      returned, or CONTENT_INPUT, from that and the layer's input. Default
+ *                      STATIC.
  */
 public record ModelConfig(
     int vocabSize,

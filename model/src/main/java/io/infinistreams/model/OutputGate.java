@@ -15,5 +15,23 @@ public enum OutputGate {
    * on each stream's row alone (see {@link WriteGate#LOGISTIC}): absorbAll still equals absorb
    * bit for bit.
    */
-  CONTENT
+  CONTENT,
+  /**
+   * CONTENT with the layer's normalised input h as a third input: g = sigmoid(beta + A_mem .
+   * w_mem + A_dot . w_dot + h . w_in), w_in (H, D) initialised to 0, so a CONTENT (or STATIC)
+   * model can be continued with it. h is what the token is and, above layer 0, what the layers
+   * below found: what the question's position needs to know to choose between a memory read and
+   * a key in local view.
+   */
+  CONTENT_INPUT;
+
+  /** Whether g is computed per token (CONTENT, CONTENT_INPUT) rather than once per head. */
+  public boolean perToken() {
+    return this != STATIC;
+  }
+
+  /** Whether the gate reads the layer's input h (CONTENT_INPUT). */
+  public boolean readsInput() {
+    return this == CONTENT_INPUT;
+  }
 }

@@ -33,8 +33,9 @@ import java.util.SplittableRandom;
  * layers.i.attn.wo, layers.i.attn.gate, layers.i.attn.mem_norm, layers.i.ffn_norm,
  * layers.i.ffn.w1, layers.i.ffn.w2}, then {@code final_norm}. The {@link UpdateRule#GATED} rule
  * adds {@code layers.i.attn.write} and {@code layers.i.attn.write_bias} after {@code
- * layers.i.attn.mem_norm}; other rules have neither. The {@link OutputGate#CONTENT} gate adds
- * {@code layers.i.attn.gate_content} right after {@code layers.i.attn.gate}.
+ * layers.i.attn.mem_norm}; other rules have neither. The per-token gates ({@link OutputGate#perToken})
+ * add {@code layers.i.attn.gate_content} right after {@code layers.i.attn.gate}, and {@link
+ * OutputGate#CONTENT_INPUT} {@code layers.i.attn.gate_input} after that.
  */
 public final class Weights {
 
@@ -62,7 +63,8 @@ public final class Weights {
       NDArray w2, // (F, D) feed-forward down projection
       NDArray write, // (D, H) GATED write strength projection, init N(0, 0.02); null otherwise
       NDArray writeBias, // (H) GATED write strength bias, init WRITE_BIAS_INIT; null otherwise
-      NDArray gateContent // (H, 2V) CONTENT gate weights on [A_mem A_dot], init 0; null otherwise
+      NDArray gateContent, // (H, 2V) per-token gate weights on [A_mem A_dot], init 0; null under STATIC
+      NDArray gateInput // (H, D) CONTENT_INPUT gate weights on h, init 0; null otherwise
   ) {}
 
   /** A named parameter, as it appears in checkpoints and to the optimizer. */
@@ -116,8 +118,11 @@ public final class Weights {
       shapes.put(p + "attn.wv", new Shape(d, (long) h * c.dValue()));
       shapes.put(p + "attn.wo", new Shape((long) h * c.dValue(), d));
       shapes.put(p + "attn.gate", new Shape(h));
-      if (c.outputGate() == OutputGate.CONTENT) {
+      if (c.outputGate().perToken()) {
         shapes.put(p + "attn.gate_content", new Shape(h, 2L * c.dValue()));
+      }
+      if (c.outputGate().readsInput()) {
+        shapes.put(p + "attn.gate_input", new Shape(h, d));
       }
       shapes.put(p + "attn.mem_norm", new Shape(h, c.dValue()));
       if (c.updateRule() == UpdateRule.GATED) {
@@ -136,7 +141,7 @@ public final class Weights {
    * Fresh weights drawn from {@code seed} with a Java RNG (independent of libtorch's RNG, so the
    * same seed gives the same weights on every platform): N(0, 0.02) for the embedding and the
    * input projections, N(0, 0.02 / sqrt(2L)) for the residual output projections (wo, w2),
-   * gains 1, gate beta 0 and content gate weights 0, write bias {@link #WRITE_BIAS_INIT}.
+   * gains 1, gate beta 0 and per-token gate weights 0, write bias {@link #WRITE_BIAS_INIT}.
    */
   public static Weights init(ModelConfig c, long seed, NDManager manager) {
     SplittableRandom rng = new SplittableRandom(seed);
@@ -148,7 +153,8 @@ public final class Weights {
       float[] values = new float[Math.toIntExact(shape.size())];
       if (name.endsWith("norm")) {
         Arrays.fill(values, 1f);
-      } else if (name.endsWith("gate") || name.endsWith("gate_content")) {
+      } else if (name.endsWith("gate") || name.endsWith("gate_content")
+          || name.endsWith("gate_input")) {
         Arrays.fill(values, 0f);
       } else if (name.endsWith("write_bias")) {
         Arrays.fill(values, WRITE_BIAS_INIT);
@@ -241,7 +247,7 @@ public final class Weights {
           a.get(p + "attn.wv"), a.get(p + "attn.wo"), a.get(p + "attn.gate"),
           a.get(p + "attn.mem_norm"), a.get(p + "ffn_norm"), a.get(p + "ffn.w1"),
           a.get(p + "ffn.w2"), a.get(p + "attn.write"), a.get(p + "attn.write_bias"),
-          a.get(p + "attn.gate_content")));
+          a.get(p + "attn.gate_content"), a.get(p + "attn.gate_input")));
     }
     for (Map.Entry<String, NDArray> e : a.entrySet()) {
       e.getValue().setName(e.getKey());
@@ -264,6 +270,9 @@ public final class Weights {
       params.add(new Param(p + "attn.gate", l.gate()));
       if (l.gateContent() != null) {
         params.add(new Param(p + "attn.gate_content", l.gateContent()));
+      }
+      if (l.gateInput() != null) {
+        params.add(new Param(p + "attn.gate_input", l.gateInput()));
       }
       params.add(new Param(p + "attn.mem_norm", l.memNorm()));
       if (l.write() != null) {

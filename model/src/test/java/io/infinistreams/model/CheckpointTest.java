@@ -116,6 +116,8 @@ class CheckpointTest {
         .withKeyFeatures(KeyFeatures.SIGNED).withWriteGate(WriteGate.LOGISTIC)
         .withOutputGate(OutputGate.CONTENT);
     assertEquals(signed, Checkpoint.configFromJson(Checkpoint.configToJson(signed)));
+    ModelConfig input = signed.withOutputGate(OutputGate.CONTENT_INPUT);
+    assertEquals(input, Checkpoint.configFromJson(Checkpoint.configToJson(input)));
     JsonObject old = Checkpoint.configToJson(ModelConfig.tiny());
     old.remove("keyFeatures");
     old.remove("writeGate");
@@ -142,6 +144,45 @@ class CheckpointTest {
       Checkpoint.save(w, dir, "test");
       try (InfiniModel loaded = InfiniModel.load(dir)) {
         assertEquals(OutputGate.CONTENT, loaded.config().outputGate());
+        int[] text = InfiniModelTest.randomText(new java.util.SplittableRandom(4), 300);
+        float[] want = source.absorb(source.newState(), text, true).logProbs();
+        float[] got = loaded.absorb(loaded.newState(), text, true).logProbs();
+        for (int i = 0; i < want.length; i++) {
+          assertEquals(want[i], got[i], 1e-5f * (1 + Math.abs(want[i])), "score " + i);
+        }
+      }
+    }
+  }
+
+  /**
+   * A CONTENT_INPUT model started from a CONTENT one keeps the content weights and adds the input
+   * weights at 0: its first step computes what the source does.
+   */
+  @Test
+  void anInputGateStartsFromAContentModelKeepingItsWeights(@TempDir Path dir) {
+    ModelConfig c = ModelConfig.tiny().withUpdateRule(UpdateRule.GATED)
+        .withOutputGate(OutputGate.CONTENT);
+    try (InfiniModel source = InfiniModel.create(c, 12);
+        ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+      java.util.SplittableRandom rng = new java.util.SplittableRandom(5);
+      for (Weights.Layer l : source.weights().layers()) {
+        float[] w = new float[Math.toIntExact(l.gateContent().size())];
+        for (int i = 0; i < w.length; i++) {
+          w[i] = (float) rng.nextGaussian();
+        }
+        l.gateContent().set(java.nio.FloatBuffer.wrap(w));
+      }
+      Weights w = Weights.initFrom(c.withOutputGate(OutputGate.CONTENT_INPUT), 99,
+          source.weights(), m);
+      assertEquals(source.weights().parameters().size() + c.layers(), w.parameters().size());
+      for (int i = 0; i < c.layers(); i++) {
+        assertEquals(0f, w.layer(i).gateInput().abs().max().getFloat());
+        assertArrayEquals(source.weights().layer(i).gateContent().toFloatArray(),
+            w.layer(i).gateContent().toFloatArray());
+      }
+      Checkpoint.save(w, dir, "test");
+      try (InfiniModel loaded = InfiniModel.load(dir)) {
+        assertEquals(OutputGate.CONTENT_INPUT, loaded.config().outputGate());
         int[] text = InfiniModelTest.randomText(new java.util.SplittableRandom(4), 300);
         float[] want = source.absorb(source.newState(), text, true).logProbs();
         float[] got = loaded.absorb(loaded.newState(), text, true).logProbs();

@@ -54,8 +54,11 @@ class ForwardSmokeTest {
         // K and V learn to write: the first layer's key projection gets gradient via memory
         assertTrue(w.layer(0).wk().getGradient().abs().sum().getFloat() > 0);
         assertTrue(w.layer(0).gate().getGradient().abs().sum().getFloat() > 0);
-        if (gate == OutputGate.CONTENT) { // zero weights still get a gradient: they can learn
+        if (gate.perToken()) { // zero weights still get a gradient: they can learn
           assertTrue(w.layer(0).gateContent().getGradient().abs().sum().getFloat() > 0);
+        }
+        if (gate.readsInput()) {
+          assertTrue(w.layer(0).gateInput().getGradient().abs().sum().getFloat() > 0);
         }
       }
     }

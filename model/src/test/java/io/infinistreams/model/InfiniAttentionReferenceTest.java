@@ -72,12 +72,17 @@ class InfiniAttentionReferenceTest {
     });
   }
 
-  /** The CONTENT output gate, per token from both branches, under the shipped rule and others. */
-  @ParameterizedTest(name = "CONTENT gate, {0} update, {1} read")
-  @CsvSource({"GATED,NORMALIZED", "DELTA,PAPER", "SEQUENTIAL,UNIT"})
-  void contentGateMatchesNaiveReferenceAcrossSegments(UpdateRule rule, MemoryRead read) {
+  /**
+   * The per-token output gates, from both branches (CONTENT) and also from the layer's input
+   * (CONTENT_INPUT), under the shipped rule and others.
+   */
+  @ParameterizedTest(name = "{2} gate, {0} update, {1} read")
+  @CsvSource({"GATED,NORMALIZED,CONTENT", "DELTA,PAPER,CONTENT", "SEQUENTIAL,UNIT,CONTENT",
+      "GATED,NORMALIZED,CONTENT_INPUT", "DELTA,PAPER,CONTENT_INPUT"})
+  void contentGateMatchesNaiveReferenceAcrossSegments(UpdateRule rule, MemoryRead read,
+      OutputGate outputGate) {
     ModelConfig c = ModelConfig.tiny().withUpdateRule(rule).withMemoryRead(read)
-        .withOutputGate(OutputGate.CONTENT);
+        .withOutputGate(outputGate);
     SplittableRandom rng = new SplittableRandom(46);
     float[] gate = random(rng, c.heads(), 1.0);
     run(c, rng, gate, (djl, ref, s) -> {
@@ -87,18 +92,20 @@ class InfiniAttentionReferenceTest {
   }
 
   /**
-   * A CONTENT gate with its weights at 0 (how training starts it) computes what the STATIC gate
+   * A per-token gate with its weights at 0 (how training starts it) computes what the STATIC gate
    * does, so a STATIC model can be continued with it.
    */
-  @Test
-  void contentGateAtZeroIsTheStaticGate() {
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"CONTENT", "CONTENT_INPUT"})
+  void contentGateAtZeroIsTheStaticGate(OutputGate outputGate) {
     ModelConfig c = ModelConfig.tiny().withUpdateRule(UpdateRule.GATED);
-    ModelConfig content = c.withOutputGate(OutputGate.CONTENT);
+    ModelConfig content = c.withOutputGate(outputGate);
     try (NDManager m = NDManager.newBaseManager()) {
       Weights.Layer lw = randomLayer(m, c, new SplittableRandom(6), new float[] {0.8f, -1.3f});
       Weights.Layer zero = new Weights.Layer(lw.attnNorm(), lw.wq(), lw.wk(), lw.wv(), lw.wo(),
           lw.gate(), lw.memNorm(), lw.ffnNorm(), lw.w1(), lw.w2(), lw.write(), lw.writeBias(),
-          m.zeros(new Shape(c.heads(), 2L * c.dValue())));
+          m.zeros(new Shape(c.heads(), 2L * c.dValue())),
+          outputGate.readsInput() ? m.zeros(new Shape(c.heads(), c.dModel())) : null);
       NDArray h = m.create(random(new SplittableRandom(7), BATCH * c.segmentLength() * c.dModel(),
           1.0), new Shape(BATCH, c.segmentLength(), c.dModel()));
       Rope rope = Rope.of(m, c, 0, c.segmentLength());
@@ -238,7 +245,8 @@ class InfiniAttentionReferenceTest {
           lw.wo().toFloatArray(), lw.gate().toFloatArray(), lw.memNorm().toFloatArray(),
           lw.write() == null ? null : lw.write().toFloatArray(),
           lw.writeBias() == null ? null : lw.writeBias().toFloatArray(),
-          lw.gateContent() == null ? null : lw.gateContent().toFloatArray());
+          lw.gateContent() == null ? null : lw.gateContent().toFloatArray(),
+          lw.gateInput() == null ? null : lw.gateInput().toFloatArray());
       NaiveInfiniAttention ref = new NaiveInfiniAttention(c, rw);
       PreparedLayer lp = PreparedLayer.of(c, lw, m);
       NaiveInfiniAttention.State[] refState = new NaiveInfiniAttention.State[BATCH];
@@ -373,10 +381,12 @@ class InfiniAttentionReferenceTest {
             : m.create(random(rng, d * c.heads(), std), new Shape(d, c.heads())),
         c.updateRule() != UpdateRule.GATED ? null
             : m.create(random(rng, c.heads(), 0.5), new Shape(c.heads())),
-        // CONTENT: gate logits that move by a few units from token to token
-        c.outputGate() != OutputGate.CONTENT ? null
+        // per-token gates: logits that move by a few units from token to token
+        !c.outputGate().perToken() ? null
             : m.create(random(rng, c.heads() * 2 * c.dValue(), 1.0),
-                new Shape(c.heads(), 2L * c.dValue())));
+                new Shape(c.heads(), 2L * c.dValue())),
+        !c.outputGate().readsInput() ? null
+            : m.create(random(rng, c.heads() * d, std), new Shape(c.heads(), d)));
   }
 
   static float[] random(SplittableRandom rng, int size, double std) {

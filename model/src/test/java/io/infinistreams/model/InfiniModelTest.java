@@ -5,12 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDArray;
 import io.infinistreams.model.InfiniTransformer.GateOverride;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** The facade's contracts: split invariance, generation = absorption, scoring, views. */
 class InfiniModelTest {
@@ -83,22 +86,28 @@ class InfiniModelTest {
   }
 
   /**
-   * The CONTENT output gate (an exp per token, run per stream row) with non-zero weights: bit for
-   * bit in lockstep, and whatever the split of the text into calls.
+   * The per-token output gates (an exp per token, run per stream row) with non-zero weights: bit
+   * for bit in lockstep, and whatever the split of the text into calls.
    */
-  @Test
-  void contentGateInLockstepAndInPiecesIsBitIdentical() {
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = OutputGate.class, names = {"CONTENT", "CONTENT_INPUT"})
+  void contentGateInLockstepAndInPiecesIsBitIdentical(OutputGate gate) {
     ModelConfig c = ModelConfig.tiny().withUpdateRule(UpdateRule.GATED)
-        .withWriteGate(WriteGate.LOGISTIC).withOverlap(4).withOutputGate(OutputGate.CONTENT)
+        .withWriteGate(WriteGate.LOGISTIC).withOverlap(4).withOutputGate(gate)
         .withSegmentLength(40);
     try (InfiniModel content = InfiniModel.create(c, 31)) {
       SplittableRandom rng = new SplittableRandom(8);
       for (Weights.Layer l : content.weights().layers()) {
-        float[] w = new float[Math.toIntExact(l.gateContent().size())];
-        for (int i = 0; i < w.length; i++) {
-          w[i] = (float) rng.nextGaussian();
+        for (NDArray a : new NDArray[] {l.gateContent(), l.gateInput()}) {
+          if (a == null) {
+            continue;
+          }
+          float[] w = new float[Math.toIntExact(a.size())];
+          for (int i = 0; i < w.length; i++) {
+            w[i] = (float) (rng.nextGaussian() * (a == l.gateInput() ? 0.2 : 1.0));
+          }
+          a.set(java.nio.FloatBuffer.wrap(w));
         }
-        l.gateContent().set(java.nio.FloatBuffer.wrap(w));
       }
       lockstepEqualsEachAlone(content);
       int[] text = randomText(new SplittableRandom(3), 700);

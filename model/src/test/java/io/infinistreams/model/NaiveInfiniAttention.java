@@ -9,10 +9,11 @@ final class NaiveInfiniAttention {
 
   /**
    * Weights of one layer, row-major; write (D, H) and writeBias (H) only under GATED, gateContent
-   * (H, 2V) only under the CONTENT output gate, else null.
+   * (H, 2V) only under a per-token output gate, gateInput (H, D) only under CONTENT_INPUT, else
+   * null.
    */
   record LayerWeights(float[] wq, float[] wk, float[] wv, float[] wo, float[] gate, float[] memNorm,
-      float[] write, float[] writeBias, float[] gateContent) {}
+      float[] write, float[] writeBias, float[] gateContent, float[] gateInput) {}
 
   /** Per-head memory, mutable here: m[h][k][v], z[h][k]. */
   static final class State {
@@ -152,13 +153,18 @@ final class NaiveInfiniAttention {
           }
         }
       }
-      // gate: per head, or per token from [A_mem A_dot] (CONTENT)
+      // gate: per head, or per token from [A_mem A_dot] (CONTENT) and h (CONTENT_INPUT)
       for (int i = 0; i < t; i++) {
         double x = w.gate()[hd];
         if (w.gateContent() != null) {
           for (int f = 0; f < dv; f++) {
             x += aMem[hd][i][f] * w.gateContent()[hd * 2 * dv + f]
                 + aDot[hd][i][f] * w.gateContent()[hd * 2 * dv + dv + f];
+          }
+        }
+        if (w.gateInput() != null) {
+          for (int e = 0; e < h[i].length; e++) {
+            x += h[i][e] * w.gateInput()[hd * h[i].length + e];
           }
         }
         double g = 1 / (1 + Math.exp(-x));

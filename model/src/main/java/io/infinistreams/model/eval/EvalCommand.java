@@ -6,7 +6,6 @@ import io.infinistreams.model.ByteTokenizer;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.InfiniTransformer.GateOverride;
 import io.infinistreams.model.ModelConfig;
-import io.infinistreams.model.OutputGate;
 import io.infinistreams.model.UpdateRule;
 import io.infinistreams.model.StreamState;
 import io.infinistreams.model.data.PasskeyDocument;
@@ -181,7 +180,7 @@ public final class EvalCommand implements Callable<Integer> {
     Png.heatmap(out.resolve("gates.png"), "Gate sigmoid(beta): 0 = local, 1 = memory", rows,
         cols, "", "head", g, new Color(49, 130, 189), new Color(222, 45, 38), false);
     summary.put("gates", g);
-    if (c.outputGate() == OutputGate.CONTENT) {
+    if (c.outputGate().perToken()) {
       summary.put("gatesAreBiases", true);
       OutputGateEval eval = new OutputGateEval(4096, 20, seed);
       OutputGateEval.Result r = eval.run(m);

@@ -66,7 +66,7 @@ final class Markdown {
     if (s.get("outputGate") instanceof Map<?, ?> o) {
       double[][][] mean = (double[][][]) o.get("mean");
       long[] n = (long[]) o.get("positions");
-      md.append("## CONTENT output gate by position (0 = local branch, 1 = memory)\n\n")
+      md.append("## Per-token output gate by position (0 = local branch, 1 = memory)\n\n")
           .append(o.get("documents")).append(". Positions per class: ")
           .append(Arrays.toString(n)).append(".\n\n")
           .append("| layer | head | filler | question | answer, needle in memory |"
@@ -95,7 +95,7 @@ final class Markdown {
     if (s.get("gates") instanceof double[][] g) {
       md.append("## Gates sigmoid(beta) (0 = local only, 1 = memory only)\n\n");
       if (Boolean.TRUE.equals(s.get("gatesAreBiases"))) {
-        md.append("The CONTENT output gate: sigmoid(beta) is its value where both branches'"
+        md.append("The per-token output gate: sigmoid(beta) is its value where all its inputs'"
             + " terms are 0; each token's gate moves around it.\n\n");
       }
       md.append("| layer |");

@@ -8,7 +8,7 @@ import io.infinistreams.model.data.PasskeyDocument;
 import java.util.Random;
 
 /**
- * Where a {@link io.infinistreams.model.OutputGate#CONTENT} model trusts its memory: the mean
+ * Where a model with a per-token gate ({@link io.infinistreams.model.OutputGate#perToken}) trusts its memory: the mean
  * output gate (0 = local branch, 1 = memory) per layer and head over the open segment when the
  * question has been read, by position: filler (and intro), the question's tokens, and the
  * question's last token (the one that predicts the key's first digit) split by where the needle

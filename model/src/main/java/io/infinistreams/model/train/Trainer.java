@@ -97,8 +97,8 @@ public final class Trainer implements AutoCloseable {
 
   /**
    * The optimizer group of a parameter: gates and the GATED write biases (scalars per head) get
-   * {@code lr * gateLrScale} and no decay; norms and gains no decay; the CONTENT gate's weights
-   * {@code lr * contentGateLrScale} and the configured decay; other matrices (embedding,
+   * {@code lr * gateLrScale} and no decay; norms and gains no decay; the per-token gate's weights
+   * (CONTENT, CONTENT_INPUT) {@code lr * contentGateLrScale} and the configured decay; other matrices (embedding,
    * projections) the base rate and the configured decay.
    */
   static AdamW.Group groupOf(String name, TrainConfig c) {
@@ -108,7 +108,7 @@ public final class Trainer implements AutoCloseable {
     if (name.endsWith("norm")) {
       return new AdamW.Group(1f, 0f);
     }
-    if (name.endsWith("gate_content")) {
+    if (name.endsWith("gate_content") || name.endsWith("gate_input")) {
       return new AdamW.Group(c.contentGateLrScale(), c.weightDecay());
     }
     return new AdamW.Group(1f, c.weightDecay());

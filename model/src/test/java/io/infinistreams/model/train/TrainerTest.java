@@ -480,6 +480,8 @@ class TrainerTest {
         Trainer.groupOf("layers.0.attn.gate_content", c));
     assertEquals(new AdamW.Group(10f, c.weightDecay()),
         Trainer.groupOf("layers.0.attn.gate_content", c.withContentGateLrScale(10f)));
+    assertEquals(new AdamW.Group(10f, c.weightDecay()),
+        Trainer.groupOf("layers.1.attn.gate_input", c.withContentGateLrScale(10f)));
   }
 
   @Test
