@@ -36,7 +36,8 @@ import java.util.Random;
  * session 6). {@code OPEN_BOUNDARY}: across the boundary of the answer's own segment, so the
  * needle's head is in memory and its tail in local attention when the question is asked (a
  * uniform needle does this in about 60 of L tokens; most of session 8's g14 misses,
- * docs/evaluation.md).
+ * docs/evaluation.md). {@code OPEN_HEAD}: the same with the cut among the words before the key,
+ * so that memory holds the needle's head without a digit and local attention the whole key.
  *
  * <p>{@code cutAnswer}: a segment boundary falls inside the answer, so that one of the five
  * digits (uniformly which) is the first prediction of a new segment and the rest follow it there.
@@ -62,7 +63,18 @@ public record PasskeyTask(double localFraction, float answerWeight, boolean spre
     /** across a segment boundary up to the answer's segment */
     ANY_BOUNDARY,
     /** across the boundary of the answer's own segment: from memory into the open segment */
-    OPEN_BOUNDARY
+    OPEN_BOUNDARY,
+    /**
+     * as OPEN_BOUNDARY, but memory holds only words of the needle before the key's first digit:
+     * the key lies wholly in the open segment (the cut where the models of session 10 missed
+     * most often, docs/evaluation.md)
+     */
+    OPEN_HEAD;
+
+    /** Whether the needle runs across the start of the answer's own segment. */
+    boolean intoOpen() {
+      return this == OPEN_BOUNDARY || this == OPEN_HEAD;
+    }
   }
 
   /** The original generator (no spreading). */
@@ -128,9 +140,10 @@ public record PasskeyTask(double localFraction, float answerWeight, boolean spre
     int segStart = answerInput / segmentLength * segmentLength;
     // Room the answer's segment must hold before the answer: the whole needle and the question
     // for a local needle; the question and at least one needle character for one that runs into
-    // the open segment.
+    // the open segment (the key and all after it under OPEN_HEAD).
     int need = wantLocal ? needleAndQuestion
-        : far == FarNeedle.OPEN_BOUNDARY ? PasskeyDocument.QUESTION.length() + 2 : 0;
+        : far == FarNeedle.OPEN_BOUNDARY ? PasskeyDocument.QUESTION.length() + 2
+        : far == FarNeedle.OPEN_HEAD ? needleAndQuestion - headChars(key) : 0;
     if (answerInput - segStart < need) {
       // the needle cannot fit before the question in this segment: end the answer later in it
       int shift = Math.min(tail, need - (answerInput - segStart));
@@ -145,8 +158,8 @@ public record PasskeyTask(double localFraction, float answerWeight, boolean spre
       int lo = Math.max(0, Math.min(capacity, minLocal));
       before = lo + rng.nextInt(capacity - lo + 1);
     } else if (far != FarNeedle.ANYWHERE) {
-      before = straddling(rng, key, capacity, segStart, segmentLength,
-          far == FarNeedle.OPEN_BOUNDARY);
+      before = straddling(rng, key, capacity, segStart, segmentLength, far.intoOpen(),
+          far == FarNeedle.OPEN_HEAD ? headChars(key) : PasskeyDocument.needle(key).length() - 1);
     } else {
       before = rng.nextInt(capacity + 1);
     }
@@ -174,14 +187,20 @@ public record PasskeyTask(double localFraction, float answerWeight, boolean spre
         : "passkey/far");
   }
 
+  /** Characters of the needle before its key's first digit (" The pass key is "). */
+  static int headChars(int key) {
+    return PasskeyDocument.needle(key).indexOf(Integer.toString(key));
+  }
+
   /**
    * Filler characters before a needle that crosses a segment boundary: a boundary k N (k >= 1, at
    * most the answer's segment start; with {@code openOnly} the answer's segment start itself) and
-   * a cut inside the needle, each uniform among those the document allows; uniform over the whole
-   * filler if none does.
+   * a cut inside the needle that leaves 1 to {@code maxHeld} of its characters before the
+   * boundary, each uniform among those the document allows; uniform over the whole filler if
+   * none does.
    */
   static int straddling(Random rng, int key, int capacity, int segStart, int segmentLength,
-      boolean openOnly) {
+      boolean openOnly, int maxHeld) {
     int length = PasskeyDocument.needle(key).length();
     int minStart = PasskeyDocument.needleToken(0);
     int maxStart = PasskeyDocument.needleToken(capacity);
@@ -198,7 +217,7 @@ public record PasskeyTask(double localFraction, float answerWeight, boolean spre
       return rng.nextInt(capacity + 1);
     }
     int b = (firstK + rng.nextInt(lastK - firstK + 1)) * segmentLength;
-    int lo = Math.max(minStart, b - length + 1);
+    int lo = Math.max(minStart, b - Math.min(maxHeld, length - 1));
     int hi = Math.min(maxStart, b - 1);
     return lo + rng.nextInt(hi - lo + 1) - minStart;
   }

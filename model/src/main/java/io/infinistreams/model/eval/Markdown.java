@@ -180,6 +180,21 @@ final class Markdown {
       }
       md.append('\n');
     }
+    md.append("\nNeedles from memory into the open segment, by what of the needle memory holds "
+        + "(the boundary of the open segment cuts the needle there; the rest, and the overlap's "
+        + "tokens before the boundary, local attention sees):\n\n| length |");
+    for (PasskeyEval.IntoOpenCut c : PasskeyEval.IntoOpenCut.values()) {
+      md.append(' ').append(c.label()).append(" |");
+    }
+    md.append("\n|---|").append("---|".repeat(PasskeyEval.IntoOpenCut.values().length))
+        .append('\n');
+    for (PasskeyEval.Row row : rows) {
+      md.append("| ").append(EvalCommand.tokens(row.length())).append(" |");
+      for (PasskeyEval.IntoOpenCut c : PasskeyEval.IntoOpenCut.values()) {
+        md.append(' ').append(share(row.byIntoOpenCut(c, segmentLength))).append(" |");
+      }
+      md.append('\n');
+    }
     md.append("\nTeacher-forced NLL of each answer digit (nats; chance ln 10 = 2.30), mean over "
         + "the row's trials:\n\n| length | 1st | 2nd | 3rd | 4th | 5th |\n|---|---|---|---|---|---|\n");
     for (PasskeyEval.Row row : rows) {

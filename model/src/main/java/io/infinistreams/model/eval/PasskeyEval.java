@@ -122,6 +122,53 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
   }
 
   /**
+   * Of a needle from memory into the open segment: how much of it memory holds, i.e. where the
+   * boundary of the open segment cuts it (the needle is " The pass key is K. Remember it. K is the
+   * pass key."). The rest, and the 32 tokens before the boundary under an overlap, local
+   * attention sees.
+   */
+  public enum IntoOpenCut {
+    /** memory holds words of the first sentence but no digit of the key */
+    HEAD("words, no digit"),
+    /** memory holds part of the first mention of the key */
+    FIRST_KEY("part of the 1st key"),
+    /** memory holds the first mention of the key, the open segment the whole second one */
+    BETWEEN("the 1st key"),
+    /** memory holds the first mention and part of the second */
+    SECOND_KEY("part of the 2nd key"),
+    /** memory holds both mentions, only the needle's last words are open */
+    TAIL("both keys");
+
+    private final String label;
+
+    IntoOpenCut(String label) {
+      this.label = label;
+    }
+
+    public String label() {
+      return label;
+    }
+
+    /** The cut of a trial's needle, or null if its needle is not {@code INTO_OPEN_SEGMENT}. */
+    public static IntoOpenCut of(Trial t, int segmentLength) {
+      if (t.needle() != NeedlePlacement.INTO_OPEN_SEGMENT) {
+        return null;
+      }
+      int openStart = t.documentTokens() / segmentLength * segmentLength;
+      int held = openStart - PasskeyDocument.needleToken(t.fillerBefore()); // needle chars in memory
+      String needle = PasskeyDocument.needle(t.key());
+      String key = Integer.toString(t.key());
+      int first = needle.indexOf(key);
+      int second = needle.lastIndexOf(key);
+      return held <= first ? HEAD
+          : held < first + key.length() ? FIRST_KEY
+          : held <= second ? BETWEEN
+          : held < second + key.length() ? SECOND_KEY
+          : TAIL;
+    }
+  }
+
+  /**
    * Tokens in the open segment when the answer's first token is predicted: BOS + document +
    * question is {@code documentTokens + 1} tokens, of which every full segment followed by a
    * token is compressed.
@@ -159,6 +206,11 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
      */
     public int[] byAnswerCut(int segmentLength) {
       return passesWhere(t -> t.openTokens() + 4 >= segmentLength);
+    }
+
+    /** {passes, trials} of the trials whose needle runs into the open segment cut as {@code c}. */
+    public int[] byIntoOpenCut(IntoOpenCut c, int segmentLength) {
+      return passesWhere(t -> IntoOpenCut.of(t, segmentLength) == c);
     }
 
     /** {passes, trials} of the trials whose needle lies as {@code p} says. */

@@ -84,6 +84,8 @@ public final class TaskMixes {
             new PasskeyTask(0, c.answerWeight(), false, FarNeedle.ANY_BOUNDARY, false), weight));
         case "passkey-into-open" -> entries.add(new TaskMix.Entry( // memory into the open segment
             new PasskeyTask(0, c.answerWeight(), false, FarNeedle.OPEN_BOUNDARY, false), weight));
+        case "passkey-into-open-head" -> entries.add(new TaskMix.Entry( // key wholly open
+            new PasskeyTask(0, c.answerWeight(), false, FarNeedle.OPEN_HEAD, false), weight));
         case "passkey-cut-answer" -> entries.add(new TaskMix.Entry(
             new PasskeyTask(0, c.answerWeight(), false, FarNeedle.ANYWHERE, true), weight));
         case "chat" -> entries.add(new TaskMix.Entry(new ChatRecallTask(3, c.answerWeight()),
@@ -97,7 +99,7 @@ public final class TaskMixes {
           entries.add(new TaskMix.Entry(new TextTask(text[0]), weight));
         }
         default -> throw new IllegalArgumentException("unknown task '" + kv[0]
-            + "' (passkey, passkey-spread, passkey-uniform, passkey-straddle, passkey-into-open, passkey-cut-answer, copy, recall, chat, text)");
+            + "' (passkey, passkey-spread, passkey-uniform, passkey-straddle, passkey-into-open, passkey-into-open-head, passkey-cut-answer, copy, recall, chat, text)");
       }
     }
     return entries;

@@ -107,7 +107,8 @@ public final class TrainCommand implements Callable<Integer> {
       + "segment), passkey-spread (as passkey, local needles at any distance before the "
       + "question), passkey-uniform (needle depth uniform), passkey-straddle (needle across a "
       + "segment boundary), passkey-into-open (needle across the boundary of the question's own "
-      + "segment), passkey-cut-answer (a segment boundary inside the answer), copy, "
+      + "segment), passkey-into-open-head (the same, only words before the key in memory), "
+      + "passkey-cut-answer (a segment boundary inside the answer), copy, "
       + "recall, chat, text; "
       + "phases of a curriculum separated by ';', each after the first as STEP:mix, e.g. "
       + "'passkey=1;1500:passkey=0.6,text=0.2,chat=0.2' (default ${DEFAULT-VALUE}).")

@@ -9,6 +9,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class DataTasksTest {
   private static final int N = 128;
@@ -247,12 +249,14 @@ class DataTasksTest {
   /**
    * OPEN_BOUNDARY needles run from memory into the open segment: every one crosses the start of
    * the answer's own segment, with the cut at every position inside the needle, and the whole
-   * question lies in that segment after it.
+   * question lies in that segment after it. OPEN_HEAD needles do the same with the cut at every
+   * position among the words before the key, and never inside it.
    */
-  @Test
-  void intoOpenNeedlesCrossTheAnswersSegmentStart() {
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = PasskeyTask.FarNeedle.class, names = {"OPEN_BOUNDARY", "OPEN_HEAD"})
+  void intoOpenNeedlesCrossTheAnswersSegmentStart(PasskeyTask.FarNeedle far) {
     int n = 128;
-    PasskeyTask task = new PasskeyTask(0, 5f, false, PasskeyTask.FarNeedle.OPEN_BOUNDARY, false);
+    PasskeyTask task = new PasskeyTask(0, 5f, false, far, false);
     Random rng = new Random(7);
     java.util.Set<Integer> cuts = new java.util.HashSet<>();
     java.util.Set<Integer> answerSegments = new java.util.HashSet<>();
@@ -271,7 +275,15 @@ class DataTasksTest {
       cuts.add(segStart - first);
       answerSegments.add(answer / n);
     }
-    assertEquals(PasskeyDocument.needle(12345).length() - 1, cuts.size(), "every cut: " + cuts);
+    // every cut: anywhere inside the needle, or (OPEN_HEAD) among the words before the key, so
+    // that the characters before the boundary hold no digit
+    int maxHeld = far == PasskeyTask.FarNeedle.OPEN_HEAD ? " The pass key is ".length()
+        : PasskeyDocument.needle(12345).length() - 1;
+    java.util.Set<Integer> every = new java.util.HashSet<>();
+    for (int held = 1; held <= maxHeld; held++) {
+      every.add(held);
+    }
+    assertEquals(every, cuts, "every cut");
     assertTrue(answerSegments.size() >= 4, "answers in several segments: " + answerSegments);
   }
 

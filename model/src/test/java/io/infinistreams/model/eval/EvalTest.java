@@ -109,7 +109,8 @@ class EvalTest {
    * Each trial's needle placement agrees with the token stream itself: the needle's text sits at
    * the tokens the placement was computed from, and the segment of its first and last token
    * relative to the open segment (the one holding the question's last token) is what it says.
-   * Every placement occurs in a grid of this size.
+   * Every placement occurs in a grid of this size. So does every cut of a needle into the open
+   * segment, which the digits of its part before the open segment tell apart.
    */
   @Test
   void needlePlacementMatchesTheSegmentsOfTheStream() {
@@ -117,6 +118,8 @@ class EvalTest {
     PasskeyEval eval = new PasskeyEval(List.of(1024), List.of(0.0, 0.5, 0.9, 1.0), 25, 9, 1);
     java.util.EnumSet<PasskeyEval.NeedlePlacement> seen =
         java.util.EnumSet.noneOf(PasskeyEval.NeedlePlacement.class);
+    java.util.EnumSet<PasskeyEval.IntoOpenCut> cuts =
+        java.util.EnumSet.noneOf(PasskeyEval.IntoOpenCut.class);
     for (PasskeyEval.Trial t : eval.plan(1024, n)) {
       PasskeyDocument doc = PasskeyDocument.withFillerBefore(t.documentTokens(), t.fillerBefore(),
           t.key());
@@ -134,8 +137,24 @@ class EvalTest {
           : PasskeyEval.NeedlePlacement.ACROSS_MEMORY_SEGMENTS;
       assertEquals(expected, t.needle(), t.toString());
       seen.add(t.needle());
+      // the cut of a needle into the open segment, counted in digits of the part in memory
+      PasskeyEval.IntoOpenCut cut = PasskeyEval.IntoOpenCut.of(t, n);
+      if (expected == PasskeyEval.NeedlePlacement.INTO_OPEN_SEGMENT) {
+        long digits = needle.substring(0, open * n - first).chars().filter(Character::isDigit)
+            .count();
+        PasskeyEval.IntoOpenCut want = digits == 0 ? PasskeyEval.IntoOpenCut.HEAD
+            : digits < 5 ? PasskeyEval.IntoOpenCut.FIRST_KEY
+            : digits == 5 ? PasskeyEval.IntoOpenCut.BETWEEN
+            : digits < 10 ? PasskeyEval.IntoOpenCut.SECOND_KEY
+            : PasskeyEval.IntoOpenCut.TAIL;
+        assertEquals(want, cut, t.toString());
+        cuts.add(cut);
+      } else {
+        assertEquals(null, cut, t.toString());
+      }
     }
     assertEquals(java.util.EnumSet.allOf(PasskeyEval.NeedlePlacement.class), seen);
+    assertEquals(java.util.EnumSet.allOf(PasskeyEval.IntoOpenCut.class), cuts);
   }
 
   /**
