@@ -48,6 +48,31 @@ class ShippedModelTest {
     }
   }
 
+  /**
+   * The base checkpoint the repo keeps for training (model/checkpoints/g3, docs/training.md
+   * "Reproduce"): it loads, with the fingerprint its manifest records and the architecture the
+   * later stages start from.
+   */
+  @Test
+  void theBaseCheckpointLoadsWithItsFingerprint() throws Exception {
+    java.nio.file.Path dir = java.nio.file.Path.of("checkpoints", "g3");
+    String fingerprint;
+    try (java.io.Reader in = java.nio.file.Files.newBufferedReader(
+        dir.resolve("manifest.json"))) {
+      fingerprint = JsonParser.parseReader(in).getAsJsonObject().get("fingerprint").getAsString();
+    }
+    try (InfiniModel m = InfiniModel.load(dir)) {
+      assertEquals(fingerprint, m.fingerprint());
+      assertEquals(io.infinistreams.model.UpdateRule.GATED, m.config().updateRule());
+      try (InfiniModel shipped = InfiniModel.loadDefault()) {
+        assertEquals(shipped.config().dModel(), m.config().dModel());
+        assertEquals(shipped.config().layers(), m.config().layers());
+        assertEquals(shipped.config().heads(), m.config().heads());
+        assertEquals(shipped.config().segmentLength(), m.config().segmentLength());
+      }
+    }
+  }
+
   private static int passes(List<PasskeyEval.Row> rows) {
     int n = 0;
     for (PasskeyEval.Trial t : rows.get(0).trials()) {
