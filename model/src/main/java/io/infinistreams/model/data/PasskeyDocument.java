@@ -42,6 +42,13 @@ public record PasskeyDocument(String document, String question, int key, int nee
     return " The pass key is " + key + ". Remember it. " + key + " is the pass key.";
   }
 
+  /** Characters of {@link #needle} before its {@code mention}-th (0 or 1) mention of the key. */
+  public static int keyOffset(int key, int mention) {
+    String needle = needle(key);
+    String k = Integer.toString(key);
+    return mention == 0 ? needle.indexOf(k) : needle.lastIndexOf(k);
+  }
+
   /** A uniformly random five-digit key. */
   public static int randomKey(Random rng) {
     return MIN_KEY + rng.nextInt(MAX_KEY - MIN_KEY + 1);

@@ -189,7 +189,7 @@ public record PasskeyTask(double localFraction, float answerWeight, boolean spre
 
   /** Characters of the needle before its key's first digit (" The pass key is "). */
   static int headChars(int key) {
-    return PasskeyDocument.needle(key).indexOf(Integer.toString(key));
+    return PasskeyDocument.keyOffset(key, 0);
   }
 
   /**

@@ -156,14 +156,13 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
       }
       int openStart = t.documentTokens() / segmentLength * segmentLength;
       int held = openStart - PasskeyDocument.needleToken(t.fillerBefore()); // needle chars in memory
-      String needle = PasskeyDocument.needle(t.key());
-      String key = Integer.toString(t.key());
-      int first = needle.indexOf(key);
-      int second = needle.lastIndexOf(key);
+      int first = PasskeyDocument.keyOffset(t.key(), 0);
+      int second = PasskeyDocument.keyOffset(t.key(), 1);
+      int digits = Integer.toString(t.key()).length();
       return held <= first ? HEAD
-          : held < first + key.length() ? FIRST_KEY
+          : held < first + digits ? FIRST_KEY
           : held <= second ? BETWEEN
-          : held < second + key.length() ? SECOND_KEY
+          : held < second + digits ? SECOND_KEY
           : TAIL;
     }
   }
