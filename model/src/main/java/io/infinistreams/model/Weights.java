@@ -255,6 +255,34 @@ public final class Weights {
     return new Weights(c, a.get("embed"), layers, a.get("final_norm"));
   }
 
+  /**
+   * The gate logit that forces a head to its local branch: sigmoid(-1e4 + anything finite the
+   * per-token gate adds) is 0 in fp32, so the head's output is its causal attention alone, bit
+   * for bit what {@code GateOverride.LOCAL_ONLY} gives every head.
+   */
+  public static final float LOCAL_GATE_LOGIT = -1e4f;
+
+  /**
+   * These weights with beta of one head's output gate (eq. 10) set to {@code logit}, every other
+   * array shared (not copied). An ablation for evaluation (e.g. {@link #LOCAL_GATE_LOGIT}: that
+   * head reads no memory; its memory is still written); the fingerprint changes with it.
+   */
+  public Weights withGateLogit(int layer, int head, float logit) {
+    if (layer < 0 || layer >= layers.size() || head < 0 || head >= config.heads()) {
+      throw new IllegalArgumentException("no head " + layer + "." + head + " in a model of "
+          + layers.size() + " layers x " + config.heads() + " heads");
+    }
+    Layer l = layers.get(layer);
+    float[] beta = l.gate().toFloatArray();
+    beta[head] = logit;
+    NDArray gate = l.gate().getManager().create(beta);
+    gate.setName(l.gate().getName());
+    List<Layer> edited = new ArrayList<>(layers);
+    edited.set(layer, new Layer(l.attnNorm(), l.wq(), l.wk(), l.wv(), l.wo(), gate, l.memNorm(),
+        l.ffnNorm(), l.w1(), l.w2(), l.write(), l.writeBias(), l.gateContent(), l.gateInput()));
+    return new Weights(config, embed, edited, finalNorm);
+  }
+
   /** Every parameter with its name, in the canonical order of {@link #shapes}. */
   public List<Param> parameters() {
     List<Param> params = new ArrayList<>();

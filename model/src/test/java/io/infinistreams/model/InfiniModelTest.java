@@ -258,6 +258,62 @@ class InfiniModelTest {
         () -> model.absorb(model.newState(), new int[] {model.config().vocabSize()}, false));
   }
 
+  /**
+   * A head forced local by its gate logit (Weights.withGateLogit, the eval's --local-heads):
+   * every head forced gives, bit for bit, the scores and memories of the LOCAL_ONLY view; one head
+   * forced gives a third function; the source weights stay as they were.
+   */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = OutputGate.class, names = {"STATIC", "CONTENT"})
+  void aHeadForcedLocalByItsGateLogitIsTheLocalOnlyView(OutputGate gate) {
+    ModelConfig c = ModelConfig.tiny().withUpdateRule(UpdateRule.GATED)
+        .withWriteGate(WriteGate.LOGISTIC).withOverlap(4).withOutputGate(gate)
+        .withSegmentLength(40);
+    try (InfiniModel source = InfiniModel.create(c, 41)) {
+      SplittableRandom rng = new SplittableRandom(12);
+      for (Weights.Layer l : source.weights().layers()) {
+        for (NDArray a : new NDArray[] {l.gate(), l.gateContent()}) {
+          if (a != null) { // beta and the content weights away from their 0 init
+            float[] w = new float[Math.toIntExact(a.size())];
+            for (int i = 0; i < w.length; i++) {
+              w[i] = (float) rng.nextGaussian();
+            }
+            a.set(java.nio.FloatBuffer.wrap(w));
+          }
+        }
+      }
+      String fingerprint = source.fingerprint();
+      int[] text = randomText(new SplittableRandom(5), 300);
+      Weights allLocal = source.weights();
+      for (int l = 0; l < c.layers(); l++) {
+        for (int h = 0; h < c.heads(); h++) {
+          allLocal = allLocal.withGateLogit(l, h, Weights.LOCAL_GATE_LOGIT);
+        }
+      }
+      InfiniModel off = source.withGateOverride(GateOverride.LOCAL_ONLY);
+      InfiniModel forced = InfiniModel.fromWeights(allLocal);
+      AbsorbResult want = off.absorb(off.newState(), text, true);
+      AbsorbResult got = forced.absorb(forced.newState(), text, true);
+      assertArrayEquals(want.logProbs(), got.logProbs());
+      for (int i = 0; i < want.state().memories().size(); i++) {
+        assertArrayEquals(want.state().memories().get(i).toBytes(),
+            got.state().memories().get(i).toBytes(), "memory #" + i);
+      }
+      InfiniModel one = InfiniModel.fromWeights(
+          source.weights().withGateLogit(1, 0, Weights.LOCAL_GATE_LOGIT));
+      float[] oneHead = one.absorb(one.newState(), text, true).logProbs();
+      float[] asTrained = source.absorb(source.newState(), text, true).logProbs();
+      assertNotEquals(Arrays.toString(asTrained), Arrays.toString(oneHead));
+      assertNotEquals(Arrays.toString(want.logProbs()), Arrays.toString(oneHead));
+      assertEquals(fingerprint, source.fingerprint(), "the source weights are not edited");
+      assertNotEquals(fingerprint, one.fingerprint());
+      org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> source.weights().withGateLogit(c.layers(), 0, 0f));
+      org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> source.weights().withGateLogit(0, c.heads(), 0f));
+    }
+  }
+
   static void assertSameState(StreamState want, StreamState got) {
     assertEquals(want.tokensAbsorbed(), got.tokensAbsorbed(), "tokens");
     assertEquals(want.segmentsAbsorbed(), got.segmentsAbsorbed(), "segments");

@@ -8,6 +8,7 @@ import io.infinistreams.model.InfiniTransformer.GateOverride;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.UpdateRule;
 import io.infinistreams.model.StreamState;
+import io.infinistreams.model.Weights;
 import io.infinistreams.model.data.PasskeyDocument;
 import io.infinistreams.model.data.TextCorpus;
 import io.infinistreams.model.train.TaskMixes;
@@ -91,6 +92,12 @@ public final class EvalCommand implements Callable<Integer> {
       + "(default ${DEFAULT-VALUE}).")
   GateOverride gate;
 
+  @Option(names = "--local-heads", split = ",", paramLabel = "LAYER.HEAD", description = "Ablation: "
+      + "force these heads' output gates to the local branch (beta set to -1e4, "
+      + "Weights.withGateLogit; e.g. 1.1,0.3). The evaluated weights, and so the fingerprint, "
+      + "are the edited ones; memory is still written.")
+  List<String> localHeads = new ArrayList<>();
+
   @Option(names = "--resume", description = "Continue an interrupted run in --out: the passkey "
       + "cells already kept in <part>.cells.jsonl (appended as each cell finishes) are read back "
       + "instead of run again. The file must have been written for the same model, gate, seed, "
@@ -110,6 +117,23 @@ public final class EvalCommand implements Callable<Integer> {
     return "eval " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
   }
 
+  /** {@code w} with each "layer.head" of {@code heads} forced to its local branch. */
+  static Weights withLocalHeads(Weights w, List<String> heads) {
+    for (String lh : heads) {
+      String[] parts = lh.trim().split("\\.");
+      try {
+        if (parts.length != 2) {
+          throw new NumberFormatException();
+        }
+        w = w.withGateLogit(Integer.parseInt(parts[0]), Integer.parseInt(parts[1]),
+            Weights.LOCAL_GATE_LOGIT);
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("--local-heads wants LAYER.HEAD (e.g. 1.1), got '" + lh + "'");
+      }
+    }
+    return w;
+  }
+
   private static final Gson GSON = new GsonBuilder().setPrettyPrinting()
       .serializeSpecialFloatingPointValues().disableHtmlEscaping().create();
   private final Map<String, Object> summary = new LinkedHashMap<>();
@@ -121,9 +145,14 @@ public final class EvalCommand implements Callable<Integer> {
     Files.createDirectories(out);
     try (InfiniModel loaded = model == null ? InfiniModel.loadDefault()
         : InfiniModel.load(model)) {
-      InfiniModel m = gate == GateOverride.NONE ? loaded : loaded.withGateOverride(gate);
+      InfiniModel base = localHeads.isEmpty() ? loaded
+          : InfiniModel.fromWeights(withLocalHeads(loaded.weights(), localHeads));
+      InfiniModel m = gate == GateOverride.NONE ? base : base.withGateOverride(gate);
       ModelConfig c = m.config();
       summary.put("gate", gate.toString());
+      if (!localHeads.isEmpty()) {
+        summary.put("localHeads", localHeads);
+      }
       summary.put("command", commandLine);
       summary.put("model", model == null ? "classpath default" : model.toString());
       summary.put("fingerprint", m.fingerprint());

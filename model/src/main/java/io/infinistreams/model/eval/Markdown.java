@@ -13,8 +13,12 @@ final class Markdown {
     StringBuilder md = new StringBuilder();
     md.append("# Evaluation results\n\n");
     md.append("Command: `").append(s.get("command")).append("`  \n");
-    md.append("Model: ").append(s.get("model")).append(", fingerprint `")
-        .append(s.get("fingerprint")).append("`  \n");
+    md.append("Model: ").append(s.get("model"));
+    if (s.get("localHeads") instanceof List<?> heads) {
+      md.append(" with heads ").append(String.join(", ", (List<String>) heads))
+          .append(" forced to the local branch (an ablation; the fingerprint is of the edited weights)");
+    }
+    md.append(", fingerprint `").append(s.get("fingerprint")).append("`  \n");
     md.append("Config: `").append(s.get("config")).append("`\n\n");
     for (String name : List.of("passkey", "passkey-baseline")) {
       if (s.get(name) instanceof Map<?, ?> r) {

@@ -25,6 +25,22 @@ import picocli.CommandLine;
 class EvalTest {
 
   @Test
+  void localHeadsAreParsedAsLayerDotHead() {
+    try (InfiniModel m = InfiniModel.create(ModelConfig.tiny(), 3)) {
+      io.infinistreams.model.Weights w = m.weights();
+      String want = w.withGateLogit(1, 0, io.infinistreams.model.Weights.LOCAL_GATE_LOGIT)
+          .withGateLogit(0, 1, io.infinistreams.model.Weights.LOCAL_GATE_LOGIT).fingerprint();
+      assertEquals(want, EvalCommand.withLocalHeads(w, List.of("1.0", " 0.1")).fingerprint());
+      for (String bad : List.of("1", "a.b", "1.0.0", "2.0", "0.2", "-1.0")) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> EvalCommand.withLocalHeads(w, List.of(bad)), bad);
+        assertTrue(e.getMessage().contains(bad.trim()) || e.getMessage().contains("no head"),
+            e.getMessage());
+      }
+    }
+  }
+
+  @Test
   void forkedPrefixGivesTheStateOfTheWholeDocument() {
     try (InfiniModel m = InfiniModel.create(ModelConfig.tiny(), 3)) {
       int length = 700;
