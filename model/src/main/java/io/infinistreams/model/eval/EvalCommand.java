@@ -120,16 +120,12 @@ public final class EvalCommand implements Callable<Integer> {
   /** {@code w} with each "layer.head" of {@code heads} forced to its local branch. */
   static Weights withLocalHeads(Weights w, List<String> heads) {
     for (String lh : heads) {
-      String[] parts = lh.trim().split("\\.");
-      try {
-        if (parts.length != 2) {
-          throw new NumberFormatException();
-        }
-        w = w.withGateLogit(Integer.parseInt(parts[0]), Integer.parseInt(parts[1]),
-            Weights.LOCAL_GATE_LOGIT);
-      } catch (NumberFormatException e) {
+      if (!lh.trim().matches("-?\\d+\\.-?\\d+")) {
         throw new IllegalArgumentException("--local-heads wants LAYER.HEAD (e.g. 1.1), got '" + lh + "'");
       }
+      String[] parts = lh.trim().split("\\.");
+      w = w.withGateLogit(Integer.parseInt(parts[0]), Integer.parseInt(parts[1]),
+          Weights.LOCAL_GATE_LOGIT); // refuses a head the model does not have
     }
     return w;
   }
