@@ -208,6 +208,20 @@ final class Markdown {
       }
       md.append('\n');
     }
+    md.append("\nTeacher-forced NLL of the whole key (nats, the sum over its five digits, so "
+        + "-ln P(key); chance 11.5), mean per cell: it shows a key growing uncertain before "
+        + "exact-key accuracy loses it:\n\n| length |");
+    for (double d : depths) {
+      md.append(' ').append(Math.round(d * 100)).append("% |");
+    }
+    md.append("\n|---|").append("---|".repeat(depths.size())).append('\n');
+    for (PasskeyEval.Row row : rows) {
+      md.append("| ").append(EvalCommand.tokens(row.length())).append(" |");
+      for (double v : row.meanKeyNllByDepth(depths.size())) {
+        md.append(Double.isNaN(v) ? " - |" : String.format(" %.3f |", v));
+      }
+      md.append('\n');
+    }
     md.append('\n');
   }
 }

@@ -190,6 +190,26 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
     }
 
     /**
+     * Mean teacher-forced NLL of the whole key (the sum of its five digits' NLL, i.e. -ln P(key)
+     * given the question) per depth column; NaN for a column without trials. At 20 trials per
+     * cell, where one miss is 5 points, this shows a key growing uncertain before it is lost.
+     */
+    public double[] meanKeyNllByDepth(int depths) {
+      double[] sum = new double[depths];
+      int[] n = new int[depths];
+      for (Trial t : trials) {
+        for (double v : t.digitNll()) {
+          sum[t.depthIndex()] += v;
+        }
+        n[t.depthIndex()]++;
+      }
+      for (int j = 0; j < depths; j++) {
+        sum[j] = n[j] == 0 ? Double.NaN : sum[j] / n[j];
+      }
+      return sum;
+    }
+
+    /**
      * {passes, trials} with the question wholly in the open segment ({@code local} true: at
      * least the question's tokens + 1 open) or partly compressed into memory.
      */

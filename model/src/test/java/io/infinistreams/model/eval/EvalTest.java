@@ -278,6 +278,7 @@ class EvalTest {
     String md = Files.readString(out.resolve("summary.md"));
     assertTrue(md.contains("| 600 |"), md);
     assertTrue(md.contains("Teacher-forced NLL of each answer digit"), md);
+    assertTrue(md.contains("Teacher-forced NLL of the whole key"), md);
     assertTrue(md.contains("By where the needle lies"), md);
     assertTrue(md.contains("answer cut by a boundary"), md);
     assertTrue(md.contains("Chat recall"), md);
@@ -366,5 +367,22 @@ class EvalTest {
     assertArrayEquals(new int[] {1, 3}, row.byAnswerCut(n)); // 124, 126, 128
     assertArrayEquals(new int[] {0, 0}, new PasskeyEval.Row(1024, trials.subList(0, 2), 1.0)
         .byAnswerCut(n));
+  }
+
+  /** The key's NLL is the sum of its digits' NLL, averaged per depth column; empty columns NaN. */
+  @Test
+  void keyNllIsTheDigitSumAveragedPerDepth() {
+    List<PasskeyEval.Trial> trials = List.of(
+        trial(0, 0.1, 0.0, 0.0, 0.0, 0.5), trial(0, 0.0, 0.0, 0.0, 0.0, 1.5),
+        trial(2, 2.3, 2.3, 2.3, 2.3, 2.3));
+    double[] nll = new PasskeyEval.Row(1024, trials, 1.0).meanKeyNllByDepth(3);
+    assertEquals(1.05, nll[0], 1e-12); // (0.6 + 1.5) / 2
+    assertTrue(Double.isNaN(nll[1]));
+    assertEquals(11.5, nll[2], 1e-12);
+  }
+
+  private static PasskeyEval.Trial trial(int depthIndex, double... digitNll) {
+    return new PasskeyEval.Trial(1024, depthIndex, 0, 12345, 0, " 12345", true, digitNll, 900,
+        10, PasskeyEval.NeedlePlacement.ONE_MEMORY_SEGMENT);
   }
 }
