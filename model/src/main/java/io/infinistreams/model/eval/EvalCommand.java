@@ -78,6 +78,11 @@ public final class EvalCommand implements Callable<Integer> {
       description = "Filler lengths at which the memory's size |M| is measured (default ${DEFAULT-VALUE}).")
   List<Integer> growthLengths;
 
+  @Option(names = "--gates-length", defaultValue = "4096", description = "Tokens per document "
+      + "of the per-token output gate's measurement (the gates part; default ${DEFAULT-VALUE}): "
+      + "longer documents show the gate reading a fuller memory.")
+  int gatesLength;
+
   @Option(names = "--skip", split = ",", description = "Parts to skip: passkey, baseline, chat, lm, gates, growth, writes.")
   List<String> skip = new ArrayList<>();
 
@@ -138,6 +143,10 @@ public final class EvalCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintStream err = System.err;
     commandLine = typed();
+    if (gatesLength < 256) {
+      throw new IllegalArgumentException("--gates-length must be at least 256 tokens, got "
+          + gatesLength);
+    }
     Files.createDirectories(out);
     try (InfiniModel loaded = model == null ? InfiniModel.loadDefault()
         : InfiniModel.load(model)) {
@@ -207,7 +216,7 @@ public final class EvalCommand implements Callable<Integer> {
     summary.put("gates", g);
     if (c.outputGate().perToken()) {
       summary.put("gatesAreBiases", true);
-      OutputGateEval eval = new OutputGateEval(4096, 20, seed);
+      OutputGateEval eval = new OutputGateEval(gatesLength, 20, seed);
       OutputGateEval.Result r = eval.run(m);
       Map<String, Object> o = new LinkedHashMap<>();
       o.put("documents", eval.trials() + " passkey documents of " + eval.length()

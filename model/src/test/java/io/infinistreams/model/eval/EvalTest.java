@@ -369,6 +369,28 @@ class EvalTest {
         .byAnswerCut(n));
   }
 
+  /** {@code --gates-length} sets the gate measurement's documents; too short is refused. */
+  @Test
+  void gatesLengthSetsTheGateDocuments(@TempDir Path dir) throws Exception {
+    Path ckpt = dir.resolve("model");
+    ModelConfig c = ModelConfig.tiny().withUpdateRule(io.infinistreams.model.UpdateRule.GATED)
+        .withSegmentLength(64).withOverlap(8).withOutputGate(OutputGate.CONTENT);
+    try (InfiniModel m = InfiniModel.create(c, 5)) {
+      m.save(ckpt, "random tiny CONTENT model for EvalTest");
+    }
+    Path out = dir.resolve("eval");
+    List<String> args = List.of("--model", ckpt.toString(), "--out", out.toString(), "--skip",
+        "passkey,baseline,chat,lm,growth,writes", "--gates-length");
+    List<String> ok = new java.util.ArrayList<>(args);
+    ok.add("700");
+    assertEquals(0, new CommandLine(new EvalCommand()).execute(ok.toArray(String[]::new)));
+    String md = Files.readString(out.resolve("summary.md"));
+    assertTrue(md.contains("20 passkey documents of 700 tokens"), md);
+    List<String> bad = new java.util.ArrayList<>(args);
+    bad.add("100");
+    assertNotEquals(0, new CommandLine(new EvalCommand()).execute(bad.toArray(String[]::new)));
+  }
+
   /** The key's NLL is the sum of its digits' NLL, averaged per depth column; empty columns NaN. */
   @Test
   void keyNllIsTheDigitSumAveragedPerDepth() {
