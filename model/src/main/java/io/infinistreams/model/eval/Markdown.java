@@ -135,9 +135,7 @@ final class Markdown {
         : "Passkey retrieval, memory off (gate forced local)").append("\n\n");
     md.append("Exact-key accuracy (%), ").append(n).append(" trials per cell, seed ")
         .append(r.get("seed")).append(".\n\n| length |");
-    for (double d : depths) {
-      md.append(' ').append(Math.round(d * 100)).append("% |");
-    }
+    depthColumns(md, depths);
     md.append(" mean | seconds |\n|---|").append("---|".repeat(depths.size() + 2)).append('\n');
     for (int length : lengths) {
       md.append("| ").append(EvalCommand.tokens(length)).append(" |");
@@ -211,9 +209,7 @@ final class Markdown {
     md.append("\nTeacher-forced NLL of the whole key (nats, the sum over its five digits, so "
         + "-ln P(key); chance 11.5), mean per cell: it shows a key growing uncertain before "
         + "exact-key accuracy loses it:\n\n| length |");
-    for (double d : depths) {
-      md.append(' ').append(Math.round(d * 100)).append("% |");
-    }
+    depthColumns(md, depths);
     md.append("\n|---|").append("---|".repeat(depths.size())).append('\n');
     for (PasskeyEval.Row row : rows) {
       md.append("| ").append(EvalCommand.tokens(row.length())).append(" |");
@@ -223,5 +219,12 @@ final class Markdown {
       md.append('\n');
     }
     md.append('\n');
+  }
+
+  /** The depth columns of a header row: " 0% | 10% | ...". */
+  private static void depthColumns(StringBuilder md, List<Double> depths) {
+    for (double d : depths) {
+      md.append(' ').append(Math.round(d * 100)).append("% |");
+    }
   }
 }
