@@ -219,6 +219,52 @@ final class Markdown {
       md.append('\n');
     }
     md.append('\n');
+    answerGates(md, rows);
+  }
+
+  /**
+   * Under a per-token output gate: the gate at the position that predicts the key's last digit
+   * (the digit every deep-needle miss so far got wrong), passes and misses apart, per length.
+   */
+  private static void answerGates(StringBuilder md, List<PasskeyEval.Row> rows) {
+    double[][] shape = null;
+    for (PasskeyEval.Row row : rows) {
+      for (boolean pass : new boolean[] {true, false}) {
+        shape = shape != null ? shape : row.meanAnswerGate(pass, 4);
+      }
+    }
+    if (shape == null) {
+      return;
+    }
+    md.append("Per-token output gate (0 = local branch, 1 = memory) at the position that "
+        + "predicts the key's last digit, teacher-forced, mean over the trials that pass and "
+        + "over those that miss:\n\n| length | trials | ");
+    for (int l = 0; l < shape.length; l++) {
+      for (int h = 0; h < shape[l].length; h++) {
+        md.append(" L").append(l).append('.').append(h).append(" |");
+      }
+    }
+    int heads = shape.length * shape[0].length;
+    md.append("\n|---|---|").append("---|".repeat(heads)).append('\n');
+    for (PasskeyEval.Row row : rows) {
+      for (boolean pass : new boolean[] {true, false}) {
+        double[][] g = row.meanAnswerGate(pass, 4);
+        if (g == null) {
+          continue;
+        }
+        long n = row.trials().stream().filter(t -> t.pass() == pass && t.answerGates() != null
+            && !Float.isNaN(t.answerGates()[0][0][4])).count();
+        md.append("| ").append(EvalCommand.tokens(row.length())).append(" | ").append(n)
+            .append(pass ? " pass" : " miss").append(" |");
+        for (double[] layer : g) {
+          for (double v : layer) {
+            md.append(String.format(" %.3f |", v));
+          }
+        }
+        md.append('\n');
+      }
+    }
+    md.append('\n');
   }
 
   /** The depth columns of a header row: " 0% | 10% | ...". */

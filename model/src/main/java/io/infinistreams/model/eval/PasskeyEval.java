@@ -1,5 +1,6 @@
 package io.infinistreams.model.eval;
 
+import io.infinistreams.model.AbsorbResult;
 import io.infinistreams.model.ByteTokenizer;
 import io.infinistreams.model.GenerateResult;
 import io.infinistreams.model.GenerationSettings;
@@ -69,11 +70,15 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
   /**
    * One trial's plan and outcome. {@code digitNll}: teacher-forced negative log-likelihood
    * (nats) of each of the key's five digits after the question (ln 10 = 2.30 is chance); it shows
-   * which digits a model carries when it does not get the whole key.
+   * which digits a model carries when it does not get the whole key. {@code answerGates}: under a
+   * per-token output gate, the gate [layer][head][digit] at the position that predicts each of
+   * the key's digits in that teacher-forced pass (NaN where a segment boundary has already
+   * compressed that position); null under the STATIC gate, a gate override, or in a journal
+   * written before it was recorded.
    */
   public record Trial(int length, int depthIndex, int index, int key, int fillerBefore,
       String generated, boolean pass, double[] digitNll, int documentTokens, int openTokens,
-      NeedlePlacement needle) {}
+      NeedlePlacement needle, float[][][] answerGates) {}
 
   /**
    * Where a trial's needle lies among its stream's segments when the answer is asked. The needle
@@ -249,6 +254,39 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
       return new int[] {pass, n};
     }
 
+    /**
+     * Mean per-token output gate [layer][head] at the position that predicts the key's digit
+     * {@code digit} (0-4), over the trials that pass ({@code pass} true) or miss and recorded
+     * it; null when no such trial recorded it.
+     */
+    public double[][] meanAnswerGate(boolean pass, int digit) {
+      double[][] sum = null;
+      int n = 0;
+      for (Trial t : trials) {
+        float[][][] g = t.answerGates();
+        if (t.pass() != pass || g == null || Float.isNaN(g[0][0][digit])) {
+          continue;
+        }
+        if (sum == null) {
+          sum = new double[g.length][g[0].length];
+        }
+        for (int l = 0; l < g.length; l++) {
+          for (int h = 0; h < g[l].length; h++) {
+            sum[l][h] += g[l][h][digit];
+          }
+        }
+        n++;
+      }
+      if (sum != null) {
+        for (double[] layer : sum) {
+          for (int h = 0; h < layer.length; h++) {
+            layer[h] /= n;
+          }
+        }
+      }
+      return sum;
+    }
+
     /** Passes per depth column. */
     public int[] passes(int depths) {
       int[] out = new int[depths];
@@ -282,7 +320,8 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
         int center = PasskeyDocument.prefixFiller(doc, depths.get(j));
         int before = Math.max(0, Math.min(capacity, center + offset));
         out.add(new Trial(length, j, i, key, before, null, false, null, doc,
-            openTokens(doc, segmentLength), NeedlePlacement.of(before, key, doc, segmentLength)));
+            openTokens(doc, segmentLength), NeedlePlacement.of(before, key, doc, segmentLength),
+            null));
       }
     }
     return out;
@@ -496,13 +535,39 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
         GenerationSettings.greedy(8));
     String text = ByteTokenizer.decode(g.generated());
     boolean pass = firstNumber(text) == t.key();
-    float[] lp = model.absorb(s, ByteTokenizer.encode(PasskeyDocument.QUESTION + " " + t.key()),
-        true).logProbs();
+    AbsorbResult scored = model.absorb(s,
+        ByteTokenizer.encode(PasskeyDocument.QUESTION + " " + t.key()), true);
+    float[] lp = scored.logProbs();
     double[] nll = new double[5];
     for (int i = 0; i < 5; i++) {
       nll[i] = -lp[lp.length - 5 + i];
     }
     return new Trial(t.length(), t.depthIndex(), t.index(), t.key(), t.fillerBefore(), text,
-        pass, nll, t.documentTokens(), t.openTokens(), t.needle());
+        pass, nll, t.documentTokens(), t.openTokens(), t.needle(),
+        answerGates(model, scored.state()));
+  }
+
+  /**
+   * The per-token output gate at the five positions that predict the key's digits, from the
+   * state that has absorbed the question and the key (the key's last digit is its last token, so
+   * those positions are the 6th- to 2nd-last); null unless the model's gate is per token and not
+   * overridden.
+   */
+  static float[][][] answerGates(InfiniModel model, StreamState scored) {
+    if (!model.config().outputGate().perToken() || model.gateOverride() != GateOverride.NONE) {
+      return null;
+    }
+    float[][][] g = model.outputGates(scored);
+    float[][][] out = new float[g.length][g[0].length][5];
+    int open = g[0][0].length;
+    for (int l = 0; l < g.length; l++) {
+      for (int h = 0; h < g[l].length; h++) {
+        for (int d = 0; d < 5; d++) {
+          int j = open - 6 + d;
+          out[l][h][d] = j >= 0 ? g[l][h][j] : Float.NaN;
+        }
+      }
+    }
+    return out;
   }
 }

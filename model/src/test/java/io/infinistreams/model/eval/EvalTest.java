@@ -3,6 +3,7 @@ package io.infinistreams.model.eval;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -283,6 +284,7 @@ class EvalTest {
     assertTrue(md.contains("answer cut by a boundary"), md);
     assertTrue(md.contains("Chat recall"), md);
     assertTrue(md.contains("bits per byte"), md);
+    assertTrue(!md.contains("predicts the key's last digit"), md); // STATIC: one gate per head
   }
 
   /**
@@ -361,7 +363,7 @@ class EvalTest {
     boolean[] pass = {true, true, false, true, false};
     for (int i = 0; i < open.length; i++) {
       trials.add(new PasskeyEval.Trial(1024, 0, i, 12345, 0, " 12345", pass[i], new double[5],
-          900, open[i], PasskeyEval.NeedlePlacement.ONE_MEMORY_SEGMENT));
+          900, open[i], PasskeyEval.NeedlePlacement.ONE_MEMORY_SEGMENT, null));
     }
     PasskeyEval.Row row = new PasskeyEval.Row(1024, trials, 1.0);
     assertArrayEquals(new int[] {1, 3}, row.byAnswerCut(n)); // 124, 126, 128
@@ -369,7 +371,10 @@ class EvalTest {
         .byAnswerCut(n));
   }
 
-  /** {@code --gates-length} sets the gate measurement's documents; too short is refused. */
+  /**
+   * {@code --gates-length} sets the gate measurement's documents; too short is refused. A
+   * per-token gate's passkey summary shows the gate at the key's last digit.
+   */
   @Test
   void gatesLengthSetsTheGateDocuments(@TempDir Path dir) throws Exception {
     Path ckpt = dir.resolve("model");
@@ -386,6 +391,12 @@ class EvalTest {
     assertEquals(0, new CommandLine(new EvalCommand()).execute(ok.toArray(String[]::new)));
     String md = Files.readString(out.resolve("summary.md"));
     assertTrue(md.contains("20 passkey documents of 700 tokens"), md);
+    // a per-token gate: the passkey summary has its gate at the key's last digit
+    assertEquals(0, new CommandLine(new EvalCommand()).execute("--model", ckpt.toString(),
+        "--out", out.toString(), "--skip", "baseline,chat,lm,growth,writes,gates", "--lengths",
+        "400", "--depth-step", "0.5", "--trials", "1"));
+    md = Files.readString(out.resolve("summary.md"));
+    assertTrue(md.contains("predicts the key's last digit") && md.contains("| L1.1 |"), md);
     List<String> bad = new java.util.ArrayList<>(args);
     bad.add("100");
     assertNotEquals(0, new CommandLine(new EvalCommand()).execute(bad.toArray(String[]::new)));
@@ -405,6 +416,68 @@ class EvalTest {
 
   private static PasskeyEval.Trial trial(int depthIndex, double... digitNll) {
     return new PasskeyEval.Trial(1024, depthIndex, 0, 12345, 0, " 12345", true, digitNll, 900,
-        10, PasskeyEval.NeedlePlacement.ONE_MEMORY_SEGMENT);
+        10, PasskeyEval.NeedlePlacement.ONE_MEMORY_SEGMENT, null);
+  }
+
+  /**
+   * The gate recorded at the key's digits is the gate of the positions that predict them: the
+   * five positions end at the key's 4th digit, so a key that differs only in its last digit
+   * leaves all five unchanged, and one that differs in its 4th digit changes only the last. The
+   * per-row mean averages them; a STATIC gate records nothing.
+   */
+  @Test
+  void answerGatesAreThoseOfThePositionsThatPredictTheDigits() {
+    ModelConfig c = ModelConfig.tiny().withUpdateRule(io.infinistreams.model.UpdateRule.GATED)
+        .withSegmentLength(64).withOverlap(8).withOutputGate(OutputGate.CONTENT);
+    try (InfiniModel m = InfiniModel.create(c, 11);
+        InfiniModel fixed = InfiniModel.create(c.withOutputGate(OutputGate.STATIC), 11)) {
+      java.util.SplittableRandom rng = new java.util.SplittableRandom(5);
+      for (io.infinistreams.model.Weights.Layer l : m.weights().layers()) {
+        float[] w = new float[Math.toIntExact(l.gateContent().size())];
+        for (int i = 0; i < w.length; i++) {
+          w[i] = (float) rng.nextGaussian(); // away from the 0 init, so the gate varies
+        }
+        l.gateContent().set(java.nio.FloatBuffer.wrap(w));
+      }
+      StreamState s = m.absorb(m.newState(), EvalCommand.encode(
+          PasskeyDocument.INTRO + PasskeyDocument.needle(12345) + PasskeyDocument.filler(0, 150)),
+          false).state();
+      PasskeyEval.Trial base = PasskeyEval.ask(m, s, keyed(12345));
+      float[][][] lastDiffers = PasskeyEval.ask(m, s, keyed(12349)).answerGates();
+      PasskeyEval.Trial fourthDiffers = PasskeyEval.ask(m, s, keyed(12375));
+      float[][][] a = base.answerGates();
+      float[][][] b = fourthDiffers.answerGates();
+      for (int l = 0; l < c.layers(); l++) {
+        for (int h = 0; h < c.heads(); h++) {
+          assertArrayEquals(a[l][h], lastDiffers[l][h]);
+          assertArrayEquals(Arrays.copyOf(a[l][h], 4), Arrays.copyOf(b[l][h], 4));
+          assertNotEquals(a[l][h][4], b[l][h][4]);
+        }
+      }
+      PasskeyEval.Trial missed = new PasskeyEval.Trial(1024, 0, 2, 12345, 0, " 1", false,
+          new double[5], 900, 10, PasskeyEval.NeedlePlacement.ONE_MEMORY_SEGMENT, a);
+      List<PasskeyEval.Trial> asked = List.of(asPass(base), asPass(fourthDiffers), missed);
+      PasskeyEval.Row row = new PasskeyEval.Row(1024, asked, 1.0);
+      assertEquals((a[1][1][4] + b[1][1][4]) / 2.0, row.meanAnswerGate(true, 4)[1][1], 1e-6);
+      assertEquals(a[0][1][3], row.meanAnswerGate(false, 3)[0][1], 1e-6);
+      assertNull(new PasskeyEval.Row(1024, List.of(trial(0, 0, 0, 0, 0, 0)), 1.0)
+          .meanAnswerGate(true, 4));
+      StreamState f = fixed.absorb(fixed.newState(), EvalCommand.encode(PasskeyDocument.INTRO),
+          false).state();
+      assertNull(PasskeyEval.ask(fixed, f, keyed(12345)).answerGates());
+      assertNull(PasskeyEval.ask(m.withGateOverride(GateOverride.LOCAL_ONLY), s, keyed(12345))
+          .answerGates());
+    }
+  }
+
+  private static PasskeyEval.Trial keyed(int key) {
+    return new PasskeyEval.Trial(1024, 0, 0, key, 0, null, false, null, 900, 10,
+        PasskeyEval.NeedlePlacement.ONE_MEMORY_SEGMENT, null);
+  }
+
+  private static PasskeyEval.Trial asPass(PasskeyEval.Trial t) {
+    return new PasskeyEval.Trial(t.length(), t.depthIndex(), t.index(), t.key(),
+        t.fillerBefore(), t.generated(), true, t.digitNll(), t.documentTokens(), t.openTokens(),
+        t.needle(), t.answerGates());
   }
 }
