@@ -330,8 +330,9 @@ public final class InfiniTransformer {
     }
 
     // Eq. 10, gate: A = g A_mem + (1 - g) A_dot, g = sigmoid(beta) per head (STATIC) or
-    // sigmoid(beta + A_mem w_mem + A_dot w_dot [+ h w_in]) per token and head (CONTENT[_INPUT]).
-    NDArray g = o.gate() == GateOverride.NONE && lp.gateMem() != null
+    // sigmoid(beta + A_mem w_mem + A_dot w_dot [+ h w_in]) per token and head (CONTENT[_INPUT]),
+    // sigmoid(beta + A_dot w_dot) under CONTENT_LOCAL.
+    NDArray g = o.gate() == GateOverride.NONE && lp.gateDot() != null
         ? contentGate(aMem, aDot, h, lp) : null; // (B, H, T, 1) or none
     NDArray gated = switch (o.gate()) {
       case LOCAL_ONLY -> aDot;
@@ -348,7 +349,8 @@ public final class InfiniTransformer {
 
   /**
    * The per-token gate g = sigmoid(beta + A_mem w_mem + A_dot w_dot) of each token and head
-   * ({@link OutputGate#CONTENT}), plus h w_in under {@link OutputGate#CONTENT_INPUT}: aMem, aDot
+   * ({@link OutputGate#CONTENT}), plus h w_in under {@link OutputGate#CONTENT_INPUT}, without
+   * A_mem w_mem under {@link OutputGate#CONTENT_LOCAL}: aMem, aDot
    * (B, H, T, V), h (B, T, D) -> (B, H, T, 1). Each stream's row is computed alone, a buffer of
    * the same size whatever the batch (libtorch's vectorised exp rounds by buffer position; see
    * {@link WriteGate#LOGISTIC}), so absorbAll equals absorb bit for bit.
@@ -357,7 +359,8 @@ public final class InfiniTransformer {
     NDList rows = new NDList();
     long b = aMem.getShape().get(0);
     for (long i = 0; i < b; i++) {
-      NDArray x = aMem.get(i).matMul(lp.gateMem()).add(aDot.get(i).matMul(lp.gateDot()))
+      NDArray dot = aDot.get(i).matMul(lp.gateDot());
+      NDArray x = (lp.gateMem() == null ? dot : aMem.get(i).matMul(lp.gateMem()).add(dot))
           .add(lp.gateLogit()); // (H, T, 1)
       if (lp.gateIn() != null) {
         x = x.add(h.get(i).matMul(lp.gateIn()).transpose(1, 0).expandDims(2)); // (H, T, 1)
@@ -506,7 +509,7 @@ public final class InfiniTransformer {
    * @param oneMinusGate (H, 1, 1) 1 - sigmoid(beta)
    * @param memGain      (H, 1, V) gain of the NORMALIZED read
    * @param gateLogit    (H, 1, 1) beta, for the per-token gate; null under STATIC
-   * @param gateMem      (H, V, 1) w_mem of the per-token gate; null under STATIC
+   * @param gateMem      (H, V, 1) w_mem of the per-token gate; null under STATIC and CONTENT_LOCAL
    * @param gateDot      (H, V, 1) w_dot of the per-token gate; null under STATIC
    * @param gateIn       (D, H) w_in transposed, of the CONTENT_INPUT gate; null otherwise
    */
@@ -521,9 +524,13 @@ public final class InfiniTransformer {
         return new PreparedLayer(w, wqkv, g, g.neg().add(1f), gain, null, null, null, null);
       }
       int dv = c.dValue();
-      NDArray content = local(m, w.gateContent()); // (H, 2V): [w_mem w_dot]
+      NDArray content = local(m, w.gateContent()); // (H, 2V): [w_mem w_dot], or (H, V): w_dot
       NDArray in = w.gateInput() == null ? null
           : contiguous(local(m, w.gateInput()).transpose(1, 0)); // (D, H)
+      if (!c.outputGate().readsMemory()) {
+        return new PreparedLayer(w, wqkv, g, g.neg().add(1f), gain, beta, null,
+            content.reshape(c.heads(), dv, 1), in);
+      }
       return new PreparedLayer(w, wqkv, g, g.neg().add(1f), gain, beta,
           content.get(":, :" + dv).reshape(c.heads(), dv, 1),
           content.get(":, " + dv + ":").reshape(c.heads(), dv, 1), in);

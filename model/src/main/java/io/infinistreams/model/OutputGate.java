@@ -23,11 +23,31 @@ public enum OutputGate {
    * below found: what the question's position needs to know to choose between a memory read and
    * a key in local view.
    */
-  CONTENT_INPUT;
+  CONTENT_INPUT,
+  /**
+   * A per-token gate that reads only the local branch: g = sigmoid(beta + A_dot . w_dot), w_dot
+   * (H, V) initialised to 0. Local attention tells the gate whether a key is in view; the memory
+   * read, which grows noisier as a stream's memory fills, cannot move it (CONTENT's gate, which
+   * reads A_mem too, loses needles deep in 1M-token streams: docs/evaluation.md, session 13).
+   */
+  CONTENT_LOCAL;
 
-  /** Whether g is computed per token (CONTENT, CONTENT_INPUT) rather than once per head. */
+  /** Whether g is computed per token (CONTENT, CONTENT_INPUT, CONTENT_LOCAL) rather than once per head. */
   public boolean perToken() {
     return this != STATIC;
+  }
+
+  /** Whether a per-token gate reads the memory branch A_mem (CONTENT, CONTENT_INPUT). */
+  public boolean readsMemory() {
+    return perToken() && this != CONTENT_LOCAL;
+  }
+
+  /**
+   * Width of a per-token gate's weights on the branches per head: 2V ([w_mem w_dot]) when it
+   * reads both, V (w_dot) under CONTENT_LOCAL.
+   */
+  public long branchWeights(int dValue) {
+    return readsMemory() ? 2L * dValue : dValue;
   }
 
   /** Whether the gate reads the layer's input h (CONTENT_INPUT). */

@@ -119,7 +119,7 @@ public final class Weights {
       shapes.put(p + "attn.wo", new Shape((long) h * c.dValue(), d));
       shapes.put(p + "attn.gate", new Shape(h));
       if (c.outputGate().perToken()) {
-        shapes.put(p + "attn.gate_content", new Shape(h, 2L * c.dValue()));
+        shapes.put(p + "attn.gate_content", new Shape(h, c.outputGate().branchWeights(c.dValue())));
       }
       if (c.outputGate().readsInput()) {
         shapes.put(p + "attn.gate_input", new Shape(h, d));

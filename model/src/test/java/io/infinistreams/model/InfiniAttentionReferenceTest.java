@@ -73,12 +73,14 @@ class InfiniAttentionReferenceTest {
   }
 
   /**
-   * The per-token output gates, from both branches (CONTENT) and also from the layer's input
-   * (CONTENT_INPUT), under the shipped rule and others.
+   * The per-token output gates, from both branches (CONTENT), also from the layer's input
+   * (CONTENT_INPUT), or from the local branch alone (CONTENT_LOCAL), under the shipped rule and
+   * others.
    */
   @ParameterizedTest(name = "{2} gate, {0} update, {1} read")
   @CsvSource({"GATED,NORMALIZED,CONTENT", "DELTA,PAPER,CONTENT", "SEQUENTIAL,UNIT,CONTENT",
-      "GATED,NORMALIZED,CONTENT_INPUT", "DELTA,PAPER,CONTENT_INPUT"})
+      "GATED,NORMALIZED,CONTENT_INPUT", "DELTA,PAPER,CONTENT_INPUT", "GATED,NORMALIZED,CONTENT_LOCAL",
+      "DELTA,PAPER,CONTENT_LOCAL"})
   void contentGateMatchesNaiveReferenceAcrossSegments(UpdateRule rule, MemoryRead read,
       OutputGate outputGate) {
     ModelConfig c = ModelConfig.tiny().withUpdateRule(rule).withMemoryRead(read)
@@ -96,7 +98,7 @@ class InfiniAttentionReferenceTest {
    * does, so a STATIC model can be continued with it.
    */
   @ParameterizedTest(name = "{0}")
-  @CsvSource({"CONTENT", "CONTENT_INPUT"})
+  @CsvSource({"CONTENT", "CONTENT_INPUT", "CONTENT_LOCAL"})
   void contentGateAtZeroIsTheStaticGate(OutputGate outputGate) {
     ModelConfig c = ModelConfig.tiny().withUpdateRule(UpdateRule.GATED);
     ModelConfig content = c.withOutputGate(outputGate);
@@ -104,7 +106,7 @@ class InfiniAttentionReferenceTest {
       Weights.Layer lw = randomLayer(m, c, new SplittableRandom(6), new float[] {0.8f, -1.3f});
       Weights.Layer zero = new Weights.Layer(lw.attnNorm(), lw.wq(), lw.wk(), lw.wv(), lw.wo(),
           lw.gate(), lw.memNorm(), lw.ffnNorm(), lw.w1(), lw.w2(), lw.write(), lw.writeBias(),
-          m.zeros(new Shape(c.heads(), 2L * c.dValue())),
+          m.zeros(new Shape(c.heads(), outputGate.branchWeights(c.dValue()))),
           outputGate.readsInput() ? m.zeros(new Shape(c.heads(), c.dModel())) : null);
       NDArray h = m.create(random(new SplittableRandom(7), BATCH * c.segmentLength() * c.dModel(),
           1.0), new Shape(BATCH, c.segmentLength(), c.dModel()));
@@ -383,8 +385,8 @@ class InfiniAttentionReferenceTest {
             : m.create(random(rng, c.heads(), 0.5), new Shape(c.heads())),
         // per-token gates: logits that move by a few units from token to token
         !c.outputGate().perToken() ? null
-            : m.create(random(rng, c.heads() * 2 * c.dValue(), 1.0),
-                new Shape(c.heads(), 2L * c.dValue())),
+            : m.create(random(rng, (int) (c.heads() * c.outputGate().branchWeights(c.dValue())),
+                1.0), new Shape(c.heads(), c.outputGate().branchWeights(c.dValue()))),
         !c.outputGate().readsInput() ? null
             : m.create(random(rng, c.heads() * d, std), new Shape(c.heads(), d)));
   }

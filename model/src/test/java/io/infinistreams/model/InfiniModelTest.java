@@ -90,7 +90,7 @@ class InfiniModelTest {
    * for bit in lockstep, and whatever the split of the text into calls.
    */
   @ParameterizedTest(name = "{0}")
-  @EnumSource(value = OutputGate.class, names = {"CONTENT", "CONTENT_INPUT"})
+  @EnumSource(value = OutputGate.class, names = {"CONTENT", "CONTENT_INPUT", "CONTENT_LOCAL"})
   void contentGateInLockstepAndInPiecesIsBitIdentical(OutputGate gate) {
     ModelConfig c = ModelConfig.tiny().withUpdateRule(UpdateRule.GATED)
         .withWriteGate(WriteGate.LOGISTIC).withOverlap(4).withOutputGate(gate)
@@ -323,6 +323,45 @@ class InfiniModelTest {
           "memory bytes of (layer, head) #" + i);
     }
     assertEquals(want, got);
+  }
+
+  /**
+   * CONTENT_LOCAL's gate reads the local branch only: two streams that end in the same context
+   * and open segment after different texts (so their memories differ) get the same layer-0 gate
+   * at every open position, while CONTENT's gate, which also reads the memory, differs between
+   * them. (Above layer 0 the local branch attends to states that carry the memory read below.)
+   */
+  @Test
+  void aLocalContentGateDoesNotReadTheMemory() {
+    ModelConfig c = ModelConfig.tiny().withUpdateRule(UpdateRule.GATED)
+        .withWriteGate(WriteGate.LOGISTIC).withOverlap(4).withSegmentLength(40);
+    int[] tail = randomText(new SplittableRandom(21), 150);
+    for (OutputGate gate : new OutputGate[] {OutputGate.CONTENT_LOCAL, OutputGate.CONTENT}) {
+      try (InfiniModel m = InfiniModel.create(c.withOutputGate(gate), 51)) {
+        SplittableRandom rng = new SplittableRandom(13);
+        for (Weights.Layer l : m.weights().layers()) {
+          float[] w = new float[Math.toIntExact(l.gateContent().size())];
+          for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rng.nextGaussian();
+          }
+          l.gateContent().set(java.nio.FloatBuffer.wrap(w));
+        }
+        float[][][] a = gatesAfter(m, randomText(new SplittableRandom(1), 200), tail);
+        float[][][] b = gatesAfter(m, randomText(new SplittableRandom(2), 200), tail);
+        boolean same = true; // layer 0: above it, the local branch reads what memory gave below
+        for (int h = 0; h < a[0].length; h++) {
+          same &= Arrays.equals(a[0][h], b[0][h]);
+        }
+        assertEquals(gate == OutputGate.CONTENT_LOCAL, same, gate.toString());
+      }
+    }
+  }
+
+  private static float[][][] gatesAfter(InfiniModel m, int[] head, int[] tail) {
+    StreamState s = m.absorb(m.newState(), head, false).state();
+    s = m.absorb(s, tail, false).state();
+    assertTrue(!s.memories().isEmpty() && s.openTokens().length > 0);
+    return m.outputGates(s);
   }
 
   static int[] randomText(SplittableRandom rng, int length) {

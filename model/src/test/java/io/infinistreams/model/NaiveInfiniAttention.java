@@ -9,7 +9,7 @@ final class NaiveInfiniAttention {
 
   /**
    * Weights of one layer, row-major; write (D, H) and writeBias (H) only under GATED, gateContent
-   * (H, 2V) only under a per-token output gate, gateInput (H, D) only under CONTENT_INPUT, else
+   * (H, 2V) only under a per-token output gate ((H, V) under CONTENT_LOCAL), gateInput (H, D) only under CONTENT_INPUT, else
    * null.
    */
   record LayerWeights(float[] wq, float[] wk, float[] wv, float[] wo, float[] gate, float[] memNorm,
@@ -156,10 +156,14 @@ final class NaiveInfiniAttention {
       // gate: per head, or per token from [A_mem A_dot] (CONTENT) and h (CONTENT_INPUT)
       for (int i = 0; i < t; i++) {
         double x = w.gate()[hd];
-        if (w.gateContent() != null) {
+        if (w.gateContent() != null && c.outputGate().readsMemory()) {
           for (int f = 0; f < dv; f++) {
             x += aMem[hd][i][f] * w.gateContent()[hd * 2 * dv + f]
                 + aDot[hd][i][f] * w.gateContent()[hd * 2 * dv + dv + f];
+          }
+        } else if (w.gateContent() != null) { // CONTENT_LOCAL: w_dot alone, (H, V)
+          for (int f = 0; f < dv; f++) {
+            x += aDot[hd][i][f] * w.gateContent()[hd * dv + f];
           }
         }
         if (w.gateInput() != null) {

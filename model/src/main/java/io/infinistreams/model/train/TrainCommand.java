@@ -171,11 +171,12 @@ public final class TrainCommand implements Callable<Integer> {
       + "trained without overlap can be continued with it (--init-from).")
   Integer overlap;
 
-  @Option(names = "--output-gate", description = "STATIC, CONTENT or CONTENT_INPUT: how each "
-      + "head mixes its memory and local branches, one gate per head (the paper's), per token "
-      + "from what each branch returned, or from that and the layer's input (default: the "
-      + "config's, STATIC). The per-token gates' weights start at 0, so a STATIC or CONTENT model "
-      + "can be continued with them (--init-from).")
+  @Option(names = "--output-gate", description = "STATIC, CONTENT, CONTENT_INPUT or "
+      + "CONTENT_LOCAL: how each head mixes its memory and local branches, one gate per head (the "
+      + "paper's), per token from what each branch returned, from that and the layer's input, or "
+      + "from what the local branch returned only (default: the config's, STATIC). The per-token "
+      + "gates' weights start at 0, so a STATIC or CONTENT model can be continued with them "
+      + "(--init-from).")
   OutputGate outputGate;
 
   @Option(names = "--content-gate-lr-scale", defaultValue = "1", description = "The per-token "
