@@ -90,8 +90,13 @@ public record PasskeyDocument(String document, String question, int key, int nee
     return fillerTotal(totalChars);
   }
 
+  /** The fewest characters a document with its question can have: intro, needle, question. */
+  public static int minimumChars() {
+    return INTRO.length() + needle(MIN_KEY).length() + QUESTION.length();
+  }
+
   private static int fillerTotal(int totalChars) {
-    int fixed = INTRO.length() + needle(MIN_KEY).length() + QUESTION.length();
+    int fixed = minimumChars();
     if (totalChars < fixed) {
       throw new IllegalArgumentException("a passkey document needs at least " + fixed
           + " characters, asked for " + totalChars);

@@ -122,6 +122,24 @@ public final class EvalCommand implements Callable<Integer> {
     return "eval " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
   }
 
+  /**
+   * Refuses, before anything runs, a passkey length too short for every trial's document: each
+   * is shorter than its row's length by up to N-1 tokens (so the question ends anywhere in its
+   * segment) and must still hold the intro, the needle and the question.
+   */
+  static void checkLengths(String option, List<Integer> lengths, ModelConfig c) {
+    int least = PasskeyDocument.minimumChars() + c.segmentLength() - 1;
+    for (int length : lengths) {
+      if (length < least) {
+        throw new IllegalArgumentException(option + ": " + length + " tokens is too short for "
+            + "this model: a trial's document is up to N-1 = " + (c.segmentLength() - 1)
+            + " tokens shorter than its row's length and needs at least "
+            + PasskeyDocument.minimumChars() + " characters, so each length must be at least "
+            + least);
+      }
+    }
+  }
+
   /** {@code w} with each "layer.head" of {@code heads} forced to its local branch. */
   static Weights withLocalHeads(Weights w, List<String> heads) {
     for (String lh : heads) {
@@ -166,6 +184,13 @@ public final class EvalCommand implements Callable<Integer> {
       List<Double> depths = new ArrayList<>();
       for (int i = 0; i <= Math.round(1 / depthStep); i++) {
         depths.add(Math.min(1.0, i * depthStep));
+      }
+      if (!skip.contains("passkey")) {
+        checkLengths("--lengths", lengths, c);
+      }
+      if (!skip.contains("baseline")) {
+        checkLengths(baselineLengths != null ? "--baseline-lengths" : "--lengths",
+            baselineLengths != null ? baselineLengths : lengths, c);
       }
       if (!skip.contains("gates")) {
         gates(m);

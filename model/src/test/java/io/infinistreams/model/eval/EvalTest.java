@@ -402,6 +402,28 @@ class EvalTest {
     assertNotEquals(0, new CommandLine(new EvalCommand()).execute(bad.toArray(String[]::new)));
   }
 
+  /**
+   * A passkey length too short for a trial's document (up to N-1 tokens shorter than its row)
+   * is refused with the least length that works, before any part runs or writes a result.
+   */
+  @Test
+  void aTooShortPasskeyLengthIsRefusedBeforeAnythingRuns(@TempDir Path dir) throws Exception {
+    Path ckpt = dir.resolve("model");
+    ModelConfig c = ModelConfig.tiny().withSegmentLength(64);
+    try (InfiniModel m = InfiniModel.create(c, 5)) {
+      m.save(ckpt, "random tiny model for EvalTest");
+    }
+    int least = PasskeyDocument.minimumChars() + 63;
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> EvalCommand.checkLengths("--lengths", List.of(4096, least - 1), c));
+    assertTrue(e.getMessage().contains("at least " + least), e.getMessage());
+    EvalCommand.checkLengths("--lengths", List.of(least), c);
+    Path out = dir.resolve("eval");
+    assertNotEquals(0, new CommandLine(new EvalCommand()).execute("--model", ckpt.toString(),
+        "--out", out.toString(), "--skip", "chat,lm", "--lengths", "300", "--trials", "1"));
+    assertTrue(!Files.exists(out.resolve("results.json")));
+  }
+
   /** The key's NLL is the sum of its digits' NLL, averaged per depth column; empty columns NaN. */
   @Test
   void keyNllIsTheDigitSumAveragedPerDepth() {
