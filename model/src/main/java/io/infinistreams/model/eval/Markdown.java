@@ -252,9 +252,8 @@ final class Markdown {
         if (g == null) {
           continue;
         }
-        long n = row.trials().stream().filter(t -> t.pass() == pass && t.answerGates() != null
-            && !Float.isNaN(t.answerGates()[0][0][4])).count();
-        md.append("| ").append(EvalCommand.tokens(row.length())).append(" | ").append(n)
+        md.append("| ").append(EvalCommand.tokens(row.length())).append(" | ")
+            .append(row.answerGates(pass, 4).size())
             .append(pass ? " pass" : " miss").append(" |");
         for (double[] layer : g) {
           for (double v : layer) {

@@ -260,31 +260,28 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
      * it; null when no such trial recorded it.
      */
     public double[][] meanAnswerGate(boolean pass, int digit) {
-      double[][] sum = null;
-      int n = 0;
-      for (Trial t : trials) {
-        float[][][] g = t.answerGates();
-        if (t.pass() != pass || g == null || Float.isNaN(g[0][0][digit])) {
-          continue;
-        }
-        if (sum == null) {
-          sum = new double[g.length][g[0].length];
-        }
+      List<float[][][]> gates = answerGates(pass, digit);
+      if (gates.isEmpty()) {
+        return null;
+      }
+      double[][] mean = new double[gates.get(0).length][gates.get(0)[0].length];
+      for (float[][][] g : gates) {
         for (int l = 0; l < g.length; l++) {
           for (int h = 0; h < g[l].length; h++) {
-            sum[l][h] += g[l][h][digit];
-          }
-        }
-        n++;
-      }
-      if (sum != null) {
-        for (double[] layer : sum) {
-          for (int h = 0; h < layer.length; h++) {
-            layer[h] /= n;
+            mean[l][h] += g[l][h][digit] / (double) gates.size();
           }
         }
       }
-      return sum;
+      return mean;
+    }
+
+    /**
+     * The recorded answer gates of the trials that pass ({@code pass} true) or miss, where the
+     * position that predicts digit {@code digit} was still open.
+     */
+    public List<float[][][]> answerGates(boolean pass, int digit) {
+      return trials.stream().filter(t -> t.pass() == pass && t.answerGates() != null
+          && !Float.isNaN(t.answerGates()[0][0][digit])).map(Trial::answerGates).toList();
     }
 
     /** Passes per depth column. */
