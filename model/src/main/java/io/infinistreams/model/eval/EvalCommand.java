@@ -188,9 +188,9 @@ public final class EvalCommand implements Callable<Integer> {
       if (!skip.contains("passkey")) {
         checkLengths("--lengths", lengths, c);
       }
+      List<Integer> offLengths = baselineLengths != null ? baselineLengths : lengths;
       if (!skip.contains("baseline")) {
-        checkLengths(baselineLengths != null ? "--baseline-lengths" : "--lengths",
-            baselineLengths != null ? baselineLengths : lengths, c);
+        checkLengths(baselineLengths != null ? "--baseline-lengths" : "--lengths", offLengths, c);
       }
       if (!skip.contains("gates")) {
         gates(m);
@@ -212,7 +212,7 @@ public final class EvalCommand implements Callable<Integer> {
       }
       if (!skip.contains("baseline")) {
         passkey(m.withGateOverride(GateOverride.LOCAL_ONLY), "passkey-baseline",
-            baselineLengths != null ? baselineLengths : lengths, depths,
+            offLengths, depths,
             baselineTrials != null ? baselineTrials : trials, err);
       }
     }
