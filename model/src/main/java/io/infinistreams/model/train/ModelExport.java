@@ -51,12 +51,17 @@ public final class ModelExport {
     if (!curve.isEmpty()) {
       training.add("final", TrainCheckpoint.GSON.toJsonTree(curve.get(curve.size() - 1)));
     }
+    addToManifest(dir, "training", training);
+  }
+
+  /** Adds {@code key: value} to the manifest of the model directory {@code dir}. */
+  static void addToManifest(Path dir, String key, JsonElement value) {
+    Path file = dir.resolve(Checkpoint.MANIFEST_FILE);
     try {
-      Path manifestFile = dir.resolve(Checkpoint.MANIFEST_FILE);
       JsonObject manifest = TrainCheckpoint.GSON.fromJson(
-          Files.readString(manifestFile, StandardCharsets.UTF_8), JsonObject.class);
-      manifest.add("training", training);
-      Files.writeString(manifestFile, TrainCheckpoint.GSON.toJson((JsonElement) manifest),
+          Files.readString(file, StandardCharsets.UTF_8), JsonObject.class);
+      manifest.add(key, value);
+      Files.writeString(file, TrainCheckpoint.GSON.toJson((JsonElement) manifest),
           StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException("writing manifest in " + dir, e);
