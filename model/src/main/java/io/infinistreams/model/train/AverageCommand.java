@@ -5,6 +5,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import io.infinistreams.model.Checkpoint;
 import io.infinistreams.model.Weights;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -47,6 +48,15 @@ public final class AverageCommand implements Callable<Integer> {
       System.err.println(out + " already holds a model; choose another --out");
       return 2;
     }
+    try {
+      return average();
+    } catch (IllegalArgumentException | UncheckedIOException e) {
+      System.err.println("average: " + e.getMessage());
+      return 2;
+    }
+  }
+
+  private int average() {
     double[] c = WeightAverage.normalise(coefficients != null ? coefficients
         : Collections.nCopies(inputs.size(), 1.0), inputs.size());
     String command = "average " + String.join(" ", spec.commandLine().getParseResult().originalArgs());

@@ -109,6 +109,14 @@ class WeightAverageTest {
       assertEquals(2, new CommandLine(new AverageCommand()).execute("--out",
           dir.resolve("avg").toString(), dir.resolve("b").toString(), dir.resolve("a").toString()));
       assertEquals(expected, Checkpoint.load(dir.resolve("avg"), m).weights().fingerprint());
+      // a bad request is refused with a message, before anything is written
+      assertEquals(2, new CommandLine(new AverageCommand()).execute("--out",
+          dir.resolve("bad").toString(), "--coefficients", "1,0",
+          dir.resolve("a").toString(), dir.resolve("b").toString()));
+      assertEquals(2, new CommandLine(new AverageCommand()).execute("--out",
+          dir.resolve("bad").toString(), dir.resolve("a").toString(),
+          dir.resolve("missing").toString()));
+      assertTrue(java.nio.file.Files.notExists(dir.resolve("bad")));
     }
   }
 }
