@@ -59,7 +59,8 @@ public final class AverageCommand implements Callable<Integer> {
   private int average() {
     double[] c = WeightAverage.normalise(coefficients != null ? coefficients
         : Collections.nCopies(inputs.size(), 1.0), inputs.size());
-    String command = "average " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
+    String command = "average "
+        + String.join(" ", spec.commandLine().getParseResult().originalArgs());
     try (NDManager m = NDManager.newBaseManager()) {
       List<Weights> models = new ArrayList<>();
       JsonArray described = new JsonArray();
