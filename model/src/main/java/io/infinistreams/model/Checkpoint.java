@@ -19,11 +19,13 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * A checkpoint directory: {@code model.safetensors} (one named fp32 tensor per parameter, names
  * and layouts as {@link Weights#shapes}) and {@code manifest.json} (format, config, how it was
- * made, creation time, parameter count, tensor list, SHA-256 fingerprint of the weights as
+ * made, creation time, parameter count, tensor list, SHA-256 fingerprint of config and weights as
  * {@link Weights#fingerprint} defines it). docs/model.md documents both files.
  */
 public final class Checkpoint {
@@ -116,8 +118,7 @@ public final class Checkpoint {
     JsonObject m = new JsonObject();
     m.addProperty("format", FORMAT);
     m.addProperty("fingerprint", weights.fingerprint());
-    m.addProperty("fingerprintAlgorithm",
-        "SHA-256 over, per tensor in order: UTF-8 name, 0x00, int64le rank, int64le dims, float32le values");
+    m.addProperty("fingerprintAlgorithm", Weights.FINGERPRINT_ALGORITHM);
     m.add("config", configToJson(weights.config()));
     m.addProperty("howMade", howMade);
     m.addProperty("created", Instant.now().toString());
@@ -151,26 +152,35 @@ public final class Checkpoint {
     o.addProperty("updateRule", c.updateRule().name());
     o.addProperty("memoryRead", c.memoryRead().name());
     o.addProperty("ropeBase", c.ropeBase());
-    o.addProperty("keyFeatures", c.keyFeatures().name());
-    o.addProperty("writeGate", c.writeGate().name());
     o.addProperty("overlap", c.overlap());
-    o.addProperty("outputGate", c.outputGate().name());
     return o;
   }
 
+  /** The configuration fields a manifest must hold, as {@link #configToJson} writes them. */
+  private static final Set<String> CONFIG_KEYS = Set.of("vocabSize", "dModel",
+      "layers", "heads", "dKey", "dValue", "ffnHidden", "segmentLength", "updateRule",
+      "memoryRead", "ropeBase", "overlap");
+
+  /**
+   * The configuration of a manifest. Every field is required and no other is allowed: a
+   * checkpoint made with a variant this version does not implement is refused, never run as
+   * something else.
+   */
   public static ModelConfig configFromJson(JsonObject o) {
+    Set<String> keys = new TreeSet<>(o.keySet());
+    if (!keys.equals(new TreeSet<>(CONFIG_KEYS))) {
+      Set<String> extra = new TreeSet<>(keys);
+      extra.removeAll(CONFIG_KEYS);
+      Set<String> missing = new TreeSet<>(CONFIG_KEYS);
+      missing.removeAll(keys);
+      throw new IllegalArgumentException("checkpoint config does not fit this version: missing "
+          + missing + ", unknown " + extra);
+    }
     return new ModelConfig(o.get("vocabSize").getAsInt(), o.get("dModel").getAsInt(),
         o.get("layers").getAsInt(), o.get("heads").getAsInt(), o.get("dKey").getAsInt(),
         o.get("dValue").getAsInt(), o.get("ffnHidden").getAsInt(),
         o.get("segmentLength").getAsInt(), UpdateRule.valueOf(o.get("updateRule").getAsString()),
         MemoryRead.valueOf(o.get("memoryRead").getAsString()), o.get("ropeBase").getAsFloat(),
-        // manifests written before the field existed used the paper's features
-        o.has("keyFeatures") ? KeyFeatures.valueOf(o.get("keyFeatures").getAsString())
-            : KeyFeatures.ELU_PLUS_ONE,
-        o.has("writeGate") ? WriteGate.valueOf(o.get("writeGate").getAsString())
-            : WriteGate.RATIONAL,
-        o.has("overlap") ? o.get("overlap").getAsInt() : 0,
-        o.has("outputGate") ? OutputGate.valueOf(o.get("outputGate").getAsString())
-            : OutputGate.STATIC);
+        o.get("overlap").getAsInt());
   }
 }

@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
-import io.infinistreams.model.InfiniTransformer.GateOverride;
 import io.infinistreams.model.InfiniTransformer.KvCache;
 import io.infinistreams.model.InfiniTransformer.Memory;
 import io.infinistreams.model.InfiniTransformer.Options;
@@ -31,8 +30,8 @@ import org.slf4j.LoggerFactory;
  * many segments scopes each segment again, so native memory does not grow with the input.
  *
  * <p>Lifecycle: {@link #create} (random weights), {@link #load} (a checkpoint directory) or
- * {@link #loadDefault()}; use; {@link #close()} frees the weights (views made by
- * {@link #withGateOverride} and models made by {@link #fromWeights} own nothing).
+ * {@link #loadDefault()}; use; {@link #close()} frees the weights (models made by
+ * {@link #fromWeights} own nothing).
  *
  * <p>Segments: the open segment holds 1..N tokens. A full segment is compressed into memory
  * (read + local attention + write, one forward of exactly N tokens, batch 1) when the token after
@@ -53,15 +52,12 @@ public final class InfiniModel implements AutoCloseable {
   private final NDManager manager; // parent of every call's sub-manager; owns the weights if owner
   private final Weights weights;
   private final String fingerprint;
-  private final GateOverride gate;
   private final boolean owner;
 
-  private InfiniModel(NDManager manager, Weights weights, String fingerprint, GateOverride gate,
-      boolean owner) {
+  private InfiniModel(NDManager manager, Weights weights, String fingerprint, boolean owner) {
     this.manager = manager;
     this.weights = weights;
     this.fingerprint = fingerprint;
-    this.gate = gate;
     this.owner = owner;
   }
 
@@ -70,7 +66,7 @@ public final class InfiniModel implements AutoCloseable {
     NDManager m = NDManager.newBaseManager();
     try {
       Weights w = Weights.init(config, seed, m);
-      return new InfiniModel(m, w, w.fingerprint(), GateOverride.NONE, true);
+      return new InfiniModel(m, w, w.fingerprint(), true);
     } catch (RuntimeException e) {
       m.close();
       throw e;
@@ -82,7 +78,7 @@ public final class InfiniModel implements AutoCloseable {
     NDManager m = NDManager.newBaseManager();
     try {
       Weights w = Checkpoint.load(checkpointDir, m).weights();
-      return new InfiniModel(m, w, w.fingerprint(), GateOverride.NONE, true);
+      return new InfiniModel(m, w, w.fingerprint(), true);
     } catch (RuntimeException e) {
       m.close();
       throw e;
@@ -102,13 +98,12 @@ public final class InfiniModel implements AutoCloseable {
       if (loaded != null) {
         LOG.info("Loaded the default checkpoint classpath:{} ({}), fingerprint {}",
             DEFAULT_RESOURCE, loaded.config(), loaded.weights().fingerprint());
-        return new InfiniModel(m, loaded.weights(), loaded.weights().fingerprint(),
-            GateOverride.NONE, true);
+        return new InfiniModel(m, loaded.weights(), loaded.weights().fingerprint(), true);
       }
       LOG.warn("No checkpoint at classpath:{}; using RANDOM UNTRAINED weights "
           + "(ModelConfig.defaults(), seed {})", DEFAULT_RESOURCE, DEFAULT_SEED);
       Weights w = Weights.init(ModelConfig.defaults(), DEFAULT_SEED, m);
-      return new InfiniModel(m, w, w.fingerprint(), GateOverride.NONE, true);
+      return new InfiniModel(m, w, w.fingerprint(), true);
     } catch (RuntimeException e) {
       m.close();
       throw e;
@@ -126,17 +121,7 @@ public final class InfiniModel implements AutoCloseable {
    * computed here: make a new one after the weights change.
    */
   public static InfiniModel fromWeights(Weights weights) {
-    return new InfiniModel(weights.embed().getManager(), weights, weights.fingerprint(),
-        GateOverride.NONE, false);
-  }
-
-  /**
-   * A view sharing these weights with the gate forced, e.g. {@code LOCAL_ONLY} for the
-   * memory-off baseline. Memory is still written, so states stay interchangeable. Closing the
-   * view does nothing; the original must outlive it.
-   */
-  public InfiniModel withGateOverride(GateOverride override) {
-    return new InfiniModel(manager, weights, fingerprint, override, false);
+    return new InfiniModel(weights.embed().getManager(), weights, weights.fingerprint(), false);
   }
 
   /** Writes {@code model.safetensors} and {@code manifest.json} into {@code checkpointDir}. */
@@ -153,11 +138,10 @@ public final class InfiniModel implements AutoCloseable {
     return weights;
   }
 
-  public GateOverride gateOverride() {
-    return gate;
-  }
-
-  /** SHA-256 (hex) of the weights ({@link Weights#fingerprint}): identifies the model that wrote a memory. */
+  /**
+   * SHA-256 (hex) of configuration and weights ({@link Weights#fingerprint}): identifies the model
+   * that wrote a memory.
+   */
   public String fingerprint() {
     return fingerprint;
   }
@@ -212,7 +196,7 @@ public final class InfiniModel implements AutoCloseable {
       if (score && firstPos <= all.length - 2) {
         int[] prefix = Arrays.copyOfRange(seq, rest, c + all.length - 1); // context + open
         Output out = InfiniTransformer.forward(p, tokens(call, prefix), mem, null,
-            Options.readOnly().withGate(gate));
+            Options.readOnly());
         scoreRows(out.logits(), all, rest, open.length, logProbs);
       }
       if (segments > 0) {
@@ -278,7 +262,7 @@ public final class InfiniModel implements AutoCloseable {
           try (NDManager work = call.newSubManager()) {
             mem.forEach(x -> x.attach(work));
             Output out = InfiniTransformer.forward(p, work.create(ids, new Shape(active, w)),
-                mem, null, new Options(true, gate, false));
+                mem, null, new Options(true, false));
             int still = active;
             while (still > 0 && segments[order[still - 1]] == r + 1) {
               still--; // these streams wrote their last full segment in this round
@@ -380,7 +364,7 @@ public final class InfiniModel implements AutoCloseable {
         // Prefill: the open segment, reading memory, filling the KV cache.
         Output pre = InfiniTransformer.forward(p,
             tokens(carry, concat(context, Arrays.copyOf(open, openLen))), mem, null,
-            Options.readOnly().withGate(gate));
+            Options.readOnly());
         float[] logits = lastRow(pre.logits());
         KvCache cache = pre.cache();
         while (true) {
@@ -400,7 +384,7 @@ public final class InfiniModel implements AutoCloseable {
             if (!done) { // a new segment's first token comes with its context
               int[] in = cache == null ? concat(context, new int[] {tok}) : new int[] {tok};
               Output step = InfiniTransformer.forward(p, tokens(work, in), mem, cache,
-                  Options.readOnly().withGate(gate));
+                  Options.readOnly());
               logits = lastRow(step.logits());
               cache = step.cache().attach(next);
             }
@@ -425,79 +409,6 @@ public final class InfiniModel implements AutoCloseable {
         absorbed.segmentsCompressed() + segments);
   }
 
-  /**
-   * The {@link UpdateRule#GATED} write strength of every token of the stream's next segment: the
-   * state's open tokens followed by {@code more}, which must complete exactly one segment of N
-   * tokens. [layer][head][position in that segment], in (0, 1). A diagnostic (which tokens the
-   * model stores); the state is not changed.
-   *
-   * @throws IllegalStateException under any other update rule
-   */
-  public float[][][] writeStrengths(StreamState state, int[] more) {
-    checkState(state);
-    checkTokens(more);
-    ModelConfig c = config();
-    if (c.updateRule() != UpdateRule.GATED) {
-      throw new IllegalStateException("write strengths exist only under GATED, not "
-          + c.updateRule());
-    }
-    int[] segment = concat(state.openTokens(), more);
-    if (segment.length != c.segmentLength()) {
-      throw new IllegalArgumentException("the open " + state.openTokens().length + " tokens and "
-          + more.length + " more must make one segment of " + c.segmentLength());
-    }
-    try (NDManager call = manager.newSubManager()) {
-      Output out = compress(Prepared.of(weights, call), call,
-          concat(state.contextTokens(), segment), toNd(call, state.memories()), false);
-      float[][][] beta = new float[c.layers()][c.heads()][];
-      for (int l = 0; l < c.layers(); l++) {
-        float[] all = out.strengths().get(l).toFloatArray(); // (1, H, N, 1)
-        for (int h = 0; h < c.heads(); h++) {
-          beta[l][h] = Arrays.copyOfRange(all, h * segment.length, (h + 1) * segment.length);
-        }
-      }
-      return beta;
-    }
-  }
-
-  /**
-   * The output gate g (eq. 10; 0 = local branch, 1 = memory) of every position of the stream's
-   * open segment: [layer][head][position]. Under the STATIC gate every position has sigmoid(beta)
-   * of its head; under a per-token gate each its own. The learned gate, whatever this view's override. A
-   * diagnostic; the state is not changed.
-   */
-  public float[][][] outputGates(StreamState state) {
-    checkState(state);
-    ModelConfig c = config();
-    int[] open = state.openTokens();
-    if (open.length == 0) {
-      throw new IllegalArgumentException("the stream has no open segment");
-    }
-    float[][][] g = new float[c.layers()][c.heads()][open.length];
-    if (c.outputGate() == OutputGate.STATIC) {
-      for (int l = 0; l < c.layers(); l++) {
-        float[] beta = weights.layer(l).gate().toFloatArray();
-        for (int h = 0; h < c.heads(); h++) {
-          Arrays.fill(g[l][h], (float) (1 / (1 + Math.exp(-beta[h]))));
-        }
-      }
-      return g;
-    }
-    try (NDManager call = manager.newSubManager()) {
-      Output out = InfiniTransformer.forward(Prepared.of(weights, call),
-          tokens(call, concat(state.contextTokens(), open)), toNd(call, state.memories()), null,
-          Options.readOnly().withLogits(false));
-      int width = c.overlap() + open.length;
-      for (int l = 0; l < c.layers(); l++) {
-        float[] all = out.gates().get(l).toFloatArray(); // (1, H, C + T, 1)
-        for (int h = 0; h < c.heads(); h++) {
-          System.arraycopy(all, h * width + c.overlap(), g[l][h], 0, open.length);
-        }
-      }
-      return g;
-    }
-  }
-
   /** Closes the weights' native memory if this model owns them. */
   @Override
   public void close() {
@@ -512,7 +423,7 @@ public final class InfiniModel implements AutoCloseable {
   private Output compress(Prepared p, NDManager m, int[] segment, List<Memory> mem,
       boolean logits) {
     return InfiniTransformer.forward(p, tokens(m, segment), mem, null,
-        new Options(true, gate, logits));
+        new Options(true, logits));
   }
 
   private static NDArray tokens(NDManager m, int[] ids) {

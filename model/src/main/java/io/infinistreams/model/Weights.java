@@ -33,9 +33,7 @@ import java.util.SplittableRandom;
  * layers.i.attn.wo, layers.i.attn.gate, layers.i.attn.mem_norm, layers.i.ffn_norm,
  * layers.i.ffn.w1, layers.i.ffn.w2}, then {@code final_norm}. The {@link UpdateRule#GATED} rule
  * adds {@code layers.i.attn.write} and {@code layers.i.attn.write_bias} after {@code
- * layers.i.attn.mem_norm}; other rules have neither. The per-token gates ({@link OutputGate#perToken})
- * add {@code layers.i.attn.gate_content} right after {@code layers.i.attn.gate}, and {@link
- * OutputGate#CONTENT_INPUT} {@code layers.i.attn.gate_input} after that.
+ * layers.i.attn.mem_norm}; the paper's rules have neither.
  */
 public final class Weights {
 
@@ -43,9 +41,8 @@ public final class Weights {
   public static final double INIT_STD = 0.02;
 
   /**
-   * Initial bias of the GATED write strength: s(4) = 0.9 (s the rational sigmoid of
-   * InfiniTransformer.writeStrength), so a fresh gated memory writes almost as SEQUENTIAL does
-   * and learns where to write less.
+   * Initial bias of the GATED write strength: logistic(4) = 0.98, so a fresh gated memory writes
+   * almost every token in full and learns where to write less.
    */
   public static final float WRITE_BIAS_INIT = 4f;
 
@@ -62,10 +59,8 @@ public final class Weights {
       NDArray w1, // (D, F) feed-forward up projection (GELU follows)
       NDArray w2, // (F, D) feed-forward down projection
       NDArray write, // (D, H) GATED write strength projection, init N(0, 0.02); null otherwise
-      NDArray writeBias, // (H) GATED write strength bias, init WRITE_BIAS_INIT; null otherwise
-      NDArray gateContent, // (H, 2V) per-token gate weights on [A_mem A_dot], init 0; null under STATIC
-      NDArray gateInput // (H, D) CONTENT_INPUT gate weights on h, init 0; null otherwise
-  ) {}
+      NDArray writeBias // (H) GATED write strength bias, init WRITE_BIAS_INIT; null otherwise
+      ) {}
 
   /** A named parameter, as it appears in checkpoints and to the optimizer. */
   public record Param(String name, NDArray array) {}
@@ -118,12 +113,6 @@ public final class Weights {
       shapes.put(p + "attn.wv", new Shape(d, (long) h * c.dValue()));
       shapes.put(p + "attn.wo", new Shape((long) h * c.dValue(), d));
       shapes.put(p + "attn.gate", new Shape(h));
-      if (c.outputGate().perToken()) {
-        shapes.put(p + "attn.gate_content", new Shape(h, c.outputGate().branchWeights(c.dValue())));
-      }
-      if (c.outputGate().readsInput()) {
-        shapes.put(p + "attn.gate_input", new Shape(h, d));
-      }
       shapes.put(p + "attn.mem_norm", new Shape(h, c.dValue()));
       if (c.updateRule() == UpdateRule.GATED) {
         shapes.put(p + "attn.write", new Shape(d, h));
@@ -141,7 +130,7 @@ public final class Weights {
    * Fresh weights drawn from {@code seed} with a Java RNG (independent of libtorch's RNG, so the
    * same seed gives the same weights on every platform): N(0, 0.02) for the embedding and the
    * input projections, N(0, 0.02 / sqrt(2L)) for the residual output projections (wo, w2),
-   * gains 1, gate beta 0 and per-token gate weights 0, write bias {@link #WRITE_BIAS_INIT}.
+   * gains 1, gate beta 0, write bias {@link #WRITE_BIAS_INIT}.
    */
   public static Weights init(ModelConfig c, long seed, NDManager manager) {
     SplittableRandom rng = new SplittableRandom(seed);
@@ -153,8 +142,7 @@ public final class Weights {
       float[] values = new float[Math.toIntExact(shape.size())];
       if (name.endsWith("norm")) {
         Arrays.fill(values, 1f);
-      } else if (name.endsWith("gate") || name.endsWith("gate_content")
-          || name.endsWith("gate_input")) {
+      } else if (name.endsWith("gate")) {
         Arrays.fill(values, 0f);
       } else if (name.endsWith("write_bias")) {
         Arrays.fill(values, WRITE_BIAS_INIT);
@@ -170,7 +158,7 @@ public final class Weights {
   /**
    * Fresh weights ({@link #init}) in which every tensor that {@code source} has under the same name
    * and shape is replaced by a copy of the source's: a new model that starts from a trained one
-   * (e.g. a GATED model from a SEQUENTIAL one: all but the write gate's tensors carry over). The
+   * (e.g. a GATED model from a DELTA one: all but the write gate's tensors carry over). The
    * architectures must agree in every dimension; at least one tensor must carry over.
    *
    * @return the weights, owned by {@code manager}
@@ -182,8 +170,7 @@ public final class Weights {
         || s.ffnHidden() != c.ffnHidden() || s.segmentLength() != c.segmentLength()
         || s.ropeBase() != c.ropeBase()) {
       throw new IllegalArgumentException("cannot start " + c + " from " + s
-          + ": only the update rule, the read, the key features, the write gate, the overlap and the"
-          + " output gate may differ");
+          + ": only the update rule, the read and the overlap may differ");
     }
     Map<String, NDArray> from = new LinkedHashMap<>();
     for (Param p : source.parameters()) {
@@ -246,8 +233,7 @@ public final class Weights {
       layers.add(new Layer(a.get(p + "attn_norm"), a.get(p + "attn.wq"), a.get(p + "attn.wk"),
           a.get(p + "attn.wv"), a.get(p + "attn.wo"), a.get(p + "attn.gate"),
           a.get(p + "attn.mem_norm"), a.get(p + "ffn_norm"), a.get(p + "ffn.w1"),
-          a.get(p + "ffn.w2"), a.get(p + "attn.write"), a.get(p + "attn.write_bias"),
-          a.get(p + "attn.gate_content"), a.get(p + "attn.gate_input")));
+          a.get(p + "ffn.w2"), a.get(p + "attn.write"), a.get(p + "attn.write_bias")));
     }
     for (Map.Entry<String, NDArray> e : a.entrySet()) {
       e.getValue().setName(e.getKey());
@@ -256,9 +242,8 @@ public final class Weights {
   }
 
   /**
-   * The gate logit that forces a head to its local branch: sigmoid(-1e4 + anything finite the
-   * per-token gate adds) is 0 in fp32, so the head's output is its causal attention alone, bit
-   * for bit what {@code GateOverride.LOCAL_ONLY} gives every head.
+   * The gate logit that forces a head to its local branch: sigmoid(-1e4) is 0 in fp32, so the
+   * head's output is its causal attention alone (the memory-off view of evaluation).
    */
   public static final float LOCAL_GATE_LOGIT = -1e4f;
 
@@ -279,8 +264,23 @@ public final class Weights {
     gate.setName(l.gate().getName());
     List<Layer> edited = new ArrayList<>(layers);
     edited.set(layer, new Layer(l.attnNorm(), l.wq(), l.wk(), l.wv(), l.wo(), gate, l.memNorm(),
-        l.ffnNorm(), l.w1(), l.w2(), l.write(), l.writeBias(), l.gateContent(), l.gateInput()));
+        l.ffnNorm(), l.w1(), l.w2(), l.write(), l.writeBias()));
     return new Weights(config, embed, edited, finalNorm);
+  }
+
+  /**
+   * These weights with every head forced to its local branch ({@link #LOCAL_GATE_LOGIT}): the
+   * memory-off baseline of evaluation, plain causal attention within the segment and its
+   * overlap. Memory is still written, so its states are the model's own.
+   */
+  public Weights withMemoryOff() {
+    Weights w = this;
+    for (int l = 0; l < layers.size(); l++) {
+      for (int h = 0; h < config.heads(); h++) {
+        w = w.withGateLogit(l, h, LOCAL_GATE_LOGIT);
+      }
+    }
+    return w;
   }
 
   /** Every parameter with its name, in the canonical order of {@link #shapes}. */
@@ -296,12 +296,6 @@ public final class Weights {
       params.add(new Param(p + "attn.wv", l.wv()));
       params.add(new Param(p + "attn.wo", l.wo()));
       params.add(new Param(p + "attn.gate", l.gate()));
-      if (l.gateContent() != null) {
-        params.add(new Param(p + "attn.gate_content", l.gateContent()));
-      }
-      if (l.gateInput() != null) {
-        params.add(new Param(p + "attn.gate_input", l.gateInput()));
-      }
       params.add(new Param(p + "attn.mem_norm", l.memNorm()));
       if (l.write() != null) {
         params.add(new Param(p + "attn.write", l.write()));
@@ -334,10 +328,16 @@ public final class Weights {
     return n;
   }
 
+  /** How {@link #fingerprint()} is computed, as checkpoints' manifests state it. */
+  public static final String FINGERPRINT_ALGORITHM =
+      "SHA-256 over the UTF-8 configuration line (ModelConfig.canonical()), 0x00, then per tensor"
+          + " in order: UTF-8 name, 0x00, int64le rank, int64le dims, float32le values";
+
   /**
-   * SHA-256 (lower-case hex) over the canonical bytes of the weights, independent of any file
-   * format: for each parameter in canonical order, its name in UTF-8, a 0 byte, its rank and dims
-   * as little-endian int64, then its values as little-endian float32 (row-major).
+   * SHA-256 (lower-case hex) of the model: its configuration ({@link ModelConfig#canonical()}) and
+   * the canonical bytes of its weights, independent of any file format. Two models share a
+   * fingerprint only if they compute the same function: a memory written by one is refused by a
+   * model with the same weights under another segment length, overlap, update rule or read.
    */
   public String fingerprint() {
     MessageDigest sha;
@@ -346,6 +346,8 @@ public final class Weights {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
+    sha.update(config.canonical().getBytes(StandardCharsets.UTF_8));
+    sha.update((byte) 0);
     for (Param p : parameters()) {
       sha.update(p.name().getBytes(StandardCharsets.UTF_8));
       sha.update((byte) 0);

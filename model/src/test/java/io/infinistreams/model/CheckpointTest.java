@@ -106,91 +106,46 @@ class CheckpointTest {
     }
   }
 
-  /**
-   * Key features, write gate and output gate round-trip; a manifest without them means ELU + 1,
-   * RATIONAL, STATIC.
-   */
+  /** A manifest written for a variant this version does not implement is refused by name. */
   @Test
-  void keyFeaturesAndGatesRoundTripAndOldManifestsMeanTheOriginals() {
-    ModelConfig signed = ModelConfig.tiny().withUpdateRule(UpdateRule.GATED)
-        .withKeyFeatures(KeyFeatures.SIGNED).withWriteGate(WriteGate.LOGISTIC)
-        .withOutputGate(OutputGate.CONTENT);
-    assertEquals(signed, Checkpoint.configFromJson(Checkpoint.configToJson(signed)));
-    ModelConfig input = signed.withOutputGate(OutputGate.CONTENT_INPUT);
-    assertEquals(input, Checkpoint.configFromJson(Checkpoint.configToJson(input)));
-    JsonObject old = Checkpoint.configToJson(ModelConfig.tiny());
-    old.remove("keyFeatures");
-    old.remove("writeGate");
-    old.remove("outputGate");
-    assertEquals(KeyFeatures.ELU_PLUS_ONE, Checkpoint.configFromJson(old).keyFeatures());
-    assertEquals(WriteGate.RATIONAL, Checkpoint.configFromJson(old).writeGate());
-    assertEquals(OutputGate.STATIC, Checkpoint.configFromJson(old).outputGate());
+  void aConfigWithAnUnknownOrMissingFieldIsRefused() {
+    JsonObject extra = Checkpoint.configToJson(ModelConfig.tiny());
+    extra.addProperty("outputGate", "CONTENT");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Checkpoint.configFromJson(extra));
+    assertTrue(e.getMessage().contains("unknown [outputGate]"), e.getMessage());
+    JsonObject missing = Checkpoint.configToJson(ModelConfig.tiny());
+    missing.remove("overlap");
+    e = assertThrows(IllegalArgumentException.class, () -> Checkpoint.configFromJson(missing));
+    assertTrue(e.getMessage().contains("missing [overlap]"), e.getMessage());
+    assertEquals(ModelConfig.defaults(),
+        Checkpoint.configFromJson(Checkpoint.configToJson(ModelConfig.defaults())));
   }
 
   /**
-   * A CONTENT model started from a STATIC one (train --init-from) copies every tensor and adds the
-   * content weights at 0: its first step computes what the source does.
+   * The fingerprint covers the configuration: the same weights under another overlap (a
+   * different function of the same parameters) have another fingerprint, and a manifest whose
+   * config was edited is refused.
    */
   @Test
-  void aContentGateStartsFromAStaticModelWithZeroWeights(@TempDir Path dir) {
-    ModelConfig c = ModelConfig.tiny().withUpdateRule(UpdateRule.GATED);
-    try (InfiniModel source = InfiniModel.create(c, 12);
-        ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
-      Weights w = Weights.initFrom(c.withOutputGate(OutputGate.CONTENT), 99, source.weights(), m);
-      assertEquals(source.weights().parameters().size() + c.layers(), w.parameters().size());
-      for (Weights.Layer l : w.layers()) {
-        assertEquals(0f, l.gateContent().abs().max().getFloat());
-      }
-      Checkpoint.save(w, dir, "test");
-      try (InfiniModel loaded = InfiniModel.load(dir)) {
-        assertEquals(OutputGate.CONTENT, loaded.config().outputGate());
-        int[] text = InfiniModelTest.randomText(new java.util.SplittableRandom(4), 300);
-        float[] want = source.absorb(source.newState(), text, true).logProbs();
-        float[] got = loaded.absorb(loaded.newState(), text, true).logProbs();
-        for (int i = 0; i < want.length; i++) {
-          assertEquals(want[i], got[i], 1e-5f * (1 + Math.abs(want[i])), "score " + i);
-        }
-      }
+  void theFingerprintCoversTheConfiguration(@TempDir Path dir) throws IOException {
+    ModelConfig c = ModelConfig.tiny();
+    try (InfiniModel model = InfiniModel.create(c, 3);
+        InfiniModel other = InfiniModel.create(c.withOverlap(c.overlap() + 1), 3)) {
+      assertArrayEquals(model.weights().embed().toFloatArray(),
+          other.weights().embed().toFloatArray(), "same seed, same shapes: the same weights");
+      assertNotEquals(model.fingerprint(), other.fingerprint());
+      model.save(dir, "test");
     }
-  }
-
-  /**
-   * A CONTENT_INPUT model started from a CONTENT one keeps the content weights and adds the input
-   * weights at 0: its first step computes what the source does.
-   */
-  @Test
-  void anInputGateStartsFromAContentModelKeepingItsWeights(@TempDir Path dir) {
-    ModelConfig c = ModelConfig.tiny().withUpdateRule(UpdateRule.GATED)
-        .withOutputGate(OutputGate.CONTENT);
-    try (InfiniModel source = InfiniModel.create(c, 12);
-        ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
-      java.util.SplittableRandom rng = new java.util.SplittableRandom(5);
-      for (Weights.Layer l : source.weights().layers()) {
-        float[] w = new float[Math.toIntExact(l.gateContent().size())];
-        for (int i = 0; i < w.length; i++) {
-          w[i] = (float) rng.nextGaussian();
-        }
-        l.gateContent().set(java.nio.FloatBuffer.wrap(w));
-      }
-      Weights w = Weights.initFrom(c.withOutputGate(OutputGate.CONTENT_INPUT), 99,
-          source.weights(), m);
-      assertEquals(source.weights().parameters().size() + c.layers(), w.parameters().size());
-      for (int i = 0; i < c.layers(); i++) {
-        assertEquals(0f, w.layer(i).gateInput().abs().max().getFloat());
-        assertArrayEquals(source.weights().layer(i).gateContent().toFloatArray(),
-            w.layer(i).gateContent().toFloatArray());
-      }
-      Checkpoint.save(w, dir, "test");
-      try (InfiniModel loaded = InfiniModel.load(dir)) {
-        assertEquals(OutputGate.CONTENT_INPUT, loaded.config().outputGate());
-        int[] text = InfiniModelTest.randomText(new java.util.SplittableRandom(4), 300);
-        float[] want = source.absorb(source.newState(), text, true).logProbs();
-        float[] got = loaded.absorb(loaded.newState(), text, true).logProbs();
-        for (int i = 0; i < want.length; i++) {
-          assertEquals(want[i], got[i], 1e-5f * (1 + Math.abs(want[i])), "score " + i);
-        }
-      }
-    }
+    Path manifest = dir.resolve(Checkpoint.MANIFEST_FILE);
+    String text = Files.readString(manifest);
+    String edited = text.replace("\"overlap\": " + c.overlap(),
+        "\"overlap\": " + (c.overlap() + 1));
+    assertNotEquals(text, edited);
+    Files.writeString(manifest, edited);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> InfiniModel.load(dir));
+    assertTrue(e.getMessage().contains("fingerprint"), e.getMessage());
   }
 
   @Test

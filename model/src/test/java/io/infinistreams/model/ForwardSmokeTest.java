@@ -19,10 +19,11 @@ import org.junit.jupiter.params.provider.EnumSource;
 /** Shapes and gradients of the functional forward: batch > 1, backpropagation through 4 segments. */
 class ForwardSmokeTest {
 
-  @ParameterizedTest(name = "{0} output gate")
-  @EnumSource(OutputGate.class)
-  void backpropagatesThroughFourSegments(OutputGate gate) {
-    ModelConfig c = ModelConfig.tiny().withOutputGate(gate);
+  @ParameterizedTest(name = "{0} update")
+  @EnumSource(UpdateRule.class)
+  void backpropagatesThroughFourSegments(UpdateRule rule) {
+    ModelConfig c = rule == UpdateRule.GATED ? ModelConfig.tiny()
+        : ModelConfig.tiny().withUpdateRule(rule).withMemoryRead(MemoryRead.PAPER);
     try (NDManager base = NDManager.newBaseManager()) {
       Weights w = Weights.init(c, 7, base);
       for (Weights.Param p : w.parameters()) {
@@ -35,11 +36,12 @@ class ForwardSmokeTest {
         List<Memory> mem = Memory.zeros(m, c, b);
         NDArray loss = m.zeros(new Shape());
         for (int s = 0; s < 4; s++) {
-          int[] ids = new int[b * c.segmentLength()];
+          int window = c.overlap() + c.segmentLength(); // context, then the segment
+          int[] ids = new int[b * window];
           for (int i = 0; i < ids.length; i++) {
             ids[i] = rng.nextInt(256);
           }
-          NDArray tokens = m.create(ids, new Shape(b, c.segmentLength()));
+          NDArray tokens = m.create(ids, new Shape(b, window));
           Output out = InfiniTransformer.forward(w, tokens, mem, Options.fullSegment());
           assertEquals(new Shape(b, c.segmentLength(), c.vocabSize()), out.logits().getShape());
           loss = loss.add(out.logits().logSoftmax(-1).mean().neg());
@@ -54,11 +56,9 @@ class ForwardSmokeTest {
         // K and V learn to write: the first layer's key projection gets gradient via memory
         assertTrue(w.layer(0).wk().getGradient().abs().sum().getFloat() > 0);
         assertTrue(w.layer(0).gate().getGradient().abs().sum().getFloat() > 0);
-        if (gate.perToken()) { // zero weights still get a gradient: they can learn
-          assertTrue(w.layer(0).gateContent().getGradient().abs().sum().getFloat() > 0);
-        }
-        if (gate.readsInput()) {
-          assertTrue(w.layer(0).gateInput().getGradient().abs().sum().getFloat() > 0);
+        if (rule == UpdateRule.GATED) { // the write strength learns through the memory
+          assertTrue(w.layer(0).write().getGradient().abs().sum().getFloat() > 0);
+          assertTrue(w.layer(0).writeBias().getGradient().abs().sum().getFloat() > 0);
         }
       }
     }

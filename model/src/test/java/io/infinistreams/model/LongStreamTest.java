@@ -16,39 +16,59 @@ import org.junit.jupiter.api.condition.OS;
 class LongStreamTest {
 
   /**
-   * A real 1M-token absorb. A one-layer tiny config (D = 32, H = 2, K = V = 8) with N = 200 keeps
-   * it to 5,000 segment forwards of ~60 ops (per-op overhead, not FLOPs, bounds a tiny model;
-   * longer segments cost more in attention); 200 divides 1,000,000 - 1,000, so both streams end
-   * with the same open-segment length and the whole state must have the same size.
+   * A real 1M-token absorb under the shipped update rule. A one-layer tiny config (D = 32, H = 2,
+   * K = V = 8) with N = 200 keeps it to 5,000 segment forwards (per-op overhead, not FLOPs, bounds
+   * a tiny model); 200 divides 1,000,000 - 1,000, so both streams end with the same open-segment
+   * length. The memory keeps changing to the end, stays finite, and its size levels off: the norm
+   * of M after 1M tokens is within 1.5x of its norm after 100K (under the paper's DELTA rule it
+   * grows with the stream, see {@link MemoryGrowthTest}).
    */
   @Test
-  void stateSizeAfterOneMillionTokensEqualsItsSizeAfterOneThousand() {
-    ModelConfig c = new ModelConfig(264, 32, 1, 2, 8, 8, 64, 200, UpdateRule.DELTA,
-        MemoryRead.NORMALIZED, 10000f);
+  void aMillionTokensKeepTheMemoryFiniteBoundedAndMoving() {
+    ModelConfig c = new ModelConfig(264, 32, 1, 2, 8, 8, 64, 200, UpdateRule.GATED,
+        MemoryRead.NORMALIZED, 10000f, 8);
     try (InfiniModel model = InfiniModel.create(c, 9)) {
       SplittableRandom rng = new SplittableRandom(2);
       StreamState small = model.absorb(model.newState(), InfiniModelTest.randomText(rng, 1_000),
           false).state();
       StreamState big = model.newState();
       long t0 = System.nanoTime();
+      double normAt100k = 0;
+      StreamState before = null;
       for (int i = 0; i < 10; i++) {
+        before = big;
         big = model.absorb(big, InfiniModelTest.randomText(rng, 100_000), false).state();
+        if (i == 0) {
+          normAt100k = norm(big);
+        }
       }
       double seconds = (System.nanoTime() - t0) / 1e9;
       System.out.printf("absorbed 1,000,000 tokens in %.1f s (%,.0f tokens/s)%n", seconds,
           1e6 / seconds);
       assertEquals(1_000_001, big.tokensAbsorbed());
       assertEquals(1_000_000 / 200, big.segmentsAbsorbed());
-      assertEquals(small.byteSize(), big.byteSize());
       assertEquals(small.openLength(), big.openLength());
+      assertEquals(small.byteSize(), big.byteSize());
       for (int i = 0; i < big.memories().size(); i++) {
-        byte[] bytes = big.memories().get(i).toBytes();
-        assertEquals(small.memories().get(i).toBytes().length, bytes.length);
         for (float v : big.memories().get(i).m()) {
           assertTrue(Float.isFinite(v), "M stays finite");
         }
+        assertTrue(!java.util.Arrays.equals(before.memories().get(i).m(),
+            big.memories().get(i).m()), "the last 100K tokens still change memory #" + i);
       }
+      double normAt1m = norm(big);
+      System.out.printf("|M| after 100K tokens %.3f, after 1M %.3f%n", normAt100k, normAt1m);
+      assertTrue(normAt1m > 0 && normAt1m < 1.5 * normAt100k, "|M| " + normAt100k + " -> "
+          + normAt1m);
     }
+  }
+
+  private static double norm(StreamState s) {
+    double sq = 0;
+    for (HeadMemory h : s.memories()) {
+      sq += h.norm() * h.norm();
+    }
+    return Math.sqrt(sq);
   }
 
   /**

@@ -1,52 +1,47 @@
 package io.infinistreams.model;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.reflect.RecordComponent;
 import org.junit.jupiter.api.Test;
 
-/** Update rules and reads that do not fit together are refused with a reason. */
+/** Configurations that do not fit together are refused with a reason. */
 class ModelConfigTest {
 
   @Test
-  void theBoundedRulesNeedAReadWithoutZ() {
-    for (UpdateRule rule : new UpdateRule[] {UpdateRule.BOUNDED, UpdateRule.SEQUENTIAL,
-        UpdateRule.GATED}) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> ModelConfig.tiny().withUpdateRule(rule).withMemoryRead(MemoryRead.PAPER));
-      assertTrue(e.getMessage().contains(rule.name()), e.getMessage());
-      assertDoesNotThrow(() -> ModelConfig.tiny().withUpdateRule(rule)
-          .withMemoryRead(MemoryRead.UNIT));
-    }
-  }
-
-  @Test
-  void signedKeysNeedARuleThatNormalisesKeys() {
-    for (UpdateRule rule : new UpdateRule[] {UpdateRule.LINEAR, UpdateRule.DELTA}) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> ModelConfig.tiny().withUpdateRule(rule).withKeyFeatures(KeyFeatures.SIGNED));
-      assertTrue(e.getMessage().contains("SIGNED") && e.getMessage().contains(rule.name()),
-          e.getMessage());
-    }
-    assertDoesNotThrow(() -> ModelConfig.tiny().withUpdateRule(UpdateRule.GATED)
-        .withKeyFeatures(KeyFeatures.SIGNED));
-  }
-
-  @Test
-  void theLogisticWriteGateNeedsTheGatedRule() {
+  void theGatedRuleNeedsTheNormalizedRead() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> ModelConfig.tiny().withUpdateRule(UpdateRule.SEQUENTIAL)
-            .withWriteGate(WriteGate.LOGISTIC));
+        () -> ModelConfig.tiny().withMemoryRead(MemoryRead.PAPER));
     assertTrue(e.getMessage().contains("GATED"), e.getMessage());
+    for (UpdateRule rule : new UpdateRule[] {UpdateRule.LINEAR, UpdateRule.DELTA}) {
+      for (MemoryRead read : MemoryRead.values()) {
+        assertDoesNotThrow(() -> ModelConfig.tiny().withUpdateRule(rule).withMemoryRead(read));
+      }
+    }
   }
 
   @Test
-  void theUnitReadNeedsABoundedMemory() {
-    for (UpdateRule rule : new UpdateRule[] {UpdateRule.LINEAR, UpdateRule.DELTA}) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> ModelConfig.tiny().withUpdateRule(rule).withMemoryRead(MemoryRead.UNIT));
-      assertTrue(e.getMessage().contains("UNIT"), e.getMessage());
+  void theOverlapIsAtMostOneSegment() {
+    int n = ModelConfig.tiny().segmentLength();
+    assertDoesNotThrow(() -> ModelConfig.tiny().withOverlap(n));
+    assertThrows(IllegalArgumentException.class, () -> ModelConfig.tiny().withOverlap(n + 1));
+    assertThrows(IllegalArgumentException.class, () -> ModelConfig.tiny().withOverlap(-1));
+  }
+
+  /** The fingerprint's configuration line names every field, so no field can escape it. */
+  @Test
+  void theCanonicalLineNamesEveryField() {
+    ModelConfig c = ModelConfig.defaults();
+    String line = c.canonical();
+    for (RecordComponent f : ModelConfig.class.getRecordComponents()) {
+      assertTrue(line.contains(f.getName() + "="), f.getName() + " in " + line);
     }
+    assertEquals(ModelConfig.class.getRecordComponents().length, line.split(",").length);
+    assertNotEquals(line, c.withOverlap(0).canonical());
+    assertNotEquals(line, c.withSegmentLength(64).canonical());
   }
 }

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.infinistreams.model.InfiniTransformer.GateOverride;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -23,15 +22,13 @@ import org.junit.jupiter.api.Test;
  */
 class OverlapTest {
   private static final int C = 5;
-  private static InfiniModel model; // GATED + logistic write gate, as the shipped recipe
-  private static InfiniModel delta; // the paper's DELTA rule
+  private static InfiniModel model; // the shipped rules: GATED, NORMALIZED
+  private static InfiniModel delta; // the paper's DELTA rule and read
 
   @BeforeAll
   static void open() {
-    ModelConfig gated = ModelConfig.tiny().withUpdateRule(UpdateRule.GATED)
-        .withWriteGate(WriteGate.LOGISTIC).withOverlap(C);
-    model = InfiniModel.create(gated, 77);
-    delta = InfiniModel.create(ModelConfig.tiny().withOverlap(C), 78);
+    model = InfiniModel.create(ModelConfig.tiny().withOverlap(C), 77);
+    delta = InfiniModel.create(ModelConfig.tinyPaper().withOverlap(C), 78);
   }
 
   @AfterAll
@@ -47,7 +44,9 @@ class OverlapTest {
     for (int t : context) {
       assertEquals(ByteTokenizer.PAD, t);
     }
-    assertEquals(0, InfiniModel.create(ModelConfig.tiny(), 1).newState().contextTokens().length);
+    try (InfiniModel paper = InfiniModel.create(ModelConfig.tinyPaper(), 1)) {
+      assertEquals(0, paper.newState().contextTokens().length);
+    }
   }
 
   @Test
@@ -140,7 +139,7 @@ class OverlapTest {
    */
   @Test
   void theLocalBranchSeesTheContextAndNothingBeforeIt() {
-    InfiniModel off = model.withGateOverride(GateOverride.LOCAL_ONLY);
+    InfiniModel off = InfiniModel.fromWeights(model.weights().withMemoryOff());
     int n = model.config().segmentLength();
     int[] text = randomText(new SplittableRandom(8), 3 * n - 5); // BOS + text: 2 segments + 11
     int[] before = text.clone();

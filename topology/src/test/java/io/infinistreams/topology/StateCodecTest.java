@@ -41,7 +41,7 @@ class StateCodecTest {
 
   @Test
   void sessionRebuildsTheState() {
-    ModelConfig config = ModelConfig.tiny();
+    ModelConfig config = ModelConfig.tiny().withOverlap(0);
     List<HeadMemory> memories = memories(config);
     StreamState state = StreamState.of(config, memories, new int[] {1, 2, 300 - 40}, 35, 2);
     StoredSession session = StateCodec.toSession(state, 9, "fp");
@@ -78,7 +78,8 @@ class StateCodecTest {
     ModelConfig config = ModelConfig.tiny().withOverlap(4);
     List<HeadMemory> memories = memories(config);
     StoredSession session = StateCodec.toSession(
-        StreamState.of(ModelConfig.tiny(), memories, new int[] {1, 2}, 35, 2), 9, "fp");
+        StreamState.of(ModelConfig.tiny().withOverlap(0), memories, new int[] {1, 2}, 35, 2), 9,
+        "fp");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> StateCodec.toState(config, session, memories));
     assertTrue(e.getMessage().contains("context") && e.getMessage().contains("overlap"),

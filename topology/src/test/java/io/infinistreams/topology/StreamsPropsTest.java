@@ -30,7 +30,7 @@ class StreamsPropsTest {
     for (ModelConfig config : List.of(ModelConfig.tiny(), ModelConfig.defaults(),
         ModelConfig.defaults().withOverlap(ModelConfig.defaults().segmentLength()),
         new ModelConfig(264, 512, 2, 2, 512, 512, 64, 1024,
-            ModelConfig.tiny().updateRule(), ModelConfig.tiny().memoryRead(), 10000f))) {
+            ModelConfig.tiny().updateRule(), ModelConfig.tiny().memoryRead(), 10000f, 0))) {
       HeadMemory head = HeadMemory.zero(config.dKey(), config.dValue());
       int headBytes = InfiniTopology.HEAD_MEMORY_SERDE.serialize("t",
           StateCodec.toStored(Integer.MAX_VALUE, Integer.MAX_VALUE, head, FINGERPRINT)).length;
@@ -55,7 +55,7 @@ class StreamsPropsTest {
   @Test
   void largeHeadsRaiseTheLimitAboveKafkasDefault() {
     ModelConfig big = new ModelConfig(264, 512, 2, 2, 512, 512, 64, 1024,
-        ModelConfig.tiny().updateRule(), ModelConfig.tiny().memoryRead(), 10000f);
+        ModelConfig.tiny().updateRule(), ModelConfig.tiny().memoryRead(), 10000f, 0);
     int max = StreamsProps.maxMessageBytes(big, TopologySettings.defaults());
     assertTrue(max > 4 * 512 * 512, "limit " + max + " must hold a 1 MiB head");
   }

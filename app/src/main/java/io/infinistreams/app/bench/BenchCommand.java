@@ -1,0 +1,240 @@
+package io.infinistreams.app.bench;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.infinistreams.model.HeadMemory;
+import io.infinistreams.model.InfiniModel;
+import io.infinistreams.model.MemoryRead;
+import io.infinistreams.model.ModelConfig;
+import io.infinistreams.model.StreamState;
+import io.infinistreams.model.UpdateRule;
+import io.infinistreams.app.cli.CliException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.time.Instant;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Measures, in one run, on the shipped checkpoint (or {@code --model DIR}): model-only absorb
+ * throughput (one thread), the FLOPs per token it implies ({@link #flopsPerToken}), a 1024x1024
+ * fp32 matmul's GFLOP/s in the same process, their ratio, parameters and state bytes per key.
+ * Prints a markdown snippet.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Model-only absorb throughput of the shipped model (or --model DIR), "
+        + "FLOPs/token, matmul GFLOP/s, parameters, state bytes per key.")
+public final class BenchCommand implements Callable<Integer> {
+
+  @Option(names = "--model", paramLabel = "DIR",
+      description = "a checkpoint directory (default: the shipped model)")
+  Path modelDir;
+
+  @Option(names = "--random", paramLabel = "tiny|default",
+      description = "instead of a checkpoint, random weights of this configuration (the tiny "
+          + "one is for smoke tests)")
+  String random;
+
+  @Option(names = "--seconds", defaultValue = "20",
+      description = "measured seconds per absorb mode; the modes alternate (default: ${DEFAULT-VALUE})")
+  double seconds;
+
+  @Option(names = "--warmup-tokens", defaultValue = "20000",
+      description = "tokens absorbed before measuring (default: ${DEFAULT-VALUE})")
+  int warmupTokens;
+
+  @Option(names = "--chunk", defaultValue = "4096",
+      description = "tokens per absorb call (default: ${DEFAULT-VALUE})")
+  int chunk;
+
+  @Option(names = "--seed", defaultValue = "1",
+      description = "seed of the text (and of --random weights)")
+  long seed;
+
+  private InfiniModel open() {
+    if (random != null) {
+      ModelConfig c = switch (random) {
+        case "tiny" -> ModelConfig.tiny();
+        case "default" -> ModelConfig.defaults();
+        default -> throw new CliException("--random takes tiny or default, not " + random);
+      };
+      return InfiniModel.create(c, seed);
+    }
+    return modelDir == null ? InfiniModel.loadDefault() : InfiniModel.load(modelDir);
+  }
+
+  private String modelName() {
+    if (random != null) {
+      return "random " + random + " weights";
+    }
+    return modelDir == null ? "the shipped model" : modelDir.toString();
+  }
+
+  @Override
+  public Integer call() {
+    PrintWriter out = new PrintWriter(System.out, true);
+    double loadBefore = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+    try (InfiniModel model = open()) {
+      ModelConfig c = model.config();
+      SplittableRandom rng = new SplittableRandom(seed);
+      int[] text = new int[chunk];
+      for (int i = 0; i < text.length; i++) {
+        text[i] = 32 + rng.nextInt(95);
+      }
+      StreamState state = model.newState();
+      for (int done = 0; done < warmupTokens; done += chunk) {
+        state = model.absorb(state, text, false).state();
+        state = model.absorb(state, text, true).state();
+      }
+      double[][] runs = throughput(model, state, text); // {wall, cpu} without and with scores
+      double[] plainRun = runs[0];
+      double[] scoredRun = runs[1];
+      double plain = plainRun[0];
+      double scored = scoredRun[0];
+      double[] matmul = matmulGflops();
+      double gflops = matmul[0];
+      long flopsPlain = flopsPerToken(c, false);
+      long flopsScored = flopsPerToken(c, true);
+      long memoryBytes = (long) c.layers() * c.heads() * HeadMemory.byteSize(c.dKey(), c.dValue());
+      long maxState = memoryBytes + 4L * (c.overlap() + c.segmentLength()) + 16;
+
+      out.printf("### Model: %s (measured %s)%n%n", modelName(),
+          Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+      out.printf("Config: `%s`, fingerprint `%s`%n%n", c.canonical(), model.fingerprint());
+      out.printf("| measure | value |%n|---|---|%n");
+      out.printf("| parameters | %,d |%n", model.weights().parameterCount());
+      out.printf("| absorb throughput, no scoring (1 thread, wall clock) | %,.0f tokens/s |%n", plain);
+      out.printf("| absorb throughput, with per-token log-probs (wall clock) | %,.0f tokens/s |%n",
+          scored);
+      out.printf("| same, per second of the thread's CPU time, no scoring / scoring | %,.0f / %,.0f tokens/s |%n",
+          plainRun[1], scoredRun[1]);
+      out.printf("| FLOPs per token, no scoring / scoring | %,d / %,d |%n", flopsPlain, flopsScored);
+      out.printf("| implied model GFLOP/s, no scoring / scoring | %.2f / %.2f |%n",
+          plain * flopsPlain / 1e9, scored * flopsScored / 1e9);
+      out.printf("| DJL 1024x1024 fp32 matmul (same run, 1 thread, wall / CPU time) | %.1f / %.1f GFLOP/s |%n",
+          gflops, matmul[1]);
+      out.printf("| ratio model / matmul, no scoring / scoring | %.1f%% / %.1f%% |%n",
+          100 * plain * flopsPlain / 1e9 / gflops, 100 * scored * flopsScored / 1e9 / gflops);
+      out.printf("| ratio by CPU time (model / matmul), no scoring / scoring | %.1f%% / %.1f%% |%n",
+          100 * plainRun[1] * flopsPlain / 1e9 / matmul[1],
+          100 * scoredRun[1] * flopsScored / 1e9 / matmul[1]);
+      out.printf("| state bytes per key: head memories (L*H records) | %,d |%n", memoryBytes);
+      out.printf("| state bytes per key: at most, with open segment and counters | %,d |%n",
+          maxState);
+      out.printf("| engine | %s %s |%n", Engine.getInstance().getEngineName(),
+          Engine.getInstance().getVersion());
+      out.printf("| load average before / after (other processes share the cores) | %.2f / %.2f |%n",
+          loadBefore, ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+    }
+    return 0;
+  }
+
+  /**
+   * Tokens per wall-clock second and per second of this thread's CPU time, without and with
+   * scores. The two modes alternate call by call for 2 x {@code seconds}, so a change in the
+   * machine's load hits both alike.
+   */
+  private double[][] throughput(InfiniModel model, StreamState start, int[] text) {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    StreamState state = start;
+    long[] tokens = new long[2];
+    long[] wall = new long[2];
+    long[] cpu = new long[2];
+    long deadline = System.nanoTime() + (long) (2 * seconds * 1e9);
+    while (System.nanoTime() < deadline) {
+      for (int mode = 0; mode < 2; mode++) {
+        long t0 = System.nanoTime();
+        long c0 = threads.getCurrentThreadCpuTime();
+        state = model.absorb(state, text, mode == 1).state();
+        wall[mode] += System.nanoTime() - t0;
+        cpu[mode] += threads.getCurrentThreadCpuTime() - c0;
+        tokens[mode] += text.length;
+      }
+    }
+    double[][] out = new double[2][];
+    for (int mode = 0; mode < 2; mode++) {
+      out[mode] = new double[] {tokens[mode] / (wall[mode] / 1e9), tokens[mode] / (cpu[mode] / 1e9)};
+    }
+    return out;
+  }
+
+  /**
+   * GFLOP/s of a 1024x1024 fp32 matmul (2 n^3 FLOPs): the best of several timed batches, by
+   * wall clock and by this thread's CPU time.
+   */
+  static double[] matmulGflops() {
+    int n = 1024;
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    try (NDManager m = NDManager.newBaseManager()) {
+      NDArray a = m.randomUniform(-1, 1, new Shape(n, n));
+      NDArray b = m.randomUniform(-1, 1, new Shape(n, n));
+      double bestWall = 0;
+      double bestCpu = 0;
+      for (int round = 0; round < 8; round++) {
+        int reps = 5;
+        long t0 = System.nanoTime();
+        long c0 = threads.getCurrentThreadCpuTime();
+        for (int i = 0; i < reps; i++) {
+          try (NDArray c = a.matMul(b)) {
+            c.getFloat(0, 0); // force completion
+          }
+        }
+        double wall = (System.nanoTime() - t0) / 1e9;
+        double cpu = (threads.getCurrentThreadCpuTime() - c0) / 1e9;
+        if (round > 0) {
+          bestWall = Math.max(bestWall, reps * 2.0 * n * n * n / wall / 1e9);
+          bestCpu = Math.max(bestCpu, reps * 2.0 * n * n * n / cpu / 1e9);
+        }
+      }
+      return new double[] {bestWall, bestCpu};
+    }
+  }
+
+  /**
+   * Multiply-adds x 2 per absorbed token, as executed (the local branch computes the full score
+   * matrix of its window and masks it): per layer 2D(2HK + HV) projections + 2H(N + C)(K + V)
+   * local attention + 2HKV memory read (+2HK for the paper's denominator) + the write: 2HKV
+   * (LINEAR; DELTA adds 2HKV + 2HK for its retrieval; GATED instead 2DH for the strengths and,
+   * per block of S = 32 tokens, 2HSK for the keys' Gram matrix, 2HS^2 for the inverse, 2HSV to
+   * solve, 4HKV to read and update M) + 2HVD output projection + 4DF feed-forward; plus 2DW for
+   * the LM head when scoring. Without scoring the last layer's feed-forward and the LM head are
+   * skipped. The C context tokens of every segment run through the layers again.
+   */
+  public static long flopsPerToken(ModelConfig c, boolean scoring) {
+    long d = c.dModel();
+    long h = c.heads();
+    long k = c.dKey();
+    long v = c.dValue();
+    long n = c.segmentLength();
+    long s = 32;
+    long write = switch (c.updateRule()) {
+      case LINEAR -> 2 * h * k * v;
+      case DELTA -> 4 * h * k * v + 2 * h * k;
+      case GATED -> 2 * d * h + 2 * h * s * k + 2 * h * s * s + 2 * h * s * v + 4 * h * k * v;
+    };
+    long perLayer = 2 * d * (2 * h * k + h * v)
+        + 2 * h * (n + c.overlap()) * (k + v)
+        + 2 * h * k * v + (c.memoryRead() == MemoryRead.PAPER ? 2 * h * k : 0)
+        + write
+        + 2 * h * v * d;
+    long ffn = 4 * d * c.ffnHidden();
+    long total = c.layers() * (perLayer + ffn);
+    if (!scoring) {
+      total -= ffn;
+    }
+    // an overlap of C runs C context tokens through the layers with every N-token segment
+    total = total * (n + c.overlap()) / n;
+    if (scoring) {
+      total += 2 * d * c.vocabSize();
+    }
+    return total;
+  }
+
+}

@@ -1,0 +1,211 @@
+package io.infinistreams.app.runtime;
+
+import io.infinistreams.app.config.AppConfig;
+import io.infinistreams.model.InfiniModel;
+import io.infinistreams.topology.TopologySettings;
+import io.infinistreams.app.runtime.EmbeddedBroker;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.streams.CloseOptions;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running processor: (optionally) an embedded broker, the topics, and one KafkaStreams
+ * instance of the topology. What {@code run} and {@code demo} start.
+ *
+ * <p>Lifecycle: {@link #start} returns once the streams instance is RUNNING; {@link #close}
+ * closes it leaving the consumer group (so a restart does not wait out the session timeout),
+ * then stops the embedded broker. A stream thread that dies shuts the instance down
+ * ({@link #awaitTermination} then reports the error); it is not replaced, because the cause
+ * (a bug, a model that cannot load state) would kill its replacement too.
+ *
+ * <p>Local state lives in {@code state.dir} and is never wiped here: no {@code cleanUp()}. The
+ * embedded broker keeps its topics (and so the changelogs) across restarts too, so a restarted
+ * processor continues every stream from its local stores.
+ */
+public final class InfiniApp implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(InfiniApp.class);
+  private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(60);
+
+  private final AppConfig config;
+  private final EmbeddedBroker broker; // null with external bootstrap servers
+  private final String bootstrapServers;
+  private final Path stateDir;
+  private final TopologySettings settings;
+  private final KafkaStreams streams;
+  private final CountDownLatch stopped = new CountDownLatch(1);
+  private final AtomicReference<Throwable> failure = new AtomicReference<>();
+  private boolean closed;
+
+  private InfiniApp(AppConfig config, EmbeddedBroker broker, String bootstrapServers,
+      Path stateDir, TopologySettings settings, KafkaStreams streams) {
+    this.config = config;
+    this.broker = broker;
+    this.bootstrapServers = bootstrapServers;
+    this.stateDir = stateDir;
+    this.settings = settings;
+    this.streams = streams;
+  }
+
+  /**
+   * Starts the broker (if {@code bootstrap.servers} is empty), creates missing topics, builds the
+   * topology and starts it, and waits until it is RUNNING.
+   *
+   * @throws IllegalStateException if it does not reach RUNNING within {@code startTimeout}
+   */
+  public static InfiniApp start(AppConfig config, InfiniModel model, Duration startTimeout)
+      throws InterruptedException {
+    EmbeddedBroker broker = null;
+    KafkaStreams streams = null;
+    try {
+      String bootstrap;
+      if (config.useEmbeddedBroker()) {
+        broker = startBroker(config.embeddedBrokerDir());
+        bootstrap = broker.bootstrapServers();
+        BrokerAddress.publish(config, bootstrap);
+        log.info("embedded Kafka broker at {}, data in {}", bootstrap, broker.dataDir().toAbsolutePath());
+      } else {
+        bootstrap = config.bootstrapServers();
+      }
+      Path stateDir = config.stateDir();
+      List<String> created = Topics.ensure(bootstrap, config);
+      if (!created.isEmpty()) {
+        log.info("created topics {} ({} partitions, replication factor {})", created,
+            config.topicPartitions(), config.topicReplicationFactor());
+      }
+      TopologySettings settings = StreamsWiring.topologySettings(config);
+      Topology topology = StreamsWiring.topology(settings, model);
+      Properties props = StreamsWiring.streamsProperties(config, model.config(), bootstrap,
+          stateDir);
+      streams = new KafkaStreams(topology, props);
+      InfiniApp app = new InfiniApp(config, broker, bootstrap, stateDir, settings, streams);
+      app.startStreams(startTimeout);
+      log.info("processor '{}' running against {}, state in {}", config.applicationId(),
+          bootstrap, stateDir.toAbsolutePath());
+      return app;
+    } catch (RuntimeException | InterruptedException | Error e) {
+      if (streams != null) {
+        streams.close(Duration.ofSeconds(10));
+      }
+      if (broker != null) {
+        BrokerAddress.withdraw(config);
+        broker.close();
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Starts the embedded broker. Kafka's storage formatter prints to {@code System.out}, which
+   * carries the commands' results, so its lines go to stderr for the duration of the start.
+   */
+  private static EmbeddedBroker startBroker(Path dir) {
+    PrintStream stdout = System.out;
+    System.setOut(System.err);
+    try {
+      return EmbeddedBroker.start(dir);
+    } finally {
+      System.setOut(stdout);
+    }
+  }
+
+  private void startStreams(Duration timeout) throws InterruptedException {
+    CountDownLatch running = new CountDownLatch(1);
+    streams.setStateListener((now, before) -> {
+      if (now == KafkaStreams.State.RUNNING) {
+        running.countDown();
+      }
+      if (now == KafkaStreams.State.ERROR || now == KafkaStreams.State.NOT_RUNNING
+          || now == KafkaStreams.State.PENDING_ERROR) {
+        running.countDown();
+        stopped.countDown();
+      }
+    });
+    streams.setUncaughtExceptionHandler(e -> {
+      log.error("stream thread failed; shutting this instance down", e);
+      failure.compareAndSet(null, e);
+      return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+    });
+    streams.start();
+    if (!running.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      throw new IllegalStateException("Kafka Streams did not reach RUNNING within "
+          + timeout.toSeconds() + " s (state " + streams.state() + ")");
+    }
+    if (streams.state() != KafkaStreams.State.RUNNING
+        && streams.state() != KafkaStreams.State.REBALANCING) {
+      throw new IllegalStateException("Kafka Streams failed to start (state " + streams.state()
+          + ")", failure.get());
+    }
+  }
+
+  /** Where clients should connect. */
+  public String bootstrapServers() {
+    return bootstrapServers;
+  }
+
+  /** Folder of the local stores. */
+  public Path stateDir() {
+    return stateDir;
+  }
+
+  /** The embedded broker's data folder, or null with external brokers. */
+  public Path embeddedBrokerDataDir() {
+    return broker == null ? null : broker.dataDir();
+  }
+
+  public TopologySettings settings() {
+    return settings;
+  }
+
+  public AppConfig config() {
+    return config;
+  }
+
+  /** The running streams instance (for interactive queries). */
+  public KafkaStreams streams() {
+    return streams;
+  }
+
+  /**
+   * Blocks until the instance stops (closed, or a stream thread died).
+   *
+   * @return the failure that stopped it, or null after a clean close
+   */
+  public Throwable awaitTermination() throws InterruptedException {
+    stopped.await();
+    return failure.get();
+  }
+
+  /** Closes Kafka Streams (leaving the group), then the embedded broker. Idempotent. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    log.info("stopping: closing Kafka Streams (leaving the group){}",
+        broker == null ? "" : ", then the embedded broker");
+    try {
+      streams.close(CloseOptions.groupMembershipOperation(
+          CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(CLOSE_TIMEOUT));
+    } finally {
+      stopped.countDown();
+      if (broker != null) {
+        BrokerAddress.withdraw(config);
+        broker.close();
+      }
+      log.info("stopped");
+    }
+  }
+}

@@ -1,0 +1,112 @@
+package io.infinistreams.app.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.infinistreams.app.Main;
+import io.infinistreams.app.config.CliDocs;
+import io.infinistreams.app.config.ConfigDocs;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class CommandLineTest {
+
+  @TempDir Path dir;
+
+  private record Run(int exit, String out, String err) {}
+
+  private static Run run(String... args) {
+    CommandLine cl = Main.commandLine();
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    cl.setOut(new PrintWriter(out));
+    cl.setErr(new PrintWriter(err));
+    int exit = cl.execute(args);
+    return new Run(exit, out.toString(), err.toString());
+  }
+
+  @Test
+  void everyCommandIsRegistered() {
+    Run help = run("--help");
+    assertEquals(0, help.exit());
+    for (String command : new String[] {"run", "feed", "ask", "chat", "demo", "config", "bench",
+        "bench-e2e"}) {
+      assertTrue(help.out().contains(command), command + " missing from\n" + help.out());
+    }
+  }
+
+  /** The application carries no trainer: training is a separate tool and module. */
+  @Test
+  void theApplicationHasNoTrainingCommandsOrClasses() {
+    Run help = run("--help");
+    for (String command : new String[] {"train", "eval", "average"}) {
+      assertTrue(!help.out().matches("(?s).*\\b" + command + "\\b.*"), command);
+    }
+    assertThrows(ClassNotFoundException.class,
+        () -> Class.forName("io.infinistreams.training.TrainMain"));
+  }
+
+  @Test
+  void configShowMergesFlagsAndNamesSources() {
+    Run show = run("config", "show", "--bootstrap-servers", "kafka:9092",
+        "--set", "num.stream.threads=2", "--set", "streams.poll.ms=10");
+    assertEquals(0, show.exit(), show.err());
+    assertTrue(show.out().matches("(?s).*bootstrap.servers\\s+= kafka:9092\\s+\\(command line\\).*"),
+        show.out());
+    assertTrue(show.out().matches("(?s).*num.stream.threads\\s+= 2 .*"), show.out());
+    assertTrue(show.out().matches("(?s).*streams.poll.ms\\s+= 10 .*"), show.out());
+    assertTrue(show.out().matches("(?s).*application.id\\s+= infini-streams\\s+\\(default\\).*"),
+        show.out());
+  }
+
+  @Test
+  void aBadKeyIsOneLineAndExitCode2() {
+    Run bad = run("config", "show", "--set", "num.stream.thread=2");
+    assertEquals(2, bad.exit());
+    assertTrue(bad.err().startsWith("infini: unknown configuration key 'num.stream.thread'"),
+        bad.err());
+    assertEquals(1, bad.err().strip().lines().count(), "no stack trace:\n" + bad.err());
+
+    Run badValue = run("config", "show", "--set", "topic.partitions=-1");
+    assertEquals(2, badValue.exit());
+    assertTrue(badValue.err().contains("'topic.partitions'"), badValue.err());
+  }
+
+  @Test
+  void configFileIsRead() throws Exception {
+    Path f = dir.resolve("c.properties");
+    Files.writeString(f, "application.id=from-file\n");
+    Run show = run("config", "show", "--config", f.toString());
+    assertEquals(0, show.exit(), show.err());
+    assertTrue(show.out().contains("from-file"), show.out());
+  }
+
+  @Test
+  void configDocsWritesTheTableAndTheCommandPage() throws Exception {
+    Run docs = run("config", "docs", dir.toString());
+    assertEquals(0, docs.exit(), docs.err());
+    assertEquals(ConfigDocs.markdown(), Files.readString(dir.resolve(ConfigDocs.DOCS_FILE)));
+    assertEquals(CliDocs.markdown(Main.commandLine()),
+        Files.readString(dir.resolve(CliDocs.DOCS_FILE)));
+  }
+
+  @Test
+  void clientCommandsWithoutABrokerSayWhatToDo() {
+    Run ask = run("ask", "alice", "hello", "--set", "embedded.broker.dir=" + dir);
+    assertEquals(2, ask.exit());
+    assertTrue(ask.err().contains("Start `infini run` first"), ask.err());
+  }
+
+  @Test
+  void demoRejectsALengthTooShortForTheFormat() {
+    Run demo = run("demo", "--length", "10");
+    assertEquals(2, demo.exit());
+    assertTrue(demo.err().startsWith("infini: --length"), demo.err());
+  }
+}
