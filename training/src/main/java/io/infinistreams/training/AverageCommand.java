@@ -1,4 +1,4 @@
-package io.infinistreams.model.train;
+package io.infinistreams.training;
 
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
@@ -59,8 +59,7 @@ public final class AverageCommand implements Callable<Integer> {
   private int average() {
     double[] c = WeightAverage.normalise(coefficients != null ? coefficients
         : Collections.nCopies(inputs.size(), 1.0), inputs.size());
-    String command = "average "
-        + String.join(" ", spec.commandLine().getParseResult().originalArgs());
+    String command = TrainMain.typed(spec, "average");
     try (NDManager m = NDManager.newBaseManager()) {
       List<Weights> models = new ArrayList<>();
       JsonArray described = new JsonArray();

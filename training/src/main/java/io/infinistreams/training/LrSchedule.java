@@ -1,4 +1,4 @@
-package io.infinistreams.model.train;
+package io.infinistreams.training;
 
 /**
  * Linear warm-up from 0 to the peak over {@code warmup} steps, then cosine decay to

@@ -1,9 +1,10 @@
-package io.infinistreams.model.train;
+package io.infinistreams.training;
 
+import ai.djl.engine.Engine;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import io.infinistreams.model.Checkpoint;
-import io.infinistreams.model.data.TextCorpus;
+import io.infinistreams.tasks.TextCorpus;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -14,8 +15,8 @@ import java.util.List;
 /**
  * Writes a trained model as a shippable checkpoint ({@link Checkpoint#save}: model.safetensors
  * and manifest.json with config and fingerprint), adding to the manifest a {@code training}
- * object: command, seed, steps, wall time, data mix, corpus and its licence, the final logged
- * numbers and gate values.
+ * object: command, seed, steps, wall time, the machine, data mix, corpus and its licence, the
+ * whole configuration, and the last logged numbers (losses, accuracies, sigmoid(beta) per head).
  */
 public final class ModelExport {
   private ModelExport() {}
@@ -24,7 +25,7 @@ public final class ModelExport {
       List<RunLog.Point> curve) {
     TrainConfig c = t.config();
     boolean kjv = "kjv".equals(c.corpus());
-    String howMade = "train command of io.infinistreams.model.train.TrainCommand: " + command
+    String howMade = "train command of io.infinistreams.training.TrainCommand: " + command
         + " (seed " + c.seed() + ", " + t.stepsDone() + " steps, " + Math.round(wallSec) + " s)";
     Checkpoint.save(t.weights(), dir, howMade);
     JsonObject training = new JsonObject();
@@ -32,19 +33,17 @@ public final class ModelExport {
     training.addProperty("seed", c.seed());
     training.addProperty("steps", t.stepsDone());
     training.addProperty("wallSeconds", Math.round(wallSec));
-    training.addProperty("machine",
-        "2-core x86_64 VM (24 GiB); the exporting process ran "
-            + System.getProperty("ai.djl.pytorch.num_threads", "the default number of")
-            + " libtorch thread(s) (OMP_NUM_THREADS=" + System.getenv("OMP_NUM_THREADS")
-            + "); other jobs may share the machine; DJL 0.36.0, libtorch 2.7.1 CPU; tokens/s per"
-            + " step in the log");
+    training.addProperty("machine", machine());
     training.addProperty("mix", c.mix());
     training.addProperty("memory", c.noMemory()
-        ? "off: trained with the gate forced local; serve and evaluate with LOCAL_ONLY" : "on");
+        ? "off: the memoryless twin, every output gate fixed at the local branch (sigmoid 0)"
+        : "on");
     training.addProperty("corpus", kjv ? TextCorpus.KJV_NAME : c.corpus());
-    training.addProperty("corpusPackage", kjv ? "bible-kjv-text 4.38 (Debian 12), read with bible-kjv 4.38" : "none");
+    training.addProperty("corpusPackage", kjv ? "Debian bible-kjv-text, read with bible-kjv"
+        : "none");
     training.addProperty("corpusLicence", kjv
-        ? "KJV text: public domain (copyright expired); Debian package: see /usr/share/doc/bible-kjv-text/copyright"
+        ? "KJV text: public domain (copyright expired); the Debian package's terms are in its"
+            + " copyright file"
         : "n/a");
     training.addProperty("heldOutFraction", TaskMixes.HELD_OUT);
     training.add("config", TrainCheckpoint.GSON.toJsonTree(c));
@@ -52,6 +51,26 @@ public final class ModelExport {
       training.add("final", TrainCheckpoint.GSON.toJsonTree(curve.get(curve.size() - 1)));
     }
     addToManifest(dir, "training", training);
+  }
+
+  /**
+   * What the exporting process ran on: processors, architecture, JVM heap, libtorch threads and
+   * engine version. The tokens/s of every logged window are in the curve.
+   */
+  static String machine() {
+    Runtime rt = Runtime.getRuntime();
+    String engine;
+    try {
+      Engine e = Engine.getInstance();
+      engine = e.getEngineName() + " " + e.getVersion();
+    } catch (RuntimeException e) {
+      engine = "engine unknown";
+    }
+    return rt.availableProcessors() + " processors, " + System.getProperty("os.arch") + ", "
+        + System.getProperty("os.name") + ", JVM heap up to " + rt.maxMemory() / (1 << 20)
+        + " MiB; libtorch threads: "
+        + System.getProperty("ai.djl.pytorch.num_threads", "default")
+        + " (OMP_NUM_THREADS=" + System.getenv("OMP_NUM_THREADS") + "); " + engine;
   }
 
   /** Adds {@code key: value} to the manifest of the model directory {@code dir}. */

@@ -1,8 +1,9 @@
-package io.infinistreams.model.train;
+package io.infinistreams.training;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -25,11 +26,11 @@ public final class RunLog {
    * @param tokensPerSec throughput over the window
    * @param lr         learning rate at the window's last step
    * @param gradNorm   mean global gradient norm (before clipping)
-   * @param gates      sigmoid(beta) per (layer, head), index layer * H + head
+   * @param gates      the output gates sigmoid(beta) per (layer, head), index layer * H + head
    */
   public record Point(long step, double elapsedSec, double loss, Map<String, Double> taskNll,
-      Map<String, Double> taskExact, Map<String, Double> taskAnswerNll, double tokensPerSec, float lr, double gradNorm,
-      float[] gates) {}
+      Map<String, Double> taskExact, Map<String, Double> taskAnswerNll, double tokensPerSec,
+      float lr, double gradNorm, float[] gates) {}
 
   private final List<Point> points;
   private final List<StepResult> window = new ArrayList<>();
@@ -89,16 +90,16 @@ public final class RunLog {
   /** The progress line for a point. */
   public static String format(Point p, long totalSteps, double etaSec) {
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format("step %d/%d loss %.4f", p.step(), totalSteps, p.loss()));
+    sb.append(String.format(Locale.ROOT, "step %d/%d loss %.4f", p.step(), totalSteps, p.loss()));
     p.taskNll().forEach((k, v) -> {
-      sb.append(String.format(" | %s %.3f", k, v));
+      sb.append(String.format(Locale.ROOT, " | %s %.3f", k, v));
       Double e = p.taskExact().get(k);
       if (e != null) {
-        sb.append(String.format(" acc %.2f", e));
+        sb.append(String.format(Locale.ROOT, " acc %.2f", e));
       }
       Double a = p.taskAnswerNll() == null ? null : p.taskAnswerNll().get(k);
       if (a != null) {
-        sb.append(String.format(" ans %.2f", a));
+        sb.append(String.format(Locale.ROOT, " ans %.2f", a));
       }
     });
     float min = Float.MAX_VALUE;
@@ -110,15 +111,16 @@ public final class RunLog {
       mean += g;
     }
     mean /= Math.max(1, p.gates().length);
-    sb.append(String.format(" | %.0f tok/s lr %.2e gnorm %.2f gate mean %.3f min %.3f max %.3f"
-        + " | %s elapsed, ETA %s", p.tokensPerSec(), p.lr(), p.gradNorm(), mean, min, max,
-        duration(p.elapsedSec()), duration(etaSec)));
+    sb.append(String.format(Locale.ROOT,
+        " | %.0f tok/s lr %.2e gnorm %.2f gate mean %.3f min %.3f max %.3f | %s elapsed, ETA %s",
+        p.tokensPerSec(), p.lr(), p.gradNorm(), mean, min, max, duration(p.elapsedSec()),
+        duration(etaSec)));
     return sb.toString();
   }
 
   static String duration(double sec) {
     long s = Math.round(sec);
-    return s >= 3600 ? String.format("%dh%02dm", s / 3600, (s % 3600) / 60)
-        : String.format("%dm%02ds", s / 60, s % 60);
+    return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, (s % 3600) / 60)
+        : String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
   }
 }

@@ -1,6 +1,6 @@
-package io.infinistreams.model.train;
+package io.infinistreams.training;
 
-import io.infinistreams.model.data.Sample;
+import io.infinistreams.tasks.Sample;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;

@@ -1,14 +1,14 @@
-package io.infinistreams.model.train;
+package io.infinistreams.training;
 
-import io.infinistreams.model.data.ChatRecallTask;
-import io.infinistreams.model.data.CopyTask;
-import io.infinistreams.model.data.PasskeyTask;
-import io.infinistreams.model.data.PasskeyTask.FarNeedle;
-import io.infinistreams.model.data.RecallTask;
-import io.infinistreams.model.data.SyntheticText;
-import io.infinistreams.model.data.TaskMix;
-import io.infinistreams.model.data.TextCorpus;
-import io.infinistreams.model.data.TextTask;
+import io.infinistreams.tasks.ChatRecallTask;
+import io.infinistreams.tasks.CopyTask;
+import io.infinistreams.tasks.PasskeyTask;
+import io.infinistreams.tasks.PasskeyTask.FarNeedle;
+import io.infinistreams.tasks.RecallTask;
+import io.infinistreams.tasks.SyntheticText;
+import io.infinistreams.tasks.TaskMix;
+import io.infinistreams.tasks.TextCorpus;
+import io.infinistreams.tasks.TextTask;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -99,7 +99,8 @@ public final class TaskMixes {
           entries.add(new TaskMix.Entry(new TextTask(text[0]), weight));
         }
         default -> throw new IllegalArgumentException("unknown task '" + kv[0]
-            + "' (passkey, passkey-spread, passkey-uniform, passkey-straddle, passkey-into-open, passkey-into-open-head, passkey-cut-answer, copy, recall, chat, text)");
+            + "' (passkey, passkey-spread, passkey-uniform, passkey-straddle, passkey-into-open,"
+            + " passkey-into-open-head, passkey-cut-answer, copy, recall, chat, text)");
       }
     }
     return entries;

@@ -1,4 +1,4 @@
-package io.infinistreams.model.train;
+package io.infinistreams.training;
 
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -8,7 +8,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.infinistreams.model.Checkpoint;
 import io.infinistreams.model.Weights;
-import io.infinistreams.model.data.TaskMix;
+import io.infinistreams.tasks.TaskMix;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -40,8 +40,8 @@ public final class TrainCheckpoint {
   public static final String STATE = "train-state.json";
   public static final String WARM_STATES = "warm-states.safetensors";
 
-  static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues()
-      .create();
+  static final Gson GSON = new GsonBuilder().setPrettyPrinting()
+      .serializeSpecialFloatingPointValues().disableHtmlEscaping().create();
 
   /** What train-state.json holds. */
   public record State(TrainConfig config, long step, long optimizerSteps, double elapsedSec,
@@ -93,8 +93,8 @@ public final class TrainCheckpoint {
     try {
       JsonObject state = JsonParser.parseString(
           Files.readString(dir.resolve(STATE), StandardCharsets.UTF_8)).getAsJsonObject();
-      // the model config through the manifest's reader, which knows what fields an older file
-      // lacks and what they meant then
+      // the model config through the manifest's reader, which refuses a configuration this
+      // version does not implement rather than resume it as something else
       JsonObject config = state.getAsJsonObject("config");
       config.add("model", Checkpoint.configToJson(
           Checkpoint.configFromJson(config.getAsJsonObject("model"))));

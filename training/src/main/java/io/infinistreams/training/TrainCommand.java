@@ -1,13 +1,10 @@
-package io.infinistreams.model.train;
+package io.infinistreams.training;
 
 import ai.djl.ndarray.NDManager;
 import io.infinistreams.model.Checkpoint;
-import io.infinistreams.model.KeyFeatures;
 import io.infinistreams.model.MemoryRead;
 import io.infinistreams.model.ModelConfig;
-import io.infinistreams.model.OutputGate;
 import io.infinistreams.model.UpdateRule;
-import io.infinistreams.model.WriteGate;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -26,112 +23,188 @@ import picocli.CommandLine.Spec;
  * backpropagation through time, writing a resumable checkpoint under {@code --out}, and on
  * completion a model directory ({@code --out}/final: model.safetensors + manifest.json).
  */
-@Command(name = "train", mixinStandardHelpOptions = true,
+@Command(
+    name = "train",
+    mixinStandardHelpOptions = true,
     description = "Train the Infini-Transformer (BPTT across segments, AdamW, resumable).")
 public final class TrainCommand implements Callable<Integer> {
 
   @Option(names = "--out", required = true, description = "Run directory (checkpoint/, final/).")
   Path out;
 
-  @Option(names = "--resume", description = "Continue the checkpoint in --out exactly where it stopped.")
+  @Option(
+      names = "--resume",
+      description = "Continue the checkpoint in --out exactly where it stopped.")
   boolean resume;
 
-  @Option(names = "--new-total-steps", description = "With --resume: change the total step count"
-      + " (the cosine schedule's end); the run is then no longer the one its first command made.")
+  @Option(
+      names = "--new-total-steps",
+      description = "With --resume: change the total step count (the cosine schedule's end); the"
+          + " run is then no longer the one its first command made.")
   Long newTotalSteps;
 
-  @Option(names = "--export", description = "Only write the checkpoint in --out as a model"
-      + " directory (model.safetensors + manifest.json) here, e.g. to evaluate it mid-run.")
+  @Option(
+      names = "--export",
+      description = "Only write the checkpoint in --out as a model directory (model.safetensors"
+          + " + manifest.json) here, e.g. to evaluate it mid-run.")
   Path export;
 
   @Option(names = "--new-mix", description = "With --resume: continue with this task mix.")
   String newMix;
 
-  @Option(names = "--new-warm-segments", description = "With --resume: continue with this many warm segments at most.")
+  @Option(
+      names = "--new-warm-segments",
+      description = "With --resume: continue with this many warm segments at most.")
   Integer newWarmSegments;
 
-  @Option(names = "--recompute", description = "Backpropagate through the trained segments by "
-      + "recomputation: memory for one segment whatever --max-segments, one more forward pass "
-      + "per segment.")
+  @Option(
+      names = "--recompute",
+      description = "Backpropagate through the trained segments by recomputation: memory for one"
+          + " segment whatever --max-segments, one more forward pass per segment.")
   boolean recompute;
 
-  @Option(names = "--new-warm-filler", description = "With --resume: continue with this --warm-filler.")
+  @Option(
+      names = "--new-warm-filler",
+      description = "With --resume: continue with this --warm-filler.")
   Integer newWarmFiller;
 
-  @Option(names = "--new-local-fraction", description = "With --resume: continue with this local-needle fraction.")
+  @Option(
+      names = "--new-local-fraction",
+      description = "With --resume: continue with this local-needle fraction.")
   Double newLocalFraction;
 
-  @Option(names = "--new-answer-weight", description = "With --resume: continue with this answer weight.")
+  @Option(
+      names = "--new-answer-weight",
+      description = "With --resume: continue with this answer weight.")
   Float newAnswerWeight;
 
-  @Option(names = "--seed", defaultValue = "1", description = "Seed of init and data (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--seed",
+      defaultValue = "1",
+      description = "Seed of init and data (default ${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(names = "--steps", defaultValue = "2000", description = "Optimizer steps (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--steps",
+      defaultValue = "2000",
+      description = "Optimizer steps (default ${DEFAULT-VALUE}).")
   long steps;
 
-  @Option(names = "--batch", defaultValue = "8", description = "Sequences per step (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--batch",
+      defaultValue = "8",
+      description = "Sequences per step (default ${DEFAULT-VALUE}).")
   int batch;
 
-  @Option(names = "--min-segments", defaultValue = "4", description = "Fewest segments per sequence (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--min-segments",
+      defaultValue = "4",
+      description = "Fewest segments per sequence (default ${DEFAULT-VALUE}).")
   int minSegments;
 
-  @Option(names = "--max-segments", defaultValue = "6", description = "Most segments per sequence (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--max-segments",
+      defaultValue = "6",
+      description = "Most segments per sequence (default ${DEFAULT-VALUE}).")
   int maxSegments;
 
-  @Option(names = "--segment-sampling", defaultValue = "UNIFORM", description = "How each step "
-      + "draws its segments per sequence from [--min-segments, --max-segments]: UNIFORM, or "
-      + "LOG_UNIFORM (each doubling equally often: short documents read from an empty memory are "
-      + "common, and a step costs less) (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--segment-sampling",
+      defaultValue = "UNIFORM",
+      description = "How each step draws its segments per sequence from [--min-segments,"
+          + " --max-segments]: UNIFORM, or LOG_UNIFORM (each doubling equally often: short"
+          + " documents read from an empty memory are common, and a step costs less) (default"
+          + " ${DEFAULT-VALUE}).")
   TrainConfig.SegmentSampling segmentSampling;
 
-  @Option(names = "--lr", defaultValue = "3e-3", description = "Peak learning rate (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--lr",
+      defaultValue = "3e-3",
+      description = "Peak learning rate (default ${DEFAULT-VALUE}).")
   float lr;
 
-  @Option(names = "--gate-lr-scale", defaultValue = "10", description = "Gate beta LR = lr x this (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--gate-lr-scale",
+      defaultValue = "10",
+      description = "The per-head scalars (output gates, GATED write biases) learn at lr x this"
+          + " (default ${DEFAULT-VALUE}).")
   float gateLrScale;
 
-  @Option(names = "--min-lr-fraction", defaultValue = "0.1", description = "Final LR / peak (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--min-lr-fraction",
+      defaultValue = "0.1",
+      description = "Final LR / peak (default ${DEFAULT-VALUE}).")
   float minLrFraction;
 
-  @Option(names = "--warmup", defaultValue = "100", description = "Warm-up steps (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--warmup",
+      defaultValue = "100",
+      description = "Warm-up steps (default ${DEFAULT-VALUE}).")
   int warmup;
 
-  @Option(names = "--weight-decay", defaultValue = "0.1", description = "Decoupled weight decay of matrices (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--weight-decay",
+      defaultValue = "0.1",
+      description = "Decoupled weight decay of matrices (default ${DEFAULT-VALUE}).")
   float weightDecay;
 
-  @Option(names = "--clip", defaultValue = "1.0", description = "Global gradient-norm clip (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--clip",
+      defaultValue = "1.0",
+      description = "Global gradient-norm clip (default ${DEFAULT-VALUE}).")
   float clip;
 
-  @Option(names = "--mix", defaultValue = "passkey=0.6,chat=0.2,text=0.2", description = "Task weights: passkey (--local-fraction of needles in the question's "
-      + "segment), passkey-spread (as passkey, local needles at any distance before the "
-      + "question), passkey-uniform (needle depth uniform), passkey-straddle (needle across a "
-      + "segment boundary), passkey-into-open (needle across the boundary of the question's own "
-      + "segment), passkey-into-open-head (the same, only words before the key in memory), "
-      + "passkey-cut-answer (a segment boundary inside the answer), copy, "
-      + "recall, chat, text; "
-      + "phases of a curriculum separated by ';', each after the first as STEP:mix, e.g. "
-      + "'passkey=1;1500:passkey=0.6,text=0.2,chat=0.2' (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--mix",
+      defaultValue = "passkey=0.6,chat=0.2,text=0.2",
+      description = "Task weights: passkey (--local-fraction of needles in the question's"
+          + " segment), passkey-spread (as passkey, local needles at any distance before the"
+          + " question), passkey-uniform (needle depth uniform), passkey-straddle (needle across"
+          + " a segment boundary), passkey-into-open (needle across the boundary of the"
+          + " question's own segment), passkey-into-open-head (the same, only words before the"
+          + " key in memory), passkey-cut-answer (a segment boundary inside the answer), copy,"
+          + " recall, chat, text; phases of a curriculum separated by ';', each after the first"
+          + " as STEP:mix, e.g. 'passkey=1;1500:passkey=0.6,text=0.2,chat=0.2' (default"
+          + " ${DEFAULT-VALUE}).")
   String mix;
 
-  @Option(names = "--warm-segments", defaultValue = "0", description = "Most segments run forward only (no gradient, no loss) at the start of a sequence, before the trained ones; each step draws 0..this (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--warm-segments",
+      defaultValue = "0",
+      description = "Most segments run forward only (no gradient, no loss) at the start of a"
+          + " sequence, before the trained ones; each step draws 0..this (default"
+          + " ${DEFAULT-VALUE}).")
   int warmSegments;
 
-  @Option(names = "--warm-filler", defaultValue = "0", description = "Start sequences from the "
-      + "memory after up to this many tokens of passkey filler (4K, 16K, ... up to it, or empty), "
-      + "recomputed from the current weights every 100 steps; 0: off (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--warm-filler",
+      defaultValue = "0",
+      description = "Start sequences from the memory after up to this many tokens of passkey"
+          + " filler (4K, 16K, ... up to it, or empty), recomputed from the current weights"
+          + " every 100 steps; 0: off (default ${DEFAULT-VALUE}).")
   int warmFiller;
 
-  @Option(names = "--local-fraction", defaultValue = "0.5", description = "Passkey samples with the needle in the question's segment (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--local-fraction",
+      defaultValue = "0.5",
+      description = "Passkey samples with the needle in the question's segment (default"
+          + " ${DEFAULT-VALUE}).")
   double localFraction;
 
-  @Option(names = "--answer-weight", defaultValue = "5", description = "Loss weight of answer tokens (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--answer-weight",
+      defaultValue = "5",
+      description = "Loss weight of answer tokens (default ${DEFAULT-VALUE}).")
   float answerWeight;
 
-  @Option(names = "--corpus", defaultValue = "kjv", description = "kjv (Debian bible-kjv-text), synthetic, or a text file (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--corpus",
+      defaultValue = "kjv",
+      description = "kjv (Debian bible-kjv-text), synthetic, or a text file (default"
+          + " ${DEFAULT-VALUE}).")
   String corpus;
 
-  @Option(names = "--d-model", description = "Override ModelConfig.defaults().dModel.")
+  @Option(names = "--d-model", description = "Override d_model.")
   Integer dModel;
 
   @Option(names = "--layers", description = "Override the number of layers.")
@@ -152,65 +225,76 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--segment", description = "Override the segment length N.")
   Integer segment;
 
-  @Option(names = "--update", description = "LINEAR, DELTA, BOUNDED, SEQUENTIAL or GATED (default: the config's).")
+  @Option(
+      names = "--update",
+      description = "How a segment is written into memory: LINEAR or DELTA (the paper's rules),"
+          + " or GATED (the gated delta rule, which needs --read NORMALIZED) (default: the"
+          + " config's, GATED).")
   UpdateRule update;
 
-  @Option(names = "--read", description = "PAPER, NORMALIZED or UNIT (default: the config's).")
+  @Option(
+      names = "--read",
+      description = "How memory is read: PAPER (the paper's normalisation by sigma(Q) z) or"
+          + " NORMALIZED (unit RMS times a learned gain per head) (default: the config's,"
+          + " NORMALIZED).")
   MemoryRead read;
 
-  @Option(names = "--keys", description = "ELU_PLUS_ONE or SIGNED: the memory's query and key "
-      + "features (default: the config's).")
-  KeyFeatures keys;
-
-  @Option(names = "--write-gate", description = "RATIONAL or LOGISTIC: the squashing function of "
-      + "the GATED write strength (default: the config's).")
-  WriteGate writeGate;
-
-  @Option(names = "--overlap", description = "C: tokens of the previous segment each segment's "
-      + "local attention also sees (0..N; default: the config's, 0). No new weights: a model "
-      + "trained without overlap can be continued with it (--init-from).")
+  @Option(
+      names = "--overlap",
+      description = "C: tokens of the previous segment each segment's local attention also sees"
+          + " (0..N; 0 is the paper's model; default: the config's, 32, or 4 with --tiny). No"
+          + " new weights: a model trained with one overlap can be continued with another"
+          + " (--init-from).")
   Integer overlap;
 
-  @Option(names = "--output-gate", description = "STATIC, CONTENT, CONTENT_INPUT or "
-      + "CONTENT_LOCAL: how each head mixes its memory and local branches, one gate per head (the "
-      + "paper's), per token from what each branch returned, from that and the layer's input, or "
-      + "from what the local branch returned only (default: the config's, STATIC). The per-token "
-      + "gates' weights start at 0, so a STATIC or CONTENT model can be continued with them "
-      + "(--init-from).")
-  OutputGate outputGate;
-
-  @Option(names = "--content-gate-lr-scale", defaultValue = "1", description = "The per-token "
-      + "output gate's weights learn at lr times this, with the matrices' weight decay (default "
-      + "${DEFAULT-VALUE}).")
-  float contentGateLrScale;
-
-  @Option(names = "--write-penalty", defaultValue = "0", description = "Add lambda * the mean "
-      + "GATED write strength to the loss: writing costs (default ${DEFAULT-VALUE}: off).")
+  @Option(
+      names = "--write-penalty",
+      defaultValue = "0",
+      description = "Add lambda * the mean GATED write strength to the loss: writing costs"
+          + " (default ${DEFAULT-VALUE}: off).")
   float writePenalty;
 
-  @Option(names = "--no-memory", description = "Train the memoryless twin: the gate forced to "
-      + "the local branch, memory never read (evaluate it with eval --gate LOCAL_ONLY).")
+  @Option(
+      names = "--no-memory",
+      description = "Train the memoryless twin: every head's output gate fixed at the local"
+          + " branch (sigmoid 0) and not trained, memory never read. The exported model carries"
+          + " those gates: evaluate it as it is.")
   boolean noMemory;
 
-  @Option(names = "--tiny", description = "Start from ModelConfig.tiny() instead of defaults().")
+  @Option(names = "--tiny", description = "Start from the tiny test configuration.")
   boolean tiny;
 
-  @Option(names = "--log-every", defaultValue = "10", description = "Steps per progress line (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--log-every",
+      defaultValue = "10",
+      description = "Steps per progress line (default ${DEFAULT-VALUE}).")
   int logEvery;
 
-  @Option(names = "--checkpoint-minutes", defaultValue = "5", description = "Minutes between checkpoints (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--checkpoint-minutes",
+      defaultValue = "5",
+      description = "Minutes between checkpoints (default ${DEFAULT-VALUE}).")
   double checkpointMinutes;
 
-  @Option(names = "--max-minutes", defaultValue = "1e9", description = "Stop (with a checkpoint) after this many minutes in this process.")
+  @Option(
+      names = "--max-minutes",
+      defaultValue = "1e9",
+      description = "Stop (with a checkpoint) after this many minutes in this process.")
   double maxMinutes;
 
-  @Option(names = "--init-from", description = "A new run starts from this model directory "
-      + "(model.safetensors + manifest.json): tensors with the same name and shape are copied, the "
-      + "rest drawn from --seed; the optimizer starts afresh. The shape options must match the "
-      + "source's; --update, --read, --keys, --write-gate, --overlap and --output-gate may differ (e.g. GATED from SEQUENTIAL).")
+  @Option(
+      names = "--init-from",
+      description = "A new run starts from this model directory (model.safetensors +"
+          + " manifest.json): tensors with the same name and shape are copied, the rest drawn"
+          + " from --seed; the optimizer starts afresh. The shape options must match the"
+          + " source's; --update, --read and --overlap may differ (e.g. GATED from DELTA: all"
+          + " but the write gate's tensors carry over).")
   Path initFrom;
 
-  @Option(names = "--stop-at-step", description = "Stop (with a checkpoint) once this many steps are done, e.g. to change the recipe there with --resume, exactly where a recorded run changed it.")
+  @Option(
+      names = "--stop-at-step",
+      description = "Stop (with a checkpoint) once this many steps are done, e.g. to change the"
+          + " recipe there with --resume.")
   Long stopAtStep;
 
   @Spec
@@ -218,37 +302,35 @@ public final class TrainCommand implements Callable<Integer> {
 
   String commandLine = "train";
 
-  /** The command as typed (picocli's original arguments), for manifests and results. */
-  private String typed() {
-    if (spec == null || spec.commandLine().getParseResult() == null) {
-      return commandLine;
-    }
-    return "train " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
-  }
-
   ModelConfig modelConfig() {
     ModelConfig d = tiny ? ModelConfig.tiny() : ModelConfig.defaults();
     int k = dKey != null ? dKey : d.dKey();
-    return new ModelConfig(d.vocabSize(), dModel != null ? dModel : d.dModel(),
-        layers != null ? layers : d.layers(), heads != null ? heads : d.heads(), k,
+    int n = segment != null ? segment : d.segmentLength();
+    return new ModelConfig(
+        d.vocabSize(),
+        dModel != null ? dModel : d.dModel(),
+        layers != null ? layers : d.layers(),
+        heads != null ? heads : d.heads(),
+        k,
         dValue != null ? dValue : (dKey != null ? dKey : d.dValue()),
-        ffn != null ? ffn : d.ffnHidden(), segment != null ? segment : d.segmentLength(),
-        update != null ? update : d.updateRule(), read != null ? read : d.memoryRead(),
-        d.ropeBase(), keys != null ? keys : d.keyFeatures(),
-        writeGate != null ? writeGate : d.writeGate(), overlap != null ? overlap : d.overlap(),
-        outputGate != null ? outputGate : d.outputGate());
+        ffn != null ? ffn : d.ffnHidden(),
+        n,
+        update != null ? update : d.updateRule(),
+        read != null ? read : d.memoryRead(),
+        d.ropeBase(),
+        overlap != null ? overlap : Math.min(d.overlap(), n));
   }
 
   TrainConfig trainConfig() {
     return new TrainConfig(modelConfig(), seed, steps, batch, minSegments, maxSegments, lr,
         gateLrScale, minLrFraction, warmup, weightDecay, clip, 0.9f, 0.95f, mix, localFraction,
         answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty,
-        segmentSampling, contentGateLrScale);
+        segmentSampling);
   }
 
   @Override
   public Integer call() throws Exception {
-    commandLine = typed();
+    commandLine = TrainMain.typed(spec, commandLine);
     Path ckpt = out.resolve("checkpoint");
     if (export != null) {
       TrainCheckpoint.State state = TrainCheckpoint.readState(ckpt);
@@ -289,14 +371,26 @@ public final class TrainCommand implements Callable<Integer> {
           + state.config().steps() + " from " + ckpt);
     } else {
       if (Files.exists(ckpt) && !resume) {
-        System.err.println(ckpt + " exists: pass --resume to continue it, or choose another --out");
+        System.err.println(
+            ckpt + " exists: pass --resume to continue it, or choose another --out");
         return 2;
       }
-      TrainConfig c = trainConfig();
+      TrainConfig c;
+      try {
+        c = trainConfig();
+      } catch (IllegalArgumentException e) {
+        System.err.println("train: " + e.getMessage());
+        return 2;
+      }
       if (initFrom != null) {
         try (NDManager m = NDManager.newBaseManager()) {
           Checkpoint.Loaded source = Checkpoint.load(initFrom, m);
-          trainer = Trainer.fresh(c, TaskMixes.build(c), source.weights());
+          try {
+            trainer = Trainer.fresh(c, TaskMixes.build(c), source.weights());
+          } catch (IllegalArgumentException e) {
+            System.err.println("train: --init-from " + initFrom + ": " + e.getMessage());
+            return 2;
+          }
           String fp = source.manifest().get("fingerprint").getAsString();
           // the manifest of what this run makes then tells the whole chain of runs behind it
           commandLine = commandLine + " [--init-from: fingerprint " + fp + ", made by: "
@@ -348,6 +442,7 @@ public final class TrainCommand implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
-    System.exit(new CommandLine(new TrainCommand()).setCaseInsensitiveEnumValuesAllowed(true).execute(args));
+    CommandLine cl = new CommandLine(new TrainCommand());
+    System.exit(cl.setCaseInsensitiveEnumValuesAllowed(true).execute(args));
   }
 }

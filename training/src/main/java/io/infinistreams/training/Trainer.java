@@ -1,7 +1,8 @@
-package io.infinistreams.model.train;
+package io.infinistreams.training;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -10,19 +11,19 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.infinistreams.model.ByteTokenizer;
 import io.infinistreams.model.InfiniTransformer;
-import io.infinistreams.model.InfiniTransformer.GateOverride;
 import io.infinistreams.model.InfiniTransformer.Memory;
 import io.infinistreams.model.InfiniTransformer.Options;
 import io.infinistreams.model.InfiniTransformer.Output;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.Scalars;
 import io.infinistreams.model.Weights;
-import io.infinistreams.model.data.PasskeyDocument;
-import io.infinistreams.model.data.Sample;
-import io.infinistreams.model.data.TaskMix;
+import io.infinistreams.tasks.PasskeyDocument;
+import io.infinistreams.tasks.Sample;
+import io.infinistreams.tasks.TaskMix;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 
@@ -36,8 +37,13 @@ import java.util.Random;
  * segment), W vocabulary. The token rows hold C context tokens and then the S segments, so
  * segment s (with its context) is columns s*N .. s*N + C + N; targets and weights are not padded.
  *
- * <p>Lifecycle: {@link #fresh} or {@link TrainCheckpoint#resume}, then {@link #step()} repeatedly on
- * one thread (one GradientCollector per JVM), then {@link #close()}.
+ * <p>The memoryless twin ({@link TrainConfig#noMemory}) trains weights whose output gates are
+ * fixed at {@link Weights#LOCAL_GATE_LOGIT} ({@link Weights#withMemoryOff()}, applied once when
+ * the trainer is built): every head's output is its local branch alone, and the gates are not
+ * among the parameters the optimizer updates.
+ *
+ * <p>Lifecycle: {@link #fresh} or {@link TrainCheckpoint#resume}, then {@link #step()}
+ * repeatedly on one thread (one GradientCollector per JVM), then {@link #close()}.
  */
 public final class Trainer implements AutoCloseable {
 
@@ -63,11 +69,14 @@ public final class Trainer implements AutoCloseable {
     this.config = config;
     this.mix = mix;
     this.base = base;
-    this.weights = weights;
+    this.weights = config.noMemory() ? weights.withMemoryOff() : weights;
     this.params = new ArrayList<>();
     this.names = new ArrayList<>();
     List<AdamW.Group> groups = new ArrayList<>();
-    for (Weights.Param p : weights.parameters()) {
+    for (Weights.Param p : this.weights.parameters()) {
+      if (config.noMemory() && isOutputGate(p.name())) {
+        continue; // the twin's gates stay at LOCAL_GATE_LOGIT
+      }
       p.array().setRequiresGradient(true);
       params.add(p.array());
       names.add(p.name());
@@ -88,28 +97,37 @@ public final class Trainer implements AutoCloseable {
   /**
    * A new run whose weights start from {@code source} where names and shapes match
    * ({@link Weights#initFrom}), the rest from the config's seed; the optimizer starts afresh.
+   *
+   * @throws IllegalArgumentException if the source differs in more than the update rule, the
+   *     memory read and the overlap, or shares no tensor with the new model
    */
   public static Trainer fresh(TrainConfig config, TaskMix mix, Weights source) {
     NDManager base = NDManager.newBaseManager();
-    return new Trainer(config, mix, base,
-        Weights.initFrom(config.model(), config.seed(), source, base), 0);
+    try {
+      return new Trainer(config, mix, base,
+          Weights.initFrom(config.model(), config.seed(), source, base), 0);
+    } catch (RuntimeException e) {
+      base.close();
+      throw e;
+    }
+  }
+
+  /** True for a layer's output gate beta ({@code layers.i.attn.gate}, one scalar per head). */
+  static boolean isOutputGate(String name) {
+    return name.endsWith("attn.gate");
   }
 
   /**
-   * The optimizer group of a parameter: gates and the GATED write biases (scalars per head) get
-   * {@code lr * gateLrScale} and no decay; norms and gains no decay; the per-token gate's weights
-   * (CONTENT, CONTENT_INPUT) {@code lr * contentGateLrScale} and the configured decay; other matrices (embedding,
-   * projections) the base rate and the configured decay.
+   * The optimizer group of a parameter: the output gates and the GATED write biases (scalars per
+   * head) get {@code lr * gateLrScale} and no decay; norms and gains no decay; the matrices
+   * (embedding, projections, GATED write projection) the base rate and the configured decay.
    */
   static AdamW.Group groupOf(String name, TrainConfig c) {
-    if (name.endsWith("gate") || name.endsWith("write_bias")) {
+    if (isOutputGate(name) || name.endsWith("write_bias")) {
       return new AdamW.Group(c.gateLrScale(), 0f);
     }
     if (name.endsWith("norm")) {
       return new AdamW.Group(1f, 0f);
-    }
-    if (name.endsWith("gate_content") || name.endsWith("gate_input")) {
-      return new AdamW.Group(c.contentGateLrScale(), c.weightDecay());
     }
     return new AdamW.Group(1f, c.weightDecay());
   }
@@ -151,7 +169,7 @@ public final class Trainer implements AutoCloseable {
     StringBuilder out = new StringBuilder();
     for (Map.Entry<String, Double> e : norms.subList(0, Math.min(n, norms.size()))) {
       out.append(out.length() == 0 ? "" : ", ").append(e.getKey()).append(' ')
-          .append(String.format(java.util.Locale.ROOT, "%.3g", e.getValue()));
+          .append(String.format(Locale.ROOT, "%.3g", e.getValue()));
     }
     return out.toString();
   }
@@ -509,8 +527,8 @@ public final class Trainer implements AutoCloseable {
           gc.backward(cost == null ? objective : objective.add(cost));
         }
       }
-      nllOut = ai.djl.ndarray.NDArrays.concat(new NDList(nlls), 1).toFloatArray(); // (B, S*N)
-      predOut = ai.djl.ndarray.NDArrays.concat(new NDList(preds), 1).toType(DataType.INT32, false).toIntArray();
+      nllOut = NDArrays.concat(new NDList(nlls), 1).toFloatArray(); // (B, S*N)
+      predOut = NDArrays.concat(new NDList(preds), 1).toType(DataType.INT32, false).toIntArray();
 
       List<NDArray> grads = new ArrayList<>();
       NDArray sq = sm.zeros(new Shape());
@@ -534,8 +552,8 @@ public final class Trainer implements AutoCloseable {
           g.muli(0f); // gradients accumulate in libtorch: clear them for the next step
         }
       } else {
-        // Seen once in the shipped run (step 5909 of 6000): skip the update rather than end the
-        // run; the optimizer's step count does not advance, the data stream does.
+        // Rare in long runs: skip the update rather than end the run; the optimizer's step count
+        // does not advance, the data stream does.
         skipped++;
         System.err.println("step " + step + ": non-finite gradient norm, update skipped ("
             + skipped + " so far); largest: " + largestGradients(grads, 3));
@@ -559,9 +577,8 @@ public final class Trainer implements AutoCloseable {
   }
 
   /** Forward options of a segment that writes memory or only reads it (the last trained one). */
-  private Options options(boolean write) {
-    Options o = write ? Options.fullSegment() : Options.readOnly();
-    return config.noMemory() ? o.withGate(GateOverride.LOCAL_ONLY) : o; // the memoryless twin
+  private static Options options(boolean write) {
+    return write ? Options.fullSegment() : Options.readOnly();
   }
 
   /** The options of trained segment {@code s} of {@code segments}: the last one only reads. */

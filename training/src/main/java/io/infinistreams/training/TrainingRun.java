@@ -1,4 +1,4 @@
-package io.infinistreams.model.train;
+package io.infinistreams.training;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -22,8 +22,8 @@ public record TrainingRun(Path checkpointDir, int logEvery, double checkpointSec
     double maxWallSeconds, String command) {
 
   /**
-   * Trains; returns the loss curve. {@code elapsedBefore}: wall seconds of earlier sessions;
-   * {@code stopRequested} is polled after every step.
+   * Trains; returns the loss curve. {@code elapsedBefore}: wall seconds of the processes that
+   * ran this run before (it was resumed); {@code stopRequested} is polled after every step.
    */
   public List<RunLog.Point> run(Trainer trainer, double elapsedBefore, List<RunLog.Point> history,
       PrintStream err, BooleanSupplier stopRequested) {

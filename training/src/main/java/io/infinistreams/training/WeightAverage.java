@@ -1,4 +1,4 @@
-package io.infinistreams.model.train;
+package io.infinistreams.training;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;

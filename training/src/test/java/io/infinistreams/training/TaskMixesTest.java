@@ -1,11 +1,11 @@
-package io.infinistreams.model.train;
+package io.infinistreams.training;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.infinistreams.model.data.Sample;
-import io.infinistreams.model.data.TaskMix;
+import io.infinistreams.tasks.Sample;
+import io.infinistreams.tasks.TaskMix;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;

@@ -1,9 +1,10 @@
-package io.infinistreams.model.train;
+package io.infinistreams.training;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.infinistreams.model.ModelConfig;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -18,10 +19,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 /**
- * SIGTERM to a training process (a session ending, {@code kill}) writes a checkpoint at the step
- * it stopped on instead of losing the work since the last periodic one: a real child JVM.
+ * SIGTERM to a training process ({@code kill}, a shutdown) writes a checkpoint at the step it
+ * stopped on instead of losing the work since the last periodic one: a real child JVM. And the
+ * other ways a run stops and continues.
  */
 class TrainCommandStopTest {
 
@@ -29,7 +32,7 @@ class TrainCommandStopTest {
   @Test
   void stopAtStepCheckpointsThatStep(@TempDir Path dir) throws Exception {
     Path out = dir.resolve("run");
-    int code = new picocli.CommandLine(new TrainCommand()).execute("--out", out.toString(),
+    int code = new CommandLine(new TrainCommand()).execute("--out", out.toString(),
         "--tiny", "--segment", "128", "--steps", "50", "--batch", "1", "--min-segments", "2",
         "--max-segments", "2", "--mix", "passkey=1", "--corpus", "synthetic", "--warmup", "1",
         "--stop-at-step", "3");
@@ -39,45 +42,42 @@ class TrainCommandStopTest {
   }
 
   /**
-   * A checkpoint written before {@code keyFeatures} existed resumes with the paper's features,
-   * and --keys SIGNED is recorded and resumed as such; likewise a checkpoint written before
-   * {@code segmentSampling} existed resumes with UNIFORM, and LOG_UNIFORM is recorded; and one
-   * written before {@code outputGate} and {@code contentGateLrScale} existed resumes with the
-   * STATIC gate and the scale 1.
+   * The recipe is recorded in the checkpoint and resumed as such (here the paper's model: DELTA,
+   * PAPER read, no overlap; LOG_UNIFORM sampling); a train-state.json without
+   * {@code segmentSampling} reads as UNIFORM. A model option the update rule cannot take is
+   * refused before anything is written.
    */
   @Test
-  void checkpointsWithoutNewerFieldsResumeWithTheirOldMeaning(@TempDir Path dir)
-      throws Exception {
+  void theRecipeIsRecordedAndResumed(@TempDir Path dir) throws Exception {
     Path out = dir.resolve("run");
     String[] args = {"--out", out.toString(), "--tiny", "--segment", "128", "--steps", "4",
         "--batch", "1", "--min-segments", "2", "--max-segments", "2", "--mix", "passkey=1",
-        "--corpus", "synthetic", "--warmup", "1", "--update", "GATED", "--keys", "SIGNED",
-        "--segment-sampling", "LOG_UNIFORM", "--output-gate", "CONTENT",
-        "--content-gate-lr-scale", "10", "--stop-at-step", "2"};
-    assertEquals(0, new picocli.CommandLine(new TrainCommand()).execute(args));
+        "--corpus", "synthetic", "--warmup", "1", "--update", "DELTA", "--read", "PAPER",
+        "--overlap", "0", "--segment-sampling", "LOG_UNIFORM", "--stop-at-step", "2"};
+    assertEquals(0, new CommandLine(new TrainCommand()).execute(args));
     Path ckpt = out.resolve("checkpoint");
-    assertEquals(io.infinistreams.model.KeyFeatures.SIGNED,
-        TrainCheckpoint.readState(ckpt).config().model().keyFeatures());
-    assertEquals(TrainConfig.SegmentSampling.LOG_UNIFORM,
-        TrainCheckpoint.readState(ckpt).config().segmentSampling());
-    assertEquals(io.infinistreams.model.OutputGate.CONTENT,
-        TrainCheckpoint.readState(ckpt).config().model().outputGate());
-    assertEquals(10f, TrainCheckpoint.readState(ckpt).config().contentGateLrScale());
+    TrainCheckpoint.State recorded = TrainCheckpoint.readState(ckpt);
+    assertEquals(ModelConfig.tinyPaper().withSegmentLength(128), recorded.config().model());
+    assertEquals(TrainConfig.SegmentSampling.LOG_UNIFORM, recorded.config().segmentSampling());
+    assertEquals("train " + String.join(" ", args), recorded.command());
+
     Path state = ckpt.resolve(TrainCheckpoint.STATE);
     String json = Files.readString(state);
-    String old = json.replaceAll(",\\s*\"keyFeatures\":\\s*\"SIGNED\"", "")
-        .replaceAll(",\\s*\"segmentSampling\":\\s*\"LOG_UNIFORM\"", "")
-        .replaceAll(",\\s*\"outputGate\":\\s*\"CONTENT\"", "")
-        .replaceAll(",\\s*\"contentGateLrScale\":\\s*10\\.0", "");
-    assertTrue(!old.contains("\"keyFeatures\"") && !old.contains("\"segmentSampling\"")
-        && !old.contains("\"outputGate\"") && !old.contains("\"contentGateLrScale\""),
-        "the fields were removed"); // (the recorded command line still names both)
+    String old = json.replaceAll(",\\s*\"segmentSampling\":\\s*\"LOG_UNIFORM\"", "");
+    assertTrue(!old.contains("\"segmentSampling\""), "the field was removed");
     Files.writeString(state, old);
     TrainCheckpoint.State read = TrainCheckpoint.readState(ckpt);
-    assertEquals(io.infinistreams.model.KeyFeatures.ELU_PLUS_ONE, read.config().model().keyFeatures());
     assertEquals(TrainConfig.SegmentSampling.UNIFORM, read.config().segmentSampling());
-    assertEquals(io.infinistreams.model.OutputGate.STATIC, read.config().model().outputGate());
-    assertEquals(1f, read.config().contentGateLrScale());
+    assertEquals(recorded.config().withSegmentSampling(TrainConfig.SegmentSampling.UNIFORM),
+        read.config());
+    assertEquals(0, new CommandLine(new TrainCommand()).execute("--out", out.toString(),
+        "--resume", "--stop-at-step", "3"));
+    assertEquals(3, TrainCheckpoint.readState(ckpt).step());
+
+    Path refused = dir.resolve("refused");
+    assertEquals(2, new CommandLine(new TrainCommand()).execute("--out", refused.toString(),
+        "--tiny", "--update", "GATED", "--read", "PAPER"));
+    assertFalse(Files.exists(refused));
   }
 
   @Test

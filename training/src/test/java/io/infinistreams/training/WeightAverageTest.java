@@ -1,4 +1,4 @@
-package io.infinistreams.model.train;
+package io.infinistreams.training;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -11,7 +11,6 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import io.infinistreams.model.Checkpoint;
 import io.infinistreams.model.ModelConfig;
-import io.infinistreams.model.OutputGate;
 import io.infinistreams.model.Weights;
 import java.nio.file.Path;
 import java.util.List;
@@ -65,17 +64,19 @@ class WeightAverageTest {
   void mismatchedModelsAndBadCoefficientsAreRefused() {
     try (NDManager m = NDManager.newBaseManager()) {
       Weights a = Weights.init(TINY, 1, m);
-      Weights other = Weights.init(TINY.withOutputGate(OutputGate.CONTENT), 1, m);
+      // the same tensors under another overlap: they compute another function
+      Weights other = Weights.init(TINY.withOverlap(0), 1, m);
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
           () -> WeightAverage.average(List.of(a, other), new double[] {0.5, 0.5}, m));
       assertTrue(e.getMessage().contains("another config"), e.getMessage());
       assertThrows(IllegalArgumentException.class,
           () -> WeightAverage.average(List.of(a), new double[] {1}, m));
     }
-    assertThrows(IllegalArgumentException.class, () -> WeightAverage.normalise(List.of(1.0, 0.0), 2));
-    assertThrows(IllegalArgumentException.class, () -> WeightAverage.normalise(List.of(1.0, -1.0), 2));
-    assertThrows(IllegalArgumentException.class, () -> WeightAverage.normalise(List.of(1.0, Double.NaN), 2));
-    assertThrows(IllegalArgumentException.class, () -> WeightAverage.normalise(List.of(1.0), 2));
+    for (List<Double> bad : List.of(List.of(1.0, 0.0), List.of(1.0, -1.0),
+        List.of(1.0, Double.NaN), List.of(1.0, Double.POSITIVE_INFINITY), List.of(1.0))) {
+      assertThrows(IllegalArgumentException.class, () -> WeightAverage.normalise(bad, 2),
+          bad.toString());
+    }
   }
 
   /**

@@ -1,9 +1,9 @@
-package io.infinistreams.model.eval;
+package io.infinistreams.training.eval;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonParseException;
-import io.infinistreams.model.eval.PasskeyEval.Cell;
+import io.infinistreams.training.eval.PasskeyEval.Cell;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -17,7 +17,7 @@ import java.util.Map;
 
 /**
  * A {@link PasskeyEval.Journal} in a JSON-lines file: a header line saying what is evaluated
- * (model fingerprint and config, gate, seed, depths, trials per cell), then one line per finished
+ * (model fingerprint and config, seed, depths, trials per cell), then one line per finished
  * cell, appended and flushed as the cell finishes. {@code eval --resume} reads it back and runs
  * only the cells it lacks; a header that differs from the run's is refused, so cells of another
  * model or grid never mix into a result. A last line cut short by a kill is dropped (its cell

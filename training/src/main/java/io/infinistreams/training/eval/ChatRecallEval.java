@@ -1,11 +1,11 @@
-package io.infinistreams.model.eval;
+package io.infinistreams.training.eval;
 
 import io.infinistreams.model.ByteTokenizer;
 import io.infinistreams.model.GenerationSettings;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.StreamState;
-import io.infinistreams.model.data.ChatFacts;
-import io.infinistreams.model.data.ChatRecallTask;
+import io.infinistreams.tasks.ChatFacts;
+import io.infinistreams.tasks.ChatRecallTask;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.infinistreams.model.eval;
+package io.infinistreams.training.eval;
 
 import io.infinistreams.model.InfiniModel;
 

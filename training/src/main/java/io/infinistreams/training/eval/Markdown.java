@@ -1,7 +1,8 @@
-package io.infinistreams.model.eval;
+package io.infinistreams.training.eval;
 
-import java.util.Arrays;
+import io.infinistreams.model.ModelConfig;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /** The markdown summary of an eval run: one table per measurement, from what has been measured. */
@@ -16,14 +17,16 @@ final class Markdown {
     md.append("Model: ").append(s.get("model"));
     if (s.get("localHeads") instanceof List<?> heads) {
       md.append(" with heads ").append(String.join(", ", (List<String>) heads))
-          .append(" forced to the local branch (an ablation; the fingerprint is of the edited weights)");
+          .append(" forced to the local branch (an ablation; the fingerprint is of the edited"
+              + " weights)");
     }
     md.append(", fingerprint `").append(s.get("fingerprint")).append("`  \n");
+    md.append("Memory off: the same weights with every head's output gate forced to its local"
+        + " branch, fingerprint `").append(s.get("memoryOffFingerprint")).append("`  \n");
     md.append("Config: `").append(s.get("config")).append("`\n\n");
     for (String name : List.of("passkey", "passkey-baseline")) {
       if (s.get(name) instanceof Map<?, ?> r) {
-        passkey(md, name, (Map<String, Object>) r,
-            ((io.infinistreams.model.ModelConfig) s.get("config")).segmentLength());
+        passkey(md, name, (Map<String, Object>) r, ((ModelConfig) s.get("config")).segmentLength());
       }
     }
     if (s.get("chat") instanceof Map<?, ?> chat) {
@@ -32,10 +35,12 @@ final class Markdown {
       List<ChatRecallEval.Row> with = (List<ChatRecallEval.Row>) chat.get("memory");
       List<ChatRecallEval.Row> without = (List<ChatRecallEval.Row>) chat.get("memoryOff");
       for (int i = 0; i < with.size(); i++) {
-        md.append(String.format("| %d | %.0f%% (%d) | %s |%n", with.get(i).distance(),
-            100 * with.get(i).accuracy(), with.get(i).trials().size(),
-            without != null && i < without.size()
-                ? String.format("%.0f%%", 100 * without.get(i).accuracy()) : "not run"));
+        String off = without != null && i < without.size()
+            ? String.format(Locale.ROOT, "%.0f%%", 100 * without.get(i).accuracy())
+            : "not run";
+        md.append(String.format(Locale.ROOT, "| %d | %.0f%% (%d) | %s |%n",
+            with.get(i).distance(), 100 * with.get(i).accuracy(), with.get(i).trials().size(),
+            off));
       }
       md.append('\n');
     }
@@ -47,81 +52,20 @@ final class Markdown {
           .append(lm.get("heldOutFrom")).append(", ").append(with.bytes())
           .append(" bytes scored as one stream.\n\n");
       md.append("| | all | first segment | after the first segment |\n|---|---|---|---|\n");
-      md.append(String.format("| with memory | %.3f | %.3f | %.3f |%n", with.bitsPerByte(),
-          with.firstSegmentBpb(), with.laterBpb()));
-      md.append(String.format("| memory off | %.3f | %.3f | %.3f |%n%n",
+      md.append(String.format(Locale.ROOT, "| with memory | %.3f | %.3f | %.3f |%n",
+          with.bitsPerByte(), with.firstSegmentBpb(), with.laterBpb()));
+      md.append(String.format(Locale.ROOT, "| memory off | %.3f | %.3f | %.3f |%n%n",
           without.bitsPerByte(), without.firstSegmentBpb(), without.laterBpb()));
     } else if (s.get("lm") instanceof String skipped) {
       md.append("## Held-out language modelling\n\n").append(skipped).append("\n\n");
-    }
-    if (s.get("growth") instanceof List<?> growth && !growth.isEmpty()) {
-      md.append("## Memory size on the passkey filler (|M|, Frobenius norm over all heads)\n\n");
-      md.append("| filler tokens | abs(M) | x previous |\n|---|---|---|\n");
-      double prev = Double.NaN;
-      for (Object o : growth) {
-        Map<String, Object> row = (Map<String, Object>) o;
-        double norm = (Double) row.get("norm");
-        md.append(String.format("| %d | %.4g | %s |%n", (Integer) row.get("fillerTokens"), norm,
-            Double.isNaN(prev) ? "" : String.format("%.2f", norm / prev)));
-        prev = norm;
-      }
-      md.append('\n');
-    }
-    if (s.get("outputGate") instanceof Map<?, ?> o) {
-      double[][][] mean = (double[][][]) o.get("mean");
-      long[] n = (long[]) o.get("positions");
-      md.append("## Per-token output gate by position (0 = local branch, 1 = memory)\n\n")
-          .append(o.get("documents")).append(". Positions per class: ")
-          .append(Arrays.toString(n)).append(".\n\n")
-          .append("| layer | head | filler | question | answer, needle in memory |"
-              + " answer, needle in view |\n|---|---|---|---|---|---|\n");
-      for (int l = 0; l < mean.length; l++) {
-        for (int h = 0; h < mean[l].length; h++) {
-          md.append(String.format("| %d | %d | %.3f | %.3f | %.3f | %.3f |%n", l, h,
-              mean[l][h][0], mean[l][h][1], mean[l][h][2], mean[l][h][3]));
-        }
-      }
-      md.append('\n');
-    }
-    if (s.get("writeStrength") instanceof Map<?, ?> w) {
-      double[][][] mean = (double[][][]) w.get("mean");
-      md.append("## GATED write strength (0 = writes nothing, 1 = the full delta step)\n\n")
-          .append(w.get("documents")).append(".\n\n")
-          .append("| layer | head | key digits | rest of the needle | filler |\n|---|---|---|---|---|\n");
-      for (int l = 0; l < mean.length; l++) {
-        for (int h = 0; h < mean[l].length; h++) {
-          md.append(String.format("| %d | %d | %.3g | %.3g | %.3g |%n", l, h, mean[l][h][0],
-              mean[l][h][1], mean[l][h][2]));
-        }
-      }
-      md.append('\n');
-    }
-    if (s.get("gates") instanceof double[][] g) {
-      md.append("## Gates sigmoid(beta) (0 = local only, 1 = memory only)\n\n");
-      if (Boolean.TRUE.equals(s.get("gatesAreBiases"))) {
-        md.append("The per-token output gate: sigmoid(beta) is its value where all its inputs'"
-            + " terms are 0; each token's gate moves around it.\n\n");
-      }
-      md.append("| layer |");
-      for (int h = 0; h < g[0].length; h++) {
-        md.append(" head ").append(h).append(" |");
-      }
-      md.append("\n|---|").append("---|".repeat(g[0].length)).append('\n');
-      for (int l = 0; l < g.length; l++) {
-        md.append("| ").append(l).append(" |");
-        for (double v : g[l]) {
-          md.append(String.format(" %.3f |", v));
-        }
-        md.append('\n');
-      }
-      md.append('\n');
     }
     return md.toString();
   }
 
   private static String share(int[] passAndCount) {
-    return passAndCount[1] == 0 ? "no trial" : String.format("%d/%d (%.0f%%)", passAndCount[0],
-        passAndCount[1], 100.0 * passAndCount[0] / passAndCount[1]);
+    return passAndCount[1] == 0 ? "no trial"
+        : String.format(Locale.ROOT, "%d/%d (%.0f%%)", passAndCount[0], passAndCount[1],
+            100.0 * passAndCount[0] / passAndCount[1]);
   }
 
   @SuppressWarnings("unchecked")
@@ -132,7 +76,8 @@ final class Markdown {
     int n = (Integer) r.get("trialsPerCell");
     List<PasskeyEval.Row> rows = (List<PasskeyEval.Row>) r.get("rows");
     md.append("## ").append(name.equals("passkey") ? "Passkey retrieval, memory on"
-        : "Passkey retrieval, memory off (gate forced local)").append("\n\n");
+        : "Passkey retrieval, memory off (every output gate forced to the local branch)")
+        .append("\n\n");
     md.append("Exact-key accuracy (%), ").append(n).append(" trials per cell, seed ")
         .append(r.get("seed")).append(".\n\n| length |");
     depthColumns(md, depths);
@@ -151,7 +96,7 @@ final class Markdown {
         md.append(' ').append(Math.round(100.0 * v / n)).append(" |");
         sum += v;
       }
-      md.append(String.format(" %.1f | %.0f |%n", 100.0 * sum / (n * depths.size()),
+      md.append(String.format(Locale.ROOT, " %.1f | %.0f |%n", 100.0 * sum / (n * depths.size()),
           row.seconds()));
     }
     md.append("\nBy where the question ends in its segment (each trial's document is shorter than "
@@ -169,7 +114,8 @@ final class Markdown {
           .append(share(row.byAnswerCut(segmentLength))).append(" |\n");
     }
     md.append("\nBy where the needle lies among the segments when the question is asked (the "
-        + "needle is ~60 tokens, so about half of all needles cross a segment boundary):\n\n| length |");
+        + "needle is ~60 tokens, so about half of all needles cross a segment boundary):\n\n"
+        + "| length |");
     for (PasskeyEval.NeedlePlacement p : PasskeyEval.NeedlePlacement.values()) {
       md.append(' ').append(p.label()).append(" |");
     }
@@ -198,11 +144,12 @@ final class Markdown {
       md.append('\n');
     }
     md.append("\nTeacher-forced NLL of each answer digit (nats; chance ln 10 = 2.30), mean over "
-        + "the row's trials:\n\n| length | 1st | 2nd | 3rd | 4th | 5th |\n|---|---|---|---|---|---|\n");
+        + "the row's trials:\n\n| length | 1st | 2nd | 3rd | 4th | 5th |\n"
+        + "|---|---|---|---|---|---|\n");
     for (PasskeyEval.Row row : rows) {
       md.append("| ").append(EvalCommand.tokens(row.length())).append(" |");
       for (double v : row.meanDigitNll()) {
-        md.append(String.format(" %.2f |", v));
+        md.append(String.format(Locale.ROOT, " %.2f |", v));
       }
       md.append('\n');
     }
@@ -214,54 +161,9 @@ final class Markdown {
     for (PasskeyEval.Row row : rows) {
       md.append("| ").append(EvalCommand.tokens(row.length())).append(" |");
       for (double v : row.meanKeyNllByDepth(depths.size())) {
-        md.append(Double.isNaN(v) ? " - |" : String.format(" %.3f |", v));
+        md.append(Double.isNaN(v) ? " - |" : String.format(Locale.ROOT, " %.3f |", v));
       }
       md.append('\n');
-    }
-    md.append('\n');
-    answerGates(md, rows);
-  }
-
-  /**
-   * Under a per-token output gate: the gate at the position that predicts the key's last digit
-   * (the digit every deep-needle miss so far got wrong), passes and misses apart, per length.
-   */
-  private static void answerGates(StringBuilder md, List<PasskeyEval.Row> rows) {
-    double[][] shape = null;
-    for (PasskeyEval.Row row : rows) {
-      for (boolean pass : new boolean[] {true, false}) {
-        shape = shape != null ? shape : row.meanAnswerGate(pass, 4);
-      }
-    }
-    if (shape == null) {
-      return;
-    }
-    md.append("Per-token output gate (0 = local branch, 1 = memory) at the position that "
-        + "predicts the key's last digit, teacher-forced, mean over the trials that pass and "
-        + "over those that miss:\n\n| length | trials | ");
-    for (int l = 0; l < shape.length; l++) {
-      for (int h = 0; h < shape[l].length; h++) {
-        md.append(" L").append(l).append('.').append(h).append(" |");
-      }
-    }
-    int heads = shape.length * shape[0].length;
-    md.append("\n|---|---|").append("---|".repeat(heads)).append('\n');
-    for (PasskeyEval.Row row : rows) {
-      for (boolean pass : new boolean[] {true, false}) {
-        double[][] g = row.meanAnswerGate(pass, 4);
-        if (g == null) {
-          continue;
-        }
-        md.append("| ").append(EvalCommand.tokens(row.length())).append(" | ")
-            .append(row.answerGates(pass, 4).size())
-            .append(pass ? " pass" : " miss").append(" |");
-        for (double[] layer : g) {
-          for (double v : layer) {
-            md.append(String.format(" %.3f |", v));
-          }
-        }
-        md.append('\n');
-      }
     }
     md.append('\n');
   }

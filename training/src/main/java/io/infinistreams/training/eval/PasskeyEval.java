@@ -1,13 +1,13 @@
-package io.infinistreams.model.eval;
+package io.infinistreams.training.eval;
 
 import io.infinistreams.model.AbsorbResult;
 import io.infinistreams.model.ByteTokenizer;
 import io.infinistreams.model.GenerateResult;
 import io.infinistreams.model.GenerationSettings;
 import io.infinistreams.model.InfiniModel;
-import io.infinistreams.model.InfiniTransformer.GateOverride;
 import io.infinistreams.model.StreamState;
-import io.infinistreams.model.data.PasskeyDocument;
+import io.infinistreams.model.Weights;
+import io.infinistreams.tasks.PasskeyDocument;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -54,7 +54,7 @@ import java.util.regex.Pattern;
  * <p>Cells: after the shared prefix, a row runs one cell (depth column) at a time, its trials in
  * lockstep split over the threads, and hands each finished cell to a {@link Journal}; {@code eval
  * --resume} reads the cells back ({@link CellJournal}) so that a long row (1M at 20 trials per
- * cell: about two hours on two cores) survives an interruption and can span sessions.
+ * cell: about two hours on two cores) survives an interruption and can span several runs.
  *
  * @param lengths tokens of document + question per row
  * @param depths  needle depths in [0, 1] per column
@@ -70,20 +70,18 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
   /**
    * One trial's plan and outcome. {@code digitNll}: teacher-forced negative log-likelihood
    * (nats) of each of the key's five digits after the question (ln 10 = 2.30 is chance); it shows
-   * which digits a model carries when it does not get the whole key. {@code answerGates}: under a
-   * per-token output gate, the gate [layer][head][digit] at the position that predicts each of
-   * the key's digits in that teacher-forced pass (NaN where a segment boundary has already
-   * compressed that position); null under the STATIC gate, a gate override, or in a journal
-   * written before it was recorded.
+   * which digits a model carries when it does not get the whole key.
    */
   public record Trial(int length, int depthIndex, int index, int key, int fillerBefore,
       String generated, boolean pass, double[] digitNll, int documentTokens, int openTokens,
-      NeedlePlacement needle, float[][][] answerGates) {}
+      NeedlePlacement needle) {}
 
   /**
    * Where a trial's needle lies among its stream's segments when the answer is asked. The needle
-   * is ~60 tokens, so with N = 128 about half of all needles cross a segment boundary; a model
-   * may hold one kind far better than another (docs/evaluation.md).
+   * is ~60 tokens, so with N = 128 about half of all needles cross a segment boundary, and a
+   * model may hold one kind far better than another: a needle across two compressed segments is
+   * held in part by each of two writes, one running into the open segment in part by memory and
+   * in part by local attention.
    */
   public enum NeedlePlacement {
     /** wholly inside one compressed segment: one write holds all of it */
@@ -114,7 +112,8 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
         int segmentLength) {
       int start = PasskeyDocument.needleToken(fillerBefore); // first needle token
       int last = start + PasskeyDocument.needle(key).length() - 1; // last needle token
-      int openStart = documentTokens / segmentLength * segmentLength; // the last token is at documentTokens
+      // the open segment starts here; the question's last token is at documentTokens
+      int openStart = documentTokens / segmentLength * segmentLength;
       if (start >= openStart) {
         return IN_OPEN_SEGMENT;
       }
@@ -160,7 +159,8 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
         return null;
       }
       int openStart = t.documentTokens() / segmentLength * segmentLength;
-      int held = openStart - PasskeyDocument.needleToken(t.fillerBefore()); // needle chars in memory
+      // needle characters in memory
+      int held = openStart - PasskeyDocument.needleToken(t.fillerBefore());
       int first = PasskeyDocument.keyOffset(t.key(), 0);
       int second = PasskeyDocument.keyOffset(t.key(), 1);
       int digits = Integer.toString(t.key()).length();
@@ -254,36 +254,6 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
       return new int[] {pass, n};
     }
 
-    /**
-     * Mean per-token output gate [layer][head] at the position that predicts the key's digit
-     * {@code digit} (0-4), over the trials that pass ({@code pass} true) or miss and recorded
-     * it; null when no such trial recorded it.
-     */
-    public double[][] meanAnswerGate(boolean pass, int digit) {
-      List<float[][][]> gates = answerGates(pass, digit);
-      if (gates.isEmpty()) {
-        return null;
-      }
-      double[][] mean = new double[gates.get(0).length][gates.get(0)[0].length];
-      for (float[][][] g : gates) {
-        for (int l = 0; l < g.length; l++) {
-          for (int h = 0; h < g[l].length; h++) {
-            mean[l][h] += g[l][h][digit] / (double) gates.size();
-          }
-        }
-      }
-      return mean;
-    }
-
-    /**
-     * The recorded answer gates of the trials that pass ({@code pass} true) or miss, where the
-     * position that predicts digit {@code digit} was still open.
-     */
-    public List<float[][][]> answerGates(boolean pass, int digit) {
-      return trials.stream().filter(t -> t.pass() == pass && t.answerGates() != null
-          && !Float.isNaN(t.answerGates()[0][0][digit])).map(Trial::answerGates).toList();
-    }
-
     /** Passes per depth column. */
     public int[] passes(int depths) {
       int[] out = new int[depths];
@@ -317,8 +287,7 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
         int center = PasskeyDocument.prefixFiller(doc, depths.get(j));
         int before = Math.max(0, Math.min(capacity, center + offset));
         out.add(new Trial(length, j, i, key, before, null, false, null, doc,
-            openTokens(doc, segmentLength), NeedlePlacement.of(before, key, doc, segmentLength),
-            null));
+            openTokens(doc, segmentLength), NeedlePlacement.of(before, key, doc, segmentLength)));
       }
     }
     return out;
@@ -487,7 +456,7 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
       rests.add(ByteTokenizer.encode(PasskeyDocument.needle(t.key())
           + PasskeyDocument.filler(t.fillerBefore(), capacity - t.fillerBefore())));
     }
-    List<StreamState> states = model.gateOverride() == GateOverride.LOCAL_ONLY
+    List<StreamState> states = readsNoMemory(model)
         ? openSegmentsOnly(model, prefixes, rests) : model.absorbAll(prefixes, rests);
     List<Trial> out = new ArrayList<>();
     for (int i = 0; i < trials.size(); i++) {
@@ -497,10 +466,27 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
   }
 
   /**
-   * The memory-off baseline without absorbing: with the gate forced to the local branch no
-   * memory is ever read, so what the model says depends only on the open segment, and a state
-   * with that open segment and zero memories answers exactly as the fully absorbed one
-   * (EvalTest checks it). This makes the baseline grid cost nothing at any length.
+   * True if no head of {@code model} reads its memory: every output gate logit is at or below
+   * {@link Weights#LOCAL_GATE_LOGIT}, so sigmoid(beta) is 0 in fp32 and each head's output is its
+   * local branch alone (the memory-off baseline, {@link Weights#withMemoryOff()}, and a model
+   * trained with {@code train --no-memory}).
+   */
+  public static boolean readsNoMemory(InfiniModel model) {
+    for (Weights.Layer l : model.weights().layers()) {
+      for (float beta : l.gate().toFloatArray()) {
+        if (!(beta <= Weights.LOCAL_GATE_LOGIT)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The memory-off baseline without absorbing: a model that {@link #readsNoMemory} says depends
+   * only on the open segment and its context, so a state with those and zero memories answers
+   * exactly as the fully absorbed one (EvalTest checks it). This makes the baseline grid cost
+   * nothing at any length.
    */
   static List<StreamState> openSegmentsOnly(InfiniModel model, List<StreamState> prefixes,
       List<int[]> rests) {
@@ -540,31 +526,6 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
       nll[i] = -lp[lp.length - 5 + i];
     }
     return new Trial(t.length(), t.depthIndex(), t.index(), t.key(), t.fillerBefore(), text,
-        pass, nll, t.documentTokens(), t.openTokens(), t.needle(),
-        answerGates(model, scored.state()));
-  }
-
-  /**
-   * The per-token output gate at the five positions that predict the key's digits, from the
-   * state that has absorbed the question and the key (the key's last digit is its last token, so
-   * those positions are the 6th- to 2nd-last); null unless the model's gate is per token and not
-   * overridden.
-   */
-  static float[][][] answerGates(InfiniModel model, StreamState scored) {
-    if (!model.config().outputGate().perToken() || model.gateOverride() != GateOverride.NONE) {
-      return null;
-    }
-    float[][][] g = model.outputGates(scored);
-    float[][][] out = new float[g.length][g[0].length][5];
-    int open = g[0][0].length;
-    for (int l = 0; l < g.length; l++) {
-      for (int h = 0; h < g[l].length; h++) {
-        for (int d = 0; d < 5; d++) {
-          int j = open - 6 + d;
-          out[l][h][d] = j >= 0 ? g[l][h][j] : Float.NaN;
-        }
-      }
-    }
-    return out;
+        pass, nll, t.documentTokens(), t.openTokens(), t.needle());
   }
 }

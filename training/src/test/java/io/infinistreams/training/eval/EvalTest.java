@@ -1,22 +1,18 @@
-package io.infinistreams.model.eval;
+package io.infinistreams.training.eval;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.infinistreams.model.ByteTokenizer;
 import io.infinistreams.model.InfiniModel;
-import io.infinistreams.model.InfiniTransformer.GateOverride;
 import io.infinistreams.model.ModelConfig;
-import io.infinistreams.model.OutputGate;
 import io.infinistreams.model.StreamState;
-import io.infinistreams.model.data.PasskeyDocument;
+import io.infinistreams.tasks.PasskeyDocument;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -71,7 +67,9 @@ class EvalTest {
   void lockstepTrialsAndTheMemoryOffShortcutAnswerAsAbsorbingTheWholeDocumentDoes(int overlap)
       throws Exception {
     try (InfiniModel m = InfiniModel.create(ModelConfig.tiny().withOverlap(overlap), 3)) {
-      for (InfiniModel view : List.of(m, m.withGateOverride(GateOverride.LOCAL_ONLY))) {
+      InfiniModel off = InfiniModel.fromWeights(m.weights().withMemoryOff());
+      assertTrue(!PasskeyEval.readsNoMemory(m) && PasskeyEval.readsNoMemory(off));
+      for (InfiniModel view : List.of(m, off)) {
         int length = 900;
         PasskeyEval eval = new PasskeyEval(List.of(length), List.of(0.0, 0.5, 1.0), 3, 11, 2);
         List<PasskeyEval.Row> rows = eval.run(view,
@@ -83,7 +81,8 @@ class EvalTest {
           StreamState whole = view.absorb(view.newState(),
               ByteTokenizer.encode(doc.document()), false).state();
           PasskeyEval.Trial alone = PasskeyEval.ask(view, whole, t);
-          assertEquals(alone.generated(), t.generated(), view.gateOverride() + " " + t);
+          assertEquals(alone.generated(), t.generated(),
+              (view == off ? "memory off " : "memory on ") + t);
           assertEquals(alone.pass(), t.pass());
           assertArrayEquals(alone.digitNll(), t.digitNll());
           // the digits' NLL is the score of the key's digits after the whole document + question
@@ -174,85 +173,6 @@ class EvalTest {
     assertEquals(java.util.EnumSet.allOf(PasskeyEval.IntoOpenCut.class), cuts);
   }
 
-  /**
-   * The write-strength diagnostic of a GATED model: the needle's segment, every key digit of
-   * the first mention counted, strengths as the fresh write gate gives them (s(4) = 0.9 give or
-   * take the small random projection); other rules refuse.
-   */
-  @Test
-  void writeStrengthsOfTheNeedlesSegment() {
-    ModelConfig gated = ModelConfig.tiny().withUpdateRule(io.infinistreams.model.UpdateRule.GATED)
-        .withSegmentLength(64);
-    try (InfiniModel m = InfiniModel.create(gated, 3)) {
-      WriteStrengthEval.Result r = new WriteStrengthEval(700, 4, 5).run(m);
-      assertTrue(r.tokens()[0] >= 4 * 5, "key digits counted: " + r.tokens()[0]);
-      assertTrue(r.tokens()[1] > 0 && r.tokens()[2] > 0, java.util.Arrays.toString(r.tokens()));
-      for (double[][] layer : r.mean()) {
-        for (double[] head : layer) {
-          for (double v : head) {
-            assertTrue(v > 0.8 && v < 0.95, "mean write strength " + v);
-          }
-        }
-      }
-      StreamState s = m.absorb(m.newState(), ByteTokenizer.encode("abc"), false).state();
-      int[] rest = new int[gated.segmentLength() - s.openTokens().length];
-      assertEquals(gated.layers(), m.writeStrengths(s, rest).length);
-      assertThrows(IllegalArgumentException.class, () -> m.writeStrengths(s, new int[1]));
-    }
-    try (InfiniModel m = InfiniModel.create(ModelConfig.tiny(), 3)) {
-      assertThrows(IllegalStateException.class,
-          () -> m.writeStrengths(m.newState(), new int[ModelConfig.tiny().segmentLength() - 1]));
-    }
-  }
-
-  /**
-   * The output gate by position: under STATIC every position has its head's sigmoid(beta); a
-   * CONTENT gate at zero weights gives the same; with random weights each position its own gate.
-   * Every document has one answer position, in memory or in view.
-   */
-  @Test
-  void outputGatesByPosition() {
-    ModelConfig c = ModelConfig.tiny().withUpdateRule(io.infinistreams.model.UpdateRule.GATED)
-        .withSegmentLength(64).withOverlap(8);
-    OutputGateEval eval = new OutputGateEval(700, 6, 5);
-    try (InfiniModel still = InfiniModel.create(c, 3);
-        InfiniModel content = InfiniModel.create(c.withOutputGate(OutputGate.CONTENT), 3)) {
-      OutputGateEval.Result a = eval.run(still);
-      OutputGateEval.Result b = eval.run(content);
-      assertEquals(6, a.positions()[2] + a.positions()[3]);
-      assertTrue(a.positions()[0] > 0 && a.positions()[1] > 0, Arrays.toString(a.positions()));
-      for (int l = 0; l < c.layers(); l++) {
-        float[] beta = still.weights().layer(l).gate().toFloatArray();
-        for (int h = 0; h < c.heads(); h++) {
-          double want = 1 / (1 + Math.exp(-beta[h]));
-          for (int k = 0; k < OutputGateEval.CLASSES.length; k++) {
-            if (a.positions()[k] > 0) {
-              assertEquals(want, a.mean()[l][h][k], 1e-6, "STATIC");
-              assertEquals(want, b.mean()[l][h][k], 1e-5, "CONTENT at zero weights");
-            }
-          }
-        }
-      }
-      java.util.SplittableRandom rng = new java.util.SplittableRandom(9);
-      for (io.infinistreams.model.Weights.Layer l : content.weights().layers()) {
-        float[] w = new float[Math.toIntExact(l.gateContent().size())];
-        for (int i = 0; i < w.length; i++) {
-          w[i] = (float) rng.nextGaussian();
-        }
-        l.gateContent().set(java.nio.FloatBuffer.wrap(w));
-      }
-      // a full open segment (N tokens: its compression waits for the next token) and a short one
-      for (int length : new int[] {c.segmentLength() * 3 - 1, c.segmentLength() + 9}) {
-        int[] text = rng.ints(length, 32, 127).toArray();
-        StreamState s = content.absorb(content.newState(), text, false).state();
-        float[] g = content.outputGates(s)[1][0];
-        assertEquals(s.openTokens().length, g.length);
-        assertTrue(g[0] > 0 && g[0] < 1 && g[g.length - 1] > 0 && g[g.length - 1] < 1);
-        assertNotEquals(g[0], g[g.length - 1]);
-      }
-    }
-  }
-
   @Test
   void firstNumberIsTheAnswer() {
     assertEquals(71432, PasskeyEval.firstNumber(" 71432. Remember"));
@@ -272,8 +192,7 @@ class EvalTest {
         "--chat-distances", "64", "--chat-trials", "1", "--lm-bytes", "256", "--corpus",
         "synthetic");
     assertEquals(0, code);
-    for (String f : List.of("summary.md", "results.json", "passkey.png", "passkey-baseline.png",
-        "gates.png")) {
+    for (String f : List.of("summary.md", "results.json", "passkey.png", "passkey-baseline.png")) {
       assertTrue(Files.size(out.resolve(f)) > 100, f);
     }
     String md = Files.readString(out.resolve("summary.md"));
@@ -284,7 +203,16 @@ class EvalTest {
     assertTrue(md.contains("answer cut by a boundary"), md);
     assertTrue(md.contains("Chat recall"), md);
     assertTrue(md.contains("bits per byte"), md);
-    assertTrue(!md.contains("predicts the key's last digit"), md); // STATIC: one gate per head
+    assertTrue(md.contains("memory off (every output gate forced to the local branch)"), md);
+    // the model and the output as given on the command line, nothing else of the machine's
+    assertTrue(md.contains("Model: " + ckpt + ", fingerprint"), md);
+    com.google.gson.JsonObject results = json(out.resolve("results.json"));
+    assertEquals(ckpt.toString(), results.get("model").getAsString());
+    try (InfiniModel m = InfiniModel.load(ckpt)) {
+      assertEquals(m.fingerprint(), results.get("fingerprint").getAsString());
+      assertEquals(m.weights().withMemoryOff().fingerprint(),
+          results.get("memoryOffFingerprint").getAsString());
+    }
   }
 
   /**
@@ -302,7 +230,7 @@ class EvalTest {
     Path out = dir.resolve("eval");
     List<String> args = List.of("--model", ckpt.toString(), "--out", out.toString(), "--lengths",
         "300,600", "--depth-step", "0.5", "--trials", "2", "--threads", "2", "--skip",
-        "baseline,chat,lm,gates,growth,writes");
+        "baseline,chat,lm");
     assertEquals(0, new CommandLine(new EvalCommand()).execute(args.toArray(String[]::new)));
     com.google.gson.JsonObject whole = json(out.resolve("results.json")).getAsJsonObject("passkey");
     Path journal = out.resolve("passkey.cells.jsonl");
@@ -363,7 +291,7 @@ class EvalTest {
     boolean[] pass = {true, true, false, true, false};
     for (int i = 0; i < open.length; i++) {
       trials.add(new PasskeyEval.Trial(1024, 0, i, 12345, 0, " 12345", pass[i], new double[5],
-          900, open[i], PasskeyEval.NeedlePlacement.ONE_MEMORY_SEGMENT, null));
+          900, open[i], PasskeyEval.NeedlePlacement.ONE_MEMORY_SEGMENT));
     }
     PasskeyEval.Row row = new PasskeyEval.Row(1024, trials, 1.0);
     assertArrayEquals(new int[] {1, 3}, row.byAnswerCut(n)); // 124, 126, 128
@@ -371,35 +299,15 @@ class EvalTest {
         .byAnswerCut(n));
   }
 
-  /**
-   * {@code --gates-length} sets the gate measurement's documents; too short is refused. A
-   * per-token gate's passkey summary shows the gate at the key's last digit.
-   */
+  /** {@code --skip} names only parts that exist; an unknown one is refused before anything runs. */
   @Test
-  void gatesLengthSetsTheGateDocuments(@TempDir Path dir) throws Exception {
-    Path ckpt = dir.resolve("model");
-    ModelConfig c = ModelConfig.tiny().withUpdateRule(io.infinistreams.model.UpdateRule.GATED)
-        .withSegmentLength(64).withOverlap(8).withOutputGate(OutputGate.CONTENT);
-    try (InfiniModel m = InfiniModel.create(c, 5)) {
-      m.save(ckpt, "random tiny CONTENT model for EvalTest");
-    }
+  void anUnknownPartIsRefused(@TempDir Path dir) {
     Path out = dir.resolve("eval");
-    List<String> args = List.of("--model", ckpt.toString(), "--out", out.toString(), "--skip",
-        "passkey,baseline,chat,lm,growth,writes", "--gates-length");
-    List<String> ok = new java.util.ArrayList<>(args);
-    ok.add("700");
-    assertEquals(0, new CommandLine(new EvalCommand()).execute(ok.toArray(String[]::new)));
-    String md = Files.readString(out.resolve("summary.md"));
-    assertTrue(md.contains("20 passkey documents of 700 tokens"), md);
-    // a per-token gate: the passkey summary has its gate at the key's last digit
-    assertEquals(0, new CommandLine(new EvalCommand()).execute("--model", ckpt.toString(),
-        "--out", out.toString(), "--skip", "baseline,chat,lm,growth,writes,gates", "--lengths",
-        "400", "--depth-step", "0.5", "--trials", "1"));
-    md = Files.readString(out.resolve("summary.md"));
-    assertTrue(md.contains("predicts the key's last digit") && md.contains("| L1.1 |"), md);
-    List<String> bad = new java.util.ArrayList<>(args);
-    bad.add("100");
-    assertNotEquals(0, new CommandLine(new EvalCommand()).execute(bad.toArray(String[]::new)));
+    for (String part : List.of("gates", "growth", "writes", "nosuch")) {
+      assertEquals(2, new CommandLine(new EvalCommand()).execute("--out", out.toString(),
+          "--skip", "chat," + part), part);
+    }
+    assertTrue(!Files.exists(out));
   }
 
   /**
@@ -438,68 +346,6 @@ class EvalTest {
 
   private static PasskeyEval.Trial trial(int depthIndex, double... digitNll) {
     return new PasskeyEval.Trial(1024, depthIndex, 0, 12345, 0, " 12345", true, digitNll, 900,
-        10, PasskeyEval.NeedlePlacement.ONE_MEMORY_SEGMENT, null);
-  }
-
-  /**
-   * The gate recorded at the key's digits is the gate of the positions that predict them: the
-   * five positions end at the key's 4th digit, so a key that differs only in its last digit
-   * leaves all five unchanged, and one that differs in its 4th digit changes only the last. The
-   * per-row mean averages them; a STATIC gate records nothing.
-   */
-  @Test
-  void answerGatesAreThoseOfThePositionsThatPredictTheDigits() {
-    ModelConfig c = ModelConfig.tiny().withUpdateRule(io.infinistreams.model.UpdateRule.GATED)
-        .withSegmentLength(64).withOverlap(8).withOutputGate(OutputGate.CONTENT);
-    try (InfiniModel m = InfiniModel.create(c, 11);
-        InfiniModel fixed = InfiniModel.create(c.withOutputGate(OutputGate.STATIC), 11)) {
-      java.util.SplittableRandom rng = new java.util.SplittableRandom(5);
-      for (io.infinistreams.model.Weights.Layer l : m.weights().layers()) {
-        float[] w = new float[Math.toIntExact(l.gateContent().size())];
-        for (int i = 0; i < w.length; i++) {
-          w[i] = (float) rng.nextGaussian(); // away from the 0 init, so the gate varies
-        }
-        l.gateContent().set(java.nio.FloatBuffer.wrap(w));
-      }
-      StreamState s = m.absorb(m.newState(), EvalCommand.encode(
-          PasskeyDocument.INTRO + PasskeyDocument.needle(12345) + PasskeyDocument.filler(0, 150)),
-          false).state();
-      PasskeyEval.Trial base = PasskeyEval.ask(m, s, keyed(12345));
-      float[][][] lastDiffers = PasskeyEval.ask(m, s, keyed(12349)).answerGates();
-      PasskeyEval.Trial fourthDiffers = PasskeyEval.ask(m, s, keyed(12375));
-      float[][][] a = base.answerGates();
-      float[][][] b = fourthDiffers.answerGates();
-      for (int l = 0; l < c.layers(); l++) {
-        for (int h = 0; h < c.heads(); h++) {
-          assertArrayEquals(a[l][h], lastDiffers[l][h]);
-          assertArrayEquals(Arrays.copyOf(a[l][h], 4), Arrays.copyOf(b[l][h], 4));
-          assertNotEquals(a[l][h][4], b[l][h][4]);
-        }
-      }
-      PasskeyEval.Trial missed = new PasskeyEval.Trial(1024, 0, 2, 12345, 0, " 1", false,
-          new double[5], 900, 10, PasskeyEval.NeedlePlacement.ONE_MEMORY_SEGMENT, a);
-      List<PasskeyEval.Trial> asked = List.of(asPass(base), asPass(fourthDiffers), missed);
-      PasskeyEval.Row row = new PasskeyEval.Row(1024, asked, 1.0);
-      assertEquals((a[1][1][4] + b[1][1][4]) / 2.0, row.meanAnswerGate(true, 4)[1][1], 1e-6);
-      assertEquals(a[0][1][3], row.meanAnswerGate(false, 3)[0][1], 1e-6);
-      assertNull(new PasskeyEval.Row(1024, List.of(trial(0, 0, 0, 0, 0, 0)), 1.0)
-          .meanAnswerGate(true, 4));
-      StreamState f = fixed.absorb(fixed.newState(), EvalCommand.encode(PasskeyDocument.INTRO),
-          false).state();
-      assertNull(PasskeyEval.ask(fixed, f, keyed(12345)).answerGates());
-      assertNull(PasskeyEval.ask(m.withGateOverride(GateOverride.LOCAL_ONLY), s, keyed(12345))
-          .answerGates());
-    }
-  }
-
-  private static PasskeyEval.Trial keyed(int key) {
-    return new PasskeyEval.Trial(1024, 0, 0, key, 0, null, false, null, 900, 10,
-        PasskeyEval.NeedlePlacement.ONE_MEMORY_SEGMENT, null);
-  }
-
-  private static PasskeyEval.Trial asPass(PasskeyEval.Trial t) {
-    return new PasskeyEval.Trial(t.length(), t.depthIndex(), t.index(), t.key(),
-        t.fillerBefore(), t.generated(), true, t.digitNll(), t.documentTokens(), t.openTokens(),
-        t.needle(), t.answerGates());
+        10, PasskeyEval.NeedlePlacement.ONE_MEMORY_SEGMENT);
   }
 }
