@@ -73,6 +73,19 @@ public final class ModelExport {
         + " (OMP_NUM_THREADS=" + System.getenv("OMP_NUM_THREADS") + "); " + engine;
   }
 
+  /** Copies the model directory {@code from} (weights and manifest) to {@code to}. */
+  static void copy(Path from, Path to) {
+    try {
+      Files.createDirectories(to);
+      for (String name : List.of(Checkpoint.WEIGHTS_FILE, Checkpoint.MANIFEST_FILE)) {
+        Files.copy(from.resolve(name), to.resolve(name),
+            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("copying " + from + " to " + to, e);
+    }
+  }
+
   /** Adds {@code key: value} to the manifest of the model directory {@code dir}. */
   static void addToManifest(Path dir, String key, JsonElement value) {
     Path file = dir.resolve(Checkpoint.MANIFEST_FILE);

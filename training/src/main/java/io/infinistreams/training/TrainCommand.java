@@ -404,7 +404,24 @@ public final class TrainCommand implements Callable<Integer> {
       System.err.println("model " + c.model() + ", " + trainer.weights().parameterCount()
           + " parameters; mix " + c.mix() + "; corpus " + c.corpus());
     }
-    // SIGTERM / Ctrl-C: finish the current step, checkpoint, then let the JVM exit
+    long stopAt = stopAtStep != null ? stopAtStep : Long.MAX_VALUE;
+    runToEnd(trainer, out, commandLine, elapsed, history, logEvery, checkpointMinutes,
+        maxMinutes, stopAt);
+    return 0;
+  }
+
+  /**
+   * Trains {@code trainer} (closing it) until its last step, {@code stopAt} steps, {@code
+   * maxMinutes} of this process or a SIGTERM / Ctrl-C (the current step finishes and a
+   * checkpoint is written before the JVM exits). When the last step is done, the model is
+   * exported to {@code out/final}.
+   *
+   * @return whether the run finished (else continue it with --resume)
+   */
+  static boolean runToEnd(Trainer trainer, Path out, String commandLine, double elapsed,
+      List<RunLog.Point> history, int logEvery, double checkpointMinutes, double maxMinutes,
+      long stopAt) {
+    Path ckpt = out.resolve("checkpoint");
     AtomicBoolean stop = new AtomicBoolean();
     CountDownLatch stopped = new CountDownLatch(1);
     Thread hook = new Thread(() -> {
@@ -419,7 +436,6 @@ public final class TrainCommand implements Callable<Integer> {
     try (Trainer t = trainer) {
       TrainingRun run = new TrainingRun(ckpt, logEvery, checkpointMinutes * 60,
           maxMinutes * 60, commandLine);
-      long stopAt = stopAtStep != null ? stopAtStep : Long.MAX_VALUE;
       List<RunLog.Point> points = run.run(t, elapsed, history, System.err,
           () -> stop.get() || t.stepsDone() >= stopAt);
       if (t.stepsDone() >= t.config().steps()) {
@@ -427,9 +443,10 @@ public final class TrainCommand implements Callable<Integer> {
         TrainCheckpoint.State state = TrainCheckpoint.readState(ckpt);
         ModelExport.write(t, fin, state.elapsedSec(), commandLine, points);
         System.err.println("done: " + fin);
-      } else {
-        System.err.println("stopped at step " + t.stepsDone() + "; continue with --resume");
+        return true;
       }
+      System.err.println("stopped at step " + t.stepsDone() + "; continue with --resume");
+      return false;
     } finally {
       stopped.countDown();
       try {
@@ -438,7 +455,6 @@ public final class TrainCommand implements Callable<Integer> {
         // the hook is running: it returns now that the checkpoint is written
       }
     }
-    return 0;
   }
 
   public static void main(String[] args) {

@@ -16,7 +16,8 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     version = "infini-streams 0.1.0",
     description = "Train, evaluate and average Infini-Streams model checkpoints.",
-    subcommands = {TrainCommand.class, EvalCommand.class, AverageCommand.class})
+    subcommands = {TrainCommand.class, RecipeCommand.class, EvalCommand.class,
+        AverageCommand.class})
 public final class TrainMain implements Runnable {
 
   @Spec CommandSpec spec;

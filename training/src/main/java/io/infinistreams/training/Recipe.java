@@ -1,0 +1,198 @@
+package io.infinistreams.training;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.infinistreams.model.MemoryRead;
+import io.infinistreams.model.ModelConfig;
+import io.infinistreams.model.UpdateRule;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * A training recipe: the model's shape and a sequence of stages, each a {@link TrainConfig} that
+ * starts from the weights the stage before it ended with. One JSON file makes a model from
+ * nothing, reproducibly: {@code bin/infini-train recipe FILE --seed N --out DIR}.
+ *
+ * <pre>{@code
+ * {
+ *   "description": "what the recipe is for",
+ *   "model": {"dModel": 128, "layers": 2, ...},   // ModelConfig fields; missing ones: defaults()
+ *   "stages": [
+ *     {"name": "text", "steps": 2000, "mix": "prose=1", "corpus": "prose", ...},
+ *     {"name": "memory", "steps": 3000, "mix": "prose=0.4,needle=0.3,...", ...}
+ *   ]
+ * }
+ * }</pre>
+ *
+ * <p>A stage's keys are {@link #STAGE_KEYS}; every one but {@code name}, {@code steps} and {@code
+ * mix} has a default ({@link #stageConfig}). Unknown keys are an error, so a typo cannot silently
+ * train something else.
+ *
+ * @param description what the recipe is for
+ * @param model the architecture every stage trains
+ * @param stages the stages in order
+ * @param sha256 SHA-256 (hex) of the file's bytes, recorded in every manifest it makes
+ */
+public record Recipe(String description, ModelConfig model, List<Stage> stages, String sha256) {
+
+  /** Every key a stage may set. */
+  public static final Set<String> STAGE_KEYS =
+      Set.of(
+          "name", "steps", "batch", "minSegments", "maxSegments", "segmentSampling", "lr",
+          "gateLrScale", "minLrFraction", "warmup", "weightDecay", "clip", "mix",
+          "localFraction", "answerWeight", "corpus", "warmSegments", "warmFiller", "recompute",
+          "writePenalty", "noMemory");
+
+  private static final Set<String> MODEL_KEYS =
+      Set.of(
+          "dModel", "layers", "heads", "dKey", "dValue", "ffnHidden", "segmentLength",
+          "updateRule", "memoryRead", "ropeBase", "overlap");
+
+  /**
+   * One stage.
+   *
+   * @param name a short name; the stage's folder is {@code stage-<i>-<name>}
+   * @param settings the stage's JSON object, as written
+   */
+  public record Stage(String name, JsonObject settings) {}
+
+  /** Reads and checks a recipe file. */
+  public static Recipe read(Path file) throws IOException {
+    byte[] bytes = Files.readAllBytes(file);
+    JsonObject o;
+    try {
+      o = JsonParser.parseString(new String(bytes, StandardCharsets.UTF_8)).getAsJsonObject();
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException(file + ": not a JSON object: " + e.getMessage());
+    }
+    checkKeys(file + "", o, Set.of("description", "model", "stages"));
+    ModelConfig model = model(o.has("model") ? o.getAsJsonObject("model") : new JsonObject());
+    List<Stage> stages = new ArrayList<>();
+    if (!o.has("stages") || o.getAsJsonArray("stages").isEmpty()) {
+      throw new IllegalArgumentException(file + ": needs at least one stage");
+    }
+    Set<String> names = new TreeSet<>();
+    for (JsonElement e : o.getAsJsonArray("stages")) {
+      JsonObject s = e.getAsJsonObject();
+      checkKeys("stage " + s.get("name"), s, STAGE_KEYS);
+      for (String required : List.of("name", "steps", "mix")) {
+        if (!s.has(required)) {
+          throw new IllegalArgumentException("stage " + s.get("name") + " lacks " + required);
+        }
+      }
+      String name = s.get("name").getAsString();
+      if (!name.matches("[a-z0-9-]+") || !names.add(name)) {
+        throw new IllegalArgumentException(
+            "stage names must be unique, lower case, digits and '-': " + name);
+      }
+      stages.add(new Stage(name, s));
+    }
+    Recipe r =
+        new Recipe(
+            o.has("description") ? o.get("description").getAsString() : "", model,
+            List.copyOf(stages), sha256(bytes));
+    for (int i = 0; i < stages.size(); i++) {
+      r.stageConfig(i, 1); // every stage must make a valid TrainConfig
+    }
+    return r;
+  }
+
+  /**
+   * The training configuration of stage {@code i} for a run of seed {@code seed}: the data seed
+   * of stage i is {@code 1000 * seed + i}, so stages of one run and runs of other seeds never
+   * share a batch.
+   */
+  public TrainConfig stageConfig(int i, long seed) {
+    JsonObject s = stages.get(i).settings();
+    long steps = s.get("steps").getAsLong();
+    return new TrainConfig(
+        model,
+        1000 * seed + i,
+        steps,
+        intOr(s, "batch", 8),
+        intOr(s, "minSegments", 2),
+        intOr(s, "maxSegments", 4),
+        floatOr(s, "lr", 1e-3f),
+        floatOr(s, "gateLrScale", 10f),
+        floatOr(s, "minLrFraction", 0.1f),
+        intOr(s, "warmup", (int) Math.min(100, steps)),
+        floatOr(s, "weightDecay", 0.1f),
+        floatOr(s, "clip", 1f),
+        0.9f,
+        0.95f,
+        s.get("mix").getAsString(),
+        s.has("localFraction") ? s.get("localFraction").getAsDouble() : 0.2,
+        floatOr(s, "answerWeight", 5f),
+        s.has("corpus") ? s.get("corpus").getAsString() : "prose",
+        s.has("noMemory") && s.get("noMemory").getAsBoolean(),
+        intOr(s, "warmSegments", 0),
+        intOr(s, "warmFiller", 0),
+        s.has("recompute") && s.get("recompute").getAsBoolean(),
+        floatOr(s, "writePenalty", 0f),
+        s.has("segmentSampling")
+            ? TrainConfig.SegmentSampling.valueOf(s.get("segmentSampling").getAsString())
+            : TrainConfig.SegmentSampling.UNIFORM);
+  }
+
+  /** The folder of stage {@code i} under a run's output folder. */
+  public Path stageDir(Path out, int i) {
+    return out.resolve("stage-" + (i + 1) + "-" + stages.get(i).name());
+  }
+
+  private static ModelConfig model(JsonObject m) {
+    checkKeys("model", m, MODEL_KEYS);
+    ModelConfig d = ModelConfig.defaults();
+    int dKey = intOr(m, "dKey", d.dKey());
+    int n = intOr(m, "segmentLength", d.segmentLength());
+    return new ModelConfig(
+        d.vocabSize(),
+        intOr(m, "dModel", d.dModel()),
+        intOr(m, "layers", d.layers()),
+        intOr(m, "heads", d.heads()),
+        dKey,
+        intOr(m, "dValue", dKey),
+        intOr(m, "ffnHidden", d.ffnHidden()),
+        n,
+        m.has("updateRule") ? UpdateRule.valueOf(m.get("updateRule").getAsString())
+            : d.updateRule(),
+        m.has("memoryRead") ? MemoryRead.valueOf(m.get("memoryRead").getAsString())
+            : d.memoryRead(),
+        floatOr(m, "ropeBase", d.ropeBase()),
+        intOr(m, "overlap", Math.min(d.overlap(), n)));
+  }
+
+  private static void checkKeys(String what, JsonObject o, Set<String> allowed) {
+    Set<String> unknown = new TreeSet<>(o.keySet());
+    unknown.removeAll(allowed);
+    if (!unknown.isEmpty()) {
+      throw new IllegalArgumentException(
+          what + ": unknown keys " + unknown + "; allowed: " + new TreeSet<>(allowed));
+    }
+  }
+
+  private static int intOr(JsonObject o, String key, int fallback) {
+    return o.has(key) ? o.get(key).getAsInt() : fallback;
+  }
+
+  private static float floatOr(JsonObject o, String key, float fallback) {
+    return o.has(key) ? o.get(key).getAsFloat() : fallback;
+  }
+
+  private static String sha256(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

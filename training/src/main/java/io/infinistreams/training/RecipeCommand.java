@@ -1,0 +1,128 @@
+package io.infinistreams.training;
+
+import ai.djl.ndarray.NDManager;
+import io.infinistreams.model.Checkpoint;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code infini-train recipe FILE --seed N --out DIR}: trains every stage of a {@link Recipe} in
+ * order, each from the weights the stage before it ended with, into {@code DIR/stage-<i>-<name>}
+ * ({@code checkpoint/} while it runs, {@code final/} when done), and copies the last stage's
+ * model to {@code DIR/final}. The same command continues an interrupted run where it stopped
+ * (finished stages are kept, a stage's checkpoint is resumed), so a run may span days and
+ * processes; the result does not depend on where it was interrupted.
+ */
+@Command(
+    name = "recipe",
+    mixinStandardHelpOptions = true,
+    description = "Train a model from a recipe file: its stages in order, resumable.")
+public final class RecipeCommand implements Callable<Integer> {
+
+  @Parameters(index = "0", paramLabel = "FILE", description = "The recipe (JSON).")
+  Path file;
+
+  @Option(names = "--out", required = true, description = "Run directory.")
+  Path out;
+
+  @Option(
+      names = "--seed",
+      defaultValue = "1",
+      description = "Seed of the run: initial weights and every stage's data (default "
+          + "${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(
+      names = "--log-every",
+      defaultValue = "20",
+      description = "Steps per progress line (default ${DEFAULT-VALUE}).")
+  int logEvery;
+
+  @Option(
+      names = "--checkpoint-minutes",
+      defaultValue = "5",
+      description = "Minutes between checkpoints (default ${DEFAULT-VALUE}).")
+  double checkpointMinutes;
+
+  @Option(
+      names = "--max-minutes",
+      defaultValue = "1e9",
+      description = "Stop (with a checkpoint) after this many minutes in this process; run the "
+          + "same command again to continue.")
+  double maxMinutes;
+
+  @Spec CommandSpec spec;
+
+  @Override
+  public Integer call() throws Exception {
+    Recipe recipe;
+    try {
+      recipe = Recipe.read(file);
+    } catch (IllegalArgumentException e) {
+      System.err.println("recipe: " + e.getMessage());
+      return 2;
+    }
+    long start = System.nanoTime();
+    Path previous = null;
+    for (int i = 0; i < recipe.stages().size(); i++) {
+      Path dir = recipe.stageDir(out, i);
+      Path fin = dir.resolve("final");
+      String command = "recipe " + file + " --seed " + seed + " (sha256 " + recipe.sha256()
+          + "), stage " + (i + 1) + " of " + recipe.stages().size() + ": "
+          + recipe.stages().get(i).name();
+      if (Files.exists(fin.resolve(Checkpoint.MANIFEST_FILE))) {
+        previous = fin;
+        continue;
+      }
+      double left = maxMinutes - (System.nanoTime() - start) / 60e9;
+      if (left <= 0) {
+        System.err.println("stopped before stage " + (i + 1) + "; run the same command again");
+        return 0;
+      }
+      Path ckpt = dir.resolve("checkpoint");
+      TrainConfig config = recipe.stageConfig(i, seed);
+      Trainer trainer;
+      double elapsed = 0;
+      List<RunLog.Point> history = List.of();
+      if (Files.exists(ckpt.resolve(TrainCheckpoint.STATE))) {
+        TrainCheckpoint.State state = TrainCheckpoint.readState(ckpt);
+        if (!state.config().equals(config)) {
+          System.err.println(
+              "recipe: " + ckpt + " was trained with another configuration than stage "
+                  + (i + 1) + " of " + file + " now gives; use another --out");
+          return 2;
+        }
+        trainer = TrainCheckpoint.resume(ckpt, TaskMixes.build(config));
+        elapsed = state.elapsedSec();
+        history = state.history();
+        System.err.println("stage " + (i + 1) + " resumed at step " + trainer.stepsDone());
+      } else if (previous == null) {
+        trainer = Trainer.fresh(config, TaskMixes.build(config));
+      } else {
+        try (NDManager m = NDManager.newBaseManager()) {
+          trainer = Trainer.fresh(config, TaskMixes.build(config),
+              Checkpoint.load(previous, m).weights());
+        }
+      }
+      System.err.println("stage " + (i + 1) + " of " + recipe.stages().size() + " ("
+          + recipe.stages().get(i).name() + "): " + config.steps() + " steps, mix "
+          + config.mix() + ", model " + config.model().canonical());
+      boolean done = TrainCommand.runToEnd(trainer, dir, command, elapsed, history, logEvery,
+          checkpointMinutes, left, Long.MAX_VALUE);
+      if (!done) {
+        return 0;
+      }
+      previous = fin;
+    }
+    ModelExport.copy(previous, out.resolve("final"));
+    System.err.println("recipe done: " + out.resolve("final"));
+    return 0;
+  }
+}

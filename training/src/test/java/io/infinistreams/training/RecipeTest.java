@@ -1,0 +1,121 @@
+package io.infinistreams.training;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.infinistreams.model.Checkpoint;
+import io.infinistreams.model.InfiniModel;
+import io.infinistreams.model.UpdateRule;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** Recipes: strict parsing, stages chained from each other's weights, resumable by re-running. */
+class RecipeTest {
+
+  private static final String TINY =
+      """
+      {
+        "description": "two tiny stages",
+        "model": {"dModel": 32, "layers": 2, "heads": 2, "dKey": 8, "ffnHidden": 64,
+                  "segmentLength": 64, "overlap": 4},
+        "stages": [
+          {"name": "text", "steps": 3, "batch": 1, "minSegments": 2, "maxSegments": 2,
+           "warmup": 1, "mix": "text=1", "corpus": "synthetic"},
+          {"name": "keys", "steps": 2, "batch": 1, "minSegments": 4, "maxSegments": 4,
+           "warmup": 1, "mix": "passkey=1", "corpus": "synthetic", "lr": 5e-4}
+        ]
+      }
+      """;
+
+  @Test
+  void stagesReadWithDefaultsAndDistinctDataSeeds(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("r.json");
+    Files.writeString(file, TINY);
+    Recipe r = Recipe.read(file);
+    assertEquals(2, r.stages().size());
+    assertEquals(32, r.model().dModel());
+    assertEquals(UpdateRule.GATED, r.model().updateRule());
+    TrainConfig first = r.stageConfig(0, 7);
+    TrainConfig second = r.stageConfig(1, 7);
+    assertEquals(3, first.steps());
+    assertEquals(5e-4f, second.lr());
+    assertEquals(1e-3f, first.lr(), "the default learning rate");
+    assertNotEquals(first.seed(), second.seed());
+    assertNotEquals(first.seed(), r.stageConfig(0, 8).seed());
+    assertEquals(64, r.sha256().length());
+  }
+
+  @Test
+  void unknownKeysAndMissingFieldsAreRefused(@TempDir Path dir) throws Exception {
+    Path typo = dir.resolve("typo.json");
+    Files.writeString(typo, TINY.replace("\"minSegments\": 2", "\"minSegment\": 2"));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> Recipe.read(typo));
+    assertTrue(e.getMessage().contains("minSegment"), e.getMessage());
+    Path noMix = dir.resolve("nomix.json");
+    Files.writeString(noMix, TINY.replace("\"mix\": \"text=1\", ", ""));
+    e = assertThrows(IllegalArgumentException.class, () -> Recipe.read(noMix));
+    assertTrue(e.getMessage().contains("mix"), e.getMessage());
+    Path badModel = dir.resolve("badmodel.json");
+    Files.writeString(badModel, TINY.replace("\"overlap\": 4", "\"overlap\": 4, \"heads \": 2"));
+    assertThrows(IllegalArgumentException.class, () -> Recipe.read(badModel));
+  }
+
+  /**
+   * The whole recipe runs stage after stage; the second stage starts from the first one's
+   * weights; running the same command again changes nothing; a stopped run continues.
+   */
+  @Test
+  void aRecipeRunsItsStagesAndResumesByRunningAgain(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("r.json");
+    Files.writeString(file, TINY);
+    Path out = dir.resolve("run");
+    String[] args = {file.toString(), "--out", out.toString(), "--seed", "3", "--log-every", "1"};
+    assertEquals(0, new CommandLine(new RecipeCommand()).execute(args));
+    Path fin = out.resolve("final");
+    assertTrue(Files.exists(fin.resolve(Checkpoint.MANIFEST_FILE)));
+    String fingerprint;
+    try (InfiniModel m = InfiniModel.load(fin);
+        InfiniModel first = InfiniModel.load(out.resolve("stage-1-text").resolve("final"))) {
+      fingerprint = m.fingerprint();
+      assertNotEquals(first.fingerprint(), fingerprint, "stage 2 trained on");
+      assertEquals(32, m.config().dModel());
+    }
+    String manifest = Files.readString(fin.resolve(Checkpoint.MANIFEST_FILE));
+    assertTrue(manifest.contains("stage 2 of 2: keys"), manifest);
+    assertEquals(0, new CommandLine(new RecipeCommand()).execute(args));
+    try (InfiniModel again = InfiniModel.load(fin)) {
+      assertEquals(fingerprint, again.fingerprint());
+    }
+
+    // a run stopped after stage 1 continues with stage 2 and makes the same model
+    Path split = dir.resolve("split");
+    Files.createDirectories(split);
+    copyTree(out.resolve("stage-1-text"), split.resolve("stage-1-text"));
+    String[] rest = {file.toString(), "--out", split.toString(), "--seed", "3"};
+    assertEquals(0, new CommandLine(new RecipeCommand()).execute(rest));
+    try (InfiniModel resumed = InfiniModel.load(split.resolve("final"))) {
+      assertEquals(fingerprint, resumed.fingerprint());
+    }
+    assertFalse(Files.exists(split.resolve("stage-3")));
+  }
+
+  private static void copyTree(Path from, Path to) throws Exception {
+    try (var paths = Files.walk(from)) {
+      for (Path p : paths.toList()) {
+        Path target = to.resolve(from.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(target);
+        } else {
+          Files.copy(p, target);
+        }
+      }
+    }
+  }
+}
