@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * values ({@link StreamState}, {@link HeadMemory}); no NDArray outlives a call.
  *
  * <p>Thread-safe: no mutable fields; any number of threads may call {@link #absorb} and
- * {@link #generate} at once (with one libtorch thread each, see PLATFORM.md). Each call opens
+ * {@link #generate} at once (one libtorch thread each: OMP_NUM_THREADS=1). Each call opens
  * its own sub-manager of the weights' manager and closes it before returning; a long loop over
  * many segments scopes each segment again, so native memory does not grow with the input.
  *

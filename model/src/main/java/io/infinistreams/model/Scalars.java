@@ -11,8 +11,7 @@ import ai.djl.ndarray.types.Shape;
  * that tensor as soon as the call returns. Autograd keeps the tensor for the backward pass (the
  * gradient of x * c is g * c); once the buffer is unreachable the next garbage collection frees
  * the memory under it, and the backward pass multiplies by whatever is there now: gradients off
- * in the fifth digit, or 1e19, or NaN, depending on when the collector ran (docs/training.md,
- * "The backward defect"). Here the constant is made by libtorch ({@code full}), which owns its
+ * in the fifth digit, or 1e19, or NaN, depending on when the collector ran. Here the constant is made by libtorch ({@code full}), which owns its
  * memory, so autograd's reference keeps it alive. The result is bit for bit the same as
  * {@code x.mul(c)}: libtorch rounds a scalar operand to the tensor's type either way.
  *

@@ -17,8 +17,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * The whole model, as {@link InfiniModel#absorb} runs it on a stream, against {@link
  * NaiveInfiniModel}: the complete Infini-Transformer in plain loops over doubles, independent of
- * DJL except for reading the weights. Where {@code InfiniAttentionReferenceTest} checks one
- * attention layer on given inputs without overlap, this checks the composition: embedding, every
+ * DJL except for reading the weights. It checks the composition: embedding, every
  * block, the final norm and the tied head, the stream's segmenting into full segments and an open
  * one, the overlap context (PAD for a new stream, then the previous segment's last C tokens, read
  * and attended to but never written), and M and z carried from segment to segment through the

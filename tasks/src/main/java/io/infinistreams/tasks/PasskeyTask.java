@@ -7,8 +7,8 @@ import java.util.Random;
  * Passkey retrieval in the standard format ({@link PasskeyDocument}), with the answer:
  * {@code BOS document question " 71432" filler}. The needle's depth is uniform over the
  * filler, except that a fraction {@code localFraction} of samples put the whole needle inside the
- * question's own segment, where local attention can learn the copy pattern that the memory read reuses
- * (INFINI_ATTENTION.md, "Lessons from public reproductions").
+ * question's own segment, where local attention can learn the copy pattern that the memory read
+ * reuses (a small model learns retrieval through memory more easily that way).
  *
  * <p>{@link Sample#task()} is {@code passkey/local} when the needle lies in the answer's segment and
  * {@code passkey/far} otherwise, so training can log retrieval through memory apart.
@@ -23,8 +23,8 @@ import java.util.Random;
  * may it be? Without spreading (the original generator, kept so earlier runs reproduce) the
  * answer is usually placed so that exactly the needle and the question fit in its segment, so
  * most local samples have the needle right before the question, at a fixed distance from the
- * answer, and a model can copy the key by position instead of by content (session 2's finding,
- * docs/training.md). With spreading, a local sample's answer sits uniformly in the positions of
+ * answer, and a model can learn to copy the key by position instead of by content. With
+ * spreading, a local sample's answer sits uniformly in the positions of
  * its segment that leave room for the needle and the question, and the needle uniformly before
  * it, so the distance varies over everything the segment allows.
  *
@@ -32,19 +32,18 @@ import java.util.Random;
  * ANYWHERE}: uniform over the filler. {@code ANY_BOUNDARY}: across a segment boundary (uniformly
  * over the boundaries up to the answer's segment and over the cut inside the needle), so the key
  * is written in two parts by two segments; about half of uniform needles do this by chance, and
- * a model misses them several times as often as needles inside one segment (docs/evaluation.md,
- * session 6). {@code OPEN_BOUNDARY}: across the boundary of the answer's own segment, so the
+ * they are harder than needles inside one segment. {@code OPEN_BOUNDARY}: across the boundary of the answer's own segment, so the
  * needle's head is in memory and its tail in local attention when the question is asked (a
- * uniform needle does this in about 60 of L tokens; most of session 8's g14 misses,
- * docs/evaluation.md). {@code OPEN_HEAD}: the same with the cut among the words before the key,
+ * uniform needle does this in about 60 of L tokens, and such needles are the hardest).
+ * {@code OPEN_HEAD}: the same with the cut among the words before the key,
  * so that memory holds the needle's head without a digit and local attention the whole key.
  *
  * <p>{@code cutAnswer}: a segment boundary falls inside the answer, so that one of the five
  * digits (uniformly which) is the first prediction of a new segment and the rest follow it there.
  * The digits before the boundary have just been compressed into memory together with the
  * question, so the later ones are read beside a fresh partial copy of the key. A document of
- * any length ends there in about 5 of N cases, and those trials were most of the misses of
- * session 8's g13 (docs/evaluation.md); this variant trains on them (samples too short to
+ * any length ends there in about 5 of N cases, and they are hard to get right; this variant
+ * trains on them (samples too short to
  * leave N - 1 filler tokens after the answer keep a random tail).
  *
  * @param localFraction probability that the needle lies in the answer's segment (0..1)
@@ -66,8 +65,7 @@ public record PasskeyTask(double localFraction, float answerWeight, boolean spre
     OPEN_BOUNDARY,
     /**
      * as OPEN_BOUNDARY, but memory holds only words of the needle before the key's first digit:
-     * the key lies wholly in the open segment (the cut where the models of session 10 missed
-     * most often, docs/evaluation.md)
+     * the key lies wholly in the open segment
      */
     OPEN_HEAD;
 

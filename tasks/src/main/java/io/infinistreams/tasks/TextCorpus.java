@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
  * A plain-text corpus as bytes, split once into a training part (the first {@code 1 - heldOut})
  * and a held-out part (the rest) that training never reads.
  *
- * <p>The shipped model trains on the King James Version of the Bible from Debian's
+ * <p>The corpus {@code kjv} is the King James Version of the Bible from Debian's
  * {@code bible-kjv-text} package (public domain text; the package's own reader {@code bible}
  * from {@code bible-kjv} decodes its compressed {@code /usr/lib/bible.data}). Tests never need it:
  * they use {@link SyntheticText}.

@@ -60,6 +60,15 @@ public final class RecipeCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
+  /** Whether the model in {@code dir} was trained with exactly {@code config}. */
+  static boolean trainedWith(Path dir, TrainConfig config) throws java.io.IOException {
+    com.google.gson.JsonObject manifest = com.google.gson.JsonParser.parseString(
+        Files.readString(dir.resolve(Checkpoint.MANIFEST_FILE))).getAsJsonObject();
+    return manifest.has("training")
+        && config.equals(TrainCheckpoint.GSON.fromJson(
+            manifest.getAsJsonObject("training").get("config"), TrainConfig.class));
+  }
+
   @Override
   public Integer call() throws Exception {
     Recipe recipe;
@@ -77,7 +86,13 @@ public final class RecipeCommand implements Callable<Integer> {
       String command = "recipe " + file + " --seed " + seed + " (sha256 " + recipe.sha256()
           + "), stage " + (i + 1) + " of " + recipe.stages().size() + ": "
           + recipe.stages().get(i).name();
+      TrainConfig config = recipe.stageConfig(i, seed);
       if (Files.exists(fin.resolve(Checkpoint.MANIFEST_FILE))) {
+        if (!trainedWith(fin, config)) {
+          System.err.println("recipe: " + fin + " was trained with another configuration than "
+              + "stage " + (i + 1) + " of " + file + " now gives; use another --out");
+          return 2;
+        }
         previous = fin;
         continue;
       }
@@ -87,7 +102,6 @@ public final class RecipeCommand implements Callable<Integer> {
         return 0;
       }
       Path ckpt = dir.resolve("checkpoint");
-      TrainConfig config = recipe.stageConfig(i, seed);
       Trainer trainer;
       double elapsed = 0;
       List<RunLog.Point> history = List.of();

@@ -104,6 +104,10 @@ class RecipeTest {
       assertEquals(fingerprint, resumed.fingerprint());
     }
     assertFalse(Files.exists(split.resolve("stage-3")));
+
+    // a finished stage that the recipe no longer describes is refused, not silently kept
+    Files.writeString(file, TINY.replace("\"lr\": 5e-4", "\"lr\": 4e-4"));
+    assertEquals(2, new CommandLine(new RecipeCommand()).execute(args));
   }
 
   private static void copyTree(Path from, Path to) throws Exception {

@@ -34,7 +34,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * The end-to-end benchmark of issue 3, side by side in one run so a noisy shared machine cancels
+ * The end-to-end benchmark, side by side in one run so a noisy shared machine cancels
  * out of the ratios:
  *
  * <ol>

@@ -18,7 +18,7 @@ import org.apache.avro.Schema;
  * {@code schemas/src/main/resources/io/infinistreams/schemas/history/} (named
  * {@code <Record>.v<N>.avsc}) and add its file name to {@code index.txt} there. Every
  * {@code index.txt} at that path on the classpath is read (a jar may add its own). Nothing is ever
- * removed from the history. See docs/streaming.md, "Schema evolution".
+ * removed from the history. See docs/streaming.md, "Schema evolution rules".
  */
 public final class SchemaHistory {
   private static final String FOLDER = "/io/infinistreams/schemas/history/";
