@@ -3,7 +3,8 @@
 #
 # Environment: JAVA (default: java on PATH), INFINI_JAVA_OPTS (extra JVM flags, default -Xmx4g),
 # INFINI_JAR (use this jar instead of building), ENGINE_CACHE_DIR (where libtorch is unpacked,
-# default ~/.cache/infini-streams/djl).
+# default ~/.cache/infini-streams/djl), INFINI_THREADS (libtorch threads per Java thread,
+# default 1: the application scales with stream threads instead; training may use more).
 
 # launch ROOT JAR ARGS...: run JAR (relative to ROOT unless INFINI_JAR is set) with ARGS.
 launch() {
@@ -20,8 +21,9 @@ launch() {
 
   # One OpenMP/MKL thread per Java thread: two spinning OpenMP pools on busy cores are ~400x
   # slower.
-  export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
-  export MKL_NUM_THREADS="${MKL_NUM_THREADS:-1}"
+  local threads="${INFINI_THREADS:-1}"
+  export OMP_NUM_THREADS="${OMP_NUM_THREADS:-$threads}"
+  export MKL_NUM_THREADS="${MKL_NUM_THREADS:-$threads}"
   # libtorch is unpacked once, outside target/ so `mvn clean` keeps it.
   export ENGINE_CACHE_DIR="${ENGINE_CACHE_DIR:-$HOME/.cache/infini-streams/djl}"
   mkdir -p "$ENGINE_CACHE_DIR"
@@ -29,7 +31,7 @@ launch() {
   # shellcheck disable=SC2086 # INFINI_JAVA_OPTS is a list of flags
   exec "${JAVA:-java}" ${INFINI_JAVA_OPTS:--Xmx4g} \
     -Dai.djl.offline=true \
-    -Dai.djl.pytorch.num_threads=1 \
+    -Dai.djl.pytorch.num_threads="$threads" \
     -Dai.djl.pytorch.num_interop_threads=1 \
     -DENGINE_CACHE_DIR="$ENGINE_CACHE_DIR" \
     -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \

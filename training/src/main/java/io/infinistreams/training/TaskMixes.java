@@ -9,6 +9,15 @@ import io.infinistreams.tasks.SyntheticText;
 import io.infinistreams.tasks.TaskMix;
 import io.infinistreams.tasks.TextCorpus;
 import io.infinistreams.tasks.TextTask;
+import io.infinistreams.tasks.prose.ChatFactTask;
+import io.infinistreams.tasks.prose.Corpora;
+import io.infinistreams.tasks.prose.FactTrackingTask;
+import io.infinistreams.tasks.prose.MultiKeyTask;
+import io.infinistreams.tasks.prose.NeedleTask;
+import io.infinistreams.tasks.prose.Phrasing;
+import io.infinistreams.tasks.prose.ProseSource;
+import io.infinistreams.tasks.prose.ProseTextTask;
+import java.nio.charset.StandardCharsets;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -21,6 +30,27 @@ public final class TaskMixes {
   public static final double HELD_OUT = 0.05;
 
   private TaskMixes() {}
+
+  /** The corpus spec of the prepared real-text corpora (training split). */
+  public static final String PROSE = "prose";
+
+  /**
+   * The prose that the retrieval tasks hide their needles in, for the corpus {@code spec}: the
+   * training split of the prepared corpora ({@link #PROSE}, see training/corpora), or the
+   * training part of any other corpus {@link #corpus} reads, its paragraphs split at blank lines.
+   */
+  public static ProseSource prose(String spec) {
+    try {
+      if (PROSE.equals(spec)) {
+        return Corpora.load(Corpora.defaultDirectory()).source(Corpora.TRAIN);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("the prepared corpora (run training/corpora/prepare.sh)", e);
+    }
+    TextCorpus c = corpus(spec);
+    String train = new String(c.bytes(), 0, c.trainBytes(), StandardCharsets.UTF_8);
+    return ProseSource.fromText(c.name(), train);
+  }
 
   /** The corpus named by {@code spec}: kjv, synthetic, or a file path. */
   public static TextCorpus corpus(String spec) {
@@ -45,6 +75,7 @@ public final class TaskMixes {
   public static TaskMix build(TrainConfig c) {
     List<TaskMix.Phase> phases = new ArrayList<>();
     TextCorpus[] text = new TextCorpus[1]; // read once, shared by the phases
+    ProseSource[] prose = new ProseSource[1];
     String[] parts = c.mix().split(";");
     for (int i = 0; i < parts.length; i++) {
       String spec = parts[i].trim();
@@ -60,12 +91,13 @@ public final class TaskMixes {
       } else if (i > 0) {
         throw new IllegalArgumentException("phase '" + spec + "' needs a start step (STEP:mix)");
       }
-      phases.add(new TaskMix.Phase(from, entries(spec, c, text)));
+      phases.add(new TaskMix.Phase(from, entries(spec, c, text, prose)));
     }
     return TaskMix.phased(phases);
   }
 
-  private static List<TaskMix.Entry> entries(String mix, TrainConfig c, TextCorpus[] text) {
+  private static List<TaskMix.Entry> entries(String mix, TrainConfig c, TextCorpus[] text,
+      ProseSource[] prose) {
     List<TaskMix.Entry> entries = new ArrayList<>();
     for (String part : mix.split(",")) {
       String[] kv = part.trim().split("=");
@@ -93,16 +125,39 @@ public final class TaskMixes {
         case "recall" -> entries.add(new TaskMix.Entry(new RecallTask(c.answerWeight()), weight));
         case "copy" -> entries.add(new TaskMix.Entry(new CopyTask(c.answerWeight()), weight));
         case "text" -> {
-          if (text[0] == null) {
-            text[0] = corpus(c.corpus());
+          if (PROSE.equals(c.corpus())) {
+            entries.add(new TaskMix.Entry(new ProseTextTask(prose(prose, c)), weight));
+          } else {
+            if (text[0] == null) {
+              text[0] = corpus(c.corpus());
+            }
+            entries.add(new TaskMix.Entry(new TextTask(text[0]), weight));
           }
-          entries.add(new TaskMix.Entry(new TextTask(text[0]), weight));
         }
+        case "needle" -> entries.add(new TaskMix.Entry(
+            new NeedleTask(prose(prose, c), Phrasing.TRAIN, c.answerWeight()), weight));
+        case "multikey" -> entries.add(new TaskMix.Entry(
+            new MultiKeyTask(prose(prose, c), Phrasing.TRAIN, c.answerWeight(), false), weight));
+        case "multikey-near" -> entries.add(new TaskMix.Entry(
+            new MultiKeyTask(prose(prose, c), Phrasing.TRAIN, c.answerWeight(), true), weight));
+        case "facts" -> entries.add(new TaskMix.Entry(
+            new FactTrackingTask(prose(prose, c), Phrasing.TRAIN, c.answerWeight()), weight));
+        case "chat-facts" -> entries.add(new TaskMix.Entry(
+            new ChatFactTask(prose(prose, c), Phrasing.TRAIN, c.answerWeight()), weight));
         default -> throw new IllegalArgumentException("unknown task '" + kv[0]
-            + "' (passkey, passkey-spread, passkey-uniform, passkey-straddle, passkey-into-open,"
-            + " passkey-into-open-head, passkey-cut-answer, copy, recall, chat, text)");
+            + "' (text, needle, multikey, multikey-near, facts, chat-facts, passkey,"
+            + " passkey-spread, passkey-uniform, passkey-straddle, passkey-into-open,"
+            + " passkey-into-open-head, passkey-cut-answer, copy, recall, chat)");
       }
     }
     return entries;
+  }
+
+  /** The config's prose, read once per mix. */
+  private static ProseSource prose(ProseSource[] cache, TrainConfig c) {
+    if (cache[0] == null) {
+      cache[0] = prose(c.corpus());
+    }
+    return cache[0];
   }
 }

@@ -35,6 +35,28 @@ class TaskMixesTest {
         mix.describe());
   }
 
+  /**
+   * The prose tasks, here on the synthetic corpus's paragraphs: every one is built, samples
+   * have the requested length and BOS first, and answers carry the answer weight.
+   */
+  @Test
+  void theProseTasksMakeSamplesOfTheRequestedLength() {
+    TaskMix mix = parse("text=1,needle=1,multikey=1,multikey-near=1,facts=1,chat-facts=1");
+    List<Sample> batch = mix.batch(3, 0, 60, 24, 64);
+    Set<String> names = batch.stream().map(s -> s.task().split("/")[0])
+        .collect(Collectors.toSet());
+    assertEquals(6, names.size(), names.toString());
+    for (Sample s : batch) {
+      assertEquals(24 * 64 + 1, s.tokens().length, s.task());
+      assertEquals(io.infinistreams.model.ByteTokenizer.BOS, s.tokens()[0]);
+      float max = 0;
+      for (float w : s.weights()) {
+        max = Math.max(max, w);
+      }
+      assertEquals(s.task().startsWith("text") ? 1f : 5f, max, s.task());
+    }
+  }
+
   @Test
   void aSinglePhaseMixIsTheWholeRun() {
     TaskMix mix = parse("passkey=0.5,copy=0.5");
