@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -39,24 +40,7 @@ public final class RecipeCommand implements Callable<Integer> {
           + "${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(
-      names = "--log-every",
-      defaultValue = "20",
-      description = "Steps per progress line (default ${DEFAULT-VALUE}).")
-  int logEvery;
-
-  @Option(
-      names = "--checkpoint-minutes",
-      defaultValue = "5",
-      description = "Minutes between checkpoints (default ${DEFAULT-VALUE}).")
-  double checkpointMinutes;
-
-  @Option(
-      names = "--max-minutes",
-      defaultValue = "1e9",
-      description = "Stop (with a checkpoint) after this many minutes in this process; run the "
-          + "same command again to continue.")
-  double maxMinutes;
+  @Mixin RunOptions runOptions = new RunOptions();
 
   @Spec CommandSpec spec;
 
@@ -96,7 +80,7 @@ public final class RecipeCommand implements Callable<Integer> {
         previous = fin;
         continue;
       }
-      double left = maxMinutes - (System.nanoTime() - start) / 60e9;
+      double left = runOptions.maxMinutes - (System.nanoTime() - start) / 60e9;
       if (left <= 0) {
         System.err.println("stopped before stage " + (i + 1) + "; run the same command again");
         return 0;
@@ -128,8 +112,8 @@ public final class RecipeCommand implements Callable<Integer> {
       System.err.println("stage " + (i + 1) + " of " + recipe.stages().size() + " ("
           + recipe.stages().get(i).name() + "): " + config.steps() + " steps, mix "
           + config.mix() + ", model " + config.model().canonical());
-      boolean done = TrainCommand.runToEnd(trainer, dir, command, elapsed, history, logEvery,
-          checkpointMinutes, left, Long.MAX_VALUE);
+      boolean done = TrainCommand.runToEnd(trainer, dir, command, elapsed, history, runOptions,
+          left, Long.MAX_VALUE);
       if (!done) {
         return 0;
       }

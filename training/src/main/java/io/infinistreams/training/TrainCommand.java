@@ -15,6 +15,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -264,23 +265,8 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--tiny", description = "Start from the tiny test configuration.")
   boolean tiny;
 
-  @Option(
-      names = "--log-every",
-      defaultValue = "10",
-      description = "Steps per progress line (default ${DEFAULT-VALUE}).")
-  int logEvery;
+  @Mixin RunOptions runOptions = new RunOptions();
 
-  @Option(
-      names = "--checkpoint-minutes",
-      defaultValue = "5",
-      description = "Minutes between checkpoints (default ${DEFAULT-VALUE}).")
-  double checkpointMinutes;
-
-  @Option(
-      names = "--max-minutes",
-      defaultValue = "1e9",
-      description = "Stop (with a checkpoint) after this many minutes in this process.")
-  double maxMinutes;
 
   @Option(
       names = "--init-from",
@@ -405,8 +391,8 @@ public final class TrainCommand implements Callable<Integer> {
           + " parameters; mix " + c.mix() + "; corpus " + c.corpus());
     }
     long stopAt = stopAtStep != null ? stopAtStep : Long.MAX_VALUE;
-    runToEnd(trainer, out, commandLine, elapsed, history, logEvery, checkpointMinutes,
-        maxMinutes, stopAt);
+    runToEnd(trainer, out, commandLine, elapsed, history, runOptions, runOptions.maxMinutes,
+        stopAt);
     return 0;
   }
 
@@ -419,7 +405,7 @@ public final class TrainCommand implements Callable<Integer> {
    * @return whether the run finished (else continue it with --resume)
    */
   static boolean runToEnd(Trainer trainer, Path out, String commandLine, double elapsed,
-      List<RunLog.Point> history, int logEvery, double checkpointMinutes, double maxMinutes,
+      List<RunLog.Point> history, RunOptions options, double maxMinutes,
       long stopAt) {
     Path ckpt = out.resolve("checkpoint");
     AtomicBoolean stop = new AtomicBoolean();
@@ -434,7 +420,7 @@ public final class TrainCommand implements Callable<Integer> {
     }, "train-stop");
     Runtime.getRuntime().addShutdownHook(hook);
     try (Trainer t = trainer) {
-      TrainingRun run = new TrainingRun(ckpt, logEvery, checkpointMinutes * 60,
+      TrainingRun run = new TrainingRun(ckpt, options.logEvery, options.checkpointMinutes * 60,
           maxMinutes * 60, commandLine);
       List<RunLog.Point> points = run.run(t, elapsed, history, System.err,
           () -> stop.get() || t.stepsDone() >= stopAt);
