@@ -16,14 +16,23 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code infini}: the launcher's entry point. Only wires the commands; each lives in
- * {@code io.infinistreams.app.cli}.
+ * {@code infini}: the launcher's entry point. Only wires the commands; each lives in {@code
+ * io.infinistreams.app.cli}.
  */
-@Command(name = "infini", mixinStandardHelpOptions = true,
+@Command(
+    name = "infini",
+    mixinStandardHelpOptions = true,
     version = "infini-streams 0.1.0",
-    description = "Kafka Streams with an unbounded per-key context (Infini-attention memory in RocksDB).",
-    subcommands = {RunCommand.class, FeedCommand.class, AskCommand.class, ChatCommand.class,
-        DemoCommand.class, ConfigCommand.class})
+    description =
+        "Kafka Streams with an unbounded per-key context (Infini-attention memory in RocksDB).",
+    subcommands = {
+      RunCommand.class,
+      FeedCommand.class,
+      AskCommand.class,
+      ChatCommand.class,
+      DemoCommand.class,
+      ConfigCommand.class
+    })
 public final class Main implements Runnable {
 
   @Spec CommandSpec spec;
@@ -33,20 +42,23 @@ public final class Main implements Runnable {
     throw new CommandLine.ParameterException(spec.commandLine(), "Missing a command");
   }
 
-  /** The command line with every command registered and user errors printed without stack traces. */
+  /**
+   * The command line with every command registered and user errors printed without stack traces.
+   */
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Main());
     cl.addSubcommand(new BenchCommand());
     cl.addSubcommand(new EndToEndBench());
     cl.addSubcommand(new CommandLine.HelpCommand());
-    cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-      if (ex instanceof CliException || ex instanceof ConfigException) {
-        commandLine.getErr().println("infini: " + ex.getMessage());
-        commandLine.getErr().flush();
-        return 2;
-      }
-      throw ex;
-    });
+    cl.setExecutionExceptionHandler(
+        (ex, commandLine, parseResult) -> {
+          if (ex instanceof CliException || ex instanceof ConfigException) {
+            commandLine.getErr().println("infini: " + ex.getMessage());
+            commandLine.getErr().flush();
+            return 2;
+          }
+          throw ex;
+        });
     return cl;
   }
 

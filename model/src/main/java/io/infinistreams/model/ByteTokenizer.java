@@ -13,16 +13,22 @@ import java.nio.charset.StandardCharsets;
 public final class ByteTokenizer {
   /** Start of a stream: every stream's context begins with it. */
   public static final int BOS = 256;
+
   /** End of a generated reply: generation stops after it. */
   public static final int EOS = 257;
+
   /** Padding in training batches; never part of a stream. */
   public static final int PAD = 258;
+
   /** Opens a user turn in the chat format. */
   public static final int USER = 259;
+
   /** Opens an assistant turn in the chat format; the model's reply follows it. */
   public static final int ASSISTANT = 260;
+
   /** Opens a system/instruction turn. */
   public static final int SYSTEM = 261;
+
   /** Smallest vocabulary that holds bytes and specials. */
   public static final int MIN_VOCAB = 262;
 

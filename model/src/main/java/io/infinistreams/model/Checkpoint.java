@@ -23,22 +23,23 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * A checkpoint directory: {@code model.safetensors} (one named fp32 tensor per parameter, names
- * and layouts as {@link Weights#shapes}) and {@code manifest.json} (format, config, how it was
- * made, creation time, parameter count, tensor list, SHA-256 fingerprint of config and weights as
- * {@link Weights#fingerprint} defines it). docs/model.md documents both files.
+ * A checkpoint directory: {@code model.safetensors} (one named fp32 tensor per parameter, names and
+ * layouts as {@link Weights#shapes}) and {@code manifest.json} (format, config, how it was made,
+ * creation time, parameter count, tensor list, SHA-256 fingerprint of config and weights as {@link
+ * Weights#fingerprint} defines it). docs/model.md documents both files.
  */
 public final class Checkpoint {
   public static final String WEIGHTS_FILE = "model.safetensors";
   public static final String MANIFEST_FILE = "manifest.json";
   public static final String FORMAT = "infini-streams-checkpoint/1";
 
-  private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
+  private static final Gson GSON =
+      new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
 
   /**
    * A loaded checkpoint.
    *
-   * @param weights  the weights, owned by the manager given to {@code load}
+   * @param weights the weights, owned by the manager given to {@code load}
    * @param manifest the manifest as written
    */
   public record Loaded(Weights weights, JsonObject manifest) {
@@ -56,7 +57,9 @@ public final class Checkpoint {
       try (OutputStream out = Files.newOutputStream(dir.resolve(WEIGHTS_FILE))) {
         weights.toNamedList().encode(out, NDList.Encoding.SAFETENSORS);
       }
-      Files.writeString(dir.resolve(MANIFEST_FILE), GSON.toJson(manifest(weights, howMade)),
+      Files.writeString(
+          dir.resolve(MANIFEST_FILE),
+          GSON.toJson(manifest(weights, howMade)),
           StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write checkpoint to " + dir, e);
@@ -74,8 +77,8 @@ public final class Checkpoint {
   }
 
   /**
-   * Loads a checkpoint from the classpath folder {@code resourceDir} (e.g.
-   * {@code /io/infinistreams/model/default/}), or returns null if it holds no manifest.
+   * Loads a checkpoint from the classpath folder {@code resourceDir} (e.g. {@code
+   * /io/infinistreams/model/default/}), or returns null if it holds no manifest.
    */
   public static Loaded loadResource(String resourceDir, NDManager manager) {
     String prefix = resourceDir.endsWith("/") ? resourceDir : resourceDir + "/";
@@ -84,22 +87,25 @@ public final class Checkpoint {
       return null;
     }
     try (manifest;
-        InputStream weights = Objects.requireNonNull(
-            Checkpoint.class.getResourceAsStream(prefix + WEIGHTS_FILE),
-            "resource " + prefix + WEIGHTS_FILE)) {
+        InputStream weights =
+            Objects.requireNonNull(
+                Checkpoint.class.getResourceAsStream(prefix + WEIGHTS_FILE),
+                "resource " + prefix + WEIGHTS_FILE)) {
       return read(manifest, weights, manager, "classpath:" + prefix);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read checkpoint classpath:" + prefix, e);
     }
   }
 
-  private static Loaded read(InputStream manifestIn, InputStream weightsIn, NDManager manager,
-      String where) throws IOException {
-    JsonObject manifest = JsonParser.parseString(
-        new String(manifestIn.readAllBytes(), StandardCharsets.UTF_8)).getAsJsonObject();
+  private static Loaded read(
+      InputStream manifestIn, InputStream weightsIn, NDManager manager, String where)
+      throws IOException {
+    JsonObject manifest =
+        JsonParser.parseString(new String(manifestIn.readAllBytes(), StandardCharsets.UTF_8))
+            .getAsJsonObject();
     if (!FORMAT.equals(manifest.get("format").getAsString())) {
-      throw new IllegalArgumentException(where + ": unknown checkpoint format "
-          + manifest.get("format"));
+      throw new IllegalArgumentException(
+          where + ": unknown checkpoint format " + manifest.get("format"));
     }
     ModelConfig config = configFromJson(manifest.getAsJsonObject("config"));
     NDList named = NDList.decode(manager, new BufferedInputStream(weightsIn));
@@ -107,8 +113,8 @@ public final class Checkpoint {
     String expected = manifest.get("fingerprint").getAsString();
     String actual = weights.fingerprint();
     if (!expected.equals(actual)) {
-      throw new IllegalArgumentException(where + ": weights fingerprint " + actual
-          + " does not match the manifest's " + expected);
+      throw new IllegalArgumentException(
+          where + ": weights fingerprint " + actual + " does not match the manifest's " + expected);
     }
     return new Loaded(weights, manifest);
   }
@@ -157,14 +163,24 @@ public final class Checkpoint {
   }
 
   /** The configuration fields a manifest must hold, as {@link #configToJson} writes them. */
-  private static final Set<String> CONFIG_KEYS = Set.of("vocabSize", "dModel",
-      "layers", "heads", "dKey", "dValue", "ffnHidden", "segmentLength", "updateRule",
-      "memoryRead", "ropeBase", "overlap");
+  private static final Set<String> CONFIG_KEYS =
+      Set.of(
+          "vocabSize",
+          "dModel",
+          "layers",
+          "heads",
+          "dKey",
+          "dValue",
+          "ffnHidden",
+          "segmentLength",
+          "updateRule",
+          "memoryRead",
+          "ropeBase",
+          "overlap");
 
   /**
-   * The configuration of a manifest. Every field is required and no other is allowed: a
-   * checkpoint made with a variant this version does not implement is refused, never run as
-   * something else.
+   * The configuration of a manifest. Every field is required and no other is allowed: a checkpoint
+   * made with a variant this version does not implement is refused, never run as something else.
    */
   public static ModelConfig configFromJson(JsonObject o) {
     Set<String> keys = new TreeSet<>(o.keySet());
@@ -173,14 +189,21 @@ public final class Checkpoint {
       extra.removeAll(CONFIG_KEYS);
       Set<String> missing = new TreeSet<>(CONFIG_KEYS);
       missing.removeAll(keys);
-      throw new IllegalArgumentException("checkpoint config does not fit this version: missing "
-          + missing + ", unknown " + extra);
+      throw new IllegalArgumentException(
+          "checkpoint config does not fit this version: missing " + missing + ", unknown " + extra);
     }
-    return new ModelConfig(o.get("vocabSize").getAsInt(), o.get("dModel").getAsInt(),
-        o.get("layers").getAsInt(), o.get("heads").getAsInt(), o.get("dKey").getAsInt(),
-        o.get("dValue").getAsInt(), o.get("ffnHidden").getAsInt(),
-        o.get("segmentLength").getAsInt(), UpdateRule.valueOf(o.get("updateRule").getAsString()),
-        MemoryRead.valueOf(o.get("memoryRead").getAsString()), o.get("ropeBase").getAsFloat(),
+    return new ModelConfig(
+        o.get("vocabSize").getAsInt(),
+        o.get("dModel").getAsInt(),
+        o.get("layers").getAsInt(),
+        o.get("heads").getAsInt(),
+        o.get("dKey").getAsInt(),
+        o.get("dValue").getAsInt(),
+        o.get("ffnHidden").getAsInt(),
+        o.get("segmentLength").getAsInt(),
+        UpdateRule.valueOf(o.get("updateRule").getAsString()),
+        MemoryRead.valueOf(o.get("memoryRead").getAsString()),
+        o.get("ropeBase").getAsFloat(),
         o.get("overlap").getAsInt());
   }
 }

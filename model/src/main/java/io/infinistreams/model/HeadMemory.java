@@ -8,8 +8,8 @@ import java.util.Arrays;
  * The compressive memory of one (layer, head): M (K x V, row-major) and z (K), in fp32, plus the
  * number of segments written into it. A value: never mutated after construction.
  *
- * <p>Byte layout of {@link #toBytes()} (little-endian): int32 K, int32 V, int64 updates,
- * K*V float32 of M, K float32 of z. Its size depends only on K and V, never on the stream's length.
+ * <p>Byte layout of {@link #toBytes()} (little-endian): int32 K, int32 V, int64 updates, K*V
+ * float32 of M, K float32 of z. Its size depends only on K and V, never on the stream's length.
  */
 public final class HeadMemory {
   private static final int HEADER_BYTES = 4 + 4 + 8;
@@ -22,8 +22,15 @@ public final class HeadMemory {
 
   public HeadMemory(int dKey, int dValue, float[] m, float[] z, long updates) {
     if (m.length != dKey * dValue || z.length != dKey) {
-      throw new IllegalArgumentException("memory shape mismatch: M has " + m.length
-          + " floats, z has " + z.length + ", expected " + dKey * dValue + " and " + dKey);
+      throw new IllegalArgumentException(
+          "memory shape mismatch: M has "
+              + m.length
+              + " floats, z has "
+              + z.length
+              + ", expected "
+              + dKey * dValue
+              + " and "
+              + dKey);
     }
     this.dKey = dKey;
     this.dValue = dValue;
@@ -83,15 +90,21 @@ public final class HeadMemory {
 
   public static HeadMemory fromBytes(byte[] bytes) {
     if (bytes.length < HEADER_BYTES) {
-      throw new IllegalArgumentException("head memory record too short: " + bytes.length + " bytes");
+      throw new IllegalArgumentException(
+          "head memory record too short: " + bytes.length + " bytes");
     }
     ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
     int k = buf.getInt();
     int v = buf.getInt();
     long updates = buf.getLong();
     if (k <= 0 || v <= 0 || bytes.length != byteSize(k, v)) {
-      throw new IllegalArgumentException("head memory record of " + bytes.length
-          + " bytes does not match its header K=" + k + ", V=" + v);
+      throw new IllegalArgumentException(
+          "head memory record of "
+              + bytes.length
+              + " bytes does not match its header K="
+              + k
+              + ", V="
+              + v);
     }
     float[] m = new float[k * v];
     float[] z = new float[k];
@@ -101,8 +114,12 @@ public final class HeadMemory {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof HeadMemory h && h.dKey == dKey && h.dValue == dValue
-        && h.updates == updates && Arrays.equals(h.m, m) && Arrays.equals(h.z, z);
+    return o instanceof HeadMemory h
+        && h.dKey == dKey
+        && h.dValue == dValue
+        && h.updates == updates
+        && Arrays.equals(h.m, m)
+        && Arrays.equals(h.z, z);
   }
 
   @Override

@@ -20,32 +20,33 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The Infini-Transformer as the streaming layer sees it: immutable weights plus pure step
- * functions {@code (weights, state, input) -> (state', output)}. State goes in and out as plain
- * values ({@link StreamState}, {@link HeadMemory}); no NDArray outlives a call.
+ * The Infini-Transformer as the streaming layer sees it: immutable weights plus pure step functions
+ * {@code (weights, state, input) -> (state', output)}. State goes in and out as plain values
+ * ({@link StreamState}, {@link HeadMemory}); no NDArray outlives a call.
  *
- * <p>Thread-safe: no mutable fields; any number of threads may call {@link #absorb} and
- * {@link #generate} at once (one libtorch thread each: OMP_NUM_THREADS=1). Each call opens
- * its own sub-manager of the weights' manager and closes it before returning; a long loop over
- * many segments scopes each segment again, so native memory does not grow with the input.
+ * <p>Thread-safe: no mutable fields; any number of threads may call {@link #absorb} and {@link
+ * #generate} at once (one libtorch thread each: OMP_NUM_THREADS=1). Each call opens its own
+ * sub-manager of the weights' manager and closes it before returning; a long loop over many
+ * segments scopes each segment again, so native memory does not grow with the input.
  *
- * <p>Lifecycle: {@link #create} (random weights), {@link #load} (a checkpoint directory) or
- * {@link #loadDefault()}; use; {@link #close()} frees the weights (models made by
- * {@link #fromWeights} own nothing).
+ * <p>Lifecycle: {@link #create} (random weights), {@link #load} (a checkpoint directory) or {@link
+ * #loadDefault()}; use; {@link #close()} frees the weights (models made by {@link #fromWeights} own
+ * nothing).
  *
- * <p>Segments: the open segment holds 1..N tokens. A full segment is compressed into memory
- * (read + local attention + write, one forward of exactly N tokens, batch 1) when the token after
- * it arrives, so the position that predicts every token is always in the state, and the memory
- * after any sequence of calls depends only on the concatenated tokens, never on how they were
- * split: every compression runs the same code on the same shapes and the same values. With an
- * overlap C > 0 every forward without a KV cache starts with the C tokens before its segment (the
- * state's context), see {@link InfiniTransformer}.
+ * <p>Segments: the open segment holds 1..N tokens. A full segment is compressed into memory (read +
+ * local attention + write, one forward of exactly N tokens, batch 1) when the token after it
+ * arrives, so the position that predicts every token is always in the state, and the memory after
+ * any sequence of calls depends only on the concatenated tokens, never on how they were split:
+ * every compression runs the same code on the same shapes and the same values. With an overlap C >
+ * 0 every forward without a KV cache starts with the C tokens before its segment (the state's
+ * context), see {@link InfiniTransformer}.
  */
 public final class InfiniModel implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(InfiniModel.class);
 
   /** Classpath folder of the shipped checkpoint ({@link Checkpoint} layout). */
   public static final String DEFAULT_RESOURCE = "/io/infinistreams/model/default/";
+
   /** Seed of the random fallback used by {@link #loadDefault()} when no checkpoint is shipped. */
   public static final long DEFAULT_SEED = 2404_07143L;
 
@@ -86,22 +87,28 @@ public final class InfiniModel implements AutoCloseable {
   }
 
   /**
-   * The project's default model: the checkpoint shipped on the classpath under
-   * {@link #DEFAULT_RESOURCE} if there is one; otherwise (until trained weights ship)
-   * <b>random, untrained weights</b> {@code create(ModelConfig.defaults(), DEFAULT_SEED)}, with a
-   * warning in the log. Check {@link #isTrainedDefaultAvailable()} to tell which.
+   * The project's default model: the checkpoint shipped on the classpath under {@link
+   * #DEFAULT_RESOURCE} if there is one; otherwise (until trained weights ship) <b>random, untrained
+   * weights</b> {@code create(ModelConfig.defaults(), DEFAULT_SEED)}, with a warning in the log.
+   * Check {@link #isTrainedDefaultAvailable()} to tell which.
    */
   public static InfiniModel loadDefault() {
     NDManager m = NDManager.newBaseManager();
     try {
       Checkpoint.Loaded loaded = Checkpoint.loadResource(DEFAULT_RESOURCE, m);
       if (loaded != null) {
-        LOG.info("Loaded the default checkpoint classpath:{} ({}), fingerprint {}",
-            DEFAULT_RESOURCE, loaded.config(), loaded.weights().fingerprint());
+        LOG.info(
+            "Loaded the default checkpoint classpath:{} ({}), fingerprint {}",
+            DEFAULT_RESOURCE,
+            loaded.config(),
+            loaded.weights().fingerprint());
         return new InfiniModel(m, loaded.weights(), loaded.weights().fingerprint(), true);
       }
-      LOG.warn("No checkpoint at classpath:{}; using RANDOM UNTRAINED weights "
-          + "(ModelConfig.defaults(), seed {})", DEFAULT_RESOURCE, DEFAULT_SEED);
+      LOG.warn(
+          "No checkpoint at classpath:{}; using RANDOM UNTRAINED weights "
+              + "(ModelConfig.defaults(), seed {})",
+          DEFAULT_RESOURCE,
+          DEFAULT_SEED);
       Weights w = Weights.init(ModelConfig.defaults(), DEFAULT_SEED, m);
       return new InfiniModel(m, w, w.fingerprint(), true);
     } catch (RuntimeException e) {
@@ -116,9 +123,9 @@ public final class InfiniModel implements AutoCloseable {
   }
 
   /**
-   * A model over weights someone else owns (e.g. a training loop evaluating as it goes). It
-   * does not close them; calls run in sub-managers of the weights' manager. The fingerprint is
-   * computed here: make a new one after the weights change.
+   * A model over weights someone else owns (e.g. a training loop evaluating as it goes). It does
+   * not close them; calls run in sub-managers of the weights' manager. The fingerprint is computed
+   * here: make a new one after the weights change.
    */
   public static InfiniModel fromWeights(Weights weights) {
     return new InfiniModel(weights.embed().getManager(), weights, weights.fingerprint(), false);
@@ -155,11 +162,11 @@ public final class InfiniModel implements AutoCloseable {
    * Appends {@code tokens} to the stream's context. Every full segment followed by at least one
    * more token is compressed (memory read, local attention, memory write); the rest stays open.
    *
-   * @param score also return each new token's natural-log probability given everything before
-   *              it (its predicting position is the one before it, possibly in a segment
-   *              compressed by this call; costs the LM head and one read-only forward over the
-   *              open remainder). A token whose predicting position is gone (only possible for a
-   *              hand-built state with an empty open segment) scores NaN.
+   * @param score also return each new token's natural-log probability given everything before it
+   *     (its predicting position is the one before it, possibly in a segment compressed by this
+   *     call; costs the LM head and one read-only forward over the open remainder). A token whose
+   *     predicting position is gone (only possible for a hand-built state with an empty open
+   *     segment) scores NaN.
    */
   public AbsorbResult absorb(StreamState state, int[] tokens, boolean score) {
     checkState(state);
@@ -195,31 +202,35 @@ public final class InfiniModel implements AutoCloseable {
       int firstPos = Math.max(rest, open.length - 1);
       if (score && firstPos <= all.length - 2) {
         int[] prefix = Arrays.copyOfRange(seq, rest, c + all.length - 1); // context + open
-        Output out = InfiniTransformer.forward(p, tokens(call, prefix), mem, null,
-            Options.readOnly());
+        Output out =
+            InfiniTransformer.forward(p, tokens(call, prefix), mem, null, Options.readOnly());
         scoreRows(out.logits(), all, rest, open.length, logProbs);
       }
       if (segments > 0) {
         memories = fromNd(mem, state.memories(), segments);
       }
     }
-    StreamState next = state.with(memories, Arrays.copyOfRange(seq, rest, rest + c),
-        Arrays.copyOfRange(all, rest, all.length), state.tokensAbsorbed() + tokens.length,
-        state.segmentsAbsorbed() + segments);
+    StreamState next =
+        state.with(
+            memories,
+            Arrays.copyOfRange(seq, rest, rest + c),
+            Arrays.copyOfRange(all, rest, all.length),
+            state.tokensAbsorbed() + tokens.length,
+            state.segmentsAbsorbed() + segments);
     return new AbsorbResult(next, logProbs, segments);
   }
 
   /**
    * {@link #absorb} (without scores) of many independent streams at once: their full segments are
-   * compressed in lockstep, one batched forward per round, so that many long streams cost far
-   * less than one after another (the passkey evaluation's trials). Each result is what
-   * {@code absorb(states.get(i), tokens.get(i), false).state()} returns; {@code
-   * InfiniModelTest} checks that they are bit-identical.
+   * compressed in lockstep, one batched forward per round, so that many long streams cost far less
+   * than one after another (the passkey evaluation's trials). Each result is what {@code
+   * absorb(states.get(i), tokens.get(i), false).state()} returns; {@code InfiniModelTest} checks
+   * that they are bit-identical.
    */
   public List<StreamState> absorbAll(List<StreamState> states, List<int[]> tokens) {
     if (states.size() != tokens.size()) {
-      throw new IllegalArgumentException(states.size() + " states but " + tokens.size()
-          + " token arrays");
+      throw new IllegalArgumentException(
+          states.size() + " states but " + tokens.size() + " token arrays");
     }
     int n = config().segmentLength();
     int c = config().overlap();
@@ -230,8 +241,8 @@ public final class InfiniModel implements AutoCloseable {
     for (int i = 0; i < count; i++) {
       checkState(states.get(i));
       checkTokens(tokens.get(i));
-      all[i] = concat(states.get(i).contextTokens(),
-          concat(states.get(i).openTokens(), tokens.get(i)));
+      all[i] =
+          concat(states.get(i).contextTokens(), concat(states.get(i).openTokens(), tokens.get(i)));
       segments[i] = all[i].length == c ? 0 : (all[i].length - c - 1) / n;
       order[i] = i;
     }
@@ -261,8 +272,9 @@ public final class InfiniModel implements AutoCloseable {
           }
           try (NDManager work = call.newSubManager()) {
             mem.forEach(x -> x.attach(work));
-            Output out = InfiniTransformer.forward(p, work.create(ids, new Shape(active, w)),
-                mem, null, new Options(true, false));
+            Output out =
+                InfiniTransformer.forward(
+                    p, work.create(ids, new Shape(active, w)), mem, null, new Options(true, false));
             int still = active;
             while (still > 0 && segments[order[still - 1]] == r + 1) {
               still--; // these streams wrote their last full segment in this round
@@ -273,9 +285,12 @@ public final class InfiniModel implements AutoCloseable {
             }
             List<Memory> kept = new ArrayList<>();
             for (Memory x : out.memories()) {
-              Memory k = still == active ? x
-                  : new Memory(x.m().get(new NDIndex("0:{}", still)),
-                      x.z().get(new NDIndex("0:{}", still)));
+              Memory k =
+                  still == active
+                      ? x
+                      : new Memory(
+                          x.m().get(new NDIndex("0:{}", still)),
+                          x.z().get(new NDIndex("0:{}", still)));
               k.attach(call);
               kept.add(k);
             }
@@ -289,16 +304,19 @@ public final class InfiniModel implements AutoCloseable {
     for (int i = 0; i < count; i++) {
       StreamState s = states.get(i);
       int rest = segments[i] * n;
-      out.add(s.with(memories.get(i), Arrays.copyOfRange(all[i], rest, rest + c),
-          Arrays.copyOfRange(all[i], rest + c, all[i].length),
-          s.tokensAbsorbed() + tokens.get(i).length, s.segmentsAbsorbed() + segments[i]));
+      out.add(
+          s.with(
+              memories.get(i),
+              Arrays.copyOfRange(all[i], rest, rest + c),
+              Arrays.copyOfRange(all[i], rest + c, all[i].length),
+              s.tokensAbsorbed() + tokens.get(i).length,
+              s.segmentsAbsorbed() + segments[i]));
     }
     return out;
   }
 
   /** Per layer: M (B, H, K, V) and z (B, H, K) of streams {@code order[0..b)}. */
-  private List<Memory> stack(NDManager m, Integer[] order, int b,
-      List<List<HeadMemory>> memories) {
+  private List<Memory> stack(NDManager m, Integer[] order, int b, List<List<HeadMemory>> memories) {
     List<List<Memory>> rows = new ArrayList<>();
     for (int j = 0; j < b; j++) {
       rows.add(toNd(m, memories.get(order[j])));
@@ -317,22 +335,23 @@ public final class InfiniModel implements AutoCloseable {
   }
 
   /** Row {@code j} of batched memories as plain values, {@code written} more updates each. */
-  private List<HeadMemory> unstack(List<Memory> mem, int j, List<HeadMemory> before,
-      int written) {
+  private List<HeadMemory> unstack(List<Memory> mem, int j, List<HeadMemory> before, int written) {
     List<Memory> row = new ArrayList<>();
     for (Memory x : mem) {
-      row.add(new Memory(x.m().get(new NDIndex("{}:{}", j, j + 1)),
-          x.z().get(new NDIndex("{}:{}", j, j + 1))));
+      row.add(
+          new Memory(
+              x.m().get(new NDIndex("{}:{}", j, j + 1)),
+              x.z().get(new NDIndex("{}:{}", j, j + 1))));
     }
     return fromNd(row, before, written);
   }
 
   /**
-   * Appends {@code prompt} (as {@link #absorb} would), then decodes up to
-   * {@code settings.maxNewTokens()} tokens, reading memory and attending over the open segment
-   * through a KV cache. Each generated token joins the context; when the open segment is full
-   * and a token follows, the segment is compressed by exactly the code {@link #absorb} uses, so
-   * the memory equals that of absorbing prompt + generated tokens.
+   * Appends {@code prompt} (as {@link #absorb} would), then decodes up to {@code
+   * settings.maxNewTokens()} tokens, reading memory and attending over the open segment through a
+   * KV cache. Each generated token joins the context; when the open segment is full and a token
+   * follows, the segment is compressed by exactly the code {@link #absorb} uses, so the memory
+   * equals that of absorbing prompt + generated tokens.
    *
    * @throws IllegalArgumentException if the context is empty (nothing to predict from)
    */
@@ -362,9 +381,13 @@ public final class InfiniModel implements AutoCloseable {
       try {
         List<Memory> mem = toNd(carry, memories);
         // Prefill: the open segment, reading memory, filling the KV cache.
-        Output pre = InfiniTransformer.forward(p,
-            tokens(carry, concat(context, Arrays.copyOf(open, openLen))), mem, null,
-            Options.readOnly());
+        Output pre =
+            InfiniTransformer.forward(
+                p,
+                tokens(carry, concat(context, Arrays.copyOf(open, openLen))),
+                mem,
+                null,
+                Options.readOnly());
         float[] logits = lastRow(pre.logits());
         KvCache cache = pre.cache();
         while (true) {
@@ -373,7 +396,8 @@ public final class InfiniModel implements AutoCloseable {
           boolean done = count == max || (settings.stopAtEos() && tok == ByteTokenizer.EOS);
           NDManager next = call.newSubManager();
           try (NDManager work = call.newSubManager()) {
-            if (openLen == n) { // the full open segment has a successor: compress it, as absorb does
+            if (openLen
+                == n) { // the full open segment has a successor: compress it, as absorb does
               mem = compress(p, work, concat(context, open), mem, false).memories();
               context = Arrays.copyOfRange(open, n - c, n);
               segments++;
@@ -383,8 +407,8 @@ public final class InfiniModel implements AutoCloseable {
             open[openLen++] = tok;
             if (!done) { // a new segment's first token comes with its context
               int[] in = cache == null ? concat(context, new int[] {tok}) : new int[] {tok};
-              Output step = InfiniTransformer.forward(p, tokens(work, in), mem, cache,
-                  Options.readOnly());
+              Output step =
+                  InfiniTransformer.forward(p, tokens(work, in), mem, cache, Options.readOnly());
               logits = lastRow(step.logits());
               cache = step.cache().attach(next);
             }
@@ -403,10 +427,15 @@ public final class InfiniModel implements AutoCloseable {
         carry.close();
       }
     }
-    StreamState out = s.with(memories, context, Arrays.copyOf(open, openLen),
-        s.tokensAbsorbed() + count, s.segmentsAbsorbed() + segments);
-    return new GenerateResult(out, Arrays.copyOf(generated, count),
-        absorbed.segmentsCompressed() + segments);
+    StreamState out =
+        s.with(
+            memories,
+            context,
+            Arrays.copyOf(open, openLen),
+            s.tokensAbsorbed() + count,
+            s.segmentsAbsorbed() + segments);
+    return new GenerateResult(
+        out, Arrays.copyOf(generated, count), absorbed.segmentsCompressed() + segments);
   }
 
   /** Closes the weights' native memory if this model owns them. */
@@ -419,11 +448,12 @@ public final class InfiniModel implements AutoCloseable {
 
   // ---- internals ------------------------------------------------------------------------------
 
-  /** Compresses one full segment after its C context tokens: the only code path that writes memory. */
-  private Output compress(Prepared p, NDManager m, int[] segment, List<Memory> mem,
-      boolean logits) {
-    return InfiniTransformer.forward(p, tokens(m, segment), mem, null,
-        new Options(true, logits));
+  /**
+   * Compresses one full segment after its C context tokens: the only code path that writes memory.
+   */
+  private Output compress(
+      Prepared p, NDManager m, int[] segment, List<Memory> mem, boolean logits) {
+    return InfiniTransformer.forward(p, tokens(m, segment), mem, null, new Options(true, logits));
   }
 
   private static NDArray tokens(NDManager m, int[] ids) {
@@ -492,8 +522,10 @@ public final class InfiniModel implements AutoCloseable {
         System.arraycopy(hm.m(), 0, mm, h * kv, kv);
         System.arraycopy(hm.z(), 0, zz, h * c.dKey(), c.dKey());
       }
-      out.add(new Memory(m.create(mm, new Shape(1, c.heads(), c.dKey(), c.dValue())),
-          m.create(zz, new Shape(1, c.heads(), c.dKey()))));
+      out.add(
+          new Memory(
+              m.create(mm, new Shape(1, c.heads(), c.dKey(), c.dValue())),
+              m.create(zz, new Shape(1, c.heads(), c.dKey()))));
     }
     return out;
   }
@@ -508,8 +540,13 @@ public final class InfiniModel implements AutoCloseable {
       float[] zz = mem.get(l).z().toFloatArray();
       for (int h = 0; h < c.heads(); h++) {
         HeadMemory old = before.get(l * c.heads() + h);
-        out.add(new HeadMemory(c.dKey(), c.dValue(), Arrays.copyOfRange(mm, h * kv, (h + 1) * kv),
-            Arrays.copyOfRange(zz, h * c.dKey(), (h + 1) * c.dKey()), old.updates() + written));
+        out.add(
+            new HeadMemory(
+                c.dKey(),
+                c.dValue(),
+                Arrays.copyOfRange(mm, h * kv, (h + 1) * kv),
+                Arrays.copyOfRange(zz, h * c.dKey(), (h + 1) * c.dKey()),
+                old.updates() + written));
       }
     }
     return out;
@@ -517,8 +554,10 @@ public final class InfiniModel implements AutoCloseable {
 
   private void checkState(StreamState state) {
     ModelConfig c = config();
-    if (state.layers() != c.layers() || state.heads() != c.heads()
-        || state.memory(0, 0).dKey() != c.dKey() || state.memory(0, 0).dValue() != c.dValue()) {
+    if (state.layers() != c.layers()
+        || state.heads() != c.heads()
+        || state.memory(0, 0).dKey() != c.dKey()
+        || state.memory(0, 0).dValue() != c.dValue()) {
       throw new IllegalArgumentException("state " + state + " does not fit " + c);
     }
   }
@@ -526,8 +565,8 @@ public final class InfiniModel implements AutoCloseable {
   private void checkTokens(int[] tokens) {
     for (int t : tokens) {
       if (t < 0 || t >= config().vocabSize()) {
-        throw new IllegalArgumentException("token " + t + " outside vocabulary of "
-            + config().vocabSize());
+        throw new IllegalArgumentException(
+            "token " + t + " outside vocabulary of " + config().vocabSize());
       }
     }
   }

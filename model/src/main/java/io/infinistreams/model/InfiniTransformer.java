@@ -27,21 +27,21 @@ import java.util.concurrent.ConcurrentHashMap;
  * through any number of chained segments (the {@link Memory} returned by one call is the input of
  * the next). Nothing here detaches or copies to Java.
  *
- * <p>Native memory: every result lands in the manager of the {@code tokens} array (or, for the
- * ops that extend a memory or a KV cache, of that input), never in the weights' manager. Open a
+ * <p>Native memory: every result lands in the manager of the {@code tokens} array (or, for the ops
+ * that extend a memory or a KV cache, of that input), never in the weights' manager. Open a
  * sub-manager per unit of work, create {@code tokens} in it, and attach what you keep.
  *
  * <p>Choices the paper leaves open (docs/model.md): {@link #MEMORY_EPS} in the read's and the
- * delta's denominators, so that M_0 = 0, z_0 = 0 gives an exactly zero memory term; per-head
- * scale 1/sqrt(K); RoPE (rotate-half pairing) on the local branch only, the memory's queries and
- * keys are pre-RoPE; memory is written only from a full segment, after it has been read.
+ * delta's denominators, so that M_0 = 0, z_0 = 0 gives an exactly zero memory term; per-head scale
+ * 1/sqrt(K); RoPE (rotate-half pairing) on the local branch only, the memory's queries and keys are
+ * pre-RoPE; memory is written only from a full segment, after it has been read.
  *
  * <p>Overlap (C = {@link ModelConfig#overlap} > 0): a call without a KV cache starts with the C
  * tokens before its segment (the previous segment's last C, or PAD for a new stream). They run
  * through every layer like the rest, reading memory, so the segment's local attention sees them
  * (Transformer-XL-style context, recomputed rather than cached), but they are not written into
- * memory again and produce no logits: results cover the segment's own tokens only. RoPE
- * positions run 0 .. C+N-1 over context and segment; C = 0 is the paper's model.
+ * memory again and produce no logits: results cover the segment's own tokens only. RoPE positions
+ * run 0 .. C+N-1 over context and segment; C = 0 is the paper's model.
  */
 public final class InfiniTransformer {
 
@@ -127,8 +127,8 @@ public final class InfiniTransformer {
    * @param logits (B, T', W), or null when not requested; T' = T minus the context rows
    * @param memories (L) the memories after this call (the inputs if nothing was written)
    * @param cache the KV cache extended by this call's T positions (P + T)
-   * @param strengths (L) each layer's write strengths beta (B, H, N, 1) when this call wrote
-   *     memory under {@link UpdateRule#GATED}, else null entries (training penalises them)
+   * @param strengths (L) each layer's write strengths beta (B, H, N, 1) when this call wrote memory
+   *     under {@link UpdateRule#GATED}, else null entries (training penalises them)
    */
   public record Output(
       NDArray logits, List<Memory> memories, KvCache cache, List<NDArray> strengths) {}
@@ -280,8 +280,8 @@ public final class InfiniTransformer {
   }
 
   /**
-   * The memory read of queries sq = sigma(Q) (B, H, T, K) -> (B, H, T, V): the paper's (eq. 7),
-   * or sigma(Q) M normalised to unit RMS over V, times the head's gain.
+   * The memory read of queries sq = sigma(Q) (B, H, T, K) -> (B, H, T, V): the paper's (eq. 7), or
+   * sigma(Q) M normalised to unit RMS over V, times the head's gain.
    */
   static NDArray read(ModelConfig c, PreparedLayer lp, NDArray sq, Memory mem) {
     return switch (c.memoryRead()) {
@@ -303,28 +303,42 @@ public final class InfiniTransformer {
     int ctx = c.overlap();
     if (past + t > ctx + c.segmentLength() || past + t <= ctx) {
       throw new IllegalArgumentException(
-          "segment of " + past + " cached + " + t + " tokens: need more than the context C = "
-              + ctx + " and at most C + N = " + (ctx + c.segmentLength()));
+          "segment of "
+              + past
+              + " cached + "
+              + t
+              + " tokens: need more than the context C = "
+              + ctx
+              + " and at most C + N = "
+              + (ctx + c.segmentLength()));
     }
     if (o.writeMemory() && (past != 0 || t != ctx + c.segmentLength())) {
       throw new IllegalArgumentException(
-          "memory is written only from a full segment of " + c.segmentLength() + " tokens after "
-              + ctx + " context tokens, with no cache; got P=" + past + ", T=" + t);
+          "memory is written only from a full segment of "
+              + c.segmentLength()
+              + " tokens after "
+              + ctx
+              + " context tokens, with no cache; got P="
+              + past
+              + ", T="
+              + t);
     }
     if (memories != c.layers()) {
       throw new IllegalArgumentException("need " + c.layers() + " memories, got " + memories);
     }
   }
 
-  /** Tokens per block of {@link #gatedDeltaWrite}: blocks run in order, a block's tokens at once. */
+  /**
+   * Tokens per block of {@link #gatedDeltaWrite}: blocks run in order, a block's tokens at once.
+   */
   static final int BLOCK = 32;
 
   /**
-   * The write strength beta_t = logistic(h_t w_write + b_write) of each token and head: h (B, T,
-   * D) -> (B, H, T, 1). The logistic runs on each stream's row alone, a contiguous buffer of the
-   * same size whatever the batch, because libtorch's vectorised exp rounds an element differently
-   * depending on where it falls in the buffer: so a stream's memory is the same bit for bit
-   * whether it is compressed alone or batched with others ({@link InfiniModel#absorbAll}).
+   * The write strength beta_t = logistic(h_t w_write + b_write) of each token and head: h (B, T, D)
+   * -> (B, H, T, 1). The logistic runs on each stream's row alone, a contiguous buffer of the same
+   * size whatever the batch, because libtorch's vectorised exp rounds an element differently
+   * depending on where it falls in the buffer: so a stream's memory is the same bit for bit whether
+   * it is compressed alone or batched with others ({@link InfiniModel#absorbAll}).
    */
   static NDArray writeStrength(NDArray h, Weights.Layer w) {
     NDArray x = h.matMul(w.write()).add(w.writeBias()); // (B, T, H)
@@ -336,9 +350,9 @@ public final class InfiniTransformer {
   }
 
   /**
-   * The gated delta rule ({@link UpdateRule#GATED}) over one segment: for t = 1..N in order,
-   * M += beta_t k^_t^T (v_t - k^_t M), with unit keys k^_t = sigma(k_t) / |sigma(k_t)|. Computed
-   * in closed form per block of {@link #BLOCK} tokens: the block's writes u_t = beta_t (v_t - k^_t
+   * The gated delta rule ({@link UpdateRule#GATED}) over one segment: for t = 1..N in order, M +=
+   * beta_t k^_t^T (v_t - k^_t M), with unit keys k^_t = sigma(k_t) / |sigma(k_t)|. Computed in
+   * closed form per block of {@link #BLOCK} tokens: the block's writes u_t = beta_t (v_t - k^_t
    * M_(t-1)) solve (I + diag(beta) tril(K^ K^^T, -1)) U = diag(beta) (V - K^ M_start), the
    * lower-triangular system of DeltaNet's chunked form; then M += K^^T U.
    *
@@ -417,7 +431,10 @@ public final class InfiniTransformer {
     return x.getNDArrayInternal().linear(x, table, null).singletonOrThrow();
   }
 
-  /** A weight brought into {@code m} (0 + w: differentiable, keeps results off the weights' manager). */
+  /**
+   * A weight brought into {@code m} (0 + w: differentiable, keeps results off the weights'
+   * manager).
+   */
   static NDArray local(NDManager m, NDArray w) {
     return m.zeros(new Shape(), DataType.FLOAT32).add(w);
   }
@@ -489,9 +506,8 @@ public final class InfiniTransformer {
 
   /**
    * Rotary position embedding for positions {@code start .. start+T-1} within a window (the C
-   * context tokens, then the segment),
-   * rotate-half pairing (dimension i with i + K/2), theta_i = base^(-2i/K):
-   * rope(x) = x * cos + rotateHalf(x) * sin, where rotateHalf(x) = [-x2, x1] = x R.
+   * context tokens, then the segment), rotate-half pairing (dimension i with i + K/2), theta_i =
+   * base^(-2i/K): rope(x) = x * cos + rotateHalf(x) * sin, where rotateHalf(x) = [-x2, x1] = x R.
    *
    * @param cos (T, K) cos(pos * theta_{i mod K/2})
    * @param sin (T, K) sin(pos * theta_{i mod K/2})
@@ -502,9 +518,9 @@ public final class InfiniTransformer {
 
     public static Rope of(NDManager m, ModelConfig c, int start, int t) {
       int dk = c.dKey();
-      float[][] full = TABLES.computeIfAbsent(dk + "/" + c.ropeBase() + "/"
-          + (c.overlap() + c.segmentLength()),
-          key -> tables(c));
+      float[][] full =
+          TABLES.computeIfAbsent(
+              dk + "/" + c.ropeBase() + "/" + (c.overlap() + c.segmentLength()), key -> tables(c));
       float[] cos = Arrays.copyOfRange(full[0], start * dk, (start + t) * dk);
       float[] sin = Arrays.copyOfRange(full[1], start * dk, (start + t) * dk);
       int half = dk / 2;
@@ -513,7 +529,9 @@ public final class InfiniTransformer {
         rot[(i + half) * dk + i] = -1f; // out[i] = -x[i + K/2]
         rot[i * dk + i + half] = 1f; // out[i + K/2] = x[i]
       }
-      return new Rope(m.create(cos, new Shape(t, dk)), m.create(sin, new Shape(t, dk)),
+      return new Rope(
+          m.create(cos, new Shape(t, dk)),
+          m.create(sin, new Shape(t, dk)),
           m.create(rot, new Shape(dk, dk)));
     }
 

@@ -3,8 +3,8 @@ package io.infinistreams.model;
 /**
  * Every hyper-parameter of the Infini-Transformer. {@link #defaults()} is the shipped model's.
  *
- * <p>Shape legend used across the model package: B batch, N segment length, C overlap, T tokens,
- * L layers, H heads, D d_model, K d_key, V d_value, F ffn hidden width, W vocabulary size.
+ * <p>Shape legend used across the model package: B batch, N segment length, C overlap, T tokens, L
+ * layers, H heads, D d_model, K d_key, V d_value, F ffn hidden width, W vocabulary size.
  *
  * @param vocabSize W: byte-level vocabulary, 256 byte values plus {@link ByteTokenizer} specials
  * @param dModel D: width of the residual stream
@@ -75,26 +75,66 @@ public record ModelConfig(
 
   public ModelConfig withUpdateRule(UpdateRule rule) {
     return new ModelConfig(
-        vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden, segmentLength, rule,
-        memoryRead, ropeBase, overlap);
+        vocabSize,
+        dModel,
+        layers,
+        heads,
+        dKey,
+        dValue,
+        ffnHidden,
+        segmentLength,
+        rule,
+        memoryRead,
+        ropeBase,
+        overlap);
   }
 
   public ModelConfig withMemoryRead(MemoryRead read) {
     return new ModelConfig(
-        vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden, segmentLength, updateRule,
-        read, ropeBase, overlap);
+        vocabSize,
+        dModel,
+        layers,
+        heads,
+        dKey,
+        dValue,
+        ffnHidden,
+        segmentLength,
+        updateRule,
+        read,
+        ropeBase,
+        overlap);
   }
 
   public ModelConfig withSegmentLength(int n) {
     return new ModelConfig(
-        vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden, n, updateRule, memoryRead,
-        ropeBase, Math.min(overlap, n));
+        vocabSize,
+        dModel,
+        layers,
+        heads,
+        dKey,
+        dValue,
+        ffnHidden,
+        n,
+        updateRule,
+        memoryRead,
+        ropeBase,
+        Math.min(overlap, n));
   }
 
   public ModelConfig withOverlap(int c) {
     return new ModelConfig(
-        vocabSize, dModel, layers, heads, dKey, dValue, ffnHidden, segmentLength, updateRule,
-        memoryRead, ropeBase, c);
+        vocabSize,
+        dModel,
+        layers,
+        heads,
+        dKey,
+        dValue,
+        ffnHidden,
+        segmentLength,
+        updateRule,
+        memoryRead,
+        ropeBase,
+        c);
   }
 
   /**
@@ -102,10 +142,30 @@ public record ModelConfig(
    * part of the model fingerprint.
    */
   public String canonical() {
-    return "vocabSize=" + vocabSize + ",dModel=" + dModel + ",layers=" + layers + ",heads=" + heads
-        + ",dKey=" + dKey + ",dValue=" + dValue + ",ffnHidden=" + ffnHidden + ",segmentLength="
-        + segmentLength + ",updateRule=" + updateRule + ",memoryRead=" + memoryRead + ",ropeBase="
-        + ropeBase + ",overlap=" + overlap;
+    return "vocabSize="
+        + vocabSize
+        + ",dModel="
+        + dModel
+        + ",layers="
+        + layers
+        + ",heads="
+        + heads
+        + ",dKey="
+        + dKey
+        + ",dValue="
+        + dValue
+        + ",ffnHidden="
+        + ffnHidden
+        + ",segmentLength="
+        + segmentLength
+        + ",updateRule="
+        + updateRule
+        + ",memoryRead="
+        + memoryRead
+        + ",ropeBase="
+        + ropeBase
+        + ",overlap="
+        + overlap;
   }
 
   /** Floats in one head's memory: M (K x V) plus z (K). */

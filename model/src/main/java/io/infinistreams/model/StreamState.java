@@ -5,17 +5,17 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Everything one stream carries between steps, as plain values: one {@link HeadMemory} per
- * (layer, head), the open (not yet full) segment's tokens, the C = {@link ModelConfig#overlap}
- * tokens before it that its local attention also sees, and counters. Immutable: every step
- * returns a new state. Its size is fixed by the config, whatever the stream's length.
+ * Everything one stream carries between steps, as plain values: one {@link HeadMemory} per (layer,
+ * head), the open (not yet full) segment's tokens, the C = {@link ModelConfig#overlap} tokens
+ * before it that its local attention also sees, and counters. Immutable: every step returns a new
+ * state. Its size is fixed by the config, whatever the stream's length.
  *
  * <p>A new stream's open segment holds {@link ByteTokenizer#BOS}, so every text token has a
- * prediction (its surprise is defined) and streams start as training sequences do. The open
- * segment holds 1..N tokens: a full segment is compressed into memory when the token after it
- * arrives ({@link InfiniModel#absorb}), so the position predicting the next token is always here.
- * The context holds the last C tokens of the last compressed segment ({@link ByteTokenizer#PAD}
- * for a new stream); it is empty when C = 0.
+ * prediction (its surprise is defined) and streams start as training sequences do. The open segment
+ * holds 1..N tokens: a full segment is compressed into memory when the token after it arrives
+ * ({@link InfiniModel#absorb}), so the position predicting the next token is always here. The
+ * context holds the last C tokens of the last compressed segment ({@link ByteTokenizer#PAD} for a
+ * new stream); it is empty when C = 0.
  *
  * <p>The memories are stored flat, index {@code layer * heads + head}, so the streaming layer can
  * store one record per (layer, head) and rebuild the state with {@link #of}.
@@ -29,8 +29,14 @@ public final class StreamState {
   private final long tokensAbsorbed; // all tokens ever appended to the context, BOS included
   private final long segmentsAbsorbed; // full segments written into memory
 
-  private StreamState(int layers, int heads, List<HeadMemory> memories, int[] contextTokens,
-      int[] openTokens, long tokensAbsorbed, long segmentsAbsorbed) {
+  private StreamState(
+      int layers,
+      int heads,
+      List<HeadMemory> memories,
+      int[] contextTokens,
+      int[] openTokens,
+      long tokensAbsorbed,
+      long segmentsAbsorbed) {
     this.layers = layers;
     this.heads = heads;
     this.memories = List.copyOf(memories);
@@ -41,8 +47,8 @@ public final class StreamState {
   }
 
   /**
-   * The state of a stream that has seen nothing: zero memories, open segment = [BOS], context =
-   * C {@link ByteTokenizer#PAD} tokens.
+   * The state of a stream that has seen nothing: zero memories, open segment = [BOS], context = C
+   * {@link ByteTokenizer#PAD} tokens.
    */
   public static StreamState initial(ModelConfig config) {
     HeadMemory zero = HeadMemory.zero(config.dKey(), config.dValue());
@@ -50,45 +56,67 @@ public final class StreamState {
     Arrays.fill(all, zero);
     int[] context = new int[config.overlap()];
     Arrays.fill(context, ByteTokenizer.PAD);
-    return new StreamState(config.layers(), config.heads(), Arrays.asList(all), context,
-        new int[] {ByteTokenizer.BOS}, 1, 0);
+    return new StreamState(
+        config.layers(),
+        config.heads(),
+        Arrays.asList(all),
+        context,
+        new int[] {ByteTokenizer.BOS},
+        1,
+        0);
   }
 
   /** {@link #of(ModelConfig, List, int[], int[], long, long)} for a config without overlap. */
-  public static StreamState of(ModelConfig config, List<HeadMemory> memories, int[] openTokens,
-      long tokensAbsorbed, long segmentsAbsorbed) {
+  public static StreamState of(
+      ModelConfig config,
+      List<HeadMemory> memories,
+      int[] openTokens,
+      long tokensAbsorbed,
+      long segmentsAbsorbed) {
     return of(config, memories, new int[0], openTokens, tokensAbsorbed, segmentsAbsorbed);
   }
 
   /**
-   * Rebuilds a state from its parts (e.g. records read from a store), checking every shape
-   * against {@code config}.
+   * Rebuilds a state from its parts (e.g. records read from a store), checking every shape against
+   * {@code config}.
    *
    * @throws IllegalArgumentException if any part does not fit the config
    */
-  public static StreamState of(ModelConfig config, List<HeadMemory> memories,
-      int[] contextTokens, int[] openTokens, long tokensAbsorbed, long segmentsAbsorbed) {
+  public static StreamState of(
+      ModelConfig config,
+      List<HeadMemory> memories,
+      int[] contextTokens,
+      int[] openTokens,
+      long tokensAbsorbed,
+      long segmentsAbsorbed) {
     Objects.requireNonNull(memories, "memories");
     Objects.requireNonNull(contextTokens, "contextTokens");
     Objects.requireNonNull(openTokens, "openTokens");
     int expected = config.layers() * config.heads();
     if (memories.size() != expected) {
-      throw new IllegalArgumentException("expected " + expected + " head memories, got "
-          + memories.size());
+      throw new IllegalArgumentException(
+          "expected " + expected + " head memories, got " + memories.size());
     }
     for (HeadMemory m : memories) {
       if (m.dKey() != config.dKey() || m.dValue() != config.dValue()) {
-        throw new IllegalArgumentException("head memory " + m + " does not fit K="
-            + config.dKey() + ", V=" + config.dValue());
+        throw new IllegalArgumentException(
+            "head memory " + m + " does not fit K=" + config.dKey() + ", V=" + config.dValue());
       }
     }
     if (openTokens.length > config.segmentLength()) {
-      throw new IllegalArgumentException("open segment holds " + openTokens.length
-          + " tokens, more than a segment (" + config.segmentLength() + ")");
+      throw new IllegalArgumentException(
+          "open segment holds "
+              + openTokens.length
+              + " tokens, more than a segment ("
+              + config.segmentLength()
+              + ")");
     }
     if (contextTokens.length != config.overlap()) {
-      throw new IllegalArgumentException("context holds " + contextTokens.length
-          + " tokens, the model's overlap is " + config.overlap());
+      throw new IllegalArgumentException(
+          "context holds "
+              + contextTokens.length
+              + " tokens, the model's overlap is "
+              + config.overlap());
     }
     for (int[] part : new int[][] {contextTokens, openTokens}) {
       for (int t : part) {
@@ -100,8 +128,14 @@ public final class StreamState {
     if (tokensAbsorbed < openTokens.length || segmentsAbsorbed < 0) {
       throw new IllegalArgumentException("inconsistent counters");
     }
-    return new StreamState(config.layers(), config.heads(), memories, contextTokens, openTokens,
-        tokensAbsorbed, segmentsAbsorbed);
+    return new StreamState(
+        config.layers(),
+        config.heads(),
+        memories,
+        contextTokens,
+        openTokens,
+        tokensAbsorbed,
+        segmentsAbsorbed);
   }
 
   public int layers() {
@@ -145,14 +179,17 @@ public final class StreamState {
   }
 
   /** A new state with the given memories, context, open segment and counters (same shape). */
-  public StreamState with(List<HeadMemory> newMemories, int[] newContext, int[] newOpen,
-      long newTokens, long newSegments) {
+  public StreamState with(
+      List<HeadMemory> newMemories,
+      int[] newContext,
+      int[] newOpen,
+      long newTokens,
+      long newSegments) {
     if (newContext.length != contextTokens.length) {
-      throw new IllegalArgumentException("context of " + newContext.length + " tokens, expected "
-          + contextTokens.length);
+      throw new IllegalArgumentException(
+          "context of " + newContext.length + " tokens, expected " + contextTokens.length);
     }
-    return new StreamState(layers, heads, newMemories, newContext, newOpen, newTokens,
-        newSegments);
+    return new StreamState(layers, heads, newMemories, newContext, newOpen, newTokens, newSegments);
   }
 
   /** Bytes of all head memories plus the context and open tokens (4 bytes each) and counters. */
@@ -166,21 +203,32 @@ public final class StreamState {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof StreamState s && s.tokensAbsorbed == tokensAbsorbed
-        && s.segmentsAbsorbed == segmentsAbsorbed && Arrays.equals(s.openTokens, openTokens)
+    return o instanceof StreamState s
+        && s.tokensAbsorbed == tokensAbsorbed
+        && s.segmentsAbsorbed == segmentsAbsorbed
+        && Arrays.equals(s.openTokens, openTokens)
         && Arrays.equals(s.contextTokens, contextTokens)
         && s.memories.equals(memories);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(memories, Arrays.hashCode(contextTokens), Arrays.hashCode(openTokens),
-        tokensAbsorbed, segmentsAbsorbed);
+    return Objects.hash(
+        memories,
+        Arrays.hashCode(contextTokens),
+        Arrays.hashCode(openTokens),
+        tokensAbsorbed,
+        segmentsAbsorbed);
   }
 
   @Override
   public String toString() {
-    return "StreamState[tokens=" + tokensAbsorbed + ", segments=" + segmentsAbsorbed
-        + ", open=" + openTokens.length + "]";
+    return "StreamState[tokens="
+        + tokensAbsorbed
+        + ", segments="
+        + segmentsAbsorbed
+        + ", open="
+        + openTokens.length
+        + "]";
   }
 }

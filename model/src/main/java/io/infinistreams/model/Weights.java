@@ -20,20 +20,20 @@ import java.util.SplittableRandom;
 
 /**
  * The Infini-Transformer's parameters, immutable once built (llama3.java style). Every field
- * carries its shape; the legend is in {@link ModelConfig}: W vocabulary, D d_model, H heads,
- * K d_key, V d_value, F ffn width, L layers.
+ * carries its shape; the legend is in {@link ModelConfig}: W vocabulary, D d_model, H heads, K
+ * d_key, V d_value, F ffn width, L layers.
  *
  * <p>The arrays live in the {@link NDManager} given to {@link #init} or {@link #fromNamed}; that
  * manager owns them. Code that computes with them must keep its results out of that manager (make
  * an activation, not a weight, the first operand of every op): see {@link InfiniTransformer}.
  *
  * <p>{@link #parameters()} is the one ordered list of (name, array) pairs: checkpoints, the
- * fingerprint and the optimizer all use it. Names: {@code embed}, then for each layer i
- * {@code layers.i.attn_norm, layers.i.attn.wq, layers.i.attn.wk, layers.i.attn.wv,
- * layers.i.attn.wo, layers.i.attn.gate, layers.i.attn.mem_norm, layers.i.ffn_norm,
- * layers.i.ffn.w1, layers.i.ffn.w2}, then {@code final_norm}. The {@link UpdateRule#GATED} rule
- * adds {@code layers.i.attn.write} and {@code layers.i.attn.write_bias} after {@code
- * layers.i.attn.mem_norm}; the paper's rules have neither.
+ * fingerprint and the optimizer all use it. Names: {@code embed}, then for each layer i {@code
+ * layers.i.attn_norm, layers.i.attn.wq, layers.i.attn.wk, layers.i.attn.wv, layers.i.attn.wo,
+ * layers.i.attn.gate, layers.i.attn.mem_norm, layers.i.ffn_norm, layers.i.ffn.w1, layers.i.ffn.w2},
+ * then {@code final_norm}. The {@link UpdateRule#GATED} rule adds {@code layers.i.attn.write} and
+ * {@code layers.i.attn.write_bias} after {@code layers.i.attn.mem_norm}; the paper's rules have
+ * neither.
  */
 public final class Weights {
 
@@ -128,9 +128,9 @@ public final class Weights {
 
   /**
    * Fresh weights drawn from {@code seed} with a Java RNG (independent of libtorch's RNG, so the
-   * same seed gives the same weights on every platform): N(0, 0.02) for the embedding and the
-   * input projections, N(0, 0.02 / sqrt(2L)) for the residual output projections (wo, w2),
-   * gains 1, gate beta 0, write bias {@link #WRITE_BIAS_INIT}.
+   * same seed gives the same weights on every platform): N(0, 0.02) for the embedding and the input
+   * projections, N(0, 0.02 / sqrt(2L)) for the residual output projections (wo, w2), gains 1, gate
+   * beta 0, write bias {@link #WRITE_BIAS_INIT}.
    */
   public static Weights init(ModelConfig c, long seed, NDManager manager) {
     SplittableRandom rng = new SplittableRandom(seed);
@@ -165,12 +165,21 @@ public final class Weights {
    */
   public static Weights initFrom(ModelConfig c, long seed, Weights source, NDManager manager) {
     ModelConfig s = source.config();
-    if (s.vocabSize() != c.vocabSize() || s.dModel() != c.dModel() || s.layers() != c.layers()
-        || s.heads() != c.heads() || s.dKey() != c.dKey() || s.dValue() != c.dValue()
-        || s.ffnHidden() != c.ffnHidden() || s.segmentLength() != c.segmentLength()
+    if (s.vocabSize() != c.vocabSize()
+        || s.dModel() != c.dModel()
+        || s.layers() != c.layers()
+        || s.heads() != c.heads()
+        || s.dKey() != c.dKey()
+        || s.dValue() != c.dValue()
+        || s.ffnHidden() != c.ffnHidden()
+        || s.segmentLength() != c.segmentLength()
         || s.ropeBase() != c.ropeBase()) {
-      throw new IllegalArgumentException("cannot start " + c + " from " + s
-          + ": only the update rule, the read and the overlap may differ");
+      throw new IllegalArgumentException(
+          "cannot start "
+              + c
+              + " from "
+              + s
+              + ": only the update rule, the read and the overlap may differ");
     }
     Map<String, NDArray> from = new LinkedHashMap<>();
     for (Param p : source.parameters()) {
@@ -196,15 +205,16 @@ public final class Weights {
   }
 
   /**
-   * Weights from named arrays (e.g. a decoded checkpoint). Every expected name must be present
-   * with its exact shape and fp32; extra names are an error. The arrays are used as they are (not
+   * Weights from named arrays (e.g. a decoded checkpoint). Every expected name must be present with
+   * its exact shape and fp32; extra names are an error. The arrays are used as they are (not
    * copied): their manager owns them.
    */
   public static Weights fromNamed(ModelConfig c, NDList named) {
     Map<String, NDArray> byName = new LinkedHashMap<>();
     for (NDArray a : named) {
       if (a.getName() == null || byName.put(a.getName(), a) != null) {
-        throw new IllegalArgumentException("checkpoint tensor without a unique name: " + a.getName());
+        throw new IllegalArgumentException(
+            "checkpoint tensor without a unique name: " + a.getName());
       }
     }
     Map<String, Shape> expected = shapes(c);
@@ -214,8 +224,15 @@ public final class Weights {
         throw new IllegalArgumentException("checkpoint lacks tensor " + e.getKey());
       }
       if (!a.getShape().equals(e.getValue()) || a.getDataType() != DataType.FLOAT32) {
-        throw new IllegalArgumentException("tensor " + e.getKey() + " is " + a.getDataType() + " "
-            + a.getShape() + ", expected float32 " + e.getValue());
+        throw new IllegalArgumentException(
+            "tensor "
+                + e.getKey()
+                + " is "
+                + a.getDataType()
+                + " "
+                + a.getShape()
+                + ", expected float32 "
+                + e.getValue());
       }
     }
     if (byName.size() != expected.size()) {
@@ -230,10 +247,20 @@ public final class Weights {
     List<Layer> layers = new ArrayList<>();
     for (int i = 0; i < c.layers(); i++) {
       String p = "layers." + i + ".";
-      layers.add(new Layer(a.get(p + "attn_norm"), a.get(p + "attn.wq"), a.get(p + "attn.wk"),
-          a.get(p + "attn.wv"), a.get(p + "attn.wo"), a.get(p + "attn.gate"),
-          a.get(p + "attn.mem_norm"), a.get(p + "ffn_norm"), a.get(p + "ffn.w1"),
-          a.get(p + "ffn.w2"), a.get(p + "attn.write"), a.get(p + "attn.write_bias")));
+      layers.add(
+          new Layer(
+              a.get(p + "attn_norm"),
+              a.get(p + "attn.wq"),
+              a.get(p + "attn.wk"),
+              a.get(p + "attn.wv"),
+              a.get(p + "attn.wo"),
+              a.get(p + "attn.gate"),
+              a.get(p + "attn.mem_norm"),
+              a.get(p + "ffn_norm"),
+              a.get(p + "ffn.w1"),
+              a.get(p + "ffn.w2"),
+              a.get(p + "attn.write"),
+              a.get(p + "attn.write_bias")));
     }
     for (Map.Entry<String, NDArray> e : a.entrySet()) {
       e.getValue().setName(e.getKey());
@@ -254,8 +281,16 @@ public final class Weights {
    */
   public Weights withGateLogit(int layer, int head, float logit) {
     if (layer < 0 || layer >= layers.size() || head < 0 || head >= config.heads()) {
-      throw new IllegalArgumentException("no head " + layer + "." + head + " in a model of "
-          + layers.size() + " layers x " + config.heads() + " heads");
+      throw new IllegalArgumentException(
+          "no head "
+              + layer
+              + "."
+              + head
+              + " in a model of "
+              + layers.size()
+              + " layers x "
+              + config.heads()
+              + " heads");
     }
     Layer l = layers.get(layer);
     float[] beta = l.gate().toFloatArray();
@@ -263,15 +298,28 @@ public final class Weights {
     NDArray gate = l.gate().getManager().create(beta);
     gate.setName(l.gate().getName());
     List<Layer> edited = new ArrayList<>(layers);
-    edited.set(layer, new Layer(l.attnNorm(), l.wq(), l.wk(), l.wv(), l.wo(), gate, l.memNorm(),
-        l.ffnNorm(), l.w1(), l.w2(), l.write(), l.writeBias()));
+    edited.set(
+        layer,
+        new Layer(
+            l.attnNorm(),
+            l.wq(),
+            l.wk(),
+            l.wv(),
+            l.wo(),
+            gate,
+            l.memNorm(),
+            l.ffnNorm(),
+            l.w1(),
+            l.w2(),
+            l.write(),
+            l.writeBias()));
     return new Weights(config, embed, edited, finalNorm);
   }
 
   /**
    * These weights with every head forced to its local branch ({@link #LOCAL_GATE_LOGIT}): the
-   * memory-off baseline of evaluation, plain causal attention within the segment and its
-   * overlap. Memory is still written, so its states are the model's own.
+   * memory-off baseline of evaluation, plain causal attention within the segment and its overlap.
+   * Memory is still written, so its states are the model's own.
    */
   public Weights withMemoryOff() {
     Weights w = this;

@@ -12,8 +12,15 @@ class ByteTokenizerTest {
   @Test
   void roundTripsArbitraryUnicode() {
     SplittableRandom rng = new SplittableRandom(1);
-    int[][] ranges = {{0x00, 0x7F}, {0x80, 0x7FF}, {0x800, 0xD7FF}, {0xE000, 0xFFFF},
-        {0x10000, 0x10FFFF}, {0x1F600, 0x1F64F}, {0x4E00, 0x9FFF}};
+    int[][] ranges = {
+      {0x00, 0x7F},
+      {0x80, 0x7FF},
+      {0x800, 0xD7FF},
+      {0xE000, 0xFFFF},
+      {0x10000, 0x10FFFF},
+      {0x1F600, 0x1F64F},
+      {0x4E00, 0x9FFF}
+    };
     for (int trial = 0; trial < 2000; trial++) {
       StringBuilder sb = new StringBuilder();
       int len = rng.nextInt(40);
@@ -37,8 +44,10 @@ class ByteTokenizerTest {
     int[] ids = ByteTokenizer.encode("é");
     assertEquals(2, ids.length);
     assertEquals("\uFFFD", ByteTokenizer.decode(new int[] {ids[0]}));
-    assertEquals("ab", ByteTokenizer.decode(new int[] {ByteTokenizer.BOS, 'a', ByteTokenizer.EOS,
-        'b', ByteTokenizer.PAD}));
+    assertEquals(
+        "ab",
+        ByteTokenizer.decode(
+            new int[] {ByteTokenizer.BOS, 'a', ByteTokenizer.EOS, 'b', ByteTokenizer.PAD}));
     int[] turn = ByteTokenizer.chatTurn("hi");
     assertArrayEquals(new int[] {ByteTokenizer.USER, 'h', 'i', ByteTokenizer.ASSISTANT}, turn);
   }

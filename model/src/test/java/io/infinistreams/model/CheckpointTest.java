@@ -74,8 +74,9 @@ class CheckpointTest {
       byte[] file = Files.readAllBytes(dir.resolve(Checkpoint.WEIGHTS_FILE));
       ByteBuffer buf = ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN);
       long headerLen = buf.getLong();
-      JsonObject header = JsonParser.parseString(
-          new String(file, 8, (int) headerLen, StandardCharsets.UTF_8)).getAsJsonObject();
+      JsonObject header =
+          JsonParser.parseString(new String(file, 8, (int) headerLen, StandardCharsets.UTF_8))
+              .getAsJsonObject();
       long dataStart = 8 + headerLen;
       Map<String, Shape> expected = Weights.shapes(c);
       for (Weights.Param p : model.weights().parameters()) {
@@ -94,11 +95,14 @@ class CheckpointTest {
         assertEquals(4L * want.length, to - from, p.name());
         float[] got = new float[want.length];
         ByteBuffer.wrap(file, (int) (dataStart + from), (int) (to - from))
-            .order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(got);
+            .order(ByteOrder.LITTLE_ENDIAN)
+            .asFloatBuffer()
+            .get(got);
         assertArrayEquals(want, got, p.name());
       }
-      JsonObject manifest = JsonParser.parseString(
-          Files.readString(dir.resolve(Checkpoint.MANIFEST_FILE))).getAsJsonObject();
+      JsonObject manifest =
+          JsonParser.parseString(Files.readString(dir.resolve(Checkpoint.MANIFEST_FILE)))
+              .getAsJsonObject();
       assertEquals(model.fingerprint(), manifest.get("fingerprint").getAsString());
       assertEquals(c, Checkpoint.configFromJson(manifest.getAsJsonObject("config")));
       assertEquals("test", manifest.get("howMade").getAsString());
@@ -111,40 +115,43 @@ class CheckpointTest {
   void aConfigWithAnUnknownOrMissingFieldIsRefused() {
     JsonObject extra = Checkpoint.configToJson(ModelConfig.tiny());
     extra.addProperty("outputGate", "CONTENT");
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> Checkpoint.configFromJson(extra));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> Checkpoint.configFromJson(extra));
     assertTrue(e.getMessage().contains("unknown [outputGate]"), e.getMessage());
     JsonObject missing = Checkpoint.configToJson(ModelConfig.tiny());
     missing.remove("overlap");
     e = assertThrows(IllegalArgumentException.class, () -> Checkpoint.configFromJson(missing));
     assertTrue(e.getMessage().contains("missing [overlap]"), e.getMessage());
-    assertEquals(ModelConfig.defaults(),
+    assertEquals(
+        ModelConfig.defaults(),
         Checkpoint.configFromJson(Checkpoint.configToJson(ModelConfig.defaults())));
   }
 
   /**
-   * The fingerprint covers the configuration: the same weights under another overlap (a
-   * different function of the same parameters) have another fingerprint, and a manifest whose
-   * config was edited is refused.
+   * The fingerprint covers the configuration: the same weights under another overlap (a different
+   * function of the same parameters) have another fingerprint, and a manifest whose config was
+   * edited is refused.
    */
   @Test
   void theFingerprintCoversTheConfiguration(@TempDir Path dir) throws IOException {
     ModelConfig c = ModelConfig.tiny();
     try (InfiniModel model = InfiniModel.create(c, 3);
         InfiniModel other = InfiniModel.create(c.withOverlap(c.overlap() + 1), 3)) {
-      assertArrayEquals(model.weights().embed().toFloatArray(),
-          other.weights().embed().toFloatArray(), "same seed, same shapes: the same weights");
+      assertArrayEquals(
+          model.weights().embed().toFloatArray(),
+          other.weights().embed().toFloatArray(),
+          "same seed, same shapes: the same weights");
       assertNotEquals(model.fingerprint(), other.fingerprint());
       model.save(dir, "test");
     }
     Path manifest = dir.resolve(Checkpoint.MANIFEST_FILE);
     String text = Files.readString(manifest);
-    String edited = text.replace("\"overlap\": " + c.overlap(),
-        "\"overlap\": " + (c.overlap() + 1));
+    String edited =
+        text.replace("\"overlap\": " + c.overlap(), "\"overlap\": " + (c.overlap() + 1));
     assertNotEquals(text, edited);
     Files.writeString(manifest, edited);
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> InfiniModel.load(dir));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> InfiniModel.load(dir));
     assertTrue(e.getMessage().contains("fingerprint"), e.getMessage());
   }
 
@@ -157,8 +164,8 @@ class CheckpointTest {
     byte[] bytes = Files.readAllBytes(file);
     bytes[bytes.length - 1] ^= 0x01; // flip a bit of the last float
     Files.write(file, bytes);
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> InfiniModel.load(dir));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> InfiniModel.load(dir));
     assertTrue(e.getMessage().contains("fingerprint"), e.getMessage());
   }
 

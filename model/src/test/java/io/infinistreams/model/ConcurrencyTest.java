@@ -46,7 +46,8 @@ class ConcurrencyTest {
     for (int from = 0; from < text.length; from += 100) {
       s = model.absorb(s, java.util.Arrays.copyOfRange(text, from, from + 100), true).state();
     }
-    return model.generate(s, new int[] {ByteTokenizer.USER}, new GenerationSettings(40, 0.8f, 5,
-        false)).state();
+    return model
+        .generate(s, new int[] {ByteTokenizer.USER}, new GenerationSettings(40, 0.8f, 5, false))
+        .state();
   }
 }

@@ -16,14 +16,18 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** Shapes and gradients of the functional forward: batch > 1, backpropagation through 4 segments. */
+/**
+ * Shapes and gradients of the functional forward: batch > 1, backpropagation through 4 segments.
+ */
 class ForwardSmokeTest {
 
   @ParameterizedTest(name = "{0} update")
   @EnumSource(UpdateRule.class)
   void backpropagatesThroughFourSegments(UpdateRule rule) {
-    ModelConfig c = rule == UpdateRule.GATED ? ModelConfig.tiny()
-        : ModelConfig.tiny().withUpdateRule(rule).withMemoryRead(MemoryRead.PAPER);
+    ModelConfig c =
+        rule == UpdateRule.GATED
+            ? ModelConfig.tiny()
+            : ModelConfig.tiny().withUpdateRule(rule).withMemoryRead(MemoryRead.PAPER);
     try (NDManager base = NDManager.newBaseManager()) {
       Weights w = Weights.init(c, 7, base);
       for (Weights.Param p : w.parameters()) {

@@ -7,23 +7,24 @@ import org.junit.jupiter.api.Test;
 /**
  * Golden numbers recorded from this implementation: they catch unintended changes of
  * initialisation, checkpoint identity or numerics. The reference tests prove the math; these pin
- * it. Initialisation and fingerprints are pure Java, so they must match exactly everywhere;
- * model outputs go through libtorch and get a tolerance.
+ * it. Initialisation and fingerprints are pure Java, so they must match exactly everywhere; model
+ * outputs go through libtorch and get a tolerance.
  */
 class GoldenTest {
-  private static final String TEXT = "The grass is green. The sky is blue. The sun is yellow. "
-      + "Here we go. There and back again. The pass key is 71432.";
+  private static final String TEXT =
+      "The grass is green. The sky is blue. The sun is yellow. "
+          + "Here we go. There and back again. The pass key is 71432.";
 
   @Test
   void initialisationAndFingerprintsArePinned() {
     try (InfiniModel tiny = InfiniModel.create(ModelConfig.tiny(), 1)) {
-      assertEquals("023294f3cc91e4a103969c99dd3374b2a4664031cf2d2012a95da0c666c5cff3",
-          tiny.fingerprint());
+      assertEquals(
+          "023294f3cc91e4a103969c99dd3374b2a4664031cf2d2012a95da0c666c5cff3", tiny.fingerprint());
     }
     // the fallback of InfiniModel.loadDefault() while no trained checkpoint ships
     try (InfiniModel d = InfiniModel.create(ModelConfig.defaults(), InfiniModel.DEFAULT_SEED)) {
-      assertEquals("22436b6d8618e0dfd6b7c8105eabc6b907c63bab8247b45e1dc9bfc6f768cff5",
-          d.fingerprint());
+      assertEquals(
+          "22436b6d8618e0dfd6b7c8105eabc6b907c63bab8247b45e1dc9bfc6f768cff5", d.fingerprint());
     }
   }
 

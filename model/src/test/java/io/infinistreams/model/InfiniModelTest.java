@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.ndarray.NDArray;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
@@ -58,10 +57,15 @@ class InfiniModelTest {
 
   /** The paper's rules too: every stream's memory in a batch is what it gets alone, bit for bit. */
   @ParameterizedTest(name = "{0}")
-  @EnumSource(value = UpdateRule.class, names = {"LINEAR", "DELTA"})
+  @EnumSource(
+      value = UpdateRule.class,
+      names = {"LINEAR", "DELTA"})
   void thePapersRulesInLockstepEqualEachAlone(UpdateRule rule) {
-    ModelConfig c = ModelConfig.tiny().withUpdateRule(rule).withMemoryRead(MemoryRead.PAPER)
-        .withSegmentLength(40);
+    ModelConfig c =
+        ModelConfig.tiny()
+            .withUpdateRule(rule)
+            .withMemoryRead(MemoryRead.PAPER)
+            .withSegmentLength(40);
     try (InfiniModel paper = InfiniModel.create(c, 23)) {
       lockstepEqualsEachAlone(paper);
     }
@@ -74,8 +78,8 @@ class InfiniModelTest {
     for (int i = 0; i < 7; i++) {
       // different histories (open segments of different lengths) and different amounts of text,
       // including none and less than a segment
-      StreamState s = model.absorb(model.newState(), randomText(rng, rng.nextInt(200)), false)
-          .state();
+      StreamState s =
+          model.absorb(model.newState(), randomText(rng, rng.nextInt(200)), false).state();
       starts.add(s);
       texts.add(randomText(rng, i == 0 ? 0 : i == 1 ? 5 : rng.nextInt(400)));
     }
@@ -115,8 +119,8 @@ class InfiniModelTest {
 
   @Test
   void generatingThenAbsorbingTheSameTokensGivesTheSameMemory() {
-    StreamState start = model.absorb(model.newState(), randomText(new SplittableRandom(5), 37),
-        false).state();
+    StreamState start =
+        model.absorb(model.newState(), randomText(new SplittableRandom(5), 37), false).state();
     int[] prompt = ByteTokenizer.chatTurn("what did I say?");
     GenerationSettings sampled = new GenerationSettings(70, 1.0f, 99L, false);
     GenerateResult g = model.generate(start, prompt, sampled);
@@ -134,10 +138,11 @@ class InfiniModelTest {
 
   @Test
   void kvCacheDecodingEqualsOneTokenAtATime() {
-    StreamState start = model.absorb(model.newState(), randomText(new SplittableRandom(6), 21),
-        false).state();
-    GenerateResult all = model.generate(start, new int[] {ByteTokenizer.ASSISTANT},
-        new GenerationSettings(40, 0f, 0L, false));
+    StreamState start =
+        model.absorb(model.newState(), randomText(new SplittableRandom(6), 21), false).state();
+    GenerateResult all =
+        model.generate(
+            start, new int[] {ByteTokenizer.ASSISTANT}, new GenerationSettings(40, 0f, 0L, false));
     StreamState s = model.absorb(start, new int[] {ByteTokenizer.ASSISTANT}, false).state();
     int[] oneByOne = new int[40];
     for (int i = 0; i < 40; i++) {
@@ -153,8 +158,9 @@ class InfiniModelTest {
   void stopsAtEosWhenAsked() {
     // sample at a high temperature until EOS comes up; the reply must end there
     StreamState s = model.newState();
-    GenerateResult r = model.generate(s, new int[] {ByteTokenizer.USER},
-        new GenerationSettings(20_000, 50f, 7L, true));
+    GenerateResult r =
+        model.generate(
+            s, new int[] {ByteTokenizer.USER}, new GenerationSettings(20_000, 50f, 7L, true));
     int[] gen = r.generated();
     assertEquals(ByteTokenizer.EOS, gen[gen.length - 1]);
     for (int i = 0; i < gen.length - 1; i++) {
@@ -169,10 +175,10 @@ class InfiniModelTest {
     int[] text = randomText(new SplittableRandom(8), 100);
     // two different histories, same context and open segment afterwards: memory-off scores are
     // identical, memory-on scores are not
-    StreamState a = model.absorb(model.newState(), randomText(new SplittableRandom(9), 95), false)
-        .state();
-    StreamState b = model.absorb(model.newState(), randomText(new SplittableRandom(10), 95), false)
-        .state();
+    StreamState a =
+        model.absorb(model.newState(), randomText(new SplittableRandom(9), 95), false).state();
+    StreamState b =
+        model.absorb(model.newState(), randomText(new SplittableRandom(10), 95), false).state();
     int n = model.config().segmentLength();
     // the filler leaves one token open: the context and that token are shared by both streams
     int[] filler = randomText(new SplittableRandom(11), 2 * n + Math.floorMod(1 - 95, n));
@@ -180,8 +186,8 @@ class InfiniModelTest {
     b = model.absorb(b, filler, false).state();
     assertArrayEquals(a.contextTokens(), b.contextTokens());
     assertArrayEquals(a.openTokens(), b.openTokens());
-    assertNotEquals(Arrays.toString(a.memory(0, 0).toBytes()),
-        Arrays.toString(b.memory(0, 0).toBytes()));
+    assertNotEquals(
+        Arrays.toString(a.memory(0, 0).toBytes()), Arrays.toString(b.memory(0, 0).toBytes()));
     float[] offA = off.absorb(a, text, true).logProbs();
     float[] offB = off.absorb(b, text, true).logProbs();
     int open = n - a.openLength(); // tokens predicted inside the shared open segment
@@ -196,7 +202,8 @@ class InfiniModelTest {
 
   @Test
   void rejectsTokensOutsideTheVocabulary() {
-    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+    org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalArgumentException.class,
         () -> model.absorb(model.newState(), new int[] {model.config().vocabSize()}, false));
   }
 
@@ -208,8 +215,8 @@ class InfiniModelTest {
   void aHeadForcedLocalByItsGateLogitChangesOnlyThatView() {
     String fingerprint = model.fingerprint();
     int[] text = randomText(new SplittableRandom(5), 300);
-    InfiniModel one = InfiniModel.fromWeights(
-        model.weights().withGateLogit(1, 0, Weights.LOCAL_GATE_LOGIT));
+    InfiniModel one =
+        InfiniModel.fromWeights(model.weights().withGateLogit(1, 0, Weights.LOCAL_GATE_LOGIT));
     InfiniModel off = InfiniModel.fromWeights(model.weights().withMemoryOff());
     float[] oneHead = one.absorb(one.newState(), text, true).logProbs();
     float[] asTrained = model.absorb(model.newState(), text, true).logProbs();
@@ -218,9 +225,11 @@ class InfiniModelTest {
     assertNotEquals(Arrays.toString(none), Arrays.toString(oneHead));
     assertEquals(fingerprint, model.fingerprint(), "the source weights are not edited");
     assertNotEquals(fingerprint, one.fingerprint());
-    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+    org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalArgumentException.class,
         () -> model.weights().withGateLogit(model.config().layers(), 0, 0f));
-    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+    org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalArgumentException.class,
         () -> model.weights().withGateLogit(0, model.config().heads(), 0f));
   }
 
@@ -229,7 +238,9 @@ class InfiniModelTest {
     assertEquals(want.segmentsAbsorbed(), got.segmentsAbsorbed(), "segments");
     assertArrayEquals(want.openTokens(), got.openTokens(), "open segment");
     for (int i = 0; i < want.memories().size(); i++) {
-      assertArrayEquals(want.memories().get(i).toBytes(), got.memories().get(i).toBytes(),
+      assertArrayEquals(
+          want.memories().get(i).toBytes(),
+          got.memories().get(i).toBytes(),
           "memory bytes of (layer, head) #" + i);
     }
     assertEquals(want, got);

@@ -6,10 +6,10 @@ import java.nio.file.Path;
 import java.util.SplittableRandom;
 
 /**
- * Runs many absorb/score/generate calls and prints how the process's resident memory moved.
- * Started in its own JVM by {@link LongStreamTest} with a pre-touched fixed heap, so RSS growth
- * is native growth. Output lines: {@code ARRAYS <before> <after>} (arrays attached to the
- * weights' manager) and {@code RSS <after warm-up> <at the end>} in bytes.
+ * Runs many absorb/score/generate calls and prints how the process's resident memory moved. Started
+ * in its own JVM by {@link LongStreamTest} with a pre-touched fixed heap, so RSS growth is native
+ * growth. Output lines: {@code ARRAYS <before> <after>} (arrays attached to the weights' manager)
+ * and {@code RSS <after warm-up> <at the end>} in bytes.
  */
 public final class LeakProbe {
   private LeakProbe() {}
@@ -39,8 +39,9 @@ public final class LeakProbe {
   private static StreamState round(InfiniModel model, StreamState s, SplittableRandom rng) {
     s = model.absorb(s, InfiniModelTest.randomText(rng, 1_000), false).state();
     s = model.absorb(s, InfiniModelTest.randomText(rng, 1_000), true).state();
-    return model.generate(s, new int[] {ByteTokenizer.USER},
-        new GenerationSettings(99, 1f, 1, false)).state();
+    return model
+        .generate(s, new int[] {ByteTokenizer.USER}, new GenerationSettings(99, 1f, 1, false))
+        .state();
   }
 
   private static long settledRss() throws Exception {

@@ -6,13 +6,14 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What a long repetitive stream does to the memory: under the paper's DELTA rule M grows in
- * proportion to the stream (so one early write, a needle, becomes a vanishing share of what a
- * read returns); under the gated delta rule it levels off, because content the memory already
- * predicts writes nothing.
+ * proportion to the stream (so one early write, a needle, becomes a vanishing share of what a read
+ * returns); under the gated delta rule it levels off, because content the memory already predicts
+ * writes nothing.
  */
 class MemoryGrowthTest {
-  private static final String FILLER = "The grass is green. The sky is blue. The sun is yellow. "
-      + "Here we go. There and back again. ";
+  private static final String FILLER =
+      "The grass is green. The sky is blue. The sun is yellow. "
+          + "Here we go. There and back again. ";
 
   private static double[] normsAt(ModelConfig c, int... lengths) {
     double[] out = new double[lengths.length];
@@ -40,8 +41,9 @@ class MemoryGrowthTest {
   void theGatedRuleLevelsOffWhereThePapersDeltaRuleGrowsWithTheStream() {
     double[] delta = normsAt(ModelConfig.tinyPaper(), 16_380, 65_520);
     double[] gated = normsAt(ModelConfig.tiny(), 16_380, 65_520, 262_080);
-    System.out.printf("|M| at 16K, 64K, 256K tokens of filler: DELTA %.1f, %.1f; "
-        + "GATED %.2f, %.2f, %.2f%n", delta[0], delta[1], gated[0], gated[1], gated[2]);
+    System.out.printf(
+        "|M| at 16K, 64K, 256K tokens of filler: DELTA %.1f, %.1f; " + "GATED %.2f, %.2f, %.2f%n",
+        delta[0], delta[1], gated[0], gated[1], gated[2]);
     assertTrue(delta[1] / delta[0] > 3.5, "DELTA grows with the stream");
     assertTrue(gated[2] / gated[1] < 1.1, "GATED 64K -> 256K: x" + gated[2] / gated[1]);
   }

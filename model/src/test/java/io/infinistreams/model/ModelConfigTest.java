@@ -14,8 +14,10 @@ class ModelConfigTest {
 
   @Test
   void theGatedRuleNeedsTheNormalizedRead() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> ModelConfig.tiny().withMemoryRead(MemoryRead.PAPER));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> ModelConfig.tiny().withMemoryRead(MemoryRead.PAPER));
     assertTrue(e.getMessage().contains("GATED"), e.getMessage());
     for (UpdateRule rule : new UpdateRule[] {UpdateRule.LINEAR, UpdateRule.DELTA}) {
       for (MemoryRead read : MemoryRead.values()) {

@@ -5,13 +5,13 @@ import java.util.List;
 
 /**
  * The whole Infini-Transformer as a control implementation: plain Java loops over double arrays,
- * one stream at a time, written from the paper's equations and the conventions docs/model.md
- * fixes, without DJL. The only DJL calls read the weights once into Java arrays ({@code
+ * one stream at a time, written from the paper's equations and the conventions docs/model.md fixes,
+ * without DJL. The only DJL calls read the weights once into Java arrays ({@code
  * NDArray.toFloatArray()}); everything after that is arithmetic here, in double.
  *
- * <p>It shares no code with {@link InfiniTransformer} or {@link InfiniModel}: not the RoPE
- * tables, not the masks, not the segmenting of the stream. Where the production code has a
- * freedom it mirrors the choice made there:
+ * <p>It shares no code with {@link InfiniTransformer} or {@link InfiniModel}: not the RoPE tables,
+ * not the masks, not the segmenting of the stream. Where the production code has a freedom it
+ * mirrors the choice made there:
  *
  * <ul>
  *   <li>token embedding unscaled; pre-norm blocks x += Attn(RMSNorm(x)), x += FFN(RMSNorm(x));
@@ -21,15 +21,15 @@ import java.util.List;
  *   <li>local branch: RoPE with rotate-half pairing (dimension i with i + K/2), theta_i =
  *       base^(-2i/K), positions 0 .. C+N-1 over the overlap context then the segment; causal
  *       softmax scaled by 1/sqrt(K);
- *   <li>memory branch: sigma = ELU + 1 of the pre-RoPE queries; PAPER read sigma(Q) M /
- *       (sigma(Q) z + eps), NORMALIZED read sigma(Q) M / sqrt(mean_V((sigma(Q) M)^2) + eps) times
- *       the per-head gain, eps = {@link InfiniTransformer#MEMORY_EPS};
+ *   <li>memory branch: sigma = ELU + 1 of the pre-RoPE queries; PAPER read sigma(Q) M / (sigma(Q) z
+ *       + eps), NORMALIZED read sigma(Q) M / sqrt(mean_V((sigma(Q) M)^2) + eps) times the per-head
+ *       gain, eps = {@link InfiniTransformer#MEMORY_EPS};
  *   <li>static gate g = sigmoid(beta) per head: A = g A_mem + (1 - g) A_dot (eq. 10), then W_O;
- *   <li>memory written after the read, only from a full segment and only from its own N rows
- *       (the C context rows are read and attended to, never written): LINEAR M += sigma(K)^T V
- *       (eq. 8); DELTA eq. 9 with eps in the denominator; GATED the gated delta rule token by
- *       token (the definition, not the production's closed form per block); z += sum_t
- *       sigma(K_t) under every rule;
+ *   <li>memory written after the read, only from a full segment and only from its own N rows (the C
+ *       context rows are read and attended to, never written): LINEAR M += sigma(K)^T V (eq. 8);
+ *       DELTA eq. 9 with eps in the denominator; GATED the gated delta rule token by token (the
+ *       definition, not the production's closed form per block); z += sum_t sigma(K_t) under every
+ *       rule;
  *   <li>a stream starts with {@link ByteTokenizer#BOS} (the caller passes it) and C {@link
  *       ByteTokenizer#PAD} context tokens; a full segment is written when a token follows it; the
  *       context of a segment is the last C tokens before it in the stream.
@@ -53,13 +53,13 @@ final class NaiveInfiniModel {
       float[] w2, // (F, D)
       float[] write, // (D, H) or null
       float[] writeBias // (H) or null
-  ) {}
+      ) {}
 
   /**
    * What the reference computes for one stream.
    *
-   * @param m        per full segment s, in order: M after writing it, [layer][head][k][v]
-   * @param z        per full segment s: z after writing it, [layer][head][k]
+   * @param m per full segment s, in order: M after writing it, [layer][head][k][v]
+   * @param z per full segment s: z after writing it, [layer][head][k]
    * @param logProbs (T - 1) logProbs[p - 1] = ln p(stream[p] | stream[0 .. p-1]), p = 1 .. T-1
    */
   record Run(List<double[][][][]> m, List<double[][][]> z, double[] logProbs) {}
@@ -73,11 +73,11 @@ final class NaiveInfiniModel {
   NaiveInfiniModel(Weights w) {
     this.c = w.config();
     switch (c.updateRule()) {
-      case LINEAR, DELTA, GATED -> { }
+      case LINEAR, DELTA, GATED -> {}
       default -> throw new IllegalArgumentException("no reference for " + c.updateRule());
     }
     switch (c.memoryRead()) {
-      case PAPER, NORMALIZED -> { }
+      case PAPER, NORMALIZED -> {}
       default -> throw new IllegalArgumentException("no reference for " + c.memoryRead());
     }
     this.embed = w.embed().toFloatArray();
@@ -85,11 +85,20 @@ final class NaiveInfiniModel {
     List<Layer> list = new ArrayList<>();
     boolean gated = c.updateRule() == UpdateRule.GATED;
     for (Weights.Layer l : w.layers()) {
-      list.add(new Layer(l.attnNorm().toFloatArray(), l.wq().toFloatArray(),
-          l.wk().toFloatArray(), l.wv().toFloatArray(), l.wo().toFloatArray(),
-          l.gate().toFloatArray(), l.memNorm().toFloatArray(), l.ffnNorm().toFloatArray(),
-          l.w1().toFloatArray(), l.w2().toFloatArray(),
-          gated ? l.write().toFloatArray() : null, gated ? l.writeBias().toFloatArray() : null));
+      list.add(
+          new Layer(
+              l.attnNorm().toFloatArray(),
+              l.wq().toFloatArray(),
+              l.wk().toFloatArray(),
+              l.wv().toFloatArray(),
+              l.wo().toFloatArray(),
+              l.gate().toFloatArray(),
+              l.memNorm().toFloatArray(),
+              l.ffnNorm().toFloatArray(),
+              l.w1().toFloatArray(),
+              l.w2().toFloatArray(),
+              gated ? l.write().toFloatArray() : null,
+              gated ? l.writeBias().toFloatArray() : null));
     }
     this.layers = List.copyOf(list);
   }
@@ -154,9 +163,9 @@ final class NaiveInfiniModel {
    * One window (the C context tokens, then up to N segment tokens) through every block.
    *
    * @param tokens (C + T) token ids
-   * @param m      (L, H, K, V) memory before the segment; written in place if {@code write}
-   * @param z      (L, H, K)
-   * @param write  write the segment's rows into memory (needs T = N)
+   * @param m (L, H, K, V) memory before the segment; written in place if {@code write}
+   * @param z (L, H, K)
+   * @param write write the segment's rows into memory (needs T = N)
    * @return (T, W) logits of the rows after the context
    */
   private double[][] forward(int[] tokens, double[][][][] m, double[][][] z, boolean write) {
@@ -211,13 +220,12 @@ final class NaiveInfiniModel {
   /**
    * Infini-attention of one block, all heads, before the residual add.
    *
-   * @param h  (C+T, D) the normalised block input
-   * @param m  (H, K, V) this block's memory, written in place if {@code write}
-   * @param z  (H, K)
+   * @param h (C+T, D) the normalised block input
+   * @param m (H, K, V) this block's memory, written in place if {@code write}
+   * @param z (H, K)
    * @return (C+T, D) W_O applied to the gated heads
    */
-  private double[][] attention(Layer w, double[][] h, double[][][] m, double[][] z,
-      boolean write) {
+  private double[][] attention(Layer w, double[][] h, double[][][] m, double[][] z, boolean write) {
     int t = h.length;
     int nh = c.heads();
     int dk = c.dKey();
@@ -320,8 +328,8 @@ final class NaiveInfiniModel {
    * @param m (K, V) the head's memory
    * @param z (K) the head's normaliser
    */
-  private void writeHead(Layer w, int hd, double[][] h, double[][] k, double[][] v, double[][] m,
-      double[] z) {
+  private void writeHead(
+      Layer w, int hd, double[][] h, double[][] k, double[][] v, double[][] m, double[] z) {
     int ctx = c.overlap();
     int t = h.length;
     int dk = c.dKey();
@@ -472,8 +480,8 @@ final class NaiveInfiniModel {
   }
 
   /**
-   * erf(x) = 2/sqrt(pi) e^(-x^2) sum_n 2^n x^(2n+1) / (1 3 5 ... (2n+1)): all terms of one sign,
-   * so no cancellation, relative error ~1e-15; |erf(x)| = 1 to double precision past |x| = 6.
+   * erf(x) = 2/sqrt(pi) e^(-x^2) sum_n 2^n x^(2n+1) / (1 3 5 ... (2n+1)): all terms of one sign, so
+   * no cancellation, relative error ~1e-15; |erf(x)| = 1 to double precision past |x| = 6.
    */
   static double erf(double x) {
     if (Math.abs(x) > 6) {

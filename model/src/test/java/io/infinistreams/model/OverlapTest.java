@@ -17,8 +17,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link ModelConfig#overlap}: a segment's local attention also sees the C tokens before it. The
- * streaming contracts still hold (split invariance, lockstep, generation = absorption, scores),
- * the context is really seen, and it is not written into memory again.
+ * streaming contracts still hold (split invariance, lockstep, generation = absorption, scores), the
+ * context is really seen, and it is not written into memory again.
  */
 class OverlapTest {
   private static final int C = 5;
@@ -68,7 +68,9 @@ class OverlapTest {
       int[] stream = new int[text.length + 1];
       stream[0] = ByteTokenizer.BOS;
       System.arraycopy(text, 0, stream, 1, text.length);
-      assertArrayEquals(Arrays.copyOfRange(stream, rest - C, rest), whole.contextTokens(),
+      assertArrayEquals(
+          Arrays.copyOfRange(stream, rest - C, rest),
+          whole.contextTokens(),
           "the context is the last C tokens of the last compressed segment");
     }
   }
@@ -90,8 +92,8 @@ class OverlapTest {
 
   @Test
   void generatingThenAbsorbingTheSameTokensGivesTheSameState() {
-    StreamState start = model.absorb(model.newState(), randomText(new SplittableRandom(5), 37),
-        false).state();
+    StreamState start =
+        model.absorb(model.newState(), randomText(new SplittableRandom(5), 37), false).state();
     int[] prompt = ByteTokenizer.chatTurn("what did I say?");
     GenerateResult g = model.generate(start, prompt, new GenerationSettings(50, 1.0f, 9L, false));
     int[] all = Arrays.copyOf(prompt, prompt.length + g.generated().length);
@@ -101,8 +103,8 @@ class OverlapTest {
 
   @Test
   void kvCacheDecodingEqualsOneTokenAtATime() {
-    StreamState s = model.absorb(model.newState(), randomText(new SplittableRandom(6), 13), false)
-        .state();
+    StreamState s =
+        model.absorb(model.newState(), randomText(new SplittableRandom(6), 13), false).state();
     GenerateResult all = model.generate(s, new int[0], GenerationSettings.greedy(40));
     int[] oneByOne = new int[40];
     for (int i = 0; i < 40; i++) {
@@ -133,9 +135,9 @@ class OverlapTest {
   }
 
   /**
-   * Memory off: what the open segment predicts depends on its context and on nothing before it.
-   * Two states with the same memories and open tokens but different contexts score differently;
-   * two streams that differ only before the context score the same.
+   * Memory off: what the open segment predicts depends on its context and on nothing before it. Two
+   * states with the same memories and open tokens but different contexts score differently; two
+   * streams that differ only before the context score the same.
    */
   @Test
   void theLocalBranchSeesTheContextAndNothingBeforeIt() {
@@ -147,12 +149,12 @@ class OverlapTest {
     int[] inside = text.clone();
     inside[2 * n - 2] ^= 1; // stream position 2n - 1: the context's last token
     int[] question = randomText(new SplittableRandom(9), 4);
-    float[] base = off.absorb(off.absorb(off.newState(), text, false).state(), question, true)
-        .logProbs();
-    float[] changedBefore = off.absorb(off.absorb(off.newState(), before, false).state(),
-        question, true).logProbs();
-    float[] changedInside = off.absorb(off.absorb(off.newState(), inside, false).state(),
-        question, true).logProbs();
+    float[] base =
+        off.absorb(off.absorb(off.newState(), text, false).state(), question, true).logProbs();
+    float[] changedBefore =
+        off.absorb(off.absorb(off.newState(), before, false).state(), question, true).logProbs();
+    float[] changedInside =
+        off.absorb(off.absorb(off.newState(), inside, false).state(), question, true).logProbs();
     assertArrayEquals(base, changedBefore, "a token before the context is not seen");
     assertFalse(Arrays.equals(base, changedInside), "a token of the context is seen");
   }
@@ -165,11 +167,17 @@ class OverlapTest {
   @Test
   void theContextIsNotWrittenIntoMemory() {
     int n = model.config().segmentLength();
-    StreamState start = model.absorb(model.newState(), randomText(new SplittableRandom(10), 40),
-        false).state();
+    StreamState start =
+        model.absorb(model.newState(), randomText(new SplittableRandom(10), 40), false).state();
     int[] otherContext = randomText(new SplittableRandom(11), C);
-    StreamState other = StreamState.of(model.config(), start.memories(), otherContext,
-        start.openTokens(), start.tokensAbsorbed(), start.segmentsAbsorbed());
+    StreamState other =
+        StreamState.of(
+            model.config(),
+            start.memories(),
+            otherContext,
+            start.openTokens(),
+            start.tokensAbsorbed(),
+            start.segmentsAbsorbed());
     int[] more = randomText(new SplittableRandom(12), n - start.openLength() + 1);
     StreamState a = model.absorb(start, more, false).state();
     StreamState b = model.absorb(other, more, false).state();
@@ -183,10 +191,18 @@ class OverlapTest {
   @Test
   void aStateWhoseContextDoesNotFitIsRejected() {
     StreamState s = model.newState();
-    assertThrows(IllegalArgumentException.class, () -> StreamState.of(model.config(),
-        s.memories(), new int[C - 1], s.openTokens(), 1, 0));
-    assertThrows(IllegalArgumentException.class, () -> StreamState.of(model.config(),
-        s.memories(), s.openTokens(), 1, 0)); // no context for a model with overlap
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> StreamState.of(model.config(), s.memories(), new int[C - 1], s.openTokens(), 1, 0));
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            StreamState.of(
+                model.config(),
+                s.memories(),
+                s.openTokens(),
+                1,
+                0)); // no context for a model with overlap
     assertThrows(IllegalArgumentException.class, () -> ModelConfig.tiny().withOverlap(17));
   }
 }

@@ -17,48 +17,48 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * The whole model, as {@link InfiniModel#absorb} runs it on a stream, against {@link
  * NaiveInfiniModel}: the complete Infini-Transformer in plain loops over doubles, independent of
- * DJL except for reading the weights. It checks the composition: embedding, every
- * block, the final norm and the tied head, the stream's segmenting into full segments and an open
- * one, the overlap context (PAD for a new stream, then the previous segment's last C tokens, read
- * and attended to but never written), and M and z carried from segment to segment through the
- * stream state.
+ * DJL except for reading the weights. It checks the composition: embedding, every block, the final
+ * norm and the tied head, the stream's segmenting into full segments and an open one, the overlap
+ * context (PAD for a new stream, then the previous segment's last C tokens, read and attended to
+ * but never written), and M and z carried from segment to segment through the stream state.
  *
  * <p>For the shipped checkpoint (GATED, NORMALIZED read, logistic write gate, overlap 32, static
  * output gate) on English text and on random bytes, and for random-weight models of the paper's
  * LINEAR and DELTA rules and of GATED, with and without overlap, it feeds at least six full
  * segments and a partial open one, one segment per call, and asserts after every call that each
- * (layer, head)'s M and z equal the reference's and that every token's log-probability (every
- * row of the logits, the last full segment's and the open segment's included) does.
+ * (layer, head)'s M and z equal the reference's and that every token's log-probability (every row
+ * of the logits, the last full segment's and the open segment's included) does.
  *
- * <p>Tolerances, fp32 against double. The production code rounds every op to fp32 (unit
- * roundoff u = 6e-8); a value in M comes out of a chain of dot products of length up to F = 512
- * (projections, attention over up to C + N = 160 rows, the feed-forward layer of the block
- * below), each adding about sqrt(length) u of relative error, and M sums up to ~900 writes, so
- * its error relative to its largest entry is of order 1e-6; measured here, at most 1.4e-6 (the
- * shipped model) and 3e-7 (tiny models). {@link #MEMORY_TOL} = 1e-4 leaves a factor of 70 for
- * other summation orders (libtorch builds, CPUs), and is far below what any change of a formula
- * does to M (percents: see the mutations below). The log-probabilities are compared absolutely:
- * a logit is a dot product of a unit-RMS row with an embedding row, so its absolute error is its
- * magnitude (up to ~30 here) times the hidden state's relative error; measured, at most 3e-5
- * nats (the shipped model) and 5e-6 (tiny). {@link #LOG_PROB_TOL} = 1e-3 nats leaves a factor
- * of 30.
+ * <p>Tolerances, fp32 against double. The production code rounds every op to fp32 (unit roundoff u
+ * = 6e-8); a value in M comes out of a chain of dot products of length up to F = 512 (projections,
+ * attention over up to C + N = 160 rows, the feed-forward layer of the block below), each adding
+ * about sqrt(length) u of relative error, and M sums up to ~900 writes, so its error relative to
+ * its largest entry is of order 1e-6; measured here, at most 1.4e-6 (the shipped model) and 3e-7
+ * (tiny models). {@link #MEMORY_TOL} = 1e-4 leaves a factor of 70 for other summation orders
+ * (libtorch builds, CPUs), and is far below what any change of a formula does to M (percents: see
+ * the mutations below). The log-probabilities are compared absolutely: a logit is a dot product of
+ * a unit-RMS row with an embedding row, so its absolute error is its magnitude (up to ~30 here)
+ * times the hidden state's relative error; measured, at most 3e-5 nats (the shipped model) and 5e-6
+ * (tiny). {@link #LOG_PROB_TOL} = 1e-3 nats leaves a factor of 30.
  *
- * <p>Checked to fail (mutating the reference, or the production code in a scratch clone, one
- * change at a time) when: RoPE is applied to the memory's queries (or queries and keys); the
- * overlap context is written into memory; the gate mixes 1 - g instead of g; memory is written
- * before it is read; RoPE pairs dimensions (2i, 2i+1) instead of (i, i + K/2); local scores are
- * scaled by 1/sqrt(D) instead of 1/sqrt(K); GELU is the tanh approximation; the delta rule
- * divides by the z after the segment; the write gate is the rational sigmoid, or 1; a new
- * stream's context is byte 0 instead of PAD. It passes, as it should, when every RoPE position
- * is shifted by a constant (only differences matter), when the NORMALIZED read's eps moves
- * outside the square root (1e-6 against an RMS of order 1 is below fp32), and when the
- * production code's GATED closed form runs in blocks of 16 instead of 32 (the same rule).
+ * <p>Checked to fail (mutating the reference, or the production code in a scratch clone, one change
+ * at a time) when: RoPE is applied to the memory's queries (or queries and keys); the overlap
+ * context is written into memory; the gate mixes 1 - g instead of g; memory is written before it is
+ * read; RoPE pairs dimensions (2i, 2i+1) instead of (i, i + K/2); local scores are scaled by
+ * 1/sqrt(D) instead of 1/sqrt(K); GELU is the tanh approximation; the delta rule divides by the z
+ * after the segment; the write gate is the rational sigmoid, or 1; a new stream's context is byte 0
+ * instead of PAD. It passes, as it should, when every RoPE position is shifted by a constant (only
+ * differences matter), when the NORMALIZED read's eps moves outside the square root (1e-6 against
+ * an RMS of order 1 is below fp32), and when the production code's GATED closed form runs in blocks
+ * of 16 instead of 32 (the same rule).
  */
 class WholeModelReferenceTest {
   /** max |M - M_ref| <= MEMORY_TOL * max |M_ref| per (layer, head), and likewise for z. */
   static final double MEMORY_TOL = 1e-4;
+
   /** max |log p - log p_ref| in nats over the tokens of one call. */
   static final double LOG_PROB_TOL = 1e-3;
+
   /** Full segments in each stream (the open segment comes on top). */
   private static final int SEGMENTS = 7;
 
@@ -91,19 +91,27 @@ class WholeModelReferenceTest {
   }
 
   /**
-   * Random weights under the paper's rules and GATED, without and with overlap (C = N too).
-   * GATED starts from the shipped configuration (its logistic write gate; D 128, K 32, H 4) with
-   * 40-token segments, so that the write crosses the production code's 32-token block boundary;
-   * the others from {@link ModelConfig#tiny()}.
+   * Random weights under the paper's rules and GATED, without and with overlap (C = N too). GATED
+   * starts from the shipped configuration (its logistic write gate; D 128, K 32, H 4) with 40-token
+   * segments, so that the write crosses the production code's 32-token block boundary; the others
+   * from {@link ModelConfig#tiny()}.
    */
   @ParameterizedTest(name = "{0} update, {1} read, overlap {2}")
-  @CsvSource({"LINEAR,PAPER,0", "LINEAR,PAPER,7", "DELTA,PAPER,0", "DELTA,PAPER,7",
-      "DELTA,NORMALIZED,0", "DELTA,NORMALIZED,7", "DELTA,NORMALIZED,16", "GATED,NORMALIZED,0",
-      "GATED,NORMALIZED,7"})
+  @CsvSource({
+    "LINEAR,PAPER,0",
+    "LINEAR,PAPER,7",
+    "DELTA,PAPER,0",
+    "DELTA,PAPER,7",
+    "DELTA,NORMALIZED,0",
+    "DELTA,NORMALIZED,7",
+    "DELTA,NORMALIZED,16",
+    "GATED,NORMALIZED,0",
+    "GATED,NORMALIZED,7"
+  })
   void randomModelMatchesReference(UpdateRule rule, MemoryRead read, int overlap) {
     // GATED at the shipped width with N = 40: the block solve crosses its 32-token boundary
-    ModelConfig base = rule == UpdateRule.GATED
-        ? shipped.config().withSegmentLength(40) : ModelConfig.tiny();
+    ModelConfig base =
+        rule == UpdateRule.GATED ? shipped.config().withSegmentLength(40) : ModelConfig.tiny();
     ModelConfig c = base.withUpdateRule(rule).withMemoryRead(read).withOverlap(overlap);
     try (NDManager m = NDManager.newBaseManager()) {
       InfiniModel model = InfiniModel.fromWeights(perturbedWeights(c, 31 + overlap, m));
@@ -121,9 +129,9 @@ class WholeModelReferenceTest {
   }
 
   /**
-   * Feeds BOS + {@code tokens} to the model one segment per call (each call compresses exactly
-   * one full segment; the last call leaves a partial open one) and to the reference in one go,
-   * and compares every call's memories and log-probabilities.
+   * Feeds BOS + {@code tokens} to the model one segment per call (each call compresses exactly one
+   * full segment; the last call leaves a partial open one) and to the reference in one go, and
+   * compares every call's memories and log-probabilities.
    */
   static void compare(InfiniModel model, int[] tokens) {
     ModelConfig c = model.config();
@@ -170,8 +178,9 @@ class WholeModelReferenceTest {
       maxRef = Math.max(maxRef, Math.abs(want[i]));
       maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
     }
-    assertTrue(maxDiff <= MEMORY_TOL * maxRef, what + ": max diff " + maxDiff + " > "
-        + MEMORY_TOL + " * max " + maxRef);
+    assertTrue(
+        maxDiff <= MEMORY_TOL * maxRef,
+        what + ": max diff " + maxDiff + " > " + MEMORY_TOL + " * max " + maxRef);
   }
 
   private static void assertLogProbs(String what, float[] got, double[] want) {
@@ -181,8 +190,9 @@ class WholeModelReferenceTest {
       assertTrue(Float.isFinite(got[i]) && got[i] <= 0, what + ": log p " + got[i] + " at " + i);
       maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
     }
-    assertTrue(maxDiff <= LOG_PROB_TOL, what + ": log-probabilities differ by up to " + maxDiff
-        + " nats > " + LOG_PROB_TOL);
+    assertTrue(
+        maxDiff <= LOG_PROB_TOL,
+        what + ": log-probabilities differ by up to " + maxDiff + " nats > " + LOG_PROB_TOL);
   }
 
   private static double[] flatten(double[][] a) {
@@ -208,10 +218,10 @@ class WholeModelReferenceTest {
    * {@link InfiniModel#create}'s weights for {@code c}, made a harder test: the projections
    * rescaled to RMS 1/sqrt(fan-in) (1.5/sqrt(D) for W_Q and W_K: peaked attention, RoPE and the
    * memory's features far from 1), the embedding to RMS 0.5, every gain to 1 +- 0.5, and the
-   * parameters that start constant set at random: the output gates beta in +-2 (at 0, g = 1 - g
-   * and a swapped gate would pass), the write biases in +-1.5 with write projections of RMS
-   * 1/sqrt(D) (write strengths spread over (0, 1) instead of all near sigmoid(4)). Built with
-   * {@link Weights#fromNamed}, owned by {@code m}.
+   * parameters that start constant set at random: the output gates beta in +-2 (at 0, g = 1 - g and
+   * a swapped gate would pass), the write biases in +-1.5 with write projections of RMS 1/sqrt(D)
+   * (write strengths spread over (0, 1) instead of all near sigmoid(4)). Built with {@link
+   * Weights#fromNamed}, owned by {@code m}.
    */
   static Weights perturbedWeights(ModelConfig c, long seed, NDManager m) {
     try (InfiniModel created = InfiniModel.create(c, seed)) {
@@ -219,8 +229,7 @@ class WholeModelReferenceTest {
     }
   }
 
-  private static Weights perturbed(ModelConfig c, Weights init, SplittableRandom rng,
-      NDManager m) {
+  private static Weights perturbed(ModelConfig c, Weights init, SplittableRandom rng, NDManager m) {
     double d = c.dModel();
     NDList named = new NDList();
     named.add(rescaled(m, "embed", init.embed(), 0.5));
@@ -231,8 +240,7 @@ class WholeModelReferenceTest {
       named.add(rescaled(m, p + "attn.wq", l.wq(), 1.5 / Math.sqrt(d)));
       named.add(rescaled(m, p + "attn.wk", l.wk(), 1.5 / Math.sqrt(d)));
       named.add(rescaled(m, p + "attn.wv", l.wv(), 1 / Math.sqrt(d)));
-      named.add(rescaled(m, p + "attn.wo", l.wo(),
-          1 / Math.sqrt((double) c.heads() * c.dValue())));
+      named.add(rescaled(m, p + "attn.wo", l.wo(), 1 / Math.sqrt((double) c.heads() * c.dValue())));
       named.add(uniform(m, p + "attn.gate", l.gate(), 0, 2, rng));
       named.add(gain(m, p + "attn.mem_norm", l.memNorm(), rng));
       if (c.updateRule() == UpdateRule.GATED) {
@@ -266,8 +274,8 @@ class WholeModelReferenceTest {
   }
 
   /** An array of {@code a}'s shape, uniform in center +- halfWidth. */
-  private static NDArray uniform(NDManager m, String name, NDArray a, double center,
-      double halfWidth, SplittableRandom rng) {
+  private static NDArray uniform(
+      NDManager m, String name, NDArray a, double center, double halfWidth, SplittableRandom rng) {
     float[] v = new float[Math.toIntExact(a.size())];
     for (int i = 0; i < v.length; i++) {
       v[i] = (float) (center + halfWidth * (2 * rng.nextDouble() - 1));
@@ -282,18 +290,19 @@ class WholeModelReferenceTest {
   }
 
   /** English prose, longer than six segments of 128 bytes plus an open one. */
-  private static final String ENGLISH = "The lighthouse on the northern cape was built in 1871 "
-      + "from granite quarried two valleys inland, and for most of its working life it was kept "
-      + "by a single family. The keeper climbed the one hundred and twelve steps at dusk to light "
-      + "the lamp, wound the clockwork that turned the lens every four hours through the night, "
-      + "and wrote the weather into a log book in a small, careful hand. Ships that passed the "
-      + "cape in fog listened for the horn, two long blasts every minute, and counted the seconds "
-      + "between the flashes to tell this light from the one on the island to the west. In the "
-      + "winter of 1903 a storm broke three panes of the lantern room, and the keeper's daughter "
-      + "held a sheet of canvas against the gap for six hours while her father kept the lamp "
-      + "burning. The log for that night records only the wind, the pressure and the words "
-      + "light shown all night. When the station was automated in 1962 the family moved to the "
-      + "village, but the daughter, by then an old woman, still walked out to the cape on clear "
-      + "evenings to watch the beam sweep across the water, and she said that she could tell "
-      + "from its rhythm whether the clockwork was running true.";
+  private static final String ENGLISH =
+      "The lighthouse on the northern cape was built in 1871 "
+          + "from granite quarried two valleys inland, and for most of its working life it was kept "
+          + "by a single family. The keeper climbed the one hundred and twelve steps at dusk to light "
+          + "the lamp, wound the clockwork that turned the lens every four hours through the night, "
+          + "and wrote the weather into a log book in a small, careful hand. Ships that passed the "
+          + "cape in fog listened for the horn, two long blasts every minute, and counted the seconds "
+          + "between the flashes to tell this light from the one on the island to the west. In the "
+          + "winter of 1903 a storm broke three panes of the lantern room, and the keeper's daughter "
+          + "held a sheet of canvas against the gap for six hours while her father kept the lamp "
+          + "burning. The log for that night records only the wind, the pressure and the words "
+          + "light shown all night. When the station was automated in 1962 the family moved to the "
+          + "village, but the daughter, by then an old woman, still walked out to the cape on clear "
+          + "evenings to watch the beam sweep across the water, and she said that she could tell "
+          + "from its rhythm whether the clockwork was running true.";
 }

@@ -10,14 +10,14 @@ import java.util.Random;
 /**
  * Chat-memory recall: a multi-turn session in {@link ByteTokenizer#chatTurn} format in which the
  * user states one to {@code maxFacts} facts early ("My locker code is 4471"), small talk follows
- * for the rest of the sequence, and the session ends with the user asking for each fact. Every
- * turn is {@code USER text ASSISTANT reply EOS}. A random stretch of small talk (0 to N-1 tokens)
+ * for the rest of the sequence, and the session ends with the user asking for each fact. Every turn
+ * is {@code USER text ASSISTANT reply EOS}. A random stretch of small talk (0 to N-1 tokens)
  * follows the last answer, so answers end anywhere in their segment.
  *
- * <p>Loss weights: 1 on every token, {@code answerWeight} on the recalled value (and the period
- * and EOS after it) in the final replies.
+ * <p>Loss weights: 1 on every token, {@code answerWeight} on the recalled value (and the period and
+ * EOS after it) in the final replies.
  *
- * @param maxFacts     facts stated per session (at least one)
+ * @param maxFacts facts stated per session (at least one)
  * @param answerWeight loss weight of each token of a recalled value
  */
 public record ChatRecallTask(int maxFacts, float answerWeight) implements Task {
@@ -79,8 +79,7 @@ public record ChatRecallTask(int maxFacts, float answerWeight) implements Task {
       chatBetween[i] = rng.nextBoolean();
     }
     while (true) {
-      Sample s = build(total, trailing, facts.subList(0, want), askOrder, talk, acks,
-          chatBetween);
+      Sample s = build(total, trailing, facts.subList(0, want), askOrder, talk, acks, chatBetween);
       if (s != null) {
         return s;
       }
@@ -89,8 +88,8 @@ public record ChatRecallTask(int maxFacts, float answerWeight) implements Task {
         continue;
       }
       if (want == 1) {
-        throw new IllegalArgumentException("a chat recall session does not fit in " + total
-            + " tokens");
+        throw new IllegalArgumentException(
+            "a chat recall session does not fit in " + total + " tokens");
       }
       want--;
       askOrder.remove(Integer.valueOf(want));
@@ -110,8 +109,14 @@ public record ChatRecallTask(int maxFacts, float answerWeight) implements Task {
     return p;
   }
 
-  private Sample build(int total, int trailing, List<ChatFacts.Fact> facts, List<Integer> askOrder,
-      List<String[]> talk, String[] acks, boolean[] chatBetween) {
+  private Sample build(
+      int total,
+      int trailing,
+      List<ChatFacts.Fact> facts,
+      List<Integer> askOrder,
+      List<String[]> talk,
+      String[] acks,
+      boolean[] chatBetween) {
     int[] tokens = new int[total];
     float[] weights = new float[total - 1];
     Arrays.fill(weights, 1f);

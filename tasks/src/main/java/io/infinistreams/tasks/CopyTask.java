@@ -7,19 +7,19 @@ import java.util.Random;
 
 /**
  * Dense copying: a stream of random codes ({@code "k3f9x2q7 | 51ab0c | k3f9x2q7 | ..."}), each
- * either new or a repeat of an earlier one, chosen uniformly among all earlier codes, so the gap
- * to its first occurrence runs from a few tokens to the whole sequence and many repeats cross
+ * either new or a repeat of an earlier one, chosen uniformly among all earlier codes, so the gap to
+ * its first occurrence runs from a few tokens to the whole sequence and many repeats cross
  * segments.
  *
- * <p>This is the circuit the passkey needs, with a dense signal: predicting the next character
- * of a repeated code means finding where the current context occurred before and copying what
- * followed it (an induction head; through memory, the read of a key written with the previous
- * tokens' context). The passkey trains it five digits per sequence; this task trains it on every
- * repeated character, so it forms in far fewer steps, and the passkey reuses it.
+ * <p>This is the circuit the passkey needs, with a dense signal: predicting the next character of a
+ * repeated code means finding where the current context occurred before and copying what followed
+ * it (an induction head; through memory, the read of a key written with the previous tokens'
+ * context). The passkey trains it five digits per sequence; this task trains it on every repeated
+ * character, so it forms in far fewer steps, and the passkey reuses it.
  *
  * <p>Loss weights: {@code answerWeight} on every character of a repeat after its first (the first
- * character of a repeat is not predictable: which code comes back is random); 0 on the
- * characters of a new code (random, nothing to learn); 1 on the separators.
+ * character of a repeat is not predictable: which code comes back is random); 0 on the characters
+ * of a new code (random, nothing to learn); 1 on the separators.
  *
  * @param answerWeight loss weight of each predictable repeated character
  */

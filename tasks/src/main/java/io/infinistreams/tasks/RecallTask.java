@@ -7,15 +7,15 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Associative recall, dense: a stream of short statements {@code "key qx is 48213. "}, each
- * label first defined with a random five-digit value and later restated, the restatement's digits
- * weighted as answers. The gap between definition and recall ranges from a few tokens to the
- * whole sequence, so some recalls are local and some cross segments (memory).
+ * Associative recall, dense: a stream of short statements {@code "key qx is 48213. "}, each label
+ * first defined with a random five-digit value and later restated, the restatement's digits
+ * weighted as answers. The gap between definition and recall ranges from a few tokens to the whole
+ * sequence, so some recalls are local and some cross segments (memory).
  *
- * <p>It is the multi-query associative recall that linear-attention memories are measured on,
- * in the passkey's own shape ("... is 48213"): a copy signal on every other statement instead of
- * once per sequence, so the copy circuit (and the memory's key-to-value association) forms in a
- * few hundred steps rather than not at all. The passkey's "The pass key is" then reuses it.
+ * <p>It is the multi-query associative recall that linear-attention memories are measured on, in
+ * the passkey's own shape ("... is 48213"): a copy signal on every other statement instead of once
+ * per sequence, so the copy circuit (and the memory's key-to-value association) forms in a few
+ * hundred steps rather than not at all. The passkey's "The pass key is" then reuses it.
  *
  * @param answerWeight loss weight of each recalled digit
  */

@@ -8,8 +8,8 @@ import java.util.SplittableRandom;
 /**
  * Tasks mixed by weight, optionally in phases (a curriculum): phase {@code i} applies from its
  * start step until the next phase's. Batches are a pure function of (seed, step), so a resumed run
- * sees exactly the batches an uninterrupted one would: the "position" of the data stream, and
- * the phase, is the step.
+ * sees exactly the batches an uninterrupted one would: the "position" of the data stream, and the
+ * phase, is the step.
  */
 public final class TaskMix {
 
@@ -60,8 +60,11 @@ public final class TaskMix {
     }
     for (int i = 1; i < phases.length; i++) {
       if (phases[i].from() <= phases[i - 1].from()) {
-        throw new IllegalArgumentException("phases must start at increasing steps: "
-            + phases[i - 1].from() + " then " + phases[i].from());
+        throw new IllegalArgumentException(
+            "phases must start at increasing steps: "
+                + phases[i - 1].from()
+                + " then "
+                + phases[i].from());
       }
     }
     this.phases = List.of(phases);
@@ -93,11 +96,10 @@ public final class TaskMix {
   }
 
   /**
-   * The batch of {@code batchSize} samples of {@code segments} segments for training step
-   * {@code step} of a run seeded {@code seed}.
+   * The batch of {@code batchSize} samples of {@code segments} segments for training step {@code
+   * step} of a run seeded {@code seed}.
    */
-  public List<Sample> batch(long seed, long step, int batchSize, int segments,
-      int segmentLength) {
+  public List<Sample> batch(long seed, long step, int batchSize, int segments, int segmentLength) {
     Random rng = rngFor(seed, step);
     Phase phase = phaseAt(step);
     List<Sample> out = new ArrayList<>(batchSize);

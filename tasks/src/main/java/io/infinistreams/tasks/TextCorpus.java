@@ -11,26 +11,28 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A plain-text corpus as bytes, split once into a training part (the first {@code 1 - heldOut})
- * and a held-out part (the rest) that training never reads.
+ * A plain-text corpus as bytes, split once into a training part (the first {@code 1 - heldOut}) and
+ * a held-out part (the rest) that training never reads.
  *
- * <p>The corpus {@code kjv} is the King James Version of the Bible from Debian's
- * {@code bible-kjv-text} package (public domain text; the package's own reader {@code bible}
- * from {@code bible-kjv} decodes its compressed {@code /usr/lib/bible.data}). Tests never need it:
- * they use {@link SyntheticText}.
+ * <p>The corpus {@code kjv} is the King James Version of the Bible from Debian's {@code
+ * bible-kjv-text} package (public domain text; the package's own reader {@code bible} from {@code
+ * bible-kjv} decodes its compressed {@code /usr/lib/bible.data}). Tests never need it: they use
+ * {@link SyntheticText}.
  *
- * @param name        where the text came from (recorded in the manifest)
- * @param bytes       the whole text, UTF-8
- * @param trainBytes  bytes [0, trainBytes) are for training, the rest is held out
+ * @param name where the text came from (recorded in the manifest)
+ * @param bytes the whole text, UTF-8
+ * @param trainBytes bytes [0, trainBytes) are for training, the rest is held out
  */
 public record TextCorpus(String name, byte[] bytes, int trainBytes) {
 
   /** The installed KJV data file and its reader, from Debian's bible-kjv-text and bible-kjv. */
   public static final Path KJV_DATA = Path.of("/usr/lib/bible.data");
+
   public static final Path KJV_READER = Path.of("/usr/bin/bible");
-  public static final String KJV_NAME = "King James Version (1611/1769), Debian package"
-      + " bible-kjv-text 4.38 (text: public domain; copyright expired), read by bible-kjv's"
-      + " `bible -l0 Gen1:1-Rev22:21`, verse numbers stripped";
+  public static final String KJV_NAME =
+      "King James Version (1611/1769), Debian package"
+          + " bible-kjv-text 4.38 (text: public domain; copyright expired), read by bible-kjv's"
+          + " `bible -l0 Gen1:1-Rev22:21`, verse numbers stripped";
 
   public TextCorpus {
     if (trainBytes <= 0 || trainBytes > bytes.length) {
@@ -50,15 +52,17 @@ public record TextCorpus(String name, byte[] bytes, int trainBytes) {
   }
 
   /**
-   * The installed KJV text, or empty if the Debian packages are not installed (tests and CI
-   * do not install them).
+   * The installed KJV text, or empty if the Debian packages are not installed (tests and CI do not
+   * install them).
    */
   public static Optional<TextCorpus> kjv(double heldOut) throws IOException {
     if (!Files.isRegularFile(KJV_DATA) || !Files.isExecutable(KJV_READER)) {
       return Optional.empty();
     }
-    Process p = new ProcessBuilder(KJV_READER.toString(), "-l0", "Gen1:1-Rev22:21")
-        .redirectErrorStream(true).start();
+    Process p =
+        new ProcessBuilder(KJV_READER.toString(), "-l0", "Gen1:1-Rev22:21")
+            .redirectErrorStream(true)
+            .start();
     byte[] out;
     try (InputStream in = p.getInputStream()) {
       out = in.readAllBytes();
@@ -71,9 +75,10 @@ public record TextCorpus(String name, byte[] bytes, int trainBytes) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted reading the KJV", e);
     }
-    String text = new String(out, StandardCharsets.UTF_8)
-        .replaceAll("(?m)^\\s+\\d+ ", "") // "  12 And God said" -> "And God said"
-        .replaceAll("\n{3,}", "\n\n");
+    String text =
+        new String(out, StandardCharsets.UTF_8)
+            .replaceAll("(?m)^\\s+\\d+ ", "") // "  12 And God said" -> "And God said"
+            .replaceAll("\n{3,}", "\n\n");
     return Optional.of(of(KJV_NAME, text, heldOut));
   }
 
@@ -83,8 +88,8 @@ public record TextCorpus(String name, byte[] bytes, int trainBytes) {
   }
 
   /**
-   * {@code length} tokens of the training part starting at a random line start; wraps around
-   * to the start of the training part if it runs past its end.
+   * {@code length} tokens of the training part starting at a random line start; wraps around to the
+   * start of the training part if it runs past its end.
    */
   public int[] trainWindow(Random rng, int length) {
     int start = rng.nextInt(trainBytes);
@@ -112,7 +117,9 @@ public record TextCorpus(String name, byte[] bytes, int trainBytes) {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof TextCorpus c && c.name.equals(name) && c.trainBytes == trainBytes
+    return o instanceof TextCorpus c
+        && c.name.equals(name)
+        && c.trainBytes == trainBytes
         && Arrays.equals(c.bytes, bytes);
   }
 

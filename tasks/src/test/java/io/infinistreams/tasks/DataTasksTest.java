@@ -16,8 +16,13 @@ class DataTasksTest {
   private static final int N = 128;
 
   private static List<Task> tasks() {
-    return List.of(new PasskeyTask(0.5, 10f), new PasskeyTask(0.5, 10f, true), new ChatRecallTask(3, 5f), new RecallTask(5f),
-        new CopyTask(5f), new TextTask(SyntheticText.corpus(1, 50_000, 0.1)));
+    return List.of(
+        new PasskeyTask(0.5, 10f),
+        new PasskeyTask(0.5, 10f, true),
+        new ChatRecallTask(3, 5f),
+        new RecallTask(5f),
+        new CopyTask(5f),
+        new TextTask(SyntheticText.corpus(1, 50_000, 0.1)));
   }
 
   @Test
@@ -74,8 +79,11 @@ class DataTasksTest {
       String text = ByteTokenizer.decode(x.tokens());
       int q = text.indexOf(PasskeyDocument.QUESTION);
       int answerInput = 1 + q + PasskeyDocument.QUESTION.length(); // token index of the space
-      int key = Integer.parseInt(text.substring(q + PasskeyDocument.QUESTION.length() + 1,
-          q + PasskeyDocument.QUESTION.length() + 6));
+      int key =
+          Integer.parseInt(
+              text.substring(
+                  q + PasskeyDocument.QUESTION.length() + 1,
+                  q + PasskeyDocument.QUESTION.length() + 6));
       int needleToken = 1 + text.indexOf(PasskeyDocument.needle(key));
       boolean isLocal = needleToken >= answerInput / N * N;
       assertEquals(isLocal ? "passkey/local" : "passkey/far", x.task());
@@ -90,8 +98,11 @@ class DataTasksTest {
       PasskeyDocument d = PasskeyDocument.of(4096, depth, 12345);
       assertEquals(4096, d.document().length() + d.question().length());
       assertEquals(d.needleOffset(), PasskeyDocument.prefixLength(4096, depth));
-      assertTrue(d.document().startsWith(PasskeyDocument.INTRO
-          + PasskeyDocument.filler(0, PasskeyDocument.prefixFiller(4096, depth))));
+      assertTrue(
+          d.document()
+              .startsWith(
+                  PasskeyDocument.INTRO
+                      + PasskeyDocument.filler(0, PasskeyDocument.prefixFiller(4096, depth))));
       assertEquals(d.needleOffset(), d.document().indexOf("12345") - " The pass key is ".length());
     }
     PasskeyDocument first = PasskeyDocument.of(1000, 0.0, 12345);
@@ -132,8 +143,8 @@ class DataTasksTest {
   void recallWeightsOnlyDigitsOfLabelsDefinedBefore() {
     Sample x = new RecallTask(5f).sample(new Random(4), 3, N);
     String text = ByteTokenizer.decode(x.tokens());
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("key (..) is (\\d{5})\\. ")
-        .matcher(text);
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("key (..) is (\\d{5})\\. ").matcher(text);
     java.util.Map<String, String> defined = new java.util.HashMap<>();
     int recalls = 0;
     while (m.find()) {
@@ -202,16 +213,23 @@ class DataTasksTest {
     long tightZero = Arrays.stream(tight).filter(g -> g == 0).count();
     long spreadZero = Arrays.stream(spread).filter(g -> g == 0).count();
     int spreadMax = Arrays.stream(spread).max().orElseThrow();
-    System.out.printf("local needle-question gaps: original mean %.1f, %d of 200 at 0, max %d;"
-        + " spread mean %.1f, %d at 0, max %d%n", Arrays.stream(tight).average().orElseThrow(),
-        tightZero, Arrays.stream(tight).max().orElseThrow(),
-        Arrays.stream(spread).average().orElseThrow(), spreadZero, spreadMax);
+    System.out.printf(
+        "local needle-question gaps: original mean %.1f, %d of 200 at 0, max %d;"
+            + " spread mean %.1f, %d at 0, max %d%n",
+        Arrays.stream(tight).average().orElseThrow(),
+        tightZero,
+        Arrays.stream(tight).max().orElseThrow(),
+        Arrays.stream(spread).average().orElseThrow(),
+        spreadZero,
+        spreadMax);
     // measured: original mean 2.2 chars, 79 of 200 at 0; spread mean 7.6, 22 at 0, max 29 (the
     // slack of a 128-token segment after the 98 characters of needle and question is ~30)
     double tightMean = Arrays.stream(tight).average().orElseThrow();
     double spreadMean = Arrays.stream(spread).average().orElseThrow();
-    assertTrue(tightZero > 60 && tightMean < 4, "original: needles mostly right before the question");
-    assertTrue(spreadZero < 40 && spreadMean > 6 && spreadMax >= 25,
+    assertTrue(
+        tightZero > 60 && tightMean < 4, "original: needles mostly right before the question");
+    assertTrue(
+        spreadZero < 40 && spreadMean > 6 && spreadMax >= 25,
         "spread: needles over the segment's whole slack");
   }
 
@@ -247,13 +265,15 @@ class DataTasksTest {
   }
 
   /**
-   * OPEN_BOUNDARY needles run from memory into the open segment: every one crosses the start of
-   * the answer's own segment, with the cut at every position inside the needle, and the whole
-   * question lies in that segment after it. OPEN_HEAD needles do the same with the cut at every
-   * position among the words before the key, and never inside it.
+   * OPEN_BOUNDARY needles run from memory into the open segment: every one crosses the start of the
+   * answer's own segment, with the cut at every position inside the needle, and the whole question
+   * lies in that segment after it. OPEN_HEAD needles do the same with the cut at every position
+   * among the words before the key, and never inside it.
    */
   @ParameterizedTest(name = "{0}")
-  @EnumSource(value = PasskeyTask.FarNeedle.class, names = {"OPEN_BOUNDARY", "OPEN_HEAD"})
+  @EnumSource(
+      value = PasskeyTask.FarNeedle.class,
+      names = {"OPEN_BOUNDARY", "OPEN_HEAD"})
   void intoOpenNeedlesCrossTheAnswersSegmentStart(PasskeyTask.FarNeedle far) {
     int n = 128;
     PasskeyTask task = new PasskeyTask(0, 5f, false, far, false);
@@ -269,7 +289,8 @@ class DataTasksTest {
       int last = first + needle.length() - 1;
       int answer = text.indexOf(PasskeyDocument.QUESTION) + PasskeyDocument.QUESTION.length();
       int segStart = answer / n * n; // the answer's space predicts the first digit
-      assertTrue(first < segStart && last >= segStart,
+      assertTrue(
+          first < segStart && last >= segStart,
           "needle " + first + ".." + last + " across " + segStart + ": sample " + i);
       assertEquals("passkey/far", s.task());
       cuts.add(segStart - first);
@@ -277,8 +298,10 @@ class DataTasksTest {
     }
     // every cut: anywhere inside the needle, or (OPEN_HEAD) among the words before the key, so
     // that the characters before the boundary hold no digit
-    int maxHeld = far == PasskeyTask.FarNeedle.OPEN_HEAD ? " The pass key is ".length()
-        : PasskeyDocument.needle(12345).length() - 1;
+    int maxHeld =
+        far == PasskeyTask.FarNeedle.OPEN_HEAD
+            ? " The pass key is ".length()
+            : PasskeyDocument.needle(12345).length() - 1;
     java.util.Set<Integer> every = new java.util.HashSet<>();
     for (int held = 1; held <= maxHeld; held++) {
       every.add(held);
@@ -289,8 +312,8 @@ class DataTasksTest {
 
   /**
    * With cutAnswer a segment boundary falls inside the answer: the input that predicts digit j
-   * opens a segment, for every j in 0..4, and the weighted inputs are exactly the five that
-   * predict the key's digits. Without it, a boundary falls there only by chance (~5 in N).
+   * opens a segment, for every j in 0..4, and the weighted inputs are exactly the five that predict
+   * the key's digits. Without it, a boundary falls there only by chance (~5 in N).
    */
   @Test
   void cutAnswersPutASegmentBoundaryInsideTheAnswer() {
@@ -354,7 +377,9 @@ class DataTasksTest {
     assertEquals(20_000, w.length);
   }
 
-  /** A sample's text with index 0 standing for BOS (decode drops it): string index = token index. */
+  /**
+   * A sample's text with index 0 standing for BOS (decode drops it): string index = token index.
+   */
   private static String indexedText(Sample s) {
     return "\u0000" + ByteTokenizer.decode(Arrays.copyOfRange(s.tokens(), 1, s.tokens().length));
   }

@@ -42,17 +42,17 @@ import org.slf4j.LoggerFactory;
 /**
  * Applies input events to their stream's state: one stream per key, its state in two stores.
  *
- * <p>Per record: decode and validate (a bad record goes to the dead-letter sink with a
- * {@link DeadLetterReason}); skip a duplicate ({@code seq <= lastSeq}: nothing is emitted); read
- * the session and the head memories; check they were written by this model; absorb (APPEND) or
- * generate (GENERATE) through the model, or delete the stream (RESET); write back what changed;
- * emit one {@link OutputEvent}. State is written only after every check and the model call have
- * succeeded, so a rejected event leaves the stores byte-for-byte as they were.
+ * <p>Per record: decode and validate (a bad record goes to the dead-letter sink with a {@link
+ * DeadLetterReason}); skip a duplicate ({@code seq <= lastSeq}: nothing is emitted); read the
+ * session and the head memories; check they were written by this model; absorb (APPEND) or generate
+ * (GENERATE) through the model, or delete the stream (RESET); write back what changed; emit one
+ * {@link OutputEvent}. State is written only after every check and the model call have succeeded,
+ * so a rejected event leaves the stores byte-for-byte as they were.
  *
- * <p>Lifecycle: Kafka Streams creates one instance per task through {@link Supplier}, calls
- * {@link #init} once with the task's context (stores are fetched there), then {@link #process}
- * for each record, then {@link #close}. The instance keeps no state of its own between records;
- * the model is shared across tasks and threads.
+ * <p>Lifecycle: Kafka Streams creates one instance per task through {@link Supplier}, calls {@link
+ * #init} once with the task's context (stores are fetched there), then {@link #process} for each
+ * record, then {@link #close}. The instance keeps no state of its own between records; the model is
+ * shared across tasks and threads.
  */
 final class InfiniProcessor implements Processor<byte[], byte[], Object, Object> {
   private static final Logger log = LoggerFactory.getLogger(InfiniProcessor.class);
@@ -76,18 +76,24 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
 
     @Override
     public Set<StoreBuilder<?>> stores() {
-      Map<String, String> changelog = Map.of("max.message.bytes",
-          Integer.toString(StreamsProps.maxMessageBytes(model.config(), settings)));
-      StoreBuilder<KeyValueStore<String, StoredSession>> sessions = Stores
-          .keyValueStoreBuilder(Stores.persistentKeyValueStore(settings.sessionsStore()),
-              InfiniTopology.KEY_SERDE, InfiniTopology.SESSION_SERDE)
-          .withLoggingEnabled(changelog)
-          .withCachingEnabled();
-      StoreBuilder<KeyValueStore<MemoryKey, StoredHeadMemory>> memory = Stores
-          .keyValueStoreBuilder(Stores.persistentKeyValueStore(settings.memoryStore()),
-              MemoryKey.SERDE, InfiniTopology.HEAD_MEMORY_SERDE)
-          .withLoggingEnabled(changelog)
-          .withCachingEnabled();
+      Map<String, String> changelog =
+          Map.of(
+              "max.message.bytes",
+              Integer.toString(StreamsProps.maxMessageBytes(model.config(), settings)));
+      StoreBuilder<KeyValueStore<String, StoredSession>> sessions =
+          Stores.keyValueStoreBuilder(
+                  Stores.persistentKeyValueStore(settings.sessionsStore()),
+                  InfiniTopology.KEY_SERDE,
+                  InfiniTopology.SESSION_SERDE)
+              .withLoggingEnabled(changelog)
+              .withCachingEnabled();
+      StoreBuilder<KeyValueStore<MemoryKey, StoredHeadMemory>> memory =
+          Stores.keyValueStoreBuilder(
+                  Stores.persistentKeyValueStore(settings.memoryStore()),
+                  MemoryKey.SERDE,
+                  InfiniTopology.HEAD_MEMORY_SERDE)
+              .withLoggingEnabled(changelog)
+              .withCachingEnabled();
       return Set.of(sessions, memory);
     }
   }
@@ -133,24 +139,29 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       validate(event);
       StoredSession session = sessions.get(streamId);
       if (session != null && event.getSeq() <= session.getLastSeq()) {
-        log.debug("stream {}: seq {} <= last {}, duplicate skipped", streamId, event.getSeq(),
+        log.debug(
+            "stream {}: seq {} <= last {}, duplicate skipped",
+            streamId,
+            event.getSeq(),
             session.getLastSeq());
         return;
       }
-      OutputEvent.Builder out = switch (event.getKind()) {
-        case RESET -> reset(streamId, event);
-        case APPEND, GENERATE -> step(streamId, event, session);
-        default -> throw new Rejected(DeadLetterReason.UNKNOWN_KIND, "kind " + event.getKind());
-      };
-      OutputEvent output = out
-          .setStreamId(streamId)
-          .setSeq(event.getSeq())
-          .setKind(event.getKind())
-          .setModelFingerprint(fingerprint)
-          .setEventTime(event.getEventTime())
-          .setLatencyMicros((System.nanoTime() - start) / 1000)
-          .build();
-      context.forward(new Record<Object, Object>(streamId, output, record.timestamp()),
+      OutputEvent.Builder out =
+          switch (event.getKind()) {
+            case RESET -> reset(streamId, event);
+            case APPEND, GENERATE -> step(streamId, event, session);
+            default -> throw new Rejected(DeadLetterReason.UNKNOWN_KIND, "kind " + event.getKind());
+          };
+      OutputEvent output =
+          out.setStreamId(streamId)
+              .setSeq(event.getSeq())
+              .setKind(event.getKind())
+              .setModelFingerprint(fingerprint)
+              .setEventTime(event.getEventTime())
+              .setLatencyMicros((System.nanoTime() - start) / 1000)
+              .build();
+      context.forward(
+          new Record<Object, Object>(streamId, output, record.timestamp()),
           InfiniTopology.OUTPUT_SINK);
     } catch (Rejected rejected) {
       deadLetter(record, rejected.reason, rejected.getMessage());
@@ -162,14 +173,17 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       throw new Rejected(DeadLetterReason.NULL_KEY, "record has no key");
     }
     if (key.length > settings.maxStreamIdBytes()) {
-      throw new Rejected(DeadLetterReason.INVALID_KEY, "key of " + key.length
-          + " bytes, limit " + settings.maxStreamIdBytes());
+      throw new Rejected(
+          DeadLetterReason.INVALID_KEY,
+          "key of " + key.length + " bytes, limit " + settings.maxStreamIdBytes());
     }
     try {
-      return StandardCharsets.UTF_8.newDecoder()
+      return StandardCharsets.UTF_8
+          .newDecoder()
           .onMalformedInput(CodingErrorAction.REPORT)
           .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(key)).toString();
+          .decode(ByteBuffer.wrap(key))
+          .toString();
     } catch (CharacterCodingException e) {
       throw new Rejected(DeadLetterReason.INVALID_KEY, "key is not valid UTF-8");
     }
@@ -195,19 +209,21 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     }
     int textBytes = utf8Length(event.getText());
     if (textBytes > settings.maxEventTextBytes()) {
-      throw new Rejected(DeadLetterReason.TEXT_TOO_LARGE, "text of " + textBytes
-          + " bytes, limit " + settings.maxEventTextBytes());
+      throw new Rejected(
+          DeadLetterReason.TEXT_TOO_LARGE,
+          "text of " + textBytes + " bytes, limit " + settings.maxEventTextBytes());
     }
     if (event.getKind() == EventKind.GENERATE) {
       Generation g = event.getGeneration();
       if (g.getMaxNewTokens() < 0 || g.getMaxNewTokens() > settings.maxNewTokensLimit()) {
-        throw new Rejected(DeadLetterReason.INVALID_SETTINGS, "maxNewTokens "
-            + g.getMaxNewTokens() + " outside 0.." + settings.maxNewTokensLimit());
+        throw new Rejected(
+            DeadLetterReason.INVALID_SETTINGS,
+            "maxNewTokens " + g.getMaxNewTokens() + " outside 0.." + settings.maxNewTokensLimit());
       }
       float t = g.getTemperature();
       if (!(t >= 0f) || Float.isInfinite(t)) {
-        throw new Rejected(DeadLetterReason.INVALID_SETTINGS,
-            "temperature " + t + " is not finite and >= 0");
+        throw new Rejected(
+            DeadLetterReason.INVALID_SETTINGS, "temperature " + t + " is not finite and >= 0");
       }
     }
   }
@@ -254,8 +270,7 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       throw new Rejected(DeadLetterReason.MODEL_ERROR, e.toString());
     }
     store(streamId, !loaded.allHeadsStored(), before, after, event.getSeq());
-    return out
-        .setTokensThisEvent(after.tokensAbsorbed() - before.tokensAbsorbed())
+    return out.setTokensThisEvent(after.tokensAbsorbed() - before.tokensAbsorbed())
         .setTokensTotal(after.tokensAbsorbed())
         .setSegmentsTotal(after.segmentsAbsorbed());
   }
@@ -281,9 +296,10 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
 
   private StreamState generate(StreamState state, InputEvent event, OutputEvent.Builder out) {
     Generation g = event.getGeneration();
-    int[] prompt = g.getFormat() == PromptFormat.CHAT
-        ? ByteTokenizer.chatTurn(event.getText())
-        : ByteTokenizer.encode(event.getText());
+    int[] prompt =
+        g.getFormat() == PromptFormat.CHAT
+            ? ByteTokenizer.chatTurn(event.getText())
+            : ByteTokenizer.encode(event.getText());
     // absorb all but the prompt's last chunk first, so no model call exceeds the chunk size;
     // the memory does not depend on how the context is split into calls
     int head = Math.max(0, prompt.length - settings.absorbChunkTokens());
@@ -291,8 +307,9 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       int to = Math.min(head, from + settings.absorbChunkTokens());
       state = model.absorb(state, Arrays.copyOfRange(prompt, from, to), false).state();
     }
-    GenerationSettings gs = new GenerationSettings(g.getMaxNewTokens(), g.getTemperature(),
-        g.getSeed(), settings.stopAtEos());
+    GenerationSettings gs =
+        new GenerationSettings(
+            g.getMaxNewTokens(), g.getTemperature(), g.getSeed(), settings.stopAtEos());
     GenerateResult r = model.generate(state, Arrays.copyOfRange(prompt, head, prompt.length), gs);
     out.setGeneratedText(ByteTokenizer.decode(r.generated()));
     return r.state();
@@ -301,8 +318,8 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   /**
    * A stream's state as read from the stores.
    *
-   * @param allHeadsStored false for a new or just-reset stream, whose zero memories have no
-   *                       records yet
+   * @param allHeadsStored false for a new or just-reset stream, whose zero memories have no records
+   *     yet
    */
   private record Loaded(StreamState state, boolean allHeadsStored) {}
 
@@ -313,9 +330,13 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     }
     boolean allHeadsStored = true;
     if (!fingerprint.equals(session.getModelFingerprint())) {
-      throw new Rejected(DeadLetterReason.FINGERPRINT_MISMATCH, "stream written by model "
-          + session.getModelFingerprint() + ", this model is " + fingerprint
-          + "; RESET the stream to restart it with this model");
+      throw new Rejected(
+          DeadLetterReason.FINGERPRINT_MISMATCH,
+          "stream written by model "
+              + session.getModelFingerprint()
+              + ", this model is "
+              + fingerprint
+              + "; RESET the stream to restart it with this model");
     }
     List<HeadMemory> memories = new ArrayList<>(config.layers() * config.heads());
     for (int layer = 0; layer < config.layers(); layer++) {
@@ -323,18 +344,32 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
         StoredHeadMemory stored = memory.get(new MemoryKey(streamId, layer, head));
         if (stored == null) {
           if (session.getSegmentsAbsorbed() > 0) {
-            throw new Rejected(DeadLetterReason.STATE_MISMATCH, "memory of layer " + layer
-                + " head " + head + " missing after " + session.getSegmentsAbsorbed()
-                + " segments");
+            throw new Rejected(
+                DeadLetterReason.STATE_MISMATCH,
+                "memory of layer "
+                    + layer
+                    + " head "
+                    + head
+                    + " missing after "
+                    + session.getSegmentsAbsorbed()
+                    + " segments");
           }
           memories.add(HeadMemory.zero(config.dKey(), config.dValue()));
           allHeadsStored = false;
           continue;
         }
         if (!fingerprint.equals(stored.getModelFingerprint())) {
-          throw new Rejected(DeadLetterReason.FINGERPRINT_MISMATCH, "memory of layer " + layer
-              + " head " + head + " written by model " + stored.getModelFingerprint()
-              + ", this model is " + fingerprint + "; RESET the stream");
+          throw new Rejected(
+              DeadLetterReason.FINGERPRINT_MISMATCH,
+              "memory of layer "
+                  + layer
+                  + " head "
+                  + head
+                  + " written by model "
+                  + stored.getModelFingerprint()
+                  + ", this model is "
+                  + fingerprint
+                  + "; RESET the stream");
         }
         try {
           memories.add(StateCodec.fromStored(stored));
@@ -351,13 +386,14 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   }
 
   /** Writes the session and every head memory that changed (all of them if some had no record). */
-  private void store(String streamId, boolean writeAll, StreamState before, StreamState after,
-      long seq) {
+  private void store(
+      String streamId, boolean writeAll, StreamState before, StreamState after, long seq) {
     for (int layer = 0; layer < config.layers(); layer++) {
       for (int head = 0; head < config.heads(); head++) {
         HeadMemory m = after.memory(layer, head);
         if (writeAll || !m.equals(before.memory(layer, head))) {
-          memory.put(new MemoryKey(streamId, layer, head),
+          memory.put(
+              new MemoryKey(streamId, layer, head),
               StateCodec.toStored(layer, head, m, fingerprint));
         }
       }
@@ -366,16 +402,15 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   }
 
   private void deadLetter(Record<byte[], byte[]> record, DeadLetterReason reason, String detail) {
-    String source = context.recordMetadata()
-        .map(InfiniProcessor::describe)
-        .orElse("unknown");
+    String source = context.recordMetadata().map(InfiniProcessor::describe).orElse("unknown");
     log.warn("dead-lettered record from {}: {} ({})", source, reason, detail);
     RecordHeaders headers = new RecordHeaders(record.headers().toArray());
     headers.add(DeadLetterReason.HEADER, utf8(reason.name()));
     headers.add(DeadLetterReason.DETAIL_HEADER, utf8(truncate(detail)));
     headers.add(DeadLetterReason.SOURCE_HEADER, utf8(source));
-    context.forward(new Record<Object, Object>(record.key(), record.value(), record.timestamp(),
-        headers), InfiniTopology.DEAD_LETTER_SINK);
+    context.forward(
+        new Record<Object, Object>(record.key(), record.value(), record.timestamp(), headers),
+        InfiniTopology.DEAD_LETTER_SINK);
   }
 
   private static String describe(RecordMetadata m) {
@@ -399,7 +434,8 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
         bytes += 1;
       } else if (c < 0x800) {
         bytes += 2;
-      } else if (Character.isHighSurrogate(c) && i + 1 < s.length()
+      } else if (Character.isHighSurrogate(c)
+          && i + 1 < s.length()
           && Character.isLowSurrogate(s.charAt(i + 1))) {
         bytes += 4;
         i++;

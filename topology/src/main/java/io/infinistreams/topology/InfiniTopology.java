@@ -31,22 +31,26 @@ import org.apache.kafka.streams.Topology;
 public final class InfiniTopology {
   /** Default input topic. Key {@link #KEY_SERDE}, value {@link #INPUT_SERDE}. */
   public static final String INPUT_TOPIC = TopologySettings.defaults().inputTopic();
+
   /** Default output topic. Key {@link #KEY_SERDE}, value {@link #OUTPUT_SERDE}. */
   public static final String OUTPUT_TOPIC = TopologySettings.defaults().outputTopic();
+
   /** Default dead-letter topic. Key and value: the input record's original bytes. */
   public static final String DEAD_LETTER_TOPIC = TopologySettings.defaults().deadLetterTopic();
+
   /** Default sessions store. Key {@link #KEY_SERDE}, value {@link #SESSION_SERDE}. */
   public static final String SESSIONS_STORE = TopologySettings.defaults().sessionsStore();
+
   /** Default memory store. Key {@link MemoryKey#SERDE}, value {@link #HEAD_MEMORY_SERDE}. */
   public static final String MEMORY_STORE = TopologySettings.defaults().memoryStore();
 
   /** Stream ids: UTF-8 strings. */
   public static final Serde<String> KEY_SERDE = Serdes.String();
+
   public static final AvroSerde<InputEvent> INPUT_SERDE = AvroSerdes.inputEvent();
   public static final AvroSerde<OutputEvent> OUTPUT_SERDE = AvroSerdes.outputEvent();
   public static final AvroSerde<StoredSession> SESSION_SERDE = AvroSerdes.storedSession();
-  public static final AvroSerde<StoredHeadMemory> HEAD_MEMORY_SERDE =
-      AvroSerdes.storedHeadMemory();
+  public static final AvroSerde<StoredHeadMemory> HEAD_MEMORY_SERDE = AvroSerdes.storedHeadMemory();
 
   static final String SOURCE = "infini-source";
   static final String PROCESSOR = "infini-processor";
@@ -56,23 +60,31 @@ public final class InfiniTopology {
   private InfiniTopology() {}
 
   /**
-   * The topology for {@code model}. Run it with the properties of
-   * {@link StreamsProps#forModel(io.infinistreams.model.ModelConfig, TopologySettings)} (the
-   * changelog topics' {@code max.message.bytes} set here and the producer's
-   * {@code max.request.size} set there are derived from the same record size). The model is
-   * shared by all stream threads and must stay open while the topology runs.
+   * The topology for {@code model}. Run it with the properties of {@link
+   * StreamsProps#forModel(io.infinistreams.model.ModelConfig, TopologySettings)} (the changelog
+   * topics' {@code max.message.bytes} set here and the producer's {@code max.request.size} set
+   * there are derived from the same record size). The model is shared by all stream threads and
+   * must stay open while the topology runs.
    */
   public static Topology build(TopologySettings settings, InfiniModel model) {
     Objects.requireNonNull(settings, "settings");
     Objects.requireNonNull(model, "model");
     Topology topology = new Topology();
-    topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(),
-        settings.inputTopic());
+    topology.addSource(
+        SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), settings.inputTopic());
     topology.addProcessor(PROCESSOR, new InfiniProcessor.Supplier(settings, model), SOURCE);
-    topology.addSink(OUTPUT_SINK, settings.outputTopic(), KEY_SERDE.serializer(),
-        OUTPUT_SERDE.serializer(), PROCESSOR);
-    topology.addSink(DEAD_LETTER_SINK, settings.deadLetterTopic(), new ByteArraySerializer(),
-        new ByteArraySerializer(), PROCESSOR);
+    topology.addSink(
+        OUTPUT_SINK,
+        settings.outputTopic(),
+        KEY_SERDE.serializer(),
+        OUTPUT_SERDE.serializer(),
+        PROCESSOR);
+    topology.addSink(
+        DEAD_LETTER_SINK,
+        settings.deadLetterTopic(),
+        new ByteArraySerializer(),
+        new ByteArraySerializer(),
+        PROCESSOR);
     return topology;
   }
 }

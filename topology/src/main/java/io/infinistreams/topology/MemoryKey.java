@@ -11,15 +11,15 @@ import org.apache.kafka.common.serialization.Serializer;
 /**
  * Key of the memory store: (stream id, layer, head).
  *
- * <p>Bytes (big-endian): int32 length of the stream id's UTF-8, the UTF-8 bytes, int32 layer,
- * int32 head. RocksDB orders keys by unsigned bytes, so with the length first, all keys of one
- * stream share a prefix that no other stream's key starts with, and sort by (layer, head) after
- * it: a stream's heads are contiguous, and {@link #first}..{@link #last} is a range that covers
- * exactly them.
+ * <p>Bytes (big-endian): int32 length of the stream id's UTF-8, the UTF-8 bytes, int32 layer, int32
+ * head. RocksDB orders keys by unsigned bytes, so with the length first, all keys of one stream
+ * share a prefix that no other stream's key starts with, and sort by (layer, head) after it: a
+ * stream's heads are contiguous, and {@link #first}..{@link #last} is a range that covers exactly
+ * them.
  *
  * @param streamId the stream (record key of the input topic)
- * @param layer    0-based layer, non-negative
- * @param head     0-based head within the layer, non-negative
+ * @param layer 0-based layer, non-negative
+ * @param head 0-based head within the layer, non-negative
  */
 public record MemoryKey(String streamId, int layer, int head) {
 
@@ -47,7 +47,11 @@ public record MemoryKey(String streamId, int layer, int head) {
   public byte[] toBytes() {
     byte[] id = streamId.getBytes(StandardCharsets.UTF_8);
     return ByteBuffer.allocate(4 + id.length + 8)
-        .putInt(id.length).put(id).putInt(layer).putInt(head).array();
+        .putInt(id.length)
+        .put(id)
+        .putInt(layer)
+        .putInt(head)
+        .array();
   }
 
   public static MemoryKey fromBytes(byte[] bytes) {

@@ -52,14 +52,18 @@ final class StateCodec {
    * @throws IllegalArgumentException if its sizes do not match its declared shape
    */
   static HeadMemory fromStored(StoredHeadMemory stored) {
-    return new HeadMemory(stored.getDKey(), stored.getDValue(), bytesToFloats(stored.getM()),
-        bytesToFloats(stored.getZ()), stored.getUpdates());
+    return new HeadMemory(
+        stored.getDKey(),
+        stored.getDValue(),
+        bytesToFloats(stored.getM()),
+        bytesToFloats(stored.getZ()),
+        stored.getUpdates());
   }
 
   /**
-   * Rebuilds a stream's state. A session without context tokens (written before they were
-   * stored) fits only a model without overlap; for one with overlap it is rejected like any other
-   * shape mismatch, since the tokens its open segment attends to are lost.
+   * Rebuilds a stream's state. A session without context tokens (written before they were stored)
+   * fits only a model without overlap; for one with overlap it is rejected like any other shape
+   * mismatch, since the tokens its open segment attends to are lost.
    *
    * @param memories index {@code layer * heads + head}
    * @throws IllegalArgumentException if the parts do not fit {@code config}, e.g. the context
@@ -67,11 +71,18 @@ final class StateCodec {
    */
   static StreamState toState(ModelConfig config, StoredSession session, List<HeadMemory> memories) {
     if (session.getFormatVersion() != FORMAT_VERSION) {
-      throw new IllegalArgumentException("stored session has format version "
-          + session.getFormatVersion() + ", this processor reads " + FORMAT_VERSION);
+      throw new IllegalArgumentException(
+          "stored session has format version "
+              + session.getFormatVersion()
+              + ", this processor reads "
+              + FORMAT_VERSION);
     }
-    return StreamState.of(config, memories, toArray(session.getContextTokens()),
-        toArray(session.getOpenTokens()), session.getTokensAbsorbed(),
+    return StreamState.of(
+        config,
+        memories,
+        toArray(session.getContextTokens()),
+        toArray(session.getOpenTokens()),
+        session.getTokensAbsorbed(),
         session.getSegmentsAbsorbed());
   }
 

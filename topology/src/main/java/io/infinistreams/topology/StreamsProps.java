@@ -19,12 +19,17 @@ import org.apache.kafka.streams.StreamsConfig;
 public final class StreamsProps {
   /** Kafka's default {@code message.max.bytes} / {@code max.request.size} (1 MiB + 12). */
   static final int KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+
   /** Room for the record key, headers and batch overhead beyond the largest value. */
   static final int MARGIN_BYTES = 64 * 1024;
+
   /** Transaction timeout set for the producer (Kafka Streams' EOS default is 10 s). */
   public static final int TRANSACTION_TIMEOUT_MS = 60_000;
-  /** Records handed to the processor per poll, so one poll's work stays well under
-   * {@code max.poll.interval.ms}. */
+
+  /**
+   * Records handed to the processor per poll, so one poll's work stays well under {@code
+   * max.poll.interval.ms}.
+   */
   public static final int MAX_POLL_RECORDS = 100;
 
   private StreamsProps() {}
@@ -35,19 +40,21 @@ public final class StreamsProps {
   }
 
   /**
-   * Properties for running {@link InfiniTopology#build}: {@code exactly_once_v2}, producer
-   * {@code max.request.size} covering the largest stored record, a 60 s transaction timeout and
-   * at most {@value #MAX_POLL_RECORDS} records per poll.
+   * Properties for running {@link InfiniTopology#build}: {@code exactly_once_v2}, producer {@code
+   * max.request.size} covering the largest stored record, a 60 s transaction timeout and at most
+   * {@value #MAX_POLL_RECORDS} records per poll.
    */
   public static Properties forModel(ModelConfig config, TopologySettings settings) {
     Properties props = new Properties();
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-    props.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG),
+    props.put(
+        StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG),
         maxMessageBytes(config, settings));
-    props.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG),
+    props.put(
+        StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG),
         TRANSACTION_TIMEOUT_MS);
-    props.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG),
-        MAX_POLL_RECORDS);
+    props.put(
+        StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), MAX_POLL_RECORDS);
     return props;
   }
 
@@ -62,18 +69,29 @@ public final class StreamsProps {
   public static int sessionRecordBytes(ModelConfig config) {
     // header 10, version, array of <= N open tokens and array of C context tokens (count, ints of
     // <= 5 bytes each, end marker), 3 longs, fingerprint
-    return 10 + 5 + 5 + 5 * config.segmentLength() + 1 + 5 + 5 * config.overlap() + 1 + 30 + 5
+    return 10
+        + 5
+        + 5
+        + 5 * config.segmentLength()
+        + 1
+        + 5
+        + 5 * config.overlap()
+        + 1
+        + 30
+        + 5
         + 256;
   }
 
   /**
    * {@code max.message.bytes} for the changelog topics and {@code max.request.size} for the
-   * producer: the largest stored record plus its key and a margin, and never below Kafka's
-   * default.
+   * producer: the largest stored record plus its key and a margin, and never below Kafka's default.
    */
   public static int maxMessageBytes(ModelConfig config, TopologySettings settings) {
-    long largest = Math.max(headRecordBytes(config), sessionRecordBytes(config))
-        + 4L + settings.maxStreamIdBytes() + 8;
+    long largest =
+        Math.max(headRecordBytes(config), sessionRecordBytes(config))
+            + 4L
+            + settings.maxStreamIdBytes()
+            + 8;
     long needed = largest + MARGIN_BYTES;
     if (needed > Integer.MAX_VALUE) {
       throw new IllegalArgumentException("head memory too large for one Kafka record: " + needed);

@@ -1,29 +1,30 @@
 package io.infinistreams.topology;
 
 /**
- * What {@link InfiniTopology#build} needs besides the model: topic and store names and the
- * bounds on per-event work. Plain values; the app layer maps its configuration onto this record.
+ * What {@link InfiniTopology#build} needs besides the model: topic and store names and the bounds
+ * on per-event work. Plain values; the app layer maps its configuration onto this record.
  *
- * @param inputTopic        input events (key: stream id, value: InputEvent). Default {@code infini-input}.
- * @param outputTopic       output events (key: stream id, value: OutputEvent). Default {@code infini-output}.
- * @param deadLetterTopic   rejected events, original key and value bytes, reason in headers.
- *                          Default {@code infini-dlq}.
- * @param sessionsStore     store name of the per-stream sessions; also names its changelog topic
- *                          ({@code <application.id>-<name>-changelog}). Default {@code infini-sessions}.
- * @param memoryStore       store name of the per-(stream, layer, head) memories. Default {@code infini-memory}.
+ * @param inputTopic input events (key: stream id, value: InputEvent). Default {@code infini-input}.
+ * @param outputTopic output events (key: stream id, value: OutputEvent). Default {@code
+ *     infini-output}.
+ * @param deadLetterTopic rejected events, original key and value bytes, reason in headers. Default
+ *     {@code infini-dlq}.
+ * @param sessionsStore store name of the per-stream sessions; also names its changelog topic
+ *     ({@code <application.id>-<name>-changelog}). Default {@code infini-sessions}.
+ * @param memoryStore store name of the per-(stream, layer, head) memories. Default {@code
+ *     infini-memory}.
  * @param maxEventTextBytes largest event text in UTF-8 bytes; larger events are dead-lettered
- *                          (TEXT_TOO_LARGE). Bounds the work of one record: see docs/streaming.md,
- *                          "Bounded work per record". Default 16384.
+ *     (TEXT_TOO_LARGE). Bounds the work of one record: see docs/streaming.md, "Bounded work per
+ *     record". Default 16384.
  * @param absorbChunkTokens tokens per model call when absorbing an event's text: bounds native
- *                          memory and the length of one call; the result does not depend on it.
- *                          Default 2048.
+ *     memory and the length of one call; the result does not depend on it. Default 2048.
  * @param maxNewTokensLimit largest maxNewTokens a GENERATE may ask for; above it the event is
- *                          dead-lettered (INVALID_SETTINGS). Default 1024.
- * @param maxStreamIdBytes  longest stream id (the key) in UTF-8 bytes; longer keys are
- *                          dead-lettered (INVALID_KEY). Default 256.
- * @param computeSurprise   score appended text (surpriseBitsPerByte); costs a forward pass over
- *                          the tokens of the open segment. Default true.
- * @param stopAtEos         generation stops after the model emits EOS. Default true.
+ *     dead-lettered (INVALID_SETTINGS). Default 1024.
+ * @param maxStreamIdBytes longest stream id (the key) in UTF-8 bytes; longer keys are dead-lettered
+ *     (INVALID_KEY). Default 256.
+ * @param computeSurprise score appended text (surpriseBitsPerByte); costs a forward pass over the
+ *     tokens of the open segment. Default true.
+ * @param stopAtEos generation stops after the model emits EOS. Default true.
  */
 public record TopologySettings(
     String inputTopic,
@@ -55,38 +56,93 @@ public record TopologySettings(
 
   /** The defaults listed on each component. */
   public static TopologySettings defaults() {
-    return new TopologySettings("infini-input", "infini-output", "infini-dlq",
-        "infini-sessions", "infini-memory", 16384, 2048, 1024, 256, true, true);
+    return new TopologySettings(
+        "infini-input",
+        "infini-output",
+        "infini-dlq",
+        "infini-sessions",
+        "infini-memory",
+        16384,
+        2048,
+        1024,
+        256,
+        true,
+        true);
   }
 
   public TopologySettings withTopics(String input, String output, String deadLetter) {
-    return new TopologySettings(input, output, deadLetter, sessionsStore, memoryStore,
-        maxEventTextBytes, absorbChunkTokens, maxNewTokensLimit, maxStreamIdBytes,
-        computeSurprise, stopAtEos);
+    return new TopologySettings(
+        input,
+        output,
+        deadLetter,
+        sessionsStore,
+        memoryStore,
+        maxEventTextBytes,
+        absorbChunkTokens,
+        maxNewTokensLimit,
+        maxStreamIdBytes,
+        computeSurprise,
+        stopAtEos);
   }
 
   public TopologySettings withMaxEventTextBytes(int bytes) {
-    return new TopologySettings(inputTopic, outputTopic, deadLetterTopic, sessionsStore,
-        memoryStore, bytes, absorbChunkTokens, maxNewTokensLimit, maxStreamIdBytes,
-        computeSurprise, stopAtEos);
+    return new TopologySettings(
+        inputTopic,
+        outputTopic,
+        deadLetterTopic,
+        sessionsStore,
+        memoryStore,
+        bytes,
+        absorbChunkTokens,
+        maxNewTokensLimit,
+        maxStreamIdBytes,
+        computeSurprise,
+        stopAtEos);
   }
 
   public TopologySettings withAbsorbChunkTokens(int tokens) {
-    return new TopologySettings(inputTopic, outputTopic, deadLetterTopic, sessionsStore,
-        memoryStore, maxEventTextBytes, tokens, maxNewTokensLimit, maxStreamIdBytes,
-        computeSurprise, stopAtEos);
+    return new TopologySettings(
+        inputTopic,
+        outputTopic,
+        deadLetterTopic,
+        sessionsStore,
+        memoryStore,
+        maxEventTextBytes,
+        tokens,
+        maxNewTokensLimit,
+        maxStreamIdBytes,
+        computeSurprise,
+        stopAtEos);
   }
 
   public TopologySettings withMaxNewTokensLimit(int limit) {
-    return new TopologySettings(inputTopic, outputTopic, deadLetterTopic, sessionsStore,
-        memoryStore, maxEventTextBytes, absorbChunkTokens, limit, maxStreamIdBytes,
-        computeSurprise, stopAtEos);
+    return new TopologySettings(
+        inputTopic,
+        outputTopic,
+        deadLetterTopic,
+        sessionsStore,
+        memoryStore,
+        maxEventTextBytes,
+        absorbChunkTokens,
+        limit,
+        maxStreamIdBytes,
+        computeSurprise,
+        stopAtEos);
   }
 
   public TopologySettings withComputeSurprise(boolean compute) {
-    return new TopologySettings(inputTopic, outputTopic, deadLetterTopic, sessionsStore,
-        memoryStore, maxEventTextBytes, absorbChunkTokens, maxNewTokensLimit, maxStreamIdBytes,
-        compute, stopAtEos);
+    return new TopologySettings(
+        inputTopic,
+        outputTopic,
+        deadLetterTopic,
+        sessionsStore,
+        memoryStore,
+        maxEventTextBytes,
+        absorbChunkTokens,
+        maxNewTokensLimit,
+        maxStreamIdBytes,
+        compute,
+        stopAtEos);
   }
 
   private static void requireName(String name, String what) {

@@ -68,13 +68,15 @@ import org.junit.jupiter.params.provider.MethodSource;
 class InfiniTopologyTest {
   private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
   private static final String STREAM = "stream-1";
-  private static final TopologySettings SETTINGS = TopologySettings.defaults()
-      .withMaxEventTextBytes(256).withAbsorbChunkTokens(7).withMaxNewTokensLimit(32);
+  private static final TopologySettings SETTINGS =
+      TopologySettings.defaults()
+          .withMaxEventTextBytes(256)
+          .withAbsorbChunkTokens(7)
+          .withMaxNewTokensLimit(32);
 
   private static InfiniModel model;
 
-  @TempDir
-  Path stateDir;
+  @TempDir Path stateDir;
 
   private TopologyTestDriver driver;
   private TestInputTopic<byte[], byte[]> input;
@@ -100,12 +102,21 @@ class InfiniTopologyTest {
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
     props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
     driver = new TopologyTestDriver(InfiniTopology.build(SETTINGS, model), props, T0);
-    input = driver.createInputTopic(SETTINGS.inputTopic(), new ByteArraySerializer(),
-        new ByteArraySerializer(), T0, java.time.Duration.ofMillis(1));
-    output = driver.createOutputTopic(SETTINGS.outputTopic(),
-        InfiniTopology.KEY_SERDE.deserializer(), InfiniTopology.OUTPUT_SERDE.deserializer());
-    deadLetters = driver.createOutputTopic(SETTINGS.deadLetterTopic(),
-        new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    input =
+        driver.createInputTopic(
+            SETTINGS.inputTopic(),
+            new ByteArraySerializer(),
+            new ByteArraySerializer(),
+            T0,
+            java.time.Duration.ofMillis(1));
+    output =
+        driver.createOutputTopic(
+            SETTINGS.outputTopic(),
+            InfiniTopology.KEY_SERDE.deserializer(),
+            InfiniTopology.OUTPUT_SERDE.deserializer());
+    deadLetters =
+        driver.createOutputTopic(
+            SETTINGS.deadLetterTopic(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
     sessions = driver.getKeyValueStore(SETTINGS.sessionsStore());
     memory = driver.getKeyValueStore(SETTINGS.memoryStore());
   }
@@ -118,27 +129,42 @@ class InfiniTopologyTest {
   // ---- events and helpers ----
 
   private static InputEvent append(long seq, String text) {
-    return InputEvent.newBuilder().setSeq(seq).setKind(EventKind.APPEND).setText(text)
-        .setGeneration(new Generation(0, 0f, 0L, PromptFormat.RAW)).setEventTime(T0)
-        .setMetadata(Map.of()).build();
+    return InputEvent.newBuilder()
+        .setSeq(seq)
+        .setKind(EventKind.APPEND)
+        .setText(text)
+        .setGeneration(new Generation(0, 0f, 0L, PromptFormat.RAW))
+        .setEventTime(T0)
+        .setMetadata(Map.of())
+        .build();
   }
 
-  private static InputEvent generate(long seq, String prompt, int maxNewTokens, float temperature,
-      PromptFormat format) {
-    return InputEvent.newBuilder().setSeq(seq).setKind(EventKind.GENERATE).setText(prompt)
-        .setGeneration(new Generation(maxNewTokens, temperature, 5L, format)).setEventTime(T0)
-        .setMetadata(Map.of()).build();
+  private static InputEvent generate(
+      long seq, String prompt, int maxNewTokens, float temperature, PromptFormat format) {
+    return InputEvent.newBuilder()
+        .setSeq(seq)
+        .setKind(EventKind.GENERATE)
+        .setText(prompt)
+        .setGeneration(new Generation(maxNewTokens, temperature, 5L, format))
+        .setEventTime(T0)
+        .setMetadata(Map.of())
+        .build();
   }
 
   private static InputEvent reset(long seq) {
-    return InputEvent.newBuilder().setSeq(seq).setKind(EventKind.RESET).setText("")
-        .setGeneration(new Generation(0, 0f, 0L, PromptFormat.RAW)).setEventTime(T0)
-        .setMetadata(Map.of()).build();
+    return InputEvent.newBuilder()
+        .setSeq(seq)
+        .setKind(EventKind.RESET)
+        .setText("")
+        .setGeneration(new Generation(0, 0f, 0L, PromptFormat.RAW))
+        .setEventTime(T0)
+        .setMetadata(Map.of())
+        .build();
   }
 
   private void send(String key, InputEvent event) {
-    input.pipeInput(key.getBytes(StandardCharsets.UTF_8),
-        InfiniTopology.INPUT_SERDE.serialize("t", event));
+    input.pipeInput(
+        key.getBytes(StandardCharsets.UTF_8), InfiniTopology.INPUT_SERDE.serialize("t", event));
   }
 
   /** Every store entry as hex(key bytes) -> hex(value bytes), both stores. */
@@ -146,12 +172,18 @@ class InfiniTopologyTest {
     Map<String, String> all = new TreeMap<>();
     HexFormat hex = HexFormat.of();
     try (KeyValueIterator<String, StoredSession> it = sessions.all()) {
-      it.forEachRemaining(kv -> all.put("s:" + kv.key,
-          hex.formatHex(InfiniTopology.SESSION_SERDE.serialize("t", kv.value))));
+      it.forEachRemaining(
+          kv ->
+              all.put(
+                  "s:" + kv.key,
+                  hex.formatHex(InfiniTopology.SESSION_SERDE.serialize("t", kv.value))));
     }
     try (KeyValueIterator<MemoryKey, StoredHeadMemory> it = memory.all()) {
-      it.forEachRemaining(kv -> all.put("m:" + hex.formatHex(kv.key.toBytes()),
-          hex.formatHex(InfiniTopology.HEAD_MEMORY_SERDE.serialize("t", kv.value))));
+      it.forEachRemaining(
+          kv ->
+              all.put(
+                  "m:" + hex.formatHex(kv.key.toBytes()),
+                  hex.formatHex(InfiniTopology.HEAD_MEMORY_SERDE.serialize("t", kv.value))));
     }
     return all;
   }
@@ -178,8 +210,8 @@ class InfiniTopologyTest {
     assertEquals(expected.segmentsAbsorbed(), actual.segmentsAbsorbed());
     assertArrayEquals(expected.openTokens(), actual.openTokens());
     for (int i = 0; i < expected.memories().size(); i++) {
-      assertArrayEquals(expected.memories().get(i).toBytes(), actual.memories().get(i).toBytes(),
-          "memory " + i);
+      assertArrayEquals(
+          expected.memories().get(i).toBytes(), actual.memories().get(i).toBytes(), "memory " + i);
     }
   }
 
@@ -237,8 +269,8 @@ class InfiniTopologyTest {
     send(STREAM, append(2, text.substring(3, 90)));
     send(STREAM, append(3, text.substring(90)));
     assertEquals(3, output.readValuesToList().size());
-    StreamState reference = model.absorb(model.newState(), ByteTokenizer.encode(text), false)
-        .state();
+    StreamState reference =
+        model.absorb(model.newState(), ByteTokenizer.encode(text), false).state();
     assertSameState(reference, storedState(STREAM));
   }
 
@@ -249,11 +281,11 @@ class InfiniTopologyTest {
     output.readValue();
     send(STREAM, generate(2, "what?", 12, 0f, PromptFormat.CHAT));
 
-    StreamState afterAppend = model.absorb(model.newState(), ByteTokenizer.encode(context), false)
-        .state();
+    StreamState afterAppend =
+        model.absorb(model.newState(), ByteTokenizer.encode(context), false).state();
     int[] prompt = ByteTokenizer.chatTurn("what?");
-    GenerateResult reference = model.generate(afterAppend, prompt,
-        new GenerationSettings(12, 0f, 5L, true));
+    GenerateResult reference =
+        model.generate(afterAppend, prompt, new GenerationSettings(12, 0f, 5L, true));
     OutputEvent out = output.readValue();
     assertEquals(EventKind.GENERATE, out.getKind());
     assertEquals(ByteTokenizer.decode(reference.generated()), out.getGeneratedText());
@@ -267,8 +299,11 @@ class InfiniTopologyTest {
   void generateWithALongRawPromptEqualsOneCall() {
     String prompt = text(30, 4); // longer than the 7-token chunk: absorbed in chunks first
     send(STREAM, generate(1, prompt, 5, 0.8f, PromptFormat.RAW));
-    GenerateResult reference = model.generate(model.newState(), ByteTokenizer.encode(prompt),
-        new GenerationSettings(5, 0.8f, 5L, true));
+    GenerateResult reference =
+        model.generate(
+            model.newState(),
+            ByteTokenizer.encode(prompt),
+            new GenerationSettings(5, 0.8f, 5L, true));
     OutputEvent out = output.readValue();
     assertEquals(ByteTokenizer.decode(reference.generated()), out.getGeneratedText());
     assertSameState(reference.state(), storedState(STREAM));
@@ -289,8 +324,8 @@ class InfiniTopologyTest {
 
     send(STREAM, append(6, " second"));
     assertEquals(6, output.readValue().getSeq());
-    StreamState reference = model.absorb(model.newState(),
-        ByteTokenizer.encode("first second"), false).state();
+    StreamState reference =
+        model.absorb(model.newState(), ByteTokenizer.encode("first second"), false).state();
     assertSameState(reference, storedState(STREAM));
   }
 
@@ -317,25 +352,26 @@ class InfiniTopologyTest {
     assertEquals(List.of(ByteTokenizer.BOS), session.getOpenTokens());
     // the other stream is untouched
     Map<String, String> after = snapshot();
-    before.forEach((k, v) -> {
-      if (!k.startsWith("s:" + STREAM) && !k.startsWith("m:" + hexPrefix(STREAM))) {
-        assertEquals(v, after.get(k), k);
-      }
-    });
+    before.forEach(
+        (k, v) -> {
+          if (!k.startsWith("s:" + STREAM) && !k.startsWith("m:" + hexPrefix(STREAM))) {
+            assertEquals(v, after.get(k), k);
+          }
+        });
 
     send(STREAM, append(1, "pre-reset duplicate"));
     assertTrue(output.isEmpty());
     send(STREAM, append(3, "fresh start"));
     output.readValue();
-    StreamState reference = model.absorb(model.newState(), ByteTokenizer.encode("fresh start"),
-        false).state();
+    StreamState reference =
+        model.absorb(model.newState(), ByteTokenizer.encode("fresh start"), false).state();
     assertSameState(reference, storedState(STREAM));
   }
 
   private static String hexPrefix(String streamId) {
     byte[] id = streamId.getBytes(StandardCharsets.UTF_8);
-    return HexFormat.of().formatHex(ByteBuffer.allocate(4 + id.length).putInt(id.length).put(id)
-        .array());
+    return HexFormat.of()
+        .formatHex(ByteBuffer.allocate(4 + id.length).putInt(id.length).put(id).array());
   }
 
   // ---- dead letters ----
@@ -345,43 +381,73 @@ class InfiniTopologyTest {
     Function<InputEvent, byte[]> enc = e -> InfiniTopology.INPUT_SERDE.serialize("t", e);
     return Stream.of(
         Arguments.of("null key", null, enc.apply(append(9, "x")), DeadLetterReason.NULL_KEY),
-        Arguments.of("invalid UTF-8 key", new byte[] {(byte) 0xC3, (byte) 0x28},
-            enc.apply(append(9, "x")), DeadLetterReason.INVALID_KEY),
-        Arguments.of("key too long", "k".repeat(300).getBytes(StandardCharsets.UTF_8),
-            enc.apply(append(9, "x")), DeadLetterReason.INVALID_KEY),
-        Arguments.of("not Avro", streamKey, "plain text".getBytes(StandardCharsets.UTF_8),
+        Arguments.of(
+            "invalid UTF-8 key",
+            new byte[] {(byte) 0xC3, (byte) 0x28},
+            enc.apply(append(9, "x")),
+            DeadLetterReason.INVALID_KEY),
+        Arguments.of(
+            "key too long",
+            "k".repeat(300).getBytes(StandardCharsets.UTF_8),
+            enc.apply(append(9, "x")),
+            DeadLetterReason.INVALID_KEY),
+        Arguments.of(
+            "not Avro",
+            streamKey,
+            "plain text".getBytes(StandardCharsets.UTF_8),
             DeadLetterReason.UNDECODABLE),
         Arguments.of("null value", streamKey, null, DeadLetterReason.UNDECODABLE),
-        Arguments.of("truncated", streamKey, java.util.Arrays.copyOf(
-            enc.apply(append(9, "some text")), 14), DeadLetterReason.UNDECODABLE),
-        Arguments.of("unknown kind", streamKey,
+        Arguments.of(
+            "truncated",
+            streamKey,
+            java.util.Arrays.copyOf(enc.apply(append(9, "some text")), 14),
+            DeadLetterReason.UNDECODABLE),
+        Arguments.of(
+            "unknown kind",
+            streamKey,
             enc.apply(InputEvent.newBuilder(append(9, "x")).setKind(EventKind.UNKNOWN).build()),
             DeadLetterReason.UNKNOWN_KIND),
-        Arguments.of("text too large", streamKey, enc.apply(append(9, "é".repeat(129))),
+        Arguments.of(
+            "text too large",
+            streamKey,
+            enc.apply(append(9, "é".repeat(129))),
             DeadLetterReason.TEXT_TOO_LARGE),
-        Arguments.of("negative seq", streamKey, enc.apply(append(-1, "x")),
+        Arguments.of(
+            "negative seq",
+            streamKey,
+            enc.apply(append(-1, "x")),
             DeadLetterReason.INVALID_SEQUENCE),
-        Arguments.of("negative maxNewTokens", streamKey,
+        Arguments.of(
+            "negative maxNewTokens",
+            streamKey,
             enc.apply(generate(9, "q", -1, 0f, PromptFormat.RAW)),
             DeadLetterReason.INVALID_SETTINGS),
-        Arguments.of("maxNewTokens over limit", streamKey,
+        Arguments.of(
+            "maxNewTokens over limit",
+            streamKey,
             enc.apply(generate(9, "q", 33, 0f, PromptFormat.RAW)),
             DeadLetterReason.INVALID_SETTINGS),
-        Arguments.of("NaN temperature", streamKey,
+        Arguments.of(
+            "NaN temperature",
+            streamKey,
             enc.apply(generate(9, "q", 3, Float.NaN, PromptFormat.RAW)),
             DeadLetterReason.INVALID_SETTINGS),
-        Arguments.of("negative temperature", streamKey,
+        Arguments.of(
+            "negative temperature",
+            streamKey,
             enc.apply(generate(9, "q", 3, -0.5f, PromptFormat.RAW)),
             DeadLetterReason.INVALID_SETTINGS),
-        Arguments.of("infinite temperature", streamKey,
+        Arguments.of(
+            "infinite temperature",
+            streamKey,
             enc.apply(generate(9, "q", 3, Float.POSITIVE_INFINITY, PromptFormat.CHAT)),
             DeadLetterReason.INVALID_SETTINGS));
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("badEvents")
-  void badEventsGoToTheDeadLetterTopicWithStateUnchanged(String name, byte[] key, byte[] value,
-      DeadLetterReason reason) {
+  void badEventsGoToTheDeadLetterTopicWithStateUnchanged(
+      String name, byte[] key, byte[] value, DeadLetterReason reason) {
     send(STREAM, append(1, text(40, 7)));
     output.readValue();
     Map<String, String> before = snapshot();
@@ -415,14 +481,14 @@ class InfiniTopologyTest {
     send(STREAM, append(1, text(40, 8)));
     output.readValue();
     StoredSession session = sessions.get(STREAM);
-    sessions.put(STREAM, StoredSession.newBuilder(session).setModelFingerprint("0".repeat(64))
-        .build());
+    sessions.put(
+        STREAM, StoredSession.newBuilder(session).setModelFingerprint("0".repeat(64)).build());
     Map<String, String> before = snapshot();
 
     byte[] value = InfiniTopology.INPUT_SERDE.serialize("t", append(2, "more"));
     input.pipeInput(STREAM.getBytes(StandardCharsets.UTF_8), value);
-    assertDeadLettered(STREAM.getBytes(StandardCharsets.UTF_8), value,
-        DeadLetterReason.FINGERPRINT_MISMATCH);
+    assertDeadLettered(
+        STREAM.getBytes(StandardCharsets.UTF_8), value, DeadLetterReason.FINGERPRINT_MISMATCH);
     assertEquals(before, snapshot());
     assertTrue(output.isEmpty());
 
@@ -436,12 +502,14 @@ class InfiniTopologyTest {
     send(STREAM, append(1, text(40, 9)));
     output.readValue();
     MemoryKey key = new MemoryKey(STREAM, 1, 1);
-    memory.put(key, StoredHeadMemory.newBuilder(memory.get(key))
-        .setModelFingerprint("1".repeat(64)).build());
+    memory.put(
+        key,
+        StoredHeadMemory.newBuilder(memory.get(key)).setModelFingerprint("1".repeat(64)).build());
     Map<String, String> before = snapshot();
 
     send(STREAM, append(2, "more"));
-    assertEquals(DeadLetterReason.FINGERPRINT_MISMATCH.name(),
+    assertEquals(
+        DeadLetterReason.FINGERPRINT_MISMATCH.name(),
         header(deadLetters.readRecord(), DeadLetterReason.HEADER));
     assertEquals(before, snapshot());
   }
@@ -454,7 +522,8 @@ class InfiniTopologyTest {
     Map<String, String> before = snapshot();
 
     send(STREAM, append(2, "more"));
-    assertEquals(DeadLetterReason.STATE_MISMATCH.name(),
+    assertEquals(
+        DeadLetterReason.STATE_MISMATCH.name(),
         header(deadLetters.readRecord(), DeadLetterReason.HEADER));
     assertEquals(before, snapshot());
   }
@@ -465,8 +534,8 @@ class InfiniTopologyTest {
     send(STREAM, append(1, text(40, 11)));
     output.readValue();
     assertEquals(3, sessions.get(STREAM).getContextTokens().size());
-    sessions.put(STREAM, StoredSession.newBuilder(sessions.get(STREAM))
-        .setContextTokens(List.of()).build());
+    sessions.put(
+        STREAM, StoredSession.newBuilder(sessions.get(STREAM)).setContextTokens(List.of()).build());
     Map<String, String> before = snapshot();
 
     send(STREAM, append(2, "more"));
@@ -486,14 +555,19 @@ class InfiniTopologyTest {
     props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.resolve("closed").toString());
     try (TopologyTestDriver closedDriver =
         new TopologyTestDriver(InfiniTopology.build(SETTINGS, closing), props, T0)) {
-      TestInputTopic<byte[], byte[]> in = closedDriver.createInputTopic(SETTINGS.inputTopic(),
-          new ByteArraySerializer(), new ByteArraySerializer());
-      TestOutputTopic<byte[], byte[]> dlq = closedDriver.createOutputTopic(
-          SETTINGS.deadLetterTopic(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+      TestInputTopic<byte[], byte[]> in =
+          closedDriver.createInputTopic(
+              SETTINGS.inputTopic(), new ByteArraySerializer(), new ByteArraySerializer());
+      TestOutputTopic<byte[], byte[]> dlq =
+          closedDriver.createOutputTopic(
+              SETTINGS.deadLetterTopic(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
       closing.close();
-      org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
-          () -> in.pipeInput(STREAM.getBytes(StandardCharsets.UTF_8),
-              InfiniTopology.INPUT_SERDE.serialize("t", append(1, text(40, 12)))));
+      org.junit.jupiter.api.Assertions.assertThrows(
+          RuntimeException.class,
+          () ->
+              in.pipeInput(
+                  STREAM.getBytes(StandardCharsets.UTF_8),
+                  InfiniTopology.INPUT_SERDE.serialize("t", append(1, text(40, 12)))));
       assertTrue(dlq.isEmpty(), "not dead-lettered");
       KeyValueStore<String, StoredSession> closedSessions =
           closedDriver.getKeyValueStore(SETTINGS.sessionsStore());
@@ -516,8 +590,7 @@ class InfiniTopologyTest {
     old.put("kind", new GenericData.EnumSymbol(v1.getField("kind").schema(), "APPEND"));
     old.put("text", "written by an older producer");
     old.put("generation", generation);
-    ByteBuffer encoded = new BinaryMessageEncoder<GenericRecord>(GenericData.get(), v1)
-        .encode(old);
+    ByteBuffer encoded = new BinaryMessageEncoder<GenericRecord>(GenericData.get(), v1).encode(old);
     byte[] bytes = new byte[encoded.remaining()];
     encoded.get(bytes);
 
@@ -526,8 +599,10 @@ class InfiniTopologyTest {
     assertEquals(1, out.getSeq());
     assertEquals(Instant.EPOCH, out.getEventTime(), "default of the field v1 lacks");
     assertTrue(deadLetters.isEmpty());
-    StreamState reference = model.absorb(model.newState(),
-        ByteTokenizer.encode("written by an older producer"), false).state();
+    StreamState reference =
+        model
+            .absorb(model.newState(), ByteTokenizer.encode("written by an older producer"), false)
+            .state();
     assertSameState(reference, storedState(STREAM));
   }
 

@@ -14,8 +14,11 @@ class MemoryKeyTest {
   void roundTrips() {
     MemoryKey key = new MemoryKey("strëam/1", 3, 7);
     assertEquals(key, MemoryKey.fromBytes(key.toBytes()));
-    assertEquals(key, MemoryKey.SERDE.deserializer().deserialize("t",
-        MemoryKey.SERDE.serializer().serialize("t", key)));
+    assertEquals(
+        key,
+        MemoryKey.SERDE
+            .deserializer()
+            .deserialize("t", MemoryKey.SERDE.serializer().serialize("t", key)));
   }
 
   /** In RocksDB's byte order, each stream's keys are contiguous and inside [first, last]. */

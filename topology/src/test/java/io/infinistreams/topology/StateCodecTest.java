@@ -33,8 +33,8 @@ class StateCodecTest {
     HeadMemory memory = new HeadMemory(8, 8, m, z, 17);
     StoredHeadMemory stored = StateCodec.toStored(1, 0, memory, "fp");
     byte[] bytes = InfiniTopology.HEAD_MEMORY_SERDE.serialize("t", stored);
-    HeadMemory back = StateCodec.fromStored(
-        InfiniTopology.HEAD_MEMORY_SERDE.deserialize("t", bytes));
+    HeadMemory back =
+        StateCodec.fromStored(InfiniTopology.HEAD_MEMORY_SERDE.deserialize("t", bytes));
     assertArrayEquals(memory.toBytes(), back.toBytes());
     assertEquals(17, back.updates());
   }
@@ -45,8 +45,9 @@ class StateCodecTest {
     List<HeadMemory> memories = memories(config);
     StreamState state = StreamState.of(config, memories, new int[] {1, 2, 300 - 40}, 35, 2);
     StoredSession session = StateCodec.toSession(state, 9, "fp");
-    StoredSession back = InfiniTopology.SESSION_SERDE.deserialize("t",
-        InfiniTopology.SESSION_SERDE.serialize("t", session));
+    StoredSession back =
+        InfiniTopology.SESSION_SERDE.deserialize(
+            "t", InfiniTopology.SESSION_SERDE.serialize("t", session));
     assertEquals(9, back.getLastSeq());
     assertTrue(back.getContextTokens().isEmpty(), "no context without overlap");
     assertEquals(state, StateCodec.toState(config, back, memories));
@@ -59,8 +60,9 @@ class StateCodecTest {
     List<HeadMemory> memories = memories(config);
     int[] context = {104, 0, 263, 7};
     StreamState state = StreamState.of(config, memories, context, new int[] {1, 2, 260}, 35, 2);
-    StoredSession back = InfiniTopology.SESSION_SERDE.deserialize("t",
-        InfiniTopology.SESSION_SERDE.serialize("t", StateCodec.toSession(state, 9, "fp")));
+    StoredSession back =
+        InfiniTopology.SESSION_SERDE.deserialize(
+            "t", InfiniTopology.SESSION_SERDE.serialize("t", StateCodec.toSession(state, 9, "fp")));
     assertEquals(List.of(104, 0, 263, 7), back.getContextTokens());
     StreamState rebuilt = StateCodec.toState(config, back, memories);
     assertEquals(state, rebuilt);
@@ -69,31 +71,35 @@ class StateCodecTest {
   }
 
   /**
-   * A session without context (written before context was stored, or by a model without
-   * overlap) does not fit a model with overlap: rejected with a message naming the mismatch,
-   * which the processor dead-letters as STATE_MISMATCH.
+   * A session without context (written before context was stored, or by a model without overlap)
+   * does not fit a model with overlap: rejected with a message naming the mismatch, which the
+   * processor dead-letters as STATE_MISMATCH.
    */
   @Test
   void sessionLackingContextIsRejectedForAnOverlapModel() {
     ModelConfig config = ModelConfig.tiny().withOverlap(4);
     List<HeadMemory> memories = memories(config);
-    StoredSession session = StateCodec.toSession(
-        StreamState.of(ModelConfig.tiny().withOverlap(0), memories, new int[] {1, 2}, 35, 2), 9,
-        "fp");
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> StateCodec.toState(config, session, memories));
-    assertTrue(e.getMessage().contains("context") && e.getMessage().contains("overlap"),
-        e.getMessage());
-    StoredSession tooLong = StoredSession.newBuilder(session)
-        .setContextTokens(List.of(1, 2, 3, 4, 5)).build();
-    assertThrows(IllegalArgumentException.class,
-        () -> StateCodec.toState(config, tooLong, memories));
+    StoredSession session =
+        StateCodec.toSession(
+            StreamState.of(ModelConfig.tiny().withOverlap(0), memories, new int[] {1, 2}, 35, 2),
+            9,
+            "fp");
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> StateCodec.toState(config, session, memories));
+    assertTrue(
+        e.getMessage().contains("context") && e.getMessage().contains("overlap"), e.getMessage());
+    StoredSession tooLong =
+        StoredSession.newBuilder(session).setContextTokens(List.of(1, 2, 3, 4, 5)).build();
+    assertThrows(
+        IllegalArgumentException.class, () -> StateCodec.toState(config, tooLong, memories));
   }
 
   @Test
   void wrongShapesAreRejected() {
-    StoredHeadMemory stored = new StoredHeadMemory(0, 0, 8, 8, ByteBuffer.allocate(12),
-        ByteBuffer.allocate(32), 0L, "fp");
+    StoredHeadMemory stored =
+        new StoredHeadMemory(
+            0, 0, 8, 8, ByteBuffer.allocate(12), ByteBuffer.allocate(32), 0L, "fp");
     assertThrows(IllegalArgumentException.class, () -> StateCodec.fromStored(stored));
   }
 

@@ -27,35 +27,67 @@ class StreamsPropsTest {
 
   @Test
   void boundsHoldForActualEncodedRecords() {
-    for (ModelConfig config : List.of(ModelConfig.tiny(), ModelConfig.defaults(),
-        ModelConfig.defaults().withOverlap(ModelConfig.defaults().segmentLength()),
-        new ModelConfig(264, 512, 2, 2, 512, 512, 64, 1024,
-            ModelConfig.tiny().updateRule(), ModelConfig.tiny().memoryRead(), 10000f, 0))) {
+    for (ModelConfig config :
+        List.of(
+            ModelConfig.tiny(),
+            ModelConfig.defaults(),
+            ModelConfig.defaults().withOverlap(ModelConfig.defaults().segmentLength()),
+            new ModelConfig(
+                264,
+                512,
+                2,
+                2,
+                512,
+                512,
+                64,
+                1024,
+                ModelConfig.tiny().updateRule(),
+                ModelConfig.tiny().memoryRead(),
+                10000f,
+                0))) {
       HeadMemory head = HeadMemory.zero(config.dKey(), config.dValue());
-      int headBytes = InfiniTopology.HEAD_MEMORY_SERDE.serialize("t",
-          StateCodec.toStored(Integer.MAX_VALUE, Integer.MAX_VALUE, head, FINGERPRINT)).length;
-      assertTrue(headBytes <= StreamsProps.headRecordBytes(config),
+      int headBytes =
+          InfiniTopology.HEAD_MEMORY_SERDE.serialize(
+                  "t", StateCodec.toStored(Integer.MAX_VALUE, Integer.MAX_VALUE, head, FINGERPRINT))
+              .length;
+      assertTrue(
+          headBytes <= StreamsProps.headRecordBytes(config),
           headBytes + " > " + StreamsProps.headRecordBytes(config));
 
-      List<HeadMemory> memories = new ArrayList<>(
-          Collections.nCopies(config.layers() * config.heads(), head));
+      List<HeadMemory> memories =
+          new ArrayList<>(Collections.nCopies(config.layers() * config.heads(), head));
       int[] open = new int[config.segmentLength()]; // a full open segment is allowed
       java.util.Arrays.fill(open, config.vocabSize() - 1);
       int[] context = new int[config.overlap()]; // at most a segment
       java.util.Arrays.fill(context, config.vocabSize() - 1);
-      StreamState state = StreamState.of(config, memories, context, open, Long.MAX_VALUE / 2,
-          Long.MAX_VALUE / 2);
-      int sessionBytes = InfiniTopology.SESSION_SERDE.serialize("t",
-          StateCodec.toSession(state, Long.MAX_VALUE, FINGERPRINT)).length;
-      assertTrue(sessionBytes <= StreamsProps.sessionRecordBytes(config),
+      StreamState state =
+          StreamState.of(config, memories, context, open, Long.MAX_VALUE / 2, Long.MAX_VALUE / 2);
+      int sessionBytes =
+          InfiniTopology.SESSION_SERDE.serialize(
+                  "t", StateCodec.toSession(state, Long.MAX_VALUE, FINGERPRINT))
+              .length;
+      assertTrue(
+          sessionBytes <= StreamsProps.sessionRecordBytes(config),
           sessionBytes + " > " + StreamsProps.sessionRecordBytes(config));
     }
   }
 
   @Test
   void largeHeadsRaiseTheLimitAboveKafkasDefault() {
-    ModelConfig big = new ModelConfig(264, 512, 2, 2, 512, 512, 64, 1024,
-        ModelConfig.tiny().updateRule(), ModelConfig.tiny().memoryRead(), 10000f, 0);
+    ModelConfig big =
+        new ModelConfig(
+            264,
+            512,
+            2,
+            2,
+            512,
+            512,
+            64,
+            1024,
+            ModelConfig.tiny().updateRule(),
+            ModelConfig.tiny().memoryRead(),
+            10000f,
+            0);
     int max = StreamsProps.maxMessageBytes(big, TopologySettings.defaults());
     assertTrue(max > 4 * 512 * 512, "limit " + max + " must hold a 1 MiB head");
   }

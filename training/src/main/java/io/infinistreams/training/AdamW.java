@@ -13,8 +13,8 @@ import java.util.List;
  * decoupled from the gradient ({@code p -= lr * wd * p}, applied only to the groups that decay).
  * Updates parameters in place; call it with gradient recording off (outside a collector).
  *
- * <p>Native memory: the moments live in the manager given to the constructor; every temporary of
- * a step is created in the step manager passed to {@link #step} (first operands are copies made
+ * <p>Native memory: the moments live in the manager given to the constructor; every temporary of a
+ * step is created in the step manager passed to {@link #step} (first operands are copies made
  * there), so nothing accumulates in the weights' or the optimizer's manager.
  */
 public final class AdamW {
@@ -22,7 +22,7 @@ public final class AdamW {
   /**
    * One parameter's optimizer settings.
    *
-   * @param lrScale     multiplier of the scheduled learning rate (the gates use a larger one)
+   * @param lrScale multiplier of the scheduled learning rate (the gates use a larger one)
    * @param weightDecay decoupled decay coefficient (0 for gates, norms and gains)
    */
   public record Group(float lrScale, float weightDecay) {}
@@ -36,7 +36,12 @@ public final class AdamW {
   private final List<NDArray> v; // second moments
   private long t; // steps taken
 
-  public AdamW(List<NDArray> params, List<Group> groups, float beta1, float beta2, float eps,
+  public AdamW(
+      List<NDArray> params,
+      List<Group> groups,
+      float beta1,
+      float beta2,
+      float eps,
       NDManager manager) {
     if (params.size() != groups.size()) {
       throw new IllegalArgumentException("one group per parameter");
@@ -59,8 +64,8 @@ public final class AdamW {
   }
 
   /**
-   * One update with the given gradients (same order as the parameters), each scaled by
-   * {@code gradScale} first (gradient clipping), at learning rate {@code lr}.
+   * One update with the given gradients (same order as the parameters), each scaled by {@code
+   * gradScale} first (gradient clipping), at learning rate {@code lr}.
    */
   public void step(List<NDArray> grads, float gradScale, float lr, NDManager stepManager) {
     t++;
@@ -84,8 +89,8 @@ public final class AdamW {
 
   /**
    * Copies of the moments in {@code manager}, named {@code m.<name>} and {@code v.<name>}, for a
-   * checkpoint. Copies, because encoding the live moment arrays was seen to change the rounding
-   * of later updates (a run that checkpointed drifted from one that did not).
+   * checkpoint. Copies, because encoding the live moment arrays was seen to change the rounding of
+   * later updates (a run that checkpointed drifted from one that did not).
    */
   public NDList state(List<String> names, NDManager manager) {
     NDList out = new NDList();

@@ -24,9 +24,12 @@ import picocli.CommandLine.Spec;
  * ({@link WeightAverage}) as a model directory, its manifest naming every input by path,
  * fingerprint, coefficient and how it was made, so the chain behind it stays on record.
  */
-@Command(name = "average", mixinStandardHelpOptions = true,
-    description = "Average checkpoints of one architecture, parameter by parameter (a weight-space"
-        + " ensemble: e.g. a model and the same model trained further).")
+@Command(
+    name = "average",
+    mixinStandardHelpOptions = true,
+    description =
+        "Average checkpoints of one architecture, parameter by parameter (a weight-space"
+            + " ensemble: e.g. a model and the same model trained further).")
 public final class AverageCommand implements Callable<Integer> {
 
   @Parameters(arity = "2..*", paramLabel = "MODEL_DIR", description = "Checkpoint directories.")
@@ -35,12 +38,13 @@ public final class AverageCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, description = "Model directory to write.")
   Path out;
 
-  @Option(names = "--coefficients", split = ",", description = "One positive number per model,"
-      + " scaled to sum to 1 (default: equal).")
+  @Option(
+      names = "--coefficients",
+      split = ",",
+      description = "One positive number per model," + " scaled to sum to 1 (default: equal).")
   List<Double> coefficients;
 
-  @Spec
-  CommandSpec spec;
+  @Spec CommandSpec spec;
 
   @Override
   public Integer call() {
@@ -57,20 +61,23 @@ public final class AverageCommand implements Callable<Integer> {
   }
 
   private int average() {
-    double[] c = WeightAverage.normalise(coefficients != null ? coefficients
-        : Collections.nCopies(inputs.size(), 1.0), inputs.size());
+    double[] c =
+        WeightAverage.normalise(
+            coefficients != null ? coefficients : Collections.nCopies(inputs.size(), 1.0),
+            inputs.size());
     String command = TrainMain.typed(spec, "average");
     try (NDManager m = NDManager.newBaseManager()) {
       List<Weights> models = new ArrayList<>();
       JsonArray described = new JsonArray();
-      StringBuilder howMade = new StringBuilder("average command of "
-          + AverageCommand.class.getName() + ": " + command + " [");
+      StringBuilder howMade =
+          new StringBuilder(
+              "average command of " + AverageCommand.class.getName() + ": " + command + " [");
       for (int i = 0; i < inputs.size(); i++) {
         Checkpoint.Loaded l = Checkpoint.load(inputs.get(i), m);
         models.add(l.weights());
         String fp = l.manifest().get("fingerprint").getAsString();
-        String made = l.manifest().has("howMade") ? l.manifest().get("howMade").getAsString()
-            : "unknown";
+        String made =
+            l.manifest().has("howMade") ? l.manifest().get("howMade").getAsString() : "unknown";
         JsonObject d = new JsonObject();
         d.addProperty("path", inputs.get(i).toString());
         d.addProperty("fingerprint", fp);
@@ -80,15 +87,23 @@ public final class AverageCommand implements Callable<Integer> {
           d.add("training", l.manifest().get("training"));
         }
         described.add(d);
-        howMade.append(i == 0 ? "" : "; ").append("x ").append(c[i]).append(": fingerprint ")
-            .append(fp).append(", made by: ").append(made);
+        howMade
+            .append(i == 0 ? "" : "; ")
+            .append("x ")
+            .append(c[i])
+            .append(": fingerprint ")
+            .append(fp)
+            .append(", made by: ")
+            .append(made);
       }
       Weights avg = WeightAverage.average(models, c, m);
       Checkpoint.save(avg, out, howMade.append("]").toString());
       JsonObject average = new JsonObject();
       average.addProperty("command", command);
-      average.addProperty("arithmetic", "per value: sum of coefficient x value in double, in the"
-          + " order given, rounded once to float32");
+      average.addProperty(
+          "arithmetic",
+          "per value: sum of coefficient x value in double, in the"
+              + " order given, rounded once to float32");
       average.add("inputs", described);
       ModelExport.addToManifest(out, "average", average);
       System.err.println("wrote " + out + " (fingerprint " + avg.fingerprint() + ")");

@@ -1,8 +1,8 @@
 package io.infinistreams.training;
 
 /**
- * Linear warm-up from 0 to the peak over {@code warmup} steps, then cosine decay to
- * {@code minFraction * peak} at {@code total} steps. Returns a multiplier of the peak rate.
+ * Linear warm-up from 0 to the peak over {@code warmup} steps, then cosine decay to {@code
+ * minFraction * peak} at {@code total} steps. Returns a multiplier of the peak rate.
  */
 public record LrSchedule(long warmup, long total, double minFraction) {
   public LrSchedule {

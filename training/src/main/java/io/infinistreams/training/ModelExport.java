@@ -13,20 +13,28 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Writes a trained model as a shippable checkpoint ({@link Checkpoint#save}: model.safetensors
- * and manifest.json with config and fingerprint), adding to the manifest a {@code training}
- * object: command, seed, steps, wall time, the machine, data mix, corpus and its licence, the
- * whole configuration, and the last logged numbers (losses, accuracies, sigmoid(beta) per head).
+ * Writes a trained model as a shippable checkpoint ({@link Checkpoint#save}: model.safetensors and
+ * manifest.json with config and fingerprint), adding to the manifest a {@code training} object:
+ * command, seed, steps, wall time, the machine, data mix, corpus and its licence, the whole
+ * configuration, and the last logged numbers (losses, accuracies, sigmoid(beta) per head).
  */
 public final class ModelExport {
   private ModelExport() {}
 
-  public static void write(Trainer t, Path dir, double wallSec, String command,
-      List<RunLog.Point> curve) {
+  public static void write(
+      Trainer t, Path dir, double wallSec, String command, List<RunLog.Point> curve) {
     TrainConfig c = t.config();
     boolean kjv = "kjv".equals(c.corpus());
-    String howMade = "train command of io.infinistreams.training.TrainCommand: " + command
-        + " (seed " + c.seed() + ", " + t.stepsDone() + " steps, " + Math.round(wallSec) + " s)";
+    String howMade =
+        "train command of io.infinistreams.training.TrainCommand: "
+            + command
+            + " (seed "
+            + c.seed()
+            + ", "
+            + t.stepsDone()
+            + " steps, "
+            + Math.round(wallSec)
+            + " s)";
     Checkpoint.save(t.weights(), dir, howMade);
     JsonObject training = new JsonObject();
     training.addProperty("command", command);
@@ -35,16 +43,20 @@ public final class ModelExport {
     training.addProperty("wallSeconds", Math.round(wallSec));
     training.addProperty("machine", machine());
     training.addProperty("mix", c.mix());
-    training.addProperty("memory", c.noMemory()
-        ? "off: the memoryless twin, every output gate fixed at the local branch (sigmoid 0)"
-        : "on");
+    training.addProperty(
+        "memory",
+        c.noMemory()
+            ? "off: the memoryless twin, every output gate fixed at the local branch (sigmoid 0)"
+            : "on");
     training.addProperty("corpus", kjv ? TextCorpus.KJV_NAME : c.corpus());
-    training.addProperty("corpusPackage", kjv ? "Debian bible-kjv-text, read with bible-kjv"
-        : "none");
-    training.addProperty("corpusLicence", kjv
-        ? "KJV text: public domain (copyright expired); the Debian package's terms are in its"
-            + " copyright file"
-        : "n/a");
+    training.addProperty(
+        "corpusPackage", kjv ? "Debian bible-kjv-text, read with bible-kjv" : "none");
+    training.addProperty(
+        "corpusLicence",
+        kjv
+            ? "KJV text: public domain (copyright expired); the Debian package's terms are in its"
+                + " copyright file"
+            : "n/a");
     training.addProperty("heldOutFraction", TaskMixes.HELD_OUT);
     training.add("config", TrainCheckpoint.GSON.toJsonTree(c));
     if (!curve.isEmpty()) {
@@ -66,11 +78,19 @@ public final class ModelExport {
     } catch (RuntimeException e) {
       engine = "engine unknown";
     }
-    return rt.availableProcessors() + " processors, " + System.getProperty("os.arch") + ", "
-        + System.getProperty("os.name") + ", JVM heap up to " + rt.maxMemory() / (1 << 20)
+    return rt.availableProcessors()
+        + " processors, "
+        + System.getProperty("os.arch")
+        + ", "
+        + System.getProperty("os.name")
+        + ", JVM heap up to "
+        + rt.maxMemory() / (1 << 20)
         + " MiB; libtorch threads: "
         + System.getProperty("ai.djl.pytorch.num_threads", "default")
-        + " (OMP_NUM_THREADS=" + System.getenv("OMP_NUM_THREADS") + "); " + engine;
+        + " (OMP_NUM_THREADS="
+        + System.getenv("OMP_NUM_THREADS")
+        + "); "
+        + engine;
   }
 
   /** Copies the model directory {@code from} (weights and manifest) to {@code to}. */
@@ -78,7 +98,9 @@ public final class ModelExport {
     try {
       Files.createDirectories(to);
       for (String name : List.of(Checkpoint.WEIGHTS_FILE, Checkpoint.MANIFEST_FILE)) {
-        Files.copy(from.resolve(name), to.resolve(name),
+        Files.copy(
+            from.resolve(name),
+            to.resolve(name),
             java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       }
     } catch (IOException e) {
@@ -90,11 +112,12 @@ public final class ModelExport {
   static void addToManifest(Path dir, String key, JsonElement value) {
     Path file = dir.resolve(Checkpoint.MANIFEST_FILE);
     try {
-      JsonObject manifest = TrainCheckpoint.GSON.fromJson(
-          Files.readString(file, StandardCharsets.UTF_8), JsonObject.class);
+      JsonObject manifest =
+          TrainCheckpoint.GSON.fromJson(
+              Files.readString(file, StandardCharsets.UTF_8), JsonObject.class);
       manifest.add(key, value);
-      Files.writeString(file, TrainCheckpoint.GSON.toJson((JsonElement) manifest),
-          StandardCharsets.UTF_8);
+      Files.writeString(
+          file, TrainCheckpoint.GSON.toJson((JsonElement) manifest), StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException("writing manifest in " + dir, e);
     }

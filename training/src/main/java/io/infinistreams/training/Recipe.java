@@ -20,8 +20,8 @@ import java.util.TreeSet;
 
 /**
  * A training recipe: the model's shape and a sequence of stages, each a {@link TrainConfig} that
- * starts from the weights the stage before it ended with. One JSON file makes a model from
- * nothing, reproducibly: {@code bin/infini-train recipe FILE --seed N --out DIR}.
+ * starts from the weights the stage before it ended with. One JSON file makes a model from nothing,
+ * reproducibly: {@code bin/infini-train recipe FILE --seed N --out DIR}.
  *
  * <pre>{@code
  * {
@@ -48,15 +48,41 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
   /** Every key a stage may set. */
   public static final Set<String> STAGE_KEYS =
       Set.of(
-          "name", "steps", "batch", "minSegments", "maxSegments", "segmentSampling", "lr",
-          "gateLrScale", "minLrFraction", "warmup", "weightDecay", "clip", "mix",
-          "localFraction", "answerWeight", "corpus", "warmSegments", "warmFiller", "recompute",
-          "writePenalty", "noMemory");
+          "name",
+          "steps",
+          "batch",
+          "minSegments",
+          "maxSegments",
+          "segmentSampling",
+          "lr",
+          "gateLrScale",
+          "minLrFraction",
+          "warmup",
+          "weightDecay",
+          "clip",
+          "mix",
+          "localFraction",
+          "answerWeight",
+          "corpus",
+          "warmSegments",
+          "warmFiller",
+          "recompute",
+          "writePenalty",
+          "noMemory");
 
   private static final Set<String> MODEL_KEYS =
       Set.of(
-          "dModel", "layers", "heads", "dKey", "dValue", "ffnHidden", "segmentLength",
-          "updateRule", "memoryRead", "ropeBase", "overlap");
+          "dModel",
+          "layers",
+          "heads",
+          "dKey",
+          "dValue",
+          "ffnHidden",
+          "segmentLength",
+          "updateRule",
+          "memoryRead",
+          "ropeBase",
+          "overlap");
 
   /**
    * One stage.
@@ -99,8 +125,10 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
     }
     Recipe r =
         new Recipe(
-            o.has("description") ? o.get("description").getAsString() : "", model,
-            List.copyOf(stages), sha256(bytes));
+            o.has("description") ? o.get("description").getAsString() : "",
+            model,
+            List.copyOf(stages),
+            sha256(bytes));
     for (int i = 0; i < stages.size(); i++) {
       r.stageConfig(i, 1); // every stage must make a valid TrainConfig
     }
@@ -108,9 +136,9 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
   }
 
   /**
-   * The training configuration of stage {@code i} for a run of seed {@code seed}: the data seed
-   * of stage i is {@code 1000 * seed + i}, so stages of one run and runs of other seeds never
-   * share a batch.
+   * The training configuration of stage {@code i} for a run of seed {@code seed}: the data seed of
+   * stage i is {@code 1000 * seed + i}, so stages of one run and runs of other seeds never share a
+   * batch.
    */
   public TrainConfig stageConfig(int i, long seed) {
     JsonObject s = stages.get(i).settings();
@@ -163,9 +191,11 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
         intOr(m, "dValue", dKey),
         intOr(m, "ffnHidden", d.ffnHidden()),
         n,
-        m.has("updateRule") ? UpdateRule.valueOf(m.get("updateRule").getAsString())
+        m.has("updateRule")
+            ? UpdateRule.valueOf(m.get("updateRule").getAsString())
             : d.updateRule(),
-        m.has("memoryRead") ? MemoryRead.valueOf(m.get("memoryRead").getAsString())
+        m.has("memoryRead")
+            ? MemoryRead.valueOf(m.get("memoryRead").getAsString())
             : d.memoryRead(),
         floatOr(m, "ropeBase", d.ropeBase()),
         intOr(m, "overlap", Math.min(d.overlap(), n)));

@@ -7,8 +7,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -16,10 +16,10 @@ import picocli.CommandLine.Spec;
 /**
  * {@code infini-train recipe FILE --seed N --out DIR}: trains every stage of a {@link Recipe} in
  * order, each from the weights the stage before it ended with, into {@code DIR/stage-<i>-<name>}
- * ({@code checkpoint/} while it runs, {@code final/} when done), and copies the last stage's
- * model to {@code DIR/final}. The same command continues an interrupted run where it stopped
- * (finished stages are kept, a stage's checkpoint is resumed), so a run may span days and
- * processes; the result does not depend on where it was interrupted.
+ * ({@code checkpoint/} while it runs, {@code final/} when done), and copies the last stage's model
+ * to {@code DIR/final}. The same command continues an interrupted run where it stopped (finished
+ * stages are kept, a stage's checkpoint is resumed), so a run may span days and processes; the
+ * result does not depend on where it was interrupted.
  */
 @Command(
     name = "recipe",
@@ -36,8 +36,9 @@ public final class RecipeCommand implements Callable<Integer> {
   @Option(
       names = "--seed",
       defaultValue = "1",
-      description = "Seed of the run: initial weights and every stage's data (default "
-          + "${DEFAULT-VALUE}).")
+      description =
+          "Seed of the run: initial weights and every stage's data (default "
+              + "${DEFAULT-VALUE}).")
   long seed;
 
   @Mixin RunOptions runOptions = new RunOptions();
@@ -46,11 +47,14 @@ public final class RecipeCommand implements Callable<Integer> {
 
   /** Whether the model in {@code dir} was trained with exactly {@code config}. */
   static boolean trainedWith(Path dir, TrainConfig config) throws java.io.IOException {
-    com.google.gson.JsonObject manifest = com.google.gson.JsonParser.parseString(
-        Files.readString(dir.resolve(Checkpoint.MANIFEST_FILE))).getAsJsonObject();
+    com.google.gson.JsonObject manifest =
+        com.google.gson.JsonParser.parseString(
+                Files.readString(dir.resolve(Checkpoint.MANIFEST_FILE)))
+            .getAsJsonObject();
     return manifest.has("training")
-        && config.equals(TrainCheckpoint.GSON.fromJson(
-            manifest.getAsJsonObject("training").get("config"), TrainConfig.class));
+        && config.equals(
+            TrainCheckpoint.GSON.fromJson(
+                manifest.getAsJsonObject("training").get("config"), TrainConfig.class));
   }
 
   @Override
@@ -67,14 +71,31 @@ public final class RecipeCommand implements Callable<Integer> {
     for (int i = 0; i < recipe.stages().size(); i++) {
       Path dir = recipe.stageDir(out, i);
       Path fin = dir.resolve("final");
-      String command = "recipe " + file + " --seed " + seed + " (sha256 " + recipe.sha256()
-          + "), stage " + (i + 1) + " of " + recipe.stages().size() + ": "
-          + recipe.stages().get(i).name();
+      String command =
+          "recipe "
+              + file
+              + " --seed "
+              + seed
+              + " (sha256 "
+              + recipe.sha256()
+              + "), stage "
+              + (i + 1)
+              + " of "
+              + recipe.stages().size()
+              + ": "
+              + recipe.stages().get(i).name();
       TrainConfig config = recipe.stageConfig(i, seed);
       if (Files.exists(fin.resolve(Checkpoint.MANIFEST_FILE))) {
         if (!trainedWith(fin, config)) {
-          System.err.println("recipe: " + fin + " was trained with another configuration than "
-              + "stage " + (i + 1) + " of " + file + " now gives; use another --out");
+          System.err.println(
+              "recipe: "
+                  + fin
+                  + " was trained with another configuration than "
+                  + "stage "
+                  + (i + 1)
+                  + " of "
+                  + file
+                  + " now gives; use another --out");
           return 2;
         }
         previous = fin;
@@ -93,8 +114,13 @@ public final class RecipeCommand implements Callable<Integer> {
         TrainCheckpoint.State state = TrainCheckpoint.readState(ckpt);
         if (!state.config().equals(config)) {
           System.err.println(
-              "recipe: " + ckpt + " was trained with another configuration than stage "
-                  + (i + 1) + " of " + file + " now gives; use another --out");
+              "recipe: "
+                  + ckpt
+                  + " was trained with another configuration than stage "
+                  + (i + 1)
+                  + " of "
+                  + file
+                  + " now gives; use another --out");
           return 2;
         }
         trainer = TrainCheckpoint.resume(ckpt, TaskMixes.build(config));
@@ -105,15 +131,27 @@ public final class RecipeCommand implements Callable<Integer> {
         trainer = Trainer.fresh(config, TaskMixes.build(config));
       } else {
         try (NDManager m = NDManager.newBaseManager()) {
-          trainer = Trainer.fresh(config, TaskMixes.build(config),
-              Checkpoint.load(previous, m).weights());
+          trainer =
+              Trainer.fresh(
+                  config, TaskMixes.build(config), Checkpoint.load(previous, m).weights());
         }
       }
-      System.err.println("stage " + (i + 1) + " of " + recipe.stages().size() + " ("
-          + recipe.stages().get(i).name() + "): " + config.steps() + " steps, mix "
-          + config.mix() + ", model " + config.model().canonical());
-      boolean done = TrainCommand.runToEnd(trainer, dir, command, elapsed, history, runOptions,
-          left, Long.MAX_VALUE);
+      System.err.println(
+          "stage "
+              + (i + 1)
+              + " of "
+              + recipe.stages().size()
+              + " ("
+              + recipe.stages().get(i).name()
+              + "): "
+              + config.steps()
+              + " steps, mix "
+              + config.mix()
+              + ", model "
+              + config.model().canonical());
+      boolean done =
+          TrainCommand.runToEnd(
+              trainer, dir, command, elapsed, history, runOptions, left, Long.MAX_VALUE);
       if (!done) {
         return 0;
       }

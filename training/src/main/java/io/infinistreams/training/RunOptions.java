@@ -2,7 +2,10 @@ package io.infinistreams.training;
 
 import picocli.CommandLine.Option;
 
-/** How a training process reports and checkpoints: the options {@code train} and {@code recipe} share. */
+/**
+ * How a training process reports and checkpoints: the options {@code train} and {@code recipe}
+ * share.
+ */
 public final class RunOptions {
 
   @Option(
@@ -20,7 +23,8 @@ public final class RunOptions {
   @Option(
       names = "--max-minutes",
       defaultValue = "1e9",
-      description = "Stop (with a checkpoint) after this many minutes in this process; the same"
-          + " command with --resume (train) or again (recipe) continues.")
+      description =
+          "Stop (with a checkpoint) after this many minutes in this process; the same"
+              + " command with --resume (train) or again (recipe) continues.")
   double maxMinutes;
 }

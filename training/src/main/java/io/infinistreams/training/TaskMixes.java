@@ -17,9 +17,9 @@ import io.infinistreams.tasks.prose.NeedleTask;
 import io.infinistreams.tasks.prose.Phrasing;
 import io.infinistreams.tasks.prose.ProseSource;
 import io.infinistreams.tasks.prose.ProseTextTask;
-import java.nio.charset.StandardCharsets;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,8 +36,8 @@ public final class TaskMixes {
 
   /**
    * The prose that the retrieval tasks hide their needles in, for the corpus {@code spec}: the
-   * training split of the prepared corpora ({@link #PROSE}, see training/corpora), or the
-   * training part of any other corpus {@link #corpus} reads, its paragraphs split at blank lines.
+   * training split of the prepared corpora ({@link #PROSE}, see training/corpora), or the training
+   * part of any other corpus {@link #corpus} reads, its paragraphs split at blank lines.
    */
   public static ProseSource prose(String spec) {
     try {
@@ -57,9 +57,13 @@ public final class TaskMixes {
     try {
       return switch (spec) {
         case "synthetic" -> SyntheticText.corpus(1, 400_000, HELD_OUT);
-        case "kjv" -> TextCorpus.kjv(HELD_OUT).orElseThrow(() -> new IllegalStateException(
-            "corpus 'kjv' needs Debian's bible-kjv-text and bible-kjv: apt-get install"
-                + " bible-kjv-text bible-kjv (or pass --corpus synthetic or a text file)"));
+        case "kjv" ->
+            TextCorpus.kjv(HELD_OUT)
+                .orElseThrow(
+                    () ->
+                        new IllegalStateException(
+                            "corpus 'kjv' needs Debian's bible-kjv-text and bible-kjv: apt-get install"
+                                + " bible-kjv-text bible-kjv (or pass --corpus synthetic or a text file)"));
         default -> TextCorpus.fromFile(Path.of(spec), HELD_OUT);
       };
     } catch (IOException e) {
@@ -69,8 +73,8 @@ public final class TaskMixes {
 
   /**
    * Parses a mix: {@code passkey=0.6,chat=0.2,text=0.2}, or a curriculum of phases separated by
-   * {@code ;}, each after the first prefixed with the step it starts at:
-   * {@code passkey=1;1500:passkey=0.6,chat=0.2,text=0.2}.
+   * {@code ;}, each after the first prefixed with the step it starts at: {@code
+   * passkey=1;1500:passkey=0.6,chat=0.2,text=0.2}.
    */
   public static TaskMix build(TrainConfig c) {
     List<TaskMix.Phase> phases = new ArrayList<>();
@@ -96,8 +100,8 @@ public final class TaskMixes {
     return TaskMix.phased(phases);
   }
 
-  private static List<TaskMix.Entry> entries(String mix, TrainConfig c, TextCorpus[] text,
-      ProseSource[] prose) {
+  private static List<TaskMix.Entry> entries(
+      String mix, TrainConfig c, TextCorpus[] text, ProseSource[] prose) {
     List<TaskMix.Entry> entries = new ArrayList<>();
     for (String part : mix.split(",")) {
       String[] kv = part.trim().split("=");
@@ -106,22 +110,39 @@ public final class TaskMixes {
       }
       double weight = Double.parseDouble(kv[1]);
       switch (kv[0]) {
-        case "passkey" -> entries.add(new TaskMix.Entry(
-            new PasskeyTask(c.localFraction(), c.answerWeight()), weight));
-        case "passkey-spread" -> entries.add(new TaskMix.Entry(
-            new PasskeyTask(c.localFraction(), c.answerWeight(), true), weight));
-        case "passkey-uniform" -> entries.add(new TaskMix.Entry(
-            new PasskeyTask(0, c.answerWeight()), weight)); // depth uniform, never forced local
-        case "passkey-straddle" -> entries.add(new TaskMix.Entry(
-            new PasskeyTask(0, c.answerWeight(), false, FarNeedle.ANY_BOUNDARY, false), weight));
-        case "passkey-into-open" -> entries.add(new TaskMix.Entry( // memory into the open segment
-            new PasskeyTask(0, c.answerWeight(), false, FarNeedle.OPEN_BOUNDARY, false), weight));
-        case "passkey-into-open-head" -> entries.add(new TaskMix.Entry( // key wholly open
-            new PasskeyTask(0, c.answerWeight(), false, FarNeedle.OPEN_HEAD, false), weight));
-        case "passkey-cut-answer" -> entries.add(new TaskMix.Entry(
-            new PasskeyTask(0, c.answerWeight(), false, FarNeedle.ANYWHERE, true), weight));
-        case "chat" -> entries.add(new TaskMix.Entry(new ChatRecallTask(3, c.answerWeight()),
-            weight));
+        case "passkey" ->
+            entries.add(
+                new TaskMix.Entry(new PasskeyTask(c.localFraction(), c.answerWeight()), weight));
+        case "passkey-spread" ->
+            entries.add(
+                new TaskMix.Entry(
+                    new PasskeyTask(c.localFraction(), c.answerWeight(), true), weight));
+        case "passkey-uniform" ->
+            entries.add(
+                new TaskMix.Entry(
+                    new PasskeyTask(0, c.answerWeight()),
+                    weight)); // depth uniform, never forced local
+        case "passkey-straddle" ->
+            entries.add(
+                new TaskMix.Entry(
+                    new PasskeyTask(0, c.answerWeight(), false, FarNeedle.ANY_BOUNDARY, false),
+                    weight));
+        case "passkey-into-open" ->
+            entries.add(
+                new TaskMix.Entry( // memory into the open segment
+                    new PasskeyTask(0, c.answerWeight(), false, FarNeedle.OPEN_BOUNDARY, false),
+                    weight));
+        case "passkey-into-open-head" ->
+            entries.add(
+                new TaskMix.Entry( // key wholly open
+                    new PasskeyTask(0, c.answerWeight(), false, FarNeedle.OPEN_HEAD, false),
+                    weight));
+        case "passkey-cut-answer" ->
+            entries.add(
+                new TaskMix.Entry(
+                    new PasskeyTask(0, c.answerWeight(), false, FarNeedle.ANYWHERE, true), weight));
+        case "chat" ->
+            entries.add(new TaskMix.Entry(new ChatRecallTask(3, c.answerWeight()), weight));
         case "recall" -> entries.add(new TaskMix.Entry(new RecallTask(c.answerWeight()), weight));
         case "copy" -> entries.add(new TaskMix.Entry(new CopyTask(c.answerWeight()), weight));
         case "text" -> {
@@ -134,20 +155,36 @@ public final class TaskMixes {
             entries.add(new TaskMix.Entry(new TextTask(text[0]), weight));
           }
         }
-        case "needle" -> entries.add(new TaskMix.Entry(
-            new NeedleTask(prose(prose, c), Phrasing.TRAIN, c.answerWeight()), weight));
-        case "multikey" -> entries.add(new TaskMix.Entry(
-            new MultiKeyTask(prose(prose, c), Phrasing.TRAIN, c.answerWeight(), false), weight));
-        case "multikey-near" -> entries.add(new TaskMix.Entry(
-            new MultiKeyTask(prose(prose, c), Phrasing.TRAIN, c.answerWeight(), true), weight));
-        case "facts" -> entries.add(new TaskMix.Entry(
-            new FactTrackingTask(prose(prose, c), Phrasing.TRAIN, c.answerWeight()), weight));
-        case "chat-facts" -> entries.add(new TaskMix.Entry(
-            new ChatFactTask(prose(prose, c), Phrasing.TRAIN, c.answerWeight()), weight));
-        default -> throw new IllegalArgumentException("unknown task '" + kv[0]
-            + "' (text, needle, multikey, multikey-near, facts, chat-facts, passkey,"
-            + " passkey-spread, passkey-uniform, passkey-straddle, passkey-into-open,"
-            + " passkey-into-open-head, passkey-cut-answer, copy, recall, chat)");
+        case "needle" ->
+            entries.add(
+                new TaskMix.Entry(
+                    new NeedleTask(prose(prose, c), Phrasing.TRAIN, c.answerWeight()), weight));
+        case "multikey" ->
+            entries.add(
+                new TaskMix.Entry(
+                    new MultiKeyTask(prose(prose, c), Phrasing.TRAIN, c.answerWeight(), false),
+                    weight));
+        case "multikey-near" ->
+            entries.add(
+                new TaskMix.Entry(
+                    new MultiKeyTask(prose(prose, c), Phrasing.TRAIN, c.answerWeight(), true),
+                    weight));
+        case "facts" ->
+            entries.add(
+                new TaskMix.Entry(
+                    new FactTrackingTask(prose(prose, c), Phrasing.TRAIN, c.answerWeight()),
+                    weight));
+        case "chat-facts" ->
+            entries.add(
+                new TaskMix.Entry(
+                    new ChatFactTask(prose(prose, c), Phrasing.TRAIN, c.answerWeight()), weight));
+        default ->
+            throw new IllegalArgumentException(
+                "unknown task '"
+                    + kv[0]
+                    + "' (text, needle, multikey, multikey-near, facts, chat-facts, passkey,"
+                    + " passkey-spread, passkey-uniform, passkey-straddle, passkey-into-open,"
+                    + " passkey-into-open-head, passkey-cut-answer, copy, recall, chat)");
       }
     }
     return entries;

@@ -23,16 +23,18 @@ import java.util.stream.Stream;
 
 /**
  * A resumable training checkpoint, one directory:
+ *
  * <ul>
- *   <li>{@code model.safetensors}: the weights, one tensor per parameter (names of
- *       {@link Weights#parameters()});</li>
- *   <li>{@code optimizer.safetensors}: AdamW's moments {@code m.<name>}, {@code v.<name>};</li>
+ *   <li>{@code model.safetensors}: the weights, one tensor per parameter (names of {@link
+ *       Weights#parameters()});
+ *   <li>{@code optimizer.safetensors}: AdamW's moments {@code m.<name>}, {@code v.<name>};
  *   <li>{@code train-state.json}: the {@link TrainConfig}, steps done (which is also the data
  *       stream's position: the batch of step i is a pure function of (seed, i)), the optimizer's
- *       step count, wall seconds so far, the command line, and the loss curve.</li>
+ *       step count, wall seconds so far, the command line, and the loss curve.
  * </ul>
- * Written into a temporary sibling and renamed into place, so an interruption mid-write leaves
- * the previous checkpoint intact.
+ *
+ * Written into a temporary sibling and renamed into place, so an interruption mid-write leaves the
+ * previous checkpoint intact.
  */
 public final class TrainCheckpoint {
   public static final String WEIGHTS = "model.safetensors";
@@ -40,18 +42,27 @@ public final class TrainCheckpoint {
   public static final String STATE = "train-state.json";
   public static final String WARM_STATES = "warm-states.safetensors";
 
-  static final Gson GSON = new GsonBuilder().setPrettyPrinting()
-      .serializeSpecialFloatingPointValues().disableHtmlEscaping().create();
+  static final Gson GSON =
+      new GsonBuilder()
+          .setPrettyPrinting()
+          .serializeSpecialFloatingPointValues()
+          .disableHtmlEscaping()
+          .create();
 
   /** What train-state.json holds. */
-  public record State(TrainConfig config, long step, long optimizerSteps, double elapsedSec,
-      String command, List<RunLog.Point> history) {}
+  public record State(
+      TrainConfig config,
+      long step,
+      long optimizerSteps,
+      double elapsedSec,
+      String command,
+      List<RunLog.Point> history) {}
 
   private TrainCheckpoint() {}
 
   /** Writes {@code trainer}'s checkpoint to {@code dir}, replacing any previous one atomically. */
-  public static void save(Trainer trainer, Path dir, double elapsedSec, String command,
-      List<RunLog.Point> history) {
+  public static void save(
+      Trainer trainer, Path dir, double elapsedSec, String command, List<RunLog.Point> history) {
     try {
       Path parent = dir.toAbsolutePath().getParent();
       Files.createDirectories(parent);
@@ -73,8 +84,14 @@ public final class TrainCheckpoint {
           }
         }
       }
-      State state = new State(trainer.config(), trainer.stepsDone(),
-          trainer.optimizer().stepsTaken(), elapsedSec, command, history);
+      State state =
+          new State(
+              trainer.config(),
+              trainer.stepsDone(),
+              trainer.optimizer().stepsTaken(),
+              elapsedSec,
+              command,
+              history);
       Files.writeString(tmp.resolve(STATE), GSON.toJson(state), StandardCharsets.UTF_8);
       Path old = parent.resolve(dir.getFileName() + ".old");
       deleteTree(old);
@@ -91,13 +108,15 @@ public final class TrainCheckpoint {
   /** Reads train-state.json of a checkpoint. */
   public static State readState(Path dir) {
     try {
-      JsonObject state = JsonParser.parseString(
-          Files.readString(dir.resolve(STATE), StandardCharsets.UTF_8)).getAsJsonObject();
+      JsonObject state =
+          JsonParser.parseString(Files.readString(dir.resolve(STATE), StandardCharsets.UTF_8))
+              .getAsJsonObject();
       // the model config through the manifest's reader, which refuses a configuration this
       // version does not implement rather than resume it as something else
       JsonObject config = state.getAsJsonObject("config");
-      config.add("model", Checkpoint.configToJson(
-          Checkpoint.configFromJson(config.getAsJsonObject("model"))));
+      config.add(
+          "model",
+          Checkpoint.configToJson(Checkpoint.configFromJson(config.getAsJsonObject("model"))));
       return GSON.fromJson(state, State.class);
     } catch (IOException e) {
       throw new UncheckedIOException("reading " + dir.resolve(STATE), e);
@@ -119,8 +138,8 @@ public final class TrainCheckpoint {
         named = NDList.decode(base, in);
       }
       if (!config.model().equals(state.config().model())) {
-        throw new IllegalArgumentException("cannot resume " + state.config().model() + " as "
-            + config.model());
+        throw new IllegalArgumentException(
+            "cannot resume " + state.config().model() + " as " + config.model());
       }
       // Fresh, separately allocated copies: decoded tensors may sit at arbitrary offsets of one
       // buffer, and BLAS kernels round differently on differently aligned data, which would make
@@ -136,8 +155,9 @@ public final class TrainCheckpoint {
       Trainer trainer = new Trainer(config, mix, base, weights, state.step());
       try (NDManager tmp = base.newSubManager();
           InputStream in = Files.newInputStream(dir.resolve(OPTIMIZER))) {
-        trainer.optimizer().restore(NDList.decode(tmp, in), trainer.names(),
-            state.optimizerSteps());
+        trainer
+            .optimizer()
+            .restore(NDList.decode(tmp, in), trainer.names(), state.optimizerSteps());
       }
       if (config.warmFiller() > 0 && Files.exists(dir.resolve(WARM_STATES))) {
         try (NDManager tmp = base.newSubManager();

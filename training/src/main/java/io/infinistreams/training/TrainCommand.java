@@ -14,8 +14,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -40,14 +40,16 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Option(
       names = "--new-total-steps",
-      description = "With --resume: change the total step count (the cosine schedule's end); the"
-          + " run is then no longer the one its first command made.")
+      description =
+          "With --resume: change the total step count (the cosine schedule's end); the"
+              + " run is then no longer the one its first command made.")
   Long newTotalSteps;
 
   @Option(
       names = "--export",
-      description = "Only write the checkpoint in --out as a model directory (model.safetensors"
-          + " + manifest.json) here, e.g. to evaluate it mid-run.")
+      description =
+          "Only write the checkpoint in --out as a model directory (model.safetensors"
+              + " + manifest.json) here, e.g. to evaluate it mid-run.")
   Path export;
 
   @Option(names = "--new-mix", description = "With --resume: continue with this task mix.")
@@ -60,8 +62,9 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Option(
       names = "--recompute",
-      description = "Backpropagate through the trained segments by recomputation: memory for one"
-          + " segment whatever --max-segments, one more forward pass per segment.")
+      description =
+          "Backpropagate through the trained segments by recomputation: memory for one"
+              + " segment whatever --max-segments, one more forward pass per segment.")
   boolean recompute;
 
   @Option(
@@ -112,10 +115,11 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(
       names = "--segment-sampling",
       defaultValue = "UNIFORM",
-      description = "How each step draws its segments per sequence from [--min-segments,"
-          + " --max-segments]: UNIFORM, or LOG_UNIFORM (each doubling equally often: short"
-          + " documents read from an empty memory are common, and a step costs less) (default"
-          + " ${DEFAULT-VALUE}).")
+      description =
+          "How each step draws its segments per sequence from [--min-segments,"
+              + " --max-segments]: UNIFORM, or LOG_UNIFORM (each doubling equally often: short"
+              + " documents read from an empty memory are common, and a step costs less) (default"
+              + " ${DEFAULT-VALUE}).")
   TrainConfig.SegmentSampling segmentSampling;
 
   @Option(
@@ -127,8 +131,9 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(
       names = "--gate-lr-scale",
       defaultValue = "10",
-      description = "The per-head scalars (output gates, GATED write biases) learn at lr x this"
-          + " (default ${DEFAULT-VALUE}).")
+      description =
+          "The per-head scalars (output gates, GATED write biases) learn at lr x this"
+              + " (default ${DEFAULT-VALUE}).")
   float gateLrScale;
 
   @Option(
@@ -158,38 +163,42 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(
       names = "--mix",
       defaultValue = "passkey=0.6,chat=0.2,text=0.2",
-      description = "Task weights: passkey (--local-fraction of needles in the question's"
-          + " segment), passkey-spread (as passkey, local needles at any distance before the"
-          + " question), passkey-uniform (needle depth uniform), passkey-straddle (needle across"
-          + " a segment boundary), passkey-into-open (needle across the boundary of the"
-          + " question's own segment), passkey-into-open-head (the same, only words before the"
-          + " key in memory), passkey-cut-answer (a segment boundary inside the answer), copy,"
-          + " recall, chat, text; phases of a curriculum separated by ';', each after the first"
-          + " as STEP:mix, e.g. 'passkey=1;1500:passkey=0.6,text=0.2,chat=0.2' (default"
-          + " ${DEFAULT-VALUE}).")
+      description =
+          "Task weights: passkey (--local-fraction of needles in the question's"
+              + " segment), passkey-spread (as passkey, local needles at any distance before the"
+              + " question), passkey-uniform (needle depth uniform), passkey-straddle (needle across"
+              + " a segment boundary), passkey-into-open (needle across the boundary of the"
+              + " question's own segment), passkey-into-open-head (the same, only words before the"
+              + " key in memory), passkey-cut-answer (a segment boundary inside the answer), copy,"
+              + " recall, chat, text; phases of a curriculum separated by ';', each after the first"
+              + " as STEP:mix, e.g. 'passkey=1;1500:passkey=0.6,text=0.2,chat=0.2' (default"
+              + " ${DEFAULT-VALUE}).")
   String mix;
 
   @Option(
       names = "--warm-segments",
       defaultValue = "0",
-      description = "Most segments run forward only (no gradient, no loss) at the start of a"
-          + " sequence, before the trained ones; each step draws 0..this (default"
-          + " ${DEFAULT-VALUE}).")
+      description =
+          "Most segments run forward only (no gradient, no loss) at the start of a"
+              + " sequence, before the trained ones; each step draws 0..this (default"
+              + " ${DEFAULT-VALUE}).")
   int warmSegments;
 
   @Option(
       names = "--warm-filler",
       defaultValue = "0",
-      description = "Start sequences from the memory after up to this many tokens of passkey"
-          + " filler (4K, 16K, ... up to it, or empty), recomputed from the current weights"
-          + " every 100 steps; 0: off (default ${DEFAULT-VALUE}).")
+      description =
+          "Start sequences from the memory after up to this many tokens of passkey"
+              + " filler (4K, 16K, ... up to it, or empty), recomputed from the current weights"
+              + " every 100 steps; 0: off (default ${DEFAULT-VALUE}).")
   int warmFiller;
 
   @Option(
       names = "--local-fraction",
       defaultValue = "0.5",
-      description = "Passkey samples with the needle in the question's segment (default"
-          + " ${DEFAULT-VALUE}).")
+      description =
+          "Passkey samples with the needle in the question's segment (default"
+              + " ${DEFAULT-VALUE}).")
   double localFraction;
 
   @Option(
@@ -201,8 +210,8 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(
       names = "--corpus",
       defaultValue = "kjv",
-      description = "kjv (Debian bible-kjv-text), synthetic, or a text file (default"
-          + " ${DEFAULT-VALUE}).")
+      description =
+          "kjv (Debian bible-kjv-text), synthetic, or a text file (default" + " ${DEFAULT-VALUE}).")
   String corpus;
 
   @Option(names = "--d-model", description = "Override d_model.")
@@ -228,38 +237,43 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Option(
       names = "--update",
-      description = "How a segment is written into memory: LINEAR or DELTA (the paper's rules),"
-          + " or GATED (the gated delta rule, which needs --read NORMALIZED) (default: the"
-          + " config's, GATED).")
+      description =
+          "How a segment is written into memory: LINEAR or DELTA (the paper's rules),"
+              + " or GATED (the gated delta rule, which needs --read NORMALIZED) (default: the"
+              + " config's, GATED).")
   UpdateRule update;
 
   @Option(
       names = "--read",
-      description = "How memory is read: PAPER (the paper's normalisation by sigma(Q) z) or"
-          + " NORMALIZED (unit RMS times a learned gain per head) (default: the config's,"
-          + " NORMALIZED).")
+      description =
+          "How memory is read: PAPER (the paper's normalisation by sigma(Q) z) or"
+              + " NORMALIZED (unit RMS times a learned gain per head) (default: the config's,"
+              + " NORMALIZED).")
   MemoryRead read;
 
   @Option(
       names = "--overlap",
-      description = "C: tokens of the previous segment each segment's local attention also sees"
-          + " (0..N; 0 is the paper's model; default: the config's, 32, or 4 with --tiny). No"
-          + " new weights: a model trained with one overlap can be continued with another"
-          + " (--init-from).")
+      description =
+          "C: tokens of the previous segment each segment's local attention also sees"
+              + " (0..N; 0 is the paper's model; default: the config's, 32, or 4 with --tiny). No"
+              + " new weights: a model trained with one overlap can be continued with another"
+              + " (--init-from).")
   Integer overlap;
 
   @Option(
       names = "--write-penalty",
       defaultValue = "0",
-      description = "Add lambda * the mean GATED write strength to the loss: writing costs"
-          + " (default ${DEFAULT-VALUE}: off).")
+      description =
+          "Add lambda * the mean GATED write strength to the loss: writing costs"
+              + " (default ${DEFAULT-VALUE}: off).")
   float writePenalty;
 
   @Option(
       names = "--no-memory",
-      description = "Train the memoryless twin: every head's output gate fixed at the local"
-          + " branch (sigmoid 0) and not trained, memory never read. The exported model carries"
-          + " those gates: evaluate it as it is.")
+      description =
+          "Train the memoryless twin: every head's output gate fixed at the local"
+              + " branch (sigmoid 0) and not trained, memory never read. The exported model carries"
+              + " those gates: evaluate it as it is.")
   boolean noMemory;
 
   @Option(names = "--tiny", description = "Start from the tiny test configuration.")
@@ -267,24 +281,24 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Mixin RunOptions runOptions = new RunOptions();
 
-
   @Option(
       names = "--init-from",
-      description = "A new run starts from this model directory (model.safetensors +"
-          + " manifest.json): tensors with the same name and shape are copied, the rest drawn"
-          + " from --seed; the optimizer starts afresh. The shape options must match the"
-          + " source's; --update, --read and --overlap may differ (e.g. GATED from DELTA: all"
-          + " but the write gate's tensors carry over).")
+      description =
+          "A new run starts from this model directory (model.safetensors +"
+              + " manifest.json): tensors with the same name and shape are copied, the rest drawn"
+              + " from --seed; the optimizer starts afresh. The shape options must match the"
+              + " source's; --update, --read and --overlap may differ (e.g. GATED from DELTA: all"
+              + " but the write gate's tensors carry over).")
   Path initFrom;
 
   @Option(
       names = "--stop-at-step",
-      description = "Stop (with a checkpoint) once this many steps are done, e.g. to change the"
-          + " recipe there with --resume.")
+      description =
+          "Stop (with a checkpoint) once this many steps are done, e.g. to change the"
+              + " recipe there with --resume.")
   Long stopAtStep;
 
-  @Spec
-  CommandSpec spec;
+  @Spec CommandSpec spec;
 
   String commandLine = "train";
 
@@ -308,9 +322,30 @@ public final class TrainCommand implements Callable<Integer> {
   }
 
   TrainConfig trainConfig() {
-    return new TrainConfig(modelConfig(), seed, steps, batch, minSegments, maxSegments, lr,
-        gateLrScale, minLrFraction, warmup, weightDecay, clip, 0.9f, 0.95f, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty,
+    return new TrainConfig(
+        modelConfig(),
+        seed,
+        steps,
+        batch,
+        minSegments,
+        maxSegments,
+        lr,
+        gateLrScale,
+        minLrFraction,
+        warmup,
+        weightDecay,
+        clip,
+        0.9f,
+        0.95f,
+        mix,
+        localFraction,
+        answerWeight,
+        corpus,
+        noMemory,
+        warmSegments,
+        warmFiller,
+        recompute,
+        writePenalty,
         segmentSampling);
   }
 
@@ -321,8 +356,17 @@ public final class TrainCommand implements Callable<Integer> {
     if (export != null) {
       TrainCheckpoint.State state = TrainCheckpoint.readState(ckpt);
       try (Trainer t = TrainCheckpoint.resume(ckpt, TaskMixes.build(state.config()))) {
-        ModelExport.write(t, export, state.elapsedSec(), state.command() + " (checkpoint at step "
-            + state.step() + " of " + state.config().steps() + ")", state.history());
+        ModelExport.write(
+            t,
+            export,
+            state.elapsedSec(),
+            state.command()
+                + " (checkpoint at step "
+                + state.step()
+                + " of "
+                + state.config().steps()
+                + ")",
+            state.history());
       }
       System.err.println("exported step " + state.step() + " to " + export);
       return 0;
@@ -343,22 +387,31 @@ public final class TrainCommand implements Callable<Integer> {
         config = config.withWarmFiller(newWarmFiller);
       }
       if (newMix != null || newLocalFraction != null || newAnswerWeight != null) {
-        config = config.withData(newMix != null ? newMix : config.mix(),
-            newLocalFraction != null ? newLocalFraction : config.localFraction(),
-            newAnswerWeight != null ? newAnswerWeight : config.answerWeight());
+        config =
+            config.withData(
+                newMix != null ? newMix : config.mix(),
+                newLocalFraction != null ? newLocalFraction : config.localFraction(),
+                newAnswerWeight != null ? newAnswerWeight : config.answerWeight());
       }
       trainer = TrainCheckpoint.resume(ckpt, TaskMixes.build(config), config);
       elapsed = state.elapsedSec();
       history = state.history();
       String typedNow = commandLine;
-      commandLine = state.command() + (config.equals(state.config()) ? ""
-          : " ; then at step " + state.step() + ": " + typedNow);
-      System.err.println("resumed at step " + trainer.stepsDone() + " of "
-          + state.config().steps() + " from " + ckpt);
+      commandLine =
+          state.command()
+              + (config.equals(state.config())
+                  ? ""
+                  : " ; then at step " + state.step() + ": " + typedNow);
+      System.err.println(
+          "resumed at step "
+              + trainer.stepsDone()
+              + " of "
+              + state.config().steps()
+              + " from "
+              + ckpt);
     } else {
       if (Files.exists(ckpt) && !resume) {
-        System.err.println(
-            ckpt + " exists: pass --resume to continue it, or choose another --out");
+        System.err.println(ckpt + " exists: pass --resume to continue it, or choose another --out");
         return 2;
       }
       TrainConfig c;
@@ -379,51 +432,74 @@ public final class TrainCommand implements Callable<Integer> {
           }
           String fp = source.manifest().get("fingerprint").getAsString();
           // the manifest of what this run makes then tells the whole chain of runs behind it
-          commandLine = commandLine + " [--init-from: fingerprint " + fp + ", made by: "
-              + (source.manifest().has("howMade")
-              ? source.manifest().get("howMade").getAsString() : "unknown") + "]";
+          commandLine =
+              commandLine
+                  + " [--init-from: fingerprint "
+                  + fp
+                  + ", made by: "
+                  + (source.manifest().has("howMade")
+                      ? source.manifest().get("howMade").getAsString()
+                      : "unknown")
+                  + "]";
           System.err.println("starting from " + initFrom + " (fingerprint " + fp + ")");
         }
       } else {
         trainer = Trainer.fresh(c, TaskMixes.build(c));
       }
-      System.err.println("model " + c.model() + ", " + trainer.weights().parameterCount()
-          + " parameters; mix " + c.mix() + "; corpus " + c.corpus());
+      System.err.println(
+          "model "
+              + c.model()
+              + ", "
+              + trainer.weights().parameterCount()
+              + " parameters; mix "
+              + c.mix()
+              + "; corpus "
+              + c.corpus());
     }
     long stopAt = stopAtStep != null ? stopAtStep : Long.MAX_VALUE;
-    runToEnd(trainer, out, commandLine, elapsed, history, runOptions, runOptions.maxMinutes,
-        stopAt);
+    runToEnd(
+        trainer, out, commandLine, elapsed, history, runOptions, runOptions.maxMinutes, stopAt);
     return 0;
   }
 
   /**
    * Trains {@code trainer} (closing it) until its last step, {@code stopAt} steps, {@code
-   * maxMinutes} of this process or a SIGTERM / Ctrl-C (the current step finishes and a
-   * checkpoint is written before the JVM exits). When the last step is done, the model is
-   * exported to {@code out/final}.
+   * maxMinutes} of this process or a SIGTERM / Ctrl-C (the current step finishes and a checkpoint
+   * is written before the JVM exits). When the last step is done, the model is exported to {@code
+   * out/final}.
    *
    * @return whether the run finished (else continue it with --resume)
    */
-  static boolean runToEnd(Trainer trainer, Path out, String commandLine, double elapsed,
-      List<RunLog.Point> history, RunOptions options, double maxMinutes,
+  static boolean runToEnd(
+      Trainer trainer,
+      Path out,
+      String commandLine,
+      double elapsed,
+      List<RunLog.Point> history,
+      RunOptions options,
+      double maxMinutes,
       long stopAt) {
     Path ckpt = out.resolve("checkpoint");
     AtomicBoolean stop = new AtomicBoolean();
     CountDownLatch stopped = new CountDownLatch(1);
-    Thread hook = new Thread(() -> {
-      stop.set(true);
-      try {
-        stopped.await(5, TimeUnit.MINUTES);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }, "train-stop");
+    Thread hook =
+        new Thread(
+            () -> {
+              stop.set(true);
+              try {
+                stopped.await(5, TimeUnit.MINUTES);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            },
+            "train-stop");
     Runtime.getRuntime().addShutdownHook(hook);
     try (Trainer t = trainer) {
-      TrainingRun run = new TrainingRun(ckpt, options.logEvery, options.checkpointMinutes * 60,
-          maxMinutes * 60, commandLine);
-      List<RunLog.Point> points = run.run(t, elapsed, history, System.err,
-          () -> stop.get() || t.stepsDone() >= stopAt);
+      TrainingRun run =
+          new TrainingRun(
+              ckpt, options.logEvery, options.checkpointMinutes * 60, maxMinutes * 60, commandLine);
+      List<RunLog.Point> points =
+          run.run(t, elapsed, history, System.err, () -> stop.get() || t.stepsDone() >= stopAt);
       if (t.stepsDone() >= t.config().steps()) {
         Path fin = out.resolve("final");
         TrainCheckpoint.State state = TrainCheckpoint.readState(ckpt);

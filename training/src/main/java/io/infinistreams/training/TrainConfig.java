@@ -3,9 +3,9 @@ package io.infinistreams.training;
 import io.infinistreams.model.ModelConfig;
 
 /**
- * Every setting of a training run. Together with the code version it determines the run
- * exactly: weights are initialised from {@code seed}, and the batch of step {@code i} is a pure
- * function of {@code (seed, i)}.
+ * Every setting of a training run. Together with the code version it determines the run exactly:
+ * weights are initialised from {@code seed}, and the batch of step {@code i} is a pure function of
+ * {@code (seed, i)}.
  *
  * @param model the architecture trained
  * @param seed seed of the initial weights and of the data stream
@@ -26,21 +26,21 @@ import io.infinistreams.model.ModelConfig;
  * @param localFraction share of passkey samples with the needle in the question's segment
  * @param answerWeight loss weight of answer tokens (passkey digits, recalled chat values)
  * @param corpus {@code kjv} (Debian bible-kjv-text), {@code synthetic}, or a text file path
- * @param noMemory train the memoryless twin a memory must beat: every head's output gate is
- *     fixed at {@link io.infinistreams.model.Weights#LOCAL_GATE_LOGIT} (sigmoid 0, memory never
- *     read) and is not trained; the model it exports carries those gates, so it is served and
- *     evaluated as it is
- * @param warmSegments most segments of a sequence's start run forward only (no gradient, no
- *     loss) before the segments trained through; each step draws W in [0, warmSegments]. They
- *     show the model memories that have absorbed more text than backpropagation can afford, at
- *     the cost of a forward pass. 0: off
- * @param warmFiller most tokens of passkey filler a sequence's memory may have absorbed before
- *     it starts: states after 4K, 16K, ... filler tokens up to this (or an empty memory), drawn
- *     per sequence and recomputed from the current weights every {@link
- *     Trainer#WARM_REFRESH_STEPS} steps. 0: off
- * @param recompute backpropagate through the trained segments by recomputation: the memory of
- *     one segment's autograd tape whatever the number of segments, at the cost of one more
- *     forward pass per segment; the gradients are those of one tape over all segments
+ * @param noMemory train the memoryless twin a memory must beat: every head's output gate is fixed
+ *     at {@link io.infinistreams.model.Weights#LOCAL_GATE_LOGIT} (sigmoid 0, memory never read) and
+ *     is not trained; the model it exports carries those gates, so it is served and evaluated as it
+ *     is
+ * @param warmSegments most segments of a sequence's start run forward only (no gradient, no loss)
+ *     before the segments trained through; each step draws W in [0, warmSegments]. They show the
+ *     model memories that have absorbed more text than backpropagation can afford, at the cost of a
+ *     forward pass. 0: off
+ * @param warmFiller most tokens of passkey filler a sequence's memory may have absorbed before it
+ *     starts: states after 4K, 16K, ... filler tokens up to this (or an empty memory), drawn per
+ *     sequence and recomputed from the current weights every {@link Trainer#WARM_REFRESH_STEPS}
+ *     steps. 0: off
+ * @param recompute backpropagate through the trained segments by recomputation: the memory of one
+ *     segment's autograd tape whatever the number of segments, at the cost of one more forward pass
+ *     per segment; the gradients are those of one tape over all segments
  * @param writePenalty lambda of an added loss term lambda * (mean GATED write strength of every
  *     written token, head and layer, averaged over the segments): writing costs, so the model
  *     learns to write only what a later answer needs. 0: off
@@ -73,8 +73,8 @@ public record TrainConfig(
     SegmentSampling segmentSampling) {
 
   /**
-   * How a step draws its segments per sequence S from [minSegments, maxSegments]. UNIFORM: every
-   * S equally often. LOG_UNIFORM: S = floor(exp(u)), u uniform in [ln min, ln(max + 1)), so each
+   * How a step draws its segments per sequence S from [minSegments, maxSegments]. UNIFORM: every S
+   * equally often. LOG_UNIFORM: S = floor(exp(u)), u uniform in [ln min, ln(max + 1)), so each
    * doubling of S is drawn equally often and short sequences (a document of a few segments read
    * from an empty memory) are common. The mean S, and so the cost of a step, is lower: 35 for
    * 8..96, against 52 drawn uniformly.
@@ -107,77 +107,287 @@ public record TrainConfig(
   }
 
   /**
-   * A few-second configuration for tests: the tiny model with N = 64 (a passkey needs ~250
-   * tokens), 4-5 segments, synthetic text.
+   * A few-second configuration for tests: the tiny model with N = 64 (a passkey needs ~250 tokens),
+   * 4-5 segments, synthetic text.
    */
   public static TrainConfig tiny(long seed, long steps) {
-    return new TrainConfig(ModelConfig.tiny().withSegmentLength(64), seed, steps, 2, 4, 5, 3e-3f,
-        10f, 0.1f, Math.min(2, (int) steps), 0.1f, 1.0f, 0.9f, 0.95f,
-        "passkey=0.5,chat=0.25,text=0.25", 0.5, 5f, "synthetic", false, 0, 0, false, 0f,
+    return new TrainConfig(
+        ModelConfig.tiny().withSegmentLength(64),
+        seed,
+        steps,
+        2,
+        4,
+        5,
+        3e-3f,
+        10f,
+        0.1f,
+        Math.min(2, (int) steps),
+        0.1f,
+        1.0f,
+        0.9f,
+        0.95f,
+        "passkey=0.5,chat=0.25,text=0.25",
+        0.5,
+        5f,
+        "synthetic",
+        false,
+        0,
+        0,
+        false,
+        0f,
         SegmentSampling.UNIFORM);
   }
 
   /** The same run continued with another data recipe (a curriculum change at resume). */
   public TrainConfig withData(String newMix, double newLocalFraction, float newAnswerWeight) {
-    return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
-        minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, newMix, newLocalFraction,
-        newAnswerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty,
+    return new TrainConfig(
+        model,
+        seed,
+        steps,
+        batch,
+        minSegments,
+        maxSegments,
+        lr,
+        gateLrScale,
+        minLrFraction,
+        warmup,
+        weightDecay,
+        clipNorm,
+        beta1,
+        beta2,
+        newMix,
+        newLocalFraction,
+        newAnswerWeight,
+        corpus,
+        noMemory,
+        warmSegments,
+        warmFiller,
+        recompute,
+        writePenalty,
         segmentSampling);
   }
 
   public TrainConfig withSteps(long newSteps) {
-    return new TrainConfig(model, seed, newSteps, batch, minSegments, maxSegments, lr,
-        gateLrScale, minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix,
-        localFraction, answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute,
-        writePenalty, segmentSampling);
+    return new TrainConfig(
+        model,
+        seed,
+        newSteps,
+        batch,
+        minSegments,
+        maxSegments,
+        lr,
+        gateLrScale,
+        minLrFraction,
+        warmup,
+        weightDecay,
+        clipNorm,
+        beta1,
+        beta2,
+        mix,
+        localFraction,
+        answerWeight,
+        corpus,
+        noMemory,
+        warmSegments,
+        warmFiller,
+        recompute,
+        writePenalty,
+        segmentSampling);
   }
 
   public TrainConfig withNoMemory(boolean off) {
-    return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
-        minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, off, warmSegments, warmFiller, recompute, writePenalty,
+    return new TrainConfig(
+        model,
+        seed,
+        steps,
+        batch,
+        minSegments,
+        maxSegments,
+        lr,
+        gateLrScale,
+        minLrFraction,
+        warmup,
+        weightDecay,
+        clipNorm,
+        beta1,
+        beta2,
+        mix,
+        localFraction,
+        answerWeight,
+        corpus,
+        off,
+        warmSegments,
+        warmFiller,
+        recompute,
+        writePenalty,
         segmentSampling);
   }
 
   public TrainConfig withWarmSegments(int warm) {
-    return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
-        minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warm, warmFiller, recompute, writePenalty,
+    return new TrainConfig(
+        model,
+        seed,
+        steps,
+        batch,
+        minSegments,
+        maxSegments,
+        lr,
+        gateLrScale,
+        minLrFraction,
+        warmup,
+        weightDecay,
+        clipNorm,
+        beta1,
+        beta2,
+        mix,
+        localFraction,
+        answerWeight,
+        corpus,
+        noMemory,
+        warm,
+        warmFiller,
+        recompute,
+        writePenalty,
         segmentSampling);
   }
 
   public TrainConfig withWarmFiller(int tokens) {
-    return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
-        minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, tokens, recompute, writePenalty,
+    return new TrainConfig(
+        model,
+        seed,
+        steps,
+        batch,
+        minSegments,
+        maxSegments,
+        lr,
+        gateLrScale,
+        minLrFraction,
+        warmup,
+        weightDecay,
+        clipNorm,
+        beta1,
+        beta2,
+        mix,
+        localFraction,
+        answerWeight,
+        corpus,
+        noMemory,
+        warmSegments,
+        tokens,
+        recompute,
+        writePenalty,
         segmentSampling);
   }
 
   public TrainConfig withRecompute(boolean on) {
-    return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
-        minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, warmFiller, on, writePenalty,
+    return new TrainConfig(
+        model,
+        seed,
+        steps,
+        batch,
+        minSegments,
+        maxSegments,
+        lr,
+        gateLrScale,
+        minLrFraction,
+        warmup,
+        weightDecay,
+        clipNorm,
+        beta1,
+        beta2,
+        mix,
+        localFraction,
+        answerWeight,
+        corpus,
+        noMemory,
+        warmSegments,
+        warmFiller,
+        on,
+        writePenalty,
         segmentSampling);
   }
 
   public TrainConfig withModel(ModelConfig newModel) {
-    return new TrainConfig(newModel, seed, steps, batch, minSegments, maxSegments, lr,
-        gateLrScale, minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix,
-        localFraction, answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute,
-        writePenalty, segmentSampling);
+    return new TrainConfig(
+        newModel,
+        seed,
+        steps,
+        batch,
+        minSegments,
+        maxSegments,
+        lr,
+        gateLrScale,
+        minLrFraction,
+        warmup,
+        weightDecay,
+        clipNorm,
+        beta1,
+        beta2,
+        mix,
+        localFraction,
+        answerWeight,
+        corpus,
+        noMemory,
+        warmSegments,
+        warmFiller,
+        recompute,
+        writePenalty,
+        segmentSampling);
   }
 
   public TrainConfig withWritePenalty(float lambda) {
-    return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
-        minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, lambda,
+    return new TrainConfig(
+        model,
+        seed,
+        steps,
+        batch,
+        minSegments,
+        maxSegments,
+        lr,
+        gateLrScale,
+        minLrFraction,
+        warmup,
+        weightDecay,
+        clipNorm,
+        beta1,
+        beta2,
+        mix,
+        localFraction,
+        answerWeight,
+        corpus,
+        noMemory,
+        warmSegments,
+        warmFiller,
+        recompute,
+        lambda,
         segmentSampling);
   }
 
   public TrainConfig withSegmentSampling(SegmentSampling sampling) {
-    return new TrainConfig(model, seed, steps, batch, minSegments, maxSegments, lr, gateLrScale,
-        minLrFraction, warmup, weightDecay, clipNorm, beta1, beta2, mix, localFraction,
-        answerWeight, corpus, noMemory, warmSegments, warmFiller, recompute, writePenalty,
+    return new TrainConfig(
+        model,
+        seed,
+        steps,
+        batch,
+        minSegments,
+        maxSegments,
+        lr,
+        gateLrScale,
+        minLrFraction,
+        warmup,
+        weightDecay,
+        clipNorm,
+        beta1,
+        beta2,
+        mix,
+        localFraction,
+        answerWeight,
+        corpus,
+        noMemory,
+        warmSegments,
+        warmFiller,
+        recompute,
+        writePenalty,
         sampling);
   }
 }

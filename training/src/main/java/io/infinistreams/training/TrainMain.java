@@ -16,8 +16,12 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     version = "infini-streams 0.1.0",
     description = "Train, evaluate and average Infini-Streams model checkpoints.",
-    subcommands = {TrainCommand.class, RecipeCommand.class, EvalCommand.class,
-        AverageCommand.class})
+    subcommands = {
+      TrainCommand.class,
+      RecipeCommand.class,
+      EvalCommand.class,
+      AverageCommand.class
+    })
 public final class TrainMain implements Runnable {
 
   @Spec CommandSpec spec;
@@ -36,8 +40,8 @@ public final class TrainMain implements Runnable {
 
   /**
    * The command as typed, for manifests and results: its name and its own arguments (picocli's
-   * original arguments, without those of {@code infini-train} before it). {@code fallback} when
-   * the command was not run through picocli.
+   * original arguments, without those of {@code infini-train} before it). {@code fallback} when the
+   * command was not run through picocli.
    */
   public static String typed(CommandSpec spec, String fallback) {
     if (spec == null || spec.commandLine().getParseResult() == null) {

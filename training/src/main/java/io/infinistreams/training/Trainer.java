@@ -28,22 +28,22 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * The training loop's state and one step of it: a batch of S-segment sequences runs through
- * {@link InfiniTransformer#forward} segment after segment with the memories chained inside the
- * autograd graph (backpropagation through all S segments), a weighted next-token loss, a global
+ * The training loop's state and one step of it: a batch of S-segment sequences runs through {@link
+ * InfiniTransformer#forward} segment after segment with the memories chained inside the autograd
+ * graph (backpropagation through all S segments), a weighted next-token loss, a global
  * gradient-norm clip, and an {@link AdamW} update on the warm-up + cosine schedule.
  *
- * <p>Shapes: B batch, S segments, N segment length, C overlap (context tokens before each
- * segment), W vocabulary. The token rows hold C context tokens and then the S segments, so
- * segment s (with its context) is columns s*N .. s*N + C + N; targets and weights are not padded.
+ * <p>Shapes: B batch, S segments, N segment length, C overlap (context tokens before each segment),
+ * W vocabulary. The token rows hold C context tokens and then the S segments, so segment s (with
+ * its context) is columns s*N .. s*N + C + N; targets and weights are not padded.
  *
- * <p>The memoryless twin ({@link TrainConfig#noMemory}) trains weights whose output gates are
- * fixed at {@link Weights#LOCAL_GATE_LOGIT} ({@link Weights#withMemoryOff()}, applied once when
- * the trainer is built): every head's output is its local branch alone, and the gates are not
- * among the parameters the optimizer updates.
+ * <p>The memoryless twin ({@link TrainConfig#noMemory}) trains weights whose output gates are fixed
+ * at {@link Weights#LOCAL_GATE_LOGIT} ({@link Weights#withMemoryOff()}, applied once when the
+ * trainer is built): every head's output is its local branch alone, and the gates are not among the
+ * parameters the optimizer updates.
  *
- * <p>Lifecycle: {@link #fresh} or {@link TrainCheckpoint#resume}, then {@link #step()}
- * repeatedly on one thread (one GradientCollector per JVM), then {@link #close()}.
+ * <p>Lifecycle: {@link #fresh} or {@link TrainCheckpoint#resume}, then {@link #step()} repeatedly
+ * on one thread (one GradientCollector per JVM), then {@link #close()}.
  */
 public final class Trainer implements AutoCloseable {
 
@@ -57,7 +57,7 @@ public final class Trainer implements AutoCloseable {
   private final LrSchedule schedule;
   private long skipped; // updates skipped for a non-finite gradient (in this process)
   // Runs just before each backward pass; tests collect garbage here (see Scalars)
-  private Runnable beforeBackward = () -> { };
+  private Runnable beforeBackward = () -> {};
   // TrainConfig#warmFiller: [level][layer] M (H*K*V) and z (H*K) of one stream, on the host;
   // null until first computed
   private float[][][] warmM;
@@ -82,8 +82,8 @@ public final class Trainer implements AutoCloseable {
       names.add(p.name());
       groups.add(groupOf(p.name(), config));
     }
-    this.optimizer = new AdamW(params, groups, config.beta1(), config.beta2(), 1e-8f,
-        base.newSubManager());
+    this.optimizer =
+        new AdamW(params, groups, config.beta1(), config.beta2(), 1e-8f, base.newSubManager());
     this.schedule = new LrSchedule(config.warmup(), config.steps(), config.minLrFraction());
     this.step = step;
   }
@@ -95,17 +95,17 @@ public final class Trainer implements AutoCloseable {
   }
 
   /**
-   * A new run whose weights start from {@code source} where names and shapes match
-   * ({@link Weights#initFrom}), the rest from the config's seed; the optimizer starts afresh.
+   * A new run whose weights start from {@code source} where names and shapes match ({@link
+   * Weights#initFrom}), the rest from the config's seed; the optimizer starts afresh.
    *
-   * @throws IllegalArgumentException if the source differs in more than the update rule, the
-   *     memory read and the overlap, or shares no tensor with the new model
+   * @throws IllegalArgumentException if the source differs in more than the update rule, the memory
+   *     read and the overlap, or shares no tensor with the new model
    */
   public static Trainer fresh(TrainConfig config, TaskMix mix, Weights source) {
     NDManager base = NDManager.newBaseManager();
     try {
-      return new Trainer(config, mix, base,
-          Weights.initFrom(config.model(), config.seed(), source, base), 0);
+      return new Trainer(
+          config, mix, base, Weights.initFrom(config.model(), config.seed(), source, base), 0);
     } catch (RuntimeException e) {
       base.close();
       throw e;
@@ -163,12 +163,16 @@ public final class Trainer implements AutoCloseable {
       norms.add(Map.entry(names.get(i), Math.sqrt(sum)));
     }
     // NaN first, then the largest
-    norms.sort((a, b) -> Double.compare(
-        Double.isNaN(b.getValue()) ? Double.POSITIVE_INFINITY : b.getValue(),
-        Double.isNaN(a.getValue()) ? Double.POSITIVE_INFINITY : a.getValue()));
+    norms.sort(
+        (a, b) ->
+            Double.compare(
+                Double.isNaN(b.getValue()) ? Double.POSITIVE_INFINITY : b.getValue(),
+                Double.isNaN(a.getValue()) ? Double.POSITIVE_INFINITY : a.getValue()));
     StringBuilder out = new StringBuilder();
     for (Map.Entry<String, Double> e : norms.subList(0, Math.min(n, norms.size()))) {
-      out.append(out.length() == 0 ? "" : ", ").append(e.getKey()).append(' ')
+      out.append(out.length() == 0 ? "" : ", ")
+          .append(e.getKey())
+          .append(' ')
           .append(String.format(Locale.ROOT, "%.3g", e.getValue()));
     }
     return out.toString();
@@ -208,7 +212,11 @@ public final class Trainer implements AutoCloseable {
    * segments and then the trained ones.
    */
   public static List<Sample> batchAt(TrainConfig c, TaskMix mix, long step) {
-    return mix.batch(c.seed() + 1, step, c.batch(), warmSegmentsAt(c, step) + segmentsAt(c, step),
+    return mix.batch(
+        c.seed() + 1,
+        step,
+        c.batch(),
+        warmSegmentsAt(c, step) + segmentsAt(c, step),
         c.model().segmentLength());
   }
 
@@ -219,14 +227,14 @@ public final class Trainer implements AutoCloseable {
   static final int PASSKEY_PREFIX = 1 + PasskeyDocument.INTRO.length();
 
   /** Where in the filler sentence a warm stream ends: the phase that leads into a sample's own. */
-  private static final int WARM_PHASE = Math.floorMod(-PASSKEY_PREFIX,
-      PasskeyDocument.FILLER.length());
+  private static final int WARM_PHASE =
+      Math.floorMod(-PASSKEY_PREFIX, PasskeyDocument.FILLER.length());
 
   /**
-   * Filler tokens behind each warm state: 4K, 16K, ... (x4) up to {@code warmFiller}, each
-   * moved up to the next length at which BOS + intro + filler ends on a segment boundary (so the
-   * state has no open tokens) and the filler ends at the phase where a sample's replaced prefix
-   * continues it seamlessly (see {@link #withFillerPrefix}).
+   * Filler tokens behind each warm state: 4K, 16K, ... (x4) up to {@code warmFiller}, each moved up
+   * to the next length at which BOS + intro + filler ends on a segment boundary (so the state has
+   * no open tokens) and the filler ends at the phase where a sample's replaced prefix continues it
+   * seamlessly (see {@link #withFillerPrefix}).
    */
   public static int[] warmFillerLengths(TrainConfig c) {
     int n = c.model().segmentLength();
@@ -264,8 +272,8 @@ public final class Trainer implements AutoCloseable {
   /**
    * A passkey sample continued after a warm state: its BOS and intro replaced by the filler that
    * leads into its own filler (phase 0), so the stream reads BOS, intro, filler, ..., needle,
-   * filler, question as one document. Other samples are returned as they are (null: not a
-   * passkey document, so it starts from an empty memory).
+   * filler, question as one document. Other samples are returned as they are (null: not a passkey
+   * document, so it starts from an empty memory).
    */
   static int[] withFillerPrefix(int[] tokens) {
     if (tokens.length < PASSKEY_PREFIX || tokens[0] != ByteTokenizer.BOS) {
@@ -294,8 +302,13 @@ public final class Trainer implements AutoCloseable {
     int total = PASSKEY_PREFIX + lengths[lengths.length - 1];
     int[] stream = new int[total];
     stream[0] = ByteTokenizer.BOS;
-    System.arraycopy(ByteTokenizer.encode(PasskeyDocument.INTRO + PasskeyDocument.filler(0,
-        total - PASSKEY_PREFIX)), 0, stream, 1, total - 1);
+    System.arraycopy(
+        ByteTokenizer.encode(
+            PasskeyDocument.INTRO + PasskeyDocument.filler(0, total - PASSKEY_PREFIX)),
+        0,
+        stream,
+        1,
+        total - 1);
     warmM = new float[lengths.length][mc.layers()][];
     warmZ = new float[lengths.length][mc.layers()][];
     int c = mc.overlap();
@@ -306,11 +319,10 @@ public final class Trainer implements AutoCloseable {
       int level = 0;
       for (int s = 0; s * n < total; s++) {
         try (NDManager work = keep.newSubManager()) {
-          NDArray seg = work.create(Arrays.copyOfRange(padded, s * n, (s + 1) * n + c),
-              new Shape(1, c + n));
+          NDArray seg =
+              work.create(Arrays.copyOfRange(padded, s * n, (s + 1) * n + c), new Shape(1, c + n));
           List<Memory> next = new ArrayList<>();
-          for (Memory x : InfiniTransformer.forward(weights, seg, mem, o)
-              .memories()) {
+          for (Memory x : InfiniTransformer.forward(weights, seg, mem, o).memories()) {
             NDArray m = x.m().stopGradient(); // no graph kept across thousands of segments
             NDArray z = x.z().stopGradient();
             m.attach(keep);
@@ -419,8 +431,10 @@ public final class Trainer implements AutoCloseable {
           System.arraycopy(warmZ[levels[i] - 1][l], 0, z, i * k, k);
         }
       }
-      out.add(new Memory(sm.create(m, new Shape(b, mc.heads(), mc.dKey(), mc.dValue())),
-          sm.create(z, new Shape(b, mc.heads(), mc.dKey()))));
+      out.add(
+          new Memory(
+              sm.create(m, new Shape(b, mc.heads(), mc.dKey(), mc.dValue())),
+              sm.create(z, new Shape(b, mc.heads(), mc.dKey()))));
     }
     return out;
   }
@@ -442,7 +456,8 @@ public final class Trainer implements AutoCloseable {
     if (config.warmFiller() > 0 && (warmM == null || step % WARM_REFRESH_STEPS == 0)) {
       long t0 = System.nanoTime();
       refreshWarmStates();
-      System.err.printf("step %d: warm states after %s filler tokens recomputed in %.1f s%n",
+      System.err.printf(
+          "step %d: warm states after %s filler tokens recomputed in %.1f s%n",
           step, Arrays.toString(warmFillerLengths(config)), (System.nanoTime() - t0) / 1e9);
     }
     int t = segments * n;
@@ -485,14 +500,16 @@ public final class Trainer implements AutoCloseable {
       List<NDArray> preds = new ArrayList<>();
       // Warm segments: forward only, before the collector opens, so nothing is recorded; the
       // trained segments start from the memories they leave
-      List<Memory> warmMem = config.warmFiller() > 0 ? startMemories(sm, levels)
-          : Memory.zeros(sm, mc, b);
+      List<Memory> warmMem =
+          config.warmFiller() > 0 ? startMemories(sm, levels) : Memory.zeros(sm, mc, b);
       if (warm > 0) {
         NDArray warmTokens = sm.create(warmInputs, new Shape(b, ctx + from)); // (B, C+W*N)
         Options o = options(true);
         for (int s = 0; s < warm; s++) {
-          warmMem = InfiniTransformer.forward(weights, warmTokens.get(window(s)), warmMem,
-              o.withLogits(false)).memories();
+          warmMem =
+              InfiniTransformer.forward(
+                      weights, warmTokens.get(window(s)), warmMem, o.withLogits(false))
+                  .memories();
         }
         List<Memory> detached = new ArrayList<>();
         for (Memory x : warmMem) { // no path for gradients into the warm segments
@@ -509,8 +526,12 @@ public final class Trainer implements AutoCloseable {
           NDArray cost = null; // the write penalty, if any
           for (int s = 0; s < segments; s++) {
             NDIndex seg = new NDIndex(":, {}:{}", s * n, (s + 1) * n);
-            Output out = InfiniTransformer.forward(weights, tokens.get(window(s)), mem,
-                segmentOptions(s, segments)); // logits (B, N, W)
+            Output out =
+                InfiniTransformer.forward(
+                    weights,
+                    tokens.get(window(s)),
+                    mem,
+                    segmentOptions(s, segments)); // logits (B, N, W)
             NDArray logp = out.logits().logSoftmax(2); // (B, N, W)
             NDArray nll = logp.gather(tgt.get(seg).expandDims(2), 2).squeeze(2).neg(); // (B, N)
             loss = loss.add(nll.mul(wts.get(seg)).sum());
@@ -555,8 +576,13 @@ public final class Trainer implements AutoCloseable {
         // Rare in long runs: skip the update rather than end the run; the optimizer's step count
         // does not advance, the data stream does.
         skipped++;
-        System.err.println("step " + step + ": non-finite gradient norm, update skipped ("
-            + skipped + " so far); largest: " + largestGradients(grads, 3));
+        System.err.println(
+            "step "
+                + step
+                + ": non-finite gradient norm, update skipped ("
+                + skipped
+                + " so far); largest: "
+                + largestGradients(grads, 3));
         for (NDArray g : live) {
           // 0 * NaN is NaN: overwrite in place through an index (fill_), which respects the
           // gradient's strides; a raw buffer copy (set(float[])) assumes a contiguous layout and
@@ -589,21 +615,33 @@ public final class Trainer implements AutoCloseable {
   /**
    * {@link TrainConfig#recompute}: the gradients of one tape over all segments, with the memory of
    * one segment's tape. A forward pass without a tape keeps the memory each segment starts from;
-   * then segments run again last to first, each with its own tape, on a copy of its starting
-   * memory that requires a gradient. Segment s backpropagates its own weighted NLL plus
-   * sum(M_after * dL/dM_after) (and the same for z), where dL/dM_after is the gradient the
-   * segment after it left on its starting memory; parameter gradients accumulate across the
-   * backward passes (DJL's PyTorch collector does not zero them).
+   * then segments run again last to first, each with its own tape, on a copy of its starting memory
+   * that requires a gradient. Segment s backpropagates its own weighted NLL plus sum(M_after *
+   * dL/dM_after) (and the same for z), where dL/dM_after is the gradient the segment after it left
+   * on its starting memory; parameter gradients accumulate across the backward passes (DJL's
+   * PyTorch collector does not zero them).
    */
-  private void recomputeBackward(NDArray tokens, NDArray tgt, NDArray wts, List<Memory> start,
-      int segments, double totalWeight, List<NDArray> nlls, List<NDArray> preds) {
+  private void recomputeBackward(
+      NDArray tokens,
+      NDArray tgt,
+      NDArray wts,
+      List<Memory> start,
+      int segments,
+      double totalWeight,
+      List<NDArray> nlls,
+      List<NDArray> preds) {
     int n = config.model().segmentLength();
     List<List<Memory>> starts = new ArrayList<>();
     starts.add(start);
     List<Memory> mem = start;
     for (int s = 0; s < segments - 1; s++) { // no collector open: nothing is recorded
-      mem = InfiniTransformer.forward(weights, tokens.get(window(s)), mem,
-          segmentOptions(s, segments).withLogits(false)).memories();
+      mem =
+          InfiniTransformer.forward(
+                  weights,
+                  tokens.get(window(s)),
+                  mem,
+                  segmentOptions(s, segments).withLogits(false))
+              .memories();
       starts.add(mem);
     }
     NDArray[] nll = new NDArray[segments];
@@ -622,8 +660,12 @@ public final class Trainer implements AutoCloseable {
         in.add(new Memory(m, z));
       }
       try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-        Output out = InfiniTransformer.forward(weights, tokens.get(window(s)), in,
-            segmentOptions(s, segments)); // logits (B, N, W)
+        Output out =
+            InfiniTransformer.forward(
+                weights,
+                tokens.get(window(s)),
+                in,
+                segmentOptions(s, segments)); // logits (B, N, W)
         NDArray logp = out.logits().logSoftmax(2); // (B, N, W)
         NDArray segNll = logp.gather(tgt.get(seg).expandDims(2), 2).squeeze(2).neg(); // (B, N)
         NDArray objective = Scalars.div(segNll.mul(wts.get(seg)).sum(), (float) totalWeight);
@@ -634,8 +676,10 @@ public final class Trainer implements AutoCloseable {
         if (upstream != null) {
           for (int l = 0; l < upstream.size(); l++) {
             Memory after = out.memories().get(l);
-            objective = objective.add(after.m().mul(upstream.get(l).m()).sum())
-                .add(after.z().mul(upstream.get(l).z()).sum());
+            objective =
+                objective
+                    .add(after.m().mul(upstream.get(l).m()).sum())
+                    .add(after.z().mul(upstream.get(l).z()).sum());
           }
         }
         beforeBackward.run();
@@ -655,14 +699,16 @@ public final class Trainer implements AutoCloseable {
   }
 
   /**
-   * One segment's share of {@link TrainConfig#writePenalty}: lambda / segments times the mean
-   * write strength over the segment's layers (each a mean over batch, heads and tokens), or null
-   * when the penalty is off or the rule has no write strengths (nothing is computed then, so a
-   * run without the penalty does exactly what it did before the option existed).
+   * One segment's share of {@link TrainConfig#writePenalty}: lambda / segments times the mean write
+   * strength over the segment's layers (each a mean over batch, heads and tokens), or null when the
+   * penalty is off or the rule has no write strengths (nothing is computed then, so a run without
+   * the penalty does exactly what it did before the option existed).
    */
   private NDArray writeCost(Output out, int segments) {
     List<NDArray> strengths = out.strengths();
-    if (config.writePenalty() == 0f || strengths == null || strengths.isEmpty()
+    if (config.writePenalty() == 0f
+        || strengths == null
+        || strengths.isEmpty()
         || strengths.get(0) == null) {
       return null;
     }

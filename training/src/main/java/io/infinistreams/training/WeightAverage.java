@@ -11,8 +11,8 @@ import java.util.List;
  * A weighted average of checkpoints of one architecture, parameter by parameter: the weight-space
  * ensemble of Wortsman et al. (model soups, 2022; WiSE-FT, 2022), which interpolates between a
  * model and the same model trained further. Each value is {@code sum_i c_i x_i} accumulated in
- * double, in the order the models are given, then rounded once to float32: deterministic, and
- * for coefficients that are powers of two (0.5, 0.5) exact up to that one rounding.
+ * double, in the order the models are given, then rounded once to float32: deterministic, and for
+ * coefficients that are powers of two (0.5, 0.5) exact up to that one rounding.
  */
 public final class WeightAverage {
   private WeightAverage() {}
@@ -20,8 +20,8 @@ public final class WeightAverage {
   /**
    * The coefficients {@code raw} scaled to sum to 1.
    *
-   * @throws IllegalArgumentException if one is not a positive finite number, or their count is
-   *     not {@code models}
+   * @throws IllegalArgumentException if one is not a positive finite number, or their count is not
+   *     {@code models}
    */
   public static double[] normalise(List<Double> raw, int models) {
     if (raw.size() != models) {
@@ -42,22 +42,32 @@ public final class WeightAverage {
   }
 
   /**
-   * {@code sum_i coefficients[i] * models[i]}, parameter by parameter, in arrays owned by
-   * {@code manager}.
+   * {@code sum_i coefficients[i] * models[i]}, parameter by parameter, in arrays owned by {@code
+   * manager}.
    *
-   * @throws IllegalArgumentException if the models' configs differ (their parameters would not
-   *     mean the same thing) or there are fewer than two
+   * @throws IllegalArgumentException if the models' configs differ (their parameters would not mean
+   *     the same thing) or there are fewer than two
    */
   public static Weights average(List<Weights> models, double[] coefficients, NDManager manager) {
     if (models.size() < 2 || coefficients.length != models.size()) {
-      throw new IllegalArgumentException("an average needs two or more models, one coefficient"
-          + " each; got " + models.size() + " models and " + coefficients.length + " coefficients");
+      throw new IllegalArgumentException(
+          "an average needs two or more models, one coefficient"
+              + " each; got "
+              + models.size()
+              + " models and "
+              + coefficients.length
+              + " coefficients");
     }
     ModelConfig config = models.get(0).config();
     for (int i = 1; i < models.size(); i++) {
       if (!models.get(i).config().equals(config)) {
-        throw new IllegalArgumentException("model " + (i + 1) + " has another config: "
-            + models.get(i).config() + " against " + config);
+        throw new IllegalArgumentException(
+            "model "
+                + (i + 1)
+                + " has another config: "
+                + models.get(i).config()
+                + " against "
+                + config);
       }
     }
     List<List<Weights.Param>> params = models.stream().map(Weights::parameters).toList();

@@ -68,8 +68,8 @@ class RecipeTest {
   }
 
   /**
-   * The whole recipe runs stage after stage; the second stage starts from the first one's
-   * weights; running the same command again changes nothing; a stopped run continues.
+   * The whole recipe runs stage after stage; the second stage starts from the first one's weights;
+   * running the same command again changes nothing; a stopped run continues.
    */
   @Test
   void aRecipeRunsItsStagesAndResumesByRunningAgain(@TempDir Path dir) throws Exception {

@@ -31,20 +31,18 @@ class TaskMixesTest {
     assertEquals(Set.of("passkey"), tasksAt(mix, 100));
     assertEquals(Set.of("passkey"), tasksAt(mix, 249));
     assertEquals(Set.of("passkey", "copy"), tasksAt(mix, 250));
-    assertEquals("copy:1.0; from 100: passkey:1.0; from 250: passkey:1.0,copy:1.0",
-        mix.describe());
+    assertEquals("copy:1.0; from 100: passkey:1.0; from 250: passkey:1.0,copy:1.0", mix.describe());
   }
 
   /**
-   * The prose tasks, here on the synthetic corpus's paragraphs: every one is built, samples
-   * have the requested length and BOS first, and answers carry the answer weight.
+   * The prose tasks, here on the synthetic corpus's paragraphs: every one is built, samples have
+   * the requested length and BOS first, and answers carry the answer weight.
    */
   @Test
   void theProseTasksMakeSamplesOfTheRequestedLength() {
     TaskMix mix = parse("text=1,needle=1,multikey=1,multikey-near=1,facts=1,chat-facts=1");
     List<Sample> batch = mix.batch(3, 0, 60, 24, 64);
-    Set<String> names = batch.stream().map(s -> s.task().split("/")[0])
-        .collect(Collectors.toSet());
+    Set<String> names = batch.stream().map(s -> s.task().split("/")[0]).collect(Collectors.toSet());
     assertEquals(6, names.size(), names.toString());
     for (Sample s : batch) {
       assertEquals(24 * 64 + 1, s.tokens().length, s.task());

@@ -32,10 +32,30 @@ class TrainCommandStopTest {
   @Test
   void stopAtStepCheckpointsThatStep(@TempDir Path dir) throws Exception {
     Path out = dir.resolve("run");
-    int code = new CommandLine(new TrainCommand()).execute("--out", out.toString(),
-        "--tiny", "--segment", "128", "--steps", "50", "--batch", "1", "--min-segments", "2",
-        "--max-segments", "2", "--mix", "passkey=1", "--corpus", "synthetic", "--warmup", "1",
-        "--stop-at-step", "3");
+    int code =
+        new CommandLine(new TrainCommand())
+            .execute(
+                "--out",
+                out.toString(),
+                "--tiny",
+                "--segment",
+                "128",
+                "--steps",
+                "50",
+                "--batch",
+                "1",
+                "--min-segments",
+                "2",
+                "--max-segments",
+                "2",
+                "--mix",
+                "passkey=1",
+                "--corpus",
+                "synthetic",
+                "--warmup",
+                "1",
+                "--stop-at-step",
+                "3");
     assertEquals(0, code);
     assertEquals(3, TrainCheckpoint.readState(out.resolve("checkpoint")).step());
     assertFalse(Files.exists(out.resolve("final")));
@@ -43,17 +63,44 @@ class TrainCommandStopTest {
 
   /**
    * The recipe is recorded in the checkpoint and resumed as such (here the paper's model: DELTA,
-   * PAPER read, no overlap; LOG_UNIFORM sampling); a train-state.json without
-   * {@code segmentSampling} reads as UNIFORM. A model option the update rule cannot take is
-   * refused before anything is written.
+   * PAPER read, no overlap; LOG_UNIFORM sampling); a train-state.json without {@code
+   * segmentSampling} reads as UNIFORM. A model option the update rule cannot take is refused before
+   * anything is written.
    */
   @Test
   void theRecipeIsRecordedAndResumed(@TempDir Path dir) throws Exception {
     Path out = dir.resolve("run");
-    String[] args = {"--out", out.toString(), "--tiny", "--segment", "128", "--steps", "4",
-        "--batch", "1", "--min-segments", "2", "--max-segments", "2", "--mix", "passkey=1",
-        "--corpus", "synthetic", "--warmup", "1", "--update", "DELTA", "--read", "PAPER",
-        "--overlap", "0", "--segment-sampling", "LOG_UNIFORM", "--stop-at-step", "2"};
+    String[] args = {
+      "--out",
+      out.toString(),
+      "--tiny",
+      "--segment",
+      "128",
+      "--steps",
+      "4",
+      "--batch",
+      "1",
+      "--min-segments",
+      "2",
+      "--max-segments",
+      "2",
+      "--mix",
+      "passkey=1",
+      "--corpus",
+      "synthetic",
+      "--warmup",
+      "1",
+      "--update",
+      "DELTA",
+      "--read",
+      "PAPER",
+      "--overlap",
+      "0",
+      "--segment-sampling",
+      "LOG_UNIFORM",
+      "--stop-at-step",
+      "2"
+    };
     assertEquals(0, new CommandLine(new TrainCommand()).execute(args));
     Path ckpt = out.resolve("checkpoint");
     TrainCheckpoint.State recorded = TrainCheckpoint.readState(ckpt);
@@ -68,15 +115,20 @@ class TrainCommandStopTest {
     Files.writeString(state, old);
     TrainCheckpoint.State read = TrainCheckpoint.readState(ckpt);
     assertEquals(TrainConfig.SegmentSampling.UNIFORM, read.config().segmentSampling());
-    assertEquals(recorded.config().withSegmentSampling(TrainConfig.SegmentSampling.UNIFORM),
-        read.config());
-    assertEquals(0, new CommandLine(new TrainCommand()).execute("--out", out.toString(),
-        "--resume", "--stop-at-step", "3"));
+    assertEquals(
+        recorded.config().withSegmentSampling(TrainConfig.SegmentSampling.UNIFORM), read.config());
+    assertEquals(
+        0,
+        new CommandLine(new TrainCommand())
+            .execute("--out", out.toString(), "--resume", "--stop-at-step", "3"));
     assertEquals(3, TrainCheckpoint.readState(ckpt).step());
 
     Path refused = dir.resolve("refused");
-    assertEquals(2, new CommandLine(new TrainCommand()).execute("--out", refused.toString(),
-        "--tiny", "--update", "GATED", "--read", "PAPER"));
+    assertEquals(
+        2,
+        new CommandLine(new TrainCommand())
+            .execute(
+                "--out", refused.toString(), "--tiny", "--update", "GATED", "--read", "PAPER"));
     assertFalse(Files.exists(refused));
   }
 
@@ -84,26 +136,54 @@ class TrainCommandStopTest {
   @EnabledOnOs(OS.LINUX)
   void sigtermCheckpointsTheCurrentStep(@TempDir Path dir) throws Exception {
     Path out = dir.resolve("run");
-    List<String> cmd = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
-        "-cp", System.getProperty("java.class.path")));
-    for (String key : List.of("ai.djl.offline", "ai.djl.pytorch.num_threads",
-        "ai.djl.pytorch.num_interop_threads", "ENGINE_CACHE_DIR", "DJL_CACHE_DIR")) {
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m",
+                "-cp",
+                System.getProperty("java.class.path")));
+    for (String key :
+        List.of(
+            "ai.djl.offline",
+            "ai.djl.pytorch.num_threads",
+            "ai.djl.pytorch.num_interop_threads",
+            "ENGINE_CACHE_DIR",
+            "DJL_CACHE_DIR")) {
       if (System.getProperty(key) != null) {
         cmd.add("-D" + key + "=" + System.getProperty(key));
       }
     }
-    cmd.addAll(List.of(TrainCommand.class.getName(), "--out", out.toString(), "--tiny",
-        "--segment", "128", "--steps", "100000", "--batch", "2", "--min-segments", "2",
-        "--max-segments", "2",
-        "--mix", "passkey=1", "--corpus", "synthetic", "--log-every", "1",
-        "--checkpoint-minutes", "1000"));
+    cmd.addAll(
+        List.of(
+            TrainCommand.class.getName(),
+            "--out",
+            out.toString(),
+            "--tiny",
+            "--segment",
+            "128",
+            "--steps",
+            "100000",
+            "--batch",
+            "2",
+            "--min-segments",
+            "2",
+            "--max-segments",
+            "2",
+            "--mix",
+            "passkey=1",
+            "--corpus",
+            "synthetic",
+            "--log-every",
+            "1",
+            "--checkpoint-minutes",
+            "1000"));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().put("OMP_NUM_THREADS", "1");
     Process p = pb.start();
     StringBuilder log = new StringBuilder();
-    try (BufferedReader r = new BufferedReader(
-        new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+    try (BufferedReader r =
+        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
       String line;
       int progress = 0;
       while ((line = r.readLine()) != null) {

@@ -60,16 +60,39 @@ class TrainerTest {
   }
 
   /**
-   * LOG_UNIFORM draws S within [min, max], reaches both ends, and draws each doubling about
-   * equally often: with 8..96, S < 16 about as often as 48 <= S (1/3.6 and 1/2.6 of steps, the
-   * latter including 96/97 of the last octave), and the mean S is (97 - 8) / ln(97 / 8) = 35.4,
-   * 0.68 of UNIFORM's 52. Both are pure functions of (seed, step).
+   * LOG_UNIFORM draws S within [min, max], reaches both ends, and draws each doubling about equally
+   * often: with 8..96, S < 16 about as often as 48 <= S (1/3.6 and 1/2.6 of steps, the latter
+   * including 96/97 of the last octave), and the mean S is (97 - 8) / ln(97 / 8) = 35.4, 0.68 of
+   * UNIFORM's 52. Both are pure functions of (seed, step).
    */
   @Test
   void logUniformSegmentsCoverEachDoublingAlike() {
-    TrainConfig u = new TrainConfig(TrainConfig.tiny(5, 10).model(), 5, 4000, 2, 8, 96, 3e-3f,
-        10f, 0.1f, 1, 0.1f, 1.0f, 0.9f, 0.95f, "passkey=1", 0.5, 5f, "synthetic", false, 0, 0,
-        false, 0f, TrainConfig.SegmentSampling.UNIFORM);
+    TrainConfig u =
+        new TrainConfig(
+            TrainConfig.tiny(5, 10).model(),
+            5,
+            4000,
+            2,
+            8,
+            96,
+            3e-3f,
+            10f,
+            0.1f,
+            1,
+            0.1f,
+            1.0f,
+            0.9f,
+            0.95f,
+            "passkey=1",
+            0.5,
+            5f,
+            "synthetic",
+            false,
+            0,
+            0,
+            false,
+            0f,
+            TrainConfig.SegmentSampling.UNIFORM);
     TrainConfig g = u.withSegmentSampling(TrainConfig.SegmentSampling.LOG_UNIFORM);
     int[] octave = new int[4]; // [8,16) [16,32) [32,64) [64,96]
     int min = Integer.MAX_VALUE;
@@ -90,7 +113,8 @@ class TrainerTest {
     assertEquals(96, max);
     double perOctave = n / (Math.log(97.0 / 8) / Math.log(2)); // ~1,112 draws per doubling
     for (int i = 0; i < 3; i++) {
-      assertTrue(Math.abs(octave[i] - perOctave) < 0.1 * perOctave,
+      assertTrue(
+          Math.abs(octave[i] - perOctave) < 0.1 * perOctave,
           "octave " + i + ": " + octave[i] + " of " + n + ", expected ~" + perOctave);
     }
     assertTrue(octave[0] > 0.2 * n, "short sequences are common: " + octave[0]);
@@ -99,43 +123,41 @@ class TrainerTest {
   }
 
   /**
-   * A non-finite gradient (here: a NaN loss weight in the first batch) skips that update and
-   * leaves the weights as they were; the next steps train normally (the gradients were cleared,
-   * and clearing them did not corrupt native memory, as a raw buffer copy once did).
+   * A non-finite gradient (here: a NaN loss weight in the first batch) skips that update and leaves
+   * the weights as they were; the next steps train normally (the gradients were cleared, and
+   * clearing them did not corrupt native memory, as a raw buffer copy once did).
    */
   @Test
   void aNonFiniteGradientSkipsTheUpdateAndTrainingGoesOn() {
     TrainConfig c = TrainConfig.tiny(3, 8);
     AtomicInteger calls = new AtomicInteger();
-    Task poisoned = new Task() {
-      @Override
-      public String name() {
-        return "copy";
-      }
+    Task poisoned =
+        new Task() {
+          @Override
+          public String name() {
+            return "copy";
+          }
 
-      @Override
-      public Sample sample(Random rng, int segments,
-          int segmentLength) {
-        Sample x = new CopyTask(5f)
-            .sample(rng, segments, segmentLength);
-        if (calls.getAndIncrement() >= c.batch()) {
-          return x;
-        }
-        float[] w = x.weights().clone();
-        w[10] = Float.NaN;
-        return new Sample(x.tokens(), w, x.task());
-      }
-    };
-    TaskMix mix = new TaskMix(
-        List.of(new TaskMix.Entry(poisoned, 1.0)));
+          @Override
+          public Sample sample(Random rng, int segments, int segmentLength) {
+            Sample x = new CopyTask(5f).sample(rng, segments, segmentLength);
+            if (calls.getAndIncrement() >= c.batch()) {
+              return x;
+            }
+            float[] w = x.weights().clone();
+            w[10] = Float.NaN;
+            return new Sample(x.tokens(), w, x.task());
+          }
+        };
+    TaskMix mix = new TaskMix(List.of(new TaskMix.Entry(poisoned, 1.0)));
     try (Trainer t = Trainer.fresh(c, mix)) {
       List<float[]> before = new ArrayList<>();
       t.weights().parameters().forEach(p -> before.add(p.array().toFloatArray()));
       assertTrue(!Float.isFinite(t.step().gradNorm()), "the poisoned step");
       List<Weights.Param> params = t.weights().parameters();
       for (int i = 0; i < params.size(); i++) {
-        assertArrayEquals(before.get(i),
-            params.get(i).array().toFloatArray(), params.get(i).name() + " changed");
+        assertArrayEquals(
+            before.get(i), params.get(i).array().toFloatArray(), params.get(i).name() + " changed");
       }
       double first = Double.NaN;
       double last = Double.NaN;
@@ -150,10 +172,9 @@ class TrainerTest {
   }
 
   /**
-   * The memoryless twin trains weights whose output gates are fixed at the local branch: the
-   * gates are not among the optimizer's parameters and stay at LOCAL_GATE_LOGIT (sigmoid 0), so
-   * the model reads no memory, while the loss still falls (the local branch learns). Its
-   * checkpoint resumes.
+   * The memoryless twin trains weights whose output gates are fixed at the local branch: the gates
+   * are not among the optimizer's parameters and stay at LOCAL_GATE_LOGIT (sigmoid 0), so the model
+   * reads no memory, while the loss still falls (the local branch learns). Its checkpoint resumes.
    */
   @Test
   void theMemorylessTwinLearnsWithItsGatesFixedLocal(@TempDir Path dir) {
@@ -179,8 +200,8 @@ class TrainerTest {
       }
       TrainCheckpoint.save(t, ckpt, 1.0, "test", List.of());
     }
-    assertTrue(losses.get(7) < losses.get(0) - 0.5, "loss " + losses.get(0) + " -> "
-        + losses.get(7));
+    assertTrue(
+        losses.get(7) < losses.get(0) - 0.5, "loss " + losses.get(0) + " -> " + losses.get(7));
     try (Trainer t = TrainCheckpoint.resume(ckpt, TaskMixes.build(c))) {
       assertEquals(8, t.stepsDone());
       assertTrue(Double.isFinite(t.step().loss()));
@@ -189,9 +210,9 @@ class TrainerTest {
   }
 
   /**
-   * A GATED run started from a DELTA model ({@code train --init-from}) begins with every tensor
-   * the two share, bit for bit, and the write gate fresh; then the write gate learns. A source
-   * of another shape is refused.
+   * A GATED run started from a DELTA model ({@code train --init-from}) begins with every tensor the
+   * two share, bit for bit, and the write gate fresh; then the write gate learns. A source of
+   * another shape is refused.
    */
   @Test
   void aGatedRunStartsFromADeltaModelAndItsWriteGateLearns() {
@@ -221,32 +242,38 @@ class TrainerTest {
           assertTrue(Double.isFinite(t.step().loss()));
         }
         float[] bias6 = t.weights().layer(0).writeBias().toFloatArray();
-        assertTrue(Math.abs(bias6[0] - bias0[0]) + Math.abs(bias6[1] - bias0[1]) > 1e-4,
+        assertTrue(
+            Math.abs(bias6[0] - bias0[0]) + Math.abs(bias6[1] - bias0[1]) > 1e-4,
             "the write bias did not move");
       }
       Weights wider = Weights.init(delta.withSegmentLength(32), 17, m);
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> Trainer.fresh(c, TaskMixes.build(c), wider).close());
-      assertTrue(e.getMessage().contains("only the update rule, the read and the overlap may"
-          + " differ"), e.getMessage());
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> Trainer.fresh(c, TaskMixes.build(c), wider).close());
+      assertTrue(
+          e.getMessage().contains("only the update rule, the read and the overlap may" + " differ"),
+          e.getMessage());
     }
   }
 
   /**
-   * Resume continues the same run: same step, same data, same optimizer state, and the
-   * trajectory of an uninterrupted run. Bit-identical in a fresh process (a run stopped and
-   * resumed logs the same loss at the resumed step to the last digit); inside a JVM that
-   * already trained other models, MKL may pick kernels that round differently, and Adam
-   * turns rounding noise on near-zero gradients into moves of up to ~lr per step, so here the
-   * losses must agree to 1e-4 and the weights to 10 * lr.
+   * Resume continues the same run: same step, same data, same optimizer state, and the trajectory
+   * of an uninterrupted run. Bit-identical in a fresh process (a run stopped and resumed logs the
+   * same loss at the resumed step to the last digit); inside a JVM that already trained other
+   * models, MKL may pick kernels that round differently, and Adam turns rounding noise on near-zero
+   * gradients into moves of up to ~lr per step, so here the losses must agree to 1e-4 and the
+   * weights to 10 * lr.
    */
   @ParameterizedTest(name = "warm filler {0}")
   @ValueSource(ints = {0, 4096})
   void checkpointAndResumeContinueTheUninterruptedRun(int warmFiller, @TempDir Path dir) {
     // with warm states (passkey only, so that sequences use them) the checkpoint carries the
     // states computed at step 0: a resumed run must not recompute them from step 3's weights
-    TrainConfig c = warmFiller == 0 ? TrainConfig.tiny(5, 6)
-        : TrainConfig.tiny(5, 6).withData("passkey=1", 0.5, 5f).withWarmFiller(warmFiller);
+    TrainConfig c =
+        warmFiller == 0
+            ? TrainConfig.tiny(5, 6)
+            : TrainConfig.tiny(5, 6).withData("passkey=1", 0.5, 5f).withWarmFiller(warmFiller);
     List<float[]> uninterrupted = new ArrayList<>();
     List<Double> losses = new ArrayList<>();
     try (Trainer t = Trainer.fresh(c, TaskMixes.build(c))) {
@@ -283,8 +310,8 @@ class TrainerTest {
   }
 
   /**
-   * Warm segments are the sequence's start, run forward only: the loss of a step is the model's
-   * own score of the trained tokens given everything before them, warm segments included (what
+   * Warm segments are the sequence's start, run forward only: the loss of a step is the model's own
+   * score of the trained tokens given everything before them, warm segments included (what
    * InfiniModel.absorb computes over the whole sequence), and only the trained tokens count. With
    * an overlap, every segment also sees the tokens before it as InfiniModel does.
    */
@@ -307,8 +334,7 @@ class TrainerTest {
     try (Trainer t = Trainer.fresh(c, TaskMixes.build(c))) {
       double weighted = 0;
       double total = 0;
-      try (InfiniModel m =
-          InfiniModel.fromWeights(t.weights())) {
+      try (InfiniModel m = InfiniModel.fromWeights(t.weights())) {
         for (Sample x : batch) {
           int[] tokens = Arrays.copyOfRange(x.tokens(), 1, x.tokens().length);
           float[] lp = m.absorb(m.newState(), tokens, true).logProbs(); // lp[i]: tokens[i]
@@ -335,8 +361,7 @@ class TrainerTest {
   void warmStatesContinueALongFillerStreamAsOneDocument(int overlap) {
     TrainConfig c = null;
     for (long seed = 1; c == null; seed++) {
-      TrainConfig x = TrainConfig.tiny(seed, 4).withData("passkey=1", 0.5, 5f)
-          .withWarmFiller(4096);
+      TrainConfig x = TrainConfig.tiny(seed, 4).withData("passkey=1", 0.5, 5f).withWarmFiller(4096);
       x = x.withModel(x.model().withOverlap(overlap));
       int[] levels = Trainer.warmLevelsAt(x, 0, x.batch());
       if (levels[0] != levels[1]) { // one sequence from the warm state, one from empty memory
@@ -348,32 +373,33 @@ class TrainerTest {
     assertEquals(1, lengths.length);
     int len = lengths[0];
     assertTrue(len >= 4096 && (Trainer.PASSKEY_PREFIX + len) % n == 0, "length " + len);
-    String lead = PasskeyDocument.INTRO
-        + PasskeyDocument.filler(0, len);
+    String lead = PasskeyDocument.INTRO + PasskeyDocument.filler(0, len);
     int[] levels = Trainer.warmLevelsAt(c, 0, c.batch());
     int trained = Trainer.segmentsAt(c, 0);
     List<Sample> batch = Trainer.batchAt(c, TaskMixes.build(c), 0);
     try (Trainer t = Trainer.fresh(c, TaskMixes.build(c))) {
       double weighted = 0;
       double total = 0;
-      try (InfiniModel m =
-          InfiniModel.fromWeights(t.weights())) {
+      try (InfiniModel m = InfiniModel.fromWeights(t.weights())) {
         for (int b = 0; b < batch.size(); b++) {
           Sample x = batch.get(b);
           int[] prefixed = Trainer.withFillerPrefix(x.tokens());
           // the document reads on seamlessly: intro, then one filler stream into the sample's
           String joined = lead + ByteTokenizer.decode(prefixed);
-          String sampleText = ByteTokenizer.decode(
-              Arrays.copyOfRange(x.tokens(), 1, x.tokens().length));
-          assertEquals(lead + PasskeyDocument.filler(len,
-              Trainer.PASSKEY_PREFIX) + sampleText.substring(Trainer.PASSKEY_PREFIX - 1), joined);
+          String sampleText =
+              ByteTokenizer.decode(Arrays.copyOfRange(x.tokens(), 1, x.tokens().length));
+          assertEquals(
+              lead
+                  + PasskeyDocument.filler(len, Trainer.PASSKEY_PREFIX)
+                  + sampleText.substring(Trainer.PASSKEY_PREFIX - 1),
+              joined);
           float[] lp;
           if (levels[b] == 0) {
-            lp = m.absorb(m.newState(), Arrays.copyOfRange(x.tokens(), 1,
-                x.tokens().length), true).logProbs(); // lp[i] scores tokens[i + 1]
+            lp =
+                m.absorb(m.newState(), Arrays.copyOfRange(x.tokens(), 1, x.tokens().length), true)
+                    .logProbs(); // lp[i] scores tokens[i + 1]
           } else {
-            StreamState warm = m.absorb(m.newState(),
-                ByteTokenizer.encode(lead), false).state();
+            StreamState warm = m.absorb(m.newState(), ByteTokenizer.encode(lead), false).state();
             float[] all = m.absorb(warm, prefixed, true).logProbs(); // all[i] scores prefixed[i]
             lp = Arrays.copyOfRange(all, 1, all.length);
           }
@@ -389,12 +415,38 @@ class TrainerTest {
   }
 
   /** A tiny configuration of {@code rule} and {@code read}: passkey only, 4-5 segments. */
-  private static TrainConfig tinyRun(UpdateRule rule, MemoryRead read, int overlap,
-      boolean recompute, float writePenalty) {
-    ModelConfig model = TrainConfig.tiny(7, 3).model().withUpdateRule(rule).withMemoryRead(read)
-        .withOverlap(overlap);
-    return new TrainConfig(model, 7, 3, 2, 4, 5, 3e-3f, 10f, 0.1f, 1, 0.1f, 1.0f, 0.9f, 0.95f,
-        "passkey=1", 0.5, 5f, "synthetic", false, 0, 0, recompute, writePenalty,
+  private static TrainConfig tinyRun(
+      UpdateRule rule, MemoryRead read, int overlap, boolean recompute, float writePenalty) {
+    ModelConfig model =
+        TrainConfig.tiny(7, 3)
+            .model()
+            .withUpdateRule(rule)
+            .withMemoryRead(read)
+            .withOverlap(overlap);
+    return new TrainConfig(
+        model,
+        7,
+        3,
+        2,
+        4,
+        5,
+        3e-3f,
+        10f,
+        0.1f,
+        1,
+        0.1f,
+        1.0f,
+        0.9f,
+        0.95f,
+        "passkey=1",
+        0.5,
+        5f,
+        "synthetic",
+        false,
+        0,
+        0,
+        recompute,
+        writePenalty,
         TrainConfig.SegmentSampling.UNIFORM);
   }
 
@@ -421,22 +473,28 @@ class TrainerTest {
       }
     }
     for (int i = 0; i < 2; i++) {
-      assertEquals(tape.get(i).loss(), recomputed.get(i).loss(), 1e-5 * tape.get(i).loss(),
+      assertEquals(
+          tape.get(i).loss(),
+          recomputed.get(i).loss(),
+          1e-5 * tape.get(i).loss(),
           "loss of step " + i);
-      assertEquals(tape.get(i).gradNorm(), recomputed.get(i).gradNorm(),
-          1e-4 * tape.get(i).gradNorm(), "gradient norm of step " + i);
+      assertEquals(
+          tape.get(i).gradNorm(),
+          recomputed.get(i).gradNorm(),
+          1e-4 * tape.get(i).gradNorm(),
+          "gradient norm of step " + i);
     }
   }
 
   /**
-   * The backward pass reads only memory libtorch owns. DJL's {@code mul(Number)} and
-   * {@code div(Number)} put the number in a tensor over a Java buffer and drop the buffer when
-   * the call returns, while autograd keeps the tensor for the backward pass: a garbage collection
-   * between the forward and the backward pass then freed it, and the gradient came out as
-   * Infinity, NaN, 1e19 or off in the fifth digit (with this collection forced, 9 steps in 10
-   * went wrong). {@link io.infinistreams.model.Scalars} keeps such constants in libtorch. Each
-   * case: two steps of a fresh trainer with and without a full collection just before each
-   * backward pass must agree bit for bit.
+   * The backward pass reads only memory libtorch owns. DJL's {@code mul(Number)} and {@code
+   * div(Number)} put the number in a tensor over a Java buffer and drop the buffer when the call
+   * returns, while autograd keeps the tensor for the backward pass: a garbage collection between
+   * the forward and the backward pass then freed it, and the gradient came out as Infinity, NaN,
+   * 1e19 or off in the fifth digit (with this collection forced, 9 steps in 10 went wrong). {@link
+   * io.infinistreams.model.Scalars} keeps such constants in libtorch. Each case: two steps of a
+   * fresh trainer with and without a full collection just before each backward pass must agree bit
+   * for bit.
    */
   @ParameterizedTest(name = "{0} {1}, recompute {2}, write penalty {3}")
   @CsvSource({
@@ -444,8 +502,8 @@ class TrainerTest {
     "GATED, NORMALIZED, true, 0.05",
     "DELTA, PAPER, false, 0"
   })
-  void aGarbageCollectionBeforeTheBackwardPassChangesNoGradient(UpdateRule rule,
-      MemoryRead read, boolean recompute, float penalty) {
+  void aGarbageCollectionBeforeTheBackwardPassChangesNoGradient(
+      UpdateRule rule, MemoryRead read, boolean recompute, float penalty) {
     TrainConfig c = tinyRun(rule, read, 0, recompute, penalty);
     StepResult[][] r = new StepResult[2][2];
     for (int run = 0; run < 2; run++) {
@@ -465,8 +523,8 @@ class TrainerTest {
   }
 
   /**
-   * The write penalty reaches the gradient (recomputation path, as the runs use it): the same
-   * data and loss, a different gradient norm, and a write bias pushed down harder.
+   * The write penalty reaches the gradient (recomputation path, as the runs use it): the same data
+   * and loss, a different gradient norm, and a write bias pushed down harder.
    */
   @Test
   void theWritePenaltyIsInTheGradient() {
@@ -487,7 +545,8 @@ class TrainerTest {
       }
     }
     assertEquals(r[0].loss(), r[1].loss(), 1e-6 * r[0].loss(), "same data, same loss");
-    assertTrue(Math.abs(r[0].gradNorm() - r[1].gradNorm()) > 1e-4 * r[0].gradNorm(),
+    assertTrue(
+        Math.abs(r[0].gradNorm() - r[1].gradNorm()) > 1e-4 * r[0].gradNorm(),
         r[0].gradNorm() + " vs " + r[1].gradNorm());
   }
 
@@ -507,8 +566,8 @@ class TrainerTest {
     assertEquals(new AdamW.Group(c.gateLrScale(), 0f), Trainer.groupOf("layers.0.attn.gate", c));
     assertEquals(new AdamW.Group(1f, 0f), Trainer.groupOf("layers.1.attn.mem_norm", c));
     assertEquals(new AdamW.Group(1f, 0f), Trainer.groupOf("final_norm", c));
-    assertEquals(new AdamW.Group(c.gateLrScale(), 0f),
-        Trainer.groupOf("layers.0.attn.write_bias", c));
+    assertEquals(
+        new AdamW.Group(c.gateLrScale(), 0f), Trainer.groupOf("layers.0.attn.write_bias", c));
     assertEquals(new AdamW.Group(1f, c.weightDecay()), Trainer.groupOf("layers.0.attn.write", c));
     assertEquals(new AdamW.Group(1f, c.weightDecay()), Trainer.groupOf("layers.0.attn.wk", c));
     assertEquals(new AdamW.Group(1f, c.weightDecay()), Trainer.groupOf("embed", c));

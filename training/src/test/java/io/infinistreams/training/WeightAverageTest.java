@@ -54,8 +54,9 @@ class WeightAverageTest {
   void aModelAveragedWithItselfIsItselfBitForBit() {
     try (NDManager m = NDManager.newBaseManager()) {
       Weights a = Weights.init(TINY, 5, m);
-      Weights self = WeightAverage.average(List.of(a, a, a, a),
-          WeightAverage.normalise(List.of(1.0, 1.0, 1.0, 1.0), 4), m);
+      Weights self =
+          WeightAverage.average(
+              List.of(a, a, a, a), WeightAverage.normalise(List.of(1.0, 1.0, 1.0, 1.0), 4), m);
       assertEquals(a.fingerprint(), self.fingerprint());
     }
   }
@@ -66,23 +67,31 @@ class WeightAverageTest {
       Weights a = Weights.init(TINY, 1, m);
       // the same tensors under another overlap: they compute another function
       Weights other = Weights.init(TINY.withOverlap(0), 1, m);
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> WeightAverage.average(List.of(a, other), new double[] {0.5, 0.5}, m));
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> WeightAverage.average(List.of(a, other), new double[] {0.5, 0.5}, m));
       assertTrue(e.getMessage().contains("another config"), e.getMessage());
-      assertThrows(IllegalArgumentException.class,
+      assertThrows(
+          IllegalArgumentException.class,
           () -> WeightAverage.average(List.of(a), new double[] {1}, m));
     }
-    for (List<Double> bad : List.of(List.of(1.0, 0.0), List.of(1.0, -1.0),
-        List.of(1.0, Double.NaN), List.of(1.0, Double.POSITIVE_INFINITY), List.of(1.0))) {
-      assertThrows(IllegalArgumentException.class, () -> WeightAverage.normalise(bad, 2),
-          bad.toString());
+    for (List<Double> bad :
+        List.of(
+            List.of(1.0, 0.0),
+            List.of(1.0, -1.0),
+            List.of(1.0, Double.NaN),
+            List.of(1.0, Double.POSITIVE_INFINITY),
+            List.of(1.0))) {
+      assertThrows(
+          IllegalArgumentException.class, () -> WeightAverage.normalise(bad, 2), bad.toString());
     }
   }
 
   /**
    * The command end to end: the written directory loads with the fingerprint its manifest records,
-   * the manifest names each input, the same inputs give the same bytes again, and an existing
-   * model is not overwritten.
+   * the manifest names each input, the same inputs give the same bytes again, and an existing model
+   * is not overwritten.
    */
   @Test
   void theCommandWritesALoadableModelThatNamesItsInputs(@TempDir Path dir) {
@@ -91,11 +100,16 @@ class WeightAverageTest {
       Weights b = Weights.init(TINY, 2, m);
       Checkpoint.save(a, dir.resolve("a"), "test a");
       Checkpoint.save(b, dir.resolve("b"), "test b");
-      String expected = WeightAverage.average(List.of(a, b), new double[] {0.5, 0.5}, m)
-          .fingerprint();
+      String expected =
+          WeightAverage.average(List.of(a, b), new double[] {0.5, 0.5}, m).fingerprint();
       for (String out : List.of("avg", "again")) {
-        int rc = new CommandLine(new AverageCommand()).execute("--out",
-            dir.resolve(out).toString(), dir.resolve("a").toString(), dir.resolve("b").toString());
+        int rc =
+            new CommandLine(new AverageCommand())
+                .execute(
+                    "--out",
+                    dir.resolve(out).toString(),
+                    dir.resolve("a").toString(),
+                    dir.resolve("b").toString());
         assertEquals(0, rc);
         Checkpoint.Loaded l = Checkpoint.load(dir.resolve(out), m);
         assertEquals(expected, l.weights().fingerprint());
@@ -107,16 +121,34 @@ class WeightAverageTest {
         assertEquals(0.5, first.get("coefficient").getAsDouble());
         assertTrue(l.manifest().get("howMade").getAsString().contains(b.fingerprint()));
       }
-      assertEquals(2, new CommandLine(new AverageCommand()).execute("--out",
-          dir.resolve("avg").toString(), dir.resolve("b").toString(), dir.resolve("a").toString()));
+      assertEquals(
+          2,
+          new CommandLine(new AverageCommand())
+              .execute(
+                  "--out",
+                  dir.resolve("avg").toString(),
+                  dir.resolve("b").toString(),
+                  dir.resolve("a").toString()));
       assertEquals(expected, Checkpoint.load(dir.resolve("avg"), m).weights().fingerprint());
       // a bad request is refused with a message, before anything is written
-      assertEquals(2, new CommandLine(new AverageCommand()).execute("--out",
-          dir.resolve("bad").toString(), "--coefficients", "1,0",
-          dir.resolve("a").toString(), dir.resolve("b").toString()));
-      assertEquals(2, new CommandLine(new AverageCommand()).execute("--out",
-          dir.resolve("bad").toString(), dir.resolve("a").toString(),
-          dir.resolve("missing").toString()));
+      assertEquals(
+          2,
+          new CommandLine(new AverageCommand())
+              .execute(
+                  "--out",
+                  dir.resolve("bad").toString(),
+                  "--coefficients",
+                  "1,0",
+                  dir.resolve("a").toString(),
+                  dir.resolve("b").toString()));
+      assertEquals(
+          2,
+          new CommandLine(new AverageCommand())
+              .execute(
+                  "--out",
+                  dir.resolve("bad").toString(),
+                  dir.resolve("a").toString(),
+                  dir.resolve("missing").toString()));
       assertTrue(java.nio.file.Files.notExists(dir.resolve("bad")));
     }
   }

@@ -4,21 +4,20 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.infinistreams.app.cli.CliException;
 import io.infinistreams.model.HeadMemory;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.MemoryRead;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.StreamState;
-import io.infinistreams.model.UpdateRule;
-import io.infinistreams.app.cli.CliException;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -28,43 +27,61 @@ import picocli.CommandLine.Option;
  * fp32 matmul's GFLOP/s in the same process, their ratio, parameters and state bytes per key.
  * Prints a markdown snippet.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true,
-    description = "Model-only absorb throughput of the shipped model (or --model DIR), "
-        + "FLOPs/token, matmul GFLOP/s, parameters, state bytes per key.")
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description =
+        "Model-only absorb throughput of the shipped model (or --model DIR), "
+            + "FLOPs/token, matmul GFLOP/s, parameters, state bytes per key.")
 public final class BenchCommand implements Callable<Integer> {
 
-  @Option(names = "--model", paramLabel = "DIR",
+  @Option(
+      names = "--model",
+      paramLabel = "DIR",
       description = "a checkpoint directory (default: the shipped model)")
   Path modelDir;
 
-  @Option(names = "--random", paramLabel = "tiny|default",
-      description = "instead of a checkpoint, random weights of this configuration (the tiny "
-          + "one is for smoke tests)")
+  @Option(
+      names = "--random",
+      paramLabel = "tiny|default",
+      description =
+          "instead of a checkpoint, random weights of this configuration (the tiny "
+              + "one is for smoke tests)")
   String random;
 
-  @Option(names = "--seconds", defaultValue = "20",
-      description = "measured seconds per absorb mode; the modes alternate (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--seconds",
+      defaultValue = "20",
+      description =
+          "measured seconds per absorb mode; the modes alternate (default: ${DEFAULT-VALUE})")
   double seconds;
 
-  @Option(names = "--warmup-tokens", defaultValue = "20000",
+  @Option(
+      names = "--warmup-tokens",
+      defaultValue = "20000",
       description = "tokens absorbed before measuring (default: ${DEFAULT-VALUE})")
   int warmupTokens;
 
-  @Option(names = "--chunk", defaultValue = "4096",
+  @Option(
+      names = "--chunk",
+      defaultValue = "4096",
       description = "tokens per absorb call (default: ${DEFAULT-VALUE})")
   int chunk;
 
-  @Option(names = "--seed", defaultValue = "1",
+  @Option(
+      names = "--seed",
+      defaultValue = "1",
       description = "seed of the text (and of --random weights)")
   long seed;
 
   private InfiniModel open() {
     if (random != null) {
-      ModelConfig c = switch (random) {
-        case "tiny" -> ModelConfig.tiny();
-        case "default" -> ModelConfig.defaults();
-        default -> throw new CliException("--random takes tiny or default, not " + random);
-      };
+      ModelConfig c =
+          switch (random) {
+            case "tiny" -> ModelConfig.tiny();
+            case "default" -> ModelConfig.defaults();
+            default -> throw new CliException("--random takes tiny or default, not " + random);
+          };
       return InfiniModel.create(c, seed);
     }
     return modelDir == null ? InfiniModel.loadDefault() : InfiniModel.load(modelDir);
@@ -79,7 +96,8 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    PrintWriter out = new PrintWriter(System.out, true);
+    PrintWriter out =
+        new PrintWriter(new java.io.OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
     double loadBefore = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
     try (InfiniModel model = open()) {
       ModelConfig c = model.config();
@@ -105,41 +123,52 @@ public final class BenchCommand implements Callable<Integer> {
       long memoryBytes = (long) c.layers() * c.heads() * HeadMemory.byteSize(c.dKey(), c.dValue());
       long maxState = memoryBytes + 4L * (c.overlap() + c.segmentLength()) + 16;
 
-      out.printf("### Model: %s (measured %s)%n%n", modelName(),
-          Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+      out.printf(
+          "### Model: %s (measured %s)%n%n",
+          modelName(), Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
       out.printf("Config: `%s`, fingerprint `%s`%n%n", c.canonical(), model.fingerprint());
       out.printf("| measure | value |%n|---|---|%n");
       out.printf("| parameters | %,d |%n", model.weights().parameterCount());
-      out.printf("| absorb throughput, no scoring (1 thread, wall clock) | %,.0f tokens/s |%n", plain);
-      out.printf("| absorb throughput, with per-token log-probs (wall clock) | %,.0f tokens/s |%n",
+      out.printf(
+          "| absorb throughput, no scoring (1 thread, wall clock) | %,.0f tokens/s |%n", plain);
+      out.printf(
+          "| absorb throughput, with per-token log-probs (wall clock) | %,.0f tokens/s |%n",
           scored);
-      out.printf("| same, per second of the thread's CPU time, no scoring / scoring | %,.0f / %,.0f tokens/s |%n",
+      out.printf(
+          "| same, per second of the thread's CPU time, no scoring / scoring | %,.0f / %,.0f tokens/s |%n",
           plainRun[1], scoredRun[1]);
-      out.printf("| FLOPs per token, no scoring / scoring | %,d / %,d |%n", flopsPlain, flopsScored);
-      out.printf("| implied model GFLOP/s, no scoring / scoring | %.2f / %.2f |%n",
+      out.printf(
+          "| FLOPs per token, no scoring / scoring | %,d / %,d |%n", flopsPlain, flopsScored);
+      out.printf(
+          "| implied model GFLOP/s, no scoring / scoring | %.2f / %.2f |%n",
           plain * flopsPlain / 1e9, scored * flopsScored / 1e9);
-      out.printf("| DJL 1024x1024 fp32 matmul (same run, 1 thread, wall / CPU time) | %.1f / %.1f GFLOP/s |%n",
+      out.printf(
+          "| DJL 1024x1024 fp32 matmul (same run, 1 thread, wall / CPU time) | %.1f / %.1f GFLOP/s |%n",
           gflops, matmul[1]);
-      out.printf("| ratio model / matmul, no scoring / scoring | %.1f%% / %.1f%% |%n",
+      out.printf(
+          "| ratio model / matmul, no scoring / scoring | %.1f%% / %.1f%% |%n",
           100 * plain * flopsPlain / 1e9 / gflops, 100 * scored * flopsScored / 1e9 / gflops);
-      out.printf("| ratio by CPU time (model / matmul), no scoring / scoring | %.1f%% / %.1f%% |%n",
+      out.printf(
+          "| ratio by CPU time (model / matmul), no scoring / scoring | %.1f%% / %.1f%% |%n",
           100 * plainRun[1] * flopsPlain / 1e9 / matmul[1],
           100 * scoredRun[1] * flopsScored / 1e9 / matmul[1]);
       out.printf("| state bytes per key: head memories (L*H records) | %,d |%n", memoryBytes);
-      out.printf("| state bytes per key: at most, with open segment and counters | %,d |%n",
-          maxState);
-      out.printf("| engine | %s %s |%n", Engine.getInstance().getEngineName(),
-          Engine.getInstance().getVersion());
-      out.printf("| load average before / after (other processes share the cores) | %.2f / %.2f |%n",
+      out.printf(
+          "| state bytes per key: at most, with open segment and counters | %,d |%n", maxState);
+      out.printf(
+          "| engine | %s %s |%n",
+          Engine.getInstance().getEngineName(), Engine.getInstance().getVersion());
+      out.printf(
+          "| load average before / after (other processes share the cores) | %.2f / %.2f |%n",
           loadBefore, ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
     }
     return 0;
   }
 
   /**
-   * Tokens per wall-clock second and per second of this thread's CPU time, without and with
-   * scores. The two modes alternate call by call for 2 x {@code seconds}, so a change in the
-   * machine's load hits both alike.
+   * Tokens per wall-clock second and per second of this thread's CPU time, without and with scores.
+   * The two modes alternate call by call for 2 x {@code seconds}, so a change in the machine's load
+   * hits both alike.
    */
   private double[][] throughput(InfiniModel model, StreamState start, int[] text) {
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
@@ -160,14 +189,15 @@ public final class BenchCommand implements Callable<Integer> {
     }
     double[][] out = new double[2][];
     for (int mode = 0; mode < 2; mode++) {
-      out[mode] = new double[] {tokens[mode] / (wall[mode] / 1e9), tokens[mode] / (cpu[mode] / 1e9)};
+      out[mode] =
+          new double[] {tokens[mode] / (wall[mode] / 1e9), tokens[mode] / (cpu[mode] / 1e9)};
     }
     return out;
   }
 
   /**
-   * GFLOP/s of a 1024x1024 fp32 matmul (2 n^3 FLOPs): the best of several timed batches, by
-   * wall clock and by this thread's CPU time.
+   * GFLOP/s of a 1024x1024 fp32 matmul (2 n^3 FLOPs): the best of several timed batches, by wall
+   * clock and by this thread's CPU time.
    */
   static double[] matmulGflops() {
     int n = 1024;
@@ -199,13 +229,13 @@ public final class BenchCommand implements Callable<Integer> {
 
   /**
    * Multiply-adds x 2 per absorbed token, as executed (the local branch computes the full score
-   * matrix of its window and masks it): per layer 2D(2HK + HV) projections + 2H(N + C)(K + V)
-   * local attention + 2HKV memory read (+2HK for the paper's denominator) + the write: 2HKV
-   * (LINEAR; DELTA adds 2HKV + 2HK for its retrieval; GATED instead 2DH for the strengths and,
-   * per block of S = 32 tokens, 2HSK for the keys' Gram matrix, 2HS^2 for the inverse, 2HSV to
-   * solve, 4HKV to read and update M) + 2HVD output projection + 4DF feed-forward; plus 2DW for
-   * the LM head when scoring. Without scoring the last layer's feed-forward and the LM head are
-   * skipped. The C context tokens of every segment run through the layers again.
+   * matrix of its window and masks it): per layer 2D(2HK + HV) projections + 2H(N + C)(K + V) local
+   * attention + 2HKV memory read (+2HK for the paper's denominator) + the write: 2HKV (LINEAR;
+   * DELTA adds 2HKV + 2HK for its retrieval; GATED instead 2DH for the strengths and, per block of
+   * S = 32 tokens, 2HSK for the keys' Gram matrix, 2HS^2 for the inverse, 2HSV to solve, 4HKV to
+   * read and update M) + 2HVD output projection + 4DF feed-forward; plus 2DW for the LM head when
+   * scoring. Without scoring the last layer's feed-forward and the LM head are skipped. The C
+   * context tokens of every segment run through the layers again.
    */
   public static long flopsPerToken(ModelConfig c, boolean scoring) {
     long d = c.dModel();
@@ -214,16 +244,19 @@ public final class BenchCommand implements Callable<Integer> {
     long v = c.dValue();
     long n = c.segmentLength();
     long s = 32;
-    long write = switch (c.updateRule()) {
-      case LINEAR -> 2 * h * k * v;
-      case DELTA -> 4 * h * k * v + 2 * h * k;
-      case GATED -> 2 * d * h + 2 * h * s * k + 2 * h * s * s + 2 * h * s * v + 4 * h * k * v;
-    };
-    long perLayer = 2 * d * (2 * h * k + h * v)
-        + 2 * h * (n + c.overlap()) * (k + v)
-        + 2 * h * k * v + (c.memoryRead() == MemoryRead.PAPER ? 2 * h * k : 0)
-        + write
-        + 2 * h * v * d;
+    long write =
+        switch (c.updateRule()) {
+          case LINEAR -> 2 * h * k * v;
+          case DELTA -> 4 * h * k * v + 2 * h * k;
+          case GATED -> 2 * d * h + 2 * h * s * k + 2 * h * s * s + 2 * h * s * v + 4 * h * k * v;
+        };
+    long perLayer =
+        2 * d * (2 * h * k + h * v)
+            + 2 * h * (n + c.overlap()) * (k + v)
+            + 2 * h * k * v
+            + (c.memoryRead() == MemoryRead.PAPER ? 2 * h * k : 0)
+            + write
+            + 2 * h * v * d;
     long ffn = 4 * d * c.ffnHidden();
     long total = c.layers() * (perLayer + ffn);
     if (!scoring) {
@@ -236,5 +269,4 @@ public final class BenchCommand implements Callable<Integer> {
     }
     return total;
   }
-
 }

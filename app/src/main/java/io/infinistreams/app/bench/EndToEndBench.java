@@ -2,19 +2,19 @@ package io.infinistreams.app.bench;
 
 import io.infinistreams.app.client.DocumentFeeder;
 import io.infinistreams.app.client.StreamClient;
+import io.infinistreams.app.client.Utf8Chunker;
 import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.app.config.ConfigKeys;
 import io.infinistreams.app.runtime.InfiniApp;
 import io.infinistreams.app.runtime.ModelLoader;
 import io.infinistreams.app.runtime.StateInspector;
-import io.infinistreams.app.client.Utf8Chunker;
 import io.infinistreams.model.AbsorbResult;
 import io.infinistreams.model.ByteTokenizer;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.StreamState;
-import io.infinistreams.tasks.PasskeyDocument;
 import io.infinistreams.schemas.OutputEvent;
 import io.infinistreams.schemas.PromptFormat;
+import io.infinistreams.tasks.PasskeyDocument;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -34,45 +34,57 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * The end-to-end benchmark, side by side in one run so a noisy shared machine cancels
- * out of the ratios:
+ * The end-to-end benchmark, side by side in one run so a noisy shared machine cancels out of the
+ * ratios:
  *
  * <ol>
  *   <li>model only: the document absorbed in-process, in the same chunks the processor uses;
- *   <li>end to end: the same document fed as APPEND events through a real (embedded, KRaft)
- *       broker into the processor with exactly-once v2 and RocksDB, timed from the first send
- *       to the last output event;
- *   <li>per-event latency of small APPENDs and of 16-token GENERATEs, on a stream
- *       {@code --young-tokens} old and on the long stream, measured client side (send to output
- *       received) and processor side (the output's {@code latencyMicros}).
+ *   <li>end to end: the same document fed as APPEND events through a real (embedded, KRaft) broker
+ *       into the processor with exactly-once v2 and RocksDB, timed from the first send to the last
+ *       output event;
+ *   <li>per-event latency of small APPENDs and of 16-token GENERATEs, on a stream {@code
+ *       --young-tokens} old and on the long stream, measured client side (send to output received)
+ *       and processor side (the output's {@code latencyMicros}).
  * </ol>
  *
  * <p>Everything lives in a scratch folder that is deleted afterwards: this is a benchmark, not a
  * deployment.
  */
-@Command(name = "bench-e2e", mixinStandardHelpOptions = true,
+@Command(
+    name = "bench-e2e",
+    mixinStandardHelpOptions = true,
     description = "Measure end-to-end throughput (vs model-only, same run) and per-event latency.")
 public final class EndToEndBench implements Callable<Integer> {
 
   @Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--tokens", defaultValue = "1000000",
+  @Option(
+      names = "--tokens",
+      defaultValue = "1000000",
       description = "Length of the long stream's document in tokens (default ${DEFAULT-VALUE}).")
   int tokens;
 
-  @Option(names = "--young-tokens", defaultValue = "1000",
+  @Option(
+      names = "--young-tokens",
+      defaultValue = "1000",
       description = "Length of the young stream's document in tokens (default ${DEFAULT-VALUE}).")
   int youngTokens;
 
-  @Option(names = "--probes", defaultValue = "40",
+  @Option(
+      names = "--probes",
+      defaultValue = "40",
       description = "APPEND probes per stream (default ${DEFAULT-VALUE}).")
   int probes;
 
-  @Option(names = "--generate-probes", defaultValue = "10",
+  @Option(
+      names = "--generate-probes",
+      defaultValue = "10",
       description = "GENERATE probes per stream (default ${DEFAULT-VALUE}).")
   int generateProbes;
 
-  @Option(names = "--generate-tokens", defaultValue = "16",
+  @Option(
+      names = "--generate-tokens",
+      defaultValue = "16",
       description = "maxNewTokens of each GENERATE probe (default ${DEFAULT-VALUE}).")
   int generateTokens;
 
@@ -92,13 +104,15 @@ public final class EndToEndBench implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     Path scratch = Files.createTempDirectory("infini-bench");
-    AppConfig.Builder builder = AppConfig.builder()
-        .override(ConfigKeys.EMBEDDED_BROKER_DIR, scratch.resolve("kafka").toString())
-        .override(ConfigKeys.STATE_DIR, scratch.resolve("state").toString());
+    AppConfig.Builder builder =
+        AppConfig.builder()
+            .override(ConfigKeys.EMBEDDED_BROKER_DIR, scratch.resolve("kafka").toString())
+            .override(ConfigKeys.STATE_DIR, scratch.resolve("state").toString());
     for (String kv : sets) {
       int eq = kv.indexOf('=');
       if (eq <= 0) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "--set wants key=value: " + kv);
+        throw new CommandLine.ParameterException(
+            spec.commandLine(), "--set wants key=value: " + kv);
       }
       builder.override(kv.substring(0, eq), kv.substring(eq + 1));
     }
@@ -136,12 +150,22 @@ public final class EndToEndBench implements Callable<Integer> {
             youngGen.add(generate(y, ++ySeq));
             oldGen.add(generate(o, ++oSeq));
           }
-          StateInspector.StateSize youngState = StateInspector.of(app.streams(), app.settings(),
-              "bench-young");
-          StateInspector.StateSize oldState = StateInspector.of(app.streams(), app.settings(),
-              "bench-long");
-          out.println(report(loaded.description(), config, modelTps, e2eTps, youngAppend,
-              oldAppend, youngGen, oldGen, youngState, oldState));
+          StateInspector.StateSize youngState =
+              StateInspector.of(app.streams(), app.settings(), "bench-young");
+          StateInspector.StateSize oldState =
+              StateInspector.of(app.streams(), app.settings(), "bench-long");
+          out.println(
+              report(
+                  loaded.description(),
+                  config,
+                  modelTps,
+                  e2eTps,
+                  youngAppend,
+                  oldAppend,
+                  youngGen,
+                  oldGen,
+                  youngState,
+                  oldState));
           out.flush();
         }
       }
@@ -151,13 +175,16 @@ public final class EndToEndBench implements Callable<Integer> {
     return 0;
   }
 
-  private static double modelOnly(InfiniModel model, String document, int chunkBytes,
-      boolean score) throws IOException {
+  private static double modelOnly(InfiniModel model, String document, int chunkBytes, boolean score)
+      throws IOException {
     // Warm-up on a separate state: a few segments, so JIT and libtorch are hot.
-    model.absorb(model.newState(), ByteTokenizer.encode(document.substring(0,
-        Math.min(document.length(), 4096))), score);
-    Utf8Chunker chunker = new Utf8Chunker(
-        new ByteArrayInputStream(document.getBytes(StandardCharsets.UTF_8)), chunkBytes);
+    model.absorb(
+        model.newState(),
+        ByteTokenizer.encode(document.substring(0, Math.min(document.length(), 4096))),
+        score);
+    Utf8Chunker chunker =
+        new Utf8Chunker(
+            new ByteArrayInputStream(document.getBytes(StandardCharsets.UTF_8)), chunkBytes);
     StreamState state = model.newState();
     long t0 = System.nanoTime();
     for (String chunk = chunker.next(); chunk != null; chunk = chunker.next()) {
@@ -172,9 +199,13 @@ public final class EndToEndBench implements Callable<Integer> {
     try (StreamClient client = StreamClient.connect(app.config(), app.bootstrapServers(), key)) {
       long first = client.lastSeq() + 1;
       long t0 = System.nanoTime();
-      DocumentFeeder.Fed fed = DocumentFeeder.feed(client,
-          new ByteArrayInputStream(document.getBytes(StandardCharsets.UTF_8)), chunkBytes, first,
-          acked -> { });
+      DocumentFeeder.Fed fed =
+          DocumentFeeder.feed(
+              client,
+              new ByteArrayInputStream(document.getBytes(StandardCharsets.UTF_8)),
+              chunkBytes,
+              first,
+              acked -> {});
       client.awaitOutput(fed.lastSeq(), Duration.ofHours(2));
       return (System.nanoTime() - t0) / 1e9;
     }
@@ -182,7 +213,7 @@ public final class EndToEndBench implements Callable<Integer> {
 
   private static long[] append(StreamClient client, long seq) throws Exception {
     long t0 = System.nanoTime();
-    client.append(seq, PROBE_TEXT, (meta, error) -> { });
+    client.append(seq, PROBE_TEXT, (meta, error) -> {});
     client.flush();
     OutputEvent out = client.awaitOutput(seq, Duration.ofMinutes(2));
     return new long[] {(System.nanoTime() - t0) / 1000, out.getLatencyMicros(), 0};
@@ -190,8 +221,8 @@ public final class EndToEndBench implements Callable<Integer> {
 
   private long[] generate(StreamClient client, long seq) throws Exception {
     long t0 = System.nanoTime();
-    client.generate(seq, GENERATE_PROMPT,
-        StreamClient.generation(generateTokens, 0f, 0L, PromptFormat.RAW));
+    client.generate(
+        seq, GENERATE_PROMPT, StreamClient.generation(generateTokens, 0f, 0L, PromptFormat.RAW));
     client.flush();
     OutputEvent out = client.awaitOutput(seq, Duration.ofMinutes(2));
     // Tokens of this event are the prompt's plus the generated ones (bytes of the decoded text
@@ -219,39 +250,81 @@ public final class EndToEndBench implements Callable<Integer> {
     }
   }
 
-  private String report(String modelDescription, AppConfig config, double modelTps, double e2eTps,
-      Probe ya, Probe oa, Probe yg, Probe og, StateInspector.StateSize ys,
+  private String report(
+      String modelDescription,
+      AppConfig config,
+      double modelTps,
+      double e2eTps,
+      Probe ya,
+      Probe oa,
+      Probe yg,
+      Probe og,
+      StateInspector.StateSize ys,
       StateInspector.StateSize os) {
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "model: %s; processing.guarantee=%s; event.max.text.bytes=%d%n%n",
-        modelDescription, config.processingGuarantee(), config.eventMaxTextBytes()));
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "model: %s; processing.guarantee=%s; event.max.text.bytes=%d%n%n",
+            modelDescription,
+            config.processingGuarantee(),
+            config.eventMaxTextBytes()));
     sb.append("| throughput | tokens/s |\n|---|---:|\n");
-    sb.append(String.format(Locale.ROOT, "| model only (in-process absorb, %,d tokens) | %,.0f |%n",
-        tokens, modelTps));
-    sb.append(String.format(Locale.ROOT, "| end to end (broker, EOS, RocksDB, changelogs) | %,.0f |%n",
-        e2eTps));
-    sb.append(String.format(Locale.ROOT, "| **ratio end-to-end / model-only** | **%.3f** |%n%n", e2eTps / modelTps));
-    sb.append("| event | stream age | p50 round trip (ms) | p99 round trip (ms) | p50 in processor (ms) | p99 in processor (ms) |\n");
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "| model only (in-process absorb, %,d tokens) | %,.0f |%n",
+            tokens,
+            modelTps));
+    sb.append(
+        String.format(
+            Locale.ROOT, "| end to end (broker, EOS, RocksDB, changelogs) | %,.0f |%n", e2eTps));
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "| **ratio end-to-end / model-only** | **%.3f** |%n%n",
+            e2eTps / modelTps));
+    sb.append(
+        "| event | stream age | p50 round trip (ms) | p99 round trip (ms) | p50 in processor (ms) | p99 in processor (ms) |\n");
     sb.append("|---|---|---:|---:|---:|---:|\n");
     row(sb, "APPEND 64 B", youngTokens, ya);
     row(sb, "APPEND 64 B", tokens, oa);
     row(sb, "GENERATE " + generateTokens + " tokens", youngTokens, yg);
     row(sb, "GENERATE " + generateTokens + " tokens", tokens, og);
-    sb.append(String.format(Locale.ROOT,
-        "%nMean tokens generated per GENERATE probe: young %.1f, old %.1f (EOS may stop early).%n",
-        yg.meanGenerated(), og.meanGenerated()));
-    sb.append(String.format(Locale.ROOT,
-        "State per key (store records): young stream %,d bytes in %d records; old stream %,d bytes in %d records.%n",
-        ys.bytes(), ys.records(), os.bytes(), os.records()));
-    sb.append(String.format(Locale.ROOT, "Probes: %d APPEND and %d GENERATE per stream.%n",
-        probes, generateProbes));
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "%nMean tokens generated per GENERATE probe: young %.1f, old %.1f (EOS may stop early).%n",
+            yg.meanGenerated(),
+            og.meanGenerated()));
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "State per key (store records): young stream %,d bytes in %d records; old stream %,d bytes in %d records.%n",
+            ys.bytes(),
+            ys.records(),
+            os.bytes(),
+            os.records()));
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "Probes: %d APPEND and %d GENERATE per stream.%n",
+            probes,
+            generateProbes));
     return sb.toString();
   }
 
   private static void row(StringBuilder sb, String what, int age, Probe p) {
-    sb.append(String.format(Locale.ROOT, "| %s | %,d tokens | %.1f | %.1f | %.1f | %.1f |%n", what,
-        age, p.percentileMs(0, 0.5), p.percentileMs(0, 0.99), p.percentileMs(1, 0.5),
-        p.percentileMs(1, 0.99)));
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "| %s | %,d tokens | %.1f | %.1f | %.1f | %.1f |%n",
+            what,
+            age,
+            p.percentileMs(0, 0.5),
+            p.percentileMs(0, 0.99),
+            p.percentileMs(1, 0.5),
+            p.percentileMs(1, 0.99)));
   }
 
   private static void deleteRecursively(Path dir) throws IOException {

@@ -17,9 +17,13 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code infini ask KEY PROMPT}: one GENERATE, and its reply. */
-@Command(name = "ask", mixinStandardHelpOptions = true,
-    description = {"Send a GENERATE event to a stream and print the reply (stdout) when its "
-        + "output event arrives. The prompt and the reply join the stream's context."})
+@Command(
+    name = "ask",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Send a GENERATE event to a stream and print the reply (stdout) when its "
+          + "output event arrives. The prompt and the reply join the stream's context."
+    })
 public final class AskCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
@@ -32,14 +36,20 @@ public final class AskCommand implements Callable<Integer> {
   @Parameters(index = "1", paramLabel = "PROMPT", description = "The prompt.")
   String prompt;
 
-  @Option(names = "--seq", paramLabel = "N",
-      description = "Sequence number of the event. Default: one after the last one the stream "
-          + "has used.")
+  @Option(
+      names = "--seq",
+      paramLabel = "N",
+      description =
+          "Sequence number of the event. Default: one after the last one the stream " + "has used.")
   Long seq;
 
-  @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "300",
-      description = "How long to wait for the reply (the processor may still be absorbing "
-          + "earlier events). Default: ${DEFAULT-VALUE}.")
+  @Option(
+      names = "--timeout",
+      paramLabel = "SECONDS",
+      defaultValue = "300",
+      description =
+          "How long to wait for the reply (the processor may still be absorbing "
+              + "earlier events). Default: ${DEFAULT-VALUE}.")
   long timeoutSeconds;
 
   @Override
@@ -56,14 +66,15 @@ public final class AskCommand implements Callable<Integer> {
       try {
         reply = client.awaitOutput(s, Duration.ofSeconds(timeoutSeconds));
       } catch (TimeoutException e) {
-        throw new CliException(e.getMessage() + " (is `infini run` running? was seq " + s
-            + " already used?)");
+        throw new CliException(
+            e.getMessage() + " (is `infini run` running? was seq " + s + " already used?)");
       } catch (StreamClient.RejectedException e) {
         throw new CliException("stream '" + key + "': " + e.getMessage());
       }
       out.println(reply.getGeneratedText() == null ? "" : reply.getGeneratedText());
       out.flush();
-      err.printf("[stream '%s' seq %d: %,d tokens in context, %,d segments in memory, %.1f ms]%n",
+      err.printf(
+          "[stream '%s' seq %d: %,d tokens in context, %,d segments in memory, %.1f ms]%n",
           key, s, reply.getTokensTotal(), reply.getSegmentsTotal(), reply.getLatencyMicros() / 1e3);
       err.flush();
     }

@@ -24,10 +24,14 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code infini chat KEY}: an interactive session over the input and output topics. */
-@Command(name = "chat", mixinStandardHelpOptions = true,
-    description = {"Interactive session with a stream: each line is a GENERATE in chat format "
-        + "and the reply is printed. /reset sends RESET (the stream forgets everything), "
-        + "/quit or Ctrl-D exits."})
+@Command(
+    name = "chat",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Interactive session with a stream: each line is a GENERATE in chat format "
+          + "and the reply is printed. /reset sends RESET (the stream forgets everything), "
+          + "/quit or Ctrl-D exits."
+    })
 public final class ChatCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
@@ -37,7 +41,10 @@ public final class ChatCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "KEY", description = "Stream id.")
   String key;
 
-  @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "300",
+  @Option(
+      names = "--timeout",
+      paramLabel = "SECONDS",
+      defaultValue = "300",
       description = "How long to wait for each reply. Default: ${DEFAULT-VALUE}.")
   long timeoutSeconds;
 
@@ -54,7 +61,8 @@ public final class ChatCommand implements Callable<Integer> {
       LineReader reader = LineReaderBuilder.builder().terminal(terminal).appName("infini").build();
       PrintWriter out = terminal.writer();
       long seq = client.lastSeq();
-      out.printf("chat with stream '%s' (next seq %d). /reset forgets, /quit or Ctrl-D exits.%n",
+      out.printf(
+          "chat with stream '%s' (next seq %d). /reset forgets, /quit or Ctrl-D exits.%n",
           key, seq + 1);
       while (true) {
         String line;
@@ -79,8 +87,10 @@ public final class ChatCommand implements Callable<Integer> {
         client.flush();
         try {
           OutputEvent reply = client.awaitOutput(seq, Duration.ofSeconds(timeoutSeconds));
-          out.println(line.equals("/reset") ? "(stream reset)"
-              : reply.getGeneratedText() == null ? "" : reply.getGeneratedText().strip());
+          out.println(
+              line.equals("/reset")
+                  ? "(stream reset)"
+                  : reply.getGeneratedText() == null ? "" : reply.getGeneratedText().strip());
         } catch (TimeoutException | StreamClient.RejectedException e) {
           err.println("infini: " + e.getMessage());
           err.flush();

@@ -1,6 +1,9 @@
 package io.infinistreams.app.cli;
 
-/** A failure the user can fix (bad input, nothing listening, a timeout): printed without a stack trace. */
+/**
+ * A failure the user can fix (bad input, nothing listening, a timeout): printed without a stack
+ * trace.
+ */
 public final class CliException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 

@@ -16,13 +16,18 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code infini config show|docs}: the effective configuration, and the generated table. */
-@Command(name = "config", mixinStandardHelpOptions = true,
-    description = "Show the effective configuration, or regenerate docs/configuration.md and "
-        + "docs/cli.md.",
+@Command(
+    name = "config",
+    mixinStandardHelpOptions = true,
+    description =
+        "Show the effective configuration, or regenerate docs/configuration.md and "
+            + "docs/cli.md.",
     subcommands = {ConfigCommand.Show.class, ConfigCommand.Docs.class})
 public final class ConfigCommand {
 
-  @Command(name = "show", mixinStandardHelpOptions = true,
+  @Command(
+      name = "show",
+      mixinStandardHelpOptions = true,
       description = "Print every key's effective value and where it came from.")
   static final class Show implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -33,25 +38,41 @@ public final class ConfigCommand {
       AppConfig config = configOptions.load();
       PrintWriter out = spec.commandLine().getOut();
       for (ConfigDef.ConfigKey key : ConfigKeys.DEFINITION.configKeys().values()) {
-        out.printf("%-28s = %-24s (%s)%n", key.name,
-            ConfigDef.convertToString(config.get(key.name), key.type), config.origins().get(key.name));
+        out.printf(
+            "%-28s = %-24s (%s)%n",
+            key.name,
+            ConfigDef.convertToString(config.get(key.name), key.type),
+            config.origins().get(key.name));
       }
-      config.streamsOverrides().forEach((k, v) ->
-          out.printf("%-28s = %-24s (%s)%n", ConfigKeys.STREAMS_PREFIX + k, v,
-              config.origins().get(ConfigKeys.STREAMS_PREFIX + k)));
+      config
+          .streamsOverrides()
+          .forEach(
+              (k, v) ->
+                  out.printf(
+                      "%-28s = %-24s (%s)%n",
+                      ConfigKeys.STREAMS_PREFIX + k,
+                      v,
+                      config.origins().get(ConfigKeys.STREAMS_PREFIX + k)));
       out.flush();
       return 0;
     }
   }
 
-  @Command(name = "docs", mixinStandardHelpOptions = true,
-      description = "Write docs/configuration.md (and the README's table, between "
-          + "<!-- config-table:begin --> and <!-- config-table:end -->) from the key "
-          + "definitions, and docs/cli.md from the commands' help.")
+  @Command(
+      name = "docs",
+      mixinStandardHelpOptions = true,
+      description =
+          "Write docs/configuration.md (and the README's table, between "
+              + "<!-- config-table:begin --> and <!-- config-table:end -->) from the key "
+              + "definitions, and docs/cli.md from the commands' help.")
   static final class Docs implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Parameters(index = "0", arity = "0..1", paramLabel = "REPO_ROOT", defaultValue = ".",
+    @Parameters(
+        index = "0",
+        arity = "0..1",
+        paramLabel = "REPO_ROOT",
+        defaultValue = ".",
         description = "Repository root (default: the working directory).")
     Path root;
 

@@ -8,30 +8,42 @@ import java.util.Map;
 import picocli.CommandLine.Option;
 
 /**
- * The configuration flags every command shares (a picocli mixin): {@code --config FILE},
- * {@code --set key=value}, and first-class flags for the most used keys. {@link #load()} merges
- * them over the environment and the file (see {@link AppConfig}).
+ * The configuration flags every command shares (a picocli mixin): {@code --config FILE}, {@code
+ * --set key=value}, and first-class flags for the most used keys. {@link #load()} merges them over
+ * the environment and the file (see {@link AppConfig}).
  */
 public final class ConfigOptions {
 
-  @Option(names = "--config", paramLabel = "FILE",
+  @Option(
+      names = "--config",
+      paramLabel = "FILE",
       description = "Properties file with configuration keys (see docs/configuration.md).")
   Path file;
 
-  @Option(names = "--set", paramLabel = "KEY=VALUE", mapFallbackValue = "",
-      description = "Set a configuration key (repeatable); wins over the file and INFINI_* "
-          + "environment variables. Keys prefixed 'streams.' pass through to Kafka Streams.")
+  @Option(
+      names = "--set",
+      paramLabel = "KEY=VALUE",
+      mapFallbackValue = "",
+      description =
+          "Set a configuration key (repeatable); wins over the file and INFINI_* "
+              + "environment variables. Keys prefixed 'streams.' pass through to Kafka Streams.")
   Map<String, String> set = new LinkedHashMap<>();
 
-  @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT[,...]",
+  @Option(
+      names = "--bootstrap-servers",
+      paramLabel = "HOST:PORT[,...]",
       description = "Kafka brokers (key bootstrap.servers). Empty: embedded broker.")
   String bootstrapServers;
 
-  @Option(names = "--application-id", paramLabel = "ID",
+  @Option(
+      names = "--application-id",
+      paramLabel = "ID",
       description = "Kafka Streams application id (key application.id).")
   String applicationId;
 
-  @Option(names = "--state-dir", paramLabel = "DIR",
+  @Option(
+      names = "--state-dir",
+      paramLabel = "DIR",
       description = "Folder of the local RocksDB stores (key state.dir).")
   String stateDir;
 

@@ -23,57 +23,91 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code infini demo}: broker, processor and a passkey document, in one process. */
-@Command(name = "demo", mixinStandardHelpOptions = true,
-    description = {"In one process: an embedded Kafka broker (unless bootstrap.servers is set) "
-        + "and the processor; streams a passkey document through Kafka as APPEND events, asks "
-        + "for the key (GENERATE, raw format) and prints the answer, whether it is right, the "
-        + "end-to-end tokens/s and the state bytes per key."})
+@Command(
+    name = "demo",
+    mixinStandardHelpOptions = true,
+    description = {
+      "In one process: an embedded Kafka broker (unless bootstrap.servers is set) "
+          + "and the processor; streams a passkey document through Kafka as APPEND events, asks "
+          + "for the key (GENERATE, raw format) and prints the answer, whether it is right, the "
+          + "end-to-end tokens/s and the state bytes per key."
+    })
 public final class DemoCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
   @Mixin ConfigOptions configOptions;
 
-  @Option(names = "--length", paramLabel = "TOKENS", defaultValue = "1000000",
+  @Option(
+      names = "--length",
+      paramLabel = "TOKENS",
+      defaultValue = "1000000",
       description = "Document plus question, in tokens (bytes). Default: ${DEFAULT-VALUE}.")
   int length;
 
-  @Option(names = "--depth", paramLabel = "FRACTION", defaultValue = "0.5",
-      description = "Where the needle sits in the filler, 0 (start) to 1 (end). Default: ${DEFAULT-VALUE}.")
+  @Option(
+      names = "--depth",
+      paramLabel = "FRACTION",
+      defaultValue = "0.5",
+      description =
+          "Where the needle sits in the filler, 0 (start) to 1 (end). Default: ${DEFAULT-VALUE}.")
   double depth;
 
-  @Option(names = "--seed", paramLabel = "N", defaultValue = "42",
+  @Option(
+      names = "--seed",
+      paramLabel = "N",
+      defaultValue = "42",
       description = "Draws the pass key. Default: ${DEFAULT-VALUE}.")
   long seed;
 
-  @Option(names = "--key", paramLabel = "STREAM_ID",
+  @Option(
+      names = "--key",
+      paramLabel = "STREAM_ID",
       description = "Stream id. Default: passkey-<seed>.")
   String streamId;
 
-  @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "8",
+  @Option(
+      names = "--max-tokens",
+      paramLabel = "N",
+      defaultValue = "8",
       description = "Tokens generated for the answer. Default: ${DEFAULT-VALUE}.")
   int maxTokens;
 
-  @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "7200",
+  @Option(
+      names = "--timeout",
+      paramLabel = "SECONDS",
+      defaultValue = "7200",
       description = "How long one document may take. Default: ${DEFAULT-VALUE}.")
   long timeoutSeconds;
 
-  @Option(names = "--depths", split = ",", paramLabel = "FRACTION",
-      description = "Several needle depths, e.g. 0,0.5,1 (instead of --depth): one run per "
-          + "depth and trial, each on its own stream, through the same broker and processor.")
+  @Option(
+      names = "--depths",
+      split = ",",
+      paramLabel = "FRACTION",
+      description =
+          "Several needle depths, e.g. 0,0.5,1 (instead of --depth): one run per "
+              + "depth and trial, each on its own stream, through the same broker and processor.")
   List<Double> depths;
 
-  @Option(names = "--trials", paramLabel = "N", defaultValue = "1",
-      description = "Runs per depth; trial t draws its key from seed + t. Default: ${DEFAULT-VALUE}.")
+  @Option(
+      names = "--trials",
+      paramLabel = "N",
+      defaultValue = "1",
+      description =
+          "Runs per depth; trial t draws its key from seed + t. Default: ${DEFAULT-VALUE}.")
   int trials;
 
-  @Option(names = "--json", paramLabel = "FILE",
+  @Option(
+      names = "--json",
+      paramLabel = "FILE",
       description = "Also write every run's result to FILE as JSON.")
   Path json;
 
-  @Option(names = "--check-in-process",
-      description = "After the runs through Kafka, answer the same documents in-process "
-          + "(the model alone, no broker) and report whether every answer is the same; "
-          + "exits 1 if any differs.")
+  @Option(
+      names = "--check-in-process",
+      description =
+          "After the runs through Kafka, answer the same documents in-process "
+              + "(the model alone, no broker) and report whether every answer is the same; "
+              + "exits 1 if any differs.")
   boolean checkInProcess;
 
   /** The runs' results, in order (for tests driving the command line). */
@@ -99,10 +133,14 @@ public final class DemoCommand implements Callable<Integer> {
       for (int t = 0; t < trials; t++) {
         long s = seed + t;
         String base = streamId != null ? streamId : "passkey-" + s;
-        String id = single ? base
-            : (streamId != null ? base + "-" + s : base) + String.format(Locale.ROOT, "-d%.2f", d);
-        runs.add(new PasskeyDemo.Params(length, d, s, id, maxTokens,
-            Duration.ofSeconds(timeoutSeconds)));
+        String id =
+            single
+                ? base
+                : (streamId != null ? base + "-" + s : base)
+                    + String.format(Locale.ROOT, "-d%.2f", d);
+        runs.add(
+            new PasskeyDemo.Params(
+                length, d, s, id, maxTokens, Duration.ofSeconds(timeoutSeconds)));
       }
     }
     try {
@@ -117,18 +155,28 @@ public final class DemoCommand implements Callable<Integer> {
     String fingerprint;
     try (InfiniModel model = loaded.model()) {
       fingerprint = model.fingerprint();
-      out.println("model:      " + loaded.description() + ", fingerprint "
-          + fingerprint.substring(0, 12));
+      out.println(
+          "model:      " + loaded.description() + ", fingerprint " + fingerprint.substring(0, 12));
       out.flush();
       try (InfiniApp app = InfiniApp.start(config, model, Duration.ofMinutes(3))) {
-        out.println("kafka:      " + (app.embeddedBrokerDataDir() != null
-            ? "embedded broker " + app.bootstrapServers() + ", data in "
-                + app.embeddedBrokerDataDir().toAbsolutePath()
-            : app.bootstrapServers()) + "; state in " + app.stateDir().toAbsolutePath());
+        out.println(
+            "kafka:      "
+                + (app.embeddedBrokerDataDir() != null
+                    ? "embedded broker "
+                        + app.bootstrapServers()
+                        + ", data in "
+                        + app.embeddedBrokerDataDir().toAbsolutePath()
+                    : app.bootstrapServers())
+                + "; state in "
+                + app.stateDir().toAbsolutePath());
         for (PasskeyDemo.Params params : runs) {
           if (single) {
-            out.printf(Locale.ROOT, "document:   %,d tokens, needle at depth %.2f, stream '%s'%n",
-                length, params.depth(), params.streamId());
+            out.printf(
+                Locale.ROOT,
+                "document:   %,d tokens, needle at depth %.2f, stream '%s'%n",
+                length,
+                params.depth(),
+                params.streamId());
             out.flush();
           }
           PasskeyDemo.Result r;
@@ -141,10 +189,15 @@ public final class DemoCommand implements Callable<Integer> {
           if (single) {
             printResult(out, r);
           } else {
-            out.printf(Locale.ROOT,
+            out.printf(
+                Locale.ROOT,
                 "depth %.2f  seed %d  key %d  answer \"%s\"  %s  %,.0f tokens/s%n",
-                params.depth(), params.seed(), r.key(), printable(r.answer()),
-                r.correct() ? "correct" : "wrong", r.tokensPerSecond());
+                params.depth(),
+                params.seed(),
+                r.key(),
+                printable(r.answer()),
+                r.correct() ? "correct" : "wrong",
+                r.tokensPerSecond());
             out.flush();
           }
         }
@@ -160,26 +213,41 @@ public final class DemoCommand implements Callable<Integer> {
         boolean same = inProcess.get(i).equals(results.get(i).answer());
         differ += same ? 0 : 1;
         if (!same || !single) {
-          out.printf(Locale.ROOT, "in-process: %s \"%s\" %s%n", runs.get(i).streamId(),
-              printable(inProcess.get(i)), same ? "same" : "DIFFERENT from Kafka's \""
-                  + printable(results.get(i).answer()) + "\"");
+          out.printf(
+              Locale.ROOT,
+              "in-process: %s \"%s\" %s%n",
+              runs.get(i).streamId(),
+              printable(inProcess.get(i)),
+              same
+                  ? "same"
+                  : "DIFFERENT from Kafka's \"" + printable(results.get(i).answer()) + "\"");
         }
       }
-      out.printf(Locale.ROOT, "in-process: %d/%d answers the same as through Kafka (%.0f s)%n",
-          runs.size() - differ, runs.size(), (System.nanoTime() - t0) / 1e9);
+      out.printf(
+          Locale.ROOT,
+          "in-process: %d/%d answers the same as through Kafka (%.0f s)%n",
+          runs.size() - differ,
+          runs.size(),
+          (System.nanoTime() - t0) / 1e9);
     }
     if (!single) {
       PasskeyDemo.Result last = results.get(results.size() - 1);
       long found = results.stream().filter(PasskeyDemo.Result::correct).count();
-      out.printf(Locale.ROOT, "accuracy:   %d/%d runs found the key (%,d tokens each)%n", found,
-          results.size(), length);
-      out.printf(Locale.ROOT, "state:      %,d bytes per key (%d session + %d head-memory "
-          + "records)%n", last.state().bytes(), last.state().sessionRecords(),
+      out.printf(
+          Locale.ROOT,
+          "accuracy:   %d/%d runs found the key (%,d tokens each)%n",
+          found,
+          results.size(),
+          length);
+      out.printf(
+          Locale.ROOT,
+          "state:      %,d bytes per key (%d session + %d head-memory " + "records)%n",
+          last.state().bytes(),
+          last.state().sessionRecords(),
           last.state().memoryRecords());
     }
     if (json != null) {
-      Files.writeString(json, json(runs, results, inProcess, fingerprint),
-          StandardCharsets.UTF_8);
+      Files.writeString(json, json(runs, results, inProcess, fingerprint), StandardCharsets.UTF_8);
       out.println("results:    " + json.toAbsolutePath());
     }
     out.flush();
@@ -189,14 +257,29 @@ public final class DemoCommand implements Callable<Integer> {
   private static void printResult(PrintWriter out, PasskeyDemo.Result r) {
     out.printf(Locale.ROOT, "key:        %d (needle at token %,d)%n", r.key(), r.needleOffset());
     out.printf(Locale.ROOT, "answer:     \"%s\"%n", printable(r.answer()));
-    out.printf(Locale.ROOT, "correct:    %s%n", r.correct() ? "yes"
-        : "no" + (r.answerKey().isPresent() ? "" : " (no number in the answer)"));
-    out.printf(Locale.ROOT, "throughput: %,.0f tokens/s end to end (%,d tokens in %,d events, "
-        + "%.1f s; absorbing the document took %.1f s)%n", r.tokensPerSecond(), r.tokens(),
-        r.events(), r.totalSeconds(), r.absorbSeconds());
-    out.printf(Locale.ROOT, "state:      %,d bytes per key (%d session + %d head-memory records; "
-        + "%,d tokens in context, %,d segments in memory)%n", r.state().bytes(),
-        r.state().sessionRecords(), r.state().memoryRecords(), r.tokensInContext(),
+    out.printf(
+        Locale.ROOT,
+        "correct:    %s%n",
+        r.correct()
+            ? "yes"
+            : "no" + (r.answerKey().isPresent() ? "" : " (no number in the answer)"));
+    out.printf(
+        Locale.ROOT,
+        "throughput: %,.0f tokens/s end to end (%,d tokens in %,d events, "
+            + "%.1f s; absorbing the document took %.1f s)%n",
+        r.tokensPerSecond(),
+        r.tokens(),
+        r.events(),
+        r.totalSeconds(),
+        r.absorbSeconds());
+    out.printf(
+        Locale.ROOT,
+        "state:      %,d bytes per key (%d session + %d head-memory records; "
+            + "%,d tokens in context, %,d segments in memory)%n",
+        r.state().bytes(),
+        r.state().sessionRecords(),
+        r.state().memoryRecords(),
+        r.tokensInContext(),
         r.segmentsInMemory());
     out.flush();
   }
@@ -206,23 +289,42 @@ public final class DemoCommand implements Callable<Integer> {
   }
 
   /** The runs as JSON: one object per run, in order. */
-  static String json(List<PasskeyDemo.Params> runs, List<PasskeyDemo.Result> results,
-      List<String> inProcess, String fingerprint) {
-    StringBuilder j = new StringBuilder("{\n  \"modelFingerprint\": ").append(quote(fingerprint))
-        .append(",\n  \"runs\": [");
+  static String json(
+      List<PasskeyDemo.Params> runs,
+      List<PasskeyDemo.Result> results,
+      List<String> inProcess,
+      String fingerprint) {
+    StringBuilder j =
+        new StringBuilder("{\n  \"modelFingerprint\": ")
+            .append(quote(fingerprint))
+            .append(",\n  \"runs\": [");
     for (int i = 0; i < results.size(); i++) {
       PasskeyDemo.Params p = runs.get(i);
       PasskeyDemo.Result r = results.get(i);
-      j.append(i == 0 ? "\n" : ",\n").append(String.format(Locale.ROOT,
-          "    {\"stream\": %s, \"tokens\": %d, \"depth\": %.4f, \"seed\": %d, \"key\": %d, "
-              + "\"needleOffset\": %d, \"answer\": %s, \"correct\": %b, \"seconds\": %.3f, "
-              + "\"tokensPerSecond\": %.1f, \"stateBytes\": %d, \"segmentsInMemory\": %d",
-          quote(p.streamId()), r.tokens(), p.depth(), p.seed(), r.key(), r.needleOffset(),
-          quote(r.answer()), r.correct(), r.totalSeconds(), r.tokensPerSecond(),
-          r.state().bytes(), r.segmentsInMemory()));
+      j.append(i == 0 ? "\n" : ",\n")
+          .append(
+              String.format(
+                  Locale.ROOT,
+                  "    {\"stream\": %s, \"tokens\": %d, \"depth\": %.4f, \"seed\": %d, \"key\": %d, "
+                      + "\"needleOffset\": %d, \"answer\": %s, \"correct\": %b, \"seconds\": %.3f, "
+                      + "\"tokensPerSecond\": %.1f, \"stateBytes\": %d, \"segmentsInMemory\": %d",
+                  quote(p.streamId()),
+                  r.tokens(),
+                  p.depth(),
+                  p.seed(),
+                  r.key(),
+                  r.needleOffset(),
+                  quote(r.answer()),
+                  r.correct(),
+                  r.totalSeconds(),
+                  r.tokensPerSecond(),
+                  r.state().bytes(),
+                  r.segmentsInMemory()));
       if (i < inProcess.size()) {
-        j.append(", \"inProcessAnswer\": ").append(quote(inProcess.get(i)))
-            .append(", \"sameAsInProcess\": ").append(inProcess.get(i).equals(r.answer()));
+        j.append(", \"inProcessAnswer\": ")
+            .append(quote(inProcess.get(i)))
+            .append(", \"sameAsInProcess\": ")
+            .append(inProcess.get(i).equals(r.answer()));
       }
       j.append('}');
     }

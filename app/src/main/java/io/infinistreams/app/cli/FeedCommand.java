@@ -17,16 +17,20 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code infini feed KEY FILE}: a document into a stream's context, as APPEND events. */
-@Command(name = "feed", mixinStandardHelpOptions = true,
-    description = {"Append a document (UTF-8 text) to a stream's context: APPEND events of at "
-        + "most event.max.text.bytes, cut between characters, with increasing sequence numbers. "
-        + "Shows progress on stderr; prints a summary on stdout."})
+@Command(
+    name = "feed",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Append a document (UTF-8 text) to a stream's context: APPEND events of at "
+          + "most event.max.text.bytes, cut between characters, with increasing sequence numbers. "
+          + "Shows progress on stderr; prints a summary on stdout."
+    })
 public final class FeedCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
@@ -38,20 +42,31 @@ public final class FeedCommand implements Callable<Integer> {
   @Parameters(index = "1", paramLabel = "FILE", description = "UTF-8 text file; '-' reads stdin.")
   String file;
 
-  @Option(names = "--start-seq", paramLabel = "N",
-      description = "Sequence number of the first event. Default: one after the last one the "
-          + "stream has used, read from the input and output topics (1 for a new stream).")
+  @Option(
+      names = "--start-seq",
+      paramLabel = "N",
+      description =
+          "Sequence number of the first event. Default: one after the last one the "
+              + "stream has used, read from the input and output topics (1 for a new stream).")
   Long startSeq;
 
-  @Option(names = "--chunk-bytes", paramLabel = "N",
+  @Option(
+      names = "--chunk-bytes",
+      paramLabel = "N",
       description = "Largest chunk in UTF-8 bytes. Default and maximum: event.max.text.bytes.")
   Integer chunkBytes;
 
-  @Option(names = "--wait", description = "After sending, wait until the processor has "
-      + "absorbed the last event, showing its progress in tokens.")
+  @Option(
+      names = "--wait",
+      description =
+          "After sending, wait until the processor has "
+              + "absorbed the last event, showing its progress in tokens.")
   boolean await;
 
-  @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "3600",
+  @Option(
+      names = "--timeout",
+      paramLabel = "SECONDS",
+      defaultValue = "3600",
       description = "With --wait: how long to wait. Default: ${DEFAULT-VALUE}.")
   long timeoutSeconds;
 
@@ -61,7 +76,8 @@ public final class FeedCommand implements Callable<Integer> {
     int max = config.eventMaxTextBytes();
     int chunk = chunkBytes == null ? max : chunkBytes;
     if (chunk < 4 || chunk > max) {
-      throw new CliException("--chunk-bytes must be in [4, " + max + "] (event.max.text.bytes), got " + chunk);
+      throw new CliException(
+          "--chunk-bytes must be in [4, " + max + "] (event.max.text.bytes), got " + chunk);
     }
     boolean stdin = "-".equals(file);
     Path path = stdin ? null : Path.of(file);
@@ -84,7 +100,8 @@ public final class FeedCommand implements Callable<Integer> {
       }
       bar.finish();
       double seconds = (System.nanoTime() - t0) / 1e9;
-      out.printf("fed %,d bytes to stream '%s' as %,d APPEND events (seq %d..%d) in %.1f s%n",
+      out.printf(
+          "fed %,d bytes to stream '%s' as %,d APPEND events (seq %d..%d) in %.1f s%n",
           fed.bytes(), key, fed.events(), fed.firstSeq(), fed.lastSeq(), seconds);
       out.flush();
       if (await && fed.events() > 0) {
@@ -92,18 +109,23 @@ public final class FeedCommand implements Callable<Integer> {
         long[] absorbed = {0};
         OutputEvent last;
         try {
-          last = client.awaitOutput(fed.lastSeq(), Duration.ofSeconds(timeoutSeconds), o -> {
-            if (o.getSeq() >= fed.firstSeq() && o.getSeq() <= fed.lastSeq()) {
-              absorbed[0] += o.getTokensThisEvent();
-              absorbing.update(absorbed[0]);
-            }
-          });
+          last =
+              client.awaitOutput(
+                  fed.lastSeq(),
+                  Duration.ofSeconds(timeoutSeconds),
+                  o -> {
+                    if (o.getSeq() >= fed.firstSeq() && o.getSeq() <= fed.lastSeq()) {
+                      absorbed[0] += o.getTokensThisEvent();
+                      absorbing.update(absorbed[0]);
+                    }
+                  });
         } catch (TimeoutException | StreamClient.RejectedException e) {
           throw new CliException("stream '" + key + "': " + e.getMessage());
         }
         absorbing.finish();
-        out.printf("absorbed: stream '%s' holds %,d tokens, %,d segments in memory%n", key,
-            last.getTokensTotal(), last.getSegmentsTotal());
+        out.printf(
+            "absorbed: stream '%s' holds %,d tokens, %,d segments in memory%n",
+            key, last.getTokensTotal(), last.getSegmentsTotal());
         out.flush();
       }
     }

@@ -10,15 +10,23 @@ import picocli.CommandLine.Option;
 /** Generation flags of {@code ask} and {@code chat} (a picocli mixin). */
 public final class GenerationOptions {
 
-  @Option(names = "--max-tokens", paramLabel = "N",
+  @Option(
+      names = "--max-tokens",
+      paramLabel = "N",
       description = "Most new tokens to generate. Default: generate.max.tokens.default.")
   Integer maxTokens;
 
-  @Option(names = "--temperature", paramLabel = "T", defaultValue = "0",
+  @Option(
+      names = "--temperature",
+      paramLabel = "T",
+      defaultValue = "0",
       description = "0 = greedy (default); above 0 samples from softmax(logits / T).")
   float temperature;
 
-  @Option(names = "--seed", paramLabel = "N", defaultValue = "0",
+  @Option(
+      names = "--seed",
+      paramLabel = "N",
+      defaultValue = "0",
       description = "Seed of the sampler (with --temperature above 0). Default: ${DEFAULT-VALUE}.")
   long seed;
 

@@ -13,18 +13,26 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code infini run}: the processor, until Ctrl-C or a fatal error. */
-@Command(name = "run", mixinStandardHelpOptions = true,
-    description = {"Run the stream processor. With bootstrap.servers empty, first starts an "
-        + "embedded single-node KRaft broker in this JVM (clients on this machine find it "
-        + "through <embedded.broker.dir>/bootstrap.servers). Creates missing topics. Stops on "
-        + "Ctrl-C, leaving the consumer group."})
+@Command(
+    name = "run",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Run the stream processor. With bootstrap.servers empty, first starts an "
+          + "embedded single-node KRaft broker in this JVM (clients on this machine find it "
+          + "through <embedded.broker.dir>/bootstrap.servers). Creates missing topics. Stops on "
+          + "Ctrl-C, leaving the consumer group."
+    })
 public final class RunCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
   @Mixin ConfigOptions configOptions;
 
-  @Option(names = "--start-timeout", paramLabel = "SECONDS", defaultValue = "180",
-      description = "How long start-up (broker, topics, restore) may take. Default: ${DEFAULT-VALUE}.")
+  @Option(
+      names = "--start-timeout",
+      paramLabel = "SECONDS",
+      defaultValue = "180",
+      description =
+          "How long start-up (broker, topics, restore) may take. Default: ${DEFAULT-VALUE}.")
   long startTimeoutSeconds;
 
   @Override
@@ -32,8 +40,11 @@ public final class RunCommand implements Callable<Integer> {
     AppConfig config = configOptions.load();
     PrintWriter out = spec.commandLine().getOut();
     ModelLoader.Loaded loaded = ModelLoader.load(config);
-    out.println("model: " + loaded.description() + ", fingerprint "
-        + loaded.model().fingerprint().substring(0, 12));
+    out.println(
+        "model: "
+            + loaded.description()
+            + ", fingerprint "
+            + loaded.model().fingerprint().substring(0, 12));
     out.flush();
     InfiniApp app;
     try {
@@ -42,18 +53,31 @@ public final class RunCommand implements Callable<Integer> {
       loaded.model().close();
       throw e;
     }
-    Thread hook = new Thread(() -> {
-      app.close();
-      loaded.model().close();
-    }, "infini-shutdown");
+    Thread hook =
+        new Thread(
+            () -> {
+              app.close();
+              loaded.model().close();
+            },
+            "infini-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
     if (app.embeddedBrokerDataDir() != null) {
-      out.println("embedded broker: " + app.bootstrapServers() + ", data in "
-          + app.embeddedBrokerDataDir().toAbsolutePath());
+      out.println(
+          "embedded broker: "
+              + app.bootstrapServers()
+              + ", data in "
+              + app.embeddedBrokerDataDir().toAbsolutePath());
     }
-    out.println("running: input " + config.inputTopic() + ", output " + config.outputTopic()
-        + ", dead letters " + config.deadLetterTopic() + "; state in "
-        + app.stateDir().toAbsolutePath() + ". Ctrl-C stops.");
+    out.println(
+        "running: input "
+            + config.inputTopic()
+            + ", output "
+            + config.outputTopic()
+            + ", dead letters "
+            + config.deadLetterTopic()
+            + "; state in "
+            + app.stateDir().toAbsolutePath()
+            + ". Ctrl-C stops.");
     out.flush();
     Throwable failure = app.awaitTermination();
     try {

@@ -6,8 +6,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Produces a document as a stream's APPEND events: UTF-8-safe chunks of at most
- * {@code maxChunkBytes}, sequence numbers {@code startSeq, startSeq + 1, ...}, in order.
+ * Produces a document as a stream's APPEND events: UTF-8-safe chunks of at most {@code
+ * maxChunkBytes}, sequence numbers {@code startSeq, startSeq + 1, ...}, in order.
  *
  * <p>Sends are asynchronous (the idempotent producer keeps them in order); {@link #feed} returns
  * once the broker acknowledged every chunk, and fails with the first send error.
@@ -24,8 +24,13 @@ public final class DocumentFeeder {
 
   private DocumentFeeder() {}
 
-  public static Fed feed(StreamClient client, InputStream document, int maxChunkBytes,
-      long startSeq, Progress progress) throws IOException {
+  public static Fed feed(
+      StreamClient client,
+      InputStream document,
+      int maxChunkBytes,
+      long startSeq,
+      Progress progress)
+      throws IOException {
     Utf8Chunker chunker = new Utf8Chunker(document, maxChunkBytes);
     AtomicLong acked = new AtomicLong();
     AtomicReference<Exception> failure = new AtomicReference<>();
@@ -35,13 +40,16 @@ public final class DocumentFeeder {
       throwIfFailed(failure);
       long chunkBytes = chunker.bytesRead() - sentBytes;
       sentBytes = chunker.bytesRead();
-      client.append(seq++, chunk, (meta, error) -> {
-        if (error != null) {
-          failure.compareAndSet(null, error);
-        } else {
-          acked.addAndGet(chunkBytes);
-        }
-      });
+      client.append(
+          seq++,
+          chunk,
+          (meta, error) -> {
+            if (error != null) {
+              failure.compareAndSet(null, error);
+            } else {
+              acked.addAndGet(chunkBytes);
+            }
+          });
       progress.update(acked.get());
     }
     client.flush();

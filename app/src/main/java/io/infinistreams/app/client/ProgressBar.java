@@ -72,15 +72,27 @@ public final class ProgressBar {
       double frac = Math.min(1.0, (double) done / total);
       int filled = (int) Math.floor(frac * WIDTH);
       s.append('[').append("#".repeat(filled)).append(".".repeat(WIDTH - filled)).append(']');
-      String amounts = unit == Unit.BYTES ? size(done) + "/" + size(total)
-          : count(done) + "/" + count(total) + " tokens";
-      String rate = unit == Unit.BYTES ? size((long) perSecond) + "/s"
-          : count((long) perSecond) + " tokens/s";
-      s.append(String.format(Locale.ROOT, " %5.1f%%  %s  %s  ETA %s", frac * 100, amounts, rate,
-          done <= 0 ? "--:--" : duration((long) ((total - done) / perSecond))));
+      String amounts =
+          unit == Unit.BYTES
+              ? size(done) + "/" + size(total)
+              : count(done) + "/" + count(total) + " tokens";
+      String rate =
+          unit == Unit.BYTES
+              ? size((long) perSecond) + "/s"
+              : count((long) perSecond) + " tokens/s";
+      s.append(
+          String.format(
+              Locale.ROOT,
+              " %5.1f%%  %s  %s  ETA %s",
+              frac * 100,
+              amounts,
+              rate,
+              done <= 0 ? "--:--" : duration((long) ((total - done) / perSecond))));
     } else {
-      s.append(unit == Unit.BYTES ? size(done) + "  " + size((long) perSecond) + "/s"
-          : count(done) + " tokens  " + count((long) perSecond) + " tokens/s");
+      s.append(
+          unit == Unit.BYTES
+              ? size(done) + "  " + size((long) perSecond) + "/s"
+              : count(done) + " tokens  " + count((long) perSecond) + " tokens/s");
     }
     return s.toString();
   }
@@ -97,8 +109,8 @@ public final class ProgressBar {
       v /= 1000;
       u++;
     }
-    return String.format(Locale.ROOT, v >= 100 ? "%.0f %s" : v >= 10 ? "%.1f %s" : "%.2f %s",
-        v, units[u]);
+    return String.format(
+        Locale.ROOT, v >= 100 ? "%.0f %s" : v >= 10 ? "%.1f %s" : "%.2f %s", v, units[u]);
   }
 
   /** A count with three significant digits: {@code 999}, {@code 1.50K}, {@code 20.0M}. */
@@ -113,8 +125,8 @@ public final class ProgressBar {
       v /= 1000;
       u++;
     }
-    return String.format(Locale.ROOT, v >= 100 ? "%.0f%s" : v >= 10 ? "%.1f%s" : "%.2f%s",
-        v, units[u]);
+    return String.format(
+        Locale.ROOT, v >= 100 ? "%.0f%s" : v >= 10 ? "%.1f%s" : "%.2f%s", v, units[u]);
   }
 
   /** {@code h:mm:ss} or {@code m:ss}. */
@@ -122,7 +134,8 @@ public final class ProgressBar {
     long h = seconds / 3600;
     long m = (seconds % 3600) / 60;
     long sec = seconds % 60;
-    return h > 0 ? String.format(Locale.ROOT, "%d:%02d:%02d", h, m, sec)
+    return h > 0
+        ? String.format(Locale.ROOT, "%d:%02d:%02d", h, m, sec)
         : String.format(Locale.ROOT, "%d:%02d", m, sec);
   }
 }

@@ -38,16 +38,16 @@ import org.apache.kafka.common.utils.Utils;
  * What the client commands ({@code feed}, {@code ask}, {@code chat}, {@code demo}) do over Kafka:
  * produce input events for a stream, and wait for the output event that answers one.
  *
- * <p>The producer is idempotent ({@code acks=all}), so a retried send never duplicates or
- * reorders a stream's events. The consumer is assigned (no consumer group) to the stream key's
- * partitions of the output and dead-letter topics, reads committed records only, and starts at
- * their ends when the client is created, so {@link #awaitOutput} sees every output, and every
- * rejection, of the events sent after that.
+ * <p>The producer is idempotent ({@code acks=all}), so a retried send never duplicates or reorders
+ * a stream's events. The consumer is assigned (no consumer group) to the stream key's partitions of
+ * the output and dead-letter topics, reads committed records only, and starts at their ends when
+ * the client is created, so {@link #awaitOutput} sees every output, and every rejection, of the
+ * events sent after that.
  *
- * <p>Sequence numbers must increase per stream: the processor skips an event whose seq is not
- * above the last one it applied. {@link #lastSeq} finds the last one used (input and output
- * topics), so a command can continue a stream without being told where it is. One writer per
- * stream at a time is assumed.
+ * <p>Sequence numbers must increase per stream: the processor skips an event whose seq is not above
+ * the last one it applied. {@link #lastSeq} finds the last one used (input and output topics), so a
+ * command can continue a stream without being told where it is. One writer per stream at a time is
+ * assumed.
  *
  * <p>Lifecycle: create, use from one thread, close.
  */
@@ -67,8 +67,8 @@ public final class StreamClient implements AutoCloseable {
   private final AvroSerde<OutputEvent> outputSerde = AvroSerdes.outputEvent();
   private final LongSupplier clockMillis;
 
-  private StreamClient(AppConfig config, String bootstrapServers, String key,
-      LongSupplier clockMillis) {
+  private StreamClient(
+      AppConfig config, String bootstrapServers, String key, LongSupplier clockMillis) {
     this.inputTopic = config.inputTopic();
     this.outputTopic = config.outputTopic();
     this.key = key;
@@ -79,21 +79,23 @@ public final class StreamClient implements AutoCloseable {
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-    p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
+    p.put(
+        ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
         Math.max(1 << 20, 2 * config.eventMaxTextBytes() + 4096));
     p.put(ProducerConfig.CLIENT_ID_CONFIG, "infini-client-" + key);
-    this.producer = new KafkaProducer<>(p, new StringSerializer(),
-        AvroSerdes.inputEvent().serializer());
+    this.producer =
+        new KafkaProducer<>(p, new StringSerializer(), AvroSerdes.inputEvent().serializer());
     Properties c = new Properties();
     c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     c.put(ConsumerConfig.CLIENT_ID_CONFIG, "infini-client-" + key + "-out");
-    this.consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    this.consumer =
+        new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     this.outputPartition = new TopicPartition(outputTopic, partitionOf(consumer, key, outputTopic));
     this.deadLetterTopic = config.deadLetterTopic();
-    this.deadLetterPartition = new TopicPartition(deadLetterTopic,
-        partitionOf(consumer, key, deadLetterTopic));
+    this.deadLetterPartition =
+        new TopicPartition(deadLetterTopic, partitionOf(consumer, key, deadLetterTopic));
     List<TopicPartition> watched = List.of(outputPartition, deadLetterPartition);
     consumer.assign(watched);
     consumer.seekToEnd(watched);
@@ -111,29 +113,50 @@ public final class StreamClient implements AutoCloseable {
 
   /** Sends an APPEND of {@code text}; {@code callback} runs when the broker has it (or failed). */
   public void append(long seq, String text, Callback callback) {
-    producer.send(new ProducerRecord<>(inputTopic, key, InputEvent.newBuilder().setSeq(seq)
-        .setKind(EventKind.APPEND).setText(text)
-        .setEventTime(Instant.ofEpochMilli(clockMillis.getAsLong())).build()), callback);
+    producer.send(
+        new ProducerRecord<>(
+            inputTopic,
+            key,
+            InputEvent.newBuilder()
+                .setSeq(seq)
+                .setKind(EventKind.APPEND)
+                .setText(text)
+                .setEventTime(Instant.ofEpochMilli(clockMillis.getAsLong()))
+                .build()),
+        callback);
   }
 
   /** Sends a GENERATE of {@code prompt}. */
   public Future<RecordMetadata> generate(long seq, String prompt, Generation generation) {
-    return send(InputEvent.newBuilder().setSeq(seq).setKind(EventKind.GENERATE).setText(prompt)
-        .setGeneration(generation)
-        .setEventTime(Instant.ofEpochMilli(clockMillis.getAsLong())).build());
+    return send(
+        InputEvent.newBuilder()
+            .setSeq(seq)
+            .setKind(EventKind.GENERATE)
+            .setText(prompt)
+            .setGeneration(generation)
+            .setEventTime(Instant.ofEpochMilli(clockMillis.getAsLong()))
+            .build());
   }
 
   /** Sends a RESET: the processor deletes the stream's memory. */
   public Future<RecordMetadata> reset(long seq) {
-    return send(InputEvent.newBuilder().setSeq(seq).setKind(EventKind.RESET)
-        .setEventTime(Instant.ofEpochMilli(clockMillis.getAsLong())).build());
+    return send(
+        InputEvent.newBuilder()
+            .setSeq(seq)
+            .setKind(EventKind.RESET)
+            .setEventTime(Instant.ofEpochMilli(clockMillis.getAsLong()))
+            .build());
   }
 
   /** Generation settings for a GENERATE event. */
-  public static Generation generation(int maxNewTokens, float temperature, long seed,
-      PromptFormat format) {
-    return Generation.newBuilder().setMaxNewTokens(maxNewTokens).setTemperature(temperature)
-        .setSeed(seed).setFormat(format).build();
+  public static Generation generation(
+      int maxNewTokens, float temperature, long seed, PromptFormat format) {
+    return Generation.newBuilder()
+        .setMaxNewTokens(maxNewTokens)
+        .setTemperature(temperature)
+        .setSeed(seed)
+        .setFormat(format)
+        .build();
   }
 
   private Future<RecordMetadata> send(InputEvent event) {
@@ -151,8 +174,12 @@ public final class StreamClient implements AutoCloseable {
     private final long seq;
 
     RejectedException(long seq, String reason, String detail) {
-      super("event seq " + seq + " was rejected (dead-lettered): " + reason
-          + (detail.isEmpty() ? "" : ": " + detail));
+      super(
+          "event seq "
+              + seq
+              + " was rejected (dead-lettered): "
+              + reason
+              + (detail.isEmpty() ? "" : ": " + detail));
       this.seq = seq;
     }
 
@@ -162,21 +189,21 @@ public final class StreamClient implements AutoCloseable {
   }
 
   /**
-   * Waits for the output event of this stream with sequence number {@code seq} (produced after
-   * this client was created).
+   * Waits for the output event of this stream with sequence number {@code seq} (produced after this
+   * client was created).
    *
-   * @throws TimeoutException  if none arrives within {@code timeout}
-   * @throws RejectedException if an event of this stream sent since this client was created, up
-   *                           to {@code seq}, went to the dead-letter topic
+   * @throws TimeoutException if none arrives within {@code timeout}
+   * @throws RejectedException if an event of this stream sent since this client was created, up to
+   *     {@code seq}, went to the dead-letter topic
    */
   public OutputEvent awaitOutput(long seq, Duration timeout)
       throws TimeoutException, RejectedException {
-    return awaitOutput(seq, timeout, out -> { });
+    return awaitOutput(seq, timeout, out -> {});
   }
 
   /**
-   * As {@link #awaitOutput(long, Duration)}, handing every output event of this stream read on
-   * the way (the awaited one included) to {@code onEach}, e.g. to show progress.
+   * As {@link #awaitOutput(long, Duration)}, handing every output event of this stream read on the
+   * way (the awaited one included) to {@code onEach}, e.g. to show progress.
    */
   public OutputEvent awaitOutput(long seq, Duration timeout, Consumer<OutputEvent> onEach)
       throws TimeoutException, RejectedException {
@@ -190,7 +217,9 @@ public final class StreamClient implements AutoCloseable {
         if (r.topic().equals(deadLetterTopic)) {
           long rejected = seqOrMinus1(inputSerde, r.value());
           if (rejected >= 0 && rejected <= seq) {
-            throw new RejectedException(rejected, header(r, DeadLetterReason.HEADER),
+            throw new RejectedException(
+                rejected,
+                header(r, DeadLetterReason.HEADER),
                 header(r, DeadLetterReason.DETAIL_HEADER));
           }
           continue;
@@ -204,8 +233,16 @@ public final class StreamClient implements AutoCloseable {
         }
       }
     }
-    throw new TimeoutException("no output for stream '" + key + "' seq " + seq + " on topic "
-        + outputTopic + " within " + timeout.toSeconds() + " s");
+    throw new TimeoutException(
+        "no output for stream '"
+            + key
+            + "' seq "
+            + seq
+            + " on topic "
+            + outputTopic
+            + " within "
+            + timeout.toSeconds()
+            + " s");
   }
 
   private long seqOrMinus1(AvroSerde<InputEvent> serde, byte[] value) {
@@ -224,10 +261,10 @@ public final class StreamClient implements AutoCloseable {
   /**
    * The highest sequence number this stream has used so far (0 if none): the larger of the last
    * input event sent to it and the last output event the processor committed for it. The input
-   * topic counts events not yet processed, so a command that continues a stream right after
-   * another one (feed, then ask) never reuses a sequence number; the output topic covers input
-   * records already deleted by retention. Each partition is scanned backwards from its end, in
-   * growing windows, until the key is found (a key never seen scans the whole partition).
+   * topic counts events not yet processed, so a command that continues a stream right after another
+   * one (feed, then ask) never reuses a sequence number; the output topic covers input records
+   * already deleted by retention. Each partition is scanned backwards from its end, in growing
+   * windows, until the key is found (a key never seen scans the whole partition).
    */
   public long lastSeq() {
     Properties c = new Properties();
@@ -240,16 +277,20 @@ public final class StreamClient implements AutoCloseable {
       AvroSerde<InputEvent> inputSerde = AvroSerdes.inputEvent();
       TopicPartition inputPartition =
           new TopicPartition(inputTopic, partitionOf(scanner, key, inputTopic));
-      long lastIn = scanBackwards(scanner, inputPartition,
-          value -> inputSerde.deserialize(inputTopic, value).getSeq());
-      long lastOut = scanBackwards(scanner, outputPartition,
-          value -> outputSerde.deserialize(outputTopic, value).getSeq());
+      long lastIn =
+          scanBackwards(
+              scanner, inputPartition, value -> inputSerde.deserialize(inputTopic, value).getSeq());
+      long lastOut =
+          scanBackwards(
+              scanner,
+              outputPartition,
+              value -> outputSerde.deserialize(outputTopic, value).getSeq());
       return Math.max(lastIn, lastOut);
     }
   }
 
-  private long scanBackwards(KafkaConsumer<byte[], byte[]> scanner, TopicPartition tp,
-      ToLongFunction<byte[]> seqOf) {
+  private long scanBackwards(
+      KafkaConsumer<byte[], byte[]> scanner, TopicPartition tp, ToLongFunction<byte[]> seqOf) {
     scanner.assign(List.of(tp));
     long begin = scanner.beginningOffsets(List.of(tp)).get(tp);
     long end = scanner.endOffsets(List.of(tp)).get(tp);
@@ -267,7 +308,11 @@ public final class StreamClient implements AutoCloseable {
   }
 
   /** The highest seq of this key's records in {@code [from, to)}; undecodable ones are skipped. */
-  private long scan(KafkaConsumer<byte[], byte[]> scanner, TopicPartition tp, long from, long to,
+  private long scan(
+      KafkaConsumer<byte[], byte[]> scanner,
+      TopicPartition tp,
+      long from,
+      long to,
       ToLongFunction<byte[]> seqOf) {
     scanner.seek(tp, from);
     long best = 0;
@@ -277,7 +322,9 @@ public final class StreamClient implements AutoCloseable {
         throw new IllegalStateException("reading " + tp + " timed out");
       }
       for (ConsumerRecord<byte[], byte[]> r : scanner.poll(POLL)) {
-        if (r.offset() < to && r.key() != null && r.value() != null
+        if (r.offset() < to
+            && r.key() != null
+            && r.value() != null
             && key.equals(new String(r.key(), StandardCharsets.UTF_8))) {
           try {
             best = Math.max(best, seqOf.applyAsLong(r.value()));
@@ -294,7 +341,8 @@ public final class StreamClient implements AutoCloseable {
   private static int partitionOf(KafkaConsumer<?, ?> consumer, String key, String topic) {
     List<PartitionInfo> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30));
     if (partitions == null || partitions.isEmpty()) {
-      throw new IllegalStateException("topic " + topic + " does not exist; start `infini run` first");
+      throw new IllegalStateException(
+          "topic " + topic + " does not exist; start `infini run` first");
     }
     byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
     return Utils.toPositive(Utils.murmur2(bytes)) % partitions.size();

@@ -11,12 +11,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Cuts a UTF-8 byte stream into chunks of at most {@code maxBytes} bytes, never inside a
- * multi-byte character, so each chunk decodes on its own and the chunks' concatenation is the
- * input byte for byte. Invalid UTF-8 is an error (with its byte offset), not a silent U+FFFD.
+ * Cuts a UTF-8 byte stream into chunks of at most {@code maxBytes} bytes, never inside a multi-byte
+ * character, so each chunk decodes on its own and the chunks' concatenation is the input byte for
+ * byte. Invalid UTF-8 is an error (with its byte offset), not a silent U+FFFD.
  *
- * <p>Reads the stream incrementally (one chunk plus at most 3 bytes in memory), so documents of
- * any size can be fed. Not thread-safe. The caller owns the stream.
+ * <p>Reads the stream incrementally (one chunk plus at most 3 bytes in memory), so documents of any
+ * size can be fed. Not thread-safe. The caller owns the stream.
  */
 public final class Utf8Chunker {
 
@@ -25,16 +25,19 @@ public final class Utf8Chunker {
 
   private final InputStream in;
   private final byte[] buf;
-  private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
-      .onMalformedInput(CodingErrorAction.REPORT)
-      .onUnmappableCharacter(CodingErrorAction.REPORT);
+  private final CharsetDecoder decoder =
+      StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT);
   private int filled; // bytes in buf
   private long offset; // bytes of the stream already returned
   private boolean eof;
 
   public Utf8Chunker(InputStream in, int maxBytes) {
     if (maxBytes < MIN_CHUNK_BYTES) {
-      throw new IllegalArgumentException("maxBytes must be >= " + MIN_CHUNK_BYTES + ", got " + maxBytes);
+      throw new IllegalArgumentException(
+          "maxBytes must be >= " + MIN_CHUNK_BYTES + ", got " + maxBytes);
     }
     this.in = in;
     this.buf = new byte[maxBytes];
@@ -42,8 +45,9 @@ public final class Utf8Chunker {
 
   /** All chunks of {@code text} (convenience for in-memory documents). */
   public static List<String> split(String text, int maxBytes) {
-    Utf8Chunker chunker = new Utf8Chunker(
-        new java.io.ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)), maxBytes);
+    Utf8Chunker chunker =
+        new Utf8Chunker(
+            new java.io.ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)), maxBytes);
     List<String> out = new ArrayList<>();
     try {
       for (String c = chunker.next(); c != null; c = chunker.next()) {
@@ -90,8 +94,8 @@ public final class Utf8Chunker {
   }
 
   /**
-   * The largest {@code cut <= length} such that {@code bytes[0, cut)} ends on a character
-   * boundary, assuming the bytes continue after {@code length}.
+   * The largest {@code cut <= length} such that {@code bytes[0, cut)} ends on a character boundary,
+   * assuming the bytes continue after {@code length}.
    */
   static int cutPoint(byte[] bytes, int length) {
     // Step back over up to 3 continuation bytes (10xxxxxx) to the lead byte of the last char.
@@ -111,12 +115,13 @@ public final class Utf8Chunker {
     try {
       return decoder.reset().decode(ByteBuffer.wrap(buf, 0, length)).toString();
     } catch (CharacterCodingException e) {
-      CharacterCodingException named = new CharacterCodingException() {
-        @Override
-        public String getMessage() {
-          return "invalid UTF-8 in bytes " + offset + ".." + (offset + length);
-        }
-      };
+      CharacterCodingException named =
+          new CharacterCodingException() {
+            @Override
+            public String getMessage() {
+              return "invalid UTF-8 in bytes " + offset + ".." + (offset + length);
+            }
+          };
       named.initCause(e);
       throw named;
     }

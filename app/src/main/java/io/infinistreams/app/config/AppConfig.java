@@ -39,7 +39,9 @@ public final class AppConfig {
   private final Map<String, String> streamsOverrides;
   private final Map<String, String> origins;
 
-  private AppConfig(Map<String, Object> values, Map<String, String> streamsOverrides,
+  private AppConfig(
+      Map<String, Object> values,
+      Map<String, String> streamsOverrides,
       Map<String, String> origins) {
     this.values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
     this.streamsOverrides = Collections.unmodifiableMap(new TreeMap<>(streamsOverrides));
@@ -102,45 +104,65 @@ public final class AppConfig {
         String origin = "file " + file;
         readFile(file).forEach((k, v) -> put(raw, origins, k, v, origin));
       }
-      new TreeMap<>(environment).forEach((name, value) -> {
-        if (name.startsWith(ENV_PREFIX) && !RESERVED_ENV.contains(name)) {
-          put(raw, origins, keyOfEnv(name), value, "env " + name);
-        }
-      });
+      new TreeMap<>(environment)
+          .forEach(
+              (name, value) -> {
+                if (name.startsWith(ENV_PREFIX) && !RESERVED_ENV.contains(name)) {
+                  put(raw, origins, keyOfEnv(name), value, "env " + name);
+                }
+              });
       overrides.forEach((k, v) -> put(raw, origins, k, v, "command line"));
 
       Map<String, String> defined = new LinkedHashMap<>();
       Map<String, String> streams = new LinkedHashMap<>();
-      raw.forEach((k, v) -> {
-        if (k.startsWith(STREAMS_PREFIX)) {
-          streams.put(k.substring(STREAMS_PREFIX.length()), v);
-        } else {
-          defined.put(k, v);
-        }
-      });
+      raw.forEach(
+          (k, v) -> {
+            if (k.startsWith(STREAMS_PREFIX)) {
+              streams.put(k.substring(STREAMS_PREFIX.length()), v);
+            } else {
+              defined.put(k, v);
+            }
+          });
       Map<String, Object> parsed = new LinkedHashMap<>();
       for (ConfigDef.ConfigKey key : DEFINITION.configKeys().values()) {
         String value = defined.get(key.name);
         try {
-          Object v = value == null ? key.defaultValue : ConfigDef.parseType(key.name, value, key.type);
+          Object v =
+              value == null ? key.defaultValue : ConfigDef.parseType(key.name, value, key.type);
           if (key.validator != null) {
             key.validator.ensureValid(key.name, v);
           }
           parsed.put(key.name, v);
         } catch (ConfigException e) {
-          throw new ConfigException("bad value for '" + key.name + "' (from "
-              + origins.get(key.name) + "): " + e.getMessage());
+          throw new ConfigException(
+              "bad value for '"
+                  + key.name
+                  + "' (from "
+                  + origins.get(key.name)
+                  + "): "
+                  + e.getMessage());
         }
       }
       return new AppConfig(parsed, streams, origins);
     }
 
-    private static void put(Map<String, String> raw, Map<String, String> origins, String key,
-        String value, String origin) {
+    private static void put(
+        Map<String, String> raw,
+        Map<String, String> origins,
+        String key,
+        String value,
+        String origin) {
       if (!DEFINITION.names().contains(key) && !isStreamsKey(key)) {
-        throw new ConfigException("unknown configuration key '" + key + "' (from " + origin
-            + "). Known keys: " + String.join(", ", new TreeMap<>(DEFINITION.configKeys()).keySet())
-            + "; Kafka Streams settings pass through with the prefix '" + STREAMS_PREFIX + "'.");
+        throw new ConfigException(
+            "unknown configuration key '"
+                + key
+                + "' (from "
+                + origin
+                + "). Known keys: "
+                + String.join(", ", new TreeMap<>(DEFINITION.configKeys()).keySet())
+                + "; Kafka Streams settings pass through with the prefix '"
+                + STREAMS_PREFIX
+                + "'.");
       }
       raw.put(key, value);
       origins.put(key, origin);
@@ -150,7 +172,10 @@ public final class AppConfig {
       return key.startsWith(STREAMS_PREFIX) && key.length() > STREAMS_PREFIX.length();
     }
 
-    /** Defined keys map by {@link ConfigKeys#envName}; {@code INFINI_STREAMS_A_B} maps to {@code streams.a.b}. */
+    /**
+     * Defined keys map by {@link ConfigKeys#envName}; {@code INFINI_STREAMS_A_B} maps to {@code
+     * streams.a.b}.
+     */
     private static String keyOfEnv(String name) {
       for (String key : DEFINITION.names()) {
         if (envName(key).equals(name)) {
@@ -158,8 +183,10 @@ public final class AppConfig {
         }
       }
       if (name.startsWith(STREAMS_ENV_PREFIX) && name.length() > STREAMS_ENV_PREFIX.length()) {
-        return STREAMS_PREFIX + name.substring(STREAMS_ENV_PREFIX.length())
-            .toLowerCase(Locale.ROOT).replace('_', '.');
+        return STREAMS_PREFIX
+            + name.substring(STREAMS_ENV_PREFIX.length())
+                .toLowerCase(Locale.ROOT)
+                .replace('_', '.');
       }
       return "<env " + name + ">"; // rejected as unknown by put()
     }

@@ -8,9 +8,9 @@ import java.util.List;
 import picocli.CommandLine;
 
 /**
- * Writes {@code docs/cli.md}: the usage help of the application's commands, exactly as
- * {@code bin/infini COMMAND --help} prints it (80 columns), so the page cannot drift from the
- * code. {@code CliDocsTest} fails when the committed file is out of date.
+ * Writes {@code docs/cli.md}: the usage help of the application's commands, exactly as {@code
+ * bin/infini COMMAND --help} prints it (80 columns), so the page cannot drift from the code. {@code
+ * CliDocsTest} fails when the committed file is out of date.
  */
 public final class CliDocs {
 
@@ -18,8 +18,8 @@ public final class CliDocs {
   public static final Path DOCS_FILE = Path.of("docs", "cli.md");
 
   /** The commands documented here. */
-  public static final List<String> COMMANDS = List.of("run", "feed", "ask", "chat", "demo",
-      "config", "bench", "bench-e2e");
+  public static final List<String> COMMANDS =
+      List.of("run", "feed", "ask", "chat", "demo", "config", "bench", "bench-e2e");
 
   private CliDocs() {}
 
@@ -38,14 +38,18 @@ public final class CliDocs {
         .append("evaluation are a separate tool, `bin/infini-train` ")
         .append("(see [training.md](training.md)).\n\n")
         .append("A typical session: `bin/infini run` in one terminal (an embedded broker unless ")
-        .append("`--bootstrap-servers` is given), then in another `bin/infini feed alice notes.txt ")
+        .append(
+            "`--bootstrap-servers` is given), then in another `bin/infini feed alice notes.txt ")
         .append("--wait` and `bin/infini ask alice \"What is the pass key?\"`, or ")
         .append("`bin/infini chat alice`. `bin/infini demo` does it all in one process with a ")
         .append("passkey document.\n");
     for (String name : COMMANDS) {
       CommandLine sub = infini.getSubcommands().get(name);
-      md.append("\n## `infini ").append(name).append("`\n\n```\n")
-          .append(usage(sub).stripTrailing()).append("\n```\n");
+      md.append("\n## `infini ")
+          .append(name)
+          .append("`\n\n```\n")
+          .append(usage(sub).stripTrailing())
+          .append("\n```\n");
       for (CommandLine nested : sub.getSubcommands().values()) {
         if (!nested.getCommandName().equals("help")) {
           md.append("\n```\n").append(usage(nested).stripTrailing()).append("\n```\n");

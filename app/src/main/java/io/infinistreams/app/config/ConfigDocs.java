@@ -18,6 +18,7 @@ public final class ConfigDocs {
 
   /** Marks where {@link #table()} goes in the README (the lines in between are replaced). */
   public static final String README_BEGIN = "<!-- config-table:begin -->";
+
   public static final String README_END = "<!-- config-table:end -->";
 
   private ConfigDocs() {}
@@ -40,7 +41,8 @@ public final class ConfigDocs {
         .append("Unknown keys are rejected; an invalid value fails start-up with the key's name ")
         .append("and where the value came from. Any key prefixed `streams.` passes through to ")
         .append("Kafka Streams with the prefix removed (e.g. ")
-        .append("`--set streams.cache.max.bytes.buffering=0`, or `INFINI_STREAMS_CACHE_MAX_BYTES_BUFFERING=0`), ")
+        .append(
+            "`--set streams.cache.max.bytes.buffering=0`, or `INFINI_STREAMS_CACHE_MAX_BYTES_BUFFERING=0`), ")
         .append("and wins over what the application derives. `bin/infini config show` prints the ")
         .append("effective values and their sources.\n\n")
         .append(table());
@@ -49,17 +51,25 @@ public final class ConfigDocs {
 
   /** Just the table: one row per key, in definition order. */
   public static String table() {
-    StringBuilder md = new StringBuilder()
-        .append("| Key | Type | Default | Valid values | Env | Description |\n")
-        .append("|---|---|---|---|---|---|\n");
+    StringBuilder md =
+        new StringBuilder()
+            .append("| Key | Type | Default | Valid values | Env | Description |\n")
+            .append("|---|---|---|---|---|---|\n");
     for (ConfigDef.ConfigKey key : ConfigKeys.DEFINITION.configKeys().values()) {
       String def = key.hasDefault() ? ConfigDef.convertToString(key.defaultValue, key.type) : null;
-      md.append("| `").append(key.name).append("` | ")
-          .append(key.type.name().toLowerCase(java.util.Locale.ROOT)).append(" | ")
+      md.append("| `")
+          .append(key.name)
+          .append("` | ")
+          .append(key.type.name().toLowerCase(java.util.Locale.ROOT))
+          .append(" | ")
           .append(def == null ? "(required)" : def.isEmpty() ? "(empty)" : "`" + def + "`")
-          .append(" | ").append(key.validator == null ? "" : cell(key.validator.toString()))
-          .append(" | `").append(ConfigKeys.envName(key.name)).append("` | ")
-          .append(cell(key.documentation)).append(" |\n");
+          .append(" | ")
+          .append(key.validator == null ? "" : cell(key.validator.toString()))
+          .append(" | `")
+          .append(ConfigKeys.envName(key.name))
+          .append("` | ")
+          .append(cell(key.documentation))
+          .append(" |\n");
     }
     return md.toString();
   }
@@ -73,8 +83,8 @@ public final class ConfigDocs {
   }
 
   /**
-   * {@code readme} with the lines between {@link #README_BEGIN} and {@link #README_END} replaced
-   * by {@link #table()}; unchanged if it has no such markers.
+   * {@code readme} with the lines between {@link #README_BEGIN} and {@link #README_END} replaced by
+   * {@link #table()}; unchanged if it has no such markers.
    */
   public static String withTable(String readme) {
     int begin = readme.indexOf(README_BEGIN);
@@ -82,7 +92,9 @@ public final class ConfigDocs {
     if (begin < 0 || end < begin) {
       return readme;
     }
-    return readme.substring(0, begin + README_BEGIN.length()) + "\n" + table()
+    return readme.substring(0, begin + README_BEGIN.length())
+        + "\n"
+        + table()
         + readme.substring(end);
   }
 

@@ -3,16 +3,16 @@ package io.infinistreams.app.config;
 import io.infinistreams.topology.TopologySettings;
 import java.util.List;
 import org.apache.kafka.common.config.ConfigDef;
-import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigDef.ValidString;
+import org.apache.kafka.common.config.ConfigException;
 
 /**
  * Every configuration key of the application, defined once: name, type, default, validation and
- * doc. {@link AppConfig} parses against {@link #DEFINITION}; {@link ConfigDocs} writes the table
- * in {@code docs/configuration.md} from it.
+ * doc. {@link AppConfig} parses against {@link #DEFINITION}; {@link ConfigDocs} writes the table in
+ * {@code docs/configuration.md} from it.
  *
  * <p>Keys under {@link #STREAMS_PREFIX} are not defined here: they pass through to Kafka Streams
  * with the prefix removed (e.g. {@code streams.cache.max.bytes.buffering}).
@@ -58,84 +58,183 @@ public final class ConfigKeys {
   private static final TopologySettings TOPOLOGY = TopologySettings.defaults();
 
   /** The definitions, in the order the docs list them. */
-  public static final ConfigDef DEFINITION = new ConfigDef()
-      .define(BOOTSTRAP_SERVERS, Type.STRING, "", Importance.HIGH,
-          "Kafka brokers, host:port[,host:port...]. Empty: `run` and `demo` start an embedded "
-              + "single-node KRaft broker in the same JVM with its data under "
-              + "`embedded.broker.dir`, and the client commands (`feed`, `ask`, `chat`) connect "
-              + "to the embedded broker of a `run` on this machine (it publishes its address in "
-              + "`<embedded.broker.dir>/bootstrap.servers`).")
-      .define(APPLICATION_ID, Type.STRING, "infini-streams", new ConfigDef.NonEmptyString(),
-          Importance.HIGH,
-          "Kafka Streams application id: consumer group, prefix of the changelog topics and "
-              + "name of the local state folder. Changing it starts every stream from empty memory.")
-      .define(STATE_DIR, Type.STRING, "./data/state", new ConfigDef.NonEmptyString(),
-          Importance.HIGH,
-          "Folder of the local RocksDB stores (the per-key memory). Persistent: never a temp dir "
-              + "and never wiped on start; if deleted, the stores are restored from the changelogs.")
-      .define(EMBEDDED_BROKER_DIR, Type.STRING, "./data/kafka", new ConfigDef.NonEmptyString(),
-          Importance.MEDIUM,
-          "Folder of the embedded broker's data (used only when `bootstrap.servers` is empty): "
-              + "formatted on first use and reopened later, so topics, offsets and changelogs "
-              + "survive a restart. One broker per folder at a time.")
-      .define(PROCESSING_GUARANTEE, Type.STRING, "exactly_once_v2",
-          ValidString.in("exactly_once_v2", "at_least_once"), Importance.MEDIUM,
-          "Kafka Streams processing guarantee. With `exactly_once_v2` the memory, the output "
-              + "event and the input offset commit together.")
-      .define(NUM_STREAM_THREADS, Type.INT, 1, Range.atLeast(1), Importance.MEDIUM,
-          "Stream threads of this instance; each runs the model on one core for its partitions.")
-      .define(COMMIT_INTERVAL_MS, Type.LONG, 100L, Range.atLeast(1), Importance.LOW,
-          "How often Kafka Streams commits (and, under exactly-once, how long an output waits "
-              + "before consumers with read_committed see it).")
-      .define(TOPIC_INPUT, Type.STRING, TOPOLOGY.inputTopic(), new ConfigDef.NonEmptyString(),
-          Importance.HIGH, "Topic of the input events (APPEND, GENERATE, RESET), keyed by stream id.")
-      .define(TOPIC_OUTPUT, Type.STRING, TOPOLOGY.outputTopic(), new ConfigDef.NonEmptyString(),
-          Importance.HIGH, "Topic of the output events, one per applied input event, keyed by stream id.")
-      .define(TOPIC_DEAD_LETTER, Type.STRING, TOPOLOGY.deadLetterTopic(), new ConfigDef.NonEmptyString(),
-          Importance.MEDIUM,
-          "Topic of rejected input events, unchanged, with the reason in a header.")
-      .define(TOPIC_PARTITIONS, Type.INT, 3, Range.atLeast(1), Importance.LOW,
-          "Partitions of the input, output and dead-letter topics when `run` creates them "
-              + "(existing topics are left as they are). Bounds how many threads and instances share the work.")
-      .define(TOPIC_REPLICATION_FACTOR, Type.SHORT, (short) 1, Range.atLeast(1), Importance.LOW,
-          "Replication factor of the topics `run` creates, and of the changelog topics.")
-      .define(MODEL_PATH, Type.STRING, "", Importance.HIGH,
-          "Checkpoint folder of the model (`model.safetensors` + `manifest.json`). Empty: the "
-              + "checkpoint shipped on the classpath (`InfiniModel.loadDefault()`), which falls "
-              + "back to random untrained weights of the default shape while none ships.")
-      .define(MODEL_RANDOM, Type.STRING, "", ConfigDef.LambdaValidator.with((name, value) -> {
-            if (!List.of("", "default", "tiny").contains(value)) {
-              throw new ConfigException(name, value, "must be empty, default or tiny");
-            }
-          }, () -> "(empty), default, tiny"), Importance.LOW,
-          "Use randomly initialised weights of this shape (`default` or `tiny`) drawn from "
-              + "`model.seed` instead of a checkpoint; for tests and benchmarks. Empty: off.")
-      .define(MODEL_SEED, Type.LONG, 42L, Importance.LOW,
-          "Seed of the random weights of `model.random`.")
-      .define(EVENT_MAX_TEXT_BYTES, Type.INT, TOPOLOGY.maxEventTextBytes(), Range.between(16, 1 << 20), Importance.MEDIUM,
-          "Largest text (UTF-8 bytes) of one input event; larger events go to the dead-letter "
-              + "topic. `feed` and `demo` cut documents into chunks of at most this size.")
-      .define(SURPRISE_ENABLED, Type.BOOLEAN, TOPOLOGY.computeSurprise(), Importance.LOW,
-          "Compute the per-event surprise (bits per byte of appended text). Costs a forward "
-              + "pass over the text's last open segment.")
-      .define(GENERATE_MAX_TOKENS_DEFAULT, Type.INT, 64, Range.atLeast(0), Importance.LOW,
-          "Most new tokens `ask` and `chat` request when `--max-tokens` is not given.")
-      .define(GENERATE_MAX_TOKENS_LIMIT, Type.INT, TOPOLOGY.maxNewTokensLimit(), Range.atLeast(0),
-          Importance.LOW,
-          "Largest `maxNewTokens` a GENERATE event may ask for; above it the event goes to "
-              + "the dead-letter topic.")
-      .define(ABSORB_CHUNK_TOKENS, Type.INT, TOPOLOGY.absorbChunkTokens(), Range.atLeast(1),
-          Importance.LOW,
-          "Tokens per model call when absorbing an event's text. Bounds native memory and the "
-              + "length of one call; the resulting memory does not depend on it.")
-      .define(STREAM_ID_MAX_BYTES, Type.INT, TOPOLOGY.maxStreamIdBytes(), Range.atLeast(1),
-          Importance.LOW,
-          "Longest stream id (record key) in UTF-8 bytes; events with longer keys go to the "
-              + "dead-letter topic.");
+  public static final ConfigDef DEFINITION =
+      new ConfigDef()
+          .define(
+              BOOTSTRAP_SERVERS,
+              Type.STRING,
+              "",
+              Importance.HIGH,
+              "Kafka brokers, host:port[,host:port...]. Empty: `run` and `demo` start an embedded "
+                  + "single-node KRaft broker in the same JVM with its data under "
+                  + "`embedded.broker.dir`, and the client commands (`feed`, `ask`, `chat`) connect "
+                  + "to the embedded broker of a `run` on this machine (it publishes its address in "
+                  + "`<embedded.broker.dir>/bootstrap.servers`).")
+          .define(
+              APPLICATION_ID,
+              Type.STRING,
+              "infini-streams",
+              new ConfigDef.NonEmptyString(),
+              Importance.HIGH,
+              "Kafka Streams application id: consumer group, prefix of the changelog topics and "
+                  + "name of the local state folder. Changing it starts every stream from empty memory.")
+          .define(
+              STATE_DIR,
+              Type.STRING,
+              "./data/state",
+              new ConfigDef.NonEmptyString(),
+              Importance.HIGH,
+              "Folder of the local RocksDB stores (the per-key memory). Persistent: never a temp dir "
+                  + "and never wiped on start; if deleted, the stores are restored from the changelogs.")
+          .define(
+              EMBEDDED_BROKER_DIR,
+              Type.STRING,
+              "./data/kafka",
+              new ConfigDef.NonEmptyString(),
+              Importance.MEDIUM,
+              "Folder of the embedded broker's data (used only when `bootstrap.servers` is empty): "
+                  + "formatted on first use and reopened later, so topics, offsets and changelogs "
+                  + "survive a restart. One broker per folder at a time.")
+          .define(
+              PROCESSING_GUARANTEE,
+              Type.STRING,
+              "exactly_once_v2",
+              ValidString.in("exactly_once_v2", "at_least_once"),
+              Importance.MEDIUM,
+              "Kafka Streams processing guarantee. With `exactly_once_v2` the memory, the output "
+                  + "event and the input offset commit together.")
+          .define(
+              NUM_STREAM_THREADS,
+              Type.INT,
+              1,
+              Range.atLeast(1),
+              Importance.MEDIUM,
+              "Stream threads of this instance; each runs the model on one core for its partitions.")
+          .define(
+              COMMIT_INTERVAL_MS,
+              Type.LONG,
+              100L,
+              Range.atLeast(1),
+              Importance.LOW,
+              "How often Kafka Streams commits (and, under exactly-once, how long an output waits "
+                  + "before consumers with read_committed see it).")
+          .define(
+              TOPIC_INPUT,
+              Type.STRING,
+              TOPOLOGY.inputTopic(),
+              new ConfigDef.NonEmptyString(),
+              Importance.HIGH,
+              "Topic of the input events (APPEND, GENERATE, RESET), keyed by stream id.")
+          .define(
+              TOPIC_OUTPUT,
+              Type.STRING,
+              TOPOLOGY.outputTopic(),
+              new ConfigDef.NonEmptyString(),
+              Importance.HIGH,
+              "Topic of the output events, one per applied input event, keyed by stream id.")
+          .define(
+              TOPIC_DEAD_LETTER,
+              Type.STRING,
+              TOPOLOGY.deadLetterTopic(),
+              new ConfigDef.NonEmptyString(),
+              Importance.MEDIUM,
+              "Topic of rejected input events, unchanged, with the reason in a header.")
+          .define(
+              TOPIC_PARTITIONS,
+              Type.INT,
+              3,
+              Range.atLeast(1),
+              Importance.LOW,
+              "Partitions of the input, output and dead-letter topics when `run` creates them "
+                  + "(existing topics are left as they are). Bounds how many threads and instances share the work.")
+          .define(
+              TOPIC_REPLICATION_FACTOR,
+              Type.SHORT,
+              (short) 1,
+              Range.atLeast(1),
+              Importance.LOW,
+              "Replication factor of the topics `run` creates, and of the changelog topics.")
+          .define(
+              MODEL_PATH,
+              Type.STRING,
+              "",
+              Importance.HIGH,
+              "Checkpoint folder of the model (`model.safetensors` + `manifest.json`). Empty: the "
+                  + "checkpoint shipped on the classpath (`InfiniModel.loadDefault()`), which falls "
+                  + "back to random untrained weights of the default shape while none ships.")
+          .define(
+              MODEL_RANDOM,
+              Type.STRING,
+              "",
+              ConfigDef.LambdaValidator.with(
+                  (name, value) -> {
+                    if (!List.of("", "default", "tiny").contains(value)) {
+                      throw new ConfigException(name, value, "must be empty, default or tiny");
+                    }
+                  },
+                  () -> "(empty), default, tiny"),
+              Importance.LOW,
+              "Use randomly initialised weights of this shape (`default` or `tiny`) drawn from "
+                  + "`model.seed` instead of a checkpoint; for tests and benchmarks. Empty: off.")
+          .define(
+              MODEL_SEED,
+              Type.LONG,
+              42L,
+              Importance.LOW,
+              "Seed of the random weights of `model.random`.")
+          .define(
+              EVENT_MAX_TEXT_BYTES,
+              Type.INT,
+              TOPOLOGY.maxEventTextBytes(),
+              Range.between(16, 1 << 20),
+              Importance.MEDIUM,
+              "Largest text (UTF-8 bytes) of one input event; larger events go to the dead-letter "
+                  + "topic. `feed` and `demo` cut documents into chunks of at most this size.")
+          .define(
+              SURPRISE_ENABLED,
+              Type.BOOLEAN,
+              TOPOLOGY.computeSurprise(),
+              Importance.LOW,
+              "Compute the per-event surprise (bits per byte of appended text). Costs a forward "
+                  + "pass over the text's last open segment.")
+          .define(
+              GENERATE_MAX_TOKENS_DEFAULT,
+              Type.INT,
+              64,
+              Range.atLeast(0),
+              Importance.LOW,
+              "Most new tokens `ask` and `chat` request when `--max-tokens` is not given.")
+          .define(
+              GENERATE_MAX_TOKENS_LIMIT,
+              Type.INT,
+              TOPOLOGY.maxNewTokensLimit(),
+              Range.atLeast(0),
+              Importance.LOW,
+              "Largest `maxNewTokens` a GENERATE event may ask for; above it the event goes to "
+                  + "the dead-letter topic.")
+          .define(
+              ABSORB_CHUNK_TOKENS,
+              Type.INT,
+              TOPOLOGY.absorbChunkTokens(),
+              Range.atLeast(1),
+              Importance.LOW,
+              "Tokens per model call when absorbing an event's text. Bounds native memory and the "
+                  + "length of one call; the resulting memory does not depend on it.")
+          .define(
+              STREAM_ID_MAX_BYTES,
+              Type.INT,
+              TOPOLOGY.maxStreamIdBytes(),
+              Range.atLeast(1),
+              Importance.LOW,
+              "Longest stream id (record key) in UTF-8 bytes; events with longer keys go to the "
+                  + "dead-letter topic.");
 
   private ConfigKeys() {}
 
-  /** The environment variable that overrides {@code key}: {@code INFINI_} + upper case, dots to underscores. */
+  /**
+   * The environment variable that overrides {@code key}: {@code INFINI_} + upper case, dots to
+   * underscores.
+   */
   public static String envName(String key) {
     return ENV_PREFIX + key.toUpperCase(java.util.Locale.ROOT).replace('.', '_').replace('-', '_');
   }

@@ -42,9 +42,12 @@ public final class BrokerAddress {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    throw new CliException("no broker: bootstrap.servers is empty and no embedded broker is "
-        + "running (" + file + " is missing). Start `infini run` first, or pass "
-        + "--bootstrap-servers.");
+    throw new CliException(
+        "no broker: bootstrap.servers is empty and no embedded broker is "
+            + "running ("
+            + file
+            + " is missing). Start `infini run` first, or pass "
+            + "--bootstrap-servers.");
   }
 
   /** Publishes the embedded broker's address (called by {@code run}). */

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -30,22 +29,22 @@ import org.apache.kafka.server.common.MetadataVersion;
 /**
  * A single-node KRaft Kafka broker running in this JVM, with its data in a directory of the
  * caller's choosing that survives restarts: one node in combined mode (broker and controller),
- * replication factor 1 and min ISR 1 for every internal topic (offsets, transactions, share
- * state), so exactly-once applications run against it unchanged.
+ * replication factor 1 and min ISR 1 for every internal topic (offsets, transactions, share state),
+ * so exactly-once applications run against it unchanged.
  *
- * <p>It is Kafka's own server ({@link KafkaRaftServer}, from {@code kafka_2.13}, the same code
- * as {@code kafka-server-start.sh}), started in-process. On the first start in a directory the
- * storage is formatted (a new cluster id, like {@code kafka-storage.sh format}); later starts in
- * the same directory reopen it, so topics, committed offsets, transactions and changelog topics
- * are still there. Listeners bind to 127.0.0.1 only. The ports are chosen on the first start
- * and remembered in {@code embedded-broker.properties} in the directory; a later start reuses
- * them when they are free (so {@link #bootstrapServers()} stays the same across restarts) and
- * picks new ones otherwise.
+ * <p>It is Kafka's own server ({@link KafkaRaftServer}, from {@code kafka_2.13}, the same code as
+ * {@code kafka-server-start.sh}), started in-process. On the first start in a directory the storage
+ * is formatted (a new cluster id, like {@code kafka-storage.sh format}); later starts in the same
+ * directory reopen it, so topics, committed offsets, transactions and changelog topics are still
+ * there. Listeners bind to 127.0.0.1 only. The ports are chosen on the first start and remembered
+ * in {@code embedded-broker.properties} in the directory; a later start reuses them when they are
+ * free (so {@link #bootstrapServers()} stays the same across restarts) and picks new ones
+ * otherwise.
  *
  * <p>Start-up takes ~2-4 s. One broker per directory at a time (Kafka locks its log directory).
  *
- * <p>Lifecycle: {@link #start(Path)} returns a running broker that accepts clients;
- * {@link #close()} shuts it down cleanly and leaves its data on disk.
+ * <p>Lifecycle: {@link #start(Path)} returns a running broker that accepts clients; {@link
+ * #close()} shuts it down cleanly and leaves its data on disk.
  */
 public final class EmbeddedBroker implements AutoCloseable {
   private static final String PORTS_FILE = "embedded-broker.properties";
@@ -62,8 +61,8 @@ public final class EmbeddedBroker implements AutoCloseable {
   }
 
   /**
-   * Starts a broker with its data in {@code dataDir} (formatting it on first use) and waits
-   * until it accepts clients.
+   * Starts a broker with its data in {@code dataDir} (formatting it on first use) and waits until
+   * it accepts clients.
    *
    * @param dataDir created if missing; reused as-is if it holds a previous broker's data
    * @throws IllegalStateException if the broker does not start within 60 s
@@ -116,8 +115,9 @@ public final class EmbeddedBroker implements AutoCloseable {
     p.put("process.roles", "broker,controller");
     p.put("node.id", "1");
     p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-    p.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:"
-        + controllerPort);
+    p.put(
+        "listeners",
+        "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
     p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
     p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
     p.put("controller.listener.names", "CONTROLLER");
@@ -196,14 +196,18 @@ public final class EmbeddedBroker implements AutoCloseable {
   private static void awaitReady(String bootstrap)
       throws InterruptedException, ExecutionException, TimeoutException {
     long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
-    try (Admin admin = Admin.create(Map.of(
-        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-        AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) READY_TIMEOUT.toMillis()))) {
+    try (Admin admin =
+        Admin.create(
+            Map.of(
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                bootstrap,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                (int) READY_TIMEOUT.toMillis()))) {
       while (true) {
         long left = deadline - System.nanoTime();
         if (left <= 0) {
-          throw new TimeoutException("broker at " + bootstrap + " not ready within "
-              + READY_TIMEOUT);
+          throw new TimeoutException(
+              "broker at " + bootstrap + " not ready within " + READY_TIMEOUT);
         }
         if (!admin.describeCluster().nodes().get(left, TimeUnit.NANOSECONDS).isEmpty()) {
           return;

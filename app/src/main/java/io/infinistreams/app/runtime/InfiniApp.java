@@ -3,7 +3,6 @@ package io.infinistreams.app.runtime;
 import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.topology.TopologySettings;
-import io.infinistreams.app.runtime.EmbeddedBroker;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,14 +19,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The running processor: (optionally) an embedded broker, the topics, and one KafkaStreams
- * instance of the topology. What {@code run} and {@code demo} start.
+ * The running processor: (optionally) an embedded broker, the topics, and one KafkaStreams instance
+ * of the topology. What {@code run} and {@code demo} start.
  *
- * <p>Lifecycle: {@link #start} returns once the streams instance is RUNNING; {@link #close}
- * closes it leaving the consumer group (so a restart does not wait out the session timeout),
- * then stops the embedded broker. A stream thread that dies shuts the instance down
- * ({@link #awaitTermination} then reports the error); it is not replaced, because the cause
- * (a bug, a model that cannot load state) would kill its replacement too.
+ * <p>Lifecycle: {@link #start} returns once the streams instance is RUNNING; {@link #close} closes
+ * it leaving the consumer group (so a restart does not wait out the session timeout), then stops
+ * the embedded broker. A stream thread that dies shuts the instance down ({@link #awaitTermination}
+ * then reports the error); it is not replaced, because the cause (a bug, a model that cannot load
+ * state) would kill its replacement too.
  *
  * <p>Local state lives in {@code state.dir} and is never wiped here: no {@code cleanUp()}. The
  * embedded broker keeps its topics (and so the changelogs) across restarts too, so a restarted
@@ -48,8 +47,13 @@ public final class InfiniApp implements AutoCloseable {
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
   private boolean closed;
 
-  private InfiniApp(AppConfig config, EmbeddedBroker broker, String bootstrapServers,
-      Path stateDir, TopologySettings settings, KafkaStreams streams) {
+  private InfiniApp(
+      AppConfig config,
+      EmbeddedBroker broker,
+      String bootstrapServers,
+      Path stateDir,
+      TopologySettings settings,
+      KafkaStreams streams) {
     this.config = config;
     this.broker = broker;
     this.bootstrapServers = bootstrapServers;
@@ -74,25 +78,34 @@ public final class InfiniApp implements AutoCloseable {
         broker = startBroker(config.embeddedBrokerDir());
         bootstrap = broker.bootstrapServers();
         BrokerAddress.publish(config, bootstrap);
-        log.info("embedded Kafka broker at {}, data in {}", bootstrap, broker.dataDir().toAbsolutePath());
+        log.info(
+            "embedded Kafka broker at {}, data in {}",
+            bootstrap,
+            broker.dataDir().toAbsolutePath());
       } else {
         bootstrap = config.bootstrapServers();
       }
       Path stateDir = config.stateDir();
       List<String> created = Topics.ensure(bootstrap, config);
       if (!created.isEmpty()) {
-        log.info("created topics {} ({} partitions, replication factor {})", created,
-            config.topicPartitions(), config.topicReplicationFactor());
+        log.info(
+            "created topics {} ({} partitions, replication factor {})",
+            created,
+            config.topicPartitions(),
+            config.topicReplicationFactor());
       }
       TopologySettings settings = StreamsWiring.topologySettings(config);
       Topology topology = StreamsWiring.topology(settings, model);
-      Properties props = StreamsWiring.streamsProperties(config, model.config(), bootstrap,
-          stateDir);
+      Properties props =
+          StreamsWiring.streamsProperties(config, model.config(), bootstrap, stateDir);
       streams = new KafkaStreams(topology, props);
       InfiniApp app = new InfiniApp(config, broker, bootstrap, stateDir, settings, streams);
       app.startStreams(startTimeout);
-      log.info("processor '{}' running against {}, state in {}", config.applicationId(),
-          bootstrap, stateDir.toAbsolutePath());
+      log.info(
+          "processor '{}' running against {}, state in {}",
+          config.applicationId(),
+          bootstrap,
+          stateDir.toAbsolutePath());
       return app;
     } catch (RuntimeException | InterruptedException | Error e) {
       if (streams != null) {
@@ -122,30 +135,37 @@ public final class InfiniApp implements AutoCloseable {
 
   private void startStreams(Duration timeout) throws InterruptedException {
     CountDownLatch running = new CountDownLatch(1);
-    streams.setStateListener((now, before) -> {
-      if (now == KafkaStreams.State.RUNNING) {
-        running.countDown();
-      }
-      if (now == KafkaStreams.State.ERROR || now == KafkaStreams.State.NOT_RUNNING
-          || now == KafkaStreams.State.PENDING_ERROR) {
-        running.countDown();
-        stopped.countDown();
-      }
-    });
-    streams.setUncaughtExceptionHandler(e -> {
-      log.error("stream thread failed; shutting this instance down", e);
-      failure.compareAndSet(null, e);
-      return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
-    });
+    streams.setStateListener(
+        (now, before) -> {
+          if (now == KafkaStreams.State.RUNNING) {
+            running.countDown();
+          }
+          if (now == KafkaStreams.State.ERROR
+              || now == KafkaStreams.State.NOT_RUNNING
+              || now == KafkaStreams.State.PENDING_ERROR) {
+            running.countDown();
+            stopped.countDown();
+          }
+        });
+    streams.setUncaughtExceptionHandler(
+        e -> {
+          log.error("stream thread failed; shutting this instance down", e);
+          failure.compareAndSet(null, e);
+          return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+        });
     streams.start();
     if (!running.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-      throw new IllegalStateException("Kafka Streams did not reach RUNNING within "
-          + timeout.toSeconds() + " s (state " + streams.state() + ")");
+      throw new IllegalStateException(
+          "Kafka Streams did not reach RUNNING within "
+              + timeout.toSeconds()
+              + " s (state "
+              + streams.state()
+              + ")");
     }
     if (streams.state() != KafkaStreams.State.RUNNING
         && streams.state() != KafkaStreams.State.REBALANCING) {
-      throw new IllegalStateException("Kafka Streams failed to start (state " + streams.state()
-          + ")", failure.get());
+      throw new IllegalStateException(
+          "Kafka Streams failed to start (state " + streams.state() + ")", failure.get());
     }
   }
 
@@ -194,11 +214,13 @@ public final class InfiniApp implements AutoCloseable {
       return;
     }
     closed = true;
-    log.info("stopping: closing Kafka Streams (leaving the group){}",
+    log.info(
+        "stopping: closing Kafka Streams (leaving the group){}",
         broker == null ? "" : ", then the embedded broker");
     try {
-      streams.close(CloseOptions.groupMembershipOperation(
-          CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(CLOSE_TIMEOUT));
+      streams.close(
+          CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+              .withTimeout(CLOSE_TIMEOUT));
     } finally {
       stopped.countDown();
       if (broker != null) {

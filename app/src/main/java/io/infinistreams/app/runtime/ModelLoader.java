@@ -16,8 +16,10 @@ public final class ModelLoader {
 
   public static Loaded load(AppConfig config) {
     if (!config.modelRandom().isEmpty()) {
-      ModelConfig shape = config.modelRandom().equals("tiny") ? ModelConfig.tiny() : ModelConfig.defaults();
-      return new Loaded(InfiniModel.create(shape, config.modelSeed()),
+      ModelConfig shape =
+          config.modelRandom().equals("tiny") ? ModelConfig.tiny() : ModelConfig.defaults();
+      return new Loaded(
+          InfiniModel.create(shape, config.modelSeed()),
           "random weights (" + config.modelRandom() + " shape, seed " + config.modelSeed() + ")");
     }
     if (!config.modelPath().isEmpty()) {
@@ -32,8 +34,10 @@ public final class ModelLoader {
 
   private static Loaded shipped() {
     boolean trained = InfiniModel.isTrainedDefaultAvailable();
-    return new Loaded(InfiniModel.loadDefault(), trained
-        ? "the shipped checkpoint (classpath " + InfiniModel.DEFAULT_RESOURCE + ")"
-        : "RANDOM UNTRAINED weights (no trained checkpoint ships yet, so answers are noise)");
+    return new Loaded(
+        InfiniModel.loadDefault(),
+        trained
+            ? "the shipped checkpoint (classpath " + InfiniModel.DEFAULT_RESOURCE + ")"
+            : "RANDOM UNTRAINED weights (no trained checkpoint ships yet, so answers are noise)");
   }
 }

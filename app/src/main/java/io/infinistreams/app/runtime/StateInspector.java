@@ -17,8 +17,8 @@ import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 
 /**
- * Reads one stream's stored records through interactive queries and sums their sizes: what a
- * key costs in RocksDB (and in the changelogs), keys plus serialised values.
+ * Reads one stream's stored records through interactive queries and sums their sizes: what a key
+ * costs in RocksDB (and in the changelogs), keys plus serialised values.
  */
 public final class StateInspector {
 
@@ -34,8 +34,8 @@ public final class StateInspector {
   private StateInspector() {}
 
   /**
-   * The stored size of stream {@code streamId}. Retries while the stores are migrating
-   * (rebalance), for at most 30 s.
+   * The stored size of stream {@code streamId}. Retries while the stores are migrating (rebalance),
+   * for at most 30 s.
    */
   public static StateSize of(KafkaStreams streams, TopologySettings settings, String streamId)
       throws InterruptedException {
@@ -53,12 +53,16 @@ public final class StateInspector {
   }
 
   private static StateSize read(KafkaStreams streams, TopologySettings settings, String streamId) {
-    ReadOnlyKeyValueStore<String, StoredSession> sessions = streams.store(
-        StoreQueryParameters.fromNameAndType(settings.sessionsStore(),
-            QueryableStoreTypes.<String, StoredSession>keyValueStore()));
-    ReadOnlyKeyValueStore<MemoryKey, StoredHeadMemory> memory = streams.store(
-        StoreQueryParameters.fromNameAndType(settings.memoryStore(),
-            QueryableStoreTypes.<MemoryKey, StoredHeadMemory>keyValueStore()));
+    ReadOnlyKeyValueStore<String, StoredSession> sessions =
+        streams.store(
+            StoreQueryParameters.fromNameAndType(
+                settings.sessionsStore(),
+                QueryableStoreTypes.<String, StoredSession>keyValueStore()));
+    ReadOnlyKeyValueStore<MemoryKey, StoredHeadMemory> memory =
+        streams.store(
+            StoreQueryParameters.fromNameAndType(
+                settings.memoryStore(),
+                QueryableStoreTypes.<MemoryKey, StoredHeadMemory>keyValueStore()));
     AvroSerde<StoredSession> sessionSerde = AvroSerdes.storedSession();
     AvroSerde<StoredHeadMemory> memorySerde = AvroSerdes.storedHeadMemory();
     long bytes = 0;
@@ -66,8 +70,9 @@ public final class StateInspector {
     StoredSession session = sessions.get(streamId);
     if (session != null) {
       sessionRecords = 1;
-      bytes += streamId.getBytes(StandardCharsets.UTF_8).length
-          + sessionSerde.serialize(settings.sessionsStore(), session).length;
+      bytes +=
+          streamId.getBytes(StandardCharsets.UTF_8).length
+              + sessionSerde.serialize(settings.sessionsStore(), session).length;
     }
     int memoryRecords = 0;
     try (KeyValueIterator<MemoryKey, StoredHeadMemory> it =
@@ -78,7 +83,9 @@ public final class StateInspector {
           continue;
         }
         memoryRecords++;
-        bytes += kv.key.toBytes().length + memorySerde.serialize(settings.memoryStore(), kv.value).length;
+        bytes +=
+            kv.key.toBytes().length
+                + memorySerde.serialize(settings.memoryStore(), kv.value).length;
       }
     }
     return new StateSize(sessionRecords, memoryRecords, bytes);

@@ -20,10 +20,18 @@ public final class StreamsWiring {
 
   public static TopologySettings topologySettings(AppConfig config) {
     TopologySettings d = TopologySettings.defaults();
-    return new TopologySettings(config.inputTopic(), config.outputTopic(),
-        config.deadLetterTopic(), d.sessionsStore(), d.memoryStore(),
-        config.eventMaxTextBytes(), config.absorbChunkTokens(), config.generateMaxTokensLimit(),
-        config.streamIdMaxBytes(), config.surpriseEnabled(), d.stopAtEos());
+    return new TopologySettings(
+        config.inputTopic(),
+        config.outputTopic(),
+        config.deadLetterTopic(),
+        d.sessionsStore(),
+        d.memoryStore(),
+        config.eventMaxTextBytes(),
+        config.absorbChunkTokens(),
+        config.generateMaxTokensLimit(),
+        config.streamIdMaxBytes(),
+        config.surpriseEnabled(),
+        d.stopAtEos());
   }
 
   public static Topology topology(TopologySettings settings, InfiniModel model) {
@@ -35,8 +43,8 @@ public final class StreamsWiring {
    * ({@link StreamsProps#forModel}), then the configuration's keys, then {@code streams.*}
    * overrides.
    */
-  public static Properties streamsProperties(AppConfig config, ModelConfig model,
-      String bootstrapServers, Path stateDir) {
+  public static Properties streamsProperties(
+      AppConfig config, ModelConfig model, String bootstrapServers, Path stateDir) {
     Properties p = StreamsProps.forModel(model, topologySettings(config));
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);

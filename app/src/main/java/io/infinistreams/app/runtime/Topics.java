@@ -20,13 +20,15 @@ public final class Topics {
   /** Names of the topics that were created (empty if all existed). */
   public static List<String> ensure(String bootstrapServers, AppConfig config)
       throws InterruptedException {
-    try (Admin admin = Admin.create(Map.of(
-        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+    try (Admin admin =
+        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
       Set<String> existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
       List<NewTopic> missing = new ArrayList<>();
-      for (String name : List.of(config.inputTopic(), config.outputTopic(), config.deadLetterTopic())) {
+      for (String name :
+          List.of(config.inputTopic(), config.outputTopic(), config.deadLetterTopic())) {
         if (!existing.contains(name)) {
-          missing.add(new NewTopic(name, config.topicPartitions(), config.topicReplicationFactor()));
+          missing.add(
+              new NewTopic(name, config.topicPartitions(), config.topicReplicationFactor()));
         }
       }
       List<String> created = new ArrayList<>();
@@ -42,7 +44,8 @@ public final class Topics {
       }
       return created;
     } catch (ExecutionException | TimeoutException e) {
-      throw new IllegalStateException("cannot reach Kafka at " + bootstrapServers + " to check topics", e);
+      throw new IllegalStateException(
+          "cannot reach Kafka at " + bootstrapServers + " to check topics", e);
     }
   }
 }

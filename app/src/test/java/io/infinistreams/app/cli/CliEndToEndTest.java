@@ -23,12 +23,12 @@ import java.time.Duration;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jline.terminal.TerminalBuilder;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.jline.terminal.TerminalBuilder;
 import picocli.CommandLine;
 
 /**
@@ -47,11 +47,12 @@ class CliEndToEndTest {
   @BeforeAll
   static void startProcessor() throws Exception {
     model = InfiniModel.create(TINY, 1);
-    AppConfig config = AppConfig.builder()
-        .override("embedded.broker.dir", dir.resolve("kafka").toString())
-        .override("state.dir", dir.resolve("state").toString())
-        .override("topic.partitions", "2")
-        .build();
+    AppConfig config =
+        AppConfig.builder()
+            .override("embedded.broker.dir", dir.resolve("kafka").toString())
+            .override("state.dir", dir.resolve("state").toString())
+            .override("topic.partitions", "2")
+            .build();
     app = InfiniApp.start(config, model, Duration.ofMinutes(2));
   }
 
@@ -86,31 +87,57 @@ class CliEndToEndTest {
     int bytes = text.getBytes(StandardCharsets.UTF_8).length;
     String broker = app.bootstrapServers();
 
-    Run feed = run("feed", "alice", file.toString(), "--bootstrap-servers", broker,
-        "--chunk-bytes", "64", "--wait", "--timeout", "120");
+    Run feed =
+        run(
+            "feed",
+            "alice",
+            file.toString(),
+            "--bootstrap-servers",
+            broker,
+            "--chunk-bytes",
+            "64",
+            "--wait",
+            "--timeout",
+            "120");
     assertEquals(0, feed.exit(), feed.err());
-    Matcher fed = Pattern.compile("fed ([\\d,]+) bytes to stream 'alice' as ([\\d,]+) APPEND "
-        + "events \\(seq 1\\.\\.(\\d+)\\)").matcher(feed.out());
+    Matcher fed =
+        Pattern.compile(
+                "fed ([\\d,]+) bytes to stream 'alice' as ([\\d,]+) APPEND "
+                    + "events \\(seq 1\\.\\.(\\d+)\\)")
+            .matcher(feed.out());
     assertTrue(fed.find(), feed.out());
     assertEquals(bytes, Integer.parseInt(fed.group(1).replace(",", "")));
     long lastFed = Long.parseLong(fed.group(3));
     assertTrue(lastFed >= bytes / 64, "at least one event per 64 bytes");
-    assertTrue(feed.out().contains("absorbed: stream 'alice' holds " + String.format("%,d", 1 + bytes)
-        + " tokens"), feed.out());
+    assertTrue(
+        feed.out()
+            .contains(
+                "absorbed: stream 'alice' holds " + String.format("%,d", 1 + bytes) + " tokens"),
+        feed.out());
 
     // ask continues the stream with the next seq.
     // No --bootstrap-servers: ask finds the running processor's embedded broker through the
     // address it published under embedded.broker.dir.
-    Run ask = run("ask", "alice", "Where are the greetings from?",
-        "--set", "embedded.broker.dir=" + dir.resolve("kafka"),
-        "--max-tokens", "5", "--raw", "--timeout", "120");
+    Run ask =
+        run(
+            "ask",
+            "alice",
+            "Where are the greetings from?",
+            "--set",
+            "embedded.broker.dir=" + dir.resolve("kafka"),
+            "--max-tokens",
+            "5",
+            "--raw",
+            "--timeout",
+            "120");
     assertEquals(0, ask.exit(), ask.err());
     assertTrue(ask.err().contains("[stream 'alice' seq " + (lastFed + 1) + ":"), ask.err());
     Matcher ctx = Pattern.compile("([\\d,]+) tokens in context").matcher(ask.err());
     assertTrue(ctx.find(), ask.err());
     long tokensInContext = Long.parseLong(ctx.group(1).replace(",", ""));
     long prompt = "Where are the greetings from?".length();
-    assertTrue(tokensInContext >= 1 + bytes + prompt && tokensInContext <= 1 + bytes + prompt + 5,
+    assertTrue(
+        tokensInContext >= 1 + bytes + prompt && tokensInContext <= 1 + bytes + prompt + 5,
         "BOS + document + prompt + at most 5 generated, got " + tokensInContext);
 
     StateInspector.StateSize state = StateInspector.of(app.streams(), app.settings(), "alice");
@@ -125,19 +152,26 @@ class CliEndToEndTest {
     // closes before the reader has taken the lines).
     PipedOutputStream keyboard = new PipedOutputStream();
     PipedInputStream typed = new PipedInputStream(keyboard);
-    keyboard.write("my code is 4471\n/reset\nwhat is my code?\n/quit\n"
-        .getBytes(StandardCharsets.UTF_8));
+    keyboard.write(
+        "my code is 4471\n/reset\nwhat is my code?\n/quit\n".getBytes(StandardCharsets.UTF_8));
     keyboard.flush();
     ChatCommand chat = new ChatCommand();
-    chat.terminals = () -> TerminalBuilder.builder().system(false).type("dumb")
-        .streams(typed, screen).build();
+    chat.terminals =
+        () -> TerminalBuilder.builder().system(false).type("dumb").streams(typed, screen).build();
     CommandLine cl = new CommandLine(chat);
     StringWriter err = new StringWriter();
     cl.setErr(new PrintWriter(err));
     int exit;
     try {
-      exit = cl.execute("carol", "--bootstrap-servers", app.bootstrapServers(),
-          "--max-tokens", "4", "--timeout", "120");
+      exit =
+          cl.execute(
+              "carol",
+              "--bootstrap-servers",
+              app.bootstrapServers(),
+              "--max-tokens",
+              "4",
+              "--timeout",
+              "120");
     } finally {
       keyboard.close();
     }
@@ -146,8 +180,8 @@ class CliEndToEndTest {
     String shown = screen.toString(StandardCharsets.UTF_8);
     assertTrue(shown.contains("chat with stream 'carol' (next seq 1)"), shown);
     assertTrue(shown.contains("(stream reset)"), shown);
-    try (StreamClient client = StreamClient.connect(AppConfig.defaults(), app.bootstrapServers(),
-        "carol")) {
+    try (StreamClient client =
+        StreamClient.connect(AppConfig.defaults(), app.bootstrapServers(), "carol")) {
       assertEquals(3, client.lastSeq(), "GENERATE, RESET, GENERATE");
     }
     // After the RESET only the last turn is in context: BOS + USER + text + ASSISTANT + reply.
@@ -166,32 +200,65 @@ class CliEndToEndTest {
 
   @Test
   void aRejectedEventFailsTheCommandWithItsReason() {
-    Run ask = run("ask", "bob", "hello", "--bootstrap-servers", app.bootstrapServers(),
-        "--max-tokens", "100000", "--timeout", "120");
+    Run ask =
+        run(
+            "ask",
+            "bob",
+            "hello",
+            "--bootstrap-servers",
+            app.bootstrapServers(),
+            "--max-tokens",
+            "100000",
+            "--timeout",
+            "120");
     assertEquals(2, ask.exit(), ask.out());
-    assertTrue(ask.err().startsWith("infini: stream 'bob': event seq 1 was rejected "
-        + "(dead-lettered): INVALID_SETTINGS"), ask.err());
+    assertTrue(
+        ask.err()
+            .startsWith(
+                "infini: stream 'bob': event seq 1 was rejected "
+                    + "(dead-lettered): INVALID_SETTINGS"),
+        ask.err());
   }
 
   @Test
   void demoStreamsAPasskeyDocumentAndReportsTheAnswer() {
-    Run demo = run("demo", "--length", "3000", "--depth", "0.3", "--seed", "5",
-        "--max-tokens", "6", "--timeout", "120",
-        "--set", "model.random=tiny",
-        "--set", "embedded.broker.dir=" + dir.resolve("demo-kafka"),
-        "--state-dir", dir.resolve("demo-state").toString());
+    Run demo =
+        run(
+            "demo",
+            "--length",
+            "3000",
+            "--depth",
+            "0.3",
+            "--seed",
+            "5",
+            "--max-tokens",
+            "6",
+            "--timeout",
+            "120",
+            "--set",
+            "model.random=tiny",
+            "--set",
+            "embedded.broker.dir=" + dir.resolve("demo-kafka"),
+            "--state-dir",
+            dir.resolve("demo-state").toString());
     assertEquals(0, demo.exit(), demo.err());
     List<PasskeyDemo.Result> results =
         ((DemoCommand) demo.cl().getSubcommands().get("demo").getCommand()).results;
     assertEquals(1, results.size());
     PasskeyDemo.Result r = results.get(0);
-    assertEquals(PasskeyDemo.document(new PasskeyDemo.Params(3000, 0.3, 5, "passkey-5", 6,
-        Duration.ofSeconds(1))).key(), r.key());
+    assertEquals(
+        PasskeyDemo.document(
+                new PasskeyDemo.Params(3000, 0.3, 5, "passkey-5", 6, Duration.ofSeconds(1)))
+            .key(),
+        r.key());
     assertEquals(3000, r.tokens());
-    assertTrue(r.tokensInContext() >= 1 + 3000 && r.tokensInContext() <= 1 + 3000 + 6,
+    assertTrue(
+        r.tokensInContext() >= 1 + 3000 && r.tokensInContext() <= 1 + 3000 + 6,
         "BOS + document + question + at most 6 generated: " + r.tokensInContext());
     assertEquals(1, r.state().sessionRecords());
-    assertEquals(TINY.layers() * TINY.heads(), r.state().memoryRecords(),
+    assertEquals(
+        TINY.layers() * TINY.heads(),
+        r.state().memoryRecords(),
         "one memory record per (layer, head)");
     assertTrue(r.state().bytes() > 0);
     assertTrue(r.tokensPerSecond() > 0);
@@ -203,17 +270,37 @@ class CliEndToEndTest {
   @Test
   void demoRunsADepthGridOnSeparateStreamsAndWritesJson() throws Exception {
     Path json = dir.resolve("grid.json");
-    Run demo = run("demo", "--length", "2000", "--depths", "0,1", "--trials", "2", "--seed", "9",
-        "--max-tokens", "6", "--timeout", "120", "--json", json.toString(),
-        "--check-in-process", "--set", "model.random=tiny",
-        "--set", "embedded.broker.dir=" + dir.resolve("grid-kafka"),
-        "--state-dir", dir.resolve("grid-state").toString());
+    Run demo =
+        run(
+            "demo",
+            "--length",
+            "2000",
+            "--depths",
+            "0,1",
+            "--trials",
+            "2",
+            "--seed",
+            "9",
+            "--max-tokens",
+            "6",
+            "--timeout",
+            "120",
+            "--json",
+            json.toString(),
+            "--check-in-process",
+            "--set",
+            "model.random=tiny",
+            "--set",
+            "embedded.broker.dir=" + dir.resolve("grid-kafka"),
+            "--state-dir",
+            dir.resolve("grid-state").toString());
     assertEquals(0, demo.exit(), demo.err());
     List<PasskeyDemo.Result> results =
         ((DemoCommand) demo.cl().getSubcommands().get("demo").getCommand()).results;
     assertEquals(4, results.size(), "2 depths x 2 trials");
     for (PasskeyDemo.Result r : results) {
-      assertTrue(r.tokensInContext() >= 1 + 2000 && r.tokensInContext() <= 1 + 2000 + 6,
+      assertTrue(
+          r.tokensInContext() >= 1 + 2000 && r.tokensInContext() <= 1 + 2000 + 6,
           "each run has its own fresh stream: " + r.tokensInContext());
     }
     assertTrue(results.get(0).key() != results.get(1).key(), "trial t draws from seed + t");

@@ -35,8 +35,8 @@ class CommandLineTest {
   void everyCommandIsRegistered() {
     Run help = run("--help");
     assertEquals(0, help.exit());
-    for (String command : new String[] {"run", "feed", "ask", "chat", "demo", "config", "bench",
-        "bench-e2e"}) {
+    for (String command :
+        new String[] {"run", "feed", "ask", "chat", "demo", "config", "bench", "bench-e2e"}) {
       assertTrue(help.out().contains(command), command + " missing from\n" + help.out());
     }
   }
@@ -48,20 +48,30 @@ class CommandLineTest {
     for (String command : new String[] {"train", "eval", "average"}) {
       assertTrue(!help.out().matches("(?s).*\\b" + command + "\\b.*"), command);
     }
-    assertThrows(ClassNotFoundException.class,
-        () -> Class.forName("io.infinistreams.training.TrainMain"));
+    assertThrows(
+        ClassNotFoundException.class, () -> Class.forName("io.infinistreams.training.TrainMain"));
   }
 
   @Test
   void configShowMergesFlagsAndNamesSources() {
-    Run show = run("config", "show", "--bootstrap-servers", "kafka:9092",
-        "--set", "num.stream.threads=2", "--set", "streams.poll.ms=10");
+    Run show =
+        run(
+            "config",
+            "show",
+            "--bootstrap-servers",
+            "kafka:9092",
+            "--set",
+            "num.stream.threads=2",
+            "--set",
+            "streams.poll.ms=10");
     assertEquals(0, show.exit(), show.err());
-    assertTrue(show.out().matches("(?s).*bootstrap.servers\\s+= kafka:9092\\s+\\(command line\\).*"),
+    assertTrue(
+        show.out().matches("(?s).*bootstrap.servers\\s+= kafka:9092\\s+\\(command line\\).*"),
         show.out());
     assertTrue(show.out().matches("(?s).*num.stream.threads\\s+= 2 .*"), show.out());
     assertTrue(show.out().matches("(?s).*streams.poll.ms\\s+= 10 .*"), show.out());
-    assertTrue(show.out().matches("(?s).*application.id\\s+= infini-streams\\s+\\(default\\).*"),
+    assertTrue(
+        show.out().matches("(?s).*application.id\\s+= infini-streams\\s+\\(default\\).*"),
         show.out());
   }
 
@@ -69,8 +79,8 @@ class CommandLineTest {
   void aBadKeyIsOneLineAndExitCode2() {
     Run bad = run("config", "show", "--set", "num.stream.thread=2");
     assertEquals(2, bad.exit());
-    assertTrue(bad.err().startsWith("infini: unknown configuration key 'num.stream.thread'"),
-        bad.err());
+    assertTrue(
+        bad.err().startsWith("infini: unknown configuration key 'num.stream.thread'"), bad.err());
     assertEquals(1, bad.err().strip().lines().count(), "no stack trace:\n" + bad.err());
 
     Run badValue = run("config", "show", "--set", "topic.partitions=-1");
@@ -92,8 +102,8 @@ class CommandLineTest {
     Run docs = run("config", "docs", dir.toString());
     assertEquals(0, docs.exit(), docs.err());
     assertEquals(ConfigDocs.markdown(), Files.readString(dir.resolve(ConfigDocs.DOCS_FILE)));
-    assertEquals(CliDocs.markdown(Main.commandLine()),
-        Files.readString(dir.resolve(CliDocs.DOCS_FILE)));
+    assertEquals(
+        CliDocs.markdown(Main.commandLine()), Files.readString(dir.resolve(CliDocs.DOCS_FILE)));
   }
 
   @Test

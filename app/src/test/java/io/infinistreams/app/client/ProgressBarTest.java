@@ -18,20 +18,23 @@ class ProgressBarTest {
 
   @Test
   void unknownTotalShowsBytesAndRate() {
-    assertEquals("3.00 MB  1.50 MB/s",
+    assertEquals(
+        "3.00 MB  1.50 MB/s",
         ProgressBar.render(3_000_000, 0, ProgressBar.Unit.BYTES, 2_000_000_000L));
   }
 
   @Test
   void tokensAreCountedWithoutByteUnits() {
     // 500K of 1M tokens in 138 s: 3.62K tokens/s, 138 s to go.
-    assertEquals("[############............]  50.0%  500K/1.00M tokens  3.62K tokens/s  ETA 2:18",
+    assertEquals(
+        "[############............]  50.0%  500K/1.00M tokens  3.62K tokens/s  ETA 2:18",
         ProgressBar.render(500_000, 1_000_000, ProgressBar.Unit.TOKENS, 138_000_000_000L));
   }
 
   @Test
   void etaBeforeAnyProgressIsUnknown() {
-    assertTrue(ProgressBar.render(0, 100, ProgressBar.Unit.BYTES, 1_000_000L).endsWith("ETA --:--"));
+    assertTrue(
+        ProgressBar.render(0, 100, ProgressBar.Unit.BYTES, 1_000_000L).endsWith("ETA --:--"));
   }
 
   @Test
@@ -56,8 +59,8 @@ class ProgressBarTest {
   void redrawsAtMostEvery200MsAndFinishesTheLine() {
     long[] now = {0};
     StringWriter sink = new StringWriter();
-    ProgressBar bar = new ProgressBar(new PrintWriter(sink), 1000, ProgressBar.Unit.BYTES,
-        () -> now[0]);
+    ProgressBar bar =
+        new ProgressBar(new PrintWriter(sink), 1000, ProgressBar.Unit.BYTES, () -> now[0]);
     bar.update(100); // first update draws
     now[0] = 50_000_000L;
     bar.update(200); // 50 ms later: no redraw

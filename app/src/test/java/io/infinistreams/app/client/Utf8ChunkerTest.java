@@ -39,7 +39,8 @@ class Utf8ChunkerTest {
       for (String c : chunks) {
         byte[] b = c.getBytes(StandardCharsets.UTF_8);
         assertTrue(b.length >= 1 && b.length <= max, "chunk of " + b.length + " > " + max);
-        assertTrue(b.length > max - 4 || c == chunks.get(chunks.size() - 1),
+        assertTrue(
+            b.length > max - 4 || c == chunks.get(chunks.size() - 1),
             "only the last chunk may be short by a whole character or more");
         assertTrue(!c.contains("\uFFFD"), "a character was split");
         joined.writeBytes(b);
@@ -61,12 +62,13 @@ class Utf8ChunkerTest {
   void readsAStreamThatDeliversOneByteAtATime() throws IOException {
     String text = randomText(new Random(3), 500);
     byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-    InputStream trickle = new ByteArrayInputStream(bytes) {
-      @Override
-      public synchronized int read(byte[] b, int off, int len) {
-        return super.read(b, off, Math.min(len, 1));
-      }
-    };
+    InputStream trickle =
+        new ByteArrayInputStream(bytes) {
+          @Override
+          public synchronized int read(byte[] b, int off, int len) {
+            return super.read(b, off, Math.min(len, 1));
+          }
+        };
     Utf8Chunker chunker = new Utf8Chunker(trickle, 10);
     StringBuilder joined = new StringBuilder();
     for (String c = chunker.next(); c != null; c = chunker.next()) {
@@ -84,13 +86,15 @@ class Utf8ChunkerTest {
     assertTrue(e.getMessage().contains("invalid UTF-8 in bytes 0..4"), e.getMessage());
 
     byte[] truncated = {'a', (byte) 0xE2, (byte) 0x82}; // "€" cut at the end of the file
-    assertThrows(CharacterCodingException.class,
+    assertThrows(
+        CharacterCodingException.class,
         () -> new Utf8Chunker(new ByteArrayInputStream(truncated), 16).next());
   }
 
   @Test
   void rejectsChunksTooSmallForACharacter() {
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> new Utf8Chunker(new ByteArrayInputStream(new byte[0]), 3));
   }
 }

@@ -39,20 +39,24 @@ class AppConfigTest {
 
   @Test
   void laterSourcesOverrideEarlierOnes() throws IOException {
-    Path f = file("""
+    Path f =
+        file(
+            """
         application.id=from-file
         num.stream.threads=2
         commit.interval.ms=500
         topic.partitions=6
         """);
-    AppConfig c = AppConfig.builder()
-        .file(f)
-        .environment(Map.of(
-            "INFINI_NUM_STREAM_THREADS", "3",
-            "INFINI_COMMIT_INTERVAL_MS", "700",
-            "PATH", "/usr/bin"))
-        .override("commit.interval.ms", "900")
-        .build();
+    AppConfig c =
+        AppConfig.builder()
+            .file(f)
+            .environment(
+                Map.of(
+                    "INFINI_NUM_STREAM_THREADS", "3",
+                    "INFINI_COMMIT_INTERVAL_MS", "700",
+                    "PATH", "/usr/bin"))
+            .override("commit.interval.ms", "900")
+            .build();
     assertEquals("from-file", c.applicationId()); // file only
     assertEquals(3, c.numStreamThreads()); // env over file
     assertEquals(900L, c.commitIntervalMs()); // flag over env and file
@@ -65,73 +69,106 @@ class AppConfigTest {
 
   @Test
   void streamsPrefixedKeysPassThroughFromEverySource() throws IOException {
-    AppConfig c = AppConfig.builder()
-        .file(file("streams.cache.max.bytes.buffering=0\nstreams.poll.ms=50\n"))
-        .environment(Map.of("INFINI_STREAMS_POLL_MS", "60",
-            "INFINI_STREAMS_METRICS_RECORDING_LEVEL", "DEBUG"))
-        .override("streams.max.task.idle.ms", "5")
-        .build();
-    assertEquals(Map.of("cache.max.bytes.buffering", "0", "poll.ms", "60",
-        "metrics.recording.level", "DEBUG", "max.task.idle.ms", "5"), c.streamsOverrides());
+    AppConfig c =
+        AppConfig.builder()
+            .file(file("streams.cache.max.bytes.buffering=0\nstreams.poll.ms=50\n"))
+            .environment(
+                Map.of(
+                    "INFINI_STREAMS_POLL_MS",
+                    "60",
+                    "INFINI_STREAMS_METRICS_RECORDING_LEVEL",
+                    "DEBUG"))
+            .override("streams.max.task.idle.ms", "5")
+            .build();
+    assertEquals(
+        Map.of(
+            "cache.max.bytes.buffering",
+            "0",
+            "poll.ms",
+            "60",
+            "metrics.recording.level",
+            "DEBUG",
+            "max.task.idle.ms",
+            "5"),
+        c.streamsOverrides());
   }
 
   @Test
   void unknownKeysAreRejectedWithTheirSource() throws IOException {
     Path f = file("bootstrap.server=localhost:9092\n");
-    ConfigException fromFile = assertThrows(ConfigException.class,
-        () -> AppConfig.builder().file(f).build());
-    assertTrue(fromFile.getMessage().contains("unknown configuration key 'bootstrap.server'"),
+    ConfigException fromFile =
+        assertThrows(ConfigException.class, () -> AppConfig.builder().file(f).build());
+    assertTrue(
+        fromFile.getMessage().contains("unknown configuration key 'bootstrap.server'"),
         fromFile.getMessage());
     assertTrue(fromFile.getMessage().contains("file " + f), fromFile.getMessage());
 
-    ConfigException fromFlag = assertThrows(ConfigException.class,
-        () -> AppConfig.builder().override("num.threads", "2").build());
-    assertTrue(fromFlag.getMessage().contains("'num.threads' (from command line)"),
-        fromFlag.getMessage());
+    ConfigException fromFlag =
+        assertThrows(
+            ConfigException.class, () -> AppConfig.builder().override("num.threads", "2").build());
+    assertTrue(
+        fromFlag.getMessage().contains("'num.threads' (from command line)"), fromFlag.getMessage());
 
-    ConfigException fromEnv = assertThrows(ConfigException.class,
-        () -> AppConfig.builder().environment(Map.of("INFINI_BOOTSTRAP_SERVER", "x")).build());
+    ConfigException fromEnv =
+        assertThrows(
+            ConfigException.class,
+            () -> AppConfig.builder().environment(Map.of("INFINI_BOOTSTRAP_SERVER", "x")).build());
     assertTrue(fromEnv.getMessage().contains("INFINI_BOOTSTRAP_SERVER"), fromEnv.getMessage());
 
-    assertThrows(ConfigException.class, () -> AppConfig.builder().override("streams.", "x").build());
+    assertThrows(
+        ConfigException.class, () -> AppConfig.builder().override("streams.", "x").build());
   }
 
   @Test
   void reservedEnvironmentVariablesAreNotKeys() {
-    AppConfig c = AppConfig.builder()
-        .environment(Map.of("INFINI_JAVA_OPTS", "-Xmx1g", "INFINI_JAR", "/x.jar")).build();
+    AppConfig c =
+        AppConfig.builder()
+            .environment(Map.of("INFINI_JAVA_OPTS", "-Xmx1g", "INFINI_JAR", "/x.jar"))
+            .build();
     assertEquals("infini-streams", c.applicationId());
   }
 
   @Test
   void badValuesNameTheKeyAndSource() {
-    ConfigException notANumber = assertThrows(ConfigException.class,
-        () -> AppConfig.builder().environment(Map.of("INFINI_NUM_STREAM_THREADS", "two")).build());
+    ConfigException notANumber =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                AppConfig.builder()
+                    .environment(Map.of("INFINI_NUM_STREAM_THREADS", "two"))
+                    .build());
     assertTrue(notANumber.getMessage().contains("'num.stream.threads'"), notANumber.getMessage());
-    assertTrue(notANumber.getMessage().contains("env INFINI_NUM_STREAM_THREADS"),
-        notANumber.getMessage());
+    assertTrue(
+        notANumber.getMessage().contains("env INFINI_NUM_STREAM_THREADS"), notANumber.getMessage());
 
-    ConfigException outOfRange = assertThrows(ConfigException.class,
-        () -> AppConfig.builder().override("num.stream.threads", "0").build());
+    ConfigException outOfRange =
+        assertThrows(
+            ConfigException.class,
+            () -> AppConfig.builder().override("num.stream.threads", "0").build());
     assertTrue(outOfRange.getMessage().contains("'num.stream.threads'"), outOfRange.getMessage());
 
-    ConfigException badGuarantee = assertThrows(ConfigException.class,
-        () -> AppConfig.builder().override("processing.guarantee", "exactly_once").build());
-    assertTrue(badGuarantee.getMessage().contains("'processing.guarantee'"),
-        badGuarantee.getMessage());
+    ConfigException badGuarantee =
+        assertThrows(
+            ConfigException.class,
+            () -> AppConfig.builder().override("processing.guarantee", "exactly_once").build());
+    assertTrue(
+        badGuarantee.getMessage().contains("'processing.guarantee'"), badGuarantee.getMessage());
 
-    assertThrows(ConfigException.class,
-        () -> AppConfig.builder().override("application.id", "").build());
-    assertThrows(ConfigException.class,
-        () -> AppConfig.builder().override("model.random", "huge").build());
-    assertThrows(ConfigException.class,
+    assertThrows(
+        ConfigException.class, () -> AppConfig.builder().override("application.id", "").build());
+    assertThrows(
+        ConfigException.class, () -> AppConfig.builder().override("model.random", "huge").build());
+    assertThrows(
+        ConfigException.class,
         () -> AppConfig.builder().override("surprise.enabled", "maybe").build());
   }
 
   @Test
   void missingFileIsAClearError() {
-    ConfigException e = assertThrows(ConfigException.class,
-        () -> AppConfig.builder().file(dir.resolve("nope.properties")).build());
+    ConfigException e =
+        assertThrows(
+            ConfigException.class,
+            () -> AppConfig.builder().file(dir.resolve("nope.properties")).build());
     assertTrue(e.getMessage().contains("not found"), e.getMessage());
   }
 
@@ -139,8 +176,8 @@ class AppConfigTest {
   void envNamesAreUpperCaseWithUnderscores() {
     assertEquals("INFINI_BOOTSTRAP_SERVERS", ConfigKeys.envName("bootstrap.servers"));
     assertEquals("INFINI_TOPIC_DEAD_LETTER", ConfigKeys.envName("topic.dead.letter"));
-    AppConfig c = AppConfig.builder()
-        .environment(Map.of("INFINI_BOOTSTRAP_SERVERS", "kafka:9092")).build();
+    AppConfig c =
+        AppConfig.builder().environment(Map.of("INFINI_BOOTSTRAP_SERVERS", "kafka:9092")).build();
     assertEquals("kafka:9092", c.bootstrapServers());
   }
 }

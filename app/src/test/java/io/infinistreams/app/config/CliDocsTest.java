@@ -20,7 +20,8 @@ class CliDocsTest {
     List<String> expected = CliDocs.markdown(Main.commandLine()).lines().toList();
     List<String> actual = Files.readString(docs, StandardCharsets.UTF_8).lines().toList();
     for (int i = 0; i < Math.max(expected.size(), actual.size()); i++) {
-      assertEquals(i < expected.size() ? expected.get(i) : "<end of file>",
+      assertEquals(
+          i < expected.size() ? expected.get(i) : "<end of file>",
           i < actual.size() ? actual.get(i) : "<end of file>",
           docs + " is out of date at line " + (i + 1) + ": run `bin/infini config docs`");
     }

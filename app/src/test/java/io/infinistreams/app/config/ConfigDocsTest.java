@@ -20,7 +20,8 @@ class ConfigDocsTest {
       dir = dir.getParent();
     }
     if (dir == null) {
-      throw new IllegalStateException("repository root not found above " + Path.of("").toAbsolutePath());
+      throw new IllegalStateException(
+          "repository root not found above " + Path.of("").toAbsolutePath());
     }
     return dir;
   }
@@ -34,8 +35,13 @@ class ConfigDocsTest {
     for (int i = 0; i < Math.max(expected.size(), actual.size()); i++) {
       String want = i < expected.size() ? expected.get(i) : "<end of file>";
       String have = i < actual.size() ? actual.get(i) : "<end of file>";
-      assertEquals(want, have, docs + " is out of date at line " + (i + 1)
-          + ": run `bin/infini config docs` and commit it");
+      assertEquals(
+          want,
+          have,
+          docs
+              + " is out of date at line "
+              + (i + 1)
+              + ": run `bin/infini config docs` and commit it");
     }
     assertEquals(ConfigDocs.markdown(), Files.readString(docs, StandardCharsets.UTF_8));
   }
@@ -44,16 +50,24 @@ class ConfigDocsTest {
   void readmeTableIsUpToDateWhereTheReadmeHasMarkers() throws IOException {
     Path readme = repoRoot().resolve("README.md");
     String text = Files.exists(readme) ? Files.readString(readme, StandardCharsets.UTF_8) : "";
-    assertEquals(ConfigDocs.withTable(text), text,
+    assertEquals(
+        ConfigDocs.withTable(text),
+        text,
         "the configuration table in README.md is out of date: run `bin/infini config docs`");
   }
 
   @Test
   void tableGoesBetweenTheMarkersOnly() {
-    String readme = "intro\n" + ConfigDocs.README_BEGIN + "\nold table\n" + ConfigDocs.README_END
-        + "\nrest\n";
-    assertEquals("intro\n" + ConfigDocs.README_BEGIN + "\n" + ConfigDocs.table()
-        + ConfigDocs.README_END + "\nrest\n", ConfigDocs.withTable(readme));
+    String readme =
+        "intro\n" + ConfigDocs.README_BEGIN + "\nold table\n" + ConfigDocs.README_END + "\nrest\n";
+    assertEquals(
+        "intro\n"
+            + ConfigDocs.README_BEGIN
+            + "\n"
+            + ConfigDocs.table()
+            + ConfigDocs.README_END
+            + "\nrest\n",
+        ConfigDocs.withTable(readme));
     assertEquals("no markers", ConfigDocs.withTable("no markers"));
   }
 
@@ -63,7 +77,8 @@ class ConfigDocsTest {
     for (ConfigDef.ConfigKey key : ConfigKeys.DEFINITION.configKeys().values()) {
       assertTrue(md.contains("| `" + key.name + "` |"), key.name);
       assertTrue(md.contains("`" + ConfigKeys.envName(key.name) + "`"), key.name);
-      assertTrue(key.documentation != null && !key.documentation.isBlank(), key.name + " has no doc");
+      assertTrue(
+          key.documentation != null && !key.documentation.isBlank(), key.name + " has no doc");
     }
   }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.infinistreams.app.runtime.EmbeddedBroker;
 import io.infinistreams.model.ByteTokenizer;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.ModelConfig;
@@ -13,7 +14,6 @@ import io.infinistreams.schemas.InputEvent;
 import io.infinistreams.schemas.OutputEvent;
 import io.infinistreams.schemas.StoredSession;
 import io.infinistreams.topology.TopologySettings;
-import io.infinistreams.app.runtime.EmbeddedBroker;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,8 +50,7 @@ class BrokerEndToEndTest {
   private static final int DOCUMENT_TOKENS = 200_000;
   private static final long SEED = 11;
 
-  @TempDir
-  static Path dir;
+  @TempDir static Path dir;
 
   private EmbeddedBroker broker;
   private InfiniModel model;
@@ -65,8 +64,8 @@ class BrokerEndToEndTest {
   void start() throws Exception {
     broker = EmbeddedBroker.start(dir.resolve("broker"));
     model = InfiniModel.create(ModelConfig.tiny(), SEED);
-    pipeline = new Pipeline(broker.bootstrapServers(), TopologySettings.defaults(), model,
-        "infini-e2e");
+    pipeline =
+        new Pipeline(broker.bootstrapServers(), TopologySettings.defaults(), model, "infini-e2e");
     pipeline.createTopics(2);
     stateDir = dir.resolve("state");
   }
@@ -121,15 +120,20 @@ class BrokerEndToEndTest {
     assertEquals((DOCUMENT_TOKENS + 1) / model.config().segmentLength(), last.getSegmentsTotal());
 
     long t1 = System.nanoTime();
-    StreamState reference = model.absorb(model.newState(), ByteTokenizer.encode(document), false)
-        .state();
+    StreamState reference =
+        model.absorb(model.newState(), ByteTokenizer.encode(document), false).state();
     double referenceSeconds = (System.nanoTime() - t1) / 1e9;
     pipeline.assertMemoryEquals(streams, KEY, reference.memories());
     assertSession(reference, pipeline.session(streams, KEY), events);
     pipeline.assertChangelogLimits();
-    System.err.printf("BrokerEndToEndTest: %d events, %d tokens through Kafka in %.1f s "
-        + "(%.0f tokens/s, surprise on); one model call %.1f s (%.0f tokens/s)%n", events,
-        DOCUMENT_TOKENS, streamedSeconds, DOCUMENT_TOKENS / streamedSeconds, referenceSeconds,
+    System.err.printf(
+        "BrokerEndToEndTest: %d events, %d tokens through Kafka in %.1f s "
+            + "(%.0f tokens/s, surprise on); one model call %.1f s (%.0f tokens/s)%n",
+        events,
+        DOCUMENT_TOKENS,
+        streamedSeconds,
+        DOCUMENT_TOKENS / streamedSeconds,
+        referenceSeconds,
         DOCUMENT_TOKENS / referenceSeconds);
   }
 
@@ -148,49 +152,60 @@ class BrokerEndToEndTest {
     assertTrue(Pipeline.await(memoryRestored, Duration.ofMinutes(3)), "memory store restored");
     assertTrue(restored.get() > 0, "records came from the changelog");
 
-    StreamState reference = model.absorb(model.newState(), ByteTokenizer.encode(document), false)
-        .state();
+    StreamState reference =
+        model.absorb(model.newState(), ByteTokenizer.encode(document), false).state();
     pipeline.assertMemoryEquals(streams, KEY, reference.memories());
     assertSession(reference, pipeline.session(streams, KEY), events);
 
     String more = " and the stream goes on after the restore, " + "xyz".repeat(20);
     pipeline.produce(KEY, List.of(Pipeline.append(events + 1, more)));
-    List<OutputEvent> out = pipeline.awaitOutput(KEY, events + 1, Duration.ofMinutes(3),
-        "check-2");
+    List<OutputEvent> out = pipeline.awaitOutput(KEY, events + 1, Duration.ofMinutes(3), "check-2");
     OutputEvent last = out.get(out.size() - 1);
     assertEquals(DOCUMENT_TOKENS + 1 + more.length(), last.getTokensTotal());
 
-    StreamState continued = model.absorb(model.newState(),
-        ByteTokenizer.encode(document + more), false).state();
+    StreamState continued =
+        model.absorb(model.newState(), ByteTokenizer.encode(document + more), false).state();
     pipeline.assertMemoryEquals(streams, KEY, continued.memories());
     assertSession(continued, pipeline.session(streams, KEY), events + 1);
   }
 
   /**
-   * A model whose head memory (K = V = 512: 1 MiB of floats) is larger than Kafka's default
-   * message size: the derived changelog {@code max.message.bytes} and producer
-   * {@code max.request.size} let it through, and it restores bit-identically.
+   * A model whose head memory (K = V = 512: 1 MiB of floats) is larger than Kafka's default message
+   * size: the derived changelog {@code max.message.bytes} and producer {@code max.request.size} let
+   * it through, and it restores bit-identically.
    */
   @Test
   @Order(3)
   void headRecordsLargerThanKafkasDefaultMessageSizeAreStoredAndRestored() throws Exception {
-    ModelConfig big = new ModelConfig(264, 32, 1, 1, 512, 512, 64, 16,
-        ModelConfig.tiny().updateRule(), ModelConfig.tiny().memoryRead(), 10000f, 0);
+    ModelConfig big =
+        new ModelConfig(
+            264,
+            32,
+            1,
+            1,
+            512,
+            512,
+            64,
+            16,
+            ModelConfig.tiny().updateRule(),
+            ModelConfig.tiny().memoryRead(),
+            10000f,
+            0);
     try (InfiniModel bigModel = InfiniModel.create(big, SEED)) {
-      TopologySettings settings = TopologySettings.defaults()
-          .withTopics("big-input", "big-output", "big-dlq");
-      Pipeline bigPipeline = new Pipeline(broker.bootstrapServers(), settings, bigModel,
-          "infini-big");
+      TopologySettings settings =
+          TopologySettings.defaults().withTopics("big-input", "big-output", "big-dlq");
+      Pipeline bigPipeline =
+          new Pipeline(broker.bootstrapServers(), settings, bigModel, "infini-big");
       bigPipeline.createTopics(1);
       Path bigState = dir.resolve("big-state");
       String text = "forty bytes of text fill two segments.."; // 39 bytes + BOS = 40 tokens
-      KafkaStreams bigStreams = bigPipeline.start(bigState, new AtomicLong(),
-          new CountDownLatch(1));
+      KafkaStreams bigStreams =
+          bigPipeline.start(bigState, new AtomicLong(), new CountDownLatch(1));
       try {
         bigPipeline.produce(KEY, List.of(Pipeline.append(1, text)));
         bigPipeline.awaitOutput(KEY, 1, Duration.ofMinutes(3), "check-big");
-        StreamState reference = bigModel.absorb(bigModel.newState(), ByteTokenizer.encode(text),
-            false).state();
+        StreamState reference =
+            bigModel.absorb(bigModel.newState(), ByteTokenizer.encode(text), false).state();
         assertEquals(2, reference.segmentsAbsorbed());
         bigPipeline.assertMemoryEquals(bigStreams, KEY, reference.memories());
         bigPipeline.assertChangelogLimits();
@@ -203,8 +218,8 @@ class BrokerEndToEndTest {
       bigStreams = bigPipeline.start(bigState, restored, memoryRestored);
       try {
         assertTrue(Pipeline.await(memoryRestored, Duration.ofMinutes(3)), "memory restored");
-        StreamState reference = bigModel.absorb(bigModel.newState(), ByteTokenizer.encode(text),
-            false).state();
+        StreamState reference =
+            bigModel.absorb(bigModel.newState(), ByteTokenizer.encode(text), false).state();
         bigPipeline.assertMemoryEquals(bigStreams, KEY, reference.memories());
       } finally {
         Pipeline.stop(bigStreams);
@@ -216,7 +231,8 @@ class BrokerEndToEndTest {
     assertEquals(lastSeq, session.getLastSeq());
     assertEquals(expected.tokensAbsorbed(), session.getTokensAbsorbed());
     assertEquals(expected.segmentsAbsorbed(), session.getSegmentsAbsorbed());
-    assertArrayEquals(expected.openTokens(),
+    assertArrayEquals(
+        expected.openTokens(),
         session.getOpenTokens().stream().mapToInt(Integer::intValue).toArray());
   }
 

@@ -24,8 +24,8 @@ import org.testcontainers.kafka.KafkaContainer;
 import org.testcontainers.utility.DockerImageName;
 
 /**
- * The topology against the official {@code apache/kafka} image (a broker in its own process,
- * same version as the clients), exactly-once v2. Skipped where no Docker engine runs.
+ * The topology against the official {@code apache/kafka} image (a broker in its own process, same
+ * version as the clients), exactly-once v2. Skipped where no Docker engine runs.
  */
 @Testcontainers(disabledWithoutDocker = true)
 class KafkaContainerTest {
@@ -35,15 +35,14 @@ class KafkaContainerTest {
   static final KafkaContainer KAFKA =
       new KafkaContainer(DockerImageName.parse("apache/kafka:4.3.1"));
 
-  @TempDir
-  Path stateDir;
+  @TempDir Path stateDir;
 
   @Test
   void appendsThroughTheOfficialImageEqualOneCall() throws Exception {
     TopologySettings settings = TopologySettings.defaults();
     try (InfiniModel model = InfiniModel.create(ModelConfig.tiny(), 3)) {
-      Pipeline pipeline = new Pipeline(KAFKA.getBootstrapServers(), settings, model,
-          "infini-container");
+      Pipeline pipeline =
+          new Pipeline(KAFKA.getBootstrapServers(), settings, model, "infini-container");
       pipeline.createTopics(1);
       StringBuilder document = new StringBuilder();
       List<InputEvent> events = new ArrayList<>();
@@ -55,11 +54,13 @@ class KafkaContainerTest {
       KafkaStreams streams = pipeline.start(stateDir, new AtomicLong(), new CountDownLatch(1));
       try {
         pipeline.produce(KEY, events);
-        List<OutputEvent> out = pipeline.awaitOutput(KEY, events.size(), Duration.ofMinutes(3),
-            "check");
+        List<OutputEvent> out =
+            pipeline.awaitOutput(KEY, events.size(), Duration.ofMinutes(3), "check");
         assertEquals(events.size(), out.size());
-        StreamState reference = model.absorb(model.newState(),
-            ByteTokenizer.encode(document.toString()), false).state();
+        StreamState reference =
+            model
+                .absorb(model.newState(), ByteTokenizer.encode(document.toString()), false)
+                .state();
         pipeline.assertMemoryEquals(streams, KEY, reference.memories());
       } finally {
         Pipeline.stop(streams);

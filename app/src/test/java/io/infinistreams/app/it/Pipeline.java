@@ -56,9 +56,9 @@ import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 
 /**
- * Test harness around a real broker: creates the topics, produces input events, runs the
- * topology in a {@link KafkaStreams} instance, waits for output by polling with deadlines (never
- * by sleeping), and reads the stores back through interactive queries.
+ * Test harness around a real broker: creates the topics, produces input events, runs the topology
+ * in a {@link KafkaStreams} instance, waits for output by polling with deadlines (never by
+ * sleeping), and reads the stores back through interactive queries.
  */
 final class Pipeline {
   static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
@@ -77,27 +77,42 @@ final class Pipeline {
 
   void createTopics(int inputPartitions) throws Exception {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
-      admin.createTopics(List.of(
-          new NewTopic(settings.inputTopic(), inputPartitions, (short) 1),
-          new NewTopic(settings.outputTopic(), inputPartitions, (short) 1),
-          new NewTopic(settings.deadLetterTopic(), 1, (short) 1))).all().get();
+      admin
+          .createTopics(
+              List.of(
+                  new NewTopic(settings.inputTopic(), inputPartitions, (short) 1),
+                  new NewTopic(settings.outputTopic(), inputPartitions, (short) 1),
+                  new NewTopic(settings.deadLetterTopic(), 1, (short) 1)))
+          .all()
+          .get();
     }
   }
 
   static InputEvent append(long seq, String text) {
-    return InputEvent.newBuilder().setSeq(seq).setKind(EventKind.APPEND).setText(text)
-        .setGeneration(new Generation(0, 0f, 0L, PromptFormat.RAW)).setEventTime(T0)
-        .setMetadata(Map.of()).build();
+    return InputEvent.newBuilder()
+        .setSeq(seq)
+        .setKind(EventKind.APPEND)
+        .setText(text)
+        .setGeneration(new Generation(0, 0f, 0L, PromptFormat.RAW))
+        .setEventTime(T0)
+        .setMetadata(Map.of())
+        .build();
   }
 
   void produce(String key, List<InputEvent> events) {
-    Map<String, Object> props = Map.of(
-        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-        ProducerConfig.ACKS_CONFIG, "all",
-        ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
-        ProducerConfig.LINGER_MS_CONFIG, 5);
-    try (KafkaProducer<String, InputEvent> producer = new KafkaProducer<>(props,
-        new StringSerializer(), InfiniTopology.INPUT_SERDE.serializer())) {
+    Map<String, Object> props =
+        Map.of(
+            ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+            bootstrap,
+            ProducerConfig.ACKS_CONFIG,
+            "all",
+            ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG,
+            true,
+            ProducerConfig.LINGER_MS_CONFIG,
+            5);
+    try (KafkaProducer<String, InputEvent> producer =
+        new KafkaProducer<>(
+            props, new StringSerializer(), InfiniTopology.INPUT_SERDE.serializer())) {
       // Record timestamps are the producer's clock. They used to be T0 + i: records ~11 months
       // old breach the topics' default 7-day retention, so the broker's first retention check
       // (30 s after it starts, then every 5 minutes) deleted input and output not yet read, and
@@ -121,42 +136,53 @@ final class Pipeline {
     props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
     props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
     KafkaStreams streams = new KafkaStreams(InfiniTopology.build(settings, model), props);
-    streams.setGlobalStateRestoreListener(new StateRestoreListener() {
-      @Override
-      public void onRestoreStart(TopicPartition tp, String store, long start, long end) {}
+    streams.setGlobalStateRestoreListener(
+        new StateRestoreListener() {
+          @Override
+          public void onRestoreStart(TopicPartition tp, String store, long start, long end) {}
 
-      @Override
-      public void onBatchRestored(TopicPartition tp, String store, long batchEnd, long n) {}
+          @Override
+          public void onBatchRestored(TopicPartition tp, String store, long batchEnd, long n) {}
 
-      @Override
-      public void onRestoreEnd(TopicPartition tp, String store, long total) {
-        // partitions with an empty changelog also end a (trivial) restore: count only real ones
-        if (store.equals(settings.memoryStore()) && total > 0) {
-          restored.addAndGet(total);
-          memoryRestored.countDown();
-        }
-      }
-    });
+          @Override
+          public void onRestoreEnd(TopicPartition tp, String store, long total) {
+            // partitions with an empty changelog also end a (trivial) restore: count only real ones
+            if (store.equals(settings.memoryStore()) && total > 0) {
+              restored.addAndGet(total);
+              memoryRestored.countDown();
+            }
+          }
+        });
     streams.start();
     return streams;
   }
 
   static void stop(KafkaStreams streams) {
-    streams.close(CloseOptions.groupMembershipOperation(
-        CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(Duration.ofSeconds(60)));
+    streams.close(
+        CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+            .withTimeout(Duration.ofSeconds(60)));
   }
 
-  /** Output events (read_committed) until one with {@code lastSeq} arrives, or fails at the deadline. */
+  /**
+   * Output events (read_committed) until one with {@code lastSeq} arrives, or fails at the
+   * deadline.
+   */
   List<OutputEvent> awaitOutput(String key, long lastSeq, Duration timeout, String group) {
-    Map<String, Object> props = Map.of(
-        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-        ConsumerConfig.GROUP_ID_CONFIG, group,
-        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    Map<String, Object> props =
+        Map.of(
+            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+            bootstrap,
+            ConsumerConfig.GROUP_ID_CONFIG,
+            group,
+            ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+            "earliest",
+            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+            "read_committed");
     List<OutputEvent> seen = new ArrayList<>();
     long deadline = System.nanoTime() + timeout.toNanos();
-    try (KafkaConsumer<String, OutputEvent> consumer = new KafkaConsumer<>(props,
-        new StringDeserializer(), InfiniTopology.OUTPUT_SERDE.deserializer())) {
+    try (KafkaConsumer<String, OutputEvent> consumer =
+        new KafkaConsumer<>(
+            props, new StringDeserializer(), InfiniTopology.OUTPUT_SERDE.deserializer())) {
       consumer.subscribe(Set.of(settings.outputTopic()));
       while (System.nanoTime() < deadline) {
         for (ConsumerRecord<String, OutputEvent> r : consumer.poll(Duration.ofMillis(250))) {
@@ -171,12 +197,21 @@ final class Pipeline {
       // say where the records are: a log start offset past 0 means retention deleted some
       List<TopicPartition> parts = new ArrayList<>();
       for (String topic : List.of(settings.inputTopic(), settings.outputTopic())) {
-        consumer.partitionsFor(topic).forEach(p -> parts.add(new TopicPartition(topic,
-            p.partition())));
+        consumer
+            .partitionsFor(topic)
+            .forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
       }
-      fail("output seq " + lastSeq + " not seen within " + timeout + "; saw " + seen.size()
-          + "; log start offsets " + consumer.beginningOffsets(parts) + ", end offsets "
-          + consumer.endOffsets(parts));
+      fail(
+          "output seq "
+              + lastSeq
+              + " not seen within "
+              + timeout
+              + "; saw "
+              + seen.size()
+              + "; log start offsets "
+              + consumer.beginningOffsets(parts)
+              + ", end offsets "
+              + consumer.endOffsets(parts));
     }
     return seen;
   }
@@ -188,18 +223,24 @@ final class Pipeline {
   /** Asserts that the stores hold, bit for bit, every head memory of {@code expected}. */
   void assertMemoryEquals(KafkaStreams streams, String key, List<HeadMemory> expected) {
     ModelConfig c = model.config();
-    List<StoredHeadMemory> heads = query(streams, Duration.ofMinutes(2), () -> {
-      ReadOnlyKeyValueStore<MemoryKey, StoredHeadMemory> memory =
-          streams.store(StoreQueryParameters.fromNameAndType(settings.memoryStore(),
-              QueryableStoreTypes.<MemoryKey, StoredHeadMemory>keyValueStore()));
-      List<StoredHeadMemory> all = new ArrayList<>();
-      for (int layer = 0; layer < c.layers(); layer++) {
-        for (int head = 0; head < c.heads(); head++) {
-          all.add(memory.get(new MemoryKey(key, layer, head)));
-        }
-      }
-      return all;
-    });
+    List<StoredHeadMemory> heads =
+        query(
+            streams,
+            Duration.ofMinutes(2),
+            () -> {
+              ReadOnlyKeyValueStore<MemoryKey, StoredHeadMemory> memory =
+                  streams.store(
+                      StoreQueryParameters.fromNameAndType(
+                          settings.memoryStore(),
+                          QueryableStoreTypes.<MemoryKey, StoredHeadMemory>keyValueStore()));
+              List<StoredHeadMemory> all = new ArrayList<>();
+              for (int layer = 0; layer < c.layers(); layer++) {
+                for (int head = 0; head < c.heads(); head++) {
+                  all.add(memory.get(new MemoryKey(key, layer, head)));
+                }
+              }
+              return all;
+            });
     for (int i = 0; i < heads.size(); i++) {
       StoredHeadMemory stored = heads.get(i);
       String which = "layer " + i / c.heads() + " head " + i % c.heads();
@@ -212,8 +253,8 @@ final class Pipeline {
   }
 
   /**
-   * Runs an interactive query, asking again while the store is not queryable (tasks restoring
-   * or rebalancing); fails at the deadline. Retries the read, never the assertion.
+   * Runs an interactive query, asking again while the store is not queryable (tasks restoring or
+   * rebalancing); fails at the deadline. Retries the read, never the assertion.
    */
   static <T> T query(KafkaStreams streams, Duration timeout, Supplier<T> read) {
     long deadline = System.nanoTime() + timeout.toNanos();
@@ -235,8 +276,9 @@ final class Pipeline {
     String expected = Integer.toString(StreamsProps.maxMessageBytes(model.config(), settings));
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
       for (String store : List.of(settings.sessionsStore(), settings.memoryStore())) {
-        ConfigResource topic = new ConfigResource(ConfigResource.Type.TOPIC,
-            applicationId + "-" + store + "-changelog");
+        ConfigResource topic =
+            new ConfigResource(
+                ConfigResource.Type.TOPIC, applicationId + "-" + store + "-changelog");
         Config config = admin.describeConfigs(List.of(topic)).all().get().get(topic);
         assertEquals(expected, config.get("max.message.bytes").value(), topic.name());
       }
@@ -244,11 +286,17 @@ final class Pipeline {
   }
 
   StoredSession session(KafkaStreams streams, String key) {
-    return query(streams, Duration.ofMinutes(2), () -> streams.store(
-        StoreQueryParameters.fromNameAndType(settings.sessionsStore(),
-            QueryableStoreTypes.<String, StoredSession>keyValueStore())).get(key));
+    return query(
+        streams,
+        Duration.ofMinutes(2),
+        () ->
+            streams
+                .store(
+                    StoreQueryParameters.fromNameAndType(
+                        settings.sessionsStore(),
+                        QueryableStoreTypes.<String, StoredSession>keyValueStore()))
+                .get(key));
   }
-
 
   private static byte[] floatBytes(float[] values) {
     ByteBuffer buf = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);

@@ -19,14 +19,13 @@ import org.apache.kafka.common.serialization.Serializer;
 
 /**
  * A Kafka {@link Serde} for a generated Avro record class using Avro's single-object encoding:
- * every message is {@code C3 01}, the 8-byte CRC-64-AVRO fingerprint of its writer schema, then
- * the Avro binary body. No schema registry is involved.
+ * every message is {@code C3 01}, the 8-byte CRC-64-AVRO fingerprint of its writer schema, then the
+ * Avro binary body. No schema registry is involved.
  *
- * <p>Writes always use the class's current schema. Reads accept the current schema and every
- * schema passed as {@code previous} (kept in {@link SchemaHistory}): the writer schema is looked
- * up by fingerprint and resolved against the current one, so a record written by an older
- * release still reads. A message whose writer schema is unknown fails with a
- * {@link SerializationException}.
+ * <p>Writes always use the class's current schema. Reads accept the current schema and every schema
+ * passed as {@code previous} (kept in {@link SchemaHistory}): the writer schema is looked up by
+ * fingerprint and resolved against the current one, so a record written by an older release still
+ * reads. A message whose writer schema is unknown fails with a {@link SerializationException}.
  *
  * <p>{@code null} (a tombstone) serialises to and from {@code null}. Thread-safe.
  *
@@ -44,8 +43,8 @@ public final class AvroSerde<T extends SpecificRecord>
   private final BinaryMessageDecoder<T> decoder;
 
   /**
-   * @param type     the generated class
-   * @param schema   its current schema (the writer schema of everything this serde writes)
+   * @param type the generated class
+   * @param schema its current schema (the writer schema of everything this serde writes)
    * @param previous older writer schemas of the same record that must still read
    */
   public AvroSerde(Class<T> type, Schema schema, Collection<Schema> previous) {
@@ -87,8 +86,14 @@ public final class AvroSerde<T extends SpecificRecord>
     try {
       return decoder.decode(data);
     } catch (IOException | RuntimeException e) {
-      throw new SerializationException("cannot decode " + type.getSimpleName() + " from "
-          + data.length + " bytes: " + e.getMessage(), e);
+      throw new SerializationException(
+          "cannot decode "
+              + type.getSimpleName()
+              + " from "
+              + data.length
+              + " bytes: "
+              + e.getMessage(),
+          e);
     }
   }
 

@@ -6,8 +6,8 @@ import io.infinistreams.schemas.StoredHeadMemory;
 import io.infinistreams.schemas.StoredSession;
 
 /**
- * The serdes of the project's records: single-object encoding, reading the current schema and
- * every schema in {@link SchemaHistory}. Each call returns a new, independent instance.
+ * The serdes of the project's records: single-object encoding, reading the current schema and every
+ * schema in {@link SchemaHistory}. Each call returns a new, independent instance.
  */
 public final class AvroSerdes {
   static {
@@ -17,22 +17,30 @@ public final class AvroSerdes {
   private AvroSerdes() {}
 
   public static AvroSerde<InputEvent> inputEvent() {
-    return new AvroSerde<>(InputEvent.class, InputEvent.getClassSchema(),
+    return new AvroSerde<>(
+        InputEvent.class,
+        InputEvent.getClassSchema(),
         SchemaHistory.previous(InputEvent.getClassSchema().getFullName()));
   }
 
   public static AvroSerde<OutputEvent> outputEvent() {
-    return new AvroSerde<>(OutputEvent.class, OutputEvent.getClassSchema(),
+    return new AvroSerde<>(
+        OutputEvent.class,
+        OutputEvent.getClassSchema(),
         SchemaHistory.previous(OutputEvent.getClassSchema().getFullName()));
   }
 
   public static AvroSerde<StoredSession> storedSession() {
-    return new AvroSerde<>(StoredSession.class, StoredSession.getClassSchema(),
+    return new AvroSerde<>(
+        StoredSession.class,
+        StoredSession.getClassSchema(),
         SchemaHistory.previous(StoredSession.getClassSchema().getFullName()));
   }
 
   public static AvroSerde<StoredHeadMemory> storedHeadMemory() {
-    return new AvroSerde<>(StoredHeadMemory.class, StoredHeadMemory.getClassSchema(),
+    return new AvroSerde<>(
+        StoredHeadMemory.class,
+        StoredHeadMemory.getClassSchema(),
         SchemaHistory.previous(StoredHeadMemory.getClassSchema().getFullName()));
   }
 }

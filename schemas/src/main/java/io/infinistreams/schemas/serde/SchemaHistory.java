@@ -14,11 +14,11 @@ import org.apache.avro.Schema;
  * Writer schemas of earlier releases, which readers must keep accepting (changelog topics are
  * compacted, so a record written years ago may still be restored).
  *
- * <p>When a schema changes, copy its previous {@code .avsc} to
- * {@code schemas/src/main/resources/io/infinistreams/schemas/history/} (named
- * {@code <Record>.v<N>.avsc}) and add its file name to {@code index.txt} there. Every
- * {@code index.txt} at that path on the classpath is read (a jar may add its own). Nothing is ever
- * removed from the history. See docs/streaming.md, "Schema evolution rules".
+ * <p>When a schema changes, copy its previous {@code .avsc} to {@code
+ * schemas/src/main/resources/io/infinistreams/schemas/history/} (named {@code <Record>.v<N>.avsc})
+ * and add its file name to {@code index.txt} there. Every {@code index.txt} at that path on the
+ * classpath is read (a jar may add its own). Nothing is ever removed from the history. See
+ * docs/streaming.md, "Schema evolution rules".
  */
 public final class SchemaHistory {
   private static final String FOLDER = "/io/infinistreams/schemas/history/";
@@ -38,8 +38,8 @@ public final class SchemaHistory {
   }
 
   /**
-   * Parses one {@code .avsc} from the classpath. A record schema may reference the named types
-   * of the current schemas (EventKind, PromptFormat, Generation) only by writing them out in full.
+   * Parses one {@code .avsc} from the classpath. A record schema may reference the named types of
+   * the current schemas (EventKind, PromptFormat, Generation) only by writing them out in full.
    */
   public static Schema parse(String resource) {
     try (InputStream in = SchemaHistory.class.getResourceAsStream(resource)) {
@@ -56,8 +56,8 @@ public final class SchemaHistory {
   private static List<String> index() {
     List<String> files = new ArrayList<>();
     try {
-      Enumeration<URL> indexes = SchemaHistory.class.getClassLoader()
-          .getResources(FOLDER.substring(1) + "index.txt");
+      Enumeration<URL> indexes =
+          SchemaHistory.class.getClassLoader().getResources(FOLDER.substring(1) + "index.txt");
       while (indexes.hasMoreElements()) {
         try (InputStream in = indexes.nextElement().openStream()) {
           for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {

@@ -30,11 +30,15 @@ class AvroSerdeTest {
 
   @Test
   void inputEventRoundTripsWithSingleObjectHeader() {
-    InputEvent event = InputEvent.newBuilder()
-        .setSeq(7).setKind(EventKind.GENERATE).setText("héllo")
-        .setGeneration(new Generation(12, 0.5f, 99L, PromptFormat.CHAT))
-        .setEventTime(T0).setMetadata(Map.of("source", "test"))
-        .build();
+    InputEvent event =
+        InputEvent.newBuilder()
+            .setSeq(7)
+            .setKind(EventKind.GENERATE)
+            .setText("héllo")
+            .setGeneration(new Generation(12, 0.5f, 99L, PromptFormat.CHAT))
+            .setEventTime(T0)
+            .setMetadata(Map.of("source", "test"))
+            .build();
     AvroSerde<InputEvent> serde = AvroSerdes.inputEvent();
     byte[] bytes = serde.serialize("t", event);
     assertEquals((byte) 0xC3, bytes[0], "single-object marker");
@@ -54,23 +58,37 @@ class AvroSerdeTest {
 
   @Test
   void outputAndStoredRecordsRoundTrip() {
-    OutputEvent out = OutputEvent.newBuilder().setStreamId("s").setSeq(3).setKind(EventKind.APPEND)
-        .setTokensThisEvent(5).setTokensTotal(6).setSegmentsTotal(0)
-        .setSurpriseBitsPerByte(7.5).setLatencyMicros(10).setModelFingerprint("ab")
-        .setEventTime(T0).build();
-    assertEquals(out, AvroSerdes.outputEvent().deserialize("t",
-        AvroSerdes.outputEvent().serialize("t", out)));
+    OutputEvent out =
+        OutputEvent.newBuilder()
+            .setStreamId("s")
+            .setSeq(3)
+            .setKind(EventKind.APPEND)
+            .setTokensThisEvent(5)
+            .setTokensTotal(6)
+            .setSegmentsTotal(0)
+            .setSurpriseBitsPerByte(7.5)
+            .setLatencyMicros(10)
+            .setModelFingerprint("ab")
+            .setEventTime(T0)
+            .build();
+    assertEquals(
+        out,
+        AvroSerdes.outputEvent().deserialize("t", AvroSerdes.outputEvent().serialize("t", out)));
 
-    StoredSession session = new StoredSession(1, List.of(256, 1, 2), List.of(257, 7), 9L, 3L,
-        0L, "ab");
-    assertEquals(session, AvroSerdes.storedSession().deserialize("t",
-        AvroSerdes.storedSession().serialize("t", session)));
+    StoredSession session =
+        new StoredSession(1, List.of(256, 1, 2), List.of(257, 7), 9L, 3L, 0L, "ab");
+    assertEquals(
+        session,
+        AvroSerdes.storedSession()
+            .deserialize("t", AvroSerdes.storedSession().serialize("t", session)));
 
     byte[] m = {1, 2, 3, 4, 5, 6, 7, 8};
-    StoredHeadMemory head = new StoredHeadMemory(1, 0, 1, 2, ByteBuffer.wrap(m),
-        ByteBuffer.wrap(new byte[] {9, 9, 9, 9}), 4L, "ab");
-    StoredHeadMemory back = AvroSerdes.storedHeadMemory().deserialize("t",
-        AvroSerdes.storedHeadMemory().serialize("t", head));
+    StoredHeadMemory head =
+        new StoredHeadMemory(
+            1, 0, 1, 2, ByteBuffer.wrap(m), ByteBuffer.wrap(new byte[] {9, 9, 9, 9}), 4L, "ab");
+    StoredHeadMemory back =
+        AvroSerdes.storedHeadMemory()
+            .deserialize("t", AvroSerdes.storedHeadMemory().serialize("t", head));
     assertEquals(head, back);
     byte[] mBack = new byte[back.getM().remaining()];
     back.getM().duplicate().get(mBack);
@@ -124,8 +142,7 @@ class AvroSerdeTest {
     old.put("segmentsAbsorbed", 1L);
     old.put("modelFingerprint", "ab");
     StoredSession read = AvroSerdes.storedSession().deserialize("t", encode(v1, old));
-    assertEquals(new StoredSession(1, List.of(256, 104, 105), List.of(), 4L, 19L, 1L, "ab"),
-        read);
+    assertEquals(new StoredSession(1, List.of(256, 104, 105), List.of(), 4L, 19L, 1L, "ab"), read);
     assertTrue(read.getContextTokens().isEmpty());
   }
 
@@ -142,10 +159,13 @@ class AvroSerdeTest {
     old.put("text", "x");
     old.put("generation", generation);
     byte[] v1Bytes = encode(v1, old);
-    assertThrows(SerializationException.class,
-        () -> new AvroSerde<>(InputEvent.class, InputEvent.getClassSchema())
-            .deserialize("t", v1Bytes));
-    assertThrows(SerializationException.class,
+    assertThrows(
+        SerializationException.class,
+        () ->
+            new AvroSerde<>(InputEvent.class, InputEvent.getClassSchema())
+                .deserialize("t", v1Bytes));
+    assertThrows(
+        SerializationException.class,
         () -> AvroSerdes.inputEvent().deserialize("t", new byte[] {1, 2, 3}));
   }
 
@@ -157,16 +177,17 @@ class AvroSerdeTest {
     record.put("kind", new GenericData.EnumSymbol(next.getField("kind").schema(), "SUMMARIZE"));
     record.put("text", "t");
     record.put("priority", 3);
-    InputEvent read = new AvroSerde<>(InputEvent.class, InputEvent.getClassSchema(), List.of(next))
-        .deserialize("t", encode(next, record));
+    InputEvent read =
+        new AvroSerde<>(InputEvent.class, InputEvent.getClassSchema(), List.of(next))
+            .deserialize("t", encode(next, record));
     assertEquals(EventKind.UNKNOWN, read.getKind());
     assertEquals("t", read.getText());
   }
 
   private static byte[] encode(Schema schema, GenericRecord record) {
     try {
-      ByteBuffer buffer = new BinaryMessageEncoder<GenericRecord>(GenericData.get(), schema)
-          .encode(record);
+      ByteBuffer buffer =
+          new BinaryMessageEncoder<GenericRecord>(GenericData.get(), schema).encode(record);
       byte[] bytes = new byte[buffer.remaining()];
       buffer.get(bytes);
       return bytes;

@@ -13,14 +13,14 @@ import java.util.Objects;
 import java.util.Random;
 
 /**
- * Personal facts in a long chat session whose other turns are real prose. Every turn is
- * {@code USER text ASSISTANT reply EOS} ({@link ByteTokenizer#chatTurn}). The user states one to
- * {@code maxFacts} facts about themselves ("My dog's name is Rex."), sometimes changes one later
+ * Personal facts in a long chat session whose other turns are real prose. Every turn is {@code USER
+ * text ASSISTANT reply EOS} ({@link ByteTokenizer#chatTurn}). The user states one to {@code
+ * maxFacts} facts about themselves ("My dog's name is Rex."), sometimes changes one later
  * ("Actually, my dog's name is Max."), and between and around them pastes passages of prose and
  * asks about them, the assistant replying briefly (sometimes quoting the passage's first words,
- * sometimes a line of small talk instead). Facts and changes are spread uniformly over the
- * session. At the end the user asks about facts, and the assistant answers with the latest
- * value and a period.
+ * sometimes a line of small talk instead). Facts and changes are spread uniformly over the session.
+ * At the end the user asks about facts, and the assistant answers with the latest value and a
+ * period.
  *
  * <pre>
  * BOS USER My dog's name is Rex. ASSISTANT Noted. EOS
@@ -33,21 +33,21 @@ import java.util.Random;
  *     (0 to N-1 tokens of further turns in training samples)
  * </pre>
  *
- * <p>A training sample asks about one to three of the stated facts (one that changed first,
- * half of the time when one did); a {@link #document} asks about one, its prompt being {@code
- * USER question ASSISTANT}. Fact statements, change prefixes, questions and most value lists are
- * split by {@link Phrasing}. At short lengths fewer facts and changes are made so that they fit.
+ * <p>A training sample asks about one to three of the stated facts (one that changed first, half of
+ * the time when one did); a {@link #document} asks about one, its prompt being {@code USER question
+ * ASSISTANT}. Fact statements, change prefixes, questions and most value lists are split by {@link
+ * Phrasing}. At short lengths fewer facts and changes are made so that they fit.
  *
  * <p>Loss weights: 1 on every token (user prose, acknowledgements, other replies), {@code
  * answerWeight} on each answer's value, period and EOS.
  *
- * @param prose        where the pasted passages come from
- * @param phrasing     template and value share (TRAIN for training, EVAL for evaluation)
+ * @param prose where the pasted passages come from
+ * @param phrasing template and value share (TRAIN for training, EVAL for evaluation)
  * @param answerWeight loss weight of each answer token
- * @param maxFacts     most facts stated in a session (1 to {@link #KINDS}'s size)
+ * @param maxFacts most facts stated in a session (1 to {@link #KINDS}'s size)
  */
-public record ChatFactTask(ProseSource prose, Phrasing phrasing, float answerWeight,
-    int maxFacts) implements RetrievalTask {
+public record ChatFactTask(ProseSource prose, Phrasing phrasing, float answerWeight, int maxFacts)
+    implements RetrievalTask {
 
   /** How values of a fact kind are drawn. */
   @FunctionalInterface
@@ -58,10 +58,10 @@ public record ChatFactTask(ProseSource prose, Phrasing phrasing, float answerWei
   /**
    * A kind of personal fact.
    *
-   * @param name       short name
+   * @param name short name
    * @param statements how the user states it, {@code {V}} the value (split by phrasing)
-   * @param questions  how the user asks for it (split by phrasing)
-   * @param pool       its values
+   * @param questions how the user asks for it (split by phrasing)
+   * @param pool its values
    */
   public record Kind(String name, List<String> statements, List<String> questions, Pool pool) {}
 
@@ -73,115 +73,322 @@ public record ChatFactTask(ProseSource prose, Phrasing phrasing, float answerWei
     return (rng, p) -> values.get(rng.nextInt(values.size()));
   }
 
-  private static final List<String> PETS = List.of("Biscuit", "Pepper", "Luna", "Rocco",
-      "Maple", "Ziggy", "Nala", "Otis", "Juniper", "Waffles", "Mochi", "Bruno", "Clover", "Pixel",
-      "Tango", "Hazel", "Sprocket", "Rex", "Max", "Noodle", "Pumpkin");
-  private static final List<String> CITIES = List.of("Lisbon", "Oslo", "Nairobi", "Quito",
-      "Hanoi", "Dublin", "Perth", "Krakow", "Montreal", "Osaka", "Tunis", "Lima", "Bergen",
-      "Seville", "Tallinn", "Accra", "Denver", "Gdansk", "Porto", "Leeds", "Zagreb");
-  private static final List<String> COLOURS = List.of("teal", "maroon", "amber", "violet",
-      "olive", "coral", "indigo", "crimson", "silver", "turquoise", "beige", "magenta");
-  private static final List<String> PEOPLE = List.of("Alice", "Carmen", "Dev", "Erin", "Farah",
-      "Gustav", "Hana", "Ivan", "Julia", "Kamal", "Laura", "Miguel", "Nora", "Oscar", "Paula",
-      "Rosa", "Samir", "Tessa");
-  private static final List<String> JOBS = List.of("teacher", "nurse", "plumber", "baker",
-      "pilot", "lawyer", "farmer", "chemist", "librarian", "carpenter", "dentist", "journalist",
-      "tailor", "gardener", "mechanic");
-  private static final List<String> FRUITS = List.of("mango", "apricot", "plum", "peach",
-      "cherry", "banana", "kiwi", "papaya", "lychee", "guava", "pear", "fig");
-  private static final List<String> DAYS = List.of("Monday", "Tuesday", "Wednesday",
-      "Thursday", "Friday", "Saturday", "Sunday");
-  private static final List<String> MONTHS = List.of("January", "February", "March", "April",
-      "May", "June", "July", "August", "September", "October", "November", "December");
+  private static final List<String> PETS =
+      List.of(
+          "Biscuit",
+          "Pepper",
+          "Luna",
+          "Rocco",
+          "Maple",
+          "Ziggy",
+          "Nala",
+          "Otis",
+          "Juniper",
+          "Waffles",
+          "Mochi",
+          "Bruno",
+          "Clover",
+          "Pixel",
+          "Tango",
+          "Hazel",
+          "Sprocket",
+          "Rex",
+          "Max",
+          "Noodle",
+          "Pumpkin");
+  private static final List<String> CITIES =
+      List.of(
+          "Lisbon",
+          "Oslo",
+          "Nairobi",
+          "Quito",
+          "Hanoi",
+          "Dublin",
+          "Perth",
+          "Krakow",
+          "Montreal",
+          "Osaka",
+          "Tunis",
+          "Lima",
+          "Bergen",
+          "Seville",
+          "Tallinn",
+          "Accra",
+          "Denver",
+          "Gdansk",
+          "Porto",
+          "Leeds",
+          "Zagreb");
+  private static final List<String> COLOURS =
+      List.of(
+          "teal",
+          "maroon",
+          "amber",
+          "violet",
+          "olive",
+          "coral",
+          "indigo",
+          "crimson",
+          "silver",
+          "turquoise",
+          "beige",
+          "magenta");
+  private static final List<String> PEOPLE =
+      List.of(
+          "Alice", "Carmen", "Dev", "Erin", "Farah", "Gustav", "Hana", "Ivan", "Julia", "Kamal",
+          "Laura", "Miguel", "Nora", "Oscar", "Paula", "Rosa", "Samir", "Tessa");
+  private static final List<String> JOBS =
+      List.of(
+          "teacher",
+          "nurse",
+          "plumber",
+          "baker",
+          "pilot",
+          "lawyer",
+          "farmer",
+          "chemist",
+          "librarian",
+          "carpenter",
+          "dentist",
+          "journalist",
+          "tailor",
+          "gardener",
+          "mechanic");
+  private static final List<String> FRUITS =
+      List.of(
+          "mango", "apricot", "plum", "peach", "cherry", "banana", "kiwi", "papaya", "lychee",
+          "guava", "pear", "fig");
+  private static final List<String> DAYS =
+      List.of("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday");
+  private static final List<String> MONTHS =
+      List.of(
+          "January",
+          "February",
+          "March",
+          "April",
+          "May",
+          "June",
+          "July",
+          "August",
+          "September",
+          "October",
+          "November",
+          "December");
 
   /** The fact kinds (14), each with 4 statements (3 train, 1 eval), 3 questions (2, 1). */
-  public static final List<Kind> KINDS = List.of(
-      new Kind("dog", List.of("My dog's name is {V}.", "We named our dog {V}.",
-          "Our puppy is called {V}.", "I have a dog called {V}."),
-          List.of("What is my dog's name?", "What is my dog called?",
-              "Do you remember my dog's name?"), oneOf(PETS)),
-      new Kind("city", List.of("I live in {V}.", "Home for me is {V}.",
-          "I moved to {V} last year.", "These days I live in {V}."),
-          List.of("Where do I live?", "Which city do I live in?", "What city is my home?"),
-          oneOf(CITIES)),
-      new Kind("colour", List.of("My favourite colour is {V}.",
-          "I like {V} more than any other colour.", "The colour I love most is {V}.",
-          "If I had to pick a colour, it would be {V}."),
-          List.of("What is my favourite colour?", "Which colour do I like best?",
-              "What colour did I say I like most?"), oneOf(COLOURS)),
-      new Kind("locker", List.of("My locker code is {V}.", "The code for my locker is {V}.",
-          "I set my locker code to {V}.", "My gym locker opens with {V}."),
-          List.of("What is my locker code?", "Which code opens my locker?",
-              "What did I say my locker code is?"), (rng, p) -> Values.digits(rng, 4)),
-      new Kind("sister", List.of("My sister's name is {V}.", "I have a sister called {V}.",
-          "My younger sister is {V}.", "You can call my sister {V}."),
-          List.of("What is my sister's name?", "What is my sister called?", "Who is my sister?"),
-          oneOf(PEOPLE)),
-      new Kind("job", List.of("I work as a {V}.", "I'm a {V} by profession.",
-          "By trade I am a {V}.", "I earn my living as a {V}."),
-          List.of("What is my job?", "What do I do for a living?", "What is my profession?"),
-          oneOf(JOBS)),
-      new Kind("meeting", List.of("My meeting moved to {V}.", "The team meeting is on {V}.",
-          "We meet on {V} this week.", "Our weekly meeting is on {V}."),
-          List.of("Which day is my meeting?", "When is the team meeting?",
-              "On which day do we meet?"), anyOf(DAYS)),
-      new Kind("room", List.of("I'm staying in room {V}.", "My hotel room is number {V}.",
-          "They gave me room {V}.", "I'm in room {V} this week."),
-          List.of("Which room am I in?", "What is my room number?",
-              "What room did they give me?"), (rng, p) -> Values.digits(rng, 3)),
-      new Kind("fruit", List.of("My favourite fruit is {V}.", "I could eat {V} every day.",
-          "Nothing beats {V} for me.", "The fruit I like best is {V}."),
-          List.of("What is my favourite fruit?", "Which fruit do I like best?",
-              "What fruit did I say I love?"), oneOf(FRUITS)),
-      new Kind("cat", List.of("My cat is called {V}.", "Our cat's name is {V}.",
-          "We have a cat named {V}.", "The cat at home answers to {V}."),
-          List.of("What is my cat's name?", "What is our cat called?",
-              "Do you remember my cat's name?"), oneOf(PETS)),
-      new Kind("wifi", List.of("The wifi password is {V}.", "Our wifi password is {V}.",
-          "To join the wifi, use {V}.", "I changed the wifi password to {V}."),
-          List.of("What is the wifi password?", "Which password does the wifi use?",
-              "What did I say the wifi password is?"),
-          (rng, p) -> Phrasing.pick(rng, p.of(Values.WORDS)) + (10 + rng.nextInt(90))),
-      new Kind("flight", List.of("My flight number is {V}.", "I'm booked on flight {V}.",
-          "I fly out on flight {V}.", "The flight I'm taking is {V}."),
-          List.of("What is my flight number?", "Which flight am I on?",
-              "What flight did I book?"),
-          (rng, p) -> "" + (char) ('A' + rng.nextInt(26)) + (char) ('A' + rng.nextInt(26))
-              + Values.digits(rng, 3 + rng.nextInt(2))),
-      new Kind("manager", List.of("My manager's name is {V}.", "I report to {V}.",
-          "My boss is called {V}.", "The person I work for is {V}."),
-          List.of("What is my manager's name?", "Who is my boss?", "Who do I report to?"),
-          oneOf(PEOPLE)),
-      new Kind("birthday", List.of("My birthday is in {V}.", "I was born in {V}.",
-          "I celebrate my birthday in {V}.", "Every year in {V} I have a birthday."),
-          List.of("In which month is my birthday?", "When is my birthday?",
-              "Which month was I born in?"), anyOf(MONTHS)));
+  public static final List<Kind> KINDS =
+      List.of(
+          new Kind(
+              "dog",
+              List.of(
+                  "My dog's name is {V}.",
+                  "We named our dog {V}.",
+                  "Our puppy is called {V}.",
+                  "I have a dog called {V}."),
+              List.of(
+                  "What is my dog's name?",
+                  "What is my dog called?",
+                  "Do you remember my dog's name?"),
+              oneOf(PETS)),
+          new Kind(
+              "city",
+              List.of(
+                  "I live in {V}.",
+                  "Home for me is {V}.",
+                  "I moved to {V} last year.",
+                  "These days I live in {V}."),
+              List.of("Where do I live?", "Which city do I live in?", "What city is my home?"),
+              oneOf(CITIES)),
+          new Kind(
+              "colour",
+              List.of(
+                  "My favourite colour is {V}.",
+                  "I like {V} more than any other colour.",
+                  "The colour I love most is {V}.",
+                  "If I had to pick a colour, it would be {V}."),
+              List.of(
+                  "What is my favourite colour?",
+                  "Which colour do I like best?",
+                  "What colour did I say I like most?"),
+              oneOf(COLOURS)),
+          new Kind(
+              "locker",
+              List.of(
+                  "My locker code is {V}.",
+                  "The code for my locker is {V}.",
+                  "I set my locker code to {V}.",
+                  "My gym locker opens with {V}."),
+              List.of(
+                  "What is my locker code?",
+                  "Which code opens my locker?",
+                  "What did I say my locker code is?"),
+              (rng, p) -> Values.digits(rng, 4)),
+          new Kind(
+              "sister",
+              List.of(
+                  "My sister's name is {V}.",
+                  "I have a sister called {V}.",
+                  "My younger sister is {V}.",
+                  "You can call my sister {V}."),
+              List.of(
+                  "What is my sister's name?", "What is my sister called?", "Who is my sister?"),
+              oneOf(PEOPLE)),
+          new Kind(
+              "job",
+              List.of(
+                  "I work as a {V}.",
+                  "I'm a {V} by profession.",
+                  "By trade I am a {V}.",
+                  "I earn my living as a {V}."),
+              List.of("What is my job?", "What do I do for a living?", "What is my profession?"),
+              oneOf(JOBS)),
+          new Kind(
+              "meeting",
+              List.of(
+                  "My meeting moved to {V}.",
+                  "The team meeting is on {V}.",
+                  "We meet on {V} this week.",
+                  "Our weekly meeting is on {V}."),
+              List.of(
+                  "Which day is my meeting?",
+                  "When is the team meeting?",
+                  "On which day do we meet?"),
+              anyOf(DAYS)),
+          new Kind(
+              "room",
+              List.of(
+                  "I'm staying in room {V}.",
+                  "My hotel room is number {V}.",
+                  "They gave me room {V}.",
+                  "I'm in room {V} this week."),
+              List.of(
+                  "Which room am I in?", "What is my room number?", "What room did they give me?"),
+              (rng, p) -> Values.digits(rng, 3)),
+          new Kind(
+              "fruit",
+              List.of(
+                  "My favourite fruit is {V}.",
+                  "I could eat {V} every day.",
+                  "Nothing beats {V} for me.",
+                  "The fruit I like best is {V}."),
+              List.of(
+                  "What is my favourite fruit?",
+                  "Which fruit do I like best?",
+                  "What fruit did I say I love?"),
+              oneOf(FRUITS)),
+          new Kind(
+              "cat",
+              List.of(
+                  "My cat is called {V}.",
+                  "Our cat's name is {V}.",
+                  "We have a cat named {V}.",
+                  "The cat at home answers to {V}."),
+              List.of(
+                  "What is my cat's name?",
+                  "What is our cat called?",
+                  "Do you remember my cat's name?"),
+              oneOf(PETS)),
+          new Kind(
+              "wifi",
+              List.of(
+                  "The wifi password is {V}.",
+                  "Our wifi password is {V}.",
+                  "To join the wifi, use {V}.",
+                  "I changed the wifi password to {V}."),
+              List.of(
+                  "What is the wifi password?",
+                  "Which password does the wifi use?",
+                  "What did I say the wifi password is?"),
+              (rng, p) -> Phrasing.pick(rng, p.of(Values.WORDS)) + (10 + rng.nextInt(90))),
+          new Kind(
+              "flight",
+              List.of(
+                  "My flight number is {V}.",
+                  "I'm booked on flight {V}.",
+                  "I fly out on flight {V}.",
+                  "The flight I'm taking is {V}."),
+              List.of(
+                  "What is my flight number?", "Which flight am I on?", "What flight did I book?"),
+              (rng, p) ->
+                  ""
+                      + (char) ('A' + rng.nextInt(26))
+                      + (char) ('A' + rng.nextInt(26))
+                      + Values.digits(rng, 3 + rng.nextInt(2))),
+          new Kind(
+              "manager",
+              List.of(
+                  "My manager's name is {V}.",
+                  "I report to {V}.",
+                  "My boss is called {V}.",
+                  "The person I work for is {V}."),
+              List.of("What is my manager's name?", "Who is my boss?", "Who do I report to?"),
+              oneOf(PEOPLE)),
+          new Kind(
+              "birthday",
+              List.of(
+                  "My birthday is in {V}.",
+                  "I was born in {V}.",
+                  "I celebrate my birthday in {V}.",
+                  "Every year in {V} I have a birthday."),
+              List.of(
+                  "In which month is my birthday?",
+                  "When is my birthday?",
+                  "Which month was I born in?"),
+              anyOf(MONTHS)));
 
   /** Prefixes that turn a statement into a change of a fact (6: 4 train, 2 eval). */
-  public static final List<String> CHANGES = List.of("Actually, ", "Correction: ", "Update: ",
-      "Scratch what I said before: ", "Things have changed: ", "Just so you know, it changed: ");
+  public static final List<String> CHANGES =
+      List.of(
+          "Actually, ",
+          "Correction: ",
+          "Update: ",
+          "Scratch what I said before: ",
+          "Things have changed: ",
+          "Just so you know, it changed: ");
 
-  private static final List<String> ACKS = List.of("Got it, I'll remember that.", "Noted.",
-      "Okay, I will keep that in mind.", "Thanks, noted.", "Understood.");
-  private static final List<String> CHANGE_ACKS = List.of("Okay, I've updated that.",
-      "Thanks for the update.", "Noted, I'll use the new one.", "Got it, changed.");
+  private static final List<String> ACKS =
+      List.of(
+          "Got it, I'll remember that.",
+          "Noted.",
+          "Okay, I will keep that in mind.",
+          "Thanks, noted.",
+          "Understood.");
+  private static final List<String> CHANGE_ACKS =
+      List.of(
+          "Okay, I've updated that.",
+          "Thanks for the update.",
+          "Noted, I'll use the new one.",
+          "Got it, changed.");
 
   /** User turns that paste a passage: text before and after it. */
-  private static final List<String[]> PASTES = List.of(
-      new String[] {"", ""},
-      new String[] {"Here is a passage I'm reading:\n\n", "\n\nWhat do you make of it?"},
-      new String[] {"Can you look at this text?\n\n", ""},
-      new String[] {"I found this:\n", "\nAny thoughts?"},
-      new String[] {"Please read the following.\n\n", ""},
-      new String[] {"", "\n\nWhat is this about?"},
-      new String[] {"Quick question about this passage:\n\n", "\n\nIs it worth reading in full?"},
-      new String[] {"Keep this for later:\n\n", ""});
-  private static final List<String> REPLIES = List.of("Thanks for sharing it.",
-      "It is an interesting passage.", "I've read it.", "Noted. Anything else?",
-      "That is a dense passage.", "It reads well.", "Yes, it is worth a careful read.",
-      "Understood.", "QUOTE", "QUOTE");
+  private static final List<String[]> PASTES =
+      List.of(
+          new String[] {"", ""},
+          new String[] {"Here is a passage I'm reading:\n\n", "\n\nWhat do you make of it?"},
+          new String[] {"Can you look at this text?\n\n", ""},
+          new String[] {"I found this:\n", "\nAny thoughts?"},
+          new String[] {"Please read the following.\n\n", ""},
+          new String[] {"", "\n\nWhat is this about?"},
+          new String[] {
+            "Quick question about this passage:\n\n", "\n\nIs it worth reading in full?"
+          },
+          new String[] {"Keep this for later:\n\n", ""});
+
+  private static final List<String> REPLIES =
+      List.of(
+          "Thanks for sharing it.",
+          "It is an interesting passage.",
+          "I've read it.",
+          "Noted. Anything else?",
+          "That is a dense passage.",
+          "It reads well.",
+          "Yes, it is worth a careful read.",
+          "Understood.",
+          "QUOTE",
+          "QUOTE");
   private static final String SHORTEST_REPLY = "Noted.";
   private static final int MIN_PROSE = 24;
+
   /** Fewest tokens of a prose turn: USER, ASSISTANT, EOS, the shortest reply, some prose. */
   static final int MIN_TURN = 3 + SHORTEST_REPLY.length() + MIN_PROSE;
 
@@ -228,8 +435,12 @@ public record ChatFactTask(ProseSource prose, Phrasing phrasing, float answerWei
   }
 
   /** Events in session order with their target fractions, and the questions. */
-  private record Plan(List<Event> events, double[] fractions, List<Question> questions,
-      int answering, double depth) {
+  private record Plan(
+      List<Event> events,
+      double[] fractions,
+      List<Question> questions,
+      int answering,
+      double depth) {
     int eventTokens() {
       return events.stream().mapToInt(e -> e.tokens().length).sum();
     }
@@ -339,8 +550,9 @@ public record ChatFactTask(ProseSource prose, Phrasing phrasing, float answerWei
       } while (value.equals(current.get(fact)));
       boolean change = current.containsKey(fact);
       current.put(fact, value);
-      Haystack.Statement s = Haystack.render(Phrasing.pick(rng, phrasing.of(kind.statements())),
-          "X", "", value, false);
+      Haystack.Statement s =
+          Haystack.render(
+              Phrasing.pick(rng, phrasing.of(kind.statements())), "X", "", value, false);
       String text = s.text();
       int offset = s.valueOffset();
       String ack;
@@ -391,8 +603,8 @@ public record ChatFactTask(ProseSource prose, Phrasing phrasing, float answerWei
     Plan plan = fitting(rng, Double.NaN, total, true);
     int room = total - 1 - plan.eventTokens() - plan.questionTokens() - MIN_TURN;
     if (room < 0) {
-      throw new IllegalArgumentException("a chat-facts session needs at least " + (total - room)
-          + " tokens, got " + total);
+      throw new IllegalArgumentException(
+          "a chat-facts session needs at least " + (total - room) + " tokens, got " + total);
     }
     int tail = rng.nextInt(Math.min(segmentLength, room + 1));
     int[] tokens = new int[total];
@@ -415,23 +627,28 @@ public record ChatFactTask(ProseSource prose, Phrasing phrasing, float answerWei
     }
     p = tail(rng, tokens, p, tail);
     if (p != total) {
-      throw new IllegalStateException("chat-facts sample has " + p + " tokens, expected "
-          + total);
+      throw new IllegalStateException("chat-facts sample has " + p + " tokens, expected " + total);
     }
     return new Sample(tokens, weights, name());
   }
 
   @Override
   public RetrievalDocument document(Random rng, int lengthTokens, double depth) {
-    Plan plan = fitting(rng, Double.isNaN(depth) ? Double.NaN : Math.max(0, Math.min(1, depth)),
-        lengthTokens, false);
+    Plan plan =
+        fitting(
+            rng,
+            Double.isNaN(depth) ? Double.NaN : Math.max(0, Math.min(1, depth)),
+            lengthTokens,
+            false);
     Question q = plan.questions().get(0);
     int[] prompt = q.prompt();
     int middle = lengthTokens - 1 - prompt.length;
     if (middle < plan.eventTokens() + MIN_TURN) {
-      throw new IllegalArgumentException("a chat-facts document needs at least "
-          + (1 + prompt.length + plan.eventTokens() + MIN_TURN) + " tokens, got "
-          + lengthTokens);
+      throw new IllegalArgumentException(
+          "a chat-facts document needs at least "
+              + (1 + prompt.length + plan.eventTokens() + MIN_TURN)
+              + " tokens, got "
+              + lengthTokens);
     }
     int[] tokens = new int[lengthTokens];
     tokens[0] = ByteTokenizer.BOS;
@@ -439,16 +656,28 @@ public record ChatFactTask(ProseSource prose, Phrasing phrasing, float answerWei
     int p = middle(rng, plan, middle, tokens, 1, needles);
     int promptStart = p;
     System.arraycopy(prompt, 0, tokens, p, prompt.length);
-    return new RetrievalDocument(name(), prose.name(), tokens, promptStart, q.value() + ".",
-        q.value(), needles, plan.depth());
+    return new RetrievalDocument(
+        name(),
+        prose.name(),
+        tokens,
+        promptStart,
+        q.value() + ".",
+        q.value(),
+        needles,
+        plan.depth());
   }
 
   /**
    * Writes exactly {@code budget} tokens of fact turns and prose turns at {@code p}; returns the
-   * position after them. Fact turn {@code i} comes after about {@code fractions[i]} of the
-   * prose turns (a gap too small for a turn is carried to the next one).
+   * position after them. Fact turn {@code i} comes after about {@code fractions[i]} of the prose
+   * turns (a gap too small for a turn is carried to the next one).
    */
-  private int middle(Random rng, Plan plan, int budget, int[] tokens, int p,
+  private int middle(
+      Random rng,
+      Plan plan,
+      int budget,
+      int[] tokens,
+      int p,
       List<RetrievalDocument.Needle> needles) {
     int filler = budget - plan.eventTokens();
     int placed = 0;
@@ -459,8 +688,14 @@ public record ChatFactTask(ProseSource prose, Phrasing phrasing, float answerWei
         placed = target;
       }
       Event e = plan.events().get(i);
-      needles.add(new RetrievalDocument.Needle(p, e.tokens().length, p + e.valueOffset(),
-          e.value(), e.kind(), i == plan.answering()));
+      needles.add(
+          new RetrievalDocument.Needle(
+              p,
+              e.tokens().length,
+              p + e.valueOffset(),
+              e.value(),
+              e.kind(),
+              i == plan.answering()));
       System.arraycopy(e.tokens(), 0, tokens, p, e.tokens().length);
       p += e.tokens().length;
     }

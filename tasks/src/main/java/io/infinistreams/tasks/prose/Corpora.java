@@ -13,9 +13,10 @@ import java.util.Map;
 
 /**
  * The prepared corpora folder, as {@code training/corpora/prepare.sh} writes it: {@code
- * corpora.json} and one {@code <name>.txt} a corpus (paragraphs separated by one blank line). Each manifest entry names a split: {@value #TRAIN}
- * corpora are for training, {@value #HELD_OUT} corpora only for evaluation, so that an
- * evaluation on them measures retrieval from text training never read.
+ * corpora.json} and one {@code <name>.txt} a corpus (paragraphs separated by one blank line). Each
+ * manifest entry names a split: {@value #TRAIN} corpora are for training, {@value #HELD_OUT}
+ * corpora only for evaluation, so that an evaluation on them measures retrieval from text training
+ * never read.
  *
  * <p>Manifest shape (fields other than these are ignored):
  *
@@ -24,11 +25,11 @@ import java.util.Map;
  *               "bytes": 4139035, "sha256": "6714..."}, ...]}
  * </pre>
  *
- * <p>{@code file} defaults to {@code <name>.txt}; {@code bytes} and {@code sha256}, when
- * present, are checked on reading. Default weights ({@link #defaultWeight}): the square root of
- * a corpus's bytes, so small corpora are not drowned out by big ones, times {@link
- * #DOWN_WEIGHTS} for corpora that would otherwise dominate with text that is hardly prose (the
- * dictionary). Immutable; reading a corpus reads its file each time it is asked for.
+ * <p>{@code file} defaults to {@code <name>.txt}; {@code bytes} and {@code sha256}, when present,
+ * are checked on reading. Default weights ({@link #defaultWeight}): the square root of a corpus's
+ * bytes, so small corpora are not drowned out by big ones, times {@link #DOWN_WEIGHTS} for corpora
+ * that would otherwise dominate with text that is hardly prose (the dictionary). Immutable; reading
+ * a corpus reads its file each time it is asked for.
  */
 public final class Corpora {
   public static final String MANIFEST = "corpora.json";
@@ -39,8 +40,8 @@ public final class Corpora {
   public static final Map<String, Double> DOWN_WEIGHTS = Map.of("gcide", 1.0 / 3);
 
   /** One manifest entry. {@code bytes} is -1 and {@code sha256} empty when not given. */
-  public record Entry(String name, String split, String genre, String file, long bytes,
-      String sha256) {}
+  public record Entry(
+      String name, String split, String genre, String file, long bytes, String sha256) {}
 
   private final Path directory;
   private final List<Entry> entries;
@@ -63,8 +64,7 @@ public final class Corpora {
   public static Corpora load(Path directory) throws IOException {
     Path manifest = directory.resolve(MANIFEST);
     if (!Files.isRegularFile(manifest)) {
-      throw new IOException("no " + MANIFEST + " in " + directory
-          + " (prepare the corpora first)");
+      throw new IOException("no " + MANIFEST + " in " + directory + " (prepare the corpora first)");
     }
     Object root = Json.parse(Files.readString(manifest, StandardCharsets.UTF_8));
     if (!(root instanceof Map<?, ?> m) || !(m.get("corpora") instanceof List<?> list)) {
@@ -72,7 +72,8 @@ public final class Corpora {
     }
     List<Entry> entries = new ArrayList<>();
     for (Object o : list) {
-      if (!(o instanceof Map<?, ?> e) || !(e.get("name") instanceof String name)
+      if (!(o instanceof Map<?, ?> e)
+          || !(e.get("name") instanceof String name)
           || !(e.get("split") instanceof String split)) {
         throw new IOException(manifest + ": every corpus needs a name and a split");
       }
@@ -99,8 +100,10 @@ public final class Corpora {
   }
 
   public Entry entry(String name) {
-    return entries.stream().filter(e -> e.name().equals(name)).findFirst().orElseThrow(
-        () -> new IllegalArgumentException("no corpus " + name + " in " + directory));
+    return entries.stream()
+        .filter(e -> e.name().equals(name))
+        .findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("no corpus " + name + " in " + directory));
   }
 
   /** The default weight of a corpus: sqrt(bytes) times its {@link #DOWN_WEIGHTS} factor. */
@@ -121,10 +124,10 @@ public final class Corpora {
   }
 
   /**
-   * All corpora of {@code split}; a corpus named in {@code weights} gets that weight instead of
-   * its default one (0 leaves it out). Weights are relative: the shares are the weights divided
-   * by their sum, so a partial map is on the scale of {@link #defaultWeight} (about 2,000 for a
-   * 4 MB corpus); name every corpus to set the shares outright.
+   * All corpora of {@code split}; a corpus named in {@code weights} gets that weight instead of its
+   * default one (0 leaves it out). Weights are relative: the shares are the weights divided by
+   * their sum, so a partial map is on the scale of {@link #defaultWeight} (about 2,000 for a 4 MB
+   * corpus); name every corpus to set the shares outright.
    */
   public ProseSource source(String split, Map<String, Double> weights) throws IOException {
     List<ProseSource> parts = new ArrayList<>();
@@ -148,15 +151,13 @@ public final class Corpora {
     Path file = directory.resolve(e.file());
     byte[] b = Files.readAllBytes(file);
     if (e.bytes() >= 0 && e.bytes() != b.length) {
-      throw new IOException(file + " has " + b.length + " bytes, the manifest says "
-          + e.bytes());
+      throw new IOException(file + " has " + b.length + " bytes, the manifest says " + e.bytes());
     }
     if (!e.sha256().isEmpty()) {
       try {
         String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
         if (!sha.equalsIgnoreCase(e.sha256())) {
-          throw new IOException(file + " has sha256 " + sha + ", the manifest says "
-              + e.sha256());
+          throw new IOException(file + " has sha256 " + sha + ", the manifest says " + e.sha256());
         }
       } catch (NoSuchAlgorithmException x) {
         throw new IllegalStateException(x);

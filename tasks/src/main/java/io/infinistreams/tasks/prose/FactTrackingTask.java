@@ -13,12 +13,12 @@ import java.util.Random;
 
 /**
  * Fact tracking in real prose (bAbI task 1, "single supporting fact", as BABILong embeds it):
- * people move between six places, {@code minFacts} to {@code maxFacts} such moves are inserted
- * in order as whole sentences at sentence boundaries spread over the stream, and the question
- * asks where one person is. The answer is the place of that person's last move, so a later fact
- * must overwrite an earlier one; the person asked about has moved two or more times in about 4
- * of 5 samples (when there are at least two facts), and every move goes to a place other than
- * the person's current one.
+ * people move between six places, {@code minFacts} to {@code maxFacts} such moves are inserted in
+ * order as whole sentences at sentence boundaries spread over the stream, and the question asks
+ * where one person is. The answer is the place of that person's last move, so a later fact must
+ * overwrite an earlier one; the person asked about has moved two or more times in about 4 of 5
+ * samples (when there are at least two facts), and every move goes to a place other than the
+ * person's current one.
  *
  * <pre>
  * BOS ...prose... Mary went to the kitchen. ...prose... John moved to the garden.
@@ -29,56 +29,61 @@ import java.util.Random;
  * </pre>
  *
  * <p>In {@link #document} at depth {@code d} the asked person's last move lies at {@code d} and
- * their earlier moves before it; other people's moves are anywhere. At short lengths the number
- * of facts is capped so that they take at most about half of the stream (never fewer than
- * two). Loss weights as in {@link NeedleTask}.
+ * their earlier moves before it; other people's moves are anywhere. At short lengths the number of
+ * facts is capped so that they take at most about half of the stream (never fewer than two). Loss
+ * weights as in {@link NeedleTask}.
  *
- * @param prose        where the haystack comes from
- * @param phrasing     template and name share (TRAIN for training, EVAL for evaluation)
+ * @param prose where the haystack comes from
+ * @param phrasing template and name share (TRAIN for training, EVAL for evaluation)
  * @param answerWeight loss weight of each answer token
- * @param minFacts     fewest moves (at least 1)
- * @param maxFacts     most moves
+ * @param minFacts fewest moves (at least 1)
+ * @param maxFacts most moves
  */
-public record FactTrackingTask(ProseSource prose, Phrasing phrasing, float answerWeight,
-    int minFacts, int maxFacts) implements RetrievalTask {
+public record FactTrackingTask(
+    ProseSource prose, Phrasing phrasing, float answerWeight, int minFacts, int maxFacts)
+    implements RetrievalTask {
 
   /** People (12: 8 train, 4 eval). */
-  public static final List<String> NAMES = List.of("Mary", "John", "Sandra", "Daniel", "Emma",
-      "Omar", "Priya", "Lucas", "Fatima", "Kenji", "Sofia", "Peter");
+  public static final List<String> NAMES =
+      List.of(
+          "Mary", "John", "Sandra", "Daniel", "Emma", "Omar", "Priya", "Lucas", "Fatima", "Kenji",
+          "Sofia", "Peter");
 
   /** The six places, shared by both shares. */
-  public static final List<String> PLACES = List.of("kitchen", "garden", "office", "bathroom",
-      "bedroom", "hallway");
+  public static final List<String> PLACES =
+      List.of("kitchen", "garden", "office", "bathroom", "bedroom", "hallway");
 
   /** Move sentences, {@code {N}} the person and {@code {P}} the place (15: 10 train, 5 eval). */
-  public static final List<String> MOVES = List.of(
-      "{N} went to the {P}.",
-      "{N} moved to the {P}.",
-      "{N} journeyed to the {P}.",
-      "{N} travelled to the {P}.",
-      "{N} went back to the {P}.",
-      "{N} walked into the {P}.",
-      "Then {N} ran to the {P}.",
-      "{N} headed to the {P}.",
-      "{N} returned to the {P}.",
-      "After that, {N} went to the {P}.",
-      "{N} made a trip to the {P}.",
-      "{N} wandered into the {P}.",
-      "Later, {N} hurried to the {P}.",
-      "{N} is now in the {P}.",
-      "{N} slipped into the {P}.");
+  public static final List<String> MOVES =
+      List.of(
+          "{N} went to the {P}.",
+          "{N} moved to the {P}.",
+          "{N} journeyed to the {P}.",
+          "{N} travelled to the {P}.",
+          "{N} went back to the {P}.",
+          "{N} walked into the {P}.",
+          "Then {N} ran to the {P}.",
+          "{N} headed to the {P}.",
+          "{N} returned to the {P}.",
+          "After that, {N} went to the {P}.",
+          "{N} made a trip to the {P}.",
+          "{N} wandered into the {P}.",
+          "Later, {N} hurried to the {P}.",
+          "{N} is now in the {P}.",
+          "{N} slipped into the {P}.");
 
   /** Questions, {@code {N}} the person (9: 6 train, 3 eval). */
-  public static final List<String> QUESTIONS = List.of(
-      "Where is {N}?",
-      "Where is {N} now?",
-      "In which room is {N}?",
-      "Where is {N} at the moment?",
-      "Which room is {N} in?",
-      "Where can {N} be found now?",
-      "Where did {N} go last?",
-      "Where is {N} at the end?",
-      "Where would you find {N}?");
+  public static final List<String> QUESTIONS =
+      List.of(
+          "Where is {N}?",
+          "Where is {N} now?",
+          "In which room is {N}?",
+          "Where is {N} at the moment?",
+          "Which room is {N} in?",
+          "Where can {N} be found now?",
+          "Where did {N} go last?",
+          "Where is {N} at the end?",
+          "Where would you find {N}?");
 
   /** Bytes budgeted per fact when capping their number by the stream's length. */
   private static final int FACT_BYTES = 42;
@@ -95,8 +100,8 @@ public record FactTrackingTask(ProseSource prose, Phrasing phrasing, float answe
       throw new IllegalArgumentException("answerWeight must be > 0, got " + answerWeight);
     }
     if (minFacts < 1 || maxFacts < minFacts) {
-      throw new IllegalArgumentException("need 1 <= minFacts <= maxFacts, got " + minFacts
-          + ", " + maxFacts);
+      throw new IllegalArgumentException(
+          "need 1 <= minFacts <= maxFacts, got " + minFacts + ", " + maxFacts);
     }
   }
 
@@ -114,8 +119,8 @@ public record FactTrackingTask(ProseSource prose, Phrasing phrasing, float answe
     List<String> people = new ArrayList<>(phrasing.of(NAMES));
     Collections.shuffle(people, rng);
     String asked = people.get(0);
-    int mine = facts == 1 ? 1
-        : rng.nextDouble() < 0.8 ? 2 + rng.nextInt(Math.min(facts, 5) - 1) : 1;
+    int mine =
+        facts == 1 ? 1 : rng.nextDouble() < 0.8 ? 2 + rng.nextInt(Math.min(facts, 5) - 1) : 1;
     int othersCount = 1 + rng.nextInt(Math.min(5, people.size() - 1));
     List<Fact> list = new ArrayList<>();
     if (Double.isNaN(depth)) {
@@ -176,8 +181,8 @@ public record FactTrackingTask(ProseSource prose, Phrasing phrasing, float answe
   @Override
   public Sample sample(Random rng, int segments, int segmentLength) {
     int total = segments * segmentLength + 1;
-    return Haystack.sample(name(), prose, rng, plan(rng, Double.NaN, total), segments,
-        segmentLength, answerWeight);
+    return Haystack.sample(
+        name(), prose, rng, plan(rng, Double.NaN, total), segments, segmentLength, answerWeight);
   }
 
   @Override

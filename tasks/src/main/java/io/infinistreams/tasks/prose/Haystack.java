@@ -17,18 +17,20 @@ import java.util.Random;
  * BOS prose... Statement. prose... Statement. prose...\n\nQuestion: q\nAnswer: value. \n\nprose
  * </pre>
  *
- * <p>A statement goes to the start of the last sentence at or before its target position (a
- * byte after ". ", "! ", "? " or a line break), failing that to the start of a word, failing
- * that to a character boundary, and is followed by one space. Statements keep their order when
- * their targets are ordered.
+ * <p>A statement goes to the start of the last sentence at or before its target position (a byte
+ * after ". ", "! ", "? " or a line break), failing that to the start of a word, failing that to a
+ * character boundary, and is followed by one space. Statements keep their order when their targets
+ * are ordered.
  */
 final class Haystack {
   private Haystack() {}
 
   static final String QUESTION = "\n\nQuestion: ";
   static final String ANSWER = "\nAnswer:";
+
   /** How far back a statement may move to reach a sentence start, and then a word start. */
   private static final int SENTENCE_REACH = 400;
+
   private static final int WORD_REACH = 64;
 
   /** A statement to insert: its text and the byte offset of its value in the text. */
@@ -42,13 +44,13 @@ final class Haystack {
    * A document before its prose is drawn.
    *
    * @param statements the statements, in the order they should appear when fractions tie
-   * @param fractions  target position of each statement, as a fraction of the prose
-   * @param question   the question (without the prompt frame)
-   * @param value      the expected answer
-   * @param depth      the answering statement's fraction
+   * @param fractions target position of each statement, as a fraction of the prose
+   * @param question the question (without the prompt frame)
+   * @param value the expected answer
+   * @param depth the answering statement's fraction
    */
-  record Plan(List<Statement> statements, double[] fractions, String question, String value,
-      double depth) {
+  record Plan(
+      List<Statement> statements, double[] fractions, String question, String value, double depth) {
     int statementBytes() {
       return statements.stream().mapToInt(s -> s.bytes() + 1).sum();
     }
@@ -65,11 +67,11 @@ final class Haystack {
   }
 
   /**
-   * {@code template} with {@code {key}} replaced by {@code label} and {@code {V}} by {@code
-   * value}, its first letter upper-cased unless the value opens it.
+   * {@code template} with {@code {key}} replaced by {@code label} and {@code {V}} by {@code value},
+   * its first letter upper-cased unless the value opens it.
    */
-  static Statement render(String template, String key, String label, String value,
-      boolean answers) {
+  static Statement render(
+      String template, String key, String label, String value, boolean answers) {
     String t = template.replace("{" + key + "}", label);
     int v = t.indexOf("{V}");
     if (v < 0) {
@@ -97,16 +99,21 @@ final class Haystack {
   }
 
   /**
-   * The document of {@code plan}: exactly {@code docTokens} tokens, BOS, prose with the
-   * statements, the prompt.
+   * The document of {@code plan}: exactly {@code docTokens} tokens, BOS, prose with the statements,
+   * the prompt.
    */
-  static RetrievalDocument document(String task, ProseSource prose, Random rng, Plan plan,
-      int docTokens) {
+  static RetrievalDocument document(
+      String task, ProseSource prose, Random rng, Plan plan, int docTokens) {
     String prompt = prompt(plan.question());
     int proseBytes = docTokens - 1 - Utf8.length(prompt) - plan.statementBytes();
     if (proseBytes < 0) {
-      throw new IllegalArgumentException(task + ": " + docTokens + " tokens cannot hold "
-          + plan.statements().size() + " statements and the question");
+      throw new IllegalArgumentException(
+          task
+              + ": "
+              + docTokens
+              + " tokens cannot hold "
+              + plan.statements().size()
+              + " statements and the question");
     }
     ProseSource.Passage passage = prose.passage(rng, proseBytes);
     byte[] text = Utf8.fit(passage.text(), proseBytes).getBytes(StandardCharsets.UTF_8);
@@ -129,8 +136,9 @@ final class Haystack {
       p = copy(text, from, at[i], tokens, p);
       from = at[i];
       Statement s = plan.statements().get(i);
-      needles.add(new RetrievalDocument.Needle(p, s.bytes(), p + s.valueOffset(), s.value(),
-          s.label(), s.answers()));
+      needles.add(
+          new RetrievalDocument.Needle(
+              p, s.bytes(), p + s.valueOffset(), s.value(), s.label(), s.answers()));
       for (int t : ByteTokenizer.encode(s.text() + " ")) {
         tokens[p++] = t;
       }
@@ -141,11 +149,18 @@ final class Haystack {
       tokens[p++] = t;
     }
     if (p != docTokens) {
-      throw new IllegalStateException(task + " document has " + p + " tokens, expected "
-          + docTokens);
+      throw new IllegalStateException(
+          task + " document has " + p + " tokens, expected " + docTokens);
     }
-    return new RetrievalDocument(task, passage.corpus(), tokens, promptStart,
-        answer(plan.value()), plan.value(), needles, plan.depth());
+    return new RetrievalDocument(
+        task,
+        passage.corpus(),
+        tokens,
+        promptStart,
+        answer(plan.value()),
+        plan.value(),
+        needles,
+        plan.depth());
   }
 
   private static int copy(byte[] text, int from, int to, int[] tokens, int p) {
@@ -156,20 +171,26 @@ final class Haystack {
   }
 
   /**
-   * A training sample of exactly {@code segments * segmentLength + 1} tokens: the document,
-   * the answer (its value and terminator weighted {@code answerWeight}), then 0 to N-1 tokens of
-   * prose so the question ends anywhere in its segment.
+   * A training sample of exactly {@code segments * segmentLength + 1} tokens: the document, the
+   * answer (its value and terminator weighted {@code answerWeight}), then 0 to N-1 tokens of prose
+   * so the question ends anywhere in its segment.
    */
-  static Sample sample(String task, ProseSource prose, Random rng, Plan plan, int segments,
-      int segmentLength, float answerWeight) {
+  static Sample sample(
+      String task,
+      ProseSource prose,
+      Random rng,
+      Plan plan,
+      int segments,
+      int segmentLength,
+      float answerWeight) {
     int total = segments * segmentLength + 1;
     String answer = answer(plan.value());
     int answerBytes = Utf8.length(answer);
-    int room = total - 1 - Utf8.length(prompt(plan.question())) - plan.statementBytes()
-        - answerBytes;
+    int room =
+        total - 1 - Utf8.length(prompt(plan.question())) - plan.statementBytes() - answerBytes;
     if (room < 0) {
-      throw new IllegalArgumentException(task + ": a sample needs at least " + (total - room)
-          + " tokens, got " + total);
+      throw new IllegalArgumentException(
+          task + ": a sample needs at least " + (total - room) + " tokens, got " + total);
     }
     int tail = rng.nextInt(Math.min(segmentLength, room + 1));
     RetrievalDocument doc = document(task, prose, rng, plan, total - answerBytes - tail);

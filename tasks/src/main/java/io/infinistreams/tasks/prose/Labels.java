@@ -14,9 +14,9 @@ import java.util.Random;
  * POSSESSIVE      Maria's locker PIN            (person, object, kind)
  * </pre>
  *
- * <p>The kind decides the values a label takes (a "number" takes digits, a "password" a word or
- * a code). Classics, modifiers, objects and persons are split by {@link Phrasing}, so train and
- * eval labels never coincide; the kinds are shared.
+ * <p>The kind decides the values a label takes (a "number" takes digits, a "password" a word or a
+ * code). Classics, modifiers, objects and persons are split by {@link Phrasing}, so train and eval
+ * labels never coincide; the kinds are shared.
  */
 public final class Labels {
   private Labels() {}
@@ -32,51 +32,77 @@ public final class Labels {
   /**
    * A label.
    *
-   * @param text   as it appears in a sentence, e.g. "the blue door code"
-   * @param form   how it is worded
-   * @param first  the modifier or person (empty for a classic)
+   * @param text as it appears in a sentence, e.g. "the blue door code"
+   * @param form how it is worded
+   * @param first the modifier or person (empty for a classic)
    * @param object the object (empty for a classic)
-   * @param kind   the kind word ("code", "number", ...; empty for a classic)
+   * @param kind the kind word ("code", "number", ...; empty for a classic)
    * @param values the value kinds it takes
    */
-  public record Label(String text, Form form, String first, String object, String kind,
-      List<Kind> values) {}
+  public record Label(
+      String text, Form form, String first, String object, String kind, List<Kind> values) {}
 
   private record KindWord(String word, List<Kind> values) {}
 
   /** Fixed labels, each with the value kinds it takes. */
-  public static final List<Label> CLASSICS = List.of(
-      classic("the pass key", Kind.DIGITS, Kind.WORD, Kind.CODE),
-      classic("the special magic number", Kind.DIGITS),
-      classic("the secret word", Kind.WORD),
-      classic("the vault number", Kind.DIGITS),
-      classic("the access code", Kind.DIGITS, Kind.CODE),
-      classic("the magic word", Kind.WORD),
-      classic("the launch code", Kind.DIGITS, Kind.CODE),
-      classic("the ticket number", Kind.DIGITS),
-      classic("the wifi password", Kind.WORD, Kind.CODE),
-      classic("the reference number", Kind.DIGITS),
-      classic("the serial number", Kind.DIGITS, Kind.CODE),
-      classic("the confirmation code", Kind.DIGITS, Kind.CODE));
+  public static final List<Label> CLASSICS =
+      List.of(
+          classic("the pass key", Kind.DIGITS, Kind.WORD, Kind.CODE),
+          classic("the special magic number", Kind.DIGITS),
+          classic("the secret word", Kind.WORD),
+          classic("the vault number", Kind.DIGITS),
+          classic("the access code", Kind.DIGITS, Kind.CODE),
+          classic("the magic word", Kind.WORD),
+          classic("the launch code", Kind.DIGITS, Kind.CODE),
+          classic("the ticket number", Kind.DIGITS),
+          classic("the wifi password", Kind.WORD, Kind.CODE),
+          classic("the reference number", Kind.DIGITS),
+          classic("the serial number", Kind.DIGITS, Kind.CODE),
+          classic("the confirmation code", Kind.DIGITS, Kind.CODE));
 
-  public static final List<String> MODIFIERS = List.of("blue", "red", "green", "yellow", "white",
-      "black", "grey", "north", "south", "east", "west", "upper", "lower", "front", "back",
-      "side", "main", "old", "new", "spare", "inner", "outer", "small", "large");
+  public static final List<String> MODIFIERS =
+      List.of(
+          "blue", "red", "green", "yellow", "white", "black", "grey", "north", "south", "east",
+          "west", "upper", "lower", "front", "back", "side", "main", "old", "new", "spare", "inner",
+          "outer", "small", "large");
 
-  public static final List<String> OBJECTS = List.of("door", "gate", "locker", "safe", "vault",
-      "garage", "cellar", "shed", "archive", "mailbox", "cabinet", "server", "laptop",
-      "storeroom", "studio", "warehouse", "boathouse", "attic", "workshop", "printer", "alarm");
+  public static final List<String> OBJECTS =
+      List.of(
+          "door",
+          "gate",
+          "locker",
+          "safe",
+          "vault",
+          "garage",
+          "cellar",
+          "shed",
+          "archive",
+          "mailbox",
+          "cabinet",
+          "server",
+          "laptop",
+          "storeroom",
+          "studio",
+          "warehouse",
+          "boathouse",
+          "attic",
+          "workshop",
+          "printer",
+          "alarm");
 
-  public static final List<String> PERSONS = List.of("Maria", "Tom", "Aisha", "Ben", "Chen",
-      "Dmitri", "Elena", "Femi", "Grace", "Hugo", "Ines", "Jonas", "Kofi", "Lena", "Mateo");
+  public static final List<String> PERSONS =
+      List.of(
+          "Maria", "Tom", "Aisha", "Ben", "Chen", "Dmitri", "Elena", "Femi", "Grace", "Hugo",
+          "Ines", "Jonas", "Kofi", "Lena", "Mateo");
 
-  private static final List<KindWord> KINDS = List.of(
-      new KindWord("code", List.of(Kind.DIGITS, Kind.CODE)),
-      new KindWord("number", List.of(Kind.DIGITS)),
-      new KindWord("password", List.of(Kind.WORD, Kind.CODE)),
-      new KindWord("PIN", List.of(Kind.DIGITS)),
-      new KindWord("combination", List.of(Kind.DIGITS)),
-      new KindWord("key", List.of(Kind.DIGITS, Kind.CODE)));
+  private static final List<KindWord> KINDS =
+      List.of(
+          new KindWord("code", List.of(Kind.DIGITS, Kind.CODE)),
+          new KindWord("number", List.of(Kind.DIGITS)),
+          new KindWord("password", List.of(Kind.WORD, Kind.CODE)),
+          new KindWord("PIN", List.of(Kind.DIGITS)),
+          new KindWord("combination", List.of(Kind.DIGITS)),
+          new KindWord("key", List.of(Kind.DIGITS, Kind.CODE)));
 
   private static Label classic(String text, Kind... values) {
     return new Label(text, Form.CLASSIC, "", "", "", List.of(values));
@@ -104,35 +130,37 @@ public final class Labels {
 
   /**
    * A composed label one word away from {@code label}: same form and kind, and either the
-   * modifier/person or the object replaced by another of the same share ("the blue door code"
-   * and "the red door code"). Never equal to {@code label}.
+   * modifier/person or the object replaced by another of the same share ("the blue door code" and
+   * "the red door code"). Never equal to {@code label}.
    */
   public static Label oneWordOff(Random rng, Label label, Phrasing phrasing) {
     if (label.form() == Form.CLASSIC) {
-      throw new IllegalArgumentException("a classic label has no word to change: "
-          + label.text());
+      throw new IllegalArgumentException("a classic label has no word to change: " + label.text());
     }
     boolean changeFirst = rng.nextBoolean();
-    List<String> pool = changeFirst
-        ? phrasing.of(label.form() == Form.POSSESSIVE ? PERSONS : MODIFIERS)
-        : phrasing.of(OBJECTS);
+    List<String> pool =
+        changeFirst
+            ? phrasing.of(label.form() == Form.POSSESSIVE ? PERSONS : MODIFIERS)
+            : phrasing.of(OBJECTS);
     String current = changeFirst ? label.first() : label.object();
     String other;
     do {
       other = Phrasing.pick(rng, pool);
     } while (other.equals(current));
-    return changeFirst ? make(label.form(), other, label.object(), label.kind(), label.values())
+    return changeFirst
+        ? make(label.form(), other, label.object(), label.kind(), label.values())
         : make(label.form(), label.first(), other, label.kind(), label.values());
   }
 
-  private static Label make(Form form, String first, String object, String kind,
-      List<Kind> values) {
-    String text = switch (form) {
-      case MODIFIER_FIRST -> "the " + first + " " + object + " " + kind;
-      case KIND_FIRST -> "the " + kind + " for the " + first + " " + object;
-      case POSSESSIVE -> first + "'s " + object + " " + kind;
-      case CLASSIC -> throw new IllegalArgumentException("not a composed form");
-    };
+  private static Label make(
+      Form form, String first, String object, String kind, List<Kind> values) {
+    String text =
+        switch (form) {
+          case MODIFIER_FIRST -> "the " + first + " " + object + " " + kind;
+          case KIND_FIRST -> "the " + kind + " for the " + first + " " + object;
+          case POSSESSIVE -> first + "'s " + object + " " + kind;
+          case CLASSIC -> throw new IllegalArgumentException("not a composed form");
+        };
     return new Label(text, form, first, object, kind, values);
   }
 }

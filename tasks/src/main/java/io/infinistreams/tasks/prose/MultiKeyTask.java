@@ -13,16 +13,15 @@ import java.util.Random;
 import java.util.Set;
 
 /**
- * Multi-key retrieval from real prose (RULER's NIAH-multikey): {@code minKeys} to {@code
- * maxKeys} needles with different labels are inserted at uniform positions of a prose span, and
- * the question asks for one of them. The answering needle's depth is uniform (or requested);
- * the others are uniform over the haystack.
+ * Multi-key retrieval from real prose (RULER's NIAH-multikey): {@code minKeys} to {@code maxKeys}
+ * needles with different labels are inserted at uniform positions of a prose span, and the question
+ * asks for one of them. The answering needle's depth is uniform (or requested); the others are
+ * uniform over the haystack.
  *
  * <p>With {@code nearCopies} the distractors are hard: every distractor's label is one word away
- * from the answer's ("the blue door code" and "the red door code", "Maria's safe PIN" and
- * "Maria's shed PIN"), it is stated with the same sentence template, and its value differs from
- * the answer's in one or two characters (48213 and 48273), so only the label's content tells
- * them apart.
+ * from the answer's ("the blue door code" and "the red door code", "Maria's safe PIN" and "Maria's
+ * shed PIN"), it is stated with the same sentence template, and its value differs from the answer's
+ * in one or two characters (48213 and 48273), so only the label's content tells them apart.
  *
  * <pre>
  * BOS ...prose... The blue door code is 48213. ...prose... The red door code is 48273.
@@ -32,22 +31,28 @@ import java.util.Set;
  * Answer: 48213.
  * </pre>
  *
- * <p>At short lengths distractors are dropped (never below one) so that statements take at
- * most about half of the stream. Loss weights as in {@link NeedleTask}.
+ * <p>At short lengths distractors are dropped (never below one) so that statements take at most
+ * about half of the stream. Loss weights as in {@link NeedleTask}.
  *
- * @param prose        where the haystack comes from
- * @param phrasing     template share (TRAIN for training, EVAL for evaluation)
+ * @param prose where the haystack comes from
+ * @param phrasing template share (TRAIN for training, EVAL for evaluation)
  * @param answerWeight loss weight of each answer token
- * @param minKeys      fewest needles (at least 2)
- * @param maxKeys      most needles
- * @param nearCopies   distractors are near copies of the answer (see above)
+ * @param minKeys fewest needles (at least 2)
+ * @param maxKeys most needles
+ * @param nearCopies distractors are near copies of the answer (see above)
  */
-public record MultiKeyTask(ProseSource prose, Phrasing phrasing, float answerWeight,
-    int minKeys, int maxKeys, boolean nearCopies) implements RetrievalTask {
+public record MultiKeyTask(
+    ProseSource prose,
+    Phrasing phrasing,
+    float answerWeight,
+    int minKeys,
+    int maxKeys,
+    boolean nearCopies)
+    implements RetrievalTask {
 
   /** 2 to 8 needles. */
-  public MultiKeyTask(ProseSource prose, Phrasing phrasing, float answerWeight,
-      boolean nearCopies) {
+  public MultiKeyTask(
+      ProseSource prose, Phrasing phrasing, float answerWeight, boolean nearCopies) {
     this(prose, phrasing, answerWeight, 2, 8, nearCopies);
   }
 
@@ -58,8 +63,8 @@ public record MultiKeyTask(ProseSource prose, Phrasing phrasing, float answerWei
       throw new IllegalArgumentException("answerWeight must be > 0, got " + answerWeight);
     }
     if (minKeys < 2 || maxKeys < minKeys) {
-      throw new IllegalArgumentException("need 2 <= minKeys <= maxKeys, got " + minKeys + ", "
-          + maxKeys);
+      throw new IllegalArgumentException(
+          "need 2 <= minKeys <= maxKeys, got " + minKeys + ", " + maxKeys);
     }
   }
 
@@ -112,15 +117,15 @@ public record MultiKeyTask(ProseSource prose, Phrasing phrasing, float answerWei
     for (int i = 0; i < fractions.length; i++) {
       fractions[i] = statements.get(i).answers() ? d : rng.nextDouble();
     }
-    return new Plan(statements, fractions, Haystack.question(question, "L", label.text()), value,
-        d);
+    return new Plan(
+        statements, fractions, Haystack.question(question, "L", label.text()), value, d);
   }
 
   @Override
   public Sample sample(Random rng, int segments, int segmentLength) {
     int total = segments * segmentLength + 1;
-    return Haystack.sample(name(), prose, rng, plan(rng, Double.NaN, total), segments,
-        segmentLength, answerWeight);
+    return Haystack.sample(
+        name(), prose, rng, plan(rng, Double.NaN, total), segments, segmentLength, answerWeight);
   }
 
   @Override

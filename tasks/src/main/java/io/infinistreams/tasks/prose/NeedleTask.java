@@ -9,9 +9,9 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Single-needle retrieval from real prose (RULER's NIAH-single with a prose haystack): one
- * sentence stating a value is inserted at a sentence boundary of a prose span, at a uniform
- * depth (or a requested one), and the stream ends with a question about it.
+ * Single-needle retrieval from real prose (RULER's NIAH-single with a prose haystack): one sentence
+ * stating a value is inserted at a sentence boundary of a prose span, at a uniform depth (or a
+ * requested one), and the stream ends with a question about it.
  *
  * <pre>
  * BOS ...and the evening and the morning were the third day. Maria's locker code is 48213.
@@ -24,15 +24,15 @@ import java.util.Random;
  * </pre>
  *
  * <p>Labels come from {@link Labels} (classics like "the pass key" and composed ones like "the
- * password for the north gate"), values from {@link Values} (4 to 8 digits, a word, or a code
- * like {@code k7-Qm2x}, as the label's kind allows), the sentence and question from {@link
+ * password for the north gate"), values from {@link Values} (4 to 8 digits, a word, or a code like
+ * {@code k7-Qm2x}, as the label's kind allows), the sentence and question from {@link
  * NeedlePhrases}; all from the task's {@link Phrasing} share.
  *
  * <p>Loss weights: 1 on every token (prose is language modelling), {@code answerWeight} on the
  * value and its terminating period after "Answer:".
  *
- * @param prose        where the haystack comes from
- * @param phrasing     template share (TRAIN for training, EVAL for evaluation)
+ * @param prose where the haystack comes from
+ * @param phrasing template share (TRAIN for training, EVAL for evaluation)
  * @param answerWeight loss weight of each answer token
  */
 public record NeedleTask(ProseSource prose, Phrasing phrasing, float answerWeight)
@@ -60,14 +60,14 @@ public record NeedleTask(ProseSource prose, Phrasing phrasing, float answerWeigh
     String question = Phrasing.pick(rng, phrasing.of(NeedlePhrases.QUESTIONS));
     double d = Haystack.depthOrUniform(rng, depth);
     Statement s = Haystack.render(statement, "L", label.text(), value, true);
-    return new Plan(List.of(s), new double[] {d}, Haystack.question(question, "L", label.text()),
-        value, d);
+    return new Plan(
+        List.of(s), new double[] {d}, Haystack.question(question, "L", label.text()), value, d);
   }
 
   @Override
   public Sample sample(Random rng, int segments, int segmentLength) {
-    return Haystack.sample(name(), prose, rng, plan(rng, phrasing, Double.NaN), segments,
-        segmentLength, answerWeight);
+    return Haystack.sample(
+        name(), prose, rng, plan(rng, phrasing, Double.NaN), segments, segmentLength, answerWeight);
   }
 
   @Override

@@ -6,10 +6,10 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Which share of every template and value list a task draws from. Each list is split once and
- * for all: every third element (indices 2, 5, 8, ...) is {@link #EVAL}, the others {@link
- * #TRAIN}. A task built for evaluation uses only EVAL phrasings, so its score measures
- * retrieval asked in words training never saw.
+ * Which share of every template and value list a task draws from. Each list is split once and for
+ * all: every third element (indices 2, 5, 8, ...) is {@link #EVAL}, the others {@link #TRAIN}. A
+ * task built for evaluation uses only EVAL phrasings, so its score measures retrieval asked in
+ * words training never saw.
  */
 public enum Phrasing {
   TRAIN,
@@ -24,8 +24,7 @@ public enum Phrasing {
       }
     }
     if (out.isEmpty()) {
-      throw new IllegalArgumentException("a list of " + all.size() + " has no " + this
-          + " share");
+      throw new IllegalArgumentException("a list of " + all.size() + " has no " + this + " share");
     }
     return Collections.unmodifiableList(out);
   }

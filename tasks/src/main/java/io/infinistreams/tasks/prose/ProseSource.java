@@ -8,16 +8,16 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Real prose to build haystacks from: one or more corpora, each a sequence of paragraphs, mixed
- * by weight. A span is drawn by picking a corpus by weight, then a paragraph of it with
- * probability proportional to its bytes, and reading from that paragraph's start on through the
- * next paragraphs (after the last paragraph the corpus starts over), paragraphs separated by one
- * blank line as in the prepared files. Spans are cut only at UTF-8 character boundaries.
+ * Real prose to build haystacks from: one or more corpora, each a sequence of paragraphs, mixed by
+ * weight. A span is drawn by picking a corpus by weight, then a paragraph of it with probability
+ * proportional to its bytes, and reading from that paragraph's start on through the next paragraphs
+ * (after the last paragraph the corpus starts over), paragraphs separated by one blank line as in
+ * the prepared files. Spans are cut only at UTF-8 character boundaries.
  *
  * <p>Immutable and thread-safe; every draw is a function of the {@link Random} passed in.
  *
- * <p>Example: {@code ProseSource.of("fixture", List.of("First paragraph.", "Second."))
- * .text(rng, 20)} is {@code "Second.\n\nFirst parag"} or {@code "First paragraph.\n\nSe"}.
+ * <p>Example: {@code ProseSource.of("fixture", List.of("First paragraph.", "Second.")) .text(rng,
+ * 20)} is {@code "Second.\n\nFirst parag"} or {@code "First paragraph.\n\nSe"}.
  */
 public final class ProseSource {
 
@@ -70,13 +70,13 @@ public final class ProseSource {
 
   /**
    * The corpora of {@code parts} mixed: corpus {@code c} of part {@code i} weighs {@code
-   * weights[i]} times its weight inside the part divided by the part's total weight, so the
-   * parts get {@code weights} and keep their inner proportions.
+   * weights[i]} times its weight inside the part divided by the part's total weight, so the parts
+   * get {@code weights} and keep their inner proportions.
    */
   public static ProseSource mix(List<ProseSource> parts, double[] weights) {
     if (parts.size() != weights.length) {
-      throw new IllegalArgumentException(parts.size() + " parts but " + weights.length
-          + " weights");
+      throw new IllegalArgumentException(
+          parts.size() + " parts but " + weights.length + " weights");
     }
     List<Corpus> all = new ArrayList<>();
     for (int i = 0; i < parts.size(); i++) {
@@ -132,8 +132,7 @@ public final class ProseSource {
 
   /** Corpus from raw file bytes (used by {@link Corpora}). */
   static ProseSource fromBytes(String name, byte[] utf8, double weight) {
-    return new ProseSource(List.of(corpus(name, new String(utf8, StandardCharsets.UTF_8),
-        weight)));
+    return new ProseSource(List.of(corpus(name, new String(utf8, StandardCharsets.UTF_8), weight)));
   }
 
   private static boolean isParagraphStart(byte[] b, int i) {
@@ -240,7 +239,9 @@ public final class ProseSource {
     StringBuilder sb = new StringBuilder("ProseSource[");
     for (int i = 0; i < corpora.size(); i++) {
       Corpus c = corpora.get(i);
-      sb.append(i == 0 ? "" : ", ").append(c.name()).append(' ')
+      sb.append(i == 0 ? "" : ", ")
+          .append(c.name())
+          .append(' ')
           .append(String.format("%.3f", share(c.name())));
     }
     return sb.append(']').toString();

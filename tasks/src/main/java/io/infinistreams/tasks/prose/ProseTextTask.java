@@ -8,8 +8,8 @@ import java.util.Arrays;
 import java.util.Random;
 
 /**
- * Language modelling on real prose: BOS followed by a span of a {@link ProseSource} that starts
- * at a paragraph and runs on through the following ones. Every token has weight 1.
+ * Language modelling on real prose: BOS followed by a span of a {@link ProseSource} that starts at
+ * a paragraph and runs on through the following ones. Every token has weight 1.
  *
  * @param prose where the text comes from
  */

@@ -4,53 +4,60 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * One evaluation trial of a retrieval task: a stream of tokens that ends with a question
- * prompt, where the statements that matter lie, and the answer the model should generate after
- * the prompt. An evaluator absorbs {@link #context()}, generates after {@link #prompt()} (greedy,
- * until EOS or a dozen tokens) and scores with {@link #correct(String)}.
+ * One evaluation trial of a retrieval task: a stream of tokens that ends with a question prompt,
+ * where the statements that matter lie, and the answer the model should generate after the prompt.
+ * An evaluator absorbs {@link #context()}, generates after {@link #prompt()} (greedy, until EOS or
+ * a dozen tokens) and scores with {@link #correct(String)}.
  *
  * <p>Answers have one format in every task: the value, then a terminator. In the prose tasks the
  * prompt ends with {@code "Answer:"} and the answer is {@code " 48213."}; in chat the prompt ends
- * with the ASSISTANT token and the answer is {@code "48213."} followed by EOS. {@link
- * #firstWord} takes the first run of letters and digits (inner hyphens kept, as in {@code
- * k7-Qm2x}) of a generation, and it must equal {@link #expected()}.
+ * with the ASSISTANT token and the answer is {@code "48213."} followed by EOS. {@link #firstWord}
+ * takes the first run of letters and digits (inner hyphens kept, as in {@code k7-Qm2x}) of a
+ * generation, and it must equal {@link #expected()}.
  *
- * @param task        name of the task that made it
- * @param corpus      corpus the haystack's prose came from (in chat, whose turns draw many
- *                    passages, the source's name)
- * @param tokens      BOS, the haystack with the statements in it, the question prompt
+ * @param task name of the task that made it
+ * @param corpus corpus the haystack's prose came from (in chat, whose turns draw many passages, the
+ *     source's name)
+ * @param tokens BOS, the haystack with the statements in it, the question prompt
  * @param promptStart index in {@code tokens} where the question prompt starts
- * @param answer      what the model should generate after the prompt, e.g. {@code " 48213."}
- *                    (in chat an EOS token follows it)
- * @param expected    the value alone, e.g. {@code "48213"}
- * @param needles     every inserted statement (the answering one and distractors), in stream
- *                    order, as token positions in {@code tokens}
- * @param depth       where the answering statement was placed, as a fraction (0 = start, 1 =
- *                    end) of the haystack
+ * @param answer what the model should generate after the prompt, e.g. {@code " 48213."} (in chat an
+ *     EOS token follows it)
+ * @param expected the value alone, e.g. {@code "48213"}
+ * @param needles every inserted statement (the answering one and distractors), in stream order, as
+ *     token positions in {@code tokens}
+ * @param depth where the answering statement was placed, as a fraction (0 = start, 1 = end) of the
+ *     haystack
  */
-public record RetrievalDocument(String task, String corpus, int[] tokens, int promptStart,
-    String answer, String expected, List<Needle> needles, double depth) {
+public record RetrievalDocument(
+    String task,
+    String corpus,
+    int[] tokens,
+    int promptStart,
+    String answer,
+    String expected,
+    List<Needle> needles,
+    double depth) {
 
   /**
    * One inserted statement.
    *
-   * @param start      token index of its first token
-   * @param length     its tokens
+   * @param start token index of its first token
+   * @param length its tokens
    * @param valueStart token index of the value's first token inside it
-   * @param value      the value it states
-   * @param label      what the value is of: the needle's label ("the blue door code"), the
-   *                   person who moved, or the chat fact's kind ("dog")
-   * @param answers    true for the statement whose value is the expected answer (in fact
-   *                   tracking and chat: the latest statement about the one asked for)
+   * @param value the value it states
+   * @param label what the value is of: the needle's label ("the blue door code"), the person who
+   *     moved, or the chat fact's kind ("dog")
+   * @param answers true for the statement whose value is the expected answer (in fact tracking and
+   *     chat: the latest statement about the one asked for)
    */
-  public record Needle(int start, int length, int valueStart, String value, String label,
-      boolean answers) {}
+  public record Needle(
+      int start, int length, int valueStart, String value, String label, boolean answers) {}
 
   public RetrievalDocument {
     needles = List.copyOf(needles);
     if (promptStart <= 0 || promptStart >= tokens.length) {
-      throw new IllegalArgumentException("promptStart " + promptStart + " outside 1.."
-          + (tokens.length - 1));
+      throw new IllegalArgumentException(
+          "promptStart " + promptStart + " outside 1.." + (tokens.length - 1));
     }
     if (needles.stream().filter(Needle::answers).count() != 1) {
       throw new IllegalArgumentException("exactly one needle must answer the question");
@@ -96,7 +103,9 @@ public record RetrievalDocument(String task, String corpus, int[] tokens, int pr
       char c = generated.charAt(i);
       if (Character.isLetterOrDigit(c)) {
         i++;
-      } else if (c == '-' && i > start && i + 1 < generated.length()
+      } else if (c == '-'
+          && i > start
+          && i + 1 < generated.length()
           && Character.isLetterOrDigit(generated.charAt(i + 1))) {
         i++;
       } else {
@@ -108,8 +117,18 @@ public record RetrievalDocument(String task, String corpus, int[] tokens, int pr
 
   @Override
   public String toString() {
-    return "RetrievalDocument[" + task + ", " + tokens.length + " tokens, prompt at "
-        + promptStart + ", expected " + expected + ", depth " + depth + ", needles "
-        + needles + "]";
+    return "RetrievalDocument["
+        + task
+        + ", "
+        + tokens.length
+        + " tokens, prompt at "
+        + promptStart
+        + ", expected "
+        + expected
+        + ", depth "
+        + depth
+        + ", needles "
+        + needles
+        + "]";
   }
 }

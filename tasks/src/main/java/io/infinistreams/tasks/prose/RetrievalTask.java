@@ -17,9 +17,9 @@ public interface RetrievalTask extends Task {
   Phrasing phrasing();
 
   /**
-   * A trial of exactly {@code lengthTokens} tokens (BOS, haystack, question prompt) whose
-   * answering statement lies at {@code depth} (0 = start of the haystack, 1 = its end; {@code
-   * Double.NaN} for a uniform depth, as in training).
+   * A trial of exactly {@code lengthTokens} tokens (BOS, haystack, question prompt) whose answering
+   * statement lies at {@code depth} (0 = start of the haystack, 1 = its end; {@code Double.NaN} for
+   * a uniform depth, as in training).
    *
    * @throws IllegalArgumentException if the trial cannot fit into that length
    */

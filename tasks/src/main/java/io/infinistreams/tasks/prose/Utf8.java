@@ -4,8 +4,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Byte arithmetic on UTF-8 text, where one byte is one token ({@link
- * io.infinistreams.model.ByteTokenizer}). Cuts happen only at character boundaries, so a cut
- * text always encodes back to the same bytes.
+ * io.infinistreams.model.ByteTokenizer}). Cuts happen only at character boundaries, so a cut text
+ * always encodes back to the same bytes.
  */
 public final class Utf8 {
   private Utf8() {}
@@ -19,7 +19,8 @@ public final class Utf8 {
         n += 1;
       } else if (c < 0x800) {
         n += 2;
-      } else if (Character.isHighSurrogate(c) && i + 1 < s.length()
+      } else if (Character.isHighSurrogate(c)
+          && i + 1 < s.length()
           && Character.isLowSurrogate(s.charAt(i + 1))) {
         n += 4;
         i++;
@@ -55,8 +56,8 @@ public final class Utf8 {
   }
 
   /**
-   * Exactly {@code bytes} bytes: {@code s} cut at a character boundary, then padded with spaces
-   * (at most three when {@code s} is long enough).
+   * Exactly {@code bytes} bytes: {@code s} cut at a character boundary, then padded with spaces (at
+   * most three when {@code s} is long enough).
    */
   public static String fit(String s, int bytes) {
     String c = cut(s, bytes);

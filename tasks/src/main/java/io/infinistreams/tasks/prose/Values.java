@@ -4,10 +4,10 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Values a needle can state: digits (4 to 8, no leading zero), a common English word, or a
- * short code such as {@code k7-Qm2x}. Every value is one "word" for {@link
- * RetrievalDocument#firstWord}: letters and digits, with at most an inner hyphen. Word values
- * are split by {@link Phrasing} like the templates.
+ * Values a needle can state: digits (4 to 8, no leading zero), a common English word, or a short
+ * code such as {@code k7-Qm2x}. Every value is one "word" for {@link RetrievalDocument#firstWord}:
+ * letters and digits, with at most an inner hyphen. Word values are split by {@link Phrasing} like
+ * the templates.
  */
 public final class Values {
   private Values() {}
@@ -20,20 +20,123 @@ public final class Values {
   }
 
   /** Common nouns, colours and animals (none of them a label word). */
-  public static final List<String> WORDS = List.of(
-      "falcon", "otter", "badger", "heron", "walrus", "panda", "lizard", "beetle", "salmon",
-      "giraffe", "camel", "donkey", "rabbit", "turtle", "penguin", "parrot", "jaguar", "lobster",
-      "moose", "hamster", "gecko", "pelican", "raven", "cobra", "bison", "ferret", "koala",
-      "llama", "oyster", "sparrow", "scarlet", "amber", "violet", "crimson", "indigo", "ivory",
-      "olive", "teal", "maroon", "coral", "cyan", "magenta", "beige", "khaki", "lilac", "ochre",
-      "azure", "emerald", "marble", "cactus", "harbor", "velvet", "pepper", "glacier", "lantern",
-      "meadow", "rocket", "saffron", "timber", "anchor", "basket", "candle", "compass",
-      "feather", "hammer", "island", "jacket", "kettle", "ladder", "mirror", "needle", "orchard",
-      "pillow", "quartz", "ribbon", "saddle", "tunnel", "umbrella", "violin", "whistle",
-      "yogurt", "zipper", "blanket", "canyon", "dolphin", "engine", "forest", "guitar", "helmet",
-      "igloo", "jigsaw", "kitten", "lemon", "magnet", "napkin", "oasis", "pebble", "quilt",
-      "riddle", "spoon", "teapot", "walnut", "button", "copper", "thunder", "biscuit", "castle",
-      "puzzle", "tulip", "cinnamon", "planet", "comet", "canvas", "pencil", "trumpet");
+  public static final List<String> WORDS =
+      List.of(
+          "falcon",
+          "otter",
+          "badger",
+          "heron",
+          "walrus",
+          "panda",
+          "lizard",
+          "beetle",
+          "salmon",
+          "giraffe",
+          "camel",
+          "donkey",
+          "rabbit",
+          "turtle",
+          "penguin",
+          "parrot",
+          "jaguar",
+          "lobster",
+          "moose",
+          "hamster",
+          "gecko",
+          "pelican",
+          "raven",
+          "cobra",
+          "bison",
+          "ferret",
+          "koala",
+          "llama",
+          "oyster",
+          "sparrow",
+          "scarlet",
+          "amber",
+          "violet",
+          "crimson",
+          "indigo",
+          "ivory",
+          "olive",
+          "teal",
+          "maroon",
+          "coral",
+          "cyan",
+          "magenta",
+          "beige",
+          "khaki",
+          "lilac",
+          "ochre",
+          "azure",
+          "emerald",
+          "marble",
+          "cactus",
+          "harbor",
+          "velvet",
+          "pepper",
+          "glacier",
+          "lantern",
+          "meadow",
+          "rocket",
+          "saffron",
+          "timber",
+          "anchor",
+          "basket",
+          "candle",
+          "compass",
+          "feather",
+          "hammer",
+          "island",
+          "jacket",
+          "kettle",
+          "ladder",
+          "mirror",
+          "needle",
+          "orchard",
+          "pillow",
+          "quartz",
+          "ribbon",
+          "saddle",
+          "tunnel",
+          "umbrella",
+          "violin",
+          "whistle",
+          "yogurt",
+          "zipper",
+          "blanket",
+          "canyon",
+          "dolphin",
+          "engine",
+          "forest",
+          "guitar",
+          "helmet",
+          "igloo",
+          "jigsaw",
+          "kitten",
+          "lemon",
+          "magnet",
+          "napkin",
+          "oasis",
+          "pebble",
+          "quilt",
+          "riddle",
+          "spoon",
+          "teapot",
+          "walnut",
+          "button",
+          "copper",
+          "thunder",
+          "biscuit",
+          "castle",
+          "puzzle",
+          "tulip",
+          "cinnamon",
+          "planet",
+          "comet",
+          "canvas",
+          "pencil",
+          "trumpet");
 
   private static final String LOWER = "abcdefghijkmnpqrstuvwxyz"; // no l, o
   private static final String UPPER = "ABCDEFGHJKLMNPQRSTUVWXYZ"; // no I, O
@@ -74,8 +177,8 @@ public final class Values {
 
   /**
    * A near copy of {@code value}: one or two of its letters or digits replaced by others of the
-   * same class (digit by digit, lower by lower, upper by upper), the length and any hyphen kept,
-   * a leading digit never 0. Always differs from {@code value}.
+   * same class (digit by digit, lower by lower, upper by upper), the length and any hyphen kept, a
+   * leading digit never 0. Always differs from {@code value}.
    */
   public static String nearCopy(Random rng, String value) {
     char[] c = value.toCharArray();
@@ -95,8 +198,10 @@ public final class Values {
       if (done[i] || !Character.isLetterOrDigit(c[i])) {
         continue;
       }
-      String pool = Character.isDigit(c[i]) ? (i == 0 ? "123456789" : DIGIT)
-          : Character.isUpperCase(c[i]) ? UPPER : LOWER;
+      String pool =
+          Character.isDigit(c[i])
+              ? (i == 0 ? "123456789" : DIGIT)
+              : Character.isUpperCase(c[i]) ? UPPER : LOWER;
       char r;
       do {
         r = pool.charAt(rng.nextInt(pool.length()));

@@ -26,7 +26,9 @@ final class Fixture {
   /** True if {@code bytes[from, to)} is complete, valid UTF-8. */
   static boolean validUtf8(byte[] bytes, int from, int to) {
     try {
-      StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+      StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
           .onUnmappableCharacter(CodingErrorAction.REPORT)
           .decode(ByteBuffer.wrap(bytes, from, to - from));
       return true;

@@ -30,8 +30,10 @@ class ProseSourceTest {
       assertTrue(bytes <= n && bytes >= n - 3, bytes + " bytes for " + n);
       assertEquals("fixture", p.corpus());
       String head = p.text().substring(0, Math.min(20, p.text().length()));
-      assertTrue(paragraphs.stream().anyMatch(q -> q.strip().startsWith(head)
-          || head.startsWith(q.strip())), "not a paragraph start: " + head);
+      assertTrue(
+          paragraphs.stream()
+              .anyMatch(q -> q.strip().startsWith(head) || head.startsWith(q.strip())),
+          "not a paragraph start: " + head);
       assertEquals(n, Utf8.length(Fixture.PROSE.text(new Random(seed), n)));
     }
   }
@@ -42,14 +44,15 @@ class ProseSourceTest {
     assertEquals(3, s.paragraphs("tiny"));
     String t = s.passage(new Random(1), 100).text();
     assertEquals(100, Utf8.length(t));
-    assertTrue(t.contains("Three.\n\nOne.\n\nTwo two.") || t.contains("One.\n\nTwo two.\n\nThree."),
-        t);
+    assertTrue(
+        t.contains("Three.\n\nOne.\n\nTwo two.") || t.contains("One.\n\nTwo two.\n\nThree."), t);
   }
 
   @Test
   void utf8IsNeverCutInsideACharacter() {
-    ProseSource s = ProseSource.of("multi", List.of("ééé 🙂 naïve café — “quoted”", "Zürich 🙂🙂",
-        "São Paulo ñ ø"));
+    ProseSource s =
+        ProseSource.of(
+            "multi", List.of("ééé 🙂 naïve café — “quoted”", "Zürich 🙂🙂", "São Paulo ñ ø"));
     for (int seed = 0; seed < 50; seed++) {
       for (int n = 0; n < 80; n++) {
         String t = s.passage(new Random(seed), n).text();
@@ -68,8 +71,8 @@ class ProseSourceTest {
 
   @Test
   void sameSeedSamePassage() {
-    assertEquals(Fixture.PROSE.passage(new Random(9), 500), Fixture.PROSE.passage(new Random(9),
-        500));
+    assertEquals(
+        Fixture.PROSE.passage(new Random(9), 500), Fixture.PROSE.passage(new Random(9), 500));
   }
 
   @Test
@@ -91,9 +94,18 @@ class ProseSourceTest {
   }
 
   private static String entry(String name, String split, byte[] b, String sha) {
-    return "{\"name\": \"" + name + "\", \"split\": \"" + split + "\","
+    return "{\"name\": \""
+        + name
+        + "\", \"split\": \""
+        + split
+        + "\","
         + " \"genre\": \"test \\\"x\\\"\","
-        + " \"file\": \"" + name + ".txt\", \"bytes\": " + b.length + ", \"sha256\": \"" + sha
+        + " \"file\": \""
+        + name
+        + ".txt\", \"bytes\": "
+        + b.length
+        + ", \"sha256\": \""
+        + sha
         + "\", \"paragraphs\": 2}";
   }
 
@@ -101,24 +113,28 @@ class ProseSourceTest {
   void corporaLoaderReadsTheManifestBySplit(@TempDir Path dir) throws Exception {
     Map<String, byte[]> files = new HashMap<>();
     files.put("alpha", "Alpha one.\n\nAlpha two, with é.\n".getBytes(StandardCharsets.UTF_8));
-    files.put("gcide", "word: a unit of language.\n\nzebra: an animal.\n"
-        .getBytes(StandardCharsets.UTF_8));
-    files.put("speeches", "Fellow citizens.\n\nWe gather here.\n"
-        .getBytes(StandardCharsets.UTF_8));
+    files.put(
+        "gcide",
+        "word: a unit of language.\n\nzebra: an animal.\n".getBytes(StandardCharsets.UTF_8));
+    files.put("speeches", "Fellow citizens.\n\nWe gather here.\n".getBytes(StandardCharsets.UTF_8));
     for (Map.Entry<String, byte[]> e : files.entrySet()) {
       Files.write(dir.resolve(e.getKey() + ".txt"), e.getValue());
     }
-    String json = "{\"description\": \"test\", \"corpora\": [\n"
-        + entry("alpha", "train", files.get("alpha"), sha(files.get("alpha"))) + ",\n"
-        + entry("gcide", "train", files.get("gcide"), sha(files.get("gcide"))) + ",\n"
-        + entry("speeches", "heldout", files.get("speeches"), sha(files.get("speeches")))
-        + "\n]}";
+    String json =
+        "{\"description\": \"test\", \"corpora\": [\n"
+            + entry("alpha", "train", files.get("alpha"), sha(files.get("alpha")))
+            + ",\n"
+            + entry("gcide", "train", files.get("gcide"), sha(files.get("gcide")))
+            + ",\n"
+            + entry("speeches", "heldout", files.get("speeches"), sha(files.get("speeches")))
+            + "\n]}";
     Files.writeString(dir.resolve(Corpora.MANIFEST), json);
 
     Corpora c = Corpora.load(dir);
     assertEquals(3, c.entries().size());
     assertEquals("test \"x\"", c.entry("alpha").genre());
-    assertEquals(List.of("alpha", "gcide"),
+    assertEquals(
+        List.of("alpha", "gcide"),
         c.split(Corpora.TRAIN).stream().map(Corpora.Entry::name).toList());
     ProseSource train = c.source(Corpora.TRAIN);
     assertEquals(List.of("alpha", "gcide"), train.corpusNames());
@@ -127,8 +143,11 @@ class ProseSourceTest {
     Random rng = new Random(3);
     for (int i = 0; i < 100; i++) {
       ProseSource.Passage p = train.passage(rng, 30);
-      assertTrue(p.text().startsWith("Alpha") || p.text().startsWith("word:")
-          || p.text().startsWith("zebra:"), p.text());
+      assertTrue(
+          p.text().startsWith("Alpha")
+              || p.text().startsWith("word:")
+              || p.text().startsWith("zebra:"),
+          p.text());
     }
     ProseSource held = c.source(Corpora.HELD_OUT);
     assertEquals(List.of("speeches"), held.corpusNames());

@@ -22,8 +22,11 @@ class ProseTasksTest {
   private static final ProseSource PROSE = Fixture.PROSE;
 
   private static List<RetrievalTask> tasks(Phrasing p) {
-    return List.of(new NeedleTask(PROSE, p, 10f), new MultiKeyTask(PROSE, p, 10f, false),
-        new MultiKeyTask(PROSE, p, 10f, true), new FactTrackingTask(PROSE, p, 10f),
+    return List.of(
+        new NeedleTask(PROSE, p, 10f),
+        new MultiKeyTask(PROSE, p, 10f, false),
+        new MultiKeyTask(PROSE, p, 10f, true),
+        new FactTrackingTask(PROSE, p, 10f),
         new ChatFactTask(PROSE, p, 10f));
   }
 
@@ -71,8 +74,10 @@ class ProseTasksTest {
           for (RetrievalDocument.Needle n : d.needles()) {
             assertTrue(n.start() >= prev && n.start() + n.length() <= d.promptStart(), t.name());
             prev = n.start() + n.length();
-            assertEquals(n.value(), text(tok, n.valueStart(), n.valueStart()
-                + Utf8.length(n.value())), t.name() + " value not where reported");
+            assertEquals(
+                n.value(),
+                text(tok, n.valueStart(), n.valueStart() + Utf8.length(n.value())),
+                t.name() + " value not where reported");
           }
           assertEquals(d.expected(), d.answering().value());
           assertTrue(d.correct(d.answer()), d.answer() + " vs " + d.expected());
@@ -83,13 +88,13 @@ class ProseTasksTest {
             assertEquals(ByteTokenizer.ASSISTANT, tok[tok.length - 1]);
             assertEquals(d.expected() + ".", d.answer());
           } else {
-            assertTrue(prompt.startsWith("\n\nQuestion: ") && prompt.endsWith("\nAnswer:"),
-                prompt);
+            assertTrue(prompt.startsWith("\n\nQuestion: ") && prompt.endsWith("\nAnswer:"), prompt);
             assertEquals(" " + d.expected() + ".", d.answer());
             // statements start a sentence, a line or a word, and are followed by a space
             for (RetrievalDocument.Needle n : d.needles()) {
               int before = tok[n.start() - 1];
-              assertTrue(before == ByteTokenizer.BOS || before == ' ' || before == '\n',
+              assertTrue(
+                  before == ByteTokenizer.BOS || before == ' ' || before == '\n',
                   t.name() + ": statement glued to '" + (char) before + "'");
               assertEquals(' ', tok[n.start() + n.length()]);
             }
@@ -207,10 +212,10 @@ class ProseTasksTest {
       long statements = d.needles().stream().filter(n -> n.label().equals(label)).count();
       if (statements > 1) {
         changed++;
-        String turn = text(d.tokens(), d.answering().start(), d.answering().start()
-            + d.answering().length());
-        assertTrue(Phrasing.TRAIN.of(ChatFactTask.CHANGES).stream().anyMatch(turn::startsWith),
-            turn);
+        String turn =
+            text(d.tokens(), d.answering().start(), d.answering().start() + d.answering().length());
+        assertTrue(
+            Phrasing.TRAIN.of(ChatFactTask.CHANGES).stream().anyMatch(turn::startsWith), turn);
       }
     }
     assertTrue(changed > 20 && changed < 90, "changed facts asked: " + changed);
@@ -222,16 +227,18 @@ class ProseTasksTest {
     for (Phrasing p : Phrasing.values()) {
       FactTrackingTask task = new FactTrackingTask(PROSE, p, 10f);
       for (int seed = 0; seed < 100; seed++) {
-        RetrievalDocument d = seed % 2 == 0 ? task.document(new Random(seed), 4096, Double.NaN)
-            : task.document(new Random(seed), 4096, (seed % 10) / 9.0);
+        RetrievalDocument d =
+            seed % 2 == 0
+                ? task.document(new Random(seed), 4096, Double.NaN)
+                : task.document(new Random(seed), 4096, (seed % 10) / 9.0);
         int facts = d.needles().size();
         assertTrue(facts >= 2 && facts <= 20, "facts: " + facts);
         String question = ByteTokenizer.decode(d.prompt());
         String asked = d.answering().label();
         assertTrue(question.contains(asked), question);
         assertTrue(p.of(FactTrackingTask.NAMES).contains(asked));
-        List<RetrievalDocument.Needle> mine = d.needles().stream()
-            .filter(n -> n.label().equals(asked)).toList();
+        List<RetrievalDocument.Needle> mine =
+            d.needles().stream().filter(n -> n.label().equals(asked)).toList();
         assertEquals(d.answering(), mine.get(mine.size() - 1));
         assertEquals(mine.get(mine.size() - 1).value(), d.expected());
         assertTrue(FactTrackingTask.PLACES.contains(d.expected()));
@@ -313,18 +320,28 @@ class ProseTasksTest {
         // same sentence template: the texts differ only in the label and value
         String at = text(d.tokens(), a.start(), a.start() + a.length());
         String nt = text(d.tokens(), n.start(), n.start() + n.length());
-        assertEquals(at.replace(a.value(), "V").replaceFirst("(?i)" + Pattern.quote(a.label()),
-            "L"), nt.replace(n.value(), "V").replaceFirst("(?i)" + Pattern.quote(n.label()), "L"));
+        assertEquals(
+            at.replace(a.value(), "V").replaceFirst("(?i)" + Pattern.quote(a.label()), "L"),
+            nt.replace(n.value(), "V").replaceFirst("(?i)" + Pattern.quote(n.label()), "L"));
       }
     }
   }
 
   @Test
   void trainAndEvalPhrasingsAreDisjointAndLargeEnough() {
-    List<List<String>> lists = List.of(NeedlePhrases.STATEMENTS, NeedlePhrases.QUESTIONS,
-        FactTrackingTask.MOVES, FactTrackingTask.QUESTIONS, FactTrackingTask.NAMES,
-        ChatFactTask.CHANGES, Values.WORDS, Labels.MODIFIERS, Labels.OBJECTS, Labels.PERSONS,
-        Labels.CLASSICS.stream().map(Labels.Label::text).toList());
+    List<List<String>> lists =
+        List.of(
+            NeedlePhrases.STATEMENTS,
+            NeedlePhrases.QUESTIONS,
+            FactTrackingTask.MOVES,
+            FactTrackingTask.QUESTIONS,
+            FactTrackingTask.NAMES,
+            ChatFactTask.CHANGES,
+            Values.WORDS,
+            Labels.MODIFIERS,
+            Labels.OBJECTS,
+            Labels.PERSONS,
+            Labels.CLASSICS.stream().map(Labels.Label::text).toList());
     for (List<String> l : lists) {
       Set<String> train = new HashSet<>(Phrasing.TRAIN.of(l));
       Set<String> eval = new HashSet<>(Phrasing.EVAL.of(l));
@@ -333,20 +350,22 @@ class ProseTasksTest {
       assertEquals(l.size(), train.size() + eval.size());
     }
     for (ChatFactTask.Kind k : ChatFactTask.KINDS) {
-      assertTrue(Phrasing.TRAIN.of(k.statements()).stream()
-          .noneMatch(Phrasing.EVAL.of(k.statements())::contains));
-      assertTrue(Phrasing.TRAIN.of(k.questions()).stream()
-          .noneMatch(Phrasing.EVAL.of(k.questions())::contains));
+      assertTrue(
+          Phrasing.TRAIN.of(k.statements()).stream()
+              .noneMatch(Phrasing.EVAL.of(k.statements())::contains));
+      assertTrue(
+          Phrasing.TRAIN.of(k.questions()).stream()
+              .noneMatch(Phrasing.EVAL.of(k.questions())::contains));
       assertTrue(k.statements().stream().allMatch(s -> s.contains("{V}")));
     }
     assertTrue(NeedlePhrases.STATEMENTS.size() >= 12);
     assertTrue(Phrasing.TRAIN.of(NeedlePhrases.STATEMENTS).size() >= 12);
     assertTrue(NeedlePhrases.QUESTIONS.size() >= 10);
     assertTrue(Phrasing.TRAIN.of(NeedlePhrases.QUESTIONS).size() >= 10);
-    assertTrue(NeedlePhrases.STATEMENTS.stream().allMatch(s -> s.contains("{L}")
-        && s.contains("{V}")));
-    assertTrue(NeedlePhrases.QUESTIONS.stream().allMatch(s -> s.contains("{L}")
-        && !s.contains("{V}")));
+    assertTrue(
+        NeedlePhrases.STATEMENTS.stream().allMatch(s -> s.contains("{L}") && s.contains("{V}")));
+    assertTrue(
+        NeedlePhrases.QUESTIONS.stream().allMatch(s -> s.contains("{L}") && !s.contains("{V}")));
   }
 
   /** A regex matching {@code template} with any text in its slots. */
@@ -357,20 +376,22 @@ class ProseTasksTest {
 
   @Test
   void evalTasksUseOnlyEvalTemplatesAndLabels() {
-    List<Pattern> evalQuestions = Phrasing.EVAL.of(NeedlePhrases.QUESTIONS).stream()
-        .map(ProseTasksTest::pattern).toList();
-    List<Pattern> evalStatements = Phrasing.EVAL.of(NeedlePhrases.STATEMENTS).stream()
-        .map(ProseTasksTest::pattern).toList();
+    List<Pattern> evalQuestions =
+        Phrasing.EVAL.of(NeedlePhrases.QUESTIONS).stream().map(ProseTasksTest::pattern).toList();
+    List<Pattern> evalStatements =
+        Phrasing.EVAL.of(NeedlePhrases.STATEMENTS).stream().map(ProseTasksTest::pattern).toList();
     Set<String> trainWords = new HashSet<>();
     for (List<String> l : List.of(Labels.MODIFIERS, Labels.OBJECTS, Labels.PERSONS)) {
       trainWords.addAll(Phrasing.TRAIN.of(l));
     }
-    Set<String> trainClassics = new HashSet<>(Phrasing.TRAIN.of(
-        Labels.CLASSICS.stream().map(Labels.Label::text).toList()));
+    Set<String> trainClassics =
+        new HashSet<>(Phrasing.TRAIN.of(Labels.CLASSICS.stream().map(Labels.Label::text).toList()));
     Set<String> trainValues = new HashSet<>(Phrasing.TRAIN.of(Values.WORDS));
-    for (RetrievalTask t : List.of(new NeedleTask(PROSE, Phrasing.EVAL, 1f),
-        new MultiKeyTask(PROSE, Phrasing.EVAL, 1f, false),
-        new MultiKeyTask(PROSE, Phrasing.EVAL, 1f, true))) {
+    for (RetrievalTask t :
+        List.of(
+            new NeedleTask(PROSE, Phrasing.EVAL, 1f),
+            new MultiKeyTask(PROSE, Phrasing.EVAL, 1f, false),
+            new MultiKeyTask(PROSE, Phrasing.EVAL, 1f, true))) {
       for (int seed = 0; seed < 100; seed++) {
         RetrievalDocument d = t.document(new Random(seed), 2000, Double.NaN);
         String q = ByteTokenizer.decode(d.prompt());

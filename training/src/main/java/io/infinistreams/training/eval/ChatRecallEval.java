@@ -13,20 +13,19 @@ import java.util.Random;
 
 /**
  * Chat recall against distance: a session opens with a fact turn ("My locker code is 4471, please
- * remember it."), small-talk turns follow until at least {@code distance} tokens separate the
- * fact from the question, then the user asks; a trial passes when the reply (greedy, up to 40
- * tokens or EOS) contains the fact's value. Through {@link InfiniModel#absorb}/{@link
- * InfiniModel#generate}.
+ * remember it."), small-talk turns follow until at least {@code distance} tokens separate the fact
+ * from the question, then the user asks; a trial passes when the reply (greedy, up to 40 tokens or
+ * EOS) contains the fact's value. Through {@link InfiniModel#absorb}/{@link InfiniModel#generate}.
  *
  * @param distances tokens between the end of the fact turn and the question, one row each
- * @param trials    sessions per distance
- * @param seed      seed of facts and small talk
+ * @param trials sessions per distance
+ * @param seed seed of facts and small talk
  */
 public record ChatRecallEval(List<Integer> distances, int trials, long seed) {
 
   /** One session. */
-  public record Trial(int distance, int actualDistance, String kind, String value, String reply,
-      boolean pass) {}
+  public record Trial(
+      int distance, int actualDistance, String kind, String value, String reply, boolean pass) {}
 
   /** One distance: its sessions. */
   public record Row(int distance, List<Trial> trials) {
@@ -43,8 +42,13 @@ public record ChatRecallEval(List<Integer> distances, int trials, long seed) {
       for (int i = 0; i < trials; i++) {
         Random rng = new Random(seed * 7919L + distance * 31L + i);
         ChatFacts.Fact fact = ChatFacts.fact(rng.nextInt(ChatFacts.kinds()), rng);
-        StreamState s = model.absorb(model.newState(),
-            ChatRecallTask.turn(fact.statement(), ChatFacts.ack(rng)), false).state();
+        StreamState s =
+            model
+                .absorb(
+                    model.newState(),
+                    ChatRecallTask.turn(fact.statement(), ChatFacts.ack(rng)),
+                    false)
+                .state();
         int gap = 0;
         List<int[]> talk = new ArrayList<>();
         while (gap < distance) {
@@ -60,16 +64,19 @@ public record ChatRecallEval(List<Integer> distances, int trials, long seed) {
           p += t.length;
         }
         s = model.absorb(s, all, false).state();
-        int[] reply = model.generate(s, ByteTokenizer.chatTurn(fact.question()),
-            GenerationSettings.greedy(40)).generated();
+        int[] reply =
+            model
+                .generate(s, ByteTokenizer.chatTurn(fact.question()), GenerationSettings.greedy(40))
+                .generated();
         String text = ByteTokenizer.decode(reply);
-        out.add(new Trial(distance, gap, fact.kind(), fact.value(), text,
-            text.contains(fact.value())));
+        out.add(
+            new Trial(distance, gap, fact.kind(), fact.value(), text, text.contains(fact.value())));
       }
       Row row = new Row(distance, out);
       rows.add(row);
-      progress.printf("chat distance %d: %.0f%% of %d in %.0f s%n", distance,
-          100 * row.accuracy(), trials, (System.nanoTime() - t0) / 1e9);
+      progress.printf(
+          "chat distance %d: %.0f%% of %d in %.0f s%n",
+          distance, 100 * row.accuracy(), trials, (System.nanoTime() - t0) / 1e9);
       progress.flush();
     }
     return rows;

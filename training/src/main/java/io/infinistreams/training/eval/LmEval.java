@@ -3,17 +3,17 @@ package io.infinistreams.training.eval;
 import io.infinistreams.model.InfiniModel;
 
 /**
- * Held-out language modelling: bits per byte of a text absorbed as one stream, from
- * {@link InfiniModel#absorb} with scoring (every byte's log-probability given everything before
- * it, memory included). Byte tokens are bytes, so bits per token = bits per byte.
+ * Held-out language modelling: bits per byte of a text absorbed as one stream, from {@link
+ * InfiniModel#absorb} with scoring (every byte's log-probability given everything before it, memory
+ * included). Byte tokens are bytes, so bits per token = bits per byte.
  */
 public final class LmEval {
 
   /**
-   * @param bitsPerByte      over all scored bytes
-   * @param firstSegmentBpb  over the bytes of the first segment (no memory to read yet)
-   * @param laterBpb         over the bytes after the first segment
-   * @param bytes            bytes scored
+   * @param bitsPerByte over all scored bytes
+   * @param firstSegmentBpb over the bytes of the first segment (no memory to read yet)
+   * @param laterBpb over the bytes after the first segment
+   * @param bytes bytes scored
    */
   public record Result(double bitsPerByte, double firstSegmentBpb, double laterBpb, int bytes) {}
 
@@ -39,7 +39,10 @@ public final class LmEval {
         laterCount++;
       }
     }
-    return new Result(all / lp.length, first / Math.max(1, firstCount),
-        later / Math.max(1, laterCount), lp.length);
+    return new Result(
+        all / lp.length,
+        first / Math.max(1, firstCount),
+        later / Math.max(1, laterCount),
+        lp.length);
   }
 }

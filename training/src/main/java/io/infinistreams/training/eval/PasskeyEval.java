@@ -25,31 +25,30 @@ import java.util.regex.Pattern;
 
 /**
  * The passkey grid: for each length (tokens of document + question) and needle depth, several
- * trials with keys from the seed; a trial passes when the first number the model generates
- * (greedy, after {@link PasskeyDocument#QUESTION}) equals the key. Runs through the real
- * inference path, {@link InfiniModel#absorb} and {@link InfiniModel#generate}.
+ * trials with keys from the seed; a trial passes when the first number the model generates (greedy,
+ * after {@link PasskeyDocument#QUESTION}) equals the key. Runs through the real inference path,
+ * {@link InfiniModel#absorb} and {@link InfiniModel#generate}.
  *
- * <p>Needle position: depth d puts the needle after {@code round(d * F)} filler characters (F:
- * the document's filler in all), moved by a per-trial offset uniform in [-N/2, N/2] (clamped to
- * the document), so trials of a cell see the needle at different positions within a segment.
+ * <p>Needle position: depth d puts the needle after {@code round(d * F)} filler characters (F: the
+ * document's filler in all), moved by a per-trial offset uniform in [-N/2, N/2] (clamped to the
+ * document), so trials of a cell see the needle at different positions within a segment.
  *
  * <p>Question position: each trial's document is shorter than the row's length by a per-trial
  * amount uniform in [0, N-1] tokens, so the question ends anywhere in its segment, as in a live
- * stream. Without it every power-of-two length put the question at the very end of a segment
- * and the answer at the start of the next, with the whole question already compressed into
- * memory and only its last token in local attention: a placement that no trial then escaped. The
- * open segment's length at the answer is recorded per trial ({@link Trial#openTokens}), and the
- * summary reports accuracy with the question wholly in the open segment and partly in memory.
+ * stream. Without it every power-of-two length put the question at the very end of a segment and
+ * the answer at the start of the next, with the whole question already compressed into memory and
+ * only its last token in local attention: a placement that no trial then escaped. The open
+ * segment's length at the answer is recorded per trial ({@link Trial#openTokens}), and the summary
+ * reports accuracy with the question wholly in the open segment and partly in memory.
  *
- * <p>Prefix sharing (exact, not an approximation): the text before a needle is
- * {@code INTRO + filler(0, a)}, the same for every trial whatever its key, length or depth, up to
- * its own {@code a}. The trials of a length are sorted by {@code a}; one base stream absorbs the
- * shared prefix once and each trial forks the base state (states are immutable values) at its
- * own {@code a}, then absorbs its needle, the rest of its filler and the question. Absorbing is
- * split-invariant (the model's contract: memory depends only on the concatenated tokens), so a
- * forked trial's state is bit-identical to absorbing its whole document from scratch
- * (EvalTest checks it). Cost per length: L + sum over trials of (L - a) tokens, instead of
- * trials * L.
+ * <p>Prefix sharing (exact, not an approximation): the text before a needle is {@code INTRO +
+ * filler(0, a)}, the same for every trial whatever its key, length or depth, up to its own {@code
+ * a}. The trials of a length are sorted by {@code a}; one base stream absorbs the shared prefix
+ * once and each trial forks the base state (states are immutable values) at its own {@code a}, then
+ * absorbs its needle, the rest of its filler and the question. Absorbing is split-invariant (the
+ * model's contract: memory depends only on the concatenated tokens), so a forked trial's state is
+ * bit-identical to absorbing its whole document from scratch (EvalTest checks it). Cost per length:
+ * L + sum over trials of (L - a) tokens, instead of trials * L.
  *
  * <p>Cells: after the shared prefix, a row runs one cell (depth column) at a time, its trials in
  * lockstep split over the threads, and hands each finished cell to a {@link Journal}; {@code eval
@@ -57,31 +56,40 @@ import java.util.regex.Pattern;
  * cell: about two hours on two cores) survives an interruption and can span several runs.
  *
  * @param lengths tokens of document + question per row
- * @param depths  needle depths in [0, 1] per column
- * @param trials  trials per cell
- * @param seed    seed of keys and offsets
+ * @param depths needle depths in [0, 1] per column
+ * @param trials trials per cell
+ * @param seed seed of keys and offsets
  * @param threads worker threads (the model is thread-safe)
  */
-public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials, long seed,
-    int threads) {
+public record PasskeyEval(
+    List<Integer> lengths, List<Double> depths, int trials, long seed, int threads) {
 
   private static final Pattern NUMBER = Pattern.compile("\\d+");
 
   /**
-   * One trial's plan and outcome. {@code digitNll}: teacher-forced negative log-likelihood
-   * (nats) of each of the key's five digits after the question (ln 10 = 2.30 is chance); it shows
-   * which digits a model carries when it does not get the whole key.
+   * One trial's plan and outcome. {@code digitNll}: teacher-forced negative log-likelihood (nats)
+   * of each of the key's five digits after the question (ln 10 = 2.30 is chance); it shows which
+   * digits a model carries when it does not get the whole key.
    */
-  public record Trial(int length, int depthIndex, int index, int key, int fillerBefore,
-      String generated, boolean pass, double[] digitNll, int documentTokens, int openTokens,
+  public record Trial(
+      int length,
+      int depthIndex,
+      int index,
+      int key,
+      int fillerBefore,
+      String generated,
+      boolean pass,
+      double[] digitNll,
+      int documentTokens,
+      int openTokens,
       NeedlePlacement needle) {}
 
   /**
-   * Where a trial's needle lies among its stream's segments when the answer is asked. The needle
-   * is ~60 tokens, so with N = 128 about half of all needles cross a segment boundary, and a
-   * model may hold one kind far better than another: a needle across two compressed segments is
-   * held in part by each of two writes, one running into the open segment in part by memory and
-   * in part by local attention.
+   * Where a trial's needle lies among its stream's segments when the answer is asked. The needle is
+   * ~60 tokens, so with N = 128 about half of all needles cross a segment boundary, and a model may
+   * hold one kind far better than another: a needle across two compressed segments is held in part
+   * by each of two writes, one running into the open segment in part by memory and in part by local
+   * attention.
    */
   public enum NeedlePlacement {
     /** wholly inside one compressed segment: one write holds all of it */
@@ -105,11 +113,11 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
 
     /**
      * The placement of a needle after {@code fillerBefore} filler characters in a document of
-     * {@code documentTokens} (question included), read as BOS + document + question in segments
-     * of {@code segmentLength} tokens (one token per character).
+     * {@code documentTokens} (question included), read as BOS + document + question in segments of
+     * {@code segmentLength} tokens (one token per character).
      */
-    public static NeedlePlacement of(int fillerBefore, int key, int documentTokens,
-        int segmentLength) {
+    public static NeedlePlacement of(
+        int fillerBefore, int key, int documentTokens, int segmentLength) {
       int start = PasskeyDocument.needleToken(fillerBefore); // first needle token
       int last = start + PasskeyDocument.needle(key).length() - 1; // last needle token
       // the open segment starts here; the question's last token is at documentTokens
@@ -120,7 +128,8 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
       if (last >= openStart) {
         return INTO_OPEN_SEGMENT;
       }
-      return start / segmentLength == last / segmentLength ? ONE_MEMORY_SEGMENT
+      return start / segmentLength == last / segmentLength
+          ? ONE_MEMORY_SEGMENT
           : ACROSS_MEMORY_SEGMENTS;
     }
   }
@@ -128,8 +137,8 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
   /**
    * Of a needle from memory into the open segment: how much of it memory holds, i.e. where the
    * boundary of the open segment cuts it (the needle is " The pass key is K. Remember it. K is the
-   * pass key."). The rest, and the 32 tokens before the boundary under an overlap, local
-   * attention sees.
+   * pass key."). The rest, and the 32 tokens before the boundary under an overlap, local attention
+   * sees.
    */
   public enum IntoOpenCut {
     /** memory holds words of the first sentence but no digit of the key */
@@ -164,18 +173,18 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
       int first = PasskeyDocument.keyOffset(t.key(), 0);
       int second = PasskeyDocument.keyOffset(t.key(), 1);
       int digits = Integer.toString(t.key()).length();
-      return held <= first ? HEAD
-          : held < first + digits ? FIRST_KEY
-          : held <= second ? BETWEEN
-          : held < second + digits ? SECOND_KEY
-          : TAIL;
+      return held <= first
+          ? HEAD
+          : held < first + digits
+              ? FIRST_KEY
+              : held <= second ? BETWEEN : held < second + digits ? SECOND_KEY : TAIL;
     }
   }
 
   /**
    * Tokens in the open segment when the answer's first token is predicted: BOS + document +
-   * question is {@code documentTokens + 1} tokens, of which every full segment followed by a
-   * token is compressed.
+   * question is {@code documentTokens + 1} tokens, of which every full segment followed by a token
+   * is compressed.
    */
   public static int openTokens(int documentTokens, int segmentLength) {
     return documentTokens % segmentLength + 1;
@@ -196,8 +205,8 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
 
     /**
      * Mean teacher-forced NLL of the whole key (the sum of its five digits' NLL, i.e. -ln P(key)
-     * given the question) per depth column; NaN for a column without trials. At 20 trials per
-     * cell, where one miss is 5 points, this shows a key growing uncertain before it is lost.
+     * given the question) per depth column; NaN for a column without trials. At 20 trials per cell,
+     * where one miss is 5 points, this shows a key growing uncertain before it is lost.
      */
     public double[] meanKeyNllByDepth(int depths) {
       double[] sum = new double[depths];
@@ -215,8 +224,8 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
     }
 
     /**
-     * {passes, trials} with the question wholly in the open segment ({@code local} true: at
-     * least the question's tokens + 1 open) or partly compressed into memory.
+     * {passes, trials} with the question wholly in the open segment ({@code local} true: at least
+     * the question's tokens + 1 open) or partly compressed into memory.
      */
     public int[] byQuestionPlacement(boolean local) {
       int need = PasskeyDocument.QUESTION.length() + 1;
@@ -286,18 +295,29 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
         int capacity = PasskeyDocument.fillerCapacity(doc);
         int center = PasskeyDocument.prefixFiller(doc, depths.get(j));
         int before = Math.max(0, Math.min(capacity, center + offset));
-        out.add(new Trial(length, j, i, key, before, null, false, null, doc,
-            openTokens(doc, segmentLength), NeedlePlacement.of(before, key, doc, segmentLength)));
+        out.add(
+            new Trial(
+                length,
+                j,
+                i,
+                key,
+                before,
+                null,
+                false,
+                null,
+                doc,
+                openTokens(doc, segmentLength),
+                NeedlePlacement.of(before, key, doc, segmentLength)));
       }
     }
     return out;
   }
 
   /**
-   * Where finished cells are kept, so that an interrupted evaluation resumes where it stopped
-   * (a 1M row at 20 trials per cell runs for about two hours on two cores). A cell is one
-   * (length, depth) with all its trials; every trial is a pure function of the seed and the
-   * model, so a cell read back is what running it again would give.
+   * Where finished cells are kept, so that an interrupted evaluation resumes where it stopped (a 1M
+   * row at 20 trials per cell runs for about two hours on two cores). A cell is one (length, depth)
+   * with all its trials; every trial is a pure function of the seed and the model, so a cell read
+   * back is what running it again would give.
    */
   public interface Journal {
     /** The finished cell (length, depth), or null if it has not run. */
@@ -307,15 +327,16 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
     void finished(int length, int depthIndex, Cell cell);
 
     /** Keeps nothing: every cell runs. */
-    Journal NONE = new Journal() {
-      @Override
-      public Cell done(int length, int depthIndex) {
-        return null;
-      }
+    Journal NONE =
+        new Journal() {
+          @Override
+          public Cell done(int length, int depthIndex) {
+            return null;
+          }
 
-      @Override
-      public void finished(int length, int depthIndex, Cell cell) {}
-    };
+          @Override
+          public void finished(int length, int depthIndex, Cell cell) {}
+        };
   }
 
   /** The trials of one (length, depth) and the wall seconds they took to run. */
@@ -331,8 +352,9 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
    * Runs every length in order, cell by cell (one depth column of a row at a time), skipping the
    * cells {@code journal} already holds and handing it each one that finishes.
    */
-  public List<Row> run(InfiniModel model, PrintStream progress, Journal journal,
-      Consumer<Row> onRow) throws Exception {
+  public List<Row> run(
+      InfiniModel model, PrintStream progress, Journal journal, Consumer<Row> onRow)
+      throws Exception {
     List<Row> rows = new ArrayList<>();
     ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads));
     try {
@@ -357,7 +379,8 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
           }
         }
         if (readBack > 0) {
-          progress.printf("passkey length %d: %d of %d cells read back from the journal%n",
+          progress.printf(
+              "passkey length %d: %d of %d cells read back from the journal%n",
               length, readBack, depths.size());
         }
         Map<Trial, StreamState> forks = forks(model, todo);
@@ -373,8 +396,13 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
           journal.finished(length, j, new Cell(result, sec));
           done.addAll(result);
           if (sec >= 30) {
-            progress.printf("passkey length %d depth %.2f: %d/%d pass in %.0f s%n", length,
-                depths.get(j), result.stream().filter(Trial::pass).count(), result.size(), sec);
+            progress.printf(
+                "passkey length %d depth %.2f: %d/%d pass in %.0f s%n",
+                length,
+                depths.get(j),
+                result.stream().filter(Trial::pass).count(),
+                result.size(),
+                sec);
             progress.flush();
           }
         }
@@ -383,8 +411,9 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
         double sec = (System.nanoTime() - t0) / 1e9 + earlier;
         Row row = new Row(length, done, sec);
         rows.add(row);
-        progress.printf("passkey length %d: %d/%d pass (%.1f%%) in %.0f s%n", length, pass,
-            done.size(), 100.0 * pass / done.size(), sec);
+        progress.printf(
+            "passkey length %d: %d/%d pass (%.1f%%) in %.0f s%n",
+            length, pass, done.size(), 100.0 * pass / done.size(), sec);
         progress.flush();
         onRow.accept(row);
       }
@@ -406,13 +435,19 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
     }
     List<Trial> sorted = new ArrayList<>(trials);
     sorted.sort(Comparator.comparingInt(Trial::fillerBefore));
-    StreamState base = model.absorb(model.newState(),
-        ByteTokenizer.encode(PasskeyDocument.INTRO), false).state();
+    StreamState base =
+        model.absorb(model.newState(), ByteTokenizer.encode(PasskeyDocument.INTRO), false).state();
     int position = 0; // filler characters absorbed into base
     for (Trial t : sorted) {
       if (t.fillerBefore() > position) {
-        base = model.absorb(base, ByteTokenizer.encode(
-            PasskeyDocument.filler(position, t.fillerBefore() - position)), false).state();
+        base =
+            model
+                .absorb(
+                    base,
+                    ByteTokenizer.encode(
+                        PasskeyDocument.filler(position, t.fillerBefore() - position)),
+                    false)
+                .state();
         position = t.fillerBefore();
       }
       forks.put(t, base);
@@ -424,8 +459,9 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
    * The trials of one cell in lockstep (InfiniModel.absorbAll: one batched forward per segment
    * round, bit-identical to absorbing each alone), split over the threads.
    */
-  private List<Trial> runCell(InfiniModel model, ExecutorService pool, List<Trial> cell,
-      Map<Trial, StreamState> forks) throws Exception {
+  private List<Trial> runCell(
+      InfiniModel model, ExecutorService pool, List<Trial> cell, Map<Trial, StreamState> forks)
+      throws Exception {
     int groups = Math.max(1, Math.min(threads, cell.size()));
     List<Future<List<Trial>>> futures = new ArrayList<>();
     for (int g = 0; g < groups; g++) {
@@ -453,11 +489,15 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
     List<int[]> rests = new ArrayList<>();
     for (Trial t : trials) {
       int capacity = PasskeyDocument.fillerCapacity(t.documentTokens());
-      rests.add(ByteTokenizer.encode(PasskeyDocument.needle(t.key())
-          + PasskeyDocument.filler(t.fillerBefore(), capacity - t.fillerBefore())));
+      rests.add(
+          ByteTokenizer.encode(
+              PasskeyDocument.needle(t.key())
+                  + PasskeyDocument.filler(t.fillerBefore(), capacity - t.fillerBefore())));
     }
-    List<StreamState> states = readsNoMemory(model)
-        ? openSegmentsOnly(model, prefixes, rests) : model.absorbAll(prefixes, rests);
+    List<StreamState> states =
+        readsNoMemory(model)
+            ? openSegmentsOnly(model, prefixes, rests)
+            : model.absorbAll(prefixes, rests);
     List<Trial> out = new ArrayList<>();
     for (int i = 0; i < trials.size(); i++) {
       out.add(ask(model, states.get(i), trials.get(i)));
@@ -488,8 +528,8 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
    * exactly as the fully absorbed one (EvalTest checks it). This makes the baseline grid cost
    * nothing at any length.
    */
-  static List<StreamState> openSegmentsOnly(InfiniModel model, List<StreamState> prefixes,
-      List<int[]> rests) {
+  static List<StreamState> openSegmentsOnly(
+      InfiniModel model, List<StreamState> prefixes, List<int[]> rests) {
     int n = model.config().segmentLength();
     int c = model.config().overlap();
     List<StreamState> out = new ArrayList<>();
@@ -505,27 +545,43 @@ public record PasskeyEval(List<Integer> lengths, List<Double> depths, int trials
       int total = open.length + rest.length;
       int segments = total == 0 ? 0 : (total - 1) / n;
       int from = segments * n; // the new context starts here in all[], the open tail at from + c
-      out.add(StreamState.of(model.config(), empty.memories(),
-          Arrays.copyOfRange(all, from, from + c), Arrays.copyOfRange(all, from + c, all.length),
-          p.tokensAbsorbed() + rest.length, p.segmentsAbsorbed() + segments));
+      out.add(
+          StreamState.of(
+              model.config(),
+              empty.memories(),
+              Arrays.copyOfRange(all, from, from + c),
+              Arrays.copyOfRange(all, from + c, all.length),
+              p.tokensAbsorbed() + rest.length,
+              p.segmentsAbsorbed() + segments));
     }
     return out;
   }
 
   /** Asks the question after the whole document and checks the first number generated. */
   static Trial ask(InfiniModel model, StreamState s, Trial t) {
-    GenerateResult g = model.generate(s, ByteTokenizer.encode(PasskeyDocument.QUESTION),
-        GenerationSettings.greedy(8));
+    GenerateResult g =
+        model.generate(
+            s, ByteTokenizer.encode(PasskeyDocument.QUESTION), GenerationSettings.greedy(8));
     String text = ByteTokenizer.decode(g.generated());
     boolean pass = firstNumber(text) == t.key();
-    AbsorbResult scored = model.absorb(s,
-        ByteTokenizer.encode(PasskeyDocument.QUESTION + " " + t.key()), true);
+    AbsorbResult scored =
+        model.absorb(s, ByteTokenizer.encode(PasskeyDocument.QUESTION + " " + t.key()), true);
     float[] lp = scored.logProbs();
     double[] nll = new double[5];
     for (int i = 0; i < 5; i++) {
       nll[i] = -lp[lp.length - 5 + i];
     }
-    return new Trial(t.length(), t.depthIndex(), t.index(), t.key(), t.fillerBefore(), text,
-        pass, nll, t.documentTokens(), t.openTokens(), t.needle());
+    return new Trial(
+        t.length(),
+        t.depthIndex(),
+        t.index(),
+        t.key(),
+        t.fillerBefore(),
+        text,
+        pass,
+        nll,
+        t.documentTokens(),
+        t.openTokens(),
+        t.needle());
   }
 }

@@ -24,26 +24,39 @@ public final class Png {
   /**
    * A heatmap of values in [0, 1] (NaN = not run, drawn grey), a cell label each.
    *
-   * @param values   (rows, cols)
-   * @param low      colour of 0
-   * @param high     colour of 1
+   * @param values (rows, cols)
+   * @param low colour of 0
+   * @param high colour of 1
    */
-  public static void heatmap(Path file, String title, List<String> rowLabels,
-      List<String> colLabels, String rowAxis, String colAxis, double[][] values, Color low,
-      Color high, boolean percent) throws IOException {
+  public static void heatmap(
+      Path file,
+      String title,
+      List<String> rowLabels,
+      List<String> colLabels,
+      String rowAxis,
+      String colAxis,
+      double[][] values,
+      Color low,
+      Color high,
+      boolean percent)
+      throws IOException {
     int cell = 56;
     int left = 110;
     int top = 60;
-    int w = left + cell * colLabels.size() + 20;
+    Font bold = new Font(Font.SANS_SERIF, Font.BOLD, 14);
+    Graphics2D probe = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB).createGraphics();
+    int titleWidth = probe.getFontMetrics(bold).stringWidth(title);
+    probe.dispose();
+    int w = Math.max(left + cell * colLabels.size() + 20, 10 + titleWidth + 10); // whole title
     int h = top + cell * rowLabels.size() + 50;
     BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = img.createGraphics();
-    g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING,
-        RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+    g.setRenderingHint(
+        RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
     g.setColor(Color.WHITE);
     g.fillRect(0, 0, w, h);
     g.setColor(Color.BLACK);
-    g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
+    g.setFont(bold);
     g.drawString(title, 10, 22);
     g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
     g.drawString(colAxis, left, 44);
@@ -57,10 +70,12 @@ public final class Png {
         g.setColor(Color.WHITE);
         g.setStroke(new BasicStroke(1));
         g.drawRect(x, y, cell, cell);
-        String label = Double.isNaN(v) ? "-" : percent ? String.format("%.0f", 100 * v)
-            : String.format("%.2f", v);
-        g.setColor(Double.isNaN(v) || luminance(mix(low, high, v)) > 140 ? Color.BLACK
-            : Color.WHITE);
+        String label =
+            Double.isNaN(v)
+                ? "-"
+                : percent ? String.format("%.0f", 100 * v) : String.format("%.2f", v);
+        g.setColor(
+            Double.isNaN(v) || luminance(mix(low, high, v)) > 140 ? Color.BLACK : Color.WHITE);
         FontMetrics fm = g.getFontMetrics();
         g.drawString(label, x + (cell - fm.stringWidth(label)) / 2, y + cell / 2 + 5);
       }
@@ -70,8 +85,8 @@ public final class Png {
     for (int c = 0; c < colLabels.size(); c++) {
       FontMetrics fm = g.getFontMetrics();
       String s = colLabels.get(c);
-      g.drawString(s, left + c * cell + (cell - fm.stringWidth(s)) / 2,
-          top + rowLabels.size() * cell + 18);
+      g.drawString(
+          s, left + c * cell + (cell - fm.stringWidth(s)) / 2, top + rowLabels.size() * cell + 18);
     }
     g.drawString(rowAxis, 10, top + rowLabels.size() * cell + 38);
     g.dispose();
@@ -81,7 +96,8 @@ public final class Png {
 
   static Color mix(Color a, Color b, double t) {
     double u = Math.max(0, Math.min(1, t));
-    return new Color((int) Math.round(a.getRed() + (b.getRed() - a.getRed()) * u),
+    return new Color(
+        (int) Math.round(a.getRed() + (b.getRed() - a.getRed()) * u),
         (int) Math.round(a.getGreen() + (b.getGreen() - a.getGreen()) * u),
         (int) Math.round(a.getBlue() + (b.getBlue() - a.getBlue()) * u));
   }

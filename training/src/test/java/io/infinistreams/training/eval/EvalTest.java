@@ -20,18 +20,29 @@ import picocli.CommandLine;
 
 /** The evaluator on a tiny random model: exact prefix sharing, parsing, and the files it writes. */
 class EvalTest {
+  /**
+   * The prose parts (RetrievalEvalTest covers them): skipped, so no run reads this machine's
+   * corpora.
+   */
+  private static final String PROSE_PARTS = "needle,multikey,multikey-near,facts,chat-facts";
 
   @Test
   void localHeadsAreParsedAsLayerDotHead() {
     try (InfiniModel m = InfiniModel.create(ModelConfig.tiny(), 3)) {
       io.infinistreams.model.Weights w = m.weights();
-      String want = w.withGateLogit(1, 0, io.infinistreams.model.Weights.LOCAL_GATE_LOGIT)
-          .withGateLogit(0, 1, io.infinistreams.model.Weights.LOCAL_GATE_LOGIT).fingerprint();
+      String want =
+          w.withGateLogit(1, 0, io.infinistreams.model.Weights.LOCAL_GATE_LOGIT)
+              .withGateLogit(0, 1, io.infinistreams.model.Weights.LOCAL_GATE_LOGIT)
+              .fingerprint();
       assertEquals(want, EvalCommand.withLocalHeads(w, List.of("1.0", " 0.1")).fingerprint());
       for (String bad : List.of("1", "a.b", "1.0.0", "2.0", "0.2", "-1.0")) {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-            () -> EvalCommand.withLocalHeads(w, List.of(bad)), bad);
-        assertTrue(e.getMessage().contains(bad.trim()) || e.getMessage().contains("no head"),
+        IllegalArgumentException e =
+            assertThrows(
+                IllegalArgumentException.class,
+                () -> EvalCommand.withLocalHeads(w, List.of(bad)),
+                bad);
+        assertTrue(
+            e.getMessage().contains(bad.trim()) || e.getMessage().contains("no head"),
             e.getMessage());
       }
     }
@@ -42,21 +53,26 @@ class EvalTest {
     try (InfiniModel m = InfiniModel.create(ModelConfig.tiny(), 3)) {
       int length = 700;
       PasskeyEval eval = new PasskeyEval(List.of(length), List.of(0.0, 0.5, 1.0), 2, 11, 1);
-      StreamState base = m.absorb(m.newState(), ByteTokenizer.encode(PasskeyDocument.INTRO),
-          false).state();
+      StreamState base =
+          m.absorb(m.newState(), ByteTokenizer.encode(PasskeyDocument.INTRO), false).state();
       int position = 0;
       List<PasskeyEval.Trial> plan = new java.util.ArrayList<>(eval.plan(length, 16));
       plan.sort(java.util.Comparator.comparingInt(PasskeyEval.Trial::fillerBefore));
       for (PasskeyEval.Trial t : plan) {
-        base = m.absorb(base, ByteTokenizer.encode(
-            PasskeyDocument.filler(position, t.fillerBefore() - position)), false).state();
+        base =
+            m.absorb(
+                    base,
+                    ByteTokenizer.encode(
+                        PasskeyDocument.filler(position, t.fillerBefore() - position)),
+                    false)
+                .state();
         position = t.fillerBefore();
-        PasskeyDocument doc = PasskeyDocument.withFillerBefore(t.documentTokens(),
-            t.fillerBefore(), t.key());
+        PasskeyDocument doc =
+            PasskeyDocument.withFillerBefore(t.documentTokens(), t.fillerBefore(), t.key());
         String rest = doc.document().substring(doc.needleOffset());
         StreamState forked = m.absorb(base, ByteTokenizer.encode(rest), false).state();
-        StreamState whole = m.absorb(m.newState(), ByteTokenizer.encode(doc.document()), false)
-            .state();
+        StreamState whole =
+            m.absorb(m.newState(), ByteTokenizer.encode(doc.document()), false).state();
         assertEquals(whole, forked, "trial " + t);
       }
     }
@@ -72,22 +88,27 @@ class EvalTest {
       for (InfiniModel view : List.of(m, off)) {
         int length = 900;
         PasskeyEval eval = new PasskeyEval(List.of(length), List.of(0.0, 0.5, 1.0), 3, 11, 2);
-        List<PasskeyEval.Row> rows = eval.run(view,
-            new java.io.PrintStream(java.io.OutputStream.nullOutputStream()), r -> { });
+        List<PasskeyEval.Row> rows =
+            eval.run(
+                view, new java.io.PrintStream(java.io.OutputStream.nullOutputStream()), r -> {});
         assertEquals(9, rows.get(0).trials().size());
         for (PasskeyEval.Trial t : rows.get(0).trials()) {
-          PasskeyDocument doc = PasskeyDocument.withFillerBefore(t.documentTokens(),
-              t.fillerBefore(), t.key());
-          StreamState whole = view.absorb(view.newState(),
-              ByteTokenizer.encode(doc.document()), false).state();
+          PasskeyDocument doc =
+              PasskeyDocument.withFillerBefore(t.documentTokens(), t.fillerBefore(), t.key());
+          StreamState whole =
+              view.absorb(view.newState(), ByteTokenizer.encode(doc.document()), false).state();
           PasskeyEval.Trial alone = PasskeyEval.ask(view, whole, t);
-          assertEquals(alone.generated(), t.generated(),
-              (view == off ? "memory off " : "memory on ") + t);
+          assertEquals(
+              alone.generated(), t.generated(), (view == off ? "memory off " : "memory on ") + t);
           assertEquals(alone.pass(), t.pass());
           assertArrayEquals(alone.digitNll(), t.digitNll());
           // the digits' NLL is the score of the key's digits after the whole document + question
-          float[] lp = view.absorb(view.newState(), ByteTokenizer.encode(doc.document()
-              + doc.question() + doc.answer()), true).logProbs();
+          float[] lp =
+              view.absorb(
+                      view.newState(),
+                      ByteTokenizer.encode(doc.document() + doc.question() + doc.answer()),
+                      true)
+                  .logProbs();
           for (int i = 0; i < 5; i++) {
             assertEquals(-lp[lp.length - 5 + i], t.digitNll()[i], 1e-5, "digit " + i);
           }
@@ -97,8 +118,8 @@ class EvalTest {
   }
 
   /**
-   * Each trial's document is shorter than its row's length by 0..N-1 tokens, so the question
-   * ends anywhere in its segment; openTokens is what the model has in local attention then.
+   * Each trial's document is shorter than its row's length by 0..N-1 tokens, so the question ends
+   * anywhere in its segment; openTokens is what the model has in local attention then.
    */
   @Test
   void theQuestionEndsAnywhereInItsSegment() {
@@ -107,13 +128,14 @@ class EvalTest {
     java.util.Set<Integer> open = new java.util.HashSet<>();
     for (PasskeyEval.Trial t : eval.plan(1024, n)) {
       assertTrue(t.documentTokens() > 1024 - n && t.documentTokens() <= 1024, "" + t);
-      PasskeyDocument doc = PasskeyDocument.withFillerBefore(t.documentTokens(), t.fillerBefore(),
-          t.key());
+      PasskeyDocument doc =
+          PasskeyDocument.withFillerBefore(t.documentTokens(), t.fillerBefore(), t.key());
       assertEquals(t.documentTokens(), doc.document().length() + doc.question().length());
       try (InfiniModel m = InfiniModel.create(ModelConfig.tiny(), 3)) {
         if (open.add(t.openTokens())) { // what the state holds open after document + question
-          StreamState s = m.absorb(m.newState(), ByteTokenizer.encode(doc.document()
-              + doc.question()), false).state();
+          StreamState s =
+              m.absorb(m.newState(), ByteTokenizer.encode(doc.document() + doc.question()), false)
+                  .state();
           assertEquals(t.openTokens(), s.openTokens().length, "" + t);
         }
       }
@@ -124,9 +146,9 @@ class EvalTest {
   /**
    * Each trial's needle placement agrees with the token stream itself: the needle's text sits at
    * the tokens the placement was computed from, and the segment of its first and last token
-   * relative to the open segment (the one holding the question's last token) is what it says.
-   * Every placement occurs in a grid of this size. So does every cut of a needle into the open
-   * segment, which the digits of its part before the open segment tell apart.
+   * relative to the open segment (the one holding the question's last token) is what it says. Every
+   * placement occurs in a grid of this size. So does every cut of a needle into the open segment,
+   * which the digits of its part before the open segment tell apart.
    */
   @Test
   void needlePlacementMatchesTheSegmentsOfTheStream() {
@@ -137,8 +159,8 @@ class EvalTest {
     java.util.EnumSet<PasskeyEval.IntoOpenCut> cuts =
         java.util.EnumSet.noneOf(PasskeyEval.IntoOpenCut.class);
     for (PasskeyEval.Trial t : eval.plan(1024, n)) {
-      PasskeyDocument doc = PasskeyDocument.withFillerBefore(t.documentTokens(), t.fillerBefore(),
-          t.key());
+      PasskeyDocument doc =
+          PasskeyDocument.withFillerBefore(t.documentTokens(), t.fillerBefore(), t.key());
       int[] stream = ByteTokenizer.encode(doc.document() + doc.question());
       String text = "\u0000" + ByteTokenizer.decode(stream); // index 0 stands for BOS
       String needle = PasskeyDocument.needle(t.key());
@@ -147,22 +169,31 @@ class EvalTest {
       int open = (text.length() - 1) / n; // segment of the question's last token
       int a = first / n;
       int b = last / n;
-      PasskeyEval.NeedlePlacement expected = a == open ? PasskeyEval.NeedlePlacement.IN_OPEN_SEGMENT
-          : b == open ? PasskeyEval.NeedlePlacement.INTO_OPEN_SEGMENT
-          : a == b ? PasskeyEval.NeedlePlacement.ONE_MEMORY_SEGMENT
-          : PasskeyEval.NeedlePlacement.ACROSS_MEMORY_SEGMENTS;
+      PasskeyEval.NeedlePlacement expected =
+          a == open
+              ? PasskeyEval.NeedlePlacement.IN_OPEN_SEGMENT
+              : b == open
+                  ? PasskeyEval.NeedlePlacement.INTO_OPEN_SEGMENT
+                  : a == b
+                      ? PasskeyEval.NeedlePlacement.ONE_MEMORY_SEGMENT
+                      : PasskeyEval.NeedlePlacement.ACROSS_MEMORY_SEGMENTS;
       assertEquals(expected, t.needle(), t.toString());
       seen.add(t.needle());
       // the cut of a needle into the open segment, counted in digits of the part in memory
       PasskeyEval.IntoOpenCut cut = PasskeyEval.IntoOpenCut.of(t, n);
       if (expected == PasskeyEval.NeedlePlacement.INTO_OPEN_SEGMENT) {
-        long digits = needle.substring(0, open * n - first).chars().filter(Character::isDigit)
-            .count();
-        PasskeyEval.IntoOpenCut want = digits == 0 ? PasskeyEval.IntoOpenCut.HEAD
-            : digits < 5 ? PasskeyEval.IntoOpenCut.FIRST_KEY
-            : digits == 5 ? PasskeyEval.IntoOpenCut.BETWEEN
-            : digits < 10 ? PasskeyEval.IntoOpenCut.SECOND_KEY
-            : PasskeyEval.IntoOpenCut.TAIL;
+        long digits =
+            needle.substring(0, open * n - first).chars().filter(Character::isDigit).count();
+        PasskeyEval.IntoOpenCut want =
+            digits == 0
+                ? PasskeyEval.IntoOpenCut.HEAD
+                : digits < 5
+                    ? PasskeyEval.IntoOpenCut.FIRST_KEY
+                    : digits == 5
+                        ? PasskeyEval.IntoOpenCut.BETWEEN
+                        : digits < 10
+                            ? PasskeyEval.IntoOpenCut.SECOND_KEY
+                            : PasskeyEval.IntoOpenCut.TAIL;
         assertEquals(want, cut, t.toString());
         cuts.add(cut);
       } else {
@@ -187,10 +218,29 @@ class EvalTest {
       m.save(ckpt, "random tiny model for EvalTest");
     }
     Path out = dir.resolve("eval");
-    int code = new CommandLine(new EvalCommand()).execute("--model", ckpt.toString(), "--out",
-        out.toString(), "--lengths", "300,600", "--depth-step", "0.5", "--trials", "1",
-        "--chat-distances", "64", "--chat-trials", "1", "--lm-bytes", "256", "--corpus",
-        "synthetic");
+    int code =
+        new CommandLine(new EvalCommand())
+            .execute(
+                "--model",
+                ckpt.toString(),
+                "--out",
+                out.toString(),
+                "--lengths",
+                "300,600",
+                "--depth-step",
+                "0.5",
+                "--trials",
+                "1",
+                "--chat-distances",
+                "64",
+                "--chat-trials",
+                "1",
+                "--lm-bytes",
+                "256",
+                "--corpus",
+                "synthetic",
+                "--skip",
+                PROSE_PARTS);
     assertEquals(0, code);
     for (String f : List.of("summary.md", "results.json", "passkey.png", "passkey-baseline.png")) {
       assertTrue(Files.size(out.resolve(f)) > 100, f);
@@ -210,7 +260,8 @@ class EvalTest {
     assertEquals(ckpt.toString(), results.get("model").getAsString());
     try (InfiniModel m = InfiniModel.load(ckpt)) {
       assertEquals(m.fingerprint(), results.get("fingerprint").getAsString());
-      assertEquals(m.weights().withMemoryOff().fingerprint(),
+      assertEquals(
+          m.weights().withMemoryOff().fingerprint(),
           results.get("memoryOffFingerprint").getAsString());
     }
   }
@@ -228,9 +279,22 @@ class EvalTest {
       m.save(ckpt, "random tiny model for EvalTest");
     }
     Path out = dir.resolve("eval");
-    List<String> args = List.of("--model", ckpt.toString(), "--out", out.toString(), "--lengths",
-        "300,600", "--depth-step", "0.5", "--trials", "2", "--threads", "2", "--skip",
-        "baseline,chat,lm");
+    List<String> args =
+        List.of(
+            "--model",
+            ckpt.toString(),
+            "--out",
+            out.toString(),
+            "--lengths",
+            "300,600",
+            "--depth-step",
+            "0.5",
+            "--trials",
+            "2",
+            "--threads",
+            "2",
+            "--skip",
+            "baseline,chat,lm," + PROSE_PARTS);
     assertEquals(0, new CommandLine(new EvalCommand()).execute(args.toArray(String[]::new)));
     com.google.gson.JsonObject whole = json(out.resolve("results.json")).getAsJsonObject("passkey");
     Path journal = out.resolve("passkey.cells.jsonl");
@@ -238,17 +302,25 @@ class EvalTest {
     assertEquals(1 + 2 * 3, lines.size(), "a header and one line per cell");
 
     // keep the header, two cells (the second edited) and half of the third: a kill mid-write
-    String edited = lines.get(2).replaceAll("\"generated\":\"[^\"]*\"",
-        "\"generated\":\"from the journal\"");
+    String edited =
+        lines.get(2).replaceAll("\"generated\":\"[^\"]*\"", "\"generated\":\"from the journal\"");
     assertTrue(!edited.equals(lines.get(2)), lines.get(2));
-    Files.write(journal, List.of(lines.get(0), lines.get(1), edited,
-        lines.get(3).substring(0, lines.get(3).length() / 2)));
+    Files.write(
+        journal,
+        List.of(
+            lines.get(0),
+            lines.get(1),
+            edited,
+            lines.get(3).substring(0, lines.get(3).length() / 2)));
     List<String> resumed = new java.util.ArrayList<>(args);
     resumed.add("--resume");
     assertEquals(0, new CommandLine(new EvalCommand()).execute(resumed.toArray(String[]::new)));
     com.google.gson.JsonObject again = json(out.resolve("results.json")).getAsJsonObject("passkey");
-    String cellOfEdit = com.google.gson.JsonParser.parseString(lines.get(2)).getAsJsonObject()
-        .get("length").getAsString();
+    String cellOfEdit =
+        com.google.gson.JsonParser.parseString(lines.get(2))
+            .getAsJsonObject()
+            .get("length")
+            .getAsString();
     int generatedFromJournal = 0;
     for (int r = 0; r < 2; r++) {
       var a = whole.getAsJsonArray("rows").get(r).getAsJsonObject().getAsJsonArray("trials");
@@ -270,7 +342,8 @@ class EvalTest {
 
     List<String> otherSeed = new java.util.ArrayList<>(resumed);
     otherSeed.addAll(List.of("--seed", "8"));
-    assertTrue(new CommandLine(new EvalCommand()).execute(otherSeed.toArray(String[]::new)) != 0,
+    assertTrue(
+        new CommandLine(new EvalCommand()).execute(otherSeed.toArray(String[]::new)) != 0,
         "a journal of another seed is refused");
   }
 
@@ -290,13 +363,24 @@ class EvalTest {
     int[] open = {10, 123, 124, 126, 128};
     boolean[] pass = {true, true, false, true, false};
     for (int i = 0; i < open.length; i++) {
-      trials.add(new PasskeyEval.Trial(1024, 0, i, 12345, 0, " 12345", pass[i], new double[5],
-          900, open[i], PasskeyEval.NeedlePlacement.ONE_MEMORY_SEGMENT));
+      trials.add(
+          new PasskeyEval.Trial(
+              1024,
+              0,
+              i,
+              12345,
+              0,
+              " 12345",
+              pass[i],
+              new double[5],
+              900,
+              open[i],
+              PasskeyEval.NeedlePlacement.ONE_MEMORY_SEGMENT));
     }
     PasskeyEval.Row row = new PasskeyEval.Row(1024, trials, 1.0);
     assertArrayEquals(new int[] {1, 3}, row.byAnswerCut(n)); // 124, 126, 128
-    assertArrayEquals(new int[] {0, 0}, new PasskeyEval.Row(1024, trials.subList(0, 2), 1.0)
-        .byAnswerCut(n));
+    assertArrayEquals(
+        new int[] {0, 0}, new PasskeyEval.Row(1024, trials.subList(0, 2), 1.0).byAnswerCut(n));
   }
 
   /** {@code --skip} names only parts that exist; an unknown one is refused before anything runs. */
@@ -304,15 +388,18 @@ class EvalTest {
   void anUnknownPartIsRefused(@TempDir Path dir) {
     Path out = dir.resolve("eval");
     for (String part : List.of("gates", "growth", "writes", "nosuch")) {
-      assertEquals(2, new CommandLine(new EvalCommand()).execute("--out", out.toString(),
-          "--skip", "chat," + part), part);
+      assertEquals(
+          2,
+          new CommandLine(new EvalCommand())
+              .execute("--out", out.toString(), "--skip", "chat," + part),
+          part);
     }
     assertTrue(!Files.exists(out));
   }
 
   /**
-   * A passkey length too short for a trial's document (up to N-1 tokens shorter than its row)
-   * is refused with the least length that works, before any part runs or writes a result.
+   * A passkey length too short for a trial's document (up to N-1 tokens shorter than its row) is
+   * refused with the least length that works, before any part runs or writes a result.
    */
   @Test
   void aTooShortPasskeyLengthIsRefusedBeforeAnythingRuns(@TempDir Path dir) throws Exception {
@@ -322,22 +409,38 @@ class EvalTest {
       m.save(ckpt, "random tiny model for EvalTest");
     }
     int least = PasskeyDocument.minimumChars() + 63;
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> EvalCommand.checkLengths("--lengths", List.of(4096, least - 1), c));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> EvalCommand.checkLengths("--lengths", List.of(4096, least - 1), c));
     assertTrue(e.getMessage().contains("at least " + least), e.getMessage());
     EvalCommand.checkLengths("--lengths", List.of(least), c);
     Path out = dir.resolve("eval");
-    assertNotEquals(0, new CommandLine(new EvalCommand()).execute("--model", ckpt.toString(),
-        "--out", out.toString(), "--skip", "chat,lm", "--lengths", "300", "--trials", "1"));
+    assertNotEquals(
+        0,
+        new CommandLine(new EvalCommand())
+            .execute(
+                "--model",
+                ckpt.toString(),
+                "--out",
+                out.toString(),
+                "--skip",
+                "chat,lm," + PROSE_PARTS,
+                "--lengths",
+                "300",
+                "--trials",
+                "1"));
     assertTrue(!Files.exists(out.resolve("results.json")));
   }
 
   /** The key's NLL is the sum of its digits' NLL, averaged per depth column; empty columns NaN. */
   @Test
   void keyNllIsTheDigitSumAveragedPerDepth() {
-    List<PasskeyEval.Trial> trials = List.of(
-        trial(0, 0.1, 0.0, 0.0, 0.0, 0.5), trial(0, 0.0, 0.0, 0.0, 0.0, 1.5),
-        trial(2, 2.3, 2.3, 2.3, 2.3, 2.3));
+    List<PasskeyEval.Trial> trials =
+        List.of(
+            trial(0, 0.1, 0.0, 0.0, 0.0, 0.5),
+            trial(0, 0.0, 0.0, 0.0, 0.0, 1.5),
+            trial(2, 2.3, 2.3, 2.3, 2.3, 2.3));
     double[] nll = new PasskeyEval.Row(1024, trials, 1.0).meanKeyNllByDepth(3);
     assertEquals(1.05, nll[0], 1e-12); // (0.6 + 1.5) / 2
     assertTrue(Double.isNaN(nll[1]));
@@ -345,7 +448,17 @@ class EvalTest {
   }
 
   private static PasskeyEval.Trial trial(int depthIndex, double... digitNll) {
-    return new PasskeyEval.Trial(1024, depthIndex, 0, 12345, 0, " 12345", true, digitNll, 900,
-        10, PasskeyEval.NeedlePlacement.ONE_MEMORY_SEGMENT);
+    return new PasskeyEval.Trial(
+        1024,
+        depthIndex,
+        0,
+        12345,
+        0,
+        " 12345",
+        true,
+        digitNll,
+        900,
+        10,
+        PasskeyEval.NeedlePlacement.ONE_MEMORY_SEGMENT);
   }
 }
