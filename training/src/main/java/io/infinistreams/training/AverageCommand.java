@@ -65,7 +65,7 @@ public final class AverageCommand implements Callable<Integer> {
         WeightAverage.normalise(
             coefficients != null ? coefficients : Collections.nCopies(inputs.size(), 1.0),
             inputs.size());
-    String command = TrainMain.typed(spec, "average");
+    String command = CommandLines.typed(spec, "average");
     try (NDManager m = NDManager.newBaseManager()) {
       List<Weights> models = new ArrayList<>();
       JsonArray described = new JsonArray();

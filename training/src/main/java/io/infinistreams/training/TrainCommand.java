@@ -351,7 +351,7 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    commandLine = TrainMain.typed(spec, commandLine);
+    commandLine = CommandLines.typed(spec, commandLine);
     Path ckpt = out.resolve("checkpoint");
     if (export != null) {
       TrainCheckpoint.State state = TrainCheckpoint.readState(ckpt);

@@ -1,7 +1,6 @@
 package io.infinistreams.training;
 
 import io.infinistreams.training.eval.EvalCommand;
-import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -36,22 +35,6 @@ public final class TrainMain implements Runnable {
     CommandLine cl = new CommandLine(new TrainMain());
     cl.addSubcommand(new CommandLine.HelpCommand());
     return cl.setCaseInsensitiveEnumValuesAllowed(true);
-  }
-
-  /**
-   * The command as typed, for manifests and results: its name and its own arguments (picocli's
-   * original arguments, without those of {@code infini-train} before it). {@code fallback} when the
-   * command was not run through picocli.
-   */
-  public static String typed(CommandSpec spec, String fallback) {
-    if (spec == null || spec.commandLine().getParseResult() == null) {
-      return fallback;
-    }
-    List<String> args = spec.commandLine().getParseResult().originalArgs();
-    if (spec.commandLine().getParent() != null) {
-      args = args.subList(args.indexOf(spec.name()) + 1, args.size());
-    }
-    return spec.name() + (args.isEmpty() ? "" : " " + String.join(" ", args));
   }
 
   public static void main(String[] args) {

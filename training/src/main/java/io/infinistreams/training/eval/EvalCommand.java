@@ -9,8 +9,8 @@ import io.infinistreams.model.Weights;
 import io.infinistreams.tasks.PasskeyDocument;
 import io.infinistreams.tasks.TextCorpus;
 import io.infinistreams.tasks.prose.Corpora;
+import io.infinistreams.training.CommandLines;
 import io.infinistreams.training.TaskMixes;
-import io.infinistreams.training.TrainMain;
 import java.awt.Color;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -269,7 +269,7 @@ public final class EvalCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    commandLine = TrainMain.typed(spec, commandLine);
+    commandLine = CommandLines.typed(spec, commandLine);
     for (String part : skip) {
       if (!PARTS.contains(part.trim())) {
         throw usage("--skip: no part '" + part + "' (parts: " + String.join(", ", PARTS) + ")");
