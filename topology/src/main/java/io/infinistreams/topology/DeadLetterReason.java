@@ -18,22 +18,39 @@ public enum DeadLetterReason {
   /** Negative sequence number. */
   INVALID_SEQUENCE,
   /**
+   * The seq is not above the stream's last applied seq (a retry, a replay, an out-of-order event):
+   * nothing is applied. {@value #LAST_SEQ_HEADER} holds the last applied seq.
+   */
+  DUPLICATE_SEQ,
+  /**
+   * The seq is above the stream's last applied seq + 1: an event before it is missing (e.g. was
+   * dead-lettered and not yet sent again). {@value #LAST_SEQ_HEADER} holds the last applied seq.
+   */
+  SEQ_GAP,
+  /**
    * Impossible generation settings: maxNewTokens negative or above the limit, temperature NaN,
    * infinite or negative.
    */
   INVALID_SETTINGS,
   /**
-   * The stream's stored state was written by a different model (weights fingerprint). RESET the
-   * stream to start it afresh with the current model.
+   * The stream's stored state was written by a different model (fingerprint of configuration and
+   * weights), or the event is pinned to another model. Send the event again when the right model
+   * serves, or send a RESET pinned to the serving model to restart the stream with it.
    */
   FINGERPRINT_MISMATCH,
   /** The stream's stored records do not fit the model's shapes, or are missing. */
   STATE_MISMATCH,
+  /** The model rejected this event's input (IllegalArgumentException). */
+  MODEL_ERROR,
   /**
-   * The model rejected this event's input (IllegalArgumentException). Other model failures are not
-   * dead-lettered: they fail the task, the transaction aborts, and the event is retried.
+   * Any other exception while applying the event (a poison pill, a closed model, a native error):
+   * nothing of the event is written, the stream thread keeps running. {@value #EXCEPTION_HEADER}
+   * holds a stack summary. The stream's seq is not used up, so the event can be sent again.
    */
-  MODEL_ERROR;
+  PROCESSING_ERROR;
+
+  /** Prefix of every header this processor adds; input headers with it are not carried over. */
+  public static final String HEADER_PREFIX = "infini.dlq.";
 
   /** Header holding the reason's name (UTF-8). */
   public static final String HEADER = "infini.dlq.reason";
@@ -43,4 +60,12 @@ public enum DeadLetterReason {
 
   /** Header holding the source topic, partition and offset as {@code topic/partition/offset}. */
   public static final String SOURCE_HEADER = "infini.dlq.source";
+
+  /** DUPLICATE_SEQ and SEQ_GAP: the stream's last applied seq (decimal, UTF-8); the next is +1. */
+  public static final String LAST_SEQ_HEADER = "infini.dlq.last-seq";
+
+  /**
+   * MODEL_ERROR and PROCESSING_ERROR: exception, message and first frames (at most 1,000 chars).
+   */
+  public static final String EXCEPTION_HEADER = "infini.dlq.exception";
 }

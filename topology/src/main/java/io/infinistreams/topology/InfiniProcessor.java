@@ -15,16 +15,14 @@ import io.infinistreams.schemas.OutputEvent;
 import io.infinistreams.schemas.PromptFormat;
 import io.infinistreams.schemas.StoredHeadMemory;
 import io.infinistreams.schemas.StoredSession;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -43,11 +41,12 @@ import org.slf4j.LoggerFactory;
  * Applies input events to their stream's state: one stream per key, its state in two stores.
  *
  * <p>Per record: decode and validate (a bad record goes to the dead-letter sink with a {@link
- * DeadLetterReason}); skip a duplicate ({@code seq <= lastSeq}: nothing is emitted); read the
- * session and the head memories; check they were written by this model; absorb (APPEND) or generate
- * (GENERATE) through the model, or delete the stream (RESET); write back what changed; emit one
- * {@link OutputEvent}. State is written only after every check and the model call have succeeded,
- * so a rejected event leaves the stores byte-for-byte as they were.
+ * DeadLetterReason}); check the seq ({@link SequencePolicy}) and the model ({@link ModelGuard});
+ * read the head memories; absorb (APPEND) or generate (GENERATE) through the model, or delete the
+ * stream (RESET); compute every record that changed ({@link StateChange}), write them, emit one
+ * {@link OutputEvent}. Any exception while applying the event dead-letters it; state is written
+ * only after the event was applied in full, so a rejected event leaves the stores byte-for-byte as
+ * they were, and every input record yields exactly one output or dead letter.
  *
  * <p>Lifecycle: Kafka Streams creates one instance per task through {@link Supplier}, calls {@link
  * #init} once with the task's context (stores are fetched there), then {@link #process} for each
@@ -58,20 +57,24 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   private static final Logger log = LoggerFactory.getLogger(InfiniProcessor.class);
   private static final double LN2 = Math.log(2);
   private static final int MAX_DETAIL_CHARS = 1000;
+  private static final int LOG_FIRST_PER_REASON = 10;
+  private static final long LOG_WINDOW_MILLIS = 60_000;
 
   /** Creates processors and declares their two stores next to them. */
   static final class Supplier implements ProcessorSupplier<byte[], byte[], Object, Object> {
     private final TopologySettings settings;
     private final InfiniModel model;
+    private final ModelCalls calls;
 
-    Supplier(TopologySettings settings, InfiniModel model) {
+    Supplier(TopologySettings settings, InfiniModel model, ModelCalls calls) {
       this.settings = settings;
       this.model = model;
+      this.calls = calls;
     }
 
     @Override
     public Processor<byte[], byte[], Object, Object> get() {
-      return new InfiniProcessor(settings, model);
+      return new InfiniProcessor(settings, model, calls);
     }
 
     @Override
@@ -98,27 +101,23 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     }
   }
 
-  /** A record that must go to the dead-letter topic. */
-  private static final class Rejected extends Exception {
-    final DeadLetterReason reason;
-
-    Rejected(DeadLetterReason reason, String detail) {
-      super(detail, null, false, false);
-      this.reason = reason;
-    }
-  }
-
   private final TopologySettings settings;
+  private final InputChecks checks;
   private final InfiniModel model;
+  private final ModelCalls calls;
   private final ModelConfig config;
   private final String fingerprint;
+  private final DeadLetterLog deadLetterLog =
+      new DeadLetterLog(LOG_FIRST_PER_REASON, LOG_WINDOW_MILLIS);
   private ProcessorContext<Object, Object> context;
   private KeyValueStore<String, StoredSession> sessions;
   private KeyValueStore<MemoryKey, StoredHeadMemory> memory;
 
-  private InfiniProcessor(TopologySettings settings, InfiniModel model) {
+  private InfiniProcessor(TopologySettings settings, InfiniModel model, ModelCalls calls) {
     this.settings = settings;
+    this.checks = new InputChecks(settings);
     this.model = model;
+    this.calls = calls;
     this.config = model.config();
     this.fingerprint = model.fingerprint();
   }
@@ -134,24 +133,17 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   public void process(Record<byte[], byte[]> record) {
     long start = System.nanoTime();
     try {
-      String streamId = streamId(record.key());
-      InputEvent event = decode(record.value());
-      validate(event);
-      StoredSession session = sessions.get(streamId);
-      if (session != null && event.getSeq() <= session.getLastSeq()) {
-        log.debug(
-            "stream {}: seq {} <= last {}, duplicate skipped",
-            streamId,
-            event.getSeq(),
-            session.getLastSeq());
-        return;
+      String streamId = checks.streamId(record.key());
+      InputEvent event = checks.decode(record.value());
+      checks.validate(event);
+      OutputEvent.Builder out = OutputEvent.newBuilder();
+      StateChange change;
+      try {
+        change = apply(streamId, event, out);
+      } catch (RuntimeException e) {
+        throw Rejected.failure(e);
       }
-      OutputEvent.Builder out =
-          switch (event.getKind()) {
-            case RESET -> reset(streamId, event);
-            case APPEND, GENERATE -> step(streamId, event, session);
-            default -> throw new Rejected(DeadLetterReason.UNKNOWN_KIND, "kind " + event.getKind());
-          };
+      change.writeTo(streamId, sessions, memory);
       OutputEvent output =
           out.setStreamId(streamId)
               .setSeq(event.getSeq())
@@ -164,72 +156,26 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
           new Record<Object, Object>(streamId, output, record.timestamp()),
           InfiniTopology.OUTPUT_SINK);
     } catch (Rejected rejected) {
-      deadLetter(record, rejected.reason, rejected.getMessage());
+      deadLetter(record, rejected);
     }
   }
 
-  private String streamId(byte[] key) throws Rejected {
-    if (key == null) {
-      throw new Rejected(DeadLetterReason.NULL_KEY, "record has no key");
-    }
-    if (key.length > settings.maxStreamIdBytes()) {
-      throw new Rejected(
-          DeadLetterReason.INVALID_KEY,
-          "key of " + key.length + " bytes, limit " + settings.maxStreamIdBytes());
-    }
-    try {
-      return StandardCharsets.UTF_8
-          .newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(key))
-          .toString();
-    } catch (CharacterCodingException e) {
-      throw new Rejected(DeadLetterReason.INVALID_KEY, "key is not valid UTF-8");
-    }
-  }
-
-  private static InputEvent decode(byte[] value) throws Rejected {
-    if (value == null) {
-      throw new Rejected(DeadLetterReason.UNDECODABLE, "record has no value");
-    }
-    try {
-      return InfiniTopology.INPUT_SERDE.deserialize(null, value);
-    } catch (SerializationException e) {
-      throw new Rejected(DeadLetterReason.UNDECODABLE, e.getMessage());
-    }
-  }
-
-  private void validate(InputEvent event) throws Rejected {
-    if (event.getKind() == null || event.getKind() == EventKind.UNKNOWN) {
-      throw new Rejected(DeadLetterReason.UNKNOWN_KIND, "kind " + event.getKind());
-    }
-    if (event.getSeq() < 0) {
-      throw new Rejected(DeadLetterReason.INVALID_SEQUENCE, "seq " + event.getSeq() + " < 0");
-    }
-    int textBytes = utf8Length(event.getText());
-    if (textBytes > settings.maxEventTextBytes()) {
-      throw new Rejected(
-          DeadLetterReason.TEXT_TOO_LARGE,
-          "text of " + textBytes + " bytes, limit " + settings.maxEventTextBytes());
-    }
-    if (event.getKind() == EventKind.GENERATE) {
-      Generation g = event.getGeneration();
-      if (g.getMaxNewTokens() < 0 || g.getMaxNewTokens() > settings.maxNewTokensLimit()) {
-        throw new Rejected(
-            DeadLetterReason.INVALID_SETTINGS,
-            "maxNewTokens " + g.getMaxNewTokens() + " outside 0.." + settings.maxNewTokensLimit());
-      }
-      float t = g.getTemperature();
-      if (!(t >= 0f) || Float.isInfinite(t)) {
-        throw new Rejected(
-            DeadLetterReason.INVALID_SETTINGS, "temperature " + t + " is not finite and >= 0");
-      }
-    }
+  /**
+   * Checks the event against the stream's session and computes everything it changes, writing
+   * nothing. Any exception here dead-letters the event ({@link Rejected#failure}).
+   */
+  private StateChange apply(String streamId, InputEvent event, OutputEvent.Builder out)
+      throws Rejected {
+    StoredSession session = sessions.get(streamId);
+    SequencePolicy.check(session, event.getSeq());
+    ModelGuard.check(event, session, fingerprint);
+    return event.getKind() == EventKind.RESET
+        ? reset(streamId, event, out)
+        : step(streamId, event, session, out);
   }
 
   /** RESET: deletes the stream's memories; the session keeps only lastSeq (see docs). */
-  private OutputEvent.Builder reset(String streamId, InputEvent event) {
+  private StateChange reset(String streamId, InputEvent event, OutputEvent.Builder out) {
     List<MemoryKey> keys = new ArrayList<>();
     try (KeyValueIterator<MemoryKey, StoredHeadMemory> it =
         memory.range(MemoryKey.first(streamId), MemoryKey.last(streamId))) {
@@ -238,41 +184,28 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
         keys.add(kv.key);
       }
     }
-    for (MemoryKey key : keys) {
-      memory.delete(key);
-    }
     StreamState fresh = model.newState();
-    sessions.put(streamId, StateCodec.toSession(fresh, event.getSeq(), fingerprint));
-    return OutputEvent.newBuilder()
-        .setTokensThisEvent(0)
+    out.setTokensThisEvent(0)
         .setTokensTotal(fresh.tokensAbsorbed())
         .setSegmentsTotal(fresh.segmentsAbsorbed());
+    return new StateChange(
+        keys, Map.of(), StateCodec.toSession(fresh, event.getSeq(), fingerprint));
   }
 
-  /** APPEND or GENERATE: read state, run the model, write back what changed. */
-  private OutputEvent.Builder step(String streamId, InputEvent event, StoredSession session)
+  /** APPEND or GENERATE: read state, run the model, compute what changed. */
+  private StateChange step(
+      String streamId, InputEvent event, StoredSession session, OutputEvent.Builder out)
       throws Rejected {
     Loaded loaded = load(streamId, session);
     StreamState before = loaded.state();
-    OutputEvent.Builder out = OutputEvent.newBuilder();
-    StreamState after;
-    try {
-      if (event.getKind() == EventKind.APPEND) {
-        after = append(before, event.getText(), out);
-      } else {
-        after = generate(before, event, out);
-      }
-    } catch (IllegalArgumentException e) {
-      // the model rejects this input: deterministic, so retrying would fail again. Any other
-      // failure (closed model, native error) propagates: under EOS the transaction aborts and
-      // the event is processed again later, instead of being consumed without effect.
-      log.warn("stream {}: model rejected seq {}", streamId, event.getSeq(), e);
-      throw new Rejected(DeadLetterReason.MODEL_ERROR, e.toString());
-    }
-    store(streamId, !loaded.allHeadsStored(), before, after, event.getSeq());
-    return out.setTokensThisEvent(after.tokensAbsorbed() - before.tokensAbsorbed())
+    StreamState after =
+        event.getKind() == EventKind.APPEND
+            ? append(before, event.getText(), out)
+            : generate(before, event, out);
+    out.setTokensThisEvent(after.tokensAbsorbed() - before.tokensAbsorbed())
         .setTokensTotal(after.tokensAbsorbed())
         .setSegmentsTotal(after.segmentsAbsorbed());
+    return changes(streamId, !loaded.allHeadsStored(), before, after, event.getSeq());
   }
 
   private StreamState append(StreamState state, String text, OutputEvent.Builder out) {
@@ -281,7 +214,7 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     double logProbSum = 0;
     for (int from = 0; from < tokens.length; from += settings.absorbChunkTokens()) {
       int to = Math.min(tokens.length, from + settings.absorbChunkTokens());
-      AbsorbResult r = model.absorb(state, Arrays.copyOfRange(tokens, from, to), score);
+      AbsorbResult r = calls.absorb(state, Arrays.copyOfRange(tokens, from, to), score);
       state = r.state();
       if (score) {
         for (float lp : r.logProbs()) {
@@ -305,12 +238,12 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     int head = Math.max(0, prompt.length - settings.absorbChunkTokens());
     for (int from = 0; from < head; from += settings.absorbChunkTokens()) {
       int to = Math.min(head, from + settings.absorbChunkTokens());
-      state = model.absorb(state, Arrays.copyOfRange(prompt, from, to), false).state();
+      state = calls.absorb(state, Arrays.copyOfRange(prompt, from, to), false).state();
     }
     GenerationSettings gs =
         new GenerationSettings(
             g.getMaxNewTokens(), g.getTemperature(), g.getSeed(), settings.stopAtEos());
-    GenerateResult r = model.generate(state, Arrays.copyOfRange(prompt, head, prompt.length), gs);
+    GenerateResult r = calls.generate(state, Arrays.copyOfRange(prompt, head, prompt.length), gs);
     out.setGeneratedText(ByteTokenizer.decode(r.generated()));
     return r.state();
   }
@@ -329,15 +262,6 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       return new Loaded(model.newState(), false);
     }
     boolean allHeadsStored = true;
-    if (!fingerprint.equals(session.getModelFingerprint())) {
-      throw new Rejected(
-          DeadLetterReason.FINGERPRINT_MISMATCH,
-          "stream written by model "
-              + session.getModelFingerprint()
-              + ", this model is "
-              + fingerprint
-              + "; RESET the stream to restart it with this model");
-    }
     List<HeadMemory> memories = new ArrayList<>(config.layers() * config.heads());
     for (int layer = 0; layer < config.layers(); layer++) {
       for (int head = 0; head < config.heads(); head++) {
@@ -385,29 +309,42 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     }
   }
 
-  /** Writes the session and every head memory that changed (all of them if some had no record). */
-  private void store(
+  /** The session and every head memory that changed (all of them if some had no record). */
+  private StateChange changes(
       String streamId, boolean writeAll, StreamState before, StreamState after, long seq) {
+    Map<MemoryKey, StoredHeadMemory> puts = new LinkedHashMap<>();
     for (int layer = 0; layer < config.layers(); layer++) {
       for (int head = 0; head < config.heads(); head++) {
         HeadMemory m = after.memory(layer, head);
         if (writeAll || !m.equals(before.memory(layer, head))) {
-          memory.put(
+          puts.put(
               new MemoryKey(streamId, layer, head),
               StateCodec.toStored(layer, head, m, fingerprint));
         }
       }
     }
-    sessions.put(streamId, StateCodec.toSession(after, seq, fingerprint));
+    return new StateChange(List.of(), puts, StateCodec.toSession(after, seq, fingerprint));
   }
 
-  private void deadLetter(Record<byte[], byte[]> record, DeadLetterReason reason, String detail) {
+  private void deadLetter(Record<byte[], byte[]> record, Rejected rejected) {
     String source = context.recordMetadata().map(InfiniProcessor::describe).orElse("unknown");
-    log.warn("dead-lettered record from {}: {} ({})", source, reason, detail);
-    RecordHeaders headers = new RecordHeaders(record.headers().toArray());
-    headers.add(DeadLetterReason.HEADER, utf8(reason.name()));
-    headers.add(DeadLetterReason.DETAIL_HEADER, utf8(truncate(detail)));
+    String detail = truncate(rejected.getMessage());
+    String line =
+        "dead-lettered record from " + source + ": " + rejected.reason + " (" + detail + ")";
+    String logLine = deadLetterLog.onDeadLetter(rejected.reason, line, System.currentTimeMillis());
+    if (logLine != null) {
+      log.warn(logLine);
+    }
+    RecordHeaders headers = new RecordHeaders();
+    for (Header h : record.headers()) {
+      if (!h.key().startsWith(DeadLetterReason.HEADER_PREFIX)) {
+        headers.add(h);
+      }
+    }
+    headers.add(DeadLetterReason.HEADER, utf8(rejected.reason.name()));
+    headers.add(DeadLetterReason.DETAIL_HEADER, utf8(detail));
     headers.add(DeadLetterReason.SOURCE_HEADER, utf8(source));
+    rejected.headers.forEach((k, v) -> headers.add(k, utf8(v)));
     context.forward(
         new Record<Object, Object>(record.key(), record.value(), record.timestamp(), headers),
         InfiniTopology.DEAD_LETTER_SINK);
@@ -424,25 +361,5 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
 
   private static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
-  }
-
-  private static int utf8Length(String s) {
-    int bytes = 0;
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c < 0x80) {
-        bytes += 1;
-      } else if (c < 0x800) {
-        bytes += 2;
-      } else if (Character.isHighSurrogate(c)
-          && i + 1 < s.length()
-          && Character.isLowSurrogate(s.charAt(i + 1))) {
-        bytes += 4;
-        i++;
-      } else {
-        bytes += 3;
-      }
-    }
-    return bytes;
   }
 }

@@ -67,12 +67,19 @@ public final class InfiniTopology {
    * must stay open while the topology runs.
    */
   public static Topology build(TopologySettings settings, InfiniModel model) {
+    Objects.requireNonNull(model, "model");
+    return build(settings, model, ModelCalls.of(model));
+  }
+
+  /** As {@link #build(TopologySettings, InfiniModel)}, the model called through {@code calls}. */
+  static Topology build(TopologySettings settings, InfiniModel model, ModelCalls calls) {
     Objects.requireNonNull(settings, "settings");
     Objects.requireNonNull(model, "model");
+    Objects.requireNonNull(calls, "calls");
     Topology topology = new Topology();
     topology.addSource(
         SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), settings.inputTopic());
-    topology.addProcessor(PROCESSOR, new InfiniProcessor.Supplier(settings, model), SOURCE);
+    topology.addProcessor(PROCESSOR, new InfiniProcessor.Supplier(settings, model, calls), SOURCE);
     topology.addSink(
         OUTPUT_SINK,
         settings.outputTopic(),

@@ -79,6 +79,7 @@ class InfiniTopologyTest {
   @TempDir Path stateDir;
 
   private TopologyTestDriver driver;
+  private FaultyModelCalls faults;
   private TestInputTopic<byte[], byte[]> input;
   private TestOutputTopic<String, OutputEvent> output;
   private TestOutputTopic<byte[], byte[]> deadLetters;
@@ -101,7 +102,8 @@ class InfiniTopologyTest {
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "infini-test");
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
     props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    driver = new TopologyTestDriver(InfiniTopology.build(SETTINGS, model), props, T0);
+    faults = new FaultyModelCalls(model);
+    driver = new TopologyTestDriver(InfiniTopology.build(SETTINGS, model, faults), props, T0);
     input =
         driver.createInputTopic(
             SETTINGS.inputTopic(),
@@ -310,23 +312,59 @@ class InfiniTopologyTest {
   }
 
   @Test
-  void duplicateSequenceNumbersAreSkipped() {
-    send(STREAM, append(5, "first"));
+  void duplicateAndOutOfOrderEventsAreDeadLetteredWithTheLastAppliedSeq() {
+    send(STREAM, append(1, "first"));
     output.readValue();
     Map<String, String> before = snapshot();
 
-    send(STREAM, append(5, "same seq again"));
-    send(STREAM, append(3, "older"));
-    send(STREAM, reset(4));
-    assertTrue(output.isEmpty(), "duplicates emit nothing");
-    assertTrue(deadLetters.isEmpty());
+    for (InputEvent old : List.of(append(1, "same seq again"), append(0, "older"), reset(1))) {
+      byte[] value = InfiniTopology.INPUT_SERDE.serialize("t", old);
+      input.pipeInput(STREAM.getBytes(StandardCharsets.UTF_8), value);
+      TestRecord<byte[], byte[]> dead =
+          assertDeadLettered(
+              STREAM.getBytes(StandardCharsets.UTF_8), value, DeadLetterReason.DUPLICATE_SEQ);
+      assertEquals("1", header(dead, DeadLetterReason.LAST_SEQ_HEADER));
+    }
+    assertTrue(output.isEmpty(), "a duplicate is not applied");
     assertEquals(before, snapshot());
 
-    send(STREAM, append(6, " second"));
-    assertEquals(6, output.readValue().getSeq());
+    send(STREAM, append(2, " second"));
+    assertEquals(2, output.readValue().getSeq());
     StreamState reference =
         model.absorb(model.newState(), ByteTokenizer.encode("first second"), false).state();
     assertSameState(reference, storedState(STREAM));
+  }
+
+  @Test
+  void aSeqAboveLastPlusOneIsAGapAndCannotLockTheStream() {
+    byte[] key = STREAM.getBytes(StandardCharsets.UTF_8);
+    byte[] first = InfiniTopology.INPUT_SERDE.serialize("t", append(5, "x"));
+    input.pipeInput(key, first);
+    assertEquals(
+        "0",
+        header(
+            assertDeadLettered(key, first, DeadLetterReason.SEQ_GAP),
+            DeadLetterReason.LAST_SEQ_HEADER),
+        "a new stream starts at seq 1");
+    assertNull(sessions.get(STREAM));
+
+    send(STREAM, append(1, "first"));
+    output.readValue();
+    Map<String, String> before = snapshot();
+    for (InputEvent far :
+        List.of(append(Long.MAX_VALUE, "lock"), reset(Long.MAX_VALUE), append(3, "x"))) {
+      byte[] value = InfiniTopology.INPUT_SERDE.serialize("t", far);
+      input.pipeInput(key, value);
+      TestRecord<byte[], byte[]> dead = assertDeadLettered(key, value, DeadLetterReason.SEQ_GAP);
+      assertEquals("1", header(dead, DeadLetterReason.LAST_SEQ_HEADER));
+      assertTrue(header(dead, DeadLetterReason.DETAIL_HEADER).contains("expected 2"));
+    }
+    assertEquals(before, snapshot());
+    assertTrue(output.isEmpty());
+
+    send(STREAM, append(2, " second"));
+    assertEquals(2, output.readValue().getSeq());
+    assertEquals(2, sessions.get(STREAM).getLastSeq());
   }
 
   @Test
@@ -398,6 +436,25 @@ class InfiniTopologyTest {
             DeadLetterReason.UNDECODABLE),
         Arguments.of("null value", streamKey, null, DeadLetterReason.UNDECODABLE),
         Arguments.of(
+            "bytes after the Avro body",
+            streamKey,
+            concat(enc.apply(append(2, "x")), new byte[] {0}),
+            DeadLetterReason.UNDECODABLE),
+        Arguments.of(
+            "invalid UTF-8 in text",
+            streamKey,
+            replace(enc.apply(append(2, "ab@@cd")), "@@", new byte[] {(byte) 0xC3, (byte) 0x28}),
+            DeadLetterReason.UNDECODABLE),
+        Arguments.of(
+            "invalid UTF-8 in metadata",
+            streamKey,
+            replace(
+                enc.apply(
+                    InputEvent.newBuilder(append(2, "x")).setMetadata(Map.of("k", "@@")).build()),
+                "@@",
+                new byte[] {(byte) 0xFF, (byte) 0xFE}),
+            DeadLetterReason.UNDECODABLE),
+        Arguments.of(
             "truncated",
             streamKey,
             java.util.Arrays.copyOf(enc.apply(append(9, "some text")), 14),
@@ -444,6 +501,25 @@ class InfiniTopologyTest {
             DeadLetterReason.INVALID_SETTINGS));
   }
 
+  private static byte[] concat(byte[] a, byte[] b) {
+    byte[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, all, a.length, b.length);
+    return all;
+  }
+
+  /** {@code bytes} with the first occurrence of ASCII {@code marker} replaced (same length). */
+  private static byte[] replace(byte[] bytes, String marker, byte[] with) {
+    byte[] m = marker.getBytes(StandardCharsets.US_ASCII);
+    for (int i = 0; i + m.length <= bytes.length; i++) {
+      if (java.util.Arrays.equals(bytes, i, i + m.length, m, 0, m.length)) {
+        byte[] out = bytes.clone();
+        System.arraycopy(with, 0, out, i, with.length);
+        return out;
+      }
+    }
+    throw new AssertionError("marker not found");
+  }
+
   @ParameterizedTest(name = "{0}")
   @MethodSource("badEvents")
   void badEventsGoToTheDeadLetterTopicWithStateUnchanged(
@@ -454,21 +530,32 @@ class InfiniTopologyTest {
 
     RecordHeaders headers = new RecordHeaders();
     headers.add("trace", "abc".getBytes(StandardCharsets.UTF_8));
+    headers.add(DeadLetterReason.HEADER, "FORGED".getBytes(StandardCharsets.UTF_8));
+    headers.add(DeadLetterReason.LAST_SEQ_HEADER, "99".getBytes(StandardCharsets.UTF_8));
     input.pipeInput(new TestRecord<>(key, value, headers, T0));
 
-    assertDeadLettered(key, value, reason);
+    TestRecord<byte[], byte[]> dead = assertDeadLettered(key, value, reason);
+    assertEquals("abc", header(dead, "trace"), "other headers are kept");
+    assertNull(header(dead, DeadLetterReason.LAST_SEQ_HEADER), "forged headers are dropped");
     assertEquals(before, snapshot(), "stores unchanged");
     assertTrue(output.isEmpty());
   }
 
-  private void assertDeadLettered(byte[] key, byte[] value, DeadLetterReason reason) {
+  private TestRecord<byte[], byte[]> assertDeadLettered(
+      byte[] key, byte[] value, DeadLetterReason reason) {
     TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+    long reasons =
+        java.util.stream.StreamSupport.stream(
+                dead.headers().headers(DeadLetterReason.HEADER).spliterator(), false)
+            .count();
+    assertEquals(1, reasons, "one reason header, none carried over from the input");
     assertArrayEquals(key, dead.key());
     assertArrayEquals(value, dead.value());
     assertEquals(reason.name(), header(dead, DeadLetterReason.HEADER));
     assertFalse(header(dead, DeadLetterReason.DETAIL_HEADER).isEmpty());
     assertTrue(header(dead, DeadLetterReason.SOURCE_HEADER).startsWith(SETTINGS.inputTopic()));
     assertTrue(deadLetters.isEmpty());
+    return dead;
   }
 
   private static String header(TestRecord<byte[], byte[]> record, String name) {
@@ -476,25 +563,89 @@ class InfiniTopologyTest {
     return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
   }
 
-  @Test
-  void fingerprintMismatchIsDeadLetteredAndResetRecovers() {
-    send(STREAM, append(1, text(40, 8)));
-    output.readValue();
-    StoredSession session = sessions.get(STREAM);
+  /** Writes the stream's session as if {@code fingerprint}'s model had written it. */
+  private void setSessionModel(String fingerprint) {
     sessions.put(
-        STREAM, StoredSession.newBuilder(session).setModelFingerprint("0".repeat(64)).build());
+        STREAM,
+        StoredSession.newBuilder(sessions.get(STREAM)).setModelFingerprint(fingerprint).build());
+  }
+
+  /**
+   * Another model serves (simulated by the session's fingerprint): events, RESET included, are
+   * dead-lettered; back on the right model, a later event is a gap, and the dead-lettered event
+   * replays.
+   */
+  @Test
+  void fingerprintMismatchedEventReplaysOnceTheRightModelServes() {
+    byte[] key = STREAM.getBytes(StandardCharsets.UTF_8);
+    send(STREAM, append(1, "one "));
+    output.readValue();
+    setSessionModel("0".repeat(64));
     Map<String, String> before = snapshot();
 
-    byte[] value = InfiniTopology.INPUT_SERDE.serialize("t", append(2, "more"));
-    input.pipeInput(STREAM.getBytes(StandardCharsets.UTF_8), value);
-    assertDeadLettered(
-        STREAM.getBytes(StandardCharsets.UTF_8), value, DeadLetterReason.FINGERPRINT_MISMATCH);
-    assertEquals(before, snapshot());
+    byte[] two = InfiniTopology.INPUT_SERDE.serialize("t", append(2, "two "));
+    input.pipeInput(key, two);
+    assertDeadLettered(key, two, DeadLetterReason.FINGERPRINT_MISMATCH);
+    byte[] unpinnedReset = InfiniTopology.INPUT_SERDE.serialize("t", reset(2));
+    input.pipeInput(key, unpinnedReset);
+    assertDeadLettered(key, unpinnedReset, DeadLetterReason.FINGERPRINT_MISMATCH);
+    assertEquals(before, snapshot(), "RESET under another model deletes nothing");
     assertTrue(output.isEmpty());
 
-    send(STREAM, reset(3));
+    setSessionModel(model.fingerprint()); // the right model serves again
+    byte[] three = InfiniTopology.INPUT_SERDE.serialize("t", append(3, "three"));
+    input.pipeInput(key, three);
+    assertEquals(
+        "1",
+        header(
+            assertDeadLettered(key, three, DeadLetterReason.SEQ_GAP),
+            DeadLetterReason.LAST_SEQ_HEADER));
+
+    input.pipeInput(key, two); // the producer replays from last-seq + 1
+    input.pipeInput(key, three);
+    assertEquals(
+        List.of(2L, 3L), output.readValuesToList().stream().map(OutputEvent::getSeq).toList());
+    assertTrue(deadLetters.isEmpty());
+    StreamState reference =
+        model.absorb(model.newState(), ByteTokenizer.encode("one two three"), false).state();
+    assertSameState(reference, storedState(STREAM));
+  }
+
+  @Test
+  void resetPinnedToTheServingModelMovesAStreamToIt() {
+    send(STREAM, append(1, text(40, 8)));
+    output.readValue();
+    setSessionModel("0".repeat(64));
+
+    send(STREAM, InputEvent.newBuilder(reset(2)).setModelFingerprint("0".repeat(12)).build());
+    assertEquals(
+        DeadLetterReason.FINGERPRINT_MISMATCH.name(),
+        header(deadLetters.readRecord(), DeadLetterReason.HEADER),
+        "pinned to another model");
+    send(
+        STREAM,
+        InputEvent.newBuilder(reset(2))
+            .setModelFingerprint(model.fingerprint().substring(0, 11))
+            .build());
+    assertEquals(
+        DeadLetterReason.FINGERPRINT_MISMATCH.name(),
+        header(deadLetters.readRecord(), DeadLetterReason.HEADER),
+        "a pin shorter than 12 hex digits");
+    assertTrue(output.isEmpty());
+
+    send(
+        STREAM,
+        InputEvent.newBuilder(reset(2))
+            .setModelFingerprint(model.fingerprint().substring(0, 12))
+            .build());
     assertEquals(EventKind.RESET, output.readValue().getKind());
     assertEquals(model.fingerprint(), sessions.get(STREAM).getModelFingerprint());
+    try (KeyValueIterator<MemoryKey, StoredHeadMemory> it =
+        memory.range(MemoryKey.first(STREAM), MemoryKey.last(STREAM))) {
+      assertFalse(it.hasNext());
+    }
+    send(STREAM, append(3, "after"));
+    assertEquals(3, output.readValue().getSeq());
   }
 
   @Test
@@ -545,9 +696,9 @@ class InfiniTopologyTest {
     assertTrue(output.isEmpty());
   }
 
-  /** A failure that is not about the input (here: a closed model) fails the task instead. */
+  /** Even a closed model does not stop the stream thread: each event is dead-lettered. */
   @Test
-  void otherModelFailuresFailTheTaskAndConsumeNothing() {
+  void aClosedModelDeadLettersEventsAndWritesNothing() {
     InfiniModel closing = InfiniModel.create(ModelConfig.tiny(), 8);
     Properties props = StreamsProps.forModel(closing.config(), SETTINGS);
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "infini-test-closed");
@@ -562,17 +713,68 @@ class InfiniTopologyTest {
           closedDriver.createOutputTopic(
               SETTINGS.deadLetterTopic(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
       closing.close();
-      org.junit.jupiter.api.Assertions.assertThrows(
-          RuntimeException.class,
-          () ->
-              in.pipeInput(
-                  STREAM.getBytes(StandardCharsets.UTF_8),
-                  InfiniTopology.INPUT_SERDE.serialize("t", append(1, text(40, 12)))));
-      assertTrue(dlq.isEmpty(), "not dead-lettered");
+      for (int i = 0; i < 2; i++) {
+        in.pipeInput(
+            STREAM.getBytes(StandardCharsets.UTF_8),
+            InfiniTopology.INPUT_SERDE.serialize("t", append(1, text(40, 12))));
+        TestRecord<byte[], byte[]> dead = dlq.readRecord();
+        assertEquals(
+            DeadLetterReason.PROCESSING_ERROR.name(), header(dead, DeadLetterReason.HEADER));
+        assertFalse(header(dead, DeadLetterReason.EXCEPTION_HEADER).isEmpty());
+      }
       KeyValueStore<String, StoredSession> closedSessions =
           closedDriver.getKeyValueStore(SETTINGS.sessionsStore());
       assertNull(closedSessions.get(STREAM), "no state written");
     }
+  }
+
+  // ---- poison pills ----
+
+  static Stream<Arguments> faults() {
+    return Stream.of(
+        // the 2nd absorb call of a 20-token APPEND (chunks of 7): part of the text was absorbed
+        Arguments.of(
+            append(2, text(20, 13)),
+            2,
+            new IllegalStateException("injected fault"),
+            DeadLetterReason.PROCESSING_ERROR),
+        Arguments.of(
+            generate(2, "q", 4, 0f, PromptFormat.CHAT),
+            1,
+            new UnsupportedOperationException("injected fault"),
+            DeadLetterReason.PROCESSING_ERROR),
+        Arguments.of(
+            append(2, "x"),
+            1,
+            new IllegalArgumentException("injected fault"),
+            DeadLetterReason.MODEL_ERROR));
+  }
+
+  /**
+   * An exception while one event is applied dead-letters that event with a stack summary, writes
+   * nothing of it, and the stream goes on: the same event sent again is applied.
+   */
+  @ParameterizedTest
+  @MethodSource("faults")
+  void anExceptionWhileApplyingAnEventDeadLettersOnlyThatEvent(
+      InputEvent event, int failingCall, RuntimeException fault, DeadLetterReason reason) {
+    byte[] key = STREAM.getBytes(StandardCharsets.UTF_8);
+    send(STREAM, append(1, text(30, 14)));
+    output.readValue();
+    Map<String, String> before = snapshot();
+
+    faults.failCall(failingCall, fault);
+    byte[] value = InfiniTopology.INPUT_SERDE.serialize("t", event);
+    input.pipeInput(key, value);
+    TestRecord<byte[], byte[]> dead = assertDeadLettered(key, value, reason);
+    String summary = header(dead, DeadLetterReason.EXCEPTION_HEADER);
+    assertTrue(summary.startsWith(fault.getClass().getName() + ": injected fault at "), summary);
+    assertEquals(before, snapshot(), "nothing of the failed event written");
+    assertTrue(output.isEmpty());
+
+    input.pipeInput(key, value); // the thread still runs, and the seq was not used up
+    assertEquals(2, output.readValue().getSeq());
+    assertTrue(deadLetters.isEmpty());
   }
 
   // ---- schema evolution ----
@@ -604,6 +806,35 @@ class InfiniTopologyTest {
             .absorb(model.newState(), ByteTokenizer.encode("written by an older producer"), false)
             .state();
     assertSameState(reference, storedState(STREAM));
+  }
+
+  /**
+   * A newer producer's schema is not in this reader's history, so its events (a new kind included)
+   * are UNDECODABLE, named by the writer schema's wire fingerprint in hex. Only a reader given that
+   * schema in its history reads the new kind as UNKNOWN (UNKNOWN_KIND): {@code
+   * AvroSerdeTest.newerWritersUnknownKindReadsAsUnknown}.
+   */
+  @Test
+  void anEventOfANewerSchemaIsUndecodableAndNamesItsFingerprint() {
+    Schema next = SchemaHistory.parse("/io/infinistreams/schemas/InputEvent.next.avsc");
+    GenericRecord event = new GenericData.Record(next);
+    event.put("seq", 1L);
+    event.put("kind", new GenericData.EnumSymbol(next.getField("kind").schema(), "SUMMARIZE"));
+    event.put("text", "t");
+    ByteBuffer encoded;
+    try {
+      encoded = new BinaryMessageEncoder<GenericRecord>(GenericData.get(), next).encode(event);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    byte[] bytes = new byte[encoded.remaining()];
+    encoded.get(bytes);
+    byte[] key = STREAM.getBytes(StandardCharsets.UTF_8);
+    input.pipeInput(key, bytes);
+    TestRecord<byte[], byte[]> dead = assertDeadLettered(key, bytes, DeadLetterReason.UNDECODABLE);
+    String hex = HexFormat.of().formatHex(bytes, 2, 10);
+    assertTrue(header(dead, DeadLetterReason.DETAIL_HEADER).contains("fingerprint " + hex));
+    assertNull(sessions.get(STREAM));
   }
 
   @Test

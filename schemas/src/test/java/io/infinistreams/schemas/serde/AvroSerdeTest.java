@@ -170,6 +170,73 @@ class AvroSerdeTest {
   }
 
   @Test
+  void unknownWriterSchemaIsNamedByItsWireFingerprintInHex() {
+    Schema next = SchemaHistory.parse("/io/infinistreams/schemas/previous/InputEvent.next.avsc");
+    GenericRecord record = new GenericData.Record(next);
+    record.put("seq", 2L);
+    record.put("kind", new GenericData.EnumSymbol(next.getField("kind").schema(), "SUMMARIZE"));
+    record.put("text", "t");
+    record.put("priority", 3);
+    byte[] bytes = encode(next, record);
+    String hex = java.util.HexFormat.of().formatHex(bytes, 2, 10);
+    assertEquals(hex, AvroSerde.wireFingerprint(next));
+    SerializationException e =
+        assertThrows(
+            SerializationException.class, () -> AvroSerdes.inputEvent().deserialize("t", bytes));
+    assertTrue(
+        e.getMessage().contains("unknown writer schema, fingerprint " + hex), e.getMessage());
+  }
+
+  /** An InputEvent of the released schema before modelFingerprint reads with a null pin. */
+  @Test
+  void inputEventWithoutModelPinReadsWithNull() {
+    Schema v2 = SchemaHistory.parse("/io/infinistreams/schemas/history/InputEvent.v2.avsc");
+    GenericRecord generation = new GenericData.Record(v2.getField("generation").schema());
+    generation.put("maxNewTokens", 5);
+    generation.put("temperature", 0f);
+    generation.put("seed", 0L);
+    generation.put(
+        "format",
+        new GenericData.EnumSymbol(
+            v2.getField("generation").schema().getField("format").schema(), "RAW"));
+    GenericRecord old = new GenericData.Record(v2);
+    old.put("seq", 3L);
+    old.put("kind", new GenericData.EnumSymbol(v2.getField("kind").schema(), "RESET"));
+    old.put("text", "");
+    old.put("generation", generation);
+    old.put("eventTime", 7L);
+    old.put("metadata", Map.of("k", "v"));
+    InputEvent read = AvroSerdes.inputEvent().deserialize("t", encode(v2, old));
+    assertEquals(3, read.getSeq());
+    assertEquals(EventKind.RESET, read.getKind());
+    assertEquals(Map.of("k", "v"), read.getMetadata());
+    assertNull(read.getModelFingerprint());
+  }
+
+  @Test
+  void bytesAfterTheBodyAndInvalidUtf8AreRejected() {
+    AvroSerde<InputEvent> serde = AvroSerdes.inputEvent();
+    InputEvent event =
+        InputEvent.newBuilder().setSeq(1).setKind(EventKind.APPEND).setText("ab@@cd").build();
+    byte[] bytes = serde.serialize("t", event);
+    assertEquals(event, serde.deserialize("t", bytes));
+
+    byte[] longer = java.util.Arrays.copyOf(bytes, bytes.length + 1);
+    SerializationException trailing =
+        assertThrows(SerializationException.class, () -> serde.deserialize("t", longer));
+    assertTrue(trailing.getMessage().contains("bytes left after the Avro body"));
+
+    byte[] invalid = bytes.clone();
+    String s = new String(invalid, java.nio.charset.StandardCharsets.ISO_8859_1);
+    int at = s.indexOf("@@");
+    invalid[at] = (byte) 0xC3;
+    invalid[at + 1] = (byte) 0x28;
+    SerializationException utf8 =
+        assertThrows(SerializationException.class, () -> serde.deserialize("t", invalid));
+    assertTrue(utf8.getMessage().contains("not valid UTF-8"), utf8.getMessage());
+  }
+
+  @Test
   void newerWritersUnknownKindReadsAsUnknown() {
     Schema next = SchemaHistory.parse("/io/infinistreams/schemas/previous/InputEvent.next.avsc");
     GenericRecord record = new GenericData.Record(next);
