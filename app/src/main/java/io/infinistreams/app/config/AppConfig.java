@@ -235,6 +235,11 @@ public final class AppConfig {
     return string(PROCESSING_GUARANTEE);
   }
 
+  /** {@code instance.id}; empty means the host name. */
+  public String instanceId() {
+    return string(INSTANCE_ID);
+  }
+
   public int numStreamThreads() {
     return (Integer) values.get(NUM_STREAM_THREADS);
   }

@@ -33,6 +33,7 @@ public final class ConfigKeys {
   public static final String PROCESSING_GUARANTEE = "processing.guarantee";
   public static final String NUM_STREAM_THREADS = "num.stream.threads";
   public static final String COMMIT_INTERVAL_MS = "commit.interval.ms";
+  public static final String INSTANCE_ID = "instance.id";
 
   // Topics
   public static final String TOPIC_INPUT = "topic.input";
@@ -99,10 +100,14 @@ public final class ConfigKeys {
               PROCESSING_GUARANTEE,
               Type.STRING,
               "exactly_once_v2",
-              ValidString.in("exactly_once_v2", "at_least_once"),
+              ValidString.in("exactly_once_v2"),
               Importance.MEDIUM,
-              "Kafka Streams processing guarantee. With `exactly_once_v2` the memory, the output "
-                  + "event and the input offset commit together.")
+              "Kafka Streams processing guarantee; `exactly_once_v2` is the only accepted value: "
+                  + "the memory, the output event and the input offset commit together. One event "
+                  + "writes a session record and up to layers x heads memory records, so under "
+                  + "`at_least_once` a crash could leave a stream's heads and session disagreeing "
+                  + "(see docs/reliability.md). A `streams.processing.guarantee` override is "
+                  + "rejected as well.")
           .define(
               NUM_STREAM_THREADS,
               Type.INT,
@@ -110,6 +115,26 @@ public final class ConfigKeys {
               Range.atLeast(1),
               Importance.MEDIUM,
               "Stream threads of this instance; each runs the model on one core for its partitions.")
+          .define(
+              INSTANCE_ID,
+              Type.STRING,
+              "",
+              ConfigDef.LambdaValidator.with(
+                  (name, value) -> {
+                    String v = (String) value;
+                    if (v == null || !v.matches("[A-Za-z0-9._-]{0,64}")) {
+                      throw new ConfigException(
+                          name, value, "must be at most 64 of A-Z a-z 0-9 . _ -, or empty");
+                    }
+                  },
+                  () -> "(empty) or up to 64 of [A-Za-z0-9._-]"),
+              Importance.MEDIUM,
+              "Name of this instance, stable across restarts; empty: the host name. With "
+                  + "`application.id` and the absolute `state.dir` it makes the static consumer "
+                  + "group membership (`group.instance.id`), so an instance restarted after a crash "
+                  + "takes its partitions back at once instead of waiting out the dead member's "
+                  + "session timeout. Two instances of one application must not share a value "
+                  + "with the same state folder path (the second is fenced).")
           .define(
               COMMIT_INTERVAL_MS,
               Type.LONG,

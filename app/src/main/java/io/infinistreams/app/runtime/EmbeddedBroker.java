@@ -1,19 +1,29 @@
 package io.infinistreams.app.runtime;
 
+import io.infinistreams.app.cli.CliException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -41,7 +51,10 @@ import org.apache.kafka.server.common.MetadataVersion;
  * free (so {@link #bootstrapServers()} stays the same across restarts) and picks new ones
  * otherwise.
  *
- * <p>Start-up takes ~2-4 s. One broker per directory at a time (Kafka locks its log directory).
+ * <p>Start-up takes ~2-4 s. One broker per directory at a time: {@link #start} takes an exclusive
+ * file lock on {@code embedded-broker.lock} in the directory first and fails at once (a {@link
+ * CliException}) while another process or broker holds it. The directories are created owner-only
+ * ({@code rwx------}) where POSIX permissions exist: the topic data holds every input text.
  *
  * <p>Lifecycle: {@link #start(Path)} returns a running broker that accepts clients; {@link
  * #close()} shuts it down cleanly and leaves its data on disk.
@@ -50,14 +63,22 @@ public final class EmbeddedBroker implements AutoCloseable {
   private static final String PORTS_FILE = "embedded-broker.properties";
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
 
+  private static final String LOCK_FILE = "embedded-broker.lock";
+
+  /** The broker's session with its own controller (Kafka's default: 9 s). */
+  static final int BROKER_SESSION_TIMEOUT_MS = 3000;
+
   private final KafkaRaftServer server;
   private final Path dataDir;
   private final String bootstrapServers;
+  private final FolderLock lock;
 
-  private EmbeddedBroker(KafkaRaftServer server, Path dataDir, String bootstrapServers) {
+  private EmbeddedBroker(
+      KafkaRaftServer server, Path dataDir, String bootstrapServers, FolderLock lock) {
     this.server = server;
     this.dataDir = dataDir;
     this.bootstrapServers = bootstrapServers;
+    this.lock = lock;
   }
 
   /**
@@ -70,9 +91,10 @@ public final class EmbeddedBroker implements AutoCloseable {
   public static EmbeddedBroker start(Path dataDir) {
     Objects.requireNonNull(dataDir, "dataDir");
     Path logDir = dataDir.toAbsolutePath().resolve("kafka-logs");
+    FolderLock lock = FolderLock.acquire(dataDir);
     KafkaRaftServer server = null;
     try {
-      Files.createDirectories(logDir);
+      createOwnerOnly(logDir);
       int[] ports = ports(dataDir);
       String bootstrap = "127.0.0.1:" + ports[0];
       Properties props = serverProperties(logDir, ports[0], ports[1]);
@@ -82,14 +104,103 @@ public final class EmbeddedBroker implements AutoCloseable {
       server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
       server.startup();
       awaitReady(bootstrap);
-      return new EmbeddedBroker(server, dataDir, bootstrap);
+      return new EmbeddedBroker(server, dataDir, bootstrap, lock);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       stopQuietly(server);
+      lock.close();
       throw new IllegalStateException("interrupted while starting the embedded broker", e);
     } catch (Exception e) {
       stopQuietly(server);
+      lock.close();
       throw new IllegalStateException("embedded broker did not start in " + dataDir, e);
+    }
+  }
+
+  /**
+   * Creates {@code dir} (and missing parents) readable by the owner only ({@code rwx------}) where
+   * the file system has POSIX permissions, and restricts {@code dir} itself if it existed: the
+   * broker's files hold every input text. Elsewhere the folders get the platform's defaults.
+   */
+  static void createOwnerOnly(Path dir) throws IOException {
+    Path abs = dir.toAbsolutePath();
+    boolean posix =
+        Files.getFileStore(existingAncestor(abs))
+            .supportsFileAttributeView(PosixFileAttributeView.class);
+    if (!posix) {
+      Files.createDirectories(abs);
+      return;
+    }
+    Set<PosixFilePermission> ownerOnly = PosixFilePermissions.fromString("rwx------");
+    Files.createDirectories(abs, PosixFilePermissions.asFileAttribute(ownerOnly));
+    Files.setPosixFilePermissions(abs, ownerOnly);
+  }
+
+  private static Path existingAncestor(Path p) {
+    Path q = p;
+    while (q != null && Files.notExists(q)) {
+      q = q.getParent();
+    }
+    return q == null ? p.getRoot() : q;
+  }
+
+  /**
+   * An exclusive lock on {@code <dataDir>/embedded-broker.lock}, held while the broker runs, so
+   * that a second broker (another {@code run}, another {@code demo}, or this JVM again) never opens
+   * the same metadata log. The operating system releases it when the process dies, even by kill -9,
+   * so a crash never leaves a stale lock.
+   */
+  private static final class FolderLock implements AutoCloseable {
+    private final FileChannel channel;
+    private final FileLock lock;
+
+    private FolderLock(FileChannel channel, FileLock lock) {
+      this.channel = channel;
+      this.lock = lock;
+    }
+
+    static FolderLock acquire(Path dataDir) {
+      Path file = dataDir.toAbsolutePath().resolve(LOCK_FILE);
+      FileChannel channel = null;
+      try {
+        createOwnerOnly(dataDir);
+        channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock = channel.tryLock();
+        if (lock != null) {
+          return new FolderLock(channel, lock);
+        }
+      } catch (OverlappingFileLockException inThisJvm) {
+        // held by a broker of this JVM
+      } catch (IOException e) {
+        closeQuietly(channel);
+        throw new UncheckedIOException("cannot lock " + file, e);
+      }
+      closeQuietly(channel);
+      throw new CliException(
+          "the embedded broker folder "
+              + dataDir.toAbsolutePath().normalize()
+              + " is in use by another running broker (`infini run` or `demo`); stop it, or give"
+              + " this one another folder with --set embedded.broker.dir=DIR");
+    }
+
+    @Override
+    public void close() {
+      try {
+        lock.release();
+      } catch (IOException e) {
+        // closing the channel releases it as well
+      }
+      closeQuietly(channel);
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+      if (channel != null) {
+        try {
+          channel.close();
+        } catch (IOException e) {
+          // nothing to do: the process exit releases the lock
+        }
+      }
     }
   }
 
@@ -106,8 +217,12 @@ public final class EmbeddedBroker implements AutoCloseable {
   /** Shuts the broker down cleanly; its data stays under {@link #dataDir()}. */
   @Override
   public void close() {
-    server.shutdown();
-    server.awaitShutdown();
+    try {
+      server.shutdown();
+      server.awaitShutdown();
+    } finally {
+      lock.close();
+    }
   }
 
   private static Properties serverProperties(Path logDir, int brokerPort, int controllerPort) {
@@ -134,6 +249,12 @@ public final class EmbeddedBroker implements AutoCloseable {
     p.put("share.coordinator.state.topic.replication.factor", "1");
     p.put("share.coordinator.state.topic.min.isr", "1");
     p.put("group.initial.rebalance.delay.ms", "0");
+    // After a kill -9 the restarted controller keeps the previous incarnation's registration
+    // until its session expires (9 s by default) and the broker cannot register before that.
+    // Broker and controller are one process here: no network between them, so a short session
+    // is safe and the broker is back ~6 s sooner.
+    p.put("broker.session.timeout.ms", Integer.toString(BROKER_SESSION_TIMEOUT_MS));
+    p.put("broker.heartbeat.interval.ms", "1000");
     p.put("auto.create.topics.enable", "false");
     return p;
   }

@@ -11,8 +11,10 @@ import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
 import org.slf4j.Logger;
@@ -94,10 +96,16 @@ public final class InfiniApp implements AutoCloseable {
             config.topicPartitions(),
             config.topicReplicationFactor());
       }
+      int deadLetterMaxBytes = Topics.fitDeadLetters(bootstrap, config);
       TopologySettings settings = StreamsWiring.topologySettings(config);
       Topology topology = StreamsWiring.topology(settings, model);
       Properties props =
-          StreamsWiring.streamsProperties(config, model.config(), bootstrap, stateDir);
+          StreamsWiring.streamsProperties(
+              config, model.config(), bootstrap, stateDir, deadLetterMaxBytes);
+      log.info(
+          "static group member {} (session timeout {} ms)",
+          props.get(StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)),
+          StreamsWiring.SESSION_TIMEOUT_MS);
       streams = new KafkaStreams(topology, props);
       InfiniApp app = new InfiniApp(config, broker, bootstrap, stateDir, settings, streams);
       app.startStreams(startTimeout);

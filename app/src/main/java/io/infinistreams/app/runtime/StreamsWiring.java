@@ -6,8 +6,17 @@ import io.infinistreams.model.ModelConfig;
 import io.infinistreams.topology.InfiniTopology;
 import io.infinistreams.topology.StreamsProps;
 import io.infinistreams.topology.TopologySettings;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
 
@@ -17,6 +26,56 @@ import org.apache.kafka.streams.Topology;
  */
 public final class StreamsWiring {
   private StreamsWiring() {}
+
+  /**
+   * Consumer session timeout: how long a member that died without leaving (kill -9, a lost host)
+   * keeps its partitions when no instance with its {@code group.instance.id} comes back. Kafka's
+   * default is 45 s; heartbeats come from the consumer's own thread, so a long model call does not
+   * delay them, and 15 s leaves five heartbeats of slack.
+   */
+  public static final int SESSION_TIMEOUT_MS = 15_000;
+
+  /** Consumer heartbeat interval (Kafka's default), a fifth of {@link #SESSION_TIMEOUT_MS}. */
+  public static final int HEARTBEAT_INTERVAL_MS = 3_000;
+
+  /**
+   * The static group member id of this instance: {@code <application.id>-<instance.id or host
+   * name>-<8 hex digits of the SHA-256 of the absolute state.dir>}, with every character Kafka does
+   * not allow replaced by {@code _}. Stable across restarts of the same instance; two instances on
+   * one host differ by their state folders. Kafka Streams appends the stream thread's index.
+   */
+  public static String groupInstanceId(AppConfig config, Path stateDir) {
+    String instance = config.instanceId().isEmpty() ? hostName() : config.instanceId();
+    String dir = stateDir.toAbsolutePath().normalize().toString();
+    String hash;
+    try {
+      byte[] digest =
+          MessageDigest.getInstance("SHA-256").digest(dir.getBytes(StandardCharsets.UTF_8));
+      hash = HexFormat.of().formatHex(digest, 0, 4);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+    }
+    String app = config.applicationId();
+    if (app.length() > 120) {
+      app = app.substring(0, 120);
+    }
+    if (instance.length() > 64) {
+      instance = instance.substring(0, 64);
+    }
+    return (app + "-" + instance + "-" + hash).replaceAll("[^A-Za-z0-9._-]", "_");
+  }
+
+  private static String hostName() {
+    String env = System.getenv("HOSTNAME");
+    if (env != null && !env.isBlank()) {
+      return env.trim();
+    }
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (UnknownHostException e) {
+      return "localhost";
+    }
+  }
 
   public static TopologySettings topologySettings(AppConfig config) {
     TopologySettings d = TopologySettings.defaults();
@@ -45,7 +104,43 @@ public final class StreamsWiring {
    */
   public static Properties streamsProperties(
       AppConfig config, ModelConfig model, String bootstrapServers, Path stateDir) {
+    return streamsProperties(config, model, bootstrapServers, stateDir, 0);
+  }
+
+  /**
+   * As {@link #streamsProperties(AppConfig, ModelConfig, String, Path)}, with the producer's {@code
+   * max.request.size} raised to at least {@code minRequestBytes} (the dead-letter topic's {@code
+   * max.message.bytes}, so that the dead letter of any input record fits).
+   *
+   * <p>Also sets what recovery after a crash depends on: static group membership ({@code
+   * group.instance.id} from {@link #groupInstanceId}), a session timeout of {@value
+   * #SESSION_TIMEOUT_MS} ms, and the production exception handler ({@link
+   * InfiniProductionExceptionHandler}).
+   *
+   * @throws ConfigException if a {@code streams.processing.guarantee} override asks for anything
+   *     but {@code exactly_once_v2}
+   */
+  public static Properties streamsProperties(
+      AppConfig config,
+      ModelConfig model,
+      String bootstrapServers,
+      Path stateDir,
+      int minRequestBytes) {
+    String guarantee = config.streamsOverrides().get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG);
+    if (guarantee != null && !guarantee.equals(StreamsConfig.EXACTLY_ONCE_V2)) {
+      throw new ConfigException(
+          "streams.processing.guarantee="
+              + guarantee
+              + " is not supported: one event writes several store records and an output, which"
+              + " only exactly_once_v2 commits atomically");
+    }
     Properties p = StreamsProps.forModel(model, topologySettings(config));
+    String maxRequest = StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+    Object derived = p.get(maxRequest);
+    int current = derived == null ? 0 : Integer.parseInt(derived.toString());
+    if (minRequestBytes > current) {
+      p.put(maxRequest, minRequestBytes);
+    }
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toAbsolutePath().toString());
@@ -55,6 +150,21 @@ public final class StreamsWiring {
     p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.topicReplicationFactor());
     // There is no global store; enabling the handler there only silences a start-up warning.
     p.put("processing.exception.handler.global.enabled", true);
+    // Recovery after a crash: the restarted instance rejoins under the same static member id, so
+    // the coordinator hands its partitions back without waiting out the dead member's session.
+    p.put(
+        StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG),
+        groupInstanceId(config, stateDir));
+    p.put(
+        StreamsConfig.mainConsumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG),
+        SESSION_TIMEOUT_MS);
+    p.put(
+        StreamsConfig.mainConsumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG),
+        HEARTBEAT_INTERVAL_MS);
+    p.put(
+        StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG,
+        InfiniProductionExceptionHandler.class.getName());
+    p.put(InfiniProductionExceptionHandler.DEAD_LETTER_TOPIC_CONFIG, config.deadLetterTopic());
     p.putAll(config.streamsOverrides());
     return p;
   }

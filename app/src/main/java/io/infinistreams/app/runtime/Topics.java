@@ -10,12 +10,84 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Creates the application's topics when they are missing; existing topics are left alone. */
 public final class Topics {
+  private static final Logger log = LoggerFactory.getLogger(Topics.class);
+
   private Topics() {}
+
+  /** Room in a dead letter beyond the input record: the reason, detail and source headers. */
+  public static final int DEAD_LETTER_MARGIN_BYTES = 64 * 1024;
+
+  /**
+   * Makes every dead letter fit: the dead-letter topic's {@code max.message.bytes} is raised (never
+   * lowered) to the input topic's plus {@link #DEAD_LETTER_MARGIN_BYTES}, since a dead letter is an
+   * input record plus headers. Existing dead-letter topics are raised too (only this limit
+   * changes).
+   *
+   * @return the dead-letter topic's {@code max.message.bytes} afterwards: the producer's {@code
+   *     max.request.size} must be at least this
+   */
+  public static int fitDeadLetters(String bootstrapServers, AppConfig config)
+      throws InterruptedException {
+    try (Admin admin =
+        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+      ConfigResource input = new ConfigResource(ConfigResource.Type.TOPIC, config.inputTopic());
+      ConfigResource dlq = new ConfigResource(ConfigResource.Type.TOPIC, config.deadLetterTopic());
+      Map<ConfigResource, Config> configs =
+          admin.describeConfigs(List.of(input, dlq)).all().get(60, TimeUnit.SECONDS);
+      long inputMax = maxMessageBytes(configs.get(input));
+      long dlqMax = maxMessageBytes(configs.get(dlq));
+      long need = Math.min(Integer.MAX_VALUE, inputMax + DEAD_LETTER_MARGIN_BYTES);
+      if (dlqMax >= need) {
+        return (int) dlqMax;
+      }
+      admin
+          .incrementalAlterConfigs(
+              Map.of(
+                  dlq,
+                  List.of(
+                      new AlterConfigOp(
+                          new ConfigEntry(
+                              TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Long.toString(need)),
+                          AlterConfigOp.OpType.SET))))
+          .all()
+          .get(60, TimeUnit.SECONDS);
+      log.info(
+          "dead-letter topic {}: max.message.bytes {} -> {} (input topic {} accepts {})",
+          config.deadLetterTopic(),
+          dlqMax,
+          need,
+          config.inputTopic(),
+          inputMax);
+      return (int) need;
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException(
+          "cannot set max.message.bytes of the dead-letter topic "
+              + config.deadLetterTopic()
+              + " at "
+              + bootstrapServers,
+          e);
+    }
+  }
+
+  private static long maxMessageBytes(Config config) {
+    ConfigEntry entry = config == null ? null : config.get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
+    if (entry == null || entry.value() == null) {
+      return 1_048_588; // Kafka's default
+    }
+    return Long.parseLong(entry.value());
+  }
 
   /** Names of the topics that were created (empty if all existed). */
   public static List<String> ensure(String bootstrapServers, AppConfig config)

@@ -1,12 +1,15 @@
 package io.infinistreams.app.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.infinistreams.app.Main;
 import io.infinistreams.app.client.StreamClient;
 import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.app.runtime.InfiniApp;
+import io.infinistreams.app.runtime.InfiniProductionExceptionHandler;
 import io.infinistreams.app.runtime.PasskeyDemo;
 import io.infinistreams.app.runtime.StateInspector;
 import io.infinistreams.model.InfiniModel;
@@ -20,9 +23,24 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.streams.KafkaStreams;
 import org.jline.terminal.TerminalBuilder;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -218,6 +236,130 @@ class CliEndToEndTest {
                 "infini: stream 'bob': event seq 1 was rejected "
                     + "(dead-lettered): INVALID_SETTINGS"),
         ask.err());
+  }
+
+  @Test
+  void aSecondRunInTheSameFolderFailsAtOnceWithOneLine() {
+    long t0 = System.nanoTime();
+    Run second =
+        run(
+            "run",
+            "--set",
+            "embedded.broker.dir=" + dir.resolve("kafka"),
+            "--set",
+            "model.random=tiny",
+            "--state-dir",
+            dir.resolve("second-state").toString());
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    assertEquals(2, second.exit(), second.err());
+    assertTrue(second.err().startsWith("infini: the embedded broker folder "), second.err());
+    assertTrue(second.err().contains("is in use by another running broker"), second.err());
+    assertEquals(1, second.err().lines().count(), "one line, no stack trace: " + second.err());
+    assertTrue(seconds < 30, "fails at once: " + seconds + " s");
+    assertEquals(KafkaStreams.State.RUNNING, app.streams().state(), "the first one runs on");
+  }
+
+  /**
+   * An input value of ~1 MiB (just under the input topic's limit; 61 bytes below are the record
+   * batch header) is dead-lettered with extra headers: the dead letter is larger than the input
+   * record, and fits because the dead-letter topic accepts more than the input topic. The processor
+   * keeps running and serves the next event.
+   */
+  @Test
+  void aRecordNearOneMebibyteIsDeadLetteredAndTheServiceGoesOn() throws Exception {
+    String bootstrap = app.bootstrapServers();
+    long refusedBefore = InfiniProductionExceptionHandler.deadLettersRefused();
+    // the largest value the input topic (max.message.bytes 1,048,588 per record batch) accepts
+    // with a 4-byte key, less a few bytes
+    byte[] value = new byte[1_048_480];
+    Arrays.fill(value, (byte) 'x'); // not single-object Avro: UNDECODABLE
+    Map<String, Object> producerProps =
+        Map.of(
+            ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+            bootstrap,
+            ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
+            2 << 20);
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(producerProps, new ByteArraySerializer(), new ByteArraySerializer())) {
+      producer
+          .send(
+              new ProducerRecord<>(
+                  app.config().inputTopic(), "huge".getBytes(StandardCharsets.UTF_8), value))
+          .get(60, TimeUnit.SECONDS);
+    }
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+      ConfigResource dlq =
+          new ConfigResource(ConfigResource.Type.TOPIC, app.config().deadLetterTopic());
+      long limit =
+          Long.parseLong(
+              admin
+                  .describeConfigs(List.of(dlq))
+                  .all()
+                  .get()
+                  .get(dlq)
+                  .get("max.message.bytes")
+                  .value());
+      assertTrue(limit >= 1_048_588 + 64 * 1024, "dead-letter topic limit " + limit);
+    }
+    Map<String, Object> consumerProps =
+        Map.of(
+            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+            bootstrap,
+            ConsumerConfig.GROUP_ID_CONFIG,
+            "huge-check",
+            ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+            "earliest",
+            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+            "read_committed");
+    ConsumerRecord<byte[], byte[]> dead = null;
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(
+            consumerProps, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      consumer.subscribe(List.of(app.config().deadLetterTopic()));
+      long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+      while (dead == null && System.nanoTime() < deadline) {
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(250))) {
+          if (r.key() != null && new String(r.key(), StandardCharsets.UTF_8).equals("huge")) {
+            dead = r;
+          }
+        }
+      }
+    }
+    assertNotNull(dead, "the ~1 MiB record reached the dead-letter topic");
+    assertArrayEquals(value, dead.value());
+    assertEquals(
+        "UNDECODABLE",
+        new String(dead.headers().lastHeader("infini.dlq.reason").value(), StandardCharsets.UTF_8));
+    assertTrue(
+        dead.serializedValueSize() + dead.serializedKeySize() + headerBytes(dead) + 61 > 1_048_588,
+        "the dead letter is larger than the input topic's limit");
+    assertEquals(KafkaStreams.State.RUNNING, app.streams().state());
+    assertEquals(
+        refusedBefore,
+        InfiniProductionExceptionHandler.deadLettersRefused(),
+        "no dead letter refused (the counter is per JVM)");
+
+    Run ask =
+        run(
+            "ask",
+            "after-huge",
+            "still there?",
+            "--bootstrap-servers",
+            bootstrap,
+            "--max-tokens",
+            "2",
+            "--raw",
+            "--timeout",
+            "120");
+    assertEquals(0, ask.exit(), ask.err());
+  }
+
+  private static int headerBytes(ConsumerRecord<byte[], byte[]> r) {
+    int n = 0;
+    for (Header h : r.headers()) {
+      n += h.key().length() + (h.value() == null ? 0 : h.value().length);
+    }
+    return n;
   }
 
   @Test

@@ -153,6 +153,25 @@ class AppConfigTest {
             () -> AppConfig.builder().override("processing.guarantee", "exactly_once").build());
     assertTrue(
         badGuarantee.getMessage().contains("'processing.guarantee'"), badGuarantee.getMessage());
+    ConfigException atLeastOnce =
+        assertThrows(
+            ConfigException.class,
+            () -> AppConfig.builder().override("processing.guarantee", "at_least_once").build());
+    assertTrue(
+        atLeastOnce.getMessage().contains("'processing.guarantee'"), atLeastOnce.getMessage());
+
+    assertEquals("", AppConfig.defaults().instanceId(), "empty: the host name");
+    assertEquals(
+        "node-1.a_b",
+        AppConfig.builder().override("instance.id", "node-1.a_b").build().instanceId());
+    ConfigException badInstance =
+        assertThrows(
+            ConfigException.class,
+            () -> AppConfig.builder().override("instance.id", "has space").build());
+    assertTrue(badInstance.getMessage().contains("'instance.id'"), badInstance.getMessage());
+    assertThrows(
+        ConfigException.class,
+        () -> AppConfig.builder().override("instance.id", "x".repeat(65)).build());
 
     assertThrows(
         ConfigException.class, () -> AppConfig.builder().override("application.id", "").build());

@@ -1,11 +1,16 @@
 package io.infinistreams.app.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.infinistreams.app.cli.CliException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,6 +55,39 @@ class EmbeddedBrokerTest {
       // group "g" committed after "first": it resumes there
       assertEquals(List.of("second"), consumeAll(broker.bootstrapServers(), "g", 1));
       assertEquals(List.of("first", "second"), consumeAll(broker.bootstrapServers(), "h", 2));
+    }
+  }
+
+  @Test
+  void theFolderIsLockedAndOwnerOnly() throws Exception {
+    Path data = dir.resolve("a").resolve("kafka");
+    try (EmbeddedBroker broker = EmbeddedBroker.start(data)) {
+      CliException second = assertThrows(CliException.class, () -> EmbeddedBroker.start(data));
+      assertTrue(
+          second.getMessage().contains("is in use by another running broker"), second.getMessage());
+      assertTrue(
+          second.getMessage().contains(data.toAbsolutePath().toString()), second.getMessage());
+      if (Files.getFileStore(data).supportsFileAttributeView(PosixFileAttributeView.class)) {
+        Set<PosixFilePermission> ownerOnly = PosixFilePermissions.fromString("rwx------");
+        assertEquals(ownerOnly, Files.getPosixFilePermissions(data), "data folder");
+        assertEquals(ownerOnly, Files.getPosixFilePermissions(data.resolve("kafka-logs")));
+      }
+    }
+    // an existing folder with open permissions is restricted on the next start
+    if (Files.getFileStore(data).supportsFileAttributeView(PosixFileAttributeView.class)) {
+      Files.setPosixFilePermissions(data, PosixFilePermissions.fromString("rwxr-xr-x"));
+      Files.setPosixFilePermissions(
+          data.resolve("kafka-logs"), PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+    try (EmbeddedBroker again = EmbeddedBroker.start(data)) {
+      // the lock was released by close(): the same folder starts again
+      if (Files.getFileStore(data).supportsFileAttributeView(PosixFileAttributeView.class)) {
+        assertEquals(
+            PosixFilePermissions.fromString("rwx------"),
+            Files.getPosixFilePermissions(data.resolve("kafka-logs")));
+        assertEquals(
+            PosixFilePermissions.fromString("rwx------"), Files.getPosixFilePermissions(data));
+      }
     }
   }
 

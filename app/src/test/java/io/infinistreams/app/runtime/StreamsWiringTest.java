@@ -1,6 +1,9 @@
 package io.infinistreams.app.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.model.ModelConfig;
@@ -9,6 +12,7 @@ import io.infinistreams.topology.TopologySettings;
 import java.nio.file.Path;
 import java.util.Properties;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.Test;
 
@@ -45,7 +49,6 @@ class StreamsWiringTest {
     AppConfig c =
         AppConfig.builder()
             .override("application.id", "app")
-            .override("processing.guarantee", "at_least_once")
             .override("num.stream.threads", "2")
             .override("streams.commit.interval.ms", "5000")
             .override("streams.producer.linger.ms", "20")
@@ -54,10 +57,7 @@ class StreamsWiringTest {
     assertEquals("app", p.get(StreamsConfig.APPLICATION_ID_CONFIG));
     assertEquals("broker:9092", p.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG));
     assertEquals(Path.of("st").toAbsolutePath().toString(), p.get(StreamsConfig.STATE_DIR_CONFIG));
-    assertEquals(
-        "at_least_once",
-        p.get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG),
-        "the configured guarantee wins over the derived exactly_once_v2");
+    assertEquals("exactly_once_v2", p.get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG));
     assertEquals(2, p.get(StreamsConfig.NUM_STREAM_THREADS_CONFIG));
     assertEquals(
         "5000",
@@ -68,5 +68,47 @@ class StreamsWiringTest {
         StreamsProps.maxMessageBytes(model, StreamsWiring.topologySettings(c)),
         p.get(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG)),
         "the record-size bound derived from the model is kept");
+  }
+
+  @Test
+  void aStreamsOverrideOfTheGuaranteeIsRejected() {
+    AppConfig c =
+        AppConfig.builder().override("streams.processing.guarantee", "at_least_once").build();
+    ConfigException e =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                StreamsWiring.streamsProperties(
+                    c, ModelConfig.tiny(), "broker:9092", Path.of("st")));
+    assertTrue(e.getMessage().contains("exactly_once_v2"), e.getMessage());
+    AppConfig same =
+        AppConfig.builder().override("streams.processing.guarantee", "exactly_once_v2").build();
+    StreamsWiring.streamsProperties(same, ModelConfig.tiny(), "broker:9092", Path.of("st"));
+  }
+
+  @Test
+  void staticMembershipShortSessionAndTheProductionHandlerAreSet() {
+    AppConfig c =
+        AppConfig.builder()
+            .override("application.id", "my app")
+            .override("instance.id", "node-7")
+            .build();
+    Properties p =
+        StreamsWiring.streamsProperties(c, ModelConfig.tiny(), "b:1", Path.of("st"), 5_000_000);
+    String id = (String) p.get("main.consumer.group.instance.id");
+    assertTrue(id.matches("my_app-node-7-[0-9a-f]{8}"), id);
+    assertEquals(id, StreamsWiring.groupInstanceId(c, Path.of("st")), "stable");
+    assertNotEquals(id, StreamsWiring.groupInstanceId(c, Path.of("other")), "another state folder");
+    assertEquals(StreamsWiring.SESSION_TIMEOUT_MS, p.get("main.consumer.session.timeout.ms"));
+    assertEquals(
+        InfiniProductionExceptionHandler.class.getName(),
+        p.get(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG));
+    assertEquals("infini-dlq", p.get(InfiniProductionExceptionHandler.DEAD_LETTER_TOPIC_CONFIG));
+    assertEquals(
+        5_000_000,
+        p.get(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG)),
+        "raised to the dead-letter topic's limit");
+    String host = StreamsWiring.groupInstanceId(AppConfig.defaults(), Path.of("st"));
+    assertTrue(host.startsWith("infini-streams-") && host.length() > 24, host);
   }
 }
