@@ -60,16 +60,24 @@ public final class AskCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     try (StreamClient client = StreamClient.connect(config, BrokerAddress.forClient(config), key)) {
       long s = seq != null ? seq : client.lastSeq() + 1;
-      client.generate(s, prompt, generation);
-      client.flush();
       OutputEvent reply;
-      try {
-        reply = client.awaitOutput(s, Duration.ofSeconds(timeoutSeconds));
-      } catch (TimeoutException e) {
-        throw new CliException(
-            e.getMessage() + " (is `infini run` running? was seq " + s + " already used?)");
-      } catch (StreamClient.RejectedException e) {
-        throw new CliException("stream '" + key + "': " + e.getMessage());
+      for (int attempt = 0; ; attempt++) {
+        client.generate(s, prompt, generation);
+        client.flush();
+        try {
+          reply = client.awaitOutput(s, Duration.ofSeconds(timeoutSeconds));
+          break;
+        } catch (TimeoutException e) {
+          throw new CliException(
+              e.getMessage() + " (is `infini run` running? was seq " + s + " already used?)");
+        } catch (StreamClient.RejectedException e) {
+          long expected = e.expectedSeq();
+          if (seq == null && attempt == 0 && expected > 0 && expected != s) {
+            s = expected; // numbered by us from the topics: send again at the seq it expects
+            continue;
+          }
+          throw new CliException("stream '" + key + "': " + e.getMessage());
+        }
       }
       out.println(reply.getGeneratedText() == null ? "" : reply.getGeneratedText());
       out.flush();

@@ -91,9 +91,21 @@ public final class ChatCommand implements Callable<Integer> {
               line.equals("/reset")
                   ? "(stream reset)"
                   : reply.getGeneratedText() == null ? "" : reply.getGeneratedText().strip());
-        } catch (TimeoutException | StreamClient.RejectedException e) {
+        } catch (TimeoutException e) {
           err.println("infini: " + e.getMessage());
           err.flush();
+        } catch (StreamClient.RejectedException e) {
+          long expected = e.expectedSeq();
+          err.println(
+              "infini: "
+                  + e.getMessage()
+                  + (expected > 0
+                      ? "; the stream expects seq " + expected + ": send it again"
+                      : ""));
+          err.flush();
+          if (expected > 0) {
+            seq = expected - 1;
+          }
         }
         out.flush();
       }

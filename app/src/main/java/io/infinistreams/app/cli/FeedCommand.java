@@ -119,8 +119,21 @@ public final class FeedCommand implements Callable<Integer> {
                       absorbing.update(absorbed[0]);
                     }
                   });
-        } catch (TimeoutException | StreamClient.RejectedException e) {
+        } catch (TimeoutException e) {
           throw new CliException("stream '" + key + "': " + e.getMessage());
+        } catch (StreamClient.RejectedException e) {
+          long expected = e.expectedSeq();
+          throw new CliException(
+              "stream '"
+                  + key
+                  + "': "
+                  + e.getMessage()
+                  + (expected > 0
+                      ? "; the stream expects seq "
+                          + expected
+                          + ": feed again with --start-seq "
+                          + expected
+                      : ""));
         }
         absorbing.finish();
         out.printf(

@@ -172,8 +172,10 @@ public final class StreamClient implements AutoCloseable {
   public static final class RejectedException extends Exception {
     private static final long serialVersionUID = 1L;
     private final long seq;
+    private final String reason;
+    private final long lastApplied;
 
-    RejectedException(long seq, String reason, String detail) {
+    RejectedException(long seq, String reason, String detail, long lastApplied) {
       super(
           "event seq "
               + seq
@@ -181,10 +183,28 @@ public final class StreamClient implements AutoCloseable {
               + reason
               + (detail.isEmpty() ? "" : ": " + detail));
       this.seq = seq;
+      this.reason = reason;
+      this.lastApplied = lastApplied;
     }
 
     public long seq() {
       return seq;
+    }
+
+    /** The dead-letter reason, e.g. SEQ_GAP. */
+    public String reason() {
+      return reason;
+    }
+
+    /**
+     * The seq the stream expects next, when the rejection was about the sequence number (a gap or a
+     * duplicate: the processor names its last applied seq); else -1.
+     */
+    public long expectedSeq() {
+      boolean aboutSeq =
+          DeadLetterReason.SEQ_GAP.name().equals(reason)
+              || DeadLetterReason.DUPLICATE_SEQ.name().equals(reason);
+      return aboutSeq && lastApplied >= 0 ? lastApplied + 1 : -1;
     }
   }
 
@@ -220,7 +240,8 @@ public final class StreamClient implements AutoCloseable {
             throw new RejectedException(
                 rejected,
                 header(r, DeadLetterReason.HEADER),
-                header(r, DeadLetterReason.DETAIL_HEADER));
+                header(r, DeadLetterReason.DETAIL_HEADER),
+                longOrMinus1(header(r, DeadLetterReason.LAST_SEQ_HEADER)));
           }
           continue;
         }
@@ -250,6 +271,14 @@ public final class StreamClient implements AutoCloseable {
       return value == null ? -1 : serde.deserialize(deadLetterTopic, value).getSeq();
     } catch (RuntimeException undecodable) {
       return -1; // not an event of this client's (it writes only decodable ones)
+    }
+  }
+
+  private static long longOrMinus1(String text) {
+    try {
+      return text.isEmpty() ? -1 : Long.parseLong(text.strip());
+    } catch (NumberFormatException e) {
+      return -1;
     }
   }
 

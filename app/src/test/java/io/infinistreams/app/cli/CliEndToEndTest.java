@@ -3,6 +3,7 @@ package io.infinistreams.app.cli;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.infinistreams.app.Main;
@@ -236,6 +237,40 @@ class CliEndToEndTest {
                 "infini: stream 'bob': event seq 1 was rejected "
                     + "(dead-lettered): INVALID_SETTINGS"),
         ask.err());
+  }
+
+  /**
+   * A refused event at the tail of the input topic (here a gap) would make the next seq the client
+   * reads from the topics a gap too: {@code ask} sends again at the seq the dead letter says the
+   * stream expects, and is answered.
+   */
+  @Test
+  void askResynchronisesAfterARefusedSeq() throws Exception {
+    try (StreamClient client =
+        StreamClient.connect(AppConfig.defaults(), app.bootstrapServers(), "erin")) {
+      client.append(7, "a gap: the stream expects seq 1", (metadata, e) -> {});
+      client.flush();
+      StreamClient.RejectedException refused =
+          assertThrows(
+              StreamClient.RejectedException.class,
+              () -> client.awaitOutput(7, java.time.Duration.ofSeconds(120)));
+      assertEquals("SEQ_GAP", refused.reason());
+      assertEquals(1, refused.expectedSeq());
+      assertEquals(7, client.lastSeq(), "the refused event is the last one on the input topic");
+    }
+    Run ask =
+        run(
+            "ask",
+            "erin",
+            "What is the pass key?",
+            "--bootstrap-servers",
+            app.bootstrapServers(),
+            "--max-tokens",
+            "4",
+            "--timeout",
+            "120");
+    assertEquals(0, ask.exit(), ask.err());
+    assertTrue(ask.err().contains("[stream 'erin' seq 1:"), ask.err());
   }
 
   @Test
