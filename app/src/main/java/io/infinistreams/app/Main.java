@@ -22,7 +22,7 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "infini",
     mixinStandardHelpOptions = true,
-    version = "infini-streams 0.1.0",
+    version = Main.VERSION,
     description =
         "Kafka Streams with an unbounded per-key context (Infini-attention memory in RocksDB).",
     subcommands = {
@@ -34,6 +34,9 @@ import picocli.CommandLine.Spec;
       ConfigCommand.class
     })
 public final class Main implements Runnable {
+
+  /** What {@code -V} prints, on the launcher and on every command. */
+  public static final String VERSION = "infini-streams 0.1.0";
 
   @Spec CommandSpec spec;
 
@@ -50,6 +53,9 @@ public final class Main implements Runnable {
     cl.addSubcommand(new BenchCommand());
     cl.addSubcommand(new EndToEndBench());
     cl.addSubcommand(new CommandLine.HelpCommand());
+    for (CommandLine sub : cl.getSubcommands().values()) {
+      sub.getCommandSpec().version(VERSION); // -V on a command prints the version too
+    }
     cl.setExecutionExceptionHandler(
         (ex, commandLine, parseResult) -> {
           if (ex instanceof CliException || ex instanceof ConfigException) {

@@ -62,7 +62,7 @@ public final class ChatCommand implements Callable<Integer> {
       PrintWriter out = terminal.writer();
       long seq = client.lastSeq();
       out.printf(
-          "chat with stream '%s' (next seq %d). /reset forgets, /quit or Ctrl-D exits.%n",
+          "chat with stream '%s' (next seq %d). /help, /reset forgets, /quit or Ctrl-D exits.%n",
           key, seq + 1);
       while (true) {
         String line;
@@ -73,6 +73,11 @@ public final class ChatCommand implements Callable<Integer> {
         }
         line = line.strip();
         if (line.isEmpty()) {
+          continue;
+        }
+        if (line.equals("/help")) { // a command of this client, never sent to the model
+          out.println("/reset forgets the stream, /quit or Ctrl-D exits; any other line is sent.");
+          out.flush();
           continue;
         }
         if (line.equals("/quit") || line.equals("/exit")) {

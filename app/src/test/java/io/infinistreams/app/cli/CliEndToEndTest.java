@@ -172,7 +172,8 @@ class CliEndToEndTest {
     PipedOutputStream keyboard = new PipedOutputStream();
     PipedInputStream typed = new PipedInputStream(keyboard);
     keyboard.write(
-        "my code is 4471\n/reset\nwhat is my code?\n/quit\n".getBytes(StandardCharsets.UTF_8));
+        "my code is 4471\n/help\n/reset\nwhat is my code?\n/quit\n"
+            .getBytes(StandardCharsets.UTF_8));
     keyboard.flush();
     ChatCommand chat = new ChatCommand();
     chat.terminals =
@@ -199,6 +200,7 @@ class CliEndToEndTest {
     String shown = screen.toString(StandardCharsets.UTF_8);
     assertTrue(shown.contains("chat with stream 'carol' (next seq 1)"), shown);
     assertTrue(shown.contains("(stream reset)"), shown);
+    assertTrue(shown.contains("/reset forgets the stream, /quit or Ctrl-D exits"), shown);
     try (StreamClient client =
         StreamClient.connect(AppConfig.defaults(), app.bootstrapServers(), "carol")) {
       assertEquals(3, client.lastSeq(), "GENERATE, RESET, GENERATE");

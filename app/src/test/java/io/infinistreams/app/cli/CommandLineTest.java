@@ -41,6 +41,15 @@ class CommandLineTest {
     }
   }
 
+  @Test
+  void minusVOnACommandPrintsTheVersion() {
+    for (String command : new String[] {"run", "ask", "bench", "config"}) {
+      Run v = run(command, "-V");
+      assertEquals(0, v.exit(), command);
+      assertEquals(io.infinistreams.app.Main.VERSION, v.out().strip(), command);
+    }
+  }
+
   /** The application carries no trainer: training is a separate tool and module. */
   @Test
   void theApplicationHasNoTrainingCommandsOrClasses() {
