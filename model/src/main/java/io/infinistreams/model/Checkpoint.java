@@ -159,6 +159,9 @@ public final class Checkpoint {
     o.addProperty("memoryRead", c.memoryRead().name());
     o.addProperty("ropeBase", c.ropeBase());
     o.addProperty("overlap", c.overlap());
+    if (c.shortConv() != 0) {
+      o.addProperty("shortConv", c.shortConv()); // absent means 0 (older manifests)
+    }
     return o;
   }
 
@@ -178,12 +181,17 @@ public final class Checkpoint {
           "ropeBase",
           "overlap");
 
+  /** Configuration fields a manifest may leave out, each meaning 0 when absent. */
+  private static final Set<String> OPTIONAL_CONFIG_KEYS = Set.of("shortConv");
+
   /**
-   * The configuration of a manifest. Every field is required and no other is allowed: a checkpoint
-   * made with a variant this version does not implement is refused, never run as something else.
+   * The configuration of a manifest. Every field is required (but {@link #OPTIONAL_CONFIG_KEYS})
+   * and no other is allowed: a checkpoint made with a variant this version does not implement is
+   * refused, never run as something else.
    */
   public static ModelConfig configFromJson(JsonObject o) {
     Set<String> keys = new TreeSet<>(o.keySet());
+    keys.removeAll(OPTIONAL_CONFIG_KEYS);
     if (!keys.equals(new TreeSet<>(CONFIG_KEYS))) {
       Set<String> extra = new TreeSet<>(keys);
       extra.removeAll(CONFIG_KEYS);
@@ -204,6 +212,7 @@ public final class Checkpoint {
         UpdateRule.valueOf(o.get("updateRule").getAsString()),
         MemoryRead.valueOf(o.get("memoryRead").getAsString()),
         o.get("ropeBase").getAsFloat(),
-        o.get("overlap").getAsInt());
+        o.get("overlap").getAsInt(),
+        o.has("shortConv") ? o.get("shortConv").getAsInt() : 0);
   }
 }

@@ -107,8 +107,11 @@ public final class InfiniTransformer {
    *
    * @param keys (L) of (B, H, P, K)
    * @param values (L) of (B, H, P, V)
+   * @param tails (L) of (B, S-1, 2HK+HV): the projections of the last S-1 positions before the
+   *     convolution (zero rows before the window's start), what the next position's short
+   *     convolution reads; null entries when the model has none (S <= 1)
    */
-  public record KvCache(List<NDArray> keys, List<NDArray> values) {
+  public record KvCache(List<NDArray> keys, List<NDArray> values, List<NDArray> tails) {
     /** P, the number of cached positions. */
     public int length() {
       return keys.isEmpty() ? 0 : Math.toIntExact(keys.get(0).getShape().get(2));
@@ -117,6 +120,11 @@ public final class InfiniTransformer {
     public KvCache attach(NDManager manager) {
       keys.forEach(k -> k.attach(manager));
       values.forEach(v -> v.attach(manager));
+      for (NDArray t : tails) {
+        if (t != null) {
+          t.attach(manager);
+        }
+      }
       return this;
     }
   }
@@ -141,8 +149,10 @@ public final class InfiniTransformer {
    * @param keys (B, H, P+T, K) RoPE keys of the open segment, for the KV cache
    * @param values (B, H, P+T, V) values of the open segment
    * @param strength (B, H, N, 1) the write strengths if this call wrote under GATED, else null
+   * @param tail (B, S-1, 2HK+HV) the last S-1 projections before the convolution, or null
    */
-  record Attention(NDArray out, Memory memory, NDArray keys, NDArray values, NDArray strength) {}
+  record Attention(
+      NDArray out, Memory memory, NDArray keys, NDArray values, NDArray strength, NDArray tail) {}
 
   private InfiniTransformer() {}
 
@@ -182,12 +192,15 @@ public final class InfiniTransformer {
     List<NDArray> keys = new ArrayList<>();
     List<NDArray> values = new ArrayList<>();
     List<NDArray> strengths = new ArrayList<>();
+    List<NDArray> tails = new ArrayList<>();
     for (int l = 0; l < c.layers(); l++) {
       PreparedLayer lp = p.layers().get(l);
       NDArray pastK = cache == null ? null : cache.keys().get(l);
       NDArray pastV = cache == null ? null : cache.values().get(l);
+      NDArray pastTail = cache == null ? null : cache.tails().get(l);
       NDArray h = rmsNorm(x, lp.w().attnNorm()); // (B, T, D)
-      Attention a = attention(c, lp, h, memories.get(l), pastK, pastV, rope, mask, o.writeMemory());
+      Attention a =
+          attention(c, lp, h, memories.get(l), pastK, pastV, pastTail, rope, mask, o.writeMemory());
       x = x.add(a.out()); // (B, T, D) residual
       if (o.computeLogits() || l < c.layers() - 1) {
         x = x.add(feedForward(rmsNorm(x, lp.w().ffnNorm()), lp.w())); // (B, T, D) residual
@@ -196,6 +209,7 @@ public final class InfiniTransformer {
       keys.add(a.keys());
       values.add(a.values());
       strengths.add(a.strength());
+      tails.add(a.tail());
     }
     NDArray logits = null;
     if (o.computeLogits()) {
@@ -203,7 +217,7 @@ public final class InfiniTransformer {
       NDArray own = context > 0 ? x.get(":, " + context + ":, :") : x; // (B, T', D)
       logits = lmHead(rmsNorm(own, p.weights().finalNorm()), p.weights().embed()); // (B, T', W)
     }
-    return new Output(logits, newMemories, new KvCache(keys, values), strengths);
+    return new Output(logits, newMemories, new KvCache(keys, values, tails), strengths);
   }
 
   /**
@@ -224,6 +238,7 @@ public final class InfiniTransformer {
       Memory mem,
       NDArray pastK,
       NDArray pastV,
+      NDArray pastTail,
       Rope rope,
       NDArray mask,
       boolean write) {
@@ -233,8 +248,16 @@ public final class InfiniTransformer {
     int dk = c.dKey();
     int dv = c.dValue();
 
-    // Q, K, V = X W_Q, X W_K, X W_V, shared by both branches (one fused matmul).
-    NDList qkv = h.matMul(lp.wqkv()).split(new long[] {2L * nh * dk}, 2); // (B,T,2HK), (B,T,HV)
+    // Q, K, V = X W_Q, X W_K, X W_V, shared by both branches (one fused matmul), then the causal
+    // short convolution if the model has one: P_t = sum_j conv_j * P_{t-j}, per channel.
+    NDArray proj = h.matMul(lp.wqkv()); // (B, T, 2HK+HV)
+    NDArray tail = null;
+    if (lp.conv() != null) {
+      NDArray padded = withHistory(proj, pastTail, c.shortConv() - 1); // (B, S-1+T, 2HK+HV)
+      proj = shortConv(padded, lp.conv(), t);
+      tail = padded.get(":, " + t + ":, :"); // the last S-1 rows, for the next call
+    }
+    NDList qkv = proj.split(new long[] {2L * nh * dk}, 2); // (B,T,2HK), (B,T,HV)
     NDArray qk = qkv.get(0).reshape(b, t, 2L * nh, dk).transpose(0, 2, 1, 3); // (B, 2H, T, K)
     NDArray v = qkv.get(1).reshape(b, t, nh, dv).transpose(0, 2, 1, 3); // (B, H, T, V)
 
@@ -276,7 +299,39 @@ public final class InfiniTransformer {
 
     // Eq. 11: concatenate the heads, project with W_O.
     NDArray out = mixed.transpose(0, 2, 1, 3).reshape(b, t, (long) nh * dv).matMul(lp.w().wo());
-    return new Attention(out, next, keys, vals, strength); // out: (B, T, D)
+    return new Attention(out, next, keys, vals, strength, tail); // out: (B, T, D)
+  }
+
+  /**
+   * {@code proj} (B, T, F) after its history: the cached rows {@code past} (B, S-1, F), or S-1 zero
+   * rows when nothing precedes the window.
+   */
+  private static NDArray withHistory(NDArray proj, NDArray past, int history) {
+    if (history == 0) {
+      return proj;
+    }
+    NDArray before =
+        past != null
+            ? past
+            : proj.getManager()
+                .zeros(new Shape(proj.getShape().get(0), history, proj.getShape().get(2)));
+    return before.concat(proj, 1);
+  }
+
+  /**
+   * The causal depthwise convolution: row t of the result is sum over j of {@code taps[j] *
+   * padded[S-1+t-j]}, lag 0 first, summed in that order. {@code padded} (B, S-1+T, F), {@code taps}
+   * S of (1, F) -> (B, T, F).
+   */
+  static NDArray shortConv(NDArray padded, NDList taps, long t) {
+    int width = taps.size();
+    NDArray out = null;
+    for (int j = 0; j < width; j++) {
+      long from = width - 1 - j;
+      NDArray term = padded.get(":, " + from + ":" + (from + t) + ", :").mul(taps.get(j));
+      out = out == null ? term : out.add(term);
+    }
+    return out;
   }
 
   /**
@@ -460,14 +515,21 @@ public final class InfiniTransformer {
    * @param gate (H, 1, 1) sigmoid(beta)
    * @param oneMinusGate (H, 1, 1) 1 - sigmoid(beta)
    * @param memGain (H, 1, V) gain of the NORMALIZED read
+   * @param conv the short convolution's taps, lag 0 first, each (1, 2HK + HV); or null
    */
   record PreparedLayer(
-      Weights.Layer w, NDArray wqkv, NDArray gate, NDArray oneMinusGate, NDArray memGain) {
+      Weights.Layer w,
+      NDArray wqkv,
+      NDArray gate,
+      NDArray oneMinusGate,
+      NDArray memGain,
+      NDList conv) {
     static PreparedLayer of(ModelConfig c, Weights.Layer w, NDManager m) {
       NDArray wqkv = NDArrays.concat(new NDList(local(m, w.wq()), w.wk(), w.wv()), 1);
       NDArray g = Activation.sigmoid(local(m, w.gate()).reshape(c.heads(), 1, 1));
       NDArray gain = local(m, w.memNorm()).reshape(c.heads(), 1, c.dValue());
-      return new PreparedLayer(w, wqkv, g, g.neg().add(1f), gain);
+      NDList taps = w.conv() == null ? null : local(m, w.conv()).split(c.shortConv(), 0);
+      return new PreparedLayer(w, wqkv, g, g.neg().add(1f), gain, taps);
     }
   }
 

@@ -20,6 +20,12 @@ package io.infinistreams.model;
  * @param overlap C: tokens of the previous segment that a segment's local attention also sees
  *     (Transformer-XL-style context, recomputed, not written again); a new stream's context is C
  *     {@link ByteTokenizer#PAD} tokens. 0 to N; 0 is the paper's model
+ * @param shortConv S: taps of a causal depthwise convolution over each position's query, key and
+ *     value projections (position t mixes the projections of t-S+1 .. t, per channel), applied
+ *     before RoPE and before the memory's activation; 0 for none. With S >= 2 a key can carry the
+ *     previous token, so that a query finds a stored value by the token before it (what copying a
+ *     fact out of memory needs). Positions before the window's first token count as zero, so a
+ *     segment needs an overlap of at least S-1.
  */
 public record ModelConfig(
     int vocabSize,
@@ -33,7 +39,41 @@ public record ModelConfig(
     UpdateRule updateRule,
     MemoryRead memoryRead,
     float ropeBase,
-    int overlap) {
+    int overlap,
+    int shortConv) {
+
+  /** Longest causal convolution over the projections: it must fit in the overlap's history. */
+  public static final int MAX_SHORT_CONV = 8;
+
+  /** A configuration without the short convolution ({@code shortConv = 0}). */
+  public ModelConfig(
+      int vocabSize,
+      int dModel,
+      int layers,
+      int heads,
+      int dKey,
+      int dValue,
+      int ffnHidden,
+      int segmentLength,
+      UpdateRule updateRule,
+      MemoryRead memoryRead,
+      float ropeBase,
+      int overlap) {
+    this(
+        vocabSize,
+        dModel,
+        layers,
+        heads,
+        dKey,
+        dValue,
+        ffnHidden,
+        segmentLength,
+        updateRule,
+        memoryRead,
+        ropeBase,
+        overlap,
+        0);
+  }
 
   public ModelConfig {
     require(updateRule != null && memoryRead != null, "updateRule and memoryRead are required");
@@ -51,6 +91,17 @@ public record ModelConfig(
     require(
         updateRule != UpdateRule.GATED || memoryRead == MemoryRead.NORMALIZED,
         "the GATED update keeps no normaliser in M: it needs the NORMALIZED read, not PAPER");
+    require(
+        shortConv >= 0 && shortConv <= MAX_SHORT_CONV,
+        "shortConv must be in 0.." + MAX_SHORT_CONV + ", got " + shortConv);
+    require(
+        shortConv <= 1 || overlap >= shortConv - 1,
+        "a short convolution of width "
+            + shortConv
+            + " needs an overlap of at least "
+            + (shortConv - 1)
+            + " (the segment's first tokens read their predecessors there), got "
+            + overlap);
   }
 
   /**
@@ -86,7 +137,8 @@ public record ModelConfig(
         rule,
         memoryRead,
         ropeBase,
-        overlap);
+        overlap,
+        shortConv);
   }
 
   public ModelConfig withMemoryRead(MemoryRead read) {
@@ -102,7 +154,8 @@ public record ModelConfig(
         updateRule,
         read,
         ropeBase,
-        overlap);
+        overlap,
+        shortConv);
   }
 
   public ModelConfig withSegmentLength(int n) {
@@ -118,7 +171,8 @@ public record ModelConfig(
         updateRule,
         memoryRead,
         ropeBase,
-        Math.min(overlap, n));
+        Math.min(overlap, n),
+        shortConv);
   }
 
   public ModelConfig withOverlap(int c) {
@@ -134,7 +188,26 @@ public record ModelConfig(
         updateRule,
         memoryRead,
         ropeBase,
-        c);
+        c,
+        shortConv);
+  }
+
+  /** This configuration with a causal convolution of {@code width} taps (0: none). */
+  public ModelConfig withShortConv(int width) {
+    return new ModelConfig(
+        vocabSize,
+        dModel,
+        layers,
+        heads,
+        dKey,
+        dValue,
+        ffnHidden,
+        segmentLength,
+        updateRule,
+        memoryRead,
+        ropeBase,
+        overlap,
+        width);
   }
 
   /**
@@ -165,7 +238,8 @@ public record ModelConfig(
         + ",ropeBase="
         + ropeBase
         + ",overlap="
-        + overlap;
+        + overlap
+        + (shortConv == 0 ? "" : ",shortConv=" + shortConv);
   }
 
   /** Floats in one head's memory: M (K x V) plus z (K). */

@@ -59,7 +59,8 @@ public final class Weights {
       NDArray w1, // (D, F) feed-forward up projection (GELU follows)
       NDArray w2, // (F, D) feed-forward down projection
       NDArray write, // (D, H) GATED write strength projection, init N(0, 0.02); null otherwise
-      NDArray writeBias // (H) GATED write strength bias, init WRITE_BIAS_INIT; null otherwise
+      NDArray writeBias, // (H) GATED write strength bias, init WRITE_BIAS_INIT; null otherwise
+      NDArray conv // (S, 2HK+HV) short convolution taps, row j for lag j, init identity; or null
       ) {}
 
   /** A named parameter, as it appears in checkpoints and to the optimizer. */
@@ -118,6 +119,10 @@ public final class Weights {
         shapes.put(p + "attn.write", new Shape(d, h));
         shapes.put(p + "attn.write_bias", new Shape(h));
       }
+      if (c.shortConv() > 0) {
+        shapes.put(
+            p + "attn.conv", new Shape(c.shortConv(), (long) h * (2L * c.dKey() + c.dValue())));
+      }
       shapes.put(p + "ffn_norm", new Shape(d));
       shapes.put(p + "ffn.w1", new Shape(d, c.ffnHidden()));
       shapes.put(p + "ffn.w2", new Shape(c.ffnHidden(), d));
@@ -130,7 +135,8 @@ public final class Weights {
    * Fresh weights drawn from {@code seed} with a Java RNG (independent of libtorch's RNG, so the
    * same seed gives the same weights on every platform): N(0, 0.02) for the embedding and the input
    * projections, N(0, 0.02 / sqrt(2L)) for the residual output projections (wo, w2), gains 1, gate
-   * beta 0, write bias {@link #WRITE_BIAS_INIT}.
+   * beta 0, write bias {@link #WRITE_BIAS_INIT}, the short convolution the identity (weight 1 at
+   * lag 0, 0 elsewhere, so a model with it starts as the same model without it).
    */
   public static Weights init(ModelConfig c, long seed, NDManager manager) {
     SplittableRandom rng = new SplittableRandom(seed);
@@ -146,6 +152,8 @@ public final class Weights {
         Arrays.fill(values, 0f);
       } else if (name.endsWith("write_bias")) {
         Arrays.fill(values, WRITE_BIAS_INIT);
+      } else if (name.endsWith("conv")) {
+        Arrays.fill(values, 0, Math.toIntExact(shape.get(1)), 1f); // lag 0 only: the identity
       } else {
         double std = name.endsWith("wo") || name.endsWith("w2") ? residualStd : INIT_STD;
         gaussian(rng, values, std);
@@ -179,7 +187,8 @@ public final class Weights {
               + c
               + " from "
               + s
-              + ": only the update rule, the read and the overlap may differ");
+              + ": only the update rule, the read, the overlap and the short convolution may"
+              + " differ");
     }
     Map<String, NDArray> from = new LinkedHashMap<>();
     for (Param p : source.parameters()) {
@@ -260,7 +269,8 @@ public final class Weights {
               a.get(p + "ffn.w1"),
               a.get(p + "ffn.w2"),
               a.get(p + "attn.write"),
-              a.get(p + "attn.write_bias")));
+              a.get(p + "attn.write_bias"),
+              a.get(p + "attn.conv")));
     }
     for (Map.Entry<String, NDArray> e : a.entrySet()) {
       e.getValue().setName(e.getKey());
@@ -312,7 +322,8 @@ public final class Weights {
             l.w1(),
             l.w2(),
             l.write(),
-            l.writeBias()));
+            l.writeBias(),
+            l.conv()));
     return new Weights(config, embed, edited, finalNorm);
   }
 
@@ -348,6 +359,9 @@ public final class Weights {
       if (l.write() != null) {
         params.add(new Param(p + "attn.write", l.write()));
         params.add(new Param(p + "attn.write_bias", l.writeBias()));
+      }
+      if (l.conv() != null) {
+        params.add(new Param(p + "attn.conv", l.conv()));
       }
       params.add(new Param(p + "ffn_norm", l.ffnNorm()));
       params.add(new Param(p + "ffn.w1", l.w1()));

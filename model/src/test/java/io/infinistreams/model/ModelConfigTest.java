@@ -34,16 +34,21 @@ class ModelConfigTest {
     assertThrows(IllegalArgumentException.class, () -> ModelConfig.tiny().withOverlap(-1));
   }
 
-  /** The fingerprint's configuration line names every field, so no field can escape it. */
+  /**
+   * The fingerprint's configuration line names every field, so no field can escape it; a short
+   * convolution of 0 is left out, so models without one keep the fingerprints they always had.
+   */
   @Test
   void theCanonicalLineNamesEveryField() {
-    ModelConfig c = ModelConfig.defaults();
+    ModelConfig c = ModelConfig.defaults().withShortConv(4);
     String line = c.canonical();
     for (RecordComponent f : ModelConfig.class.getRecordComponents()) {
       assertTrue(line.contains(f.getName() + "="), f.getName() + " in " + line);
     }
     assertEquals(ModelConfig.class.getRecordComponents().length, line.split(",").length);
-    assertNotEquals(line, c.withOverlap(0).canonical());
+    assertNotEquals(line, c.withOverlap(8).canonical());
     assertNotEquals(line, c.withSegmentLength(64).canonical());
+    assertEquals(
+        line.replace(",shortConv=4", ""), ModelConfig.defaults().canonical(), "0 is left out");
   }
 }

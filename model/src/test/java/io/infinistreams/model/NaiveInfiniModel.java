@@ -52,7 +52,8 @@ final class NaiveInfiniModel {
       float[] w1, // (D, F)
       float[] w2, // (F, D)
       float[] write, // (D, H) or null
-      float[] writeBias // (H) or null
+      float[] writeBias, // (H) or null
+      float[] conv // (S, 2HK+HV) or null
       ) {}
 
   /**
@@ -98,7 +99,8 @@ final class NaiveInfiniModel {
               l.w1().toFloatArray(),
               l.w2().toFloatArray(),
               gated ? l.write().toFloatArray() : null,
-              gated ? l.writeBias().toFloatArray() : null));
+              gated ? l.writeBias().toFloatArray() : null,
+              l.conv() == null ? null : l.conv().toFloatArray()));
     }
     this.layers = List.copyOf(list);
   }
@@ -218,6 +220,24 @@ final class NaiveInfiniModel {
   }
 
   /**
+   * out[i][ch] = sum over j < width with i - j >= 0 of taps[j][offset + ch] * x[i - j][ch]: the
+   * short convolution of the channels {@code offset ..} of a (S, F) tap table.
+   */
+  private static double[][] convolve(double[][] x, float[] taps, int width, int f, int offset) {
+    double[][] out = new double[x.length][x[0].length];
+    for (int i = 0; i < x.length; i++) {
+      for (int ch = 0; ch < x[0].length; ch++) {
+        double sum = 0;
+        for (int j = 0; j < width && i - j >= 0; j++) {
+          sum += taps[j * f + offset + ch] * x[i - j][ch];
+        }
+        out[i][ch] = sum;
+      }
+    }
+    return out;
+  }
+
+  /**
    * Infini-attention of one block, all heads, before the residual add.
    *
    * @param h (C+T, D) the normalised block input
@@ -234,6 +254,13 @@ final class NaiveInfiniModel {
     double[][] qAll = matMul(h, w.wq(), nh * dk); // (C+T, H*K)
     double[][] kAll = matMul(h, w.wk(), nh * dk); // (C+T, H*K)
     double[][] vAll = matMul(h, w.wv(), nh * dv); // (C+T, H*V)
+    if (w.conv() != null) { // causal short convolution per channel, zero before the window
+      int width = c.shortConv();
+      int f = 2 * nh * dk + nh * dv;
+      qAll = convolve(qAll, w.conv(), width, f, 0);
+      kAll = convolve(kAll, w.conv(), width, f, nh * dk);
+      vAll = convolve(vAll, w.conv(), width, f, 2 * nh * dk);
+    }
     double[][] gated = new double[t][nh * dv]; // (C+T, H*V): heads side by side
     for (int hd = 0; hd < nh; hd++) {
       double[][] q = new double[t][dk]; // (C+T, K) pre-RoPE

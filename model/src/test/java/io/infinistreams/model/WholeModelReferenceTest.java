@@ -109,10 +109,33 @@ class WholeModelReferenceTest {
     "GATED,NORMALIZED,7"
   })
   void randomModelMatchesReference(UpdateRule rule, MemoryRead read, int overlap) {
+    randomModel(rule, read, overlap, 0);
+  }
+
+  /**
+   * As {@link #randomModelMatchesReference} with a short convolution over the projections (taps
+   * drawn away from the identity), its width up to the overlap + 1: the segment's first rows read
+   * their predecessors in the context, the context's first rows see zeros before the window.
+   */
+  @ParameterizedTest(name = "{0} update, {1} read, overlap {2}, short convolution {3}")
+  @CsvSource({
+    "DELTA,PAPER,7,2",
+    "DELTA,NORMALIZED,3,4",
+    "GATED,NORMALIZED,7,4",
+    "GATED,NORMALIZED,7,8",
+    "GATED,NORMALIZED,0,1"
+  })
+  void randomModelWithShortConvolutionMatchesReference(
+      UpdateRule rule, MemoryRead read, int overlap, int conv) {
+    randomModel(rule, read, overlap, conv);
+  }
+
+  private void randomModel(UpdateRule rule, MemoryRead read, int overlap, int conv) {
     // GATED at the shipped width with N = 40: the block solve crosses its 32-token boundary
     ModelConfig base =
         rule == UpdateRule.GATED ? shipped.config().withSegmentLength(40) : ModelConfig.tiny();
-    ModelConfig c = base.withUpdateRule(rule).withMemoryRead(read).withOverlap(overlap);
+    ModelConfig c =
+        base.withUpdateRule(rule).withMemoryRead(read).withOverlap(overlap).withShortConv(conv);
     try (NDManager m = NDManager.newBaseManager()) {
       InfiniModel model = InfiniModel.fromWeights(perturbedWeights(c, 31 + overlap, m));
       compare(model, randomBytes(new SplittableRandom(32 + overlap), c));
@@ -246,6 +269,9 @@ class WholeModelReferenceTest {
       if (c.updateRule() == UpdateRule.GATED) {
         named.add(rescaled(m, p + "attn.write", l.write(), 1 / Math.sqrt(d)));
         named.add(uniform(m, p + "attn.write_bias", l.writeBias(), 0, 1.5, rng));
+      }
+      if (l.conv() != null) { // every lag of every channel non-zero: the identity tests nothing
+        named.add(uniform(m, p + "attn.conv", l.conv(), 0.3, 0.6, rng));
       }
       named.add(gain(m, p + "ffn_norm", l.ffnNorm(), rng));
       named.add(rescaled(m, p + "ffn.w1", l.w1(), 1 / Math.sqrt(d)));

@@ -82,7 +82,8 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
           "updateRule",
           "memoryRead",
           "ropeBase",
-          "overlap");
+          "overlap",
+          "shortConv");
 
   /**
    * One stage.
@@ -198,7 +199,8 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
             ? MemoryRead.valueOf(m.get("memoryRead").getAsString())
             : d.memoryRead(),
         floatOr(m, "ropeBase", d.ropeBase()),
-        intOr(m, "overlap", Math.min(d.overlap(), n)));
+        intOr(m, "overlap", Math.min(d.overlap(), n)),
+        intOr(m, "shortConv", 0));
   }
 
   private static void checkKeys(String what, JsonObject o, Set<String> allowed) {

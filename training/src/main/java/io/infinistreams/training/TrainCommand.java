@@ -261,6 +261,14 @@ public final class TrainCommand implements Callable<Integer> {
   Integer overlap;
 
   @Option(
+      names = "--short-conv",
+      description =
+          "S: taps of the causal convolution over each position's query, key and value"
+              + " projections (0 = none, the default; at most the overlap + 1). Starts as the"
+              + " identity, so --init-from a model without it continues that model.")
+  Integer shortConv;
+
+  @Option(
       names = "--write-penalty",
       defaultValue = "0",
       description =
@@ -287,7 +295,7 @@ public final class TrainCommand implements Callable<Integer> {
           "A new run starts from this model directory (model.safetensors +"
               + " manifest.json): tensors with the same name and shape are copied, the rest drawn"
               + " from --seed; the optimizer starts afresh. The shape options must match the"
-              + " source's; --update, --read and --overlap may differ (e.g. GATED from DELTA: all"
+              + " source's; --update, --read, --overlap and --short-conv may differ (e.g. GATED from DELTA: all"
               + " but the write gate's tensors carry over).")
   Path initFrom;
 
@@ -318,7 +326,8 @@ public final class TrainCommand implements Callable<Integer> {
         update != null ? update : d.updateRule(),
         read != null ? read : d.memoryRead(),
         d.ropeBase(),
-        overlap != null ? overlap : Math.min(d.overlap(), n));
+        overlap != null ? overlap : Math.min(d.overlap(), n),
+        shortConv != null ? shortConv : d.shortConv());
   }
 
   TrainConfig trainConfig() {

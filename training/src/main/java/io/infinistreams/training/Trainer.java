@@ -118,12 +118,14 @@ public final class Trainer implements AutoCloseable {
   }
 
   /**
-   * The optimizer group of a parameter: the output gates and the GATED write biases (scalars per
-   * head) get {@code lr * gateLrScale} and no decay; norms and gains no decay; the matrices
-   * (embedding, projections, GATED write projection) the base rate and the configured decay.
+   * The optimizer group of a parameter: the output gates, the GATED write biases (scalars per head)
+   * and the short convolution's taps (O(1) values that start at the identity: at the base rate Adam
+   * would need hundreds of steps to open a lag) get {@code lr * gateLrScale} and no decay; norms
+   * and gains no decay; the matrices (embedding, projections, GATED write projection) the base rate
+   * and the configured decay.
    */
   static AdamW.Group groupOf(String name, TrainConfig c) {
-    if (isOutputGate(name) || name.endsWith("write_bias")) {
+    if (isOutputGate(name) || name.endsWith("write_bias") || name.endsWith("conv")) {
       return new AdamW.Group(c.gateLrScale(), 0f);
     }
     if (name.endsWith("norm")) {
