@@ -46,7 +46,8 @@ import org.slf4j.LoggerFactory;
  * stream (RESET); compute every record that changed ({@link StateChange}), write them, emit one
  * {@link OutputEvent}. Any exception while applying the event dead-letters it; state is written
  * only after the event was applied in full, so a rejected event leaves the stores byte-for-byte as
- * they were, and every input record yields exactly one output or dead letter.
+ * they were, and every input record yields exactly one output or dead letter, and one call to the
+ * topology's {@link ProcessorMetrics}.
  *
  * <p>Lifecycle: Kafka Streams creates one instance per task through {@link Supplier}, calls {@link
  * #init} once with the task's context (stores are fetched there), then {@link #process} for each
@@ -65,16 +66,19 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     private final TopologySettings settings;
     private final InfiniModel model;
     private final ModelCalls calls;
+    private final ProcessorMetrics metrics;
 
-    Supplier(TopologySettings settings, InfiniModel model, ModelCalls calls) {
+    Supplier(
+        TopologySettings settings, InfiniModel model, ModelCalls calls, ProcessorMetrics metrics) {
       this.settings = settings;
       this.model = model;
       this.calls = calls;
+      this.metrics = metrics;
     }
 
     @Override
     public Processor<byte[], byte[], Object, Object> get() {
-      return new InfiniProcessor(settings, model, calls);
+      return new InfiniProcessor(settings, model, calls, metrics);
     }
 
     @Override
@@ -105,6 +109,7 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   private final InputChecks checks;
   private final InfiniModel model;
   private final ModelCalls calls;
+  private final ProcessorMetrics metrics;
   private final ModelConfig config;
   private final String fingerprint;
   private final DeadLetterLog deadLetterLog =
@@ -113,11 +118,16 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   private KeyValueStore<String, StoredSession> sessions;
   private KeyValueStore<MemoryKey, StoredHeadMemory> memory;
 
-  private InfiniProcessor(TopologySettings settings, InfiniModel model, ModelCalls calls) {
+  /** Segments the event being applied compressed into memory; set by {@link #apply}. */
+  private long segmentsThisEvent;
+
+  private InfiniProcessor(
+      TopologySettings settings, InfiniModel model, ModelCalls calls, ProcessorMetrics metrics) {
     this.settings = settings;
     this.checks = new InputChecks(settings);
     this.model = model;
     this.calls = calls;
+    this.metrics = metrics;
     this.config = model.config();
     this.fingerprint = model.fingerprint();
   }
@@ -155,8 +165,14 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       context.forward(
           new Record<Object, Object>(streamId, output, record.timestamp()),
           InfiniTopology.OUTPUT_SINK);
+      metrics.applied(
+          event.getKind(),
+          output.getTokensThisEvent(),
+          segmentsThisEvent,
+          System.nanoTime() - start);
     } catch (Rejected rejected) {
       deadLetter(record, rejected);
+      metrics.deadLettered(rejected.reason);
     }
   }
 
@@ -166,6 +182,7 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
    */
   private StateChange apply(String streamId, InputEvent event, OutputEvent.Builder out)
       throws Rejected {
+    segmentsThisEvent = 0;
     StoredSession session = sessions.get(streamId);
     SequencePolicy.check(session, event.getSeq());
     ModelGuard.check(event, session, fingerprint);
@@ -205,6 +222,7 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     out.setTokensThisEvent(after.tokensAbsorbed() - before.tokensAbsorbed())
         .setTokensTotal(after.tokensAbsorbed())
         .setSegmentsTotal(after.segmentsAbsorbed());
+    segmentsThisEvent = after.segmentsAbsorbed() - before.segmentsAbsorbed();
     return changes(streamId, !loaded.allHeadsStored(), before, after, event.getSeq());
   }
 

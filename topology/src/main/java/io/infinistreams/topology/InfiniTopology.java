@@ -67,19 +67,36 @@ public final class InfiniTopology {
    * must stay open while the topology runs.
    */
   public static Topology build(TopologySettings settings, InfiniModel model) {
+    return build(settings, model, ProcessorMetrics.NONE);
+  }
+
+  /**
+   * As {@link #build(TopologySettings, InfiniModel)}, reporting every applied and dead-lettered
+   * record to {@code metrics} (shared by all stream threads: it must be thread-safe).
+   */
+  public static Topology build(
+      TopologySettings settings, InfiniModel model, ProcessorMetrics metrics) {
     Objects.requireNonNull(model, "model");
-    return build(settings, model, ModelCalls.of(model));
+    return build(settings, model, ModelCalls.of(model), metrics);
   }
 
   /** As {@link #build(TopologySettings, InfiniModel)}, the model called through {@code calls}. */
   static Topology build(TopologySettings settings, InfiniModel model, ModelCalls calls) {
+    return build(settings, model, calls, ProcessorMetrics.NONE);
+  }
+
+  /** The model called through {@code calls}, records reported to {@code metrics}. */
+  static Topology build(
+      TopologySettings settings, InfiniModel model, ModelCalls calls, ProcessorMetrics metrics) {
     Objects.requireNonNull(settings, "settings");
     Objects.requireNonNull(model, "model");
     Objects.requireNonNull(calls, "calls");
+    Objects.requireNonNull(metrics, "metrics");
     Topology topology = new Topology();
     topology.addSource(
         SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), settings.inputTopic());
-    topology.addProcessor(PROCESSOR, new InfiniProcessor.Supplier(settings, model, calls), SOURCE);
+    topology.addProcessor(
+        PROCESSOR, new InfiniProcessor.Supplier(settings, model, calls, metrics), SOURCE);
     topology.addSink(
         OUTPUT_SINK,
         settings.outputTopic(),

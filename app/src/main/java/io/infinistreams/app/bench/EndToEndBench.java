@@ -128,7 +128,9 @@ public final class EndToEndBench implements Callable<Integer> {
       double modelTps = document.getBytes(StandardCharsets.UTF_8).length / modelSeconds;
 
       // 2. End to end through the broker.
-      try (InfiniApp app = InfiniApp.start(config, model, Duration.ofMinutes(2))) {
+      // a measurement: no operations server
+      AppConfig withoutHttp = config.with(ConfigKeys.HTTP_ENABLED, "false");
+      try (InfiniApp app = InfiniApp.start(withoutHttp, model, Duration.ofMinutes(2))) {
         double e2eSeconds = feedAndWait(app, "bench-long", document, chunkBytes);
         double e2eTps = document.getBytes(StandardCharsets.UTF_8).length / e2eSeconds;
         feedAndWait(app, "bench-young", young, chunkBytes);

@@ -2,6 +2,7 @@ package io.infinistreams.app.cli;
 
 import io.infinistreams.app.client.StreamClient;
 import io.infinistreams.app.config.AppConfig;
+import io.infinistreams.app.config.ConfigKeys;
 import io.infinistreams.app.runtime.InfiniApp;
 import io.infinistreams.app.runtime.ModelLoader;
 import io.infinistreams.app.runtime.PasskeyDemo;
@@ -158,7 +159,9 @@ public final class DemoCommand implements Callable<Integer> {
       out.println(
           "model:      " + loaded.description() + ", fingerprint " + fingerprint.substring(0, 12));
       out.flush();
-      try (InfiniApp app = InfiniApp.start(config, model, Duration.ofMinutes(3))) {
+      // a one-shot run: no operations server (and no port to collide with a running `run`)
+      AppConfig withoutHttp = config.with(ConfigKeys.HTTP_ENABLED, "false");
+      try (InfiniApp app = InfiniApp.start(withoutHttp, model, Duration.ofMinutes(3))) {
         out.println(
             "kafka:      "
                 + (app.embeddedBrokerDataDir() != null

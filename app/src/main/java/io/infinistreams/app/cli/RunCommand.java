@@ -68,6 +68,12 @@ public final class RunCommand implements Callable<Integer> {
               + ", data in "
               + app.embeddedBrokerDataDir().toAbsolutePath());
     }
+    if (app.operationsUrl() != null) {
+      out.println(
+          "operations: "
+              + app.operationsUrl()
+              + " (/metrics, /health/live, /health/ready, /sessions)");
+    }
     out.println(
         "running: input "
             + config.inputTopic()

@@ -306,6 +306,48 @@ public final class AppConfig {
     return (Integer) values.get(STREAM_ID_MAX_BYTES);
   }
 
+  /** {@code http.enabled}: whether {@code run} starts the operations server. */
+  public boolean httpEnabled() {
+    return (Boolean) values.get(HTTP_ENABLED);
+  }
+
+  /** {@code http.bind}, trimmed. */
+  public String httpBind() {
+    return string(HTTP_BIND).trim();
+  }
+
+  /** {@code http.port}; 0 means any free port. */
+  public int httpPort() {
+    return (Integer) values.get(HTTP_PORT);
+  }
+
+  /** {@code http.advertised.address} ({@code host:port}), or empty to derive it. */
+  public String httpAdvertisedAddress() {
+    return string(HTTP_ADVERTISED_ADDRESS).trim();
+  }
+
+  /**
+   * This configuration with {@code key} set to {@code value} by a command (origin {@code "set by
+   * the command"}), validated like any other source.
+   *
+   * @throws ConfigException for an unknown key or a bad value
+   */
+  public AppConfig with(String key, String value) {
+    ConfigDef.ConfigKey def = DEFINITION.configKeys().get(key);
+    if (def == null) {
+      throw new ConfigException("not a defined key: " + key);
+    }
+    Object v = ConfigDef.parseType(key, value, def.type);
+    if (def.validator != null) {
+      def.validator.ensureValid(key, v);
+    }
+    Map<String, Object> newValues = new LinkedHashMap<>(values);
+    newValues.put(key, v);
+    Map<String, String> newOrigins = new LinkedHashMap<>(origins);
+    newOrigins.put(key, "set by the command");
+    return new AppConfig(newValues, streamsOverrides, newOrigins);
+  }
+
   /** Kafka Streams settings given as {@code streams.*} keys, prefix removed. */
   public Map<String, String> streamsOverrides() {
     return streamsOverrides;

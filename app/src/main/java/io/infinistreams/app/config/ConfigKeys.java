@@ -55,6 +55,12 @@ public final class ConfigKeys {
   public static final String ABSORB_CHUNK_TOKENS = "absorb.chunk.tokens";
   public static final String STREAM_ID_MAX_BYTES = "stream.id.max.bytes";
 
+  // Operations HTTP server
+  public static final String HTTP_ENABLED = "http.enabled";
+  public static final String HTTP_BIND = "http.bind";
+  public static final String HTTP_PORT = "http.port";
+  public static final String HTTP_ADVERTISED_ADDRESS = "http.advertised.address";
+
   /** The topology's own defaults, so each default below has one source. */
   private static final TopologySettings TOPOLOGY = TopologySettings.defaults();
 
@@ -252,9 +258,65 @@ public final class ConfigKeys {
               Range.atLeast(1),
               Importance.LOW,
               "Longest stream id (record key) in UTF-8 bytes; events with longer keys go to the "
-                  + "dead-letter topic.");
+                  + "dead-letter topic.")
+          .define(
+              HTTP_ENABLED,
+              Type.BOOLEAN,
+              true,
+              Importance.MEDIUM,
+              "Start the operations HTTP server with `run`: Prometheus metrics (`/metrics`), health "
+                  + "probes (`/health/live`, `/health/ready`) and the session API (`/sessions`); see "
+                  + "docs/operations.md. `demo` and `bench-e2e` never start it.")
+          .define(
+              HTTP_BIND,
+              Type.STRING,
+              "127.0.0.1",
+              new ConfigDef.NonEmptyString(),
+              Importance.MEDIUM,
+              "Address the operations server listens on. The default answers this machine only; "
+                  + "`0.0.0.0` (or `::`) listens on every interface, for scrapers and other "
+                  + "instances on other hosts. The server has no authentication.")
+          .define(
+              HTTP_PORT,
+              Type.INT,
+              8480,
+              Range.between(0, 65535),
+              Importance.MEDIUM,
+              "Port of the operations server; 0 takes any free port (`run` prints the URL).")
+          .define(
+              HTTP_ADVERTISED_ADDRESS,
+              Type.STRING,
+              "",
+              ConfigDef.LambdaValidator.with(
+                  (name, value) -> {
+                    String v = (String) value;
+                    if (v == null || !(v.isEmpty() || validHostPort(v))) {
+                      throw new ConfigException(name, value, "must be empty or host:port");
+                    }
+                  },
+                  () -> "(empty) or host:port"),
+              Importance.LOW,
+              "host:port at which the other instances of the application reach this instance's "
+                  + "operations server; Kafka Streams' `application.server`, which routes a "
+                  + "session request to the instance that owns the key. Empty: `http.bind` and the "
+                  + "port listened on, or the host name when `http.bind` listens on every "
+                  + "interface.");
 
   private ConfigKeys() {}
+
+  /** {@code host:port} with a non-empty host and a port in 1..65535 ({@code [v6]:port} too). */
+  static boolean validHostPort(String value) {
+    int colon = value.lastIndexOf(':');
+    if (colon <= 0 || colon == value.length() - 1) {
+      return false;
+    }
+    String port = value.substring(colon + 1);
+    if (!port.chars().allMatch(c -> c >= '0' && c <= '9') || port.length() > 5) {
+      return false;
+    }
+    int p = Integer.parseInt(port);
+    return p >= 1 && p <= 65535 && !value.substring(0, colon).isBlank();
+  }
 
   /**
    * The environment variable that overrides {@code key}: {@code INFINI_} + upper case, dots to

@@ -1,7 +1,10 @@
 package io.infinistreams.app.runtime;
 
 import io.infinistreams.app.config.AppConfig;
+import io.infinistreams.app.ops.InfiniMetrics;
+import io.infinistreams.app.ops.OperationsServer;
 import io.infinistreams.model.InfiniModel;
+import io.infinistreams.topology.ProcessorMetrics;
 import io.infinistreams.topology.TopologySettings;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -30,6 +33,10 @@ import org.slf4j.LoggerFactory;
  * then reports the error); it is not replaced, because the cause (a bug, a model that cannot load
  * state) would kill its replacement too.
  *
+ * <p>With {@code http.enabled}, the operations server ({@link OperationsServer}: metrics, health,
+ * session API) starts before Kafka Streams, whose {@code application.server} is its address, and
+ * stops after it.
+ *
  * <p>Local state lives in {@code state.dir} and is never wiped here: no {@code cleanUp()}. The
  * embedded broker keeps its topics (and so the changelogs) across restarts too, so a restarted
  * processor continues every stream from its local stores.
@@ -45,6 +52,8 @@ public final class InfiniApp implements AutoCloseable {
   private final Path stateDir;
   private final TopologySettings settings;
   private final KafkaStreams streams;
+  private final OperationsServer operations; // null with http.enabled=false
+  private final InfiniMetrics metrics; // null with http.enabled=false
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
   private boolean closed;
@@ -55,25 +64,33 @@ public final class InfiniApp implements AutoCloseable {
       String bootstrapServers,
       Path stateDir,
       TopologySettings settings,
-      KafkaStreams streams) {
+      KafkaStreams streams,
+      OperationsServer operations,
+      InfiniMetrics metrics) {
     this.config = config;
     this.broker = broker;
     this.bootstrapServers = bootstrapServers;
     this.stateDir = stateDir;
     this.settings = settings;
     this.streams = streams;
+    this.operations = operations;
+    this.metrics = metrics;
   }
 
   /**
-   * Starts the broker (if {@code bootstrap.servers} is empty), creates missing topics, builds the
-   * topology and starts it, and waits until it is RUNNING.
+   * Starts the broker (if {@code bootstrap.servers} is empty), creates missing topics, starts the
+   * operations server (if {@code http.enabled}), builds the topology and starts it, and waits until
+   * it is RUNNING.
    *
    * @throws IllegalStateException if it does not reach RUNNING within {@code startTimeout}
+   * @throws io.infinistreams.app.cli.CliException if the operations server cannot listen
    */
   public static InfiniApp start(AppConfig config, InfiniModel model, Duration startTimeout)
       throws InterruptedException {
     EmbeddedBroker broker = null;
     KafkaStreams streams = null;
+    OperationsServer operations = null;
+    InfiniMetrics metrics = null;
     try {
       String bootstrap;
       if (config.useEmbeddedBroker()) {
@@ -98,16 +115,32 @@ public final class InfiniApp implements AutoCloseable {
       }
       int deadLetterMaxBytes = Topics.fitDeadLetters(bootstrap, config);
       TopologySettings settings = StreamsWiring.topologySettings(config);
-      Topology topology = StreamsWiring.topology(settings, model);
+      if (config.httpEnabled()) {
+        metrics = new InfiniMetrics(model.fingerprint());
+        operations = OperationsServer.start(config, metrics, settings, model.fingerprint());
+      }
+      Topology topology =
+          StreamsWiring.topology(
+              settings, model, metrics == null ? ProcessorMetrics.NONE : metrics);
       Properties props =
           StreamsWiring.streamsProperties(
               config, model.config(), bootstrap, stateDir, deadLetterMaxBytes);
+      if (operations != null) {
+        // where other instances reach this one's session API (KafkaStreams#queryMetadataForKey)
+        props.put(StreamsConfig.APPLICATION_SERVER_CONFIG, operations.applicationServer());
+      }
       log.info(
           "static group member {} (session timeout {} ms)",
           props.get(StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)),
           StreamsWiring.SESSION_TIMEOUT_MS);
       streams = new KafkaStreams(topology, props);
-      InfiniApp app = new InfiniApp(config, broker, bootstrap, stateDir, settings, streams);
+      if (operations != null) {
+        metrics.bindStreams(streams, settings);
+        operations.attach(streams);
+      }
+      InfiniApp app =
+          new InfiniApp(
+              config, broker, bootstrap, stateDir, settings, streams, operations, metrics);
       app.startStreams(startTimeout);
       log.info(
           "processor '{}' running against {}, state in {}",
@@ -118,6 +151,12 @@ public final class InfiniApp implements AutoCloseable {
     } catch (RuntimeException | InterruptedException | Error e) {
       if (streams != null) {
         streams.close(Duration.ofSeconds(10));
+      }
+      if (operations != null) {
+        operations.close();
+      }
+      if (metrics != null) {
+        metrics.close();
       }
       if (broker != null) {
         BrokerAddress.withdraw(config);
@@ -200,6 +239,14 @@ public final class InfiniApp implements AutoCloseable {
     return config;
   }
 
+  /**
+   * The operations server's base URL (e.g. {@code http://127.0.0.1:8480}), or null with {@code
+   * http.enabled=false}.
+   */
+  public String operationsUrl() {
+    return operations == null ? null : operations.url();
+  }
+
   /** The running streams instance (for interactive queries). */
   public KafkaStreams streams() {
     return streams;
@@ -223,7 +270,8 @@ public final class InfiniApp implements AutoCloseable {
     }
     closed = true;
     log.info(
-        "stopping: closing Kafka Streams (leaving the group){}",
+        "stopping: closing Kafka Streams (leaving the group){}{}",
+        operations == null ? "" : ", then the operations server",
         broker == null ? "" : ", then the embedded broker");
     try {
       streams.close(
@@ -231,6 +279,12 @@ public final class InfiniApp implements AutoCloseable {
               .withTimeout(CLOSE_TIMEOUT));
     } finally {
       stopped.countDown();
+      if (operations != null) {
+        operations.close();
+      }
+      if (metrics != null) {
+        metrics.close();
+      }
       if (broker != null) {
         BrokerAddress.withdraw(config);
         broker.close();

@@ -4,6 +4,7 @@ import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.topology.InfiniTopology;
+import io.infinistreams.topology.ProcessorMetrics;
 import io.infinistreams.topology.StreamsProps;
 import io.infinistreams.topology.TopologySettings;
 import java.net.InetAddress;
@@ -95,6 +96,12 @@ public final class StreamsWiring {
 
   public static Topology topology(TopologySettings settings, InfiniModel model) {
     return InfiniTopology.build(settings, model);
+  }
+
+  /** The topology, its processor reporting to {@code metrics}. */
+  public static Topology topology(
+      TopologySettings settings, InfiniModel model, ProcessorMetrics metrics) {
+    return InfiniTopology.build(settings, model, metrics);
   }
 
   /**

@@ -71,6 +71,7 @@ class CliEndToEndTest {
             .override("embedded.broker.dir", dir.resolve("kafka").toString())
             .override("state.dir", dir.resolve("state").toString())
             .override("topic.partitions", "2")
+            .override("http.port", "0") // any free port: never collides with a running `run`
             .build();
     app = InfiniApp.start(config, model, Duration.ofMinutes(2));
   }

@@ -1,6 +1,7 @@
 package io.infinistreams.app.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -198,5 +199,45 @@ class AppConfigTest {
     AppConfig c =
         AppConfig.builder().environment(Map.of("INFINI_BOOTSTRAP_SERVERS", "kafka:9092")).build();
     assertEquals("kafka:9092", c.bootstrapServers());
+  }
+
+  @Test
+  void operationsServerKeys() {
+    AppConfig d = AppConfig.defaults();
+    assertTrue(d.httpEnabled());
+    assertEquals("127.0.0.1", d.httpBind());
+    assertEquals(8480, d.httpPort());
+    assertEquals("", d.httpAdvertisedAddress());
+    AppConfig c =
+        AppConfig.builder()
+            .override("http.port", "0")
+            .override("http.bind", "0.0.0.0")
+            .override("http.advertised.address", "[::1]:9000")
+            .environment(Map.of("INFINI_HTTP_ENABLED", "false"))
+            .build();
+    assertFalse(c.httpEnabled());
+    assertEquals(0, c.httpPort());
+    assertEquals("0.0.0.0", c.httpBind());
+    assertEquals("[::1]:9000", c.httpAdvertisedAddress());
+    for (String bad : new String[] {"host", "host:", ":80", "host:0", "host:65536", "h:x"}) {
+      ConfigException e =
+          assertThrows(
+              ConfigException.class,
+              () -> AppConfig.builder().override("http.advertised.address", bad).build(),
+              bad);
+      assertTrue(e.getMessage().contains("http.advertised.address"), e.getMessage());
+    }
+    assertThrows(
+        ConfigException.class, () -> AppConfig.builder().override("http.port", "70000").build());
+  }
+
+  @Test
+  void aCommandCanSetAKey() {
+    AppConfig c = AppConfig.defaults().with(ConfigKeys.HTTP_ENABLED, "false");
+    assertFalse(c.httpEnabled());
+    assertEquals("set by the command", c.origins().get(ConfigKeys.HTTP_ENABLED));
+    assertTrue(AppConfig.defaults().httpEnabled(), "the original is unchanged");
+    assertThrows(ConfigException.class, () -> c.with("no.such.key", "1"));
+    assertThrows(ConfigException.class, () -> c.with(ConfigKeys.HTTP_PORT, "-1"));
   }
 }

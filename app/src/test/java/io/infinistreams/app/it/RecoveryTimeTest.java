@@ -299,7 +299,9 @@ class RecoveryTimeTest {
               "--state-dir",
               dir.resolve(stateDir).toString(),
               "--set",
-              "topic.partitions=1"));
+              "topic.partitions=1",
+              "--set",
+              "http.port=0"));
       if (Boolean.getBoolean("infini.recovery.baseline")) {
         // the previous behaviour: every start is a new member, and the dead one keeps its
         // partitions until its session (Kafka's default 45 s) expires

@@ -1,0 +1,253 @@
+package io.infinistreams.app.ops;
+
+import io.infinistreams.schemas.EventKind;
+import io.infinistreams.topology.DeadLetterReason;
+import io.infinistreams.topology.ProcessorMetrics;
+import io.infinistreams.topology.TopologySettings;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StoreQueryParameters;
+import org.apache.kafka.streams.errors.InvalidStateStoreException;
+import org.apache.kafka.streams.state.QueryableStoreTypes;
+
+/**
+ * The application's metrics in one Prometheus registry: the processor's own ({@link
+ * ProcessorMetrics}, implemented here), JVM metrics, and Kafka Streams' metrics through
+ * Micrometer's {@link KafkaStreamsMetrics} binder. {@link #scrape} renders them in the Prometheus
+ * text format.
+ *
+ * <p>No meter has a per-stream tag: the number of time series does not grow with the number of
+ * streams. The processor's hot path touches only pre-registered counters and timers (lock-free
+ * adders); the gauges are computed when scraped.
+ */
+public final class InfiniMetrics implements ProcessorMetrics, AutoCloseable {
+
+  /** How often the Kafka Streams binder looks for new Kafka metrics (threads, tasks, stores). */
+  private static final Duration KAFKA_REFRESH = Duration.ofSeconds(10);
+
+  /** RocksDB properties summed into {@code infini_state_bytes}: SST files and memtables. */
+  private static final Set<String> STATE_SIZE_METRICS =
+      Set.of("total-sst-files-size", "size-all-mem-tables");
+
+  private static final String STATE_METRICS_GROUP = "stream-state-metrics";
+
+  /** Histogram buckets of {@code infini_event_latency_seconds}: 1 ms to 5 min, 16 of them. */
+  private static final Duration[] LATENCY_BUCKETS = {
+    Duration.ofMillis(1),
+    Duration.ofMillis(5),
+    Duration.ofMillis(10),
+    Duration.ofMillis(25),
+    Duration.ofMillis(50),
+    Duration.ofMillis(100),
+    Duration.ofMillis(250),
+    Duration.ofMillis(500),
+    Duration.ofSeconds(1),
+    Duration.ofMillis(2500),
+    Duration.ofSeconds(5),
+    Duration.ofSeconds(10),
+    Duration.ofSeconds(30),
+    Duration.ofSeconds(60),
+    Duration.ofSeconds(120),
+    Duration.ofSeconds(300)
+  };
+
+  private final PrometheusMeterRegistry registry =
+      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
+  private final Counter tokens;
+  private final Counter segments;
+  private final Map<EventKind, Counter> applied = new EnumMap<>(EventKind.class);
+  private final Map<EventKind, Timer> latency = new EnumMap<>(EventKind.class);
+  private final Map<DeadLetterReason, Counter> deadLetters = new EnumMap<>(DeadLetterReason.class);
+  private final Counter duplicates;
+  private final Counter gaps;
+  private ScheduledExecutorService kafkaScheduler;
+  private KafkaStreamsMetrics kafkaMetrics;
+
+  /** Registers the JVM metrics and the processor's meters, all at zero. */
+  public InfiniMetrics(String modelFingerprint) {
+    new JvmMemoryMetrics().bindTo(registry);
+    gcMetrics.bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new io.micrometer.core.instrument.binder.system.ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+
+    tokens =
+        Counter.builder("infini.tokens.absorbed")
+            .description(
+                "Tokens added to streams' contexts by applied events: APPEND text (UTF-8 bytes),"
+                    + " GENERATE prompts and replies")
+            .register(registry);
+    segments =
+        Counter.builder("infini.segments.compressed")
+            .description("Full segments written into streams' compressive memories")
+            .register(registry);
+    for (EventKind kind : List.of(EventKind.APPEND, EventKind.GENERATE, EventKind.RESET)) {
+      String k = kind.name();
+      applied.put(
+          kind,
+          Counter.builder("infini.events.applied")
+              .description("Input events applied, by kind")
+              .tag("kind", k)
+              .register(registry));
+      latency.put(
+          kind,
+          Timer.builder("infini.event.latency")
+              .description("Time the processor spends on one applied event, decoding to output")
+              .tag("kind", k)
+              .serviceLevelObjectives(LATENCY_BUCKETS)
+              .register(registry));
+    }
+    for (DeadLetterReason reason : DeadLetterReason.values()) {
+      deadLetters.put(
+          reason,
+          Counter.builder("infini.dead.letters")
+              .description("Input records sent to the dead-letter topic, by reason")
+              .tag("reason", reason.name())
+              .register(registry));
+    }
+    duplicates =
+        Counter.builder("infini.seq.refused")
+            .description(
+                "Events refused for their seq (also counted in infini_dead_letters_total):"
+                    + " duplicate (DUPLICATE_SEQ) or gap (SEQ_GAP)")
+            .tag("kind", "duplicate")
+            .register(registry);
+    gaps =
+        Counter.builder("infini.seq.refused")
+            .description(
+                "Events refused for their seq (also counted in infini_dead_letters_total):"
+                    + " duplicate (DUPLICATE_SEQ) or gap (SEQ_GAP)")
+            .tag("kind", "gap")
+            .register(registry);
+    Gauge.builder("infini.model.info", () -> 1)
+        .description("The serving model; its fingerprint (first 12 hex digits) in a tag")
+        .tag("fingerprint", modelFingerprint.substring(0, Math.min(12, modelFingerprint.length())))
+        .register(registry);
+  }
+
+  @Override
+  public void applied(EventKind kind, long tokens, long segments, long nanos) {
+    Counter c = applied.get(kind);
+    if (c == null) {
+      return; // UNKNOWN is dead-lettered before it is applied
+    }
+    c.increment();
+    this.tokens.increment((double) tokens);
+    this.segments.increment((double) segments);
+    latency.get(kind).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void deadLettered(DeadLetterReason reason) {
+    deadLetters.get(reason).increment();
+    if (reason == DeadLetterReason.DUPLICATE_SEQ) {
+      duplicates.increment();
+    } else if (reason == DeadLetterReason.SEQ_GAP) {
+      gaps.increment();
+    }
+  }
+
+  /**
+   * Adds the metrics of {@code streams}: Kafka Streams' own (client, threads, tasks, RocksDB
+   * stores; refreshed every 10 s as threads and tasks come and go), the streams hosted and the
+   * bytes of the local stores. Call once, before the instance starts.
+   */
+  public synchronized void bindStreams(KafkaStreams streams, TopologySettings settings) {
+    if (kafkaMetrics != null) {
+      throw new IllegalStateException("streams already bound");
+    }
+    kafkaScheduler =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "infini-kafka-metrics");
+              t.setDaemon(true);
+              return t;
+            });
+    kafkaMetrics = new KafkaStreamsMetrics(streams, List.of(), kafkaScheduler, KAFKA_REFRESH);
+    kafkaMetrics.bindTo(registry);
+    Gauge.builder("infini.sessions.hosted", () -> sessionsHosted(streams, settings))
+        .description(
+            "Streams (keys) whose state this instance hosts in its active tasks; RocksDB's"
+                + " estimate, NaN while the stores are not queryable")
+        .register(registry);
+    for (String store : List.of(settings.sessionsStore(), settings.memoryStore())) {
+      Gauge.builder("infini.state.bytes", () -> stateBytes(streams, store))
+          .description(
+              "Bytes of a local state store, active and standby tasks: RocksDB's SST files plus"
+                  + " its memtables' allocated memory")
+          .baseUnit("bytes")
+          .tag("store", store)
+          .register(registry);
+    }
+  }
+
+  private static double sessionsHosted(KafkaStreams streams, TopologySettings settings) {
+    try {
+      return streams
+          .store(
+              StoreQueryParameters.fromNameAndType(
+                  settings.sessionsStore(), QueryableStoreTypes.keyValueStore()))
+          .approximateNumEntries();
+    } catch (InvalidStateStoreException e) {
+      return Double.NaN;
+    }
+  }
+
+  private static double stateBytes(KafkaStreams streams, String store) {
+    double sum = 0;
+    for (Map.Entry<MetricName, ? extends Metric> e : streams.metrics().entrySet()) {
+      MetricName name = e.getKey();
+      if (STATE_METRICS_GROUP.equals(name.group())
+          && STATE_SIZE_METRICS.contains(name.name())
+          && store.equals(name.tags().get("rocksdb-state-id"))
+          && e.getValue().metricValue() instanceof Number n) {
+        sum += n.doubleValue();
+      }
+    }
+    return sum;
+  }
+
+  /** The registry (for tests and further binders). */
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  /** Every metric in the Prometheus text format (version 0.0.4). */
+  public String scrape() {
+    return registry.scrape();
+  }
+
+  @Override
+  public synchronized void close() {
+    if (kafkaMetrics != null) {
+      kafkaMetrics.close();
+    }
+    if (kafkaScheduler != null) {
+      kafkaScheduler.shutdownNow();
+    }
+    gcMetrics.close();
+    registry.close();
+  }
+}

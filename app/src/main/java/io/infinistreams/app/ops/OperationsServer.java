@@ -1,0 +1,430 @@
+package io.infinistreams.app.ops;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.infinistreams.app.cli.CliException;
+import io.infinistreams.app.config.AppConfig;
+import io.infinistreams.topology.TopologySettings;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import io.javalin.json.JavalinJackson;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.KeyQueryMetadata;
+import org.apache.kafka.streams.StreamsMetadata;
+import org.apache.kafka.streams.errors.InvalidStateStoreException;
+import org.apache.kafka.streams.state.HostInfo;
+import org.eclipse.jetty.http.UriCompliance;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The operations HTTP server of {@code run} (Javalin on Jetty): Prometheus metrics, health probes
+ * and the session API. Started before Kafka Streams, so that its address can be Kafka Streams'
+ * {@code application.server}; {@link #attach} hands it the streams instance once created.
+ *
+ * <ul>
+ *   <li>{@code GET /metrics}: every metric of {@link InfiniMetrics}, Prometheus text format.
+ *   <li>{@code GET /health/live}: 200 unless the streams instance failed or is shutting down.
+ *   <li>{@code GET /health/ready}: 200 only while it is RUNNING, else 503.
+ *   <li>{@code GET /sessions?limit=N&after=KEY}: keys of the streams this instance hosts.
+ *   <li>{@code GET /sessions/{key}}: one stream's stored state, from whichever instance owns the
+ *       key: another instance's answer is fetched and relayed (proxied), never redirected.
+ * </ul>
+ *
+ * <p>Every body is JSON except {@code /metrics}; errors are {@code {"error": "..."}} with a proper
+ * status.
+ */
+public final class OperationsServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(OperationsServer.class);
+
+  /** Request header naming the instance that forwarded a session request. */
+  public static final String FORWARDED_HEADER = "X-Infini-Forwarded-By";
+
+  /** Response header naming the instance whose stores answered a session request. */
+  public static final String SERVED_BY_HEADER = "X-Infini-Served-By";
+
+  /** Keys per page of {@code GET /sessions} without {@code limit}. */
+  public static final int DEFAULT_PAGE = 100;
+
+  /** Most keys per page of {@code GET /sessions}. */
+  public static final int MAX_PAGE = 1000;
+
+  private static final String SESSIONS_PREFIX = "/sessions/";
+  private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+  private static final Duration PROXY_TIMEOUT = Duration.ofSeconds(30);
+
+  private final Javalin javalin;
+  private final InfiniMetrics metrics;
+  private final TopologySettings settings;
+  private final String fingerprint;
+  private final HttpClient client =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(5))
+          .build();
+  private volatile HostInfo advertised;
+  private volatile String url;
+  private volatile KafkaStreams streams;
+  private volatile SessionQueries queries;
+
+  private OperationsServer(
+      InfiniMetrics metrics, TopologySettings settings, String fingerprint, ObjectMapper json) {
+    this.metrics = metrics;
+    this.settings = settings;
+    this.fingerprint = fingerprint;
+    this.javalin =
+        Javalin.create(
+            config -> {
+              config.startup.showJavalinBanner = false;
+              config.startup.showOldJavalinVersionWarning = false;
+              config.jsonMapper(new JavalinJackson(json, false));
+              // keys may hold '/', encoded as %2F: let such paths through to the handler, which
+              // decodes the raw segment itself
+              config.jetty.modifyHttpConfiguration(
+                  http ->
+                      http.setUriCompliance(
+                          UriCompliance.DEFAULT.with(
+                              "infini-keys",
+                              UriCompliance.Violation.AMBIGUOUS_PATH_SEPARATOR,
+                              UriCompliance.Violation.AMBIGUOUS_PATH_ENCODING)));
+              config.jetty.modifyServer(
+                  server -> server.setErrorHandler(new JsonErrorHandler(json)));
+              config.jetty.modifyServletContextHandler(
+                  handler -> handler.getServletHandler().setDecodeAmbiguousURIs(true));
+              config.routes.get("/metrics", this::metrics);
+              config.routes.get("/health/live", this::live);
+              config.routes.get("/health/ready", this::ready);
+              config.routes.get("/sessions", this::listSessions);
+              config.routes.get("/sessions/{key}", this::getSession);
+              config.routes.exception(
+                  HttpResponseException.class,
+                  (e, ctx) -> error(ctx, e.getStatus(), e.getMessage()));
+              config.routes.exception(
+                  Exception.class,
+                  (e, ctx) -> {
+                    log.warn("operations request {} failed", ctx.path(), e);
+                    error(ctx, 500, "internal error: " + e);
+                  });
+            });
+  }
+
+  /**
+   * Listens on {@code http.bind}:{@code http.port} (0: any free port) and works out the address
+   * other instances reach it at ({@link #advertised()}).
+   *
+   * @throws CliException if the address cannot be bound (in use, not local)
+   */
+  public static OperationsServer start(
+      AppConfig config, InfiniMetrics metrics, TopologySettings settings, String fingerprint) {
+    ObjectMapper json =
+        new ObjectMapper()
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
+    OperationsServer server = new OperationsServer(metrics, settings, fingerprint, json);
+    String bind = config.httpBind();
+    try {
+      server.javalin.start(bind, config.httpPort());
+    } catch (RuntimeException e) {
+      server.javalin.stop();
+      throw new CliException(
+          "cannot start the operations server on "
+              + bind
+              + ":"
+              + config.httpPort()
+              + " (http.bind, http.port): "
+              + rootMessage(e)
+              + "; choose another http.port (0 takes any free one) or set http.enabled=false",
+          e);
+    }
+    int port = server.javalin.port();
+    server.advertised = advertisedAddress(config, bind, port);
+    server.url =
+        KeyRouting.baseUrl(new HostInfo(isWildcard(bind) ? server.advertised.host() : bind, port));
+    log.info(
+        "operations server at {} (advertised to other instances as {})",
+        server.url,
+        server.applicationServer());
+    return server;
+  }
+
+  /**
+   * The address other instances use: {@code streams.application.server} if given, else {@code
+   * http.advertised.address}, else the bind address (the host name for a wildcard bind) and the
+   * port listened on.
+   */
+  static HostInfo advertisedAddress(AppConfig config, String bind, int port) {
+    String override = config.streamsOverrides().get("application.server");
+    if (override != null && !override.isBlank()) {
+      return KeyRouting.parseHostPort(override.trim());
+    }
+    if (!config.httpAdvertisedAddress().isEmpty()) {
+      return KeyRouting.parseHostPort(config.httpAdvertisedAddress());
+    }
+    return new HostInfo(isWildcard(bind) ? hostName() : bind, port);
+  }
+
+  private static boolean isWildcard(String bind) {
+    return bind.equals("0.0.0.0") || bind.equals("::") || bind.equals("[::]");
+  }
+
+  private static String hostName() {
+    try {
+      return InetAddress.getLocalHost().getCanonicalHostName();
+    } catch (UnknownHostException e) {
+      return "localhost";
+    }
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    if (t instanceof BindException) {
+      return "address in use or not available (" + t.getMessage() + ")";
+    }
+    return t.toString();
+  }
+
+  /** The streams instance to report on; before this, probes answer STARTING. */
+  public void attach(KafkaStreams streams) {
+    this.queries = new SessionQueries(streams, settings);
+    this.streams = streams;
+  }
+
+  /** The address other instances reach this server at: Kafka Streams' application.server. */
+  public HostInfo advertised() {
+    return advertised;
+  }
+
+  /** {@code host:port} of {@link #advertised()}, as Kafka Streams' application.server wants it. */
+  public String applicationServer() {
+    String h = advertised.host();
+    return (h.contains(":") ? "[" + h + "]" : h) + ":" + advertised.port();
+  }
+
+  /** The base URL, e.g. {@code http://127.0.0.1:8480}. */
+  public String url() {
+    return url;
+  }
+
+  /** The port listened on. */
+  public int port() {
+    return javalin.port();
+  }
+
+  @Override
+  public void close() {
+    javalin.stop();
+  }
+
+  // ---- handlers ---------------------------------------------------------------------------------
+
+  private void metrics(Context ctx) {
+    ctx.contentType(PROMETHEUS_TEXT).result(metrics.scrape());
+  }
+
+  /** Whether a process in this state should be restarted: it failed or is shutting down. */
+  static boolean live(KafkaStreams.State state) {
+    return state == null
+        || !(state == KafkaStreams.State.ERROR
+            || state == KafkaStreams.State.PENDING_ERROR
+            || state == KafkaStreams.State.PENDING_SHUTDOWN
+            || state == KafkaStreams.State.NOT_RUNNING);
+  }
+
+  private void live(Context ctx) {
+    KafkaStreams s = streams;
+    KafkaStreams.State state = s == null ? null : s.state();
+    health(ctx, live(state), state);
+  }
+
+  private void ready(Context ctx) {
+    KafkaStreams s = streams;
+    KafkaStreams.State state = s == null ? null : s.state();
+    health(ctx, state == KafkaStreams.State.RUNNING, state);
+  }
+
+  private static void health(Context ctx, boolean up, KafkaStreams.State state) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("status", up ? "UP" : "DOWN");
+    body.put("state", state == null ? "STARTING" : state.name());
+    ctx.status(up ? 200 : 503).json(body);
+  }
+
+  private void listSessions(Context ctx) {
+    SessionQueries q = requireStreams();
+    int limit = DEFAULT_PAGE;
+    String limitParam = ctx.queryParam("limit");
+    if (limitParam != null) {
+      try {
+        limit = Integer.parseInt(limitParam);
+      } catch (NumberFormatException e) {
+        limit = -1;
+      }
+      if (limit < 1 || limit > MAX_PAGE) {
+        throw new HttpResponseException(
+            400, "limit must be an integer from 1 to " + MAX_PAGE + ", got '" + limitParam + "'");
+      }
+    }
+    String after = ctx.queryParam("after");
+    SessionQueries.Page page;
+    try {
+      page = q.list(after == null || after.isEmpty() ? null : after, limit);
+    } catch (InvalidStateStoreException e) {
+      throw unavailable("the local stores are not queryable right now (" + e.getMessage() + ")");
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("instance", applicationServer());
+    body.put("partitions", page.partitions());
+    body.put("count", page.keys().size());
+    body.put("keys", page.keys());
+    body.put("next", page.next());
+    body.put("otherInstances", otherInstances());
+    ctx.json(body);
+  }
+
+  private List<String> otherInstances() {
+    TreeSet<String> hosts = new TreeSet<>();
+    try {
+      for (StreamsMetadata m : streams.metadataForAllStreamsClients()) {
+        HostInfo h = m.hostInfo();
+        if (!h.equals(advertised) && !h.equals(HostInfo.unavailable())) {
+          hosts.add(h.host() + ":" + h.port());
+        }
+      }
+    } catch (RuntimeException e) {
+      // metadata not available while starting: list none
+    }
+    return new ArrayList<>(hosts);
+  }
+
+  private void getSession(Context ctx) throws InterruptedException {
+    SessionQueries q = requireStreams();
+    String uri = ctx.req().getRequestURI();
+    String raw = uri.startsWith(SESSIONS_PREFIX) ? uri.substring(SESSIONS_PREFIX.length()) : "";
+    String key;
+    try {
+      key = KeyRouting.decodeKey(raw);
+    } catch (IllegalArgumentException e) {
+      throw new HttpResponseException(400, e.getMessage());
+    }
+    if (key.isEmpty()) {
+      throw new HttpResponseException(400, "empty key");
+    }
+    String forwardedBy = ctx.header(FORWARDED_HEADER);
+    KeyQueryMetadata metadata;
+    try {
+      metadata =
+          streams.queryMetadataForKey(settings.sessionsStore(), key, Serdes.String().serializer());
+    } catch (RuntimeException e) {
+      throw unavailable("no metadata for the key yet (" + e.getMessage() + ")");
+    }
+    KeyRouting.Route route = KeyRouting.decide(metadata, advertised, forwardedBy != null);
+    switch (route.kind()) {
+      case LOCAL -> local(ctx, q, key, route.partition());
+      case REMOTE -> proxy(ctx, key, route.owner());
+      case UNAVAILABLE ->
+          throw unavailable("no instance owns the key's partition right now (rebalancing)");
+      case MISROUTED ->
+          throw unavailable(
+              "forwarded by "
+                  + forwardedBy
+                  + ", but the key's owner is now "
+                  + route.owner().host()
+                  + ":"
+                  + route.owner().port()
+                  + "; ask again");
+    }
+  }
+
+  private void local(Context ctx, SessionQueries q, String key, int partition) {
+    Map<String, Object> session;
+    try {
+      session = q.session(key, partition, fingerprint);
+    } catch (InvalidStateStoreException e) {
+      throw unavailable(
+          "partition " + partition + " is not queryable right now (" + e.getMessage() + ")");
+    }
+    ctx.header(SERVED_BY_HEADER, applicationServer());
+    if (session == null) {
+      throw new HttpResponseException(404, "no session with key '" + key + "'");
+    }
+    session.put("servedBy", applicationServer());
+    ctx.json(session);
+  }
+
+  /** Fetches the owner's answer and relays it: status, JSON body, served-by header. */
+  private void proxy(Context ctx, String key, HostInfo owner) throws InterruptedException {
+    URI target =
+        URI.create(KeyRouting.baseUrl(owner) + SESSIONS_PREFIX + KeyRouting.encodeKey(key));
+    HttpRequest request =
+        HttpRequest.newBuilder(target)
+            .timeout(PROXY_TIMEOUT)
+            .header(FORWARDED_HEADER, applicationServer())
+            .header("Accept", "application/json")
+            .GET()
+            .build();
+    HttpResponse<byte[]> response;
+    try {
+      response = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
+    } catch (HttpTimeoutException e) {
+      throw new HttpResponseException(
+          504, "the key's owner " + hostPort(owner) + " did not answer in time");
+    } catch (ConnectException e) {
+      throw new HttpResponseException(
+          502, "the key's owner " + hostPort(owner) + " is unreachable: " + e);
+    } catch (IOException e) {
+      throw new HttpResponseException(
+          502, "the key's owner " + hostPort(owner) + " failed to answer: " + e);
+    }
+    ctx.status(response.statusCode());
+    response.headers().firstValue(SERVED_BY_HEADER).ifPresent(v -> ctx.header(SERVED_BY_HEADER, v));
+    ctx.contentType(response.headers().firstValue("Content-Type").orElse("application/json"));
+    ctx.result(response.body());
+  }
+
+  private static String hostPort(HostInfo h) {
+    return h.host() + ":" + h.port();
+  }
+
+  private SessionQueries requireStreams() {
+    SessionQueries q = queries;
+    if (q == null) {
+      throw unavailable("starting");
+    }
+    return q;
+  }
+
+  private static HttpResponseException unavailable(String message) {
+    return new HttpResponseException(503, message, Map.of());
+  }
+
+  private void error(Context ctx, int status, String message) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("error", message);
+    body.put("status", status);
+    if (status == 503) {
+      ctx.header("Retry-After", "1");
+    }
+    ctx.status(status).json(body);
+  }
+}

@@ -1,0 +1,32 @@
+package io.infinistreams.topology;
+
+import io.infinistreams.schemas.EventKind;
+
+/**
+ * What the processor reports while it works, for an application's metrics: one call per input
+ * record, either {@link #applied} or {@link #deadLettered}. The topology depends on no metrics
+ * library; the application implements this interface with its own. {@link #NONE} records nothing.
+ *
+ * <p>Implementations are called on the stream threads, concurrently from several of them, once per
+ * record after the record was handled: they must be thread-safe, cheap and must not throw. They get
+ * no stream id, so that whatever they record does not grow with the number of streams.
+ */
+public interface ProcessorMetrics {
+
+  /** Records nothing. */
+  ProcessorMetrics NONE = new ProcessorMetrics() {};
+
+  /**
+   * An event was applied and its output emitted.
+   *
+   * @param kind APPEND, GENERATE or RESET
+   * @param tokens tokens the event added to its stream's context: an APPEND's UTF-8 bytes; a
+   *     GENERATE's prompt and generated tokens; 0 for a RESET
+   * @param segments full segments the event compressed into its stream's memory
+   * @param nanos time the processor spent on the record, decoding to output
+   */
+  default void applied(EventKind kind, long tokens, long segments, long nanos) {}
+
+  /** An input record went to the dead-letter topic for {@code reason}; nothing was applied. */
+  default void deadLettered(DeadLetterReason reason) {}
+}
