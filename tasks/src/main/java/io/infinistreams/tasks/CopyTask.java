@@ -22,8 +22,11 @@ import java.util.Random;
  * of a new code (random, nothing to learn); 1 on the separators.
  *
  * @param answerWeight loss weight of each predictable repeated character
+ * @param recent share of repeats that repeat the code just before (a copy a few characters back,
+ *     where attention finds the source by position: the copying circuit then has a signal before
+ *     attention has learned to find a source by content)
  */
-public record CopyTask(float answerWeight) implements Task {
+public record CopyTask(float answerWeight, double recent) implements Task {
   private static final String ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
   private static final String SEPARATOR = " | ";
 
@@ -31,6 +34,14 @@ public record CopyTask(float answerWeight) implements Task {
     if (!(answerWeight > 0)) {
       throw new IllegalArgumentException("answerWeight must be > 0, got " + answerWeight);
     }
+    if (!(recent >= 0 && recent <= 1)) {
+      throw new IllegalArgumentException("recent must be in [0, 1], got " + recent);
+    }
+  }
+
+  /** Repeats chosen uniformly among all earlier codes. */
+  public CopyTask(float answerWeight) {
+    this(answerWeight, 0);
   }
 
   @Override
@@ -50,7 +61,10 @@ public record CopyTask(float answerWeight) implements Task {
       boolean repeat = !codes.isEmpty() && rng.nextBoolean();
       String code;
       if (repeat) {
-        code = codes.get(rng.nextInt(codes.size()));
+        code =
+            rng.nextDouble() < recent
+                ? codes.get(codes.size() - 1) // the code just before: a copy at a short distance
+                : codes.get(rng.nextInt(codes.size()));
       } else {
         StringBuilder b = new StringBuilder();
         int len = 6 + rng.nextInt(11); // 6..16 characters

@@ -2,6 +2,7 @@ package io.infinistreams.tasks;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.infinistreams.model.ByteTokenizer;
@@ -182,6 +183,36 @@ class DataTasksTest {
       at += code.length() + 3;
     }
     assertTrue(repeats > 5, "repeats: " + repeats);
+  }
+
+  @Test
+  void recentRepeatsCopyTheCodeJustBeforeAndTheRestReachFurther() {
+    int immediate = 0;
+    int further = 0;
+    for (double recent : new double[] {1, 0.5}) {
+      for (int seed = 0; seed < 20; seed++) {
+        Sample x = new CopyTask(5f, recent).sample(new Random(seed), 4, N);
+        String[] codes = ByteTokenizer.decode(x.tokens()).split(" \\| ", -1);
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (int i = 0; i < codes.length - 1; i++) { // the last may be cut short
+          if (seen.contains(codes[i])) {
+            boolean justBefore = codes[i].equals(codes[i - 1]);
+            if (recent == 1) {
+              assertTrue(justBefore, "a repeat of " + codes[i] + " not of the code before it");
+            } else if (justBefore) {
+              immediate++;
+            } else {
+              further++;
+            }
+          }
+          seen.add(codes[i]);
+        }
+      }
+    }
+    // half of the repeats at 0.5, plus the uniform draws that land on the code before
+    assertTrue(immediate > further, immediate + " immediate, " + further + " further");
+    assertTrue(further > 20, "further: " + further);
+    assertThrows(IllegalArgumentException.class, () -> new CopyTask(5f, 1.5));
   }
 
   /** Characters of filler between the needle's end and the question, per local sample. */

@@ -145,6 +145,8 @@ public final class TaskMixes {
             entries.add(new TaskMix.Entry(new ChatRecallTask(3, c.answerWeight()), weight));
         case "recall" -> entries.add(new TaskMix.Entry(new RecallTask(c.answerWeight()), weight));
         case "copy" -> entries.add(new TaskMix.Entry(new CopyTask(c.answerWeight()), weight));
+        case "copy-recent" ->
+            entries.add(new TaskMix.Entry(new CopyTask(c.answerWeight(), 0.5), weight));
         case "text" -> {
           if (PROSE.equals(c.corpus())) {
             entries.add(new TaskMix.Entry(new ProseTextTask(prose(prose, c)), weight));
@@ -184,7 +186,7 @@ public final class TaskMixes {
                     + kv[0]
                     + "' (text, needle, multikey, multikey-near, facts, chat-facts, passkey,"
                     + " passkey-spread, passkey-uniform, passkey-straddle, passkey-into-open,"
-                    + " passkey-into-open-head, passkey-cut-answer, copy, recall, chat)");
+                    + " passkey-into-open-head, passkey-cut-answer, copy, copy-recent, recall, chat)");
       }
     }
     return entries;
