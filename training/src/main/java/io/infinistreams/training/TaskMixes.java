@@ -31,6 +31,39 @@ public final class TaskMixes {
 
   private TaskMixes() {}
 
+  /** Every task name a mix may use. */
+  public static final List<String> TASK_NAMES =
+      List.of(
+          "text",
+          "needle",
+          "multikey",
+          "multikey-near",
+          "facts",
+          "chat-facts",
+          "passkey",
+          "passkey-spread",
+          "passkey-uniform",
+          "passkey-straddle",
+          "passkey-into-open",
+          "passkey-into-open-head",
+          "passkey-cut-answer",
+          "copy",
+          "copy-recent",
+          "recall",
+          "chat");
+
+  /** The task names of a mix (every phase), as written. */
+  public static List<String> taskNames(String mix) {
+    List<String> names = new ArrayList<>();
+    for (String phase : mix.split(";")) {
+      String spec = phase.substring(phase.indexOf(':') + 1);
+      for (String part : spec.split(",")) {
+        names.add(part.trim().split("=")[0].trim());
+      }
+    }
+    return names;
+  }
+
   /** The corpus spec of the prepared real-text corpora (training split). */
   public static final String PROSE = "prose";
 
@@ -182,11 +215,7 @@ public final class TaskMixes {
                     new ChatFactTask(prose(prose, c), Phrasing.TRAIN, c.answerWeight()), weight));
         default ->
             throw new IllegalArgumentException(
-                "unknown task '"
-                    + kv[0]
-                    + "' (text, needle, multikey, multikey-near, facts, chat-facts, passkey,"
-                    + " passkey-spread, passkey-uniform, passkey-straddle, passkey-into-open,"
-                    + " passkey-into-open-head, passkey-cut-answer, copy, copy-recent, recall, chat)");
+                "unknown task '" + kv[0] + "' (" + String.join(", ", TASK_NAMES) + ")");
       }
     }
     return entries;

@@ -11,6 +11,8 @@ import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.UpdateRule;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -49,6 +51,30 @@ class RecipeTest {
     assertNotEquals(first.seed(), second.seed());
     assertNotEquals(first.seed(), r.stageConfig(0, 8).seed());
     assertEquals(64, r.sha256().length());
+  }
+
+  /**
+   * The recipes in training/recipes read, with tasks the trainer knows and a model it can build.
+   */
+  @Test
+  void theCommittedRecipesReadAndNameKnownTasks() throws Exception {
+    List<Path> recipes;
+    try (Stream<Path> files = Files.list(Path.of("recipes"))) {
+      recipes = files.filter(f -> f.toString().endsWith(".json")).sorted().toList();
+    }
+    assertFalse(recipes.isEmpty(), "no recipe in training/recipes");
+    for (Path file : recipes) {
+      Recipe r = Recipe.read(file);
+      for (int i = 0; i < r.stages().size(); i++) {
+        TrainConfig c = r.stageConfig(i, 1);
+        for (String task : TaskMixes.taskNames(c.mix())) {
+          assertTrue(TaskMixes.TASK_NAMES.contains(task), file + " stage " + i + ": " + task);
+        }
+        assertTrue(c.minSegments() <= c.maxSegments(), file + " stage " + i);
+      }
+    }
+    Recipe prose = Recipe.read(Path.of("recipes", "prose.json"));
+    assertEquals(4, prose.model().shortConv(), "the prose recipe's model has the convolution");
   }
 
   @Test

@@ -23,6 +23,22 @@ class TaskMixesTest {
   }
 
   @Test
+  void everyListedTaskBuildsAndNoOtherName() {
+    for (String name : TaskMixes.TASK_NAMES) {
+      TaskMix mix = parse(name + "=1");
+      // 16 samples of 4 segments of the recipes' 128 tokens
+      Sample first = mix.batch(7, 0, 16, 4, 128).get(0);
+      assertEquals(name.split("-")[0], first.task().split("[-/]")[0], name);
+    }
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> parse("copy-recnet=1"));
+    assertTrue(e.getMessage().contains("copy-recent"), e.getMessage());
+    assertEquals(
+        List.of("copy", "passkey", "text", "copy"),
+        TaskMixes.taskNames("copy=1;100:passkey=0.5, text=0.5;200:copy=1"));
+  }
+
+  @Test
   void aCurriculumSwitchesTasksAtItsPhaseSteps() {
     TaskMix mix = parse("copy=1;100:passkey=1;250:passkey=1,copy=1");
     assertEquals(3, mix.phases().size());
