@@ -1,6 +1,7 @@
 package io.infinistreams.training;
 
 import io.infinistreams.training.eval.EvalCommand;
+import java.util.Locale;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -38,6 +39,9 @@ public final class TrainMain implements Runnable {
   }
 
   public static void main(String[] args) {
+    // numbers in logs, manifests and results pages read the same on every machine (6.048, not
+    // 6,048 under a German locale)
+    Locale.setDefault(Locale.ROOT);
     System.exit(commandLine().execute(args));
   }
 }
