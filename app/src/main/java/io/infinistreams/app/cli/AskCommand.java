@@ -29,6 +29,7 @@ public final class AskCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin ConfigOptions configOptions;
   @Mixin GenerationOptions generationOptions;
+  @Mixin OpsOptions opsOptions;
 
   @Parameters(index = "0", paramLabel = "KEY", description = "Stream id.")
   String key;
@@ -40,7 +41,8 @@ public final class AskCommand implements Callable<Integer> {
       names = "--seq",
       paramLabel = "N",
       description =
-          "Sequence number of the event. Default: one after the last one the stream " + "has used.")
+          "Sequence number of the event. Default: one after the last one the stream "
+              + "has used, asked of the operations server (see --ops-url).")
   Long seq;
 
   @Option(
@@ -59,7 +61,7 @@ public final class AskCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     try (StreamClient client = StreamClient.connect(config, BrokerAddress.forClient(config), key)) {
-      long s = seq != null ? seq : client.lastSeq() + 1;
+      long s = seq != null ? seq : opsOptions.lastSeq(config, client, err) + 1;
       OutputEvent reply;
       for (int attempt = 0; ; attempt++) {
         client.generate(s, prompt, generation);
@@ -73,7 +75,7 @@ public final class AskCommand implements Callable<Integer> {
         } catch (StreamClient.RejectedException e) {
           long expected = e.expectedSeq();
           if (seq == null && attempt == 0 && expected > 0 && expected != s) {
-            s = expected; // numbered by us from the topics: send again at the seq it expects
+            s = expected; // numbered by us, not the user: send again at the seq it expects
             continue;
           }
           throw new CliException("stream '" + key + "': " + e.getMessage());

@@ -37,6 +37,7 @@ public final class ChatCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin ConfigOptions configOptions;
   @Mixin GenerationOptions generationOptions;
+  @Mixin OpsOptions opsOptions;
 
   @Parameters(index = "0", paramLabel = "KEY", description = "Stream id.")
   String key;
@@ -60,7 +61,7 @@ public final class ChatCommand implements Callable<Integer> {
         Terminal terminal = terminals.call()) {
       LineReader reader = LineReaderBuilder.builder().terminal(terminal).appName("infini").build();
       PrintWriter out = terminal.writer();
-      long seq = client.lastSeq();
+      long seq = opsOptions.lastSeq(config, client, err);
       out.printf(
           "chat with stream '%s' (next seq %d). /help, /reset forgets, /quit or Ctrl-D exits.%n",
           key, seq + 1);

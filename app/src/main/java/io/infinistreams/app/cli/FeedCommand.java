@@ -35,6 +35,7 @@ public final class FeedCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
   @Mixin ConfigOptions configOptions;
+  @Mixin OpsOptions opsOptions;
 
   @Parameters(index = "0", paramLabel = "KEY", description = "Stream id (the record key).")
   String key;
@@ -47,7 +48,8 @@ public final class FeedCommand implements Callable<Integer> {
       paramLabel = "N",
       description =
           "Sequence number of the first event. Default: one after the last one the "
-              + "stream has used, read from the input and output topics (1 for a new stream).")
+              + "stream has used, asked of the operations server (see --ops-url; 1 for a new "
+              + "stream).")
   Long startSeq;
 
   @Option(
@@ -89,7 +91,7 @@ public final class FeedCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     try (StreamClient client = StreamClient.connect(config, BrokerAddress.forClient(config), key);
         InputStream in = stdin ? System.in : new BufferedInputStream(Files.newInputStream(path))) {
-      long first = startSeq != null ? startSeq : client.lastSeq() + 1;
+      long first = startSeq != null ? startSeq : opsOptions.lastSeq(config, client, err) + 1;
       ProgressBar bar = ProgressBar.onTerminal(err, total, ProgressBar.Unit.BYTES);
       long t0 = System.nanoTime();
       DocumentFeeder.Fed fed;

@@ -13,15 +13,21 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.function.ToLongFunction;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -45,9 +51,10 @@ import org.apache.kafka.common.utils.Utils;
  * events sent after that.
  *
  * <p>Sequence numbers must increase per stream: the processor skips an event whose seq is not above
- * the last one it applied. {@link #lastSeq} finds the last one used (input and output topics), so a
- * command can continue a stream without being told where it is. One writer per stream at a time is
- * assumed.
+ * the last one it applied. {@link #lastSeq(SessionLookup, Consumer)} finds the last one used (the
+ * last one the application applied, from its operations server, and those of events still waiting
+ * in the input topic), so a command can continue a stream without being told where it is, also
+ * after retention deleted the stream's old records. One writer per stream at a time is assumed.
  *
  * <p>Lifecycle: create, use from one thread, close.
  */
@@ -59,6 +66,7 @@ public final class StreamClient implements AutoCloseable {
   private final String outputTopic;
   private final String key;
   private final String bootstrapServers;
+  private final String applicationId;
   private final KafkaProducer<String, InputEvent> producer;
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final TopicPartition outputPartition;
@@ -73,6 +81,7 @@ public final class StreamClient implements AutoCloseable {
     this.outputTopic = config.outputTopic();
     this.key = key;
     this.bootstrapServers = bootstrapServers;
+    this.applicationId = config.applicationId();
     this.clockMillis = clockMillis;
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
@@ -288,21 +297,99 @@ public final class StreamClient implements AutoCloseable {
   }
 
   /**
-   * The highest sequence number this stream has used so far (0 if none): the larger of the last
-   * input event sent to it and the last output event the processor committed for it. The input
-   * topic counts events not yet processed, so a command that continues a stream right after another
-   * one (feed, then ask) never reuses a sequence number; the output topic covers input records
-   * already deleted by retention. Each partition is scanned backwards from its end, in growing
-   * windows, until the key is found (a key never seen scans the whole partition).
+   * The highest sequence number this stream has used so far (0 if none), as the application knows
+   * it: the larger of the last seq it applied, asked of its operations server ({@code GET
+   * /sessions/{key}}), and the seqs of this stream's input events it has not consumed yet (the
+   * input partition after the application's committed offset, which are the events a command sent
+   * just before, e.g. {@code feed} then {@code ask}). Neither needs the stream's old records, so
+   * this works after retention deleted them.
+   *
+   * <p>The committed offset is read before the server is asked: an event consumed in between is
+   * either in the server's answer or after that offset.
+   *
+   * <p>If the server cannot answer, {@code warn} is told so (one line) and the topics are scanned
+   * instead ({@link #lastSeq()}), which cannot see seqs whose records retention deleted.
    */
-  public long lastSeq() {
+  public long lastSeq(SessionLookup ops, Consumer<String> warn) throws InterruptedException {
+    try (KafkaConsumer<byte[], byte[]> scanner = scanner()) {
+      TopicPartition inputPartition =
+          new TopicPartition(inputTopic, partitionOf(scanner, key, inputTopic));
+      long committed = committedOffset(inputPartition);
+      long applied;
+      try {
+        applied = ops.lastAppliedSeq(key);
+      } catch (SessionLookup.UnavailableException e) {
+        warn.accept(
+            "the operations server cannot say where stream '"
+                + key
+                + "' is ("
+                + e.getMessage()
+                + "); numbering from the input and output topics, which lack what retention"
+                + " deleted");
+        return lastSeq();
+      }
+      scanner.assign(List.of(inputPartition));
+      long begin = scanner.beginningOffsets(List.of(inputPartition)).get(inputPartition);
+      long end = scanner.endOffsets(List.of(inputPartition)).get(inputPartition);
+      long from = Math.max(begin, committed);
+      AvroSerde<InputEvent> inputSerde = AvroSerdes.inputEvent();
+      long pending =
+          scan(
+              scanner,
+              inputPartition,
+              from,
+              end,
+              value -> inputSerde.deserialize(inputTopic, value).getSeq());
+      return Math.max(applied, pending);
+    }
+  }
+
+  /**
+   * The application's committed offset of {@code tp} (its consumer group is the application id), or
+   * 0 when it has none.
+   */
+  private long committedOffset(TopicPartition tp) throws InterruptedException {
+    Map<String, Object> props =
+        Map.of(
+            AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+            bootstrapServers,
+            AdminClientConfig.CLIENT_ID_CONFIG,
+            "infini-client-" + key + "-offsets");
+    try (Admin admin = Admin.create(props)) {
+      Map<TopicPartition, OffsetAndMetadata> offsets =
+          admin
+              .listConsumerGroupOffsets(applicationId)
+              .partitionsToOffsetAndMetadata()
+              .get(30, TimeUnit.SECONDS);
+      OffsetAndMetadata committed = offsets == null ? null : offsets.get(tp);
+      return committed == null ? 0 : committed.offset();
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException(
+          "cannot read the committed offsets of application '" + applicationId + "': " + e, e);
+    }
+  }
+
+  private KafkaConsumer<byte[], byte[]> scanner() {
     Properties c = new Properties();
     c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     c.put(ConsumerConfig.CLIENT_ID_CONFIG, "infini-client-" + key + "-seq");
-    try (KafkaConsumer<byte[], byte[]> scanner =
-        new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+    return new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+  }
+
+  /**
+   * The highest sequence number this stream has used so far (0 if none), read from the topics only:
+   * the larger of the last input event sent to it and the last output event the processor committed
+   * for it. The input topic counts events not yet processed, so a command that continues a stream
+   * right after another one (feed, then ask) never reuses a sequence number; the output topic
+   * covers input records already deleted by retention, but once retention deleted a stream's output
+   * records too, this answers too low (the processor then refuses the event as a duplicate). Each
+   * partition is scanned backwards from its end, in growing windows, until the key is found (a key
+   * never seen scans the whole partition).
+   */
+  public long lastSeq() {
+    try (KafkaConsumer<byte[], byte[]> scanner = scanner()) {
       AvroSerde<InputEvent> inputSerde = AvroSerdes.inputEvent();
       TopicPartition inputPartition =
           new TopicPartition(inputTopic, partitionOf(scanner, key, inputTopic));

@@ -88,7 +88,16 @@ class CliEndToEndTest {
 
   private record Run(int exit, String out, String err, CommandLine cl) {}
 
+  /**
+   * Runs the CLI. The client commands ({@code feed}, {@code ask}) are pointed at the processor's
+   * operations server, which listens on a free port rather than the default one.
+   */
   private static Run run(String... args) {
+    if (args.length > 0 && (args[0].equals("feed") || args[0].equals("ask"))) {
+      args = Arrays.copyOf(args, args.length + 2);
+      args[args.length - 2] = "--ops-url";
+      args[args.length - 1] = app.operationsUrl();
+    }
     CommandLine cl = Main.commandLine();
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
@@ -189,6 +198,8 @@ class CliEndToEndTest {
               "carol",
               "--bootstrap-servers",
               app.bootstrapServers(),
+              "--ops-url",
+              app.operationsUrl(),
               "--max-tokens",
               "4",
               "--timeout",

@@ -1,0 +1,65 @@
+package io.infinistreams.app.cli;
+
+import io.infinistreams.app.client.SessionLookup;
+import io.infinistreams.app.client.StreamClient;
+import io.infinistreams.app.config.AppConfig;
+import java.io.PrintWriter;
+import java.time.Duration;
+import picocli.CommandLine.Option;
+
+/**
+ * The operations server the client commands ask where a stream is (a picocli mixin): {@code
+ * --ops-url URL}. Without it: {@code http://<http.bind>:<http.port>} of the same configuration as
+ * {@code run} (127.0.0.1 when {@code http.bind} listens on every interface), by default {@code
+ * http://127.0.0.1:8480}.
+ */
+public final class OpsOptions {
+
+  /** How long a 503 (a rebalance, or the application starting) is asked again. */
+  private static final Duration RETRY_503 = Duration.ofSeconds(15);
+
+  @Option(
+      names = "--ops-url",
+      paramLabel = "URL",
+      description =
+          "Operations server of the application, asked for the stream's last applied "
+              + "sequence number (GET /sessions/{key}); any instance answers for every key. "
+              + "Default: http://<http.bind>:<http.port>, i.e. http://127.0.0.1:8480. "
+              + "Unreachable: the sequence number is read from the topics instead (a warning "
+              + "says so), which fails once retention deleted the stream's records.")
+  String opsUrl;
+
+  /** The base URL to ask. */
+  String url(AppConfig config) {
+    if (opsUrl != null) {
+      return opsUrl;
+    }
+    String bind = config.httpBind();
+    if (bind.equals("0.0.0.0") || bind.equals("::") || bind.equals("[::]")) {
+      bind = "127.0.0.1";
+    } else if (bind.contains(":") && !bind.startsWith("[")) {
+      bind = "[" + bind + "]";
+    }
+    return "http://" + bind + ":" + config.httpPort();
+  }
+
+  /**
+   * The last seq stream {@code client} has used, from the operations server (see {@link
+   * StreamClient#lastSeq(SessionLookup, java.util.function.Consumer)}), warning on {@code err} when
+   * it falls back to the topics.
+   */
+  long lastSeq(AppConfig config, StreamClient client, PrintWriter err) throws InterruptedException {
+    SessionLookup lookup;
+    try {
+      lookup = new SessionLookup(url(config), RETRY_503);
+    } catch (IllegalArgumentException e) {
+      throw new CliException("--ops-url: " + e.getMessage());
+    }
+    return client.lastSeq(
+        lookup,
+        warning -> {
+          err.println("infini: warning: " + warning);
+          err.flush();
+        });
+  }
+}
