@@ -25,7 +25,7 @@ import java.util.Random;
  * ...prose... After that, Mary went to the office. ...prose...
  *
  * Question: Where is Mary?
- * Answer: office.
+ * Answer: Mary is in the office.
  * </pre>
  *
  * <p>In {@link #document} at depth {@code d} the asked person's last move lies at {@code d} and
@@ -175,7 +175,13 @@ public record FactTrackingTask(
       }
     }
     String question = Haystack.question(Phrasing.pick(rng, phrasing.of(QUESTIONS)), "N", asked);
-    return new Plan(statements, fractions, question, answer, list.get(lastAsked).fraction());
+    return new Plan(
+        statements,
+        fractions,
+        question,
+        answer,
+        list.get(lastAsked).fraction(),
+        asked + " is in the");
   }
 
   @Override

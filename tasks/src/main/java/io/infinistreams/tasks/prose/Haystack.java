@@ -48,17 +48,33 @@ final class Haystack {
    * @param question the question (without the prompt frame)
    * @param value the expected answer
    * @param depth the answering statement's fraction
+   * @param answerPrefix the answer's opening words, before the value ({@code "Maria's locker code
+   *     is"}), part of the prompt as in RULER's templates: the model continues a sentence that
+   *     names what it is asked for
    */
   record Plan(
-      List<Statement> statements, double[] fractions, String question, String value, double depth) {
+      List<Statement> statements,
+      double[] fractions,
+      String question,
+      String value,
+      double depth,
+      String answerPrefix) {
     int statementBytes() {
       return statements.stream().mapToInt(s -> s.bytes() + 1).sum();
     }
+
+    /** The question prompt of this plan. */
+    String prompt() {
+      return Haystack.prompt(question, answerPrefix);
+    }
   }
 
-  /** The question prompt: {@code "\n\nQuestion: " + question + "\nAnswer:"}. */
-  static String prompt(String question) {
-    return QUESTION + question + ANSWER;
+  /**
+   * The question prompt: {@code "\n\nQuestion: " + question + "\nAnswer: " + answerPrefix}; the
+   * answer ({@link #answer}) follows it.
+   */
+  static String prompt(String question, String answerPrefix) {
+    return QUESTION + question + ANSWER + " " + answerPrefix;
   }
 
   /** The answer as generated after the prompt: {@code " " + value + "."}. */
@@ -104,7 +120,7 @@ final class Haystack {
    */
   static RetrievalDocument document(
       String task, ProseSource prose, Random rng, Plan plan, int docTokens) {
-    String prompt = prompt(plan.question());
+    String prompt = plan.prompt();
     int proseBytes = docTokens - 1 - Utf8.length(prompt) - plan.statementBytes();
     if (proseBytes < 0) {
       throw new IllegalArgumentException(
@@ -186,8 +202,7 @@ final class Haystack {
     int total = segments * segmentLength + 1;
     String answer = answer(plan.value());
     int answerBytes = Utf8.length(answer);
-    int room =
-        total - 1 - Utf8.length(prompt(plan.question())) - plan.statementBytes() - answerBytes;
+    int room = total - 1 - Utf8.length(plan.prompt()) - plan.statementBytes() - answerBytes;
     if (room < 0) {
       throw new IllegalArgumentException(
           task + ": a sample needs at least " + (total - room) + " tokens, got " + total);

@@ -28,7 +28,7 @@ import java.util.Set;
  * ...prose... The blue gate code is 40213. ...prose...
  *
  * Question: What is the blue door code?
- * Answer: 48213.
+ * Answer: The blue door code is 48213.
  * </pre>
  *
  * <p>At short lengths distractors are dropped (never below one) so that statements take at most
@@ -105,10 +105,18 @@ public record MultiKeyTask(
       distractors.add(Haystack.render(t, "L", l.text(), v, false));
     }
     Statement answer = Haystack.render(template, "L", label.text(), value, true);
-    // keep statements to about half of the stream: drop distractors, never the last one
+    String asked = Haystack.question(question, "L", label.text());
+    String prefix = Haystack.capitalise(label.text()) + " is";
+    // keep statements to about half of the stream: drop distractors, the last one only if the
+    // prompt and the answer leave no room for it (a short sample is then a single needle)
+    int left =
+        lengthTokens
+            - 1
+            - Utf8.length(Haystack.prompt(asked, prefix))
+            - Utf8.length(Haystack.answer(value));
     int cap = Math.max(0, (lengthTokens - 120) / 2);
     int bytes = answer.bytes() + 1 + distractors.stream().mapToInt(s -> s.bytes() + 1).sum();
-    while (distractors.size() > 1 && bytes > cap) {
+    while (!distractors.isEmpty() && (bytes > left || (distractors.size() > 1 && bytes > cap))) {
       bytes -= distractors.remove(distractors.size() - 1).bytes() + 1;
     }
     List<Statement> statements = new ArrayList<>(distractors);
@@ -117,8 +125,7 @@ public record MultiKeyTask(
     for (int i = 0; i < fractions.length; i++) {
       fractions[i] = statements.get(i).answers() ? d : rng.nextDouble();
     }
-    return new Plan(
-        statements, fractions, Haystack.question(question, "L", label.text()), value, d);
+    return new Plan(statements, fractions, asked, value, d, prefix);
   }
 
   @Override

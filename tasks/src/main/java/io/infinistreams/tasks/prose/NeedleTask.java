@@ -18,7 +18,7 @@ import java.util.Random;
  * And God said, Let the waters... (more prose)
  *
  * Question: What was Maria's locker code set to?
- * Answer: 48213.
+ * Answer: Maria's locker code is 48213.
  *
  * (0 to N-1 tokens of prose in training samples)
  * </pre>
@@ -29,7 +29,8 @@ import java.util.Random;
  * NeedlePhrases}; all from the task's {@link Phrasing} share.
  *
  * <p>Loss weights: 1 on every token (prose is language modelling), {@code answerWeight} on the
- * value and its terminating period after "Answer:".
+ * value and its terminating period after the answer's opening words ("Answer: Maria's locker code
+ * is").
  *
  * @param prose where the haystack comes from
  * @param phrasing template share (TRAIN for training, EVAL for evaluation)
@@ -61,7 +62,12 @@ public record NeedleTask(ProseSource prose, Phrasing phrasing, float answerWeigh
     double d = Haystack.depthOrUniform(rng, depth);
     Statement s = Haystack.render(statement, "L", label.text(), value, true);
     return new Plan(
-        List.of(s), new double[] {d}, Haystack.question(question, "L", label.text()), value, d);
+        List.of(s),
+        new double[] {d},
+        Haystack.question(question, "L", label.text()),
+        value,
+        d,
+        Haystack.capitalise(label.text()) + " is");
   }
 
   @Override

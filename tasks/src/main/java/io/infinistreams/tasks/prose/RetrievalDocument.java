@@ -10,10 +10,11 @@ import java.util.List;
  * a dozen tokens) and scores with {@link #correct(String)}.
  *
  * <p>Answers have one format in every task: the value, then a terminator. In the prose tasks the
- * prompt ends with {@code "Answer:"} and the answer is {@code " 48213."}; in chat the prompt ends
- * with the ASSISTANT token and the answer is {@code "48213."} followed by EOS. {@link #firstWord}
- * takes the first run of letters and digits (inner hyphens kept, as in {@code k7-Qm2x}) of a
- * generation, and it must equal {@link #expected()}.
+ * prompt ends with {@code "Answer:"} and the answer's opening words ({@code "Answer: Maria's locker
+ * code is"}) and the answer is {@code " 48213."}; in chat the prompt ends with the ASSISTANT token
+ * and the answer is {@code "48213."} followed by EOS. {@link #firstWord} takes the first run of
+ * letters and digits (inner hyphens kept, as in {@code k7-Qm2x}) of a generation, and it must equal
+ * {@link #expected()}.
  *
  * @param task name of the task that made it
  * @param corpus corpus the haystack's prose came from (in chat, whose turns draw many passages, the

@@ -88,7 +88,19 @@ class ProseTasksTest {
             assertEquals(ByteTokenizer.ASSISTANT, tok[tok.length - 1]);
             assertEquals(d.expected() + ".", d.answer());
           } else {
-            assertTrue(prompt.startsWith("\n\nQuestion: ") && prompt.endsWith("\nAnswer:"), prompt);
+            assertTrue(prompt.startsWith("\n\nQuestion: "), prompt);
+            // the answer opens with what is asked for: the label (or the person) and "is"
+            String opening = prompt.substring(prompt.indexOf("\nAnswer: ") + 9);
+            assertTrue(
+                opening.endsWith(" is") || opening.endsWith(" is in the"),
+                t.name() + ": " + prompt);
+            String asked = opening.replaceFirst(" is( in the)?$", "");
+            String question = prompt.substring(0, prompt.indexOf("\nAnswer: "));
+            assertTrue(
+                question
+                    .toLowerCase(java.util.Locale.ROOT)
+                    .contains(asked.toLowerCase(java.util.Locale.ROOT)),
+                t.name() + ": " + prompt);
             assertEquals(" " + d.expected() + ".", d.answer());
             // statements start a sentence, a line or a word, and are followed by a space
             for (RetrievalDocument.Needle n : d.needles()) {
@@ -156,7 +168,9 @@ class ProseTasksTest {
           }
         }
         assertTrue(first > 0, "no weighted answer");
-        assertTrue(text(tok, 0, first).endsWith("\nAnswer: "), text(tok, 0, first));
+        String before = text(tok, 0, first);
+        assertTrue(before.endsWith(" is ") || before.endsWith(" the "), before);
+        assertTrue(before.substring(before.lastIndexOf("\nAnswer: ")).length() > 12, before);
         String a = answer.toString();
         assertTrue(a.endsWith("."), a);
         String value = a.substring(0, a.length() - 1);
@@ -395,7 +409,7 @@ class ProseTasksTest {
       for (int seed = 0; seed < 100; seed++) {
         RetrievalDocument d = t.document(new Random(seed), 2000, Double.NaN);
         String q = ByteTokenizer.decode(d.prompt());
-        String question = q.substring("\n\nQuestion: ".length(), q.length() - "\nAnswer:".length());
+        String question = q.substring("\n\nQuestion: ".length(), q.indexOf("\nAnswer: "));
         assertTrue(evalQuestions.stream().anyMatch(p -> p.matcher(question).matches()), question);
         for (RetrievalDocument.Needle n : d.needles()) {
           String s = text(d.tokens(), n.start(), n.start() + n.length());
