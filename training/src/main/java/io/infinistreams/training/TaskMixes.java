@@ -193,21 +193,30 @@ public final class TaskMixes {
         case "needle" ->
             entries.add(
                 new TaskMix.Entry(
-                    new NeedleTask(prose(prose, c), Phrasing.TRAIN, c.answerWeight()), weight));
+                    new NeedleTask(
+                        prose(prose, c), Phrasing.TRAIN, c.answerWeight(), c.localFraction()),
+                    weight));
         case "multikey" ->
             entries.add(
                 new TaskMix.Entry(
-                    new MultiKeyTask(prose(prose, c), Phrasing.TRAIN, c.answerWeight(), false),
+                    new MultiKeyTask(
+                        prose(prose, c),
+                        Phrasing.TRAIN,
+                        c.answerWeight(),
+                        false,
+                        c.localFraction()),
                     weight));
         case "multikey-near" ->
             entries.add(
                 new TaskMix.Entry(
-                    new MultiKeyTask(prose(prose, c), Phrasing.TRAIN, c.answerWeight(), true),
+                    new MultiKeyTask(
+                        prose(prose, c), Phrasing.TRAIN, c.answerWeight(), true, c.localFraction()),
                     weight));
         case "facts" ->
             entries.add(
                 new TaskMix.Entry(
-                    new FactTrackingTask(prose(prose, c), Phrasing.TRAIN, c.answerWeight()),
+                    new FactTrackingTask(
+                        prose(prose, c), Phrasing.TRAIN, c.answerWeight(), c.localFraction()),
                     weight));
         case "chat-facts" ->
             entries.add(

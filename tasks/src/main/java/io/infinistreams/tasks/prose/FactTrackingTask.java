@@ -38,9 +38,16 @@ import java.util.Random;
  * @param answerWeight loss weight of each answer token
  * @param minFacts fewest moves (at least 1)
  * @param maxFacts most moves
+ * @param localFraction share of training samples whose answering move ends just before the
+ *     question, in the answer's local window ({@link Haystack#sample})
  */
 public record FactTrackingTask(
-    ProseSource prose, Phrasing phrasing, float answerWeight, int minFacts, int maxFacts)
+    ProseSource prose,
+    Phrasing phrasing,
+    float answerWeight,
+    int minFacts,
+    int maxFacts,
+    double localFraction)
     implements RetrievalTask {
 
   /** People (12: 8 train, 4 eval). */
@@ -90,7 +97,13 @@ public record FactTrackingTask(
 
   /** 2 to 20 facts. */
   public FactTrackingTask(ProseSource prose, Phrasing phrasing, float answerWeight) {
-    this(prose, phrasing, answerWeight, 2, 20);
+    this(prose, phrasing, answerWeight, 2, 20, 0);
+  }
+
+  /** 2 to 20 facts, {@code localFraction} of training samples with the answering move local. */
+  public FactTrackingTask(
+      ProseSource prose, Phrasing phrasing, float answerWeight, double localFraction) {
+    this(prose, phrasing, answerWeight, 2, 20, localFraction);
   }
 
   public FactTrackingTask {
@@ -103,6 +116,7 @@ public record FactTrackingTask(
       throw new IllegalArgumentException(
           "need 1 <= minFacts <= maxFacts, got " + minFacts + ", " + maxFacts);
     }
+    Haystack.checkLocalFraction(localFraction);
   }
 
   @Override
@@ -188,7 +202,14 @@ public record FactTrackingTask(
   public Sample sample(Random rng, int segments, int segmentLength) {
     int total = segments * segmentLength + 1;
     return Haystack.sample(
-        name(), prose, rng, plan(rng, Double.NaN, total), segments, segmentLength, answerWeight);
+        name(),
+        prose,
+        rng,
+        plan(rng, Double.NaN, total),
+        segments,
+        segmentLength,
+        answerWeight,
+        localFraction);
   }
 
   @Override

@@ -136,7 +136,8 @@ final class Haystack {
     int n = plan.statements().size();
     int[] at = new int[n];
     for (int i = 0; i < n; i++) {
-      at[i] = snap(text, (int) Math.round(plan.fractions()[i] * proseBytes));
+      double f = plan.fractions()[i];
+      at[i] = f == LAST ? text.length : snap(text, (int) Math.round(f * proseBytes));
     }
     Integer[] order = new Integer[n];
     for (int i = 0; i < n; i++) {
@@ -187,9 +188,15 @@ final class Haystack {
   }
 
   /**
-   * A training sample of exactly {@code segments * segmentLength + 1} tokens: the document, the
-   * answer (its value and terminator weighted {@code answerWeight}), then 0 to N-1 tokens of prose
-   * so the question ends anywhere in its segment.
+   * A training sample of {@code segments * segmentLength + 1} tokens: the document of {@code plan},
+   * its answer (weighted {@code answerWeight} on the value and the terminator), then prose up to
+   * the sample's end (0 to N-1 tokens, so that answers fall anywhere in a segment).
+   *
+   * <p>With probability {@code localFraction} the sample is local: the answering statement is
+   * placed last, right before the question (not snapped back to a sentence start), and the answer
+   * near the end of the last segment, so that the statement's value is in the answer's local window
+   * (the segment and its overlap) whenever the prompt leaves room: the reading is learned with
+   * local attention, which the memory read then reuses.
    */
   static Sample sample(
       String task,
@@ -198,7 +205,8 @@ final class Haystack {
       Plan plan,
       int segments,
       int segmentLength,
-      float answerWeight) {
+      float answerWeight,
+      double localFraction) {
     int total = segments * segmentLength + 1;
     String answer = answer(plan.value());
     int answerBytes = Utf8.length(answer);
@@ -207,7 +215,27 @@ final class Haystack {
       throw new IllegalArgumentException(
           task + ": a sample needs at least " + (total - room) + " tokens, got " + total);
     }
-    int tail = rng.nextInt(Math.min(segmentLength, room + 1));
+    boolean local = localFraction > 0 && rng.nextDouble() < localFraction;
+    int tail;
+    if (local) {
+      double[] fractions = plan.fractions().clone();
+      for (int i = 0; i < fractions.length; i++) {
+        if (plan.statements().get(i).answers()) {
+          fractions[i] = LAST; // after all prose, right before the question
+        }
+      }
+      plan =
+          new Plan(
+              plan.statements(),
+              fractions,
+              plan.question(),
+              plan.value(),
+              plan.depth(),
+              plan.answerPrefix());
+      tail = Math.min(room, 1 + rng.nextInt(8)); // the answer ends its segment, or nearly
+    } else {
+      tail = rng.nextInt(Math.min(segmentLength, room + 1));
+    }
     RetrievalDocument doc = document(task, prose, rng, plan, total - answerBytes - tail);
     String after = Utf8.fit("\n\n" + prose.passage(rng, tail).text(), tail);
     int[] tokens = Arrays.copyOf(doc.tokens(), total);
@@ -222,7 +250,16 @@ final class Haystack {
     for (int i = answerStart + 1; i < answerStart + answerBytes; i++) {
       weights[i - 1] = answerWeight;
     }
-    return new Sample(tokens, weights, task);
+    return new Sample(tokens, weights, local ? task + "/local" : task);
+  }
+
+  /** A statement fraction that places the statement after all prose, unsnapped. */
+  static final double LAST = Double.POSITIVE_INFINITY;
+
+  static void checkLocalFraction(double localFraction) {
+    if (!(localFraction >= 0 && localFraction <= 1)) {
+      throw new IllegalArgumentException("localFraction must be in [0, 1], got " + localFraction);
+    }
   }
 
   /** Where a statement aimed at byte {@code target} of {@code text} goes (see class doc). */

@@ -40,6 +40,8 @@ import java.util.Set;
  * @param minKeys fewest needles (at least 2)
  * @param maxKeys most needles
  * @param nearCopies distractors are near copies of the answer (see above)
+ * @param localFraction share of training samples whose asked needle ends just before the question,
+ *     in the answer's local window ({@link Haystack#sample})
  */
 public record MultiKeyTask(
     ProseSource prose,
@@ -47,13 +49,24 @@ public record MultiKeyTask(
     float answerWeight,
     int minKeys,
     int maxKeys,
-    boolean nearCopies)
+    boolean nearCopies,
+    double localFraction)
     implements RetrievalTask {
 
-  /** 2 to 8 needles. */
+  /** 2 to 8 needles at uniform depths. */
   public MultiKeyTask(
       ProseSource prose, Phrasing phrasing, float answerWeight, boolean nearCopies) {
-    this(prose, phrasing, answerWeight, 2, 8, nearCopies);
+    this(prose, phrasing, answerWeight, 2, 8, nearCopies, 0);
+  }
+
+  /** 2 to 8 needles, {@code localFraction} of training samples with the asked one local. */
+  public MultiKeyTask(
+      ProseSource prose,
+      Phrasing phrasing,
+      float answerWeight,
+      boolean nearCopies,
+      double localFraction) {
+    this(prose, phrasing, answerWeight, 2, 8, nearCopies, localFraction);
   }
 
   public MultiKeyTask {
@@ -66,6 +79,7 @@ public record MultiKeyTask(
       throw new IllegalArgumentException(
           "need 2 <= minKeys <= maxKeys, got " + minKeys + ", " + maxKeys);
     }
+    Haystack.checkLocalFraction(localFraction);
   }
 
   @Override
@@ -132,7 +146,14 @@ public record MultiKeyTask(
   public Sample sample(Random rng, int segments, int segmentLength) {
     int total = segments * segmentLength + 1;
     return Haystack.sample(
-        name(), prose, rng, plan(rng, Double.NaN, total), segments, segmentLength, answerWeight);
+        name(),
+        prose,
+        rng,
+        plan(rng, Double.NaN, total),
+        segments,
+        segmentLength,
+        answerWeight,
+        localFraction);
   }
 
   @Override

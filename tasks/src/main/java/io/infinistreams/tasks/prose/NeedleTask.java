@@ -35,8 +35,11 @@ import java.util.Random;
  * @param prose where the haystack comes from
  * @param phrasing template share (TRAIN for training, EVAL for evaluation)
  * @param answerWeight loss weight of each answer token
+ * @param localFraction share of training samples whose needle ends just before the question, in the
+ *     answer's local window ({@link Haystack#sample})
  */
-public record NeedleTask(ProseSource prose, Phrasing phrasing, float answerWeight)
+public record NeedleTask(
+    ProseSource prose, Phrasing phrasing, float answerWeight, double localFraction)
     implements RetrievalTask {
 
   public NeedleTask {
@@ -45,6 +48,12 @@ public record NeedleTask(ProseSource prose, Phrasing phrasing, float answerWeigh
     if (!(answerWeight > 0)) {
       throw new IllegalArgumentException("answerWeight must be > 0, got " + answerWeight);
     }
+    Haystack.checkLocalFraction(localFraction);
+  }
+
+  /** Needles at uniform depths only. */
+  public NeedleTask(ProseSource prose, Phrasing phrasing, float answerWeight) {
+    this(prose, phrasing, answerWeight, 0);
   }
 
   @Override
@@ -73,7 +82,14 @@ public record NeedleTask(ProseSource prose, Phrasing phrasing, float answerWeigh
   @Override
   public Sample sample(Random rng, int segments, int segmentLength) {
     return Haystack.sample(
-        name(), prose, rng, plan(rng, phrasing, Double.NaN), segments, segmentLength, answerWeight);
+        name(),
+        prose,
+        rng,
+        plan(rng, phrasing, Double.NaN),
+        segments,
+        segmentLength,
+        answerWeight,
+        localFraction);
   }
 
   @Override

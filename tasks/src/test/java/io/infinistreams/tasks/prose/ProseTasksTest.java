@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.infinistreams.model.ByteTokenizer;
@@ -446,5 +447,54 @@ class ProseTasksTest {
       assertNotEquals(digits, copy);
       assertTrue(copy.matches("[1-9][0-9]*") && copy.length() == digits.length(), copy);
     }
+  }
+
+  /**
+   * Local samples put the answering statement right before the question and the answer near the end
+   * of the last segment, so the value sits in the answer's window (segment + overlap) when the
+   * prompt leaves room; with localFraction 0 no sample is local.
+   */
+  @Test
+  void localSamplesPutTheAnsweringValueInTheAnswersWindow() {
+    int n = 128;
+    int c = 32;
+    int[] marker = ByteTokenizer.encode("\n\nQuestion: ");
+    for (RetrievalTask t :
+        List.of(
+            new NeedleTask(PROSE, Phrasing.TRAIN, 5f, 1),
+            new MultiKeyTask(PROSE, Phrasing.TRAIN, 5f, false, 1),
+            new FactTrackingTask(PROSE, Phrasing.TRAIN, 5f, 1))) {
+      int inWindow = 0;
+      for (int seed = 0; seed < 60; seed++) {
+        Sample x = t.sample(new Random(seed), 3, n);
+        assertEquals(t.name() + "/local", x.task());
+        int[] tok = x.tokens();
+        int q = -1; // token index of the question's frame
+        for (int i = tok.length - marker.length; i >= 0 && q < 0; i--) {
+          if (Arrays.equals(Arrays.copyOfRange(tok, i, i + marker.length), marker)) {
+            q = i;
+          }
+        }
+        assertTrue(q > 0, t.name());
+        // the statement ends right before it: "... value. " then the question
+        assertEquals('.', tok[q - 2], t.name() + ": " + ByteTokenizer.decode(tok));
+        int predictsValue = -1; // input index whose target is the value's first token
+        for (int i = 0; i < x.weights().length && predictsValue < 0; i++) {
+          predictsValue = x.weights()[i] != 1f ? i : -1;
+        }
+        assertEquals(2, predictsValue / n, t.name() + ": the answer is in the last segment");
+        if (q - 2 >= predictsValue / n * n - c) {
+          inWindow++; // the value's terminator, and so the value's end, is in the window
+        }
+      }
+      assertTrue(inWindow > 40, t.name() + ": values in the window " + inWindow + " of 60");
+    }
+    for (int seed = 0; seed < 30; seed++) {
+      assertEquals(
+          "needle",
+          new NeedleTask(PROSE, Phrasing.TRAIN, 5f, 0).sample(new Random(seed), 3, n).task());
+    }
+    assertThrows(
+        IllegalArgumentException.class, () -> new NeedleTask(PROSE, Phrasing.TRAIN, 5f, 1.5));
   }
 }
