@@ -58,8 +58,8 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   private static final Logger log = LoggerFactory.getLogger(InfiniProcessor.class);
   private static final double LN2 = Math.log(2);
   private static final int MAX_DETAIL_CHARS = 1000;
-  private static final int LOG_FIRST_PER_REASON = 10;
-  private static final long LOG_WINDOW_MILLIS = 60_000;
+  static final int LOG_FIRST_PER_REASON = 10;
+  static final long LOG_WINDOW_MILLIS = 60_000;
 
   /** Creates processors and declares their two stores next to them. */
   static final class Supplier implements ProcessorSupplier<byte[], byte[], Object, Object> {
@@ -345,7 +345,37 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   }
 
   private void deadLetter(Record<byte[], byte[]> record, Rejected rejected) {
-    String source = context.recordMetadata().map(InfiniProcessor::describe).orElse("unknown");
+    String source = source(context, record, settings.repartitionInput());
+    context.forward(
+        deadLetterRecord(record, rejected, source, deadLetterLog), InfiniTopology.DEAD_LETTER_SINK);
+  }
+
+  /**
+   * Where {@code record} was read from the input topic, {@code topic/partition/offset}. Behind the
+   * repartition step that is the {@link DeadLetterReason#SOURCE_HEADER} the step wrote (a
+   * producer's own header of that name is replaced there); without it, the record's own metadata.
+   */
+  static String source(
+      ProcessorContext<?, ?> context, Record<byte[], byte[]> record, boolean repartitioned) {
+    if (repartitioned) {
+      Header origin = record.headers().lastHeader(DeadLetterReason.SOURCE_HEADER);
+      if (origin != null && origin.value() != null) {
+        return new String(origin.value(), StandardCharsets.UTF_8);
+      }
+    }
+    return context.recordMetadata().map(InfiniProcessor::describe).orElse("unknown");
+  }
+
+  /**
+   * The dead letter of {@code record}: its key, value and timestamp, its headers but those starting
+   * with {@link DeadLetterReason#HEADER_PREFIX}, then the reason, detail, source and the
+   * rejection's own headers. Logs it through {@code deadLetterLog}.
+   */
+  static Record<Object, Object> deadLetterRecord(
+      Record<byte[], byte[]> record,
+      Rejected rejected,
+      String source,
+      DeadLetterLog deadLetterLog) {
     String detail = truncate(rejected.getMessage());
     String line =
         "dead-lettered record from " + source + ": " + rejected.reason + " (" + detail + ")";
@@ -363,12 +393,10 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     headers.add(DeadLetterReason.DETAIL_HEADER, utf8(detail));
     headers.add(DeadLetterReason.SOURCE_HEADER, utf8(source));
     rejected.headers.forEach((k, v) -> headers.add(k, utf8(v)));
-    context.forward(
-        new Record<Object, Object>(record.key(), record.value(), record.timestamp(), headers),
-        InfiniTopology.DEAD_LETTER_SINK);
+    return new Record<Object, Object>(record.key(), record.value(), record.timestamp(), headers);
   }
 
-  private static String describe(RecordMetadata m) {
+  static String describe(RecordMetadata m) {
     return m.topic() + "/" + m.partition() + "/" + m.offset();
   }
 

@@ -7,22 +7,43 @@ import io.infinistreams.schemas.StoredHeadMemory;
 import io.infinistreams.schemas.StoredSession;
 import io.infinistreams.schemas.serde.AvroSerde;
 import io.infinistreams.schemas.serde.AvroSerdes;
+import java.util.Map;
 import java.util.Objects;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Branched;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Repartitioned;
 
 /**
- * The stream processor's topology: one source, one processor with two stores, two sinks.
+ * The stream processor's topology: one source, a repartition step by stream id, one processor with
+ * two stores, two sinks.
  *
  * <pre>
  *   input (String stream id, InputEvent; read as raw bytes)
- *     -> infini-processor [sessions store, memory store]
- *          -> output      (String stream id, OutputEvent)
- *          -> dead letters (original key and value bytes, reason in headers)
+ *     -> records without a key -> dead letters (NULL_KEY)
+ *     -> infini-origin (input topic/partition/offset into a header)
+ *     -> repartition topic &lt;application.id&gt;-infini-input-by-key-repartition
+ *          (raw bytes, partition = murmur2 of the key bytes, as many partitions as the input)
+ *       -> infini-processor [sessions store, memory store]
+ *            -> output      (String stream id, OutputEvent)
+ *            -> dead letters (original key and value bytes, reason in headers)
  * </pre>
+ *
+ * <p>The repartition step brings every record to the partition that owns its key whichever
+ * partitioner the producer used (a Java client's murmur2, librdkafka's CRC32 {@code
+ * consistent_random}, anything else), so a stream's state is in one task. With {@link
+ * TopologySettings#repartitionInput()} false the processor reads the input topic directly, and the
+ * producers must partition by murmur2 of the key bytes. Under exactly-once v2 the repartition
+ * topic's writes and the input offsets commit in one transaction, and the processor's reads of it
+ * in another with its store and output writes. Key, value, timestamp and headers travel unchanged;
+ * dead letters and outputs are the same with and without the step.
  *
  * <p>Topics and stores are named in {@link TopologySettings} (defaults below); each is listed here
  * with its serdes. The input value is read as raw bytes and decoded inside the processor, so an
@@ -56,8 +77,39 @@ public final class InfiniTopology {
   static final String PROCESSOR = "infini-processor";
   static final String OUTPUT_SINK = "infini-output-sink";
   static final String DEAD_LETTER_SINK = "infini-dead-letter-sink";
+  static final String SPLIT = "infini-key-";
+  static final String NULL_KEY_BRANCH = "null";
+  static final String KEYED_BRANCH = "present";
+  static final String NULL_KEY_PROCESSOR = "infini-null-key";
+  static final String NULL_KEY_DEAD_LETTER_SINK = "infini-null-key-dead-letter-sink";
+  static final String ORIGIN_PROCESSOR = "infini-origin";
+
+  /**
+   * Name of the repartition step ({@link TopologySettings#repartitionInput()}); its internal topic
+   * is {@link #repartitionTopic(String)}.
+   */
+  public static final String REPARTITION_NAME = "infini-input-by-key";
 
   private InfiniTopology() {}
+
+  /**
+   * The internal topic of the repartition step of application {@code applicationId}: {@code
+   * <application.id>-infini-input-by-key-repartition}. Kafka Streams creates it with the input
+   * topic's partition count; it holds each input record unchanged but for one header, in the
+   * partition of murmur2 of its key bytes.
+   */
+  public static String repartitionTopic(String applicationId) {
+    return applicationId + "-" + REPARTITION_NAME + "-repartition";
+  }
+
+  /**
+   * The topic the processor (and so each stream's state) is partitioned by: the repartition topic
+   * with {@link TopologySettings#repartitionInput()}, else the input topic. A stream's state is in
+   * the task of that topic's partition of its key (murmur2 of the key bytes).
+   */
+  public static String processorSourceTopic(TopologySettings settings, String applicationId) {
+    return settings.repartitionInput() ? repartitionTopic(applicationId) : settings.inputTopic();
+  }
 
   /**
    * The topology for {@code model}. Run it with the properties of {@link
@@ -92,11 +144,43 @@ public final class InfiniTopology {
     Objects.requireNonNull(model, "model");
     Objects.requireNonNull(calls, "calls");
     Objects.requireNonNull(metrics, "metrics");
-    Topology topology = new Topology();
-    topology.addSource(
-        SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), settings.inputTopic());
-    topology.addProcessor(
-        PROCESSOR, new InfiniProcessor.Supplier(settings, model, calls, metrics), SOURCE);
+    InfiniProcessor.Supplier processor =
+        new InfiniProcessor.Supplier(settings, model, calls, metrics);
+    Topology topology;
+    if (settings.repartitionInput()) {
+      StreamsBuilder builder = new StreamsBuilder();
+      Map<String, KStream<byte[], byte[]>> byKey =
+          builder.stream(
+                  settings.inputTopic(),
+                  Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName(SOURCE))
+              .split(Named.as(SPLIT))
+              .branch((key, value) -> key == null, Branched.as(NULL_KEY_BRANCH))
+              .defaultBranch(Branched.as(KEYED_BRANCH));
+      byKey
+          .get(SPLIT + NULL_KEY_BRANCH)
+          .process(
+              () -> new InputRouting.NullKeyDeadLetters(metrics), Named.as(NULL_KEY_PROCESSOR));
+      byKey
+          .get(SPLIT + KEYED_BRANCH)
+          .processValues(InputRouting.OriginStamp::new, Named.as(ORIGIN_PROCESSOR))
+          .repartition(
+              Repartitioned.<byte[], byte[]>as(REPARTITION_NAME)
+                  .withKeySerde(Serdes.ByteArray())
+                  .withValueSerde(Serdes.ByteArray()))
+          .process(processor, Named.as(PROCESSOR));
+      topology = builder.build();
+      topology.addSink(
+          NULL_KEY_DEAD_LETTER_SINK,
+          settings.deadLetterTopic(),
+          new ByteArraySerializer(),
+          new ByteArraySerializer(),
+          NULL_KEY_PROCESSOR);
+    } else {
+      topology = new Topology();
+      topology.addSource(
+          SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), settings.inputTopic());
+      topology.addProcessor(PROCESSOR, processor, SOURCE);
+    }
     topology.addSink(
         OUTPUT_SINK,
         settings.outputTopic(),

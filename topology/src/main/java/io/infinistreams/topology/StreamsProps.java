@@ -4,6 +4,7 @@ import io.infinistreams.model.ModelConfig;
 import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.streams.StreamsConfig;
 
 /**
@@ -23,6 +24,16 @@ public final class StreamsProps {
   /** Room for the record key, headers and batch overhead beyond the largest value. */
   static final int MARGIN_BYTES = 64 * 1024;
 
+  /**
+   * {@code max.message.bytes} of the repartition topic ({@link
+   * TopologySettings#repartitionInput()}): an input topic with Kafka's default limit plus {@link
+   * #MARGIN_BYTES} for the header the repartition step adds, so every record the input accepted
+   * fits. An application whose input topic accepts larger records raises it (and the producer's
+   * {@code max.request.size}) to match.
+   */
+  public static final int REPARTITION_MAX_MESSAGE_BYTES =
+      KAFKA_DEFAULT_MAX_MESSAGE_BYTES + MARGIN_BYTES;
+
   /** Transaction timeout set for the producer (Kafka Streams' EOS default is 10 s). */
   public static final int TRANSACTION_TIMEOUT_MS = 60_000;
 
@@ -41,21 +52,39 @@ public final class StreamsProps {
 
   /**
    * Properties for running {@link InfiniTopology#build}: {@code exactly_once_v2}, producer {@code
-   * max.request.size} covering the largest stored record, a 60 s transaction timeout and at most
-   * {@value #MAX_POLL_RECORDS} records per poll.
+   * max.request.size} covering the largest stored record ({@link #maxRequestBytes}), a 60 s
+   * transaction timeout, at most {@value #MAX_POLL_RECORDS} records per poll and, with {@link
+   * TopologySettings#repartitionInput()}, {@code topic.max.message.bytes} = {@link
+   * #REPARTITION_MAX_MESSAGE_BYTES} for the repartition topic Kafka Streams creates.
    */
   public static Properties forModel(ModelConfig config, TopologySettings settings) {
     Properties props = new Properties();
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
     props.put(
         StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG),
-        maxMessageBytes(config, settings));
+        maxRequestBytes(config, settings));
+    if (settings.repartitionInput()) {
+      // every internal topic; the changelogs' own max.message.bytes (set on the stores) wins
+      props.put(
+          StreamsConfig.topicPrefix(TopicConfig.MAX_MESSAGE_BYTES_CONFIG),
+          REPARTITION_MAX_MESSAGE_BYTES);
+    }
     props.put(
         StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG),
         TRANSACTION_TIMEOUT_MS);
     props.put(
         StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), MAX_POLL_RECORDS);
     return props;
+  }
+
+  /**
+   * The producer's {@code max.request.size}: {@link #maxMessageBytes}, and with {@link
+   * TopologySettings#repartitionInput()} at least {@link #REPARTITION_MAX_MESSAGE_BYTES}, so a
+   * record the repartition topic accepts can be written to it.
+   */
+  public static int maxRequestBytes(ModelConfig config, TopologySettings settings) {
+    int max = maxMessageBytes(config, settings);
+    return settings.repartitionInput() ? Math.max(max, REPARTITION_MAX_MESSAGE_BYTES) : max;
   }
 
   /** Upper bound on the encoded size of one head-memory record (value only). */

@@ -25,6 +25,11 @@ package io.infinistreams.topology;
  * @param computeSurprise score appended text (surpriseBitsPerByte); costs a forward pass over the
  *     tokens of the open segment. Default true.
  * @param stopAtEos generation stops after the model emits EOS. Default true.
+ * @param repartitionInput bring every input record to the partition that owns its key (murmur2 of
+ *     the key bytes, as Java clients' default partitioner) through an internal repartition topic
+ *     before the processor, so a stream's state is in one task whichever partitioner the producer
+ *     used. False: the processor reads the input topic directly, one topic hop less, and every
+ *     producer must partition by murmur2 of the key bytes. Default true.
  */
 public record TopologySettings(
     String inputTopic,
@@ -37,7 +42,8 @@ public record TopologySettings(
     int maxNewTokensLimit,
     int maxStreamIdBytes,
     boolean computeSurprise,
-    boolean stopAtEos) {
+    boolean stopAtEos,
+    boolean repartitionInput) {
 
   public TopologySettings {
     requireName(inputTopic, "inputTopic");
@@ -54,6 +60,34 @@ public record TopologySettings(
     require(maxStreamIdBytes > 0, "maxStreamIdBytes must be > 0");
   }
 
+  /** As the canonical constructor, with {@code repartitionInput} true (the default). */
+  public TopologySettings(
+      String inputTopic,
+      String outputTopic,
+      String deadLetterTopic,
+      String sessionsStore,
+      String memoryStore,
+      int maxEventTextBytes,
+      int absorbChunkTokens,
+      int maxNewTokensLimit,
+      int maxStreamIdBytes,
+      boolean computeSurprise,
+      boolean stopAtEos) {
+    this(
+        inputTopic,
+        outputTopic,
+        deadLetterTopic,
+        sessionsStore,
+        memoryStore,
+        maxEventTextBytes,
+        absorbChunkTokens,
+        maxNewTokensLimit,
+        maxStreamIdBytes,
+        computeSurprise,
+        stopAtEos,
+        true);
+  }
+
   /** The defaults listed on each component. */
   public static TopologySettings defaults() {
     return new TopologySettings(
@@ -66,6 +100,7 @@ public record TopologySettings(
         2048,
         1024,
         256,
+        true,
         true,
         true);
   }
@@ -82,7 +117,8 @@ public record TopologySettings(
         maxNewTokensLimit,
         maxStreamIdBytes,
         computeSurprise,
-        stopAtEos);
+        stopAtEos,
+        repartitionInput);
   }
 
   public TopologySettings withMaxEventTextBytes(int bytes) {
@@ -97,7 +133,8 @@ public record TopologySettings(
         maxNewTokensLimit,
         maxStreamIdBytes,
         computeSurprise,
-        stopAtEos);
+        stopAtEos,
+        repartitionInput);
   }
 
   public TopologySettings withAbsorbChunkTokens(int tokens) {
@@ -112,7 +149,8 @@ public record TopologySettings(
         maxNewTokensLimit,
         maxStreamIdBytes,
         computeSurprise,
-        stopAtEos);
+        stopAtEos,
+        repartitionInput);
   }
 
   public TopologySettings withMaxNewTokensLimit(int limit) {
@@ -127,7 +165,8 @@ public record TopologySettings(
         limit,
         maxStreamIdBytes,
         computeSurprise,
-        stopAtEos);
+        stopAtEos,
+        repartitionInput);
   }
 
   public TopologySettings withComputeSurprise(boolean compute) {
@@ -142,7 +181,25 @@ public record TopologySettings(
         maxNewTokensLimit,
         maxStreamIdBytes,
         compute,
-        stopAtEos);
+        stopAtEos,
+        repartitionInput);
+  }
+
+  /** These settings with {@code repartitionInput} set to {@code repartition}. */
+  public TopologySettings withRepartitionInput(boolean repartition) {
+    return new TopologySettings(
+        inputTopic,
+        outputTopic,
+        deadLetterTopic,
+        sessionsStore,
+        memoryStore,
+        maxEventTextBytes,
+        absorbChunkTokens,
+        maxNewTokensLimit,
+        maxStreamIdBytes,
+        computeSurprise,
+        stopAtEos,
+        repartition);
   }
 
   private static void requireName(String name, String what) {

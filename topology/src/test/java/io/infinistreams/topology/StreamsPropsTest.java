@@ -1,6 +1,7 @@
 package io.infinistreams.topology;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.infinistreams.model.HeadMemory;
@@ -21,8 +22,25 @@ class StreamsPropsTest {
     Properties props = StreamsProps.forModel(config);
     assertEquals("exactly_once_v2", props.get("processing.guarantee"));
     int max = (int) props.get("producer.max.request.size");
-    assertEquals(StreamsProps.maxMessageBytes(config, TopologySettings.defaults()), max);
+    assertEquals(StreamsProps.maxRequestBytes(config, TopologySettings.defaults()), max);
+    assertTrue(max >= StreamsProps.maxMessageBytes(config, TopologySettings.defaults()));
     assertTrue(max >= 1_048_588);
+  }
+
+  @Test
+  void theRepartitionTopicAndTheProducerTakeAnyRecordTheDefaultInputTakes() {
+    ModelConfig config = ModelConfig.tiny();
+    Properties on = StreamsProps.forModel(config, TopologySettings.defaults());
+    int input = 1_048_588; // Kafka's default max.message.bytes of the input topic
+    assertTrue((int) on.get("topic.max.message.bytes") > input);
+    assertTrue(
+        (int) on.get("producer.max.request.size") >= (int) on.get("topic.max.message.bytes"));
+    Properties off =
+        StreamsProps.forModel(config, TopologySettings.defaults().withRepartitionInput(false));
+    assertFalse(off.containsKey("topic.max.message.bytes"));
+    assertEquals(
+        StreamsProps.maxMessageBytes(config, TopologySettings.defaults()),
+        off.get("producer.max.request.size"));
   }
 
   @Test

@@ -88,6 +88,20 @@ public final class EndToEndBench implements Callable<Integer> {
       description = "maxNewTokens of each GENERATE probe (default ${DEFAULT-VALUE}).")
   int generateTokens;
 
+  @Option(
+      names = "--compare-repartition",
+      description =
+          "Run the end-to-end part twice, with input.repartition=true and =false (fresh broker"
+              + " and state for each), and print the step's cost as ratios.")
+  boolean compareRepartition;
+
+  @Option(
+      names = "--off-first",
+      description =
+          "With --compare-repartition, run input.repartition=false first (default: true first);"
+              + " the first run also warms the JVM, so run both orders to see the bias.")
+  boolean offFirst;
+
   @Option(names = "--set", description = "Extra configuration key=value (repeatable).")
   List<String> sets = new ArrayList<>();
 
@@ -127,54 +141,143 @@ public final class EndToEndBench implements Callable<Integer> {
       double modelSeconds = modelOnly(model, document, chunkBytes, config.surpriseEnabled());
       double modelTps = document.getBytes(StandardCharsets.UTF_8).length / modelSeconds;
 
-      // 2. End to end through the broker.
-      // a measurement: no operations server
-      AppConfig withoutHttp = config.with(ConfigKeys.HTTP_ENABLED, "false");
-      try (InfiniApp app = InfiniApp.start(withoutHttp, model, Duration.ofMinutes(2))) {
-        double e2eSeconds = feedAndWait(app, "bench-long", document, chunkBytes);
-        double e2eTps = document.getBytes(StandardCharsets.UTF_8).length / e2eSeconds;
-        feedAndWait(app, "bench-young", young, chunkBytes);
-
-        // 3. Latency probes, alternating streams so drift in machine load hits both alike.
-        Probe youngAppend = new Probe();
-        Probe oldAppend = new Probe();
-        Probe youngGen = new Probe();
-        Probe oldGen = new Probe();
-        try (StreamClient y = StreamClient.connect(config, app.bootstrapServers(), "bench-young");
-            StreamClient o = StreamClient.connect(config, app.bootstrapServers(), "bench-long")) {
-          long ySeq = y.lastSeq();
-          long oSeq = o.lastSeq();
-          for (int i = 0; i < probes; i++) {
-            youngAppend.add(append(y, ++ySeq));
-            oldAppend.add(append(o, ++oSeq));
+      // 2. End to end through the broker, 3. latency probes.
+      if (!compareRepartition) {
+        // a measurement: no operations server
+        Measured m =
+            endToEnd(config.with(ConfigKeys.HTTP_ENABLED, "false"), model, document, young);
+        out.println(report(loaded.description(), config, modelTps, m));
+      } else {
+        // the same measurement with and without the repartition step, each on its own broker
+        // data and state folders, the step's cost as ratios of the two
+        Measured on = null;
+        Measured off = null;
+        for (boolean repartition :
+            offFirst ? new boolean[] {false, true} : new boolean[] {true, false}) {
+          String mode = repartition ? "repartition-on" : "repartition-off";
+          AppConfig c =
+              config
+                  .with(ConfigKeys.HTTP_ENABLED, "false")
+                  .with(ConfigKeys.INPUT_REPARTITION, Boolean.toString(repartition))
+                  .with(ConfigKeys.EMBEDDED_BROKER_DIR, scratch.resolve(mode + "-kafka").toString())
+                  .with(ConfigKeys.STATE_DIR, scratch.resolve(mode + "-state").toString());
+          Measured m = endToEnd(c, model, document, young);
+          if (repartition) {
+            on = m;
+          } else {
+            off = m;
           }
-          for (int i = 0; i < generateProbes; i++) {
-            youngGen.add(generate(y, ++ySeq));
-            oldGen.add(generate(o, ++oSeq));
-          }
-          StateInspector.StateSize youngState =
-              StateInspector.of(app.streams(), app.settings(), "bench-young");
-          StateInspector.StateSize oldState =
-              StateInspector.of(app.streams(), app.settings(), "bench-long");
-          out.println(
-              report(
-                  loaded.description(),
-                  config,
-                  modelTps,
-                  e2eTps,
-                  youngAppend,
-                  oldAppend,
-                  youngGen,
-                  oldGen,
-                  youngState,
-                  oldState));
+          out.println("### " + ConfigKeys.INPUT_REPARTITION + "=" + repartition + "\n");
+          out.println(report(loaded.description(), c, modelTps, m));
           out.flush();
         }
+        out.println(compare(on, off));
       }
+      out.flush();
     } finally {
       deleteRecursively(scratch);
     }
     return 0;
+  }
+
+  /** What one end-to-end run measured. */
+  private record Measured(
+      double e2eTps,
+      Probe youngAppend,
+      Probe oldAppend,
+      Probe youngGen,
+      Probe oldGen,
+      StateInspector.StateSize youngState,
+      StateInspector.StateSize oldState) {}
+
+  /** Feeds both documents through a started application and probes latency on both streams. */
+  private Measured endToEnd(AppConfig config, InfiniModel model, String document, String young)
+      throws Exception {
+    int chunkBytes = config.eventMaxTextBytes();
+    try (InfiniApp app = InfiniApp.start(config, model, Duration.ofMinutes(2))) {
+      double e2eSeconds = feedAndWait(app, "bench-long", document, chunkBytes);
+      double e2eTps = document.getBytes(StandardCharsets.UTF_8).length / e2eSeconds;
+      feedAndWait(app, "bench-young", young, chunkBytes);
+
+      // Latency probes, alternating streams so drift in machine load hits both alike.
+      Probe youngAppend = new Probe();
+      Probe oldAppend = new Probe();
+      Probe youngGen = new Probe();
+      Probe oldGen = new Probe();
+      try (StreamClient y = StreamClient.connect(config, app.bootstrapServers(), "bench-young");
+          StreamClient o = StreamClient.connect(config, app.bootstrapServers(), "bench-long")) {
+        long ySeq = y.lastSeq();
+        long oSeq = o.lastSeq();
+        for (int i = 0; i < probes; i++) {
+          youngAppend.add(append(y, ++ySeq));
+          oldAppend.add(append(o, ++oSeq));
+        }
+        for (int i = 0; i < generateProbes; i++) {
+          youngGen.add(generate(y, ++ySeq));
+          oldGen.add(generate(o, ++oSeq));
+        }
+        return new Measured(
+            e2eTps,
+            youngAppend,
+            oldAppend,
+            youngGen,
+            oldGen,
+            StateInspector.of(app.streams(), app.settings(), "bench-young"),
+            StateInspector.of(app.streams(), app.settings(), "bench-long"));
+      }
+    }
+  }
+
+  /** The repartition step's cost: the run with it against the run without it. */
+  private static String compare(Measured on, Measured off) {
+    StringBuilder sb = new StringBuilder();
+    sb.append("### Repartition step: on vs off (same run)\n\n");
+    sb.append("| measure | input.repartition=true | input.repartition=false | on / off |\n");
+    sb.append("|---|---:|---:|---:|\n");
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "| end-to-end throughput (tokens/s) | %,.0f | %,.0f | **%.3f** |%n",
+            on.e2eTps(),
+            off.e2eTps(),
+            on.e2eTps() / off.e2eTps()));
+    compareRow(
+        sb,
+        "p50 round trip, APPEND 64 B, young stream (ms)",
+        on.youngAppend(),
+        off.youngAppend(),
+        0,
+        0.5);
+    compareRow(
+        sb,
+        "p99 round trip, APPEND 64 B, young stream (ms)",
+        on.youngAppend(),
+        off.youngAppend(),
+        0,
+        0.99);
+    compareRow(
+        sb,
+        "p50 round trip, APPEND 64 B, long stream (ms)",
+        on.oldAppend(),
+        off.oldAppend(),
+        0,
+        0.5);
+    compareRow(
+        sb,
+        "p50 in processor, APPEND 64 B, long stream (ms)",
+        on.oldAppend(),
+        off.oldAppend(),
+        1,
+        0.5);
+    compareRow(sb, "p50 round trip, GENERATE, long stream (ms)", on.oldGen(), off.oldGen(), 0, 0.5);
+    return sb.toString();
+  }
+
+  private static void compareRow(
+      StringBuilder sb, String what, Probe on, Probe off, int column, double p) {
+    double a = on.percentileMs(column, p);
+    double b = off.percentileMs(column, p);
+    sb.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.2f |%n", what, a, b, a / b));
   }
 
   private static double modelOnly(InfiniModel model, String document, int chunkBytes, boolean score)
@@ -252,25 +355,23 @@ public final class EndToEndBench implements Callable<Integer> {
     }
   }
 
-  private String report(
-      String modelDescription,
-      AppConfig config,
-      double modelTps,
-      double e2eTps,
-      Probe ya,
-      Probe oa,
-      Probe yg,
-      Probe og,
-      StateInspector.StateSize ys,
-      StateInspector.StateSize os) {
+  private String report(String modelDescription, AppConfig config, double modelTps, Measured m) {
+    double e2eTps = m.e2eTps();
+    Probe ya = m.youngAppend();
+    Probe oa = m.oldAppend();
+    Probe yg = m.youngGen();
+    Probe og = m.oldGen();
+    StateInspector.StateSize ys = m.youngState();
+    StateInspector.StateSize os = m.oldState();
     StringBuilder sb = new StringBuilder();
     sb.append(
         String.format(
             Locale.ROOT,
-            "model: %s; processing.guarantee=%s; event.max.text.bytes=%d%n%n",
+            "model: %s; processing.guarantee=%s; event.max.text.bytes=%d; input.repartition=%s%n%n",
             modelDescription,
             config.processingGuarantee(),
-            config.eventMaxTextBytes()));
+            config.eventMaxTextBytes(),
+            config.inputRepartition()));
     sb.append("| throughput | tokens/s |\n|---|---:|\n");
     sb.append(
         String.format(

@@ -9,6 +9,7 @@ import io.infinistreams.schemas.PromptFormat;
 import io.infinistreams.schemas.serde.AvroSerde;
 import io.infinistreams.schemas.serde.AvroSerdes;
 import io.infinistreams.topology.DeadLetterReason;
+import io.infinistreams.topology.InfiniTopology;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -63,6 +64,7 @@ public final class StreamClient implements AutoCloseable {
   private static final Duration POLL = Duration.ofMillis(100);
 
   private final String inputTopic;
+  private final String repartitionTopic; // null without input.repartition
   private final String outputTopic;
   private final String key;
   private final String bootstrapServers;
@@ -78,6 +80,8 @@ public final class StreamClient implements AutoCloseable {
   private StreamClient(
       AppConfig config, String bootstrapServers, String key, LongSupplier clockMillis) {
     this.inputTopic = config.inputTopic();
+    this.repartitionTopic =
+        config.inputRepartition() ? InfiniTopology.repartitionTopic(config.applicationId()) : null;
     this.outputTopic = config.outputTopic();
     this.key = key;
     this.bootstrapServers = bootstrapServers;
@@ -301,8 +305,9 @@ public final class StreamClient implements AutoCloseable {
    * it: the larger of the last seq it applied, asked of its operations server ({@code GET
    * /sessions/{key}}), and the seqs of this stream's input events it has not consumed yet (the
    * input partition after the application's committed offset, which are the events a command sent
-   * just before, e.g. {@code feed} then {@code ask}). Neither needs the stream's old records, so
-   * this works after retention deleted them.
+   * just before, e.g. {@code feed} then {@code ask}) and, with {@code input.repartition}, those in
+   * the repartition topic after the application's committed offset (read from the input, not yet
+   * applied). None needs the stream's old records, so this works after retention deleted them.
    *
    * <p>The committed offset is read before the server is asked: an event consumed in between is
    * either in the server's answer or after that offset.
@@ -314,7 +319,37 @@ public final class StreamClient implements AutoCloseable {
     try (KafkaConsumer<byte[], byte[]> scanner = scanner()) {
       TopicPartition inputPartition =
           new TopicPartition(inputTopic, partitionOf(scanner, key, inputTopic));
-      long committed = committedOffset(inputPartition);
+      TopicPartition repartitionPartition = null;
+      if (repartitionTopic != null) {
+        List<PartitionInfo> partitions =
+            scanner.partitionsFor(repartitionTopic, Duration.ofSeconds(30));
+        if (partitions != null && !partitions.isEmpty()) {
+          byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
+          repartitionPartition =
+              new TopicPartition(
+                  repartitionTopic, Utils.toPositive(Utils.murmur2(bytes)) % partitions.size());
+        }
+      }
+      Map<TopicPartition, OffsetAndMetadata> offsets = committedOffsets();
+      long committed = offset(offsets, inputPartition);
+      AvroSerde<InputEvent> inputSerde = AvroSerdes.inputEvent();
+      // Events the application read from the input but has not applied yet wait in the
+      // repartition topic. Kafka Streams deletes its records once they are applied, so it is read
+      // before the server is asked: an event deleted in between was applied and is in the answer.
+      long inTransit = 0;
+      if (repartitionPartition != null) {
+        TopicPartition tp = repartitionPartition;
+        scanner.assign(List.of(tp));
+        long begin = scanner.beginningOffsets(List.of(tp)).get(tp);
+        long end = scanner.endOffsets(List.of(tp)).get(tp);
+        inTransit =
+            scan(
+                scanner,
+                tp,
+                Math.max(begin, offset(offsets, tp)),
+                end,
+                value -> inputSerde.deserialize(inputTopic, value).getSeq());
+      }
       long applied;
       try {
         applied = ops.lastAppliedSeq(key);
@@ -332,7 +367,6 @@ public final class StreamClient implements AutoCloseable {
       long begin = scanner.beginningOffsets(List.of(inputPartition)).get(inputPartition);
       long end = scanner.endOffsets(List.of(inputPartition)).get(inputPartition);
       long from = Math.max(begin, committed);
-      AvroSerde<InputEvent> inputSerde = AvroSerdes.inputEvent();
       long pending =
           scan(
               scanner,
@@ -340,15 +374,17 @@ public final class StreamClient implements AutoCloseable {
               from,
               end,
               value -> inputSerde.deserialize(inputTopic, value).getSeq());
-      return Math.max(applied, pending);
+      return Math.max(applied, Math.max(pending, inTransit));
     }
   }
 
-  /**
-   * The application's committed offset of {@code tp} (its consumer group is the application id), or
-   * 0 when it has none.
-   */
-  private long committedOffset(TopicPartition tp) throws InterruptedException {
+  private static long offset(Map<TopicPartition, OffsetAndMetadata> offsets, TopicPartition tp) {
+    OffsetAndMetadata committed = offsets == null ? null : offsets.get(tp);
+    return committed == null ? 0 : committed.offset();
+  }
+
+  /** The application's committed offsets (its consumer group is the application id). */
+  private Map<TopicPartition, OffsetAndMetadata> committedOffsets() throws InterruptedException {
     Map<String, Object> props =
         Map.of(
             AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
@@ -356,13 +392,10 @@ public final class StreamClient implements AutoCloseable {
             AdminClientConfig.CLIENT_ID_CONFIG,
             "infini-client-" + key + "-offsets");
     try (Admin admin = Admin.create(props)) {
-      Map<TopicPartition, OffsetAndMetadata> offsets =
-          admin
-              .listConsumerGroupOffsets(applicationId)
-              .partitionsToOffsetAndMetadata()
-              .get(30, TimeUnit.SECONDS);
-      OffsetAndMetadata committed = offsets == null ? null : offsets.get(tp);
-      return committed == null ? 0 : committed.offset();
+      return admin
+          .listConsumerGroupOffsets(applicationId)
+          .partitionsToOffsetAndMetadata()
+          .get(30, TimeUnit.SECONDS);
     } catch (ExecutionException | TimeoutException e) {
       throw new IllegalStateException(
           "cannot read the committed offsets of application '" + applicationId + "': " + e, e);
@@ -375,6 +408,8 @@ public final class StreamClient implements AutoCloseable {
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     c.put(ConsumerConfig.CLIENT_ID_CONFIG, "infini-client-" + key + "-seq");
+    // asking for the repartition topic before Kafka Streams created it must not create it
+    c.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
     return new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
   }
 

@@ -268,6 +268,11 @@ public final class AppConfig {
     return (Short) values.get(TOPIC_REPLICATION_FACTOR);
   }
 
+  /** Whether input events go through the repartition topic by stream id before the processor. */
+  public boolean inputRepartition() {
+    return (Boolean) values.get(INPUT_REPARTITION);
+  }
+
   /** Empty: the shipped model (or random default weights when none ships). */
   public String modelPath() {
     return string(MODEL_PATH).trim();

@@ -41,6 +41,7 @@ public final class ConfigKeys {
   public static final String TOPIC_DEAD_LETTER = "topic.dead.letter";
   public static final String TOPIC_PARTITIONS = "topic.partitions";
   public static final String TOPIC_REPLICATION_FACTOR = "topic.replication.factor";
+  public static final String INPUT_REPARTITION = "input.repartition";
 
   // Model
   public static final String MODEL_PATH = "model.path";
@@ -185,6 +186,23 @@ public final class ConfigKeys {
               Range.atLeast(1),
               Importance.LOW,
               "Replication factor of the topics `run` creates, and of the changelog topics.")
+          .define(
+              INPUT_REPARTITION,
+              Type.BOOLEAN,
+              TOPOLOGY.repartitionInput(),
+              Importance.MEDIUM,
+              "Route every input event through the internal topic "
+                  + "`<application.id>-infini-input-by-key-repartition` (Kafka Streams creates it "
+                  + "with the input's partition count), partitioned by murmur2 of the stream id, "
+                  + "before the processor: a stream's state is then in one place whatever "
+                  + "partitioner its producers use (a Java client's murmur2, librdkafka's CRC32 "
+                  + "`consistent_random`, ...). `false`: the processor reads the input topic "
+                  + "directly, saving one topic hop per event, and every producer must partition by "
+                  + "murmur2 of the key bytes (a Java client's default partitioner); a stream "
+                  + "written with another partitioner is then split into separate states. Before "
+                  + "switching from `true` to `false`, stop the producers and let the processor "
+                  + "catch up: events still in the repartition topic would not be read "
+                  + "(docs/streaming.md).")
           .define(
               MODEL_PATH,
               Type.STRING,

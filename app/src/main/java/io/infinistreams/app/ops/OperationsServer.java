@@ -74,6 +74,7 @@ public final class OperationsServer implements AutoCloseable {
   private final Javalin javalin;
   private final InfiniMetrics metrics;
   private final TopologySettings settings;
+  private final String applicationId;
   private final String fingerprint;
   private final HttpClient client =
       HttpClient.newBuilder()
@@ -86,9 +87,14 @@ public final class OperationsServer implements AutoCloseable {
   private volatile SessionQueries queries;
 
   private OperationsServer(
-      InfiniMetrics metrics, TopologySettings settings, String fingerprint, ObjectMapper json) {
+      InfiniMetrics metrics,
+      TopologySettings settings,
+      String applicationId,
+      String fingerprint,
+      ObjectMapper json) {
     this.metrics = metrics;
     this.settings = settings;
+    this.applicationId = applicationId;
     this.fingerprint = fingerprint;
     this.javalin =
         Javalin.create(
@@ -138,7 +144,8 @@ public final class OperationsServer implements AutoCloseable {
         new ObjectMapper()
             .enable(SerializationFeature.INDENT_OUTPUT)
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
-    OperationsServer server = new OperationsServer(metrics, settings, fingerprint, json);
+    OperationsServer server =
+        new OperationsServer(metrics, settings, config.applicationId(), fingerprint, json);
     String bind = config.httpBind();
     try {
       server.javalin.start(bind, config.httpPort());
@@ -206,7 +213,7 @@ public final class OperationsServer implements AutoCloseable {
 
   /** The streams instance to report on; before this, probes answer STARTING. */
   public void attach(KafkaStreams streams) {
-    this.queries = new SessionQueries(streams, settings);
+    this.queries = new SessionQueries(streams, settings, applicationId);
     this.streams = streams;
   }
 

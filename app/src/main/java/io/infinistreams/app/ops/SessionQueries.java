@@ -2,6 +2,7 @@ package io.infinistreams.app.ops;
 
 import io.infinistreams.schemas.StoredHeadMemory;
 import io.infinistreams.schemas.StoredSession;
+import io.infinistreams.topology.InfiniTopology;
 import io.infinistreams.topology.MemoryKey;
 import io.infinistreams.topology.TopologySettings;
 import java.nio.ByteBuffer;
@@ -38,10 +39,12 @@ final class SessionQueries {
 
   private final KafkaStreams streams;
   private final TopologySettings settings;
+  private final String processorSourceTopic;
 
-  SessionQueries(KafkaStreams streams, TopologySettings settings) {
+  SessionQueries(KafkaStreams streams, TopologySettings settings, String applicationId) {
     this.streams = streams;
     this.settings = settings;
+    this.processorSourceTopic = InfiniTopology.processorSourceTopic(settings, applicationId);
   }
 
   /** One page of hosted keys. */
@@ -83,7 +86,11 @@ final class SessionQueries {
     return new Page(List.copyOf(keys), next, partitions);
   }
 
-  /** Partitions of the input topic in this instance's active tasks, ascending. */
+  /**
+   * Partitions of this instance's active processor tasks, ascending: those of the topic the
+   * processor reads (the repartition topic, or the input topic without the repartition step), whose
+   * numbers are the store partitions.
+   */
   List<Integer> localPartitions() {
     TreeSet<Integer> partitions = new TreeSet<>();
     for (ThreadMetadata thread : streams.metadataForLocalThreads()) {
@@ -92,7 +99,7 @@ final class SessionQueries {
           .forEach(
               task ->
                   task.topicPartitions().stream()
-                      .filter(tp -> tp.topic().equals(settings.inputTopic()))
+                      .filter(tp -> tp.topic().equals(processorSourceTopic))
                       .forEach(tp -> partitions.add(tp.partition())));
     }
     return List.copyOf(partitions);

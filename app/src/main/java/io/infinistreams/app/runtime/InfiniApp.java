@@ -114,6 +114,9 @@ public final class InfiniApp implements AutoCloseable {
             config.topicReplicationFactor());
       }
       int deadLetterMaxBytes = Topics.fitDeadLetters(bootstrap, config);
+      if (config.inputRepartition()) {
+        Topics.fitRepartition(bootstrap, config, deadLetterMaxBytes);
+      }
       TopologySettings settings = StreamsWiring.topologySettings(config);
       if (config.httpEnabled()) {
         metrics = new InfiniMetrics(model.fingerprint());

@@ -18,6 +18,7 @@ import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
 
@@ -91,7 +92,8 @@ public final class StreamsWiring {
         config.generateMaxTokensLimit(),
         config.streamIdMaxBytes(),
         config.surpriseEnabled(),
-        d.stopAtEos());
+        d.stopAtEos(),
+        config.inputRepartition());
   }
 
   public static Topology topology(TopologySettings settings, InfiniModel model) {
@@ -117,7 +119,10 @@ public final class StreamsWiring {
   /**
    * As {@link #streamsProperties(AppConfig, ModelConfig, String, Path)}, with the producer's {@code
    * max.request.size} raised to at least {@code minRequestBytes} (the dead-letter topic's {@code
-   * max.message.bytes}, so that the dead letter of any input record fits).
+   * max.message.bytes}, so that the dead letter of any input record fits), and with {@code
+   * input.repartition} the repartition topic's {@code max.message.bytes} ({@code
+   * topic.max.message.bytes}, which the changelogs' own setting overrides) raised to it as well: a
+   * record in the repartition topic is the input record plus one header.
    *
    * <p>Also sets what recovery after a crash depends on: static group membership ({@code
    * group.instance.id} from {@link #groupInstanceId}), a session timeout of {@value
@@ -147,6 +152,12 @@ public final class StreamsWiring {
     int current = derived == null ? 0 : Integer.parseInt(derived.toString());
     if (minRequestBytes > current) {
       p.put(maxRequest, minRequestBytes);
+    }
+    String internalMax = StreamsConfig.topicPrefix(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
+    Object repartitionMax = p.get(internalMax);
+    if (repartitionMax != null && minRequestBytes > Integer.parseInt(repartitionMax.toString())) {
+      // the repartition topic takes any record the input takes, as the dead-letter topic does
+      p.put(internalMax, minRequestBytes);
     }
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);

@@ -1,6 +1,7 @@
 package io.infinistreams.app.runtime;
 
 import io.infinistreams.app.config.AppConfig;
+import io.infinistreams.topology.InfiniTopology;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -78,6 +79,49 @@ public final class Topics {
               + " at "
               + bootstrapServers,
           e);
+    }
+  }
+
+  /**
+   * Raises (never lowers) the {@code max.message.bytes} of an existing repartition topic ({@code
+   * input.repartition}) to {@code maxBytes}, the limit Kafka Streams is given for it when it
+   * creates it: a topic created earlier, before the input topic accepted larger records, is brought
+   * up to date. A missing topic is left to Kafka Streams.
+   */
+  public static void fitRepartition(String bootstrapServers, AppConfig config, int maxBytes)
+      throws InterruptedException {
+    String topic = InfiniTopology.repartitionTopic(config.applicationId());
+    try (Admin admin =
+        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+      if (!admin.listTopics().names().get(60, TimeUnit.SECONDS).contains(topic)) {
+        return;
+      }
+      ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+      long current =
+          maxMessageBytes(
+              admin
+                  .describeConfigs(List.of(resource))
+                  .all()
+                  .get(60, TimeUnit.SECONDS)
+                  .get(resource));
+      if (current >= maxBytes) {
+        return;
+      }
+      admin
+          .incrementalAlterConfigs(
+              Map.of(
+                  resource,
+                  List.of(
+                      new AlterConfigOp(
+                          new ConfigEntry(
+                              TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(maxBytes)),
+                          AlterConfigOp.OpType.SET))))
+          .all()
+          .get(60, TimeUnit.SECONDS);
+      log.info("repartition topic {}: max.message.bytes {} -> {}", topic, current, maxBytes);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException(
+          "cannot set max.message.bytes of the repartition topic " + topic, e);
     }
   }
 

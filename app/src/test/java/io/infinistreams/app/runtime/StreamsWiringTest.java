@@ -1,6 +1,7 @@
 package io.infinistreams.app.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -41,6 +42,30 @@ class StreamsWiringTest {
     assertEquals(99, s.absorbChunkTokens());
     assertEquals(12, s.maxStreamIdBytes());
     assertEquals(TopologySettings.defaults().sessionsStore(), s.sessionsStore());
+    assertTrue(s.repartitionInput(), "on by default");
+    assertFalse(
+        StreamsWiring.topologySettings(
+                AppConfig.builder().override("input.repartition", "false").build())
+            .repartitionInput());
+  }
+
+  @Test
+  void theRepartitionTopicTakesAnyRecordTheInputTakes() {
+    ModelConfig model = ModelConfig.tiny();
+    // the dead-letter topic's limit: an input topic accepting 5 MB, plus the dead-letter margin
+    int dlq = 5_000_000 + Topics.DEAD_LETTER_MARGIN_BYTES;
+    Properties on =
+        StreamsWiring.streamsProperties(AppConfig.defaults(), model, "b:1", Path.of("st"), dlq);
+    assertEquals(dlq, on.get("topic.max.message.bytes"));
+    assertEquals(dlq, on.get(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG)));
+    Properties off =
+        StreamsWiring.streamsProperties(
+            AppConfig.builder().override("input.repartition", "false").build(),
+            model,
+            "b:1",
+            Path.of("st"),
+            dlq);
+    assertFalse(off.containsKey("topic.max.message.bytes"));
   }
 
   @Test
@@ -65,7 +90,7 @@ class StreamsWiringTest {
         "streams.* wins over the configured commit.interval.ms");
     assertEquals("20", p.get("producer.linger.ms"));
     assertEquals(
-        StreamsProps.maxMessageBytes(model, StreamsWiring.topologySettings(c)),
+        StreamsProps.maxRequestBytes(model, StreamsWiring.topologySettings(c)),
         p.get(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG)),
         "the record-size bound derived from the model is kept");
   }
