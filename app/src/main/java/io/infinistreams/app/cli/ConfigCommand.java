@@ -28,7 +28,9 @@ public final class ConfigCommand {
   @Command(
       name = "show",
       mixinStandardHelpOptions = true,
-      description = "Print every key's effective value and where it came from.")
+      description =
+          "Print every key's effective value and where it came from; values of secret "
+              + "keys (passwords, JAAS configurations, secrets, private keys) show as [hidden].")
   static final class Show implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin ConfigOptions configOptions;
@@ -44,17 +46,22 @@ public final class ConfigCommand {
             ConfigDef.convertToString(config.get(key.name), key.type),
             config.origins().get(key.name));
       }
-      config
-          .streamsOverrides()
-          .forEach(
-              (k, v) ->
-                  out.printf(
-                      "%-28s = %-24s (%s)%n",
-                      ConfigKeys.STREAMS_PREFIX + k,
-                      v,
-                      config.origins().get(ConfigKeys.STREAMS_PREFIX + k)));
+      passThrough(out, config, ConfigKeys.KAFKA_PREFIX, config.kafkaClientProperties());
+      passThrough(out, config, ConfigKeys.STREAMS_PREFIX, config.streamsOverrides());
       out.flush();
       return 0;
+    }
+
+    /** Pass-through keys, secrets ({@link ConfigKeys#isSecret}) shown as {@code [hidden]}. */
+    private static void passThrough(
+        PrintWriter out, AppConfig config, String prefix, java.util.Map<String, String> keys) {
+      keys.forEach(
+          (k, v) ->
+              out.printf(
+                  "%-28s = %-24s (%s)%n",
+                  prefix + k,
+                  ConfigKeys.maskIfSecret(prefix + k, v),
+                  config.origins().get(prefix + k)));
     }
   }
 

@@ -26,7 +26,9 @@ public final class ConfigOptions {
       mapFallbackValue = "",
       description =
           "Set a configuration key (repeatable); wins over the file and INFINI_* "
-              + "environment variables. Keys prefixed 'streams.' pass through to Kafka Streams.")
+              + "environment variables. Keys prefixed 'kafka.' pass through to every Kafka "
+              + "client (e.g. kafka.security.protocol), keys prefixed 'streams.' to Kafka "
+              + "Streams only.")
   Map<String, String> set = new LinkedHashMap<>();
 
   @Option(

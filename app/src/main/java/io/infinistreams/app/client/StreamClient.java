@@ -1,6 +1,8 @@
 package io.infinistreams.app.client;
 
 import io.infinistreams.app.config.AppConfig;
+import io.infinistreams.app.runtime.KafkaClients;
+import io.infinistreams.app.runtime.Topics;
 import io.infinistreams.schemas.EventKind;
 import io.infinistreams.schemas.Generation;
 import io.infinistreams.schemas.InputEvent;
@@ -24,7 +26,6 @@ import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.function.ToLongFunction;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -45,11 +46,12 @@ import org.apache.kafka.common.utils.Utils;
  * What the client commands ({@code feed}, {@code ask}, {@code chat}, {@code demo}) do over Kafka:
  * produce input events for a stream, and wait for the output event that answers one.
  *
- * <p>The producer is idempotent ({@code acks=all}), so a retried send never duplicates or reorders
- * a stream's events. The consumer is assigned (no consumer group) to the stream key's partitions of
- * the output and dead-letter topics, reads committed records only, and starts at their ends when
- * the client is created, so {@link #awaitOutput} sees every output, and every rejection, of the
- * events sent after that.
+ * <p>Every client here takes the {@code kafka.*} settings ({@link KafkaClients}). The producer is
+ * idempotent ({@code acks=all}), so a retried send never duplicates or reorders a stream's events.
+ * The consumer is assigned (no consumer group) to the stream key's partitions of the output and
+ * dead-letter topics, reads committed records only, and starts at their ends when the client is
+ * created, so {@link #awaitOutput} sees every output, and every rejection, of the events sent after
+ * that.
  *
  * <p>Sequence numbers must increase per stream: the processor skips an event whose seq is not above
  * the last one it applied. {@link #lastSeq(SessionLookup, Consumer)} finds the last one used (the
@@ -69,6 +71,7 @@ public final class StreamClient implements AutoCloseable {
   private final String key;
   private final String bootstrapServers;
   private final String applicationId;
+  private final AppConfig config;
   private final KafkaProducer<String, InputEvent> producer;
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final TopicPartition outputPartition;
@@ -86,20 +89,14 @@ public final class StreamClient implements AutoCloseable {
     this.key = key;
     this.bootstrapServers = bootstrapServers;
     this.applicationId = config.applicationId();
+    this.config = config;
     this.clockMillis = clockMillis;
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-    p.put(
-        ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
-        Math.max(1 << 20, 2 * config.eventMaxTextBytes() + 4096));
-    p.put(ProducerConfig.CLIENT_ID_CONFIG, "infini-client-" + key);
     this.producer =
-        new KafkaProducer<>(p, new StringSerializer(), AvroSerdes.inputEvent().serializer());
-    Properties c = new Properties();
-    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        new KafkaProducer<>(
+            producerProperties(config, bootstrapServers, key),
+            new StringSerializer(),
+            AvroSerdes.inputEvent().serializer());
+    Properties c = KafkaClients.properties(config, bootstrapServers);
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     c.put(ConsumerConfig.CLIENT_ID_CONFIG, "infini-client-" + key + "-out");
@@ -113,6 +110,23 @@ public final class StreamClient implements AutoCloseable {
     consumer.assign(watched);
     consumer.seekToEnd(watched);
     watched.forEach(consumer::position); // resolve the ends now, before anything is sent
+  }
+
+  /**
+   * The producer's properties: the {@code kafka.*} client settings ({@link KafkaClients}), then the
+   * client's own, which win: idempotence, {@code acks=all}, and a {@code max.request.size} of the
+   * input topic's {@code max.message.bytes} ({@link Topics#inputMaxMessageBytes}), so the largest
+   * valid event can be sent.
+   */
+  public static Properties producerProperties(
+      AppConfig config, String bootstrapServers, String key) {
+    Properties p = KafkaClients.properties(config, bootstrapServers);
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
+    p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.inputMaxMessageBytes(config));
+    p.put(ProducerConfig.CLIENT_ID_CONFIG, "infini-client-" + key);
+    return p;
   }
 
   /** A client for stream {@code key}; the topics must exist. */
@@ -385,13 +399,8 @@ public final class StreamClient implements AutoCloseable {
 
   /** The application's committed offsets (its consumer group is the application id). */
   private Map<TopicPartition, OffsetAndMetadata> committedOffsets() throws InterruptedException {
-    Map<String, Object> props =
-        Map.of(
-            AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-            bootstrapServers,
-            AdminClientConfig.CLIENT_ID_CONFIG,
-            "infini-client-" + key + "-offsets");
-    try (Admin admin = Admin.create(props)) {
+    try (Admin admin =
+        KafkaClients.admin(config, bootstrapServers, "infini-client-" + key + "-offsets")) {
       return admin
           .listConsumerGroupOffsets(applicationId)
           .partitionsToOffsetAndMetadata()
@@ -403,8 +412,7 @@ public final class StreamClient implements AutoCloseable {
   }
 
   private KafkaConsumer<byte[], byte[]> scanner() {
-    Properties c = new Properties();
-    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    Properties c = KafkaClients.properties(config, bootstrapServers);
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     c.put(ConsumerConfig.CLIENT_ID_CONFIG, "infini-client-" + key + "-seq");

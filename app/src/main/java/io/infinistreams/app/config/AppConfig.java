@@ -21,12 +21,13 @@ import org.apache.kafka.common.config.ConfigException;
 
 /**
  * The application's effective configuration: every key of {@link ConfigKeys#DEFINITION} with its
- * parsed, validated value, plus the {@code streams.}-prefixed pass-through keys.
+ * parsed, validated value, plus the pass-through keys: {@code kafka.}-prefixed ones for every Kafka
+ * client, {@code streams.}-prefixed ones for Kafka Streams only.
  *
  * <p>Sources, later overriding earlier: defaults &lt; properties file &lt; environment variables
  * ({@code INFINI_<KEY>}, dots as underscores) &lt; command-line overrides. A key that is neither
- * defined nor {@code streams.}-prefixed is rejected, as is an invalid value; both errors name the
- * key and where it came from. Immutable.
+ * defined nor {@code kafka.}- or {@code streams.}-prefixed is rejected, as is an invalid value;
+ * both errors name the key and where it came from. Immutable.
  */
 public final class AppConfig {
 
@@ -34,17 +35,40 @@ public final class AppConfig {
   public static final Set<String> RESERVED_ENV = Set.of("INFINI_JAVA_OPTS", "INFINI_JAR");
 
   private static final String STREAMS_ENV_PREFIX = envName(STREAMS_PREFIX);
+  private static final String KAFKA_ENV_PREFIX = envName(KAFKA_PREFIX);
+
+  /**
+   * Client settings the application sets itself, rejected under {@code kafka.}: the brokers have
+   * their own key, and the clients depend on the rest being what they set.
+   */
+  public static final Set<String> KAFKA_RESERVED =
+      Set.of(
+          "bootstrap.servers",
+          "key.serializer",
+          "value.serializer",
+          "key.deserializer",
+          "value.deserializer",
+          "enable.idempotence",
+          "isolation.level",
+          "enable.auto.commit",
+          "group.id",
+          "transactional.id",
+          "processing.guarantee",
+          "application.id");
 
   private final Map<String, Object> values;
   private final Map<String, String> streamsOverrides;
+  private final Map<String, String> kafkaClientProperties;
   private final Map<String, String> origins;
 
   private AppConfig(
       Map<String, Object> values,
       Map<String, String> streamsOverrides,
+      Map<String, String> kafkaClientProperties,
       Map<String, String> origins) {
     this.values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
     this.streamsOverrides = Collections.unmodifiableMap(new TreeMap<>(streamsOverrides));
+    this.kafkaClientProperties = Collections.unmodifiableMap(new TreeMap<>(kafkaClientProperties));
     this.origins = Collections.unmodifiableMap(new LinkedHashMap<>(origins));
   }
 
@@ -115,10 +139,25 @@ public final class AppConfig {
 
       Map<String, String> defined = new LinkedHashMap<>();
       Map<String, String> streams = new LinkedHashMap<>();
+      Map<String, String> kafka = new LinkedHashMap<>();
       raw.forEach(
           (k, v) -> {
             if (k.startsWith(STREAMS_PREFIX)) {
               streams.put(k.substring(STREAMS_PREFIX.length()), v);
+            } else if (k.startsWith(KAFKA_PREFIX)) {
+              String name = k.substring(KAFKA_PREFIX.length());
+              if (KAFKA_RESERVED.contains(name)) {
+                throw new ConfigException(
+                    "'"
+                        + k
+                        + "' (from "
+                        + origins.get(k)
+                        + ") cannot be set: "
+                        + (name.equals("bootstrap.servers")
+                            ? "use the key bootstrap.servers (or --bootstrap-servers)"
+                            : "the application sets " + name + " itself"));
+              }
+              kafka.put(name, v);
             } else {
               defined.put(k, v);
             }
@@ -143,7 +182,7 @@ public final class AppConfig {
                   + e.getMessage());
         }
       }
-      return new AppConfig(parsed, streams, origins);
+      return new AppConfig(parsed, streams, kafka, origins);
     }
 
     private static void put(
@@ -152,7 +191,7 @@ public final class AppConfig {
         String key,
         String value,
         String origin) {
-      if (!DEFINITION.names().contains(key) && !isStreamsKey(key)) {
+      if (!DEFINITION.names().contains(key) && !isStreamsKey(key) && !isKafkaKey(key)) {
         throw new ConfigException(
             "unknown configuration key '"
                 + key
@@ -160,7 +199,9 @@ public final class AppConfig {
                 + origin
                 + "). Known keys: "
                 + String.join(", ", new TreeMap<>(DEFINITION.configKeys()).keySet())
-                + "; Kafka Streams settings pass through with the prefix '"
+                + "; Kafka client settings (every client) pass through with the prefix '"
+                + KAFKA_PREFIX
+                + "', Kafka Streams settings with the prefix '"
                 + STREAMS_PREFIX
                 + "'.");
       }
@@ -172,9 +213,13 @@ public final class AppConfig {
       return key.startsWith(STREAMS_PREFIX) && key.length() > STREAMS_PREFIX.length();
     }
 
+    private static boolean isKafkaKey(String key) {
+      return key.startsWith(KAFKA_PREFIX) && key.length() > KAFKA_PREFIX.length();
+    }
+
     /**
      * Defined keys map by {@link ConfigKeys#envName}; {@code INFINI_STREAMS_A_B} maps to {@code
-     * streams.a.b}.
+     * streams.a.b}, {@code INFINI_KAFKA_A_B} to {@code kafka.a.b}.
      */
     private static String keyOfEnv(String name) {
       for (String key : DEFINITION.names()) {
@@ -187,6 +232,10 @@ public final class AppConfig {
             + name.substring(STREAMS_ENV_PREFIX.length())
                 .toLowerCase(Locale.ROOT)
                 .replace('_', '.');
+      }
+      if (name.startsWith(KAFKA_ENV_PREFIX) && name.length() > KAFKA_ENV_PREFIX.length()) {
+        return KAFKA_PREFIX
+            + name.substring(KAFKA_ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.');
       }
       return "<env " + name + ">"; // rejected as unknown by put()
     }
@@ -266,6 +315,21 @@ public final class AppConfig {
 
   public short topicReplicationFactor() {
     return (Short) values.get(TOPIC_REPLICATION_FACTOR);
+  }
+
+  /** {@code retention.ms} of the input and output topics {@code run} creates; -1: forever. */
+  public long topicRetentionMs() {
+    return (Long) values.get(TOPIC_RETENTION_MS);
+  }
+
+  /** {@code retention.ms} of the dead-letter topic {@code run} creates; -1: forever. */
+  public long topicDeadLetterRetentionMs() {
+    return (Long) values.get(TOPIC_DEAD_LETTER_RETENTION_MS);
+  }
+
+  /** Whether {@code run} may raise the {@code max.message.bytes} of existing topics. */
+  public boolean topicAlterLimits() {
+    return (Boolean) values.get(TOPIC_ALTER_LIMITS);
   }
 
   /** Whether input events go through the repartition topic by stream id before the processor. */
@@ -350,12 +414,21 @@ public final class AppConfig {
     newValues.put(key, v);
     Map<String, String> newOrigins = new LinkedHashMap<>(origins);
     newOrigins.put(key, "set by the command");
-    return new AppConfig(newValues, streamsOverrides, newOrigins);
+    return new AppConfig(newValues, streamsOverrides, kafkaClientProperties, newOrigins);
   }
 
   /** Kafka Streams settings given as {@code streams.*} keys, prefix removed. */
   public Map<String, String> streamsOverrides() {
     return streamsOverrides;
+  }
+
+  /**
+   * Kafka client settings given as {@code kafka.*} keys, prefix removed: applied to every Kafka
+   * client the application creates (Kafka Streams' {@code streams.*} overrides win over them
+   * there).
+   */
+  public Map<String, String> kafkaClientProperties() {
+    return kafkaClientProperties;
   }
 
   /** Where each key's value came from ("default", "file …", "env …", "command line"). */
@@ -378,7 +451,10 @@ public final class AppConfig {
   @Override
   public String toString() {
     Map<String, Object> all = new LinkedHashMap<>(values);
-    streamsOverrides.forEach((k, v) -> all.put(STREAMS_PREFIX + k, v));
+    kafkaClientProperties.forEach(
+        (k, v) -> all.put(KAFKA_PREFIX + k, maskIfSecret(KAFKA_PREFIX + k, v)));
+    streamsOverrides.forEach(
+        (k, v) -> all.put(STREAMS_PREFIX + k, maskIfSecret(STREAMS_PREFIX + k, v)));
     return "AppConfig" + all;
   }
 }

@@ -14,13 +14,23 @@ import org.apache.kafka.common.config.ConfigException;
  * doc. {@link AppConfig} parses against {@link #DEFINITION}; {@link ConfigDocs} writes the table in
  * {@code docs/configuration.md} from it.
  *
- * <p>Keys under {@link #STREAMS_PREFIX} are not defined here: they pass through to Kafka Streams
- * with the prefix removed (e.g. {@code streams.cache.max.bytes.buffering}).
+ * <p>Keys under {@link #STREAMS_PREFIX} and {@link #KAFKA_PREFIX} are not defined here: they pass
+ * through with the prefix removed, {@code streams.*} to Kafka Streams only (e.g. {@code
+ * streams.cache.max.bytes.buffering}), {@code kafka.*} to every Kafka client the application
+ * creates (e.g. {@code kafka.security.protocol}).
  */
 public final class ConfigKeys {
 
   /** Prefix of keys passed through to Kafka Streams (prefix removed). */
   public static final String STREAMS_PREFIX = "streams.";
+
+  /**
+   * Prefix of keys passed to every Kafka client the application creates (prefix removed): Kafka
+   * Streams and its clients, the admin client that creates topics, and the producers, consumers and
+   * admin clients of the client commands. For security settings ({@code kafka.security.protocol},
+   * {@code kafka.sasl.*}, {@code kafka.ssl.*}) and other connection settings.
+   */
+  public static final String KAFKA_PREFIX = "kafka.";
 
   /** Prefix of the environment variables that override keys. */
   public static final String ENV_PREFIX = "INFINI_";
@@ -41,6 +51,9 @@ public final class ConfigKeys {
   public static final String TOPIC_DEAD_LETTER = "topic.dead.letter";
   public static final String TOPIC_PARTITIONS = "topic.partitions";
   public static final String TOPIC_REPLICATION_FACTOR = "topic.replication.factor";
+  public static final String TOPIC_RETENTION_MS = "topic.retention.ms";
+  public static final String TOPIC_DEAD_LETTER_RETENTION_MS = "topic.dead.letter.retention.ms";
+  public static final String TOPIC_ALTER_LIMITS = "topic.alter.limits";
   public static final String INPUT_REPARTITION = "input.repartition";
 
   // Model
@@ -187,6 +200,34 @@ public final class ConfigKeys {
               Importance.LOW,
               "Replication factor of the topics `run` creates, and of the changelog topics.")
           .define(
+              TOPIC_RETENTION_MS,
+              Type.LONG,
+              7L * 24 * 60 * 60 * 1000,
+              Range.atLeast(-1),
+              Importance.MEDIUM,
+              "`retention.ms` of the input and output topics when `run` creates them (7 days, "
+                  + "Kafka's default; -1: keep forever). Existing topics keep theirs. A stream's "
+                  + "memory lives in the changelogs, which are compacted, so it outlives the "
+                  + "input records.")
+          .define(
+              TOPIC_DEAD_LETTER_RETENTION_MS,
+              Type.LONG,
+              30L * 24 * 60 * 60 * 1000,
+              Range.atLeast(-1),
+              Importance.LOW,
+              "`retention.ms` of the dead-letter topic when `run` creates it (30 days, longer "
+                  + "than the input's so rejected events can be inspected; -1: keep forever). An "
+                  + "existing topic keeps its own.")
+          .define(
+              TOPIC_ALTER_LIMITS,
+              Type.BOOLEAN,
+              true,
+              Importance.LOW,
+              "Whether `run` may raise (never lower) the `max.message.bytes` of existing input, "
+                  + "output and dead-letter topics that are too small for `event.max.text.bytes` "
+                  + "(needs the AlterConfigs permission on them). `false`: `run` stops at start-up "
+                  + "with an error naming the topic and the limit it needs.")
+          .define(
               INPUT_REPARTITION,
               Type.BOOLEAN,
               TOPOLOGY.repartitionInput(),
@@ -238,7 +279,12 @@ public final class ConfigKeys {
               Range.between(16, 1 << 20),
               Importance.MEDIUM,
               "Largest text (UTF-8 bytes) of one input event; larger events go to the dead-letter "
-                  + "topic. `feed` and `demo` cut documents into chunks of at most this size.")
+                  + "topic. `feed` and `demo` cut documents into chunks of at most this size. "
+                  + "Sets the topics' `max.message.bytes` when `run` creates them: the input's and "
+                  + "output's the larger of Kafka's default (1 MiB + 12) and this plus 64 KiB and "
+                  + "`stream.id.max.bytes` (the Avro envelope, key and headers), the dead-letter "
+                  + "topic's 64 KiB more; the client commands' producers get a matching "
+                  + "`max.request.size`.")
           .define(
               SURPRISE_ENABLED,
               Type.BOOLEAN,
@@ -334,6 +380,26 @@ public final class ConfigKeys {
     }
     int p = Integer.parseInt(port);
     return p >= 1 && p <= 65535 && !value.substring(0, colon).isBlank();
+  }
+
+  /**
+   * Whether the value of {@code key} is a secret that logs and {@code config show} must not print:
+   * a key naming a password, a JAAS configuration, a secret, or private key material.
+   */
+  public static boolean isSecret(String key) {
+    String k = key.toLowerCase(java.util.Locale.ROOT);
+    return k.contains("password")
+        || k.contains("jaas.config")
+        || k.contains("secret")
+        || k.contains("credential")
+        || k.endsWith(".key")
+        || k.contains("keystore.key")
+        || k.contains("private.key");
+  }
+
+  /** {@code value}, or {@code [hidden]} if {@code key} {@linkplain #isSecret is secret}. */
+  public static String maskIfSecret(String key, String value) {
+    return isSecret(key) ? "[hidden]" : value;
   }
 
   /**

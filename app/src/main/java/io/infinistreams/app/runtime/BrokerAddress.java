@@ -23,19 +23,35 @@ public final class BrokerAddress {
   private BrokerAddress() {}
 
   /**
-   * The bootstrap servers a client should use.
+   * The bootstrap servers a client should use, checked: a broker answers there with the {@code
+   * kafka.*} client settings ({@link KafkaClients#requireReachable}), so a stale address (the file
+   * of an embedded broker that died, a broker that is down) fails in a second or two with a
+   * one-line message instead of a client waiting out its timeouts.
    *
-   * @throws CliException if none is configured and no embedded broker has published one
+   * @throws CliException if none is configured and no embedded broker has published one, or if no
+   *     broker answers at the address
    */
-  public static String forClient(AppConfig config) {
+  public static String forClient(AppConfig config) throws InterruptedException {
     if (!config.useEmbeddedBroker()) {
-      return config.bootstrapServers();
+      String address = config.bootstrapServers();
+      KafkaClients.requireReachable(
+          config,
+          address,
+          "bootstrap.servers from " + config.origins().get("bootstrap.servers"),
+          "start the brokers (or `bin/infini run` for an embedded one) or pass"
+              + " --bootstrap-servers HOST:PORT of a running one");
+      return address;
     }
     Path file = file(config);
     try {
       if (Files.exists(file)) {
         String address = Files.readString(file, StandardCharsets.UTF_8).trim();
         if (!address.isEmpty()) {
+          KafkaClients.requireReachable(
+              config,
+              address,
+              "the address in " + file + ", left by an embedded broker that is no longer running",
+              "start `bin/infini run`, or pass --bootstrap-servers HOST:PORT");
           return address;
         }
       }

@@ -56,6 +56,9 @@ import org.apache.kafka.server.common.MetadataVersion;
  * CliException}) while another process or broker holds it. The directories are created owner-only
  * ({@code rwx------}) where POSIX permissions exist: the topic data holds every input text.
  *
+ * <p>{@link #startWithSaslPlain} starts it with a {@code SASL_PLAINTEXT} client listener that
+ * accepts the given PLAIN users instead, to exercise clients with security settings.
+ *
  * <p>Lifecycle: {@link #start(Path)} returns a running broker that accepts clients; {@link
  * #close()} shuts it down cleanly and leaves its data on disk.
  */
@@ -89,6 +92,42 @@ public final class EmbeddedBroker implements AutoCloseable {
    * @throws IllegalStateException if the broker does not start within 60 s
    */
   public static EmbeddedBroker start(Path dataDir) {
+    return start(dataDir, Map.of());
+  }
+
+  /**
+   * As {@link #start(Path)}, with the client listener speaking {@code SASL_PLAINTEXT} and accepting
+   * the PLAIN mechanism for {@code users} (user name to password; names of letters, digits and
+   * {@code _}). Clients need {@code security.protocol=SASL_PLAINTEXT}, {@code sasl.mechanism=PLAIN}
+   * and a {@code sasl.jaas.config} naming one of the users ({@link #plainJaasConfig}). The broker
+   * authenticates to itself as an extra user of its own.
+   */
+  public static EmbeddedBroker startWithSaslPlain(Path dataDir, Map<String, String> users) {
+    if (users.isEmpty()) {
+      throw new IllegalArgumentException("no users");
+    }
+    users.keySet().stream()
+        .filter(u -> !u.matches("\\w+"))
+        .findAny()
+        .ifPresent(
+            u -> {
+              throw new IllegalArgumentException("user name not of [A-Za-z0-9_]: " + u);
+            });
+    return start(dataDir, users);
+  }
+
+  /** The {@code sasl.jaas.config} of a PLAIN client logging in as {@code user}. */
+  public static String plainJaasConfig(String user, String password) {
+    return "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
+        + user
+        + "\" password=\""
+        + password
+        + "\";";
+  }
+
+  private static final String BROKER_USER = "infini_broker";
+
+  private static EmbeddedBroker start(Path dataDir, Map<String, String> saslUsers) {
     Objects.requireNonNull(dataDir, "dataDir");
     Path logDir = dataDir.toAbsolutePath().resolve("kafka-logs");
     FolderLock lock = FolderLock.acquire(dataDir);
@@ -98,12 +137,39 @@ public final class EmbeddedBroker implements AutoCloseable {
       int[] ports = ports(dataDir);
       String bootstrap = "127.0.0.1:" + ports[0];
       Properties props = serverProperties(logDir, ports[0], ports[1]);
+      Map<String, Object> clientProps = new java.util.HashMap<>();
+      if (!saslUsers.isEmpty()) {
+        String brokerPassword = Uuid.randomUuid().toString();
+        StringBuilder jaas =
+            new StringBuilder(plainJaasConfig(BROKER_USER, brokerPassword).replace(";", ""));
+        jaas.append(" user_").append(BROKER_USER).append("=\"").append(brokerPassword).append('"');
+        saslUsers.forEach(
+            (user, password) ->
+                jaas.append(" user_")
+                    .append(user)
+                    .append("=\"")
+                    .append(password.replace("\\", "\\\\").replace("\"", "\\\""))
+                    .append('"'));
+        jaas.append(';');
+        String sasl = "SASL_PLAINTEXT";
+        props.put(
+            "listeners", sasl + "://127.0.0.1:" + ports[0] + ",CONTROLLER://127.0.0.1:" + ports[1]);
+        props.put("advertised.listeners", sasl + "://127.0.0.1:" + ports[0]);
+        props.put("listener.security.protocol.map", sasl + ":" + sasl + ",CONTROLLER:PLAINTEXT");
+        props.put("inter.broker.listener.name", sasl);
+        props.put("sasl.enabled.mechanisms", "PLAIN");
+        props.put("sasl.mechanism.inter.broker.protocol", "PLAIN");
+        props.put("listener.name.sasl_plaintext.plain.sasl.jaas.config", jaas.toString());
+        clientProps.put("security.protocol", sasl);
+        clientProps.put("sasl.mechanism", "PLAIN");
+        clientProps.put("sasl.jaas.config", plainJaasConfig(BROKER_USER, brokerPassword));
+      }
       if (Files.notExists(logDir.resolve("meta.properties"))) {
         format(logDir);
       }
       server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
       server.startup();
-      awaitReady(bootstrap);
+      awaitReady(bootstrap, clientProps);
       return new EmbeddedBroker(server, dataDir, bootstrap, lock);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -314,16 +380,13 @@ public final class EmbeddedBroker implements AutoCloseable {
   }
 
   /** Blocks until the broker answers a metadata request listing itself. */
-  private static void awaitReady(String bootstrap)
+  private static void awaitReady(String bootstrap, Map<String, Object> clientProps)
       throws InterruptedException, ExecutionException, TimeoutException {
     long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
-    try (Admin admin =
-        Admin.create(
-            Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                bootstrap,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-                (int) READY_TIMEOUT.toMillis()))) {
+    Map<String, Object> props = new java.util.HashMap<>(clientProps);
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) READY_TIMEOUT.toMillis());
+    try (Admin admin = Admin.create(props)) {
       while (true) {
         long left = deadline - System.nanoTime();
         if (left <= 0) {

@@ -78,9 +78,11 @@ public final class InfiniApp implements AutoCloseable {
   }
 
   /**
-   * Starts the broker (if {@code bootstrap.servers} is empty), creates missing topics, starts the
-   * operations server (if {@code http.enabled}), builds the topology and starts it, and waits until
-   * it is RUNNING.
+   * Starts the broker (if {@code bootstrap.servers} is empty), checks that the brokers answer with
+   * the {@code kafka.*} client settings ({@link KafkaClients#requireReachable}: a wrong security
+   * setting fails here in seconds, with a one-line message), creates missing topics and fits the
+   * existing ones' record size limits ({@link Topics}), starts the operations server (if {@code
+   * http.enabled}), builds the topology and starts it, and waits until it is RUNNING.
    *
    * @throws IllegalStateException if it does not reach RUNNING within {@code startTimeout}
    * @throws io.infinistreams.app.cli.CliException if the operations server cannot listen
@@ -104,6 +106,11 @@ public final class InfiniApp implements AutoCloseable {
       } else {
         bootstrap = config.bootstrapServers();
       }
+      KafkaClients.requireReachable(
+          config,
+          bootstrap,
+          config.useEmbeddedBroker() ? "the embedded broker" : "bootstrap.servers",
+          "check bootstrap.servers and that the brokers are running");
       Path stateDir = config.stateDir();
       List<String> created = Topics.ensure(bootstrap, config);
       if (!created.isEmpty()) {
@@ -113,7 +120,7 @@ public final class InfiniApp implements AutoCloseable {
             config.topicPartitions(),
             config.topicReplicationFactor());
       }
-      int deadLetterMaxBytes = Topics.fitDeadLetters(bootstrap, config);
+      int deadLetterMaxBytes = Topics.fitLimits(bootstrap, config);
       if (config.inputRepartition()) {
         Topics.fitRepartition(bootstrap, config, deadLetterMaxBytes);
       }

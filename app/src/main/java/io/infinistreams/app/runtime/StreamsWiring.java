@@ -108,8 +108,10 @@ public final class StreamsWiring {
 
   /**
    * Kafka Streams properties, later entries winning: what the topology derives from the model
-   * ({@link StreamsProps#forModel}), then the configuration's keys, then {@code streams.*}
-   * overrides.
+   * ({@link StreamsProps#forModel}), then the {@code kafka.*} client settings (unprefixed, so Kafka
+   * Streams hands them to every client it creates: main, restore and global consumers, producer,
+   * admin), then the configuration's keys, then {@code streams.*} overrides (which therefore win
+   * over {@code kafka.*} on a conflict).
    */
   public static Properties streamsProperties(
       AppConfig config, ModelConfig model, String bootstrapServers, Path stateDir) {
@@ -147,6 +149,7 @@ public final class StreamsWiring {
               + " only exactly_once_v2 commits atomically");
     }
     Properties p = StreamsProps.forModel(model, topologySettings(config));
+    p.putAll(config.kafkaClientProperties());
     String maxRequest = StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
     Object derived = p.get(maxRequest);
     int current = derived == null ? 0 : Integer.parseInt(derived.toString());

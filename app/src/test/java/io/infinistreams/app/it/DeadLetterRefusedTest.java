@@ -32,12 +32,12 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Why {@code Topics.fitDeadLetters} exists: with a dead-letter topic deliberately smaller than the
- * input, under exactly-once, the refused dead letter is logged and counted by the production
- * exception handler, but its RESUME cannot save the transaction: the producer aborts it, the other
- * records of that transaction (outputs, changelog writes) fail with the same error, the handler
- * answers FAIL for those (an output is never dropped), and the instance stops. Pins the behaviour
- * docs/reliability.md describes.
+ * Why {@code Topics.fitLimits} raises the dead-letter topic's limit: with a dead-letter topic
+ * deliberately smaller than the input, under exactly-once, the refused dead letter is logged and
+ * counted by the production exception handler, but its RESUME cannot save the transaction: the
+ * producer aborts it, the other records of that transaction (outputs, changelog writes) fail with
+ * the same error, the handler answers FAIL for those (an output is never dropped), and the instance
+ * stops. Pins the behaviour docs/reliability.md describes.
  */
 @Timeout(300)
 class DeadLetterRefusedTest {
