@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -59,6 +60,7 @@ public final class EvalCommand implements Callable<Integer> {
           "baseline",
           "chat",
           "lm",
+          "surprise",
           "needle",
           "multikey",
           "multikey-near",
@@ -165,8 +167,8 @@ public final class EvalCommand implements Callable<Integer> {
       names = "--skip",
       split = ",",
       description =
-          "Parts to skip: passkey, baseline, chat, lm, needle, multikey, multikey-near,"
-              + " facts, chat-facts.")
+          "Parts to skip: passkey, baseline, chat, lm, surprise, needle, multikey,"
+              + " multikey-near, facts, chat-facts.")
   List<String> skip = new ArrayList<>();
 
   @Option(
@@ -285,7 +287,7 @@ public final class EvalCommand implements Callable<Integer> {
       depths.add(Math.min(1.0, i * depthStep));
     }
     List<String> proseParts = RetrievalEval.TASKS.stream().filter(t -> !skips(t)).toList();
-    if (!proseParts.isEmpty() || !skips("lm")) {
+    if (!proseParts.isEmpty() || !skips("lm") || !skips("surprise")) {
       try {
         heldOut =
             HeldOutProse.load(
@@ -307,12 +309,16 @@ public final class EvalCommand implements Callable<Integer> {
           err.println(e.getMessage());
           return 2;
         }
+        List<String> skipped = new ArrayList<>(proseParts);
+        if (!skips("surprise")) {
+          skipped.add("surprise");
+        }
         err.println(
             "note: skipping "
-                + String.join(", ", proseParts)
+                + String.join(", ", skipped)
                 + (skips("lm")
                     ? ""
-                    : (proseParts.isEmpty() ? "" : " and ") + "the held-out prose rows of lm")
+                    : (skipped.isEmpty() ? "" : " and ") + "the held-out prose rows of lm")
                 + ": "
                 + e.getMessage());
         proseSkipped = e.getMessage();
@@ -353,6 +359,9 @@ public final class EvalCommand implements Callable<Integer> {
       err.println("model " + c + " fingerprint " + m.fingerprint());
       if (!skips("lm")) {
         lm(m, off, err);
+      }
+      if (!skips("surprise") && heldOut != null) {
+        surprise(m, off, err);
       }
       if (!skips("chat")) {
         chat(m, off, err);
@@ -448,6 +457,29 @@ public final class EvalCommand implements Callable<Integer> {
           name, with.bytes(), with.bitsPerByte(), without.bitsPerByte());
       writeSummary();
     }
+  }
+
+  /** Streams per kind of the surprise part. */
+  static final int SURPRISE_TRIALS = 20;
+
+  /** The surprise part ({@link SurpriseEval}) on the held-out prose, memory on and off. */
+  @SuppressWarnings("unchecked")
+  private void surprise(InfiniModel m, InfiniModel off, PrintStream err) throws Exception {
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("trials", SURPRISE_TRIALS);
+    r.put("memory", SurpriseEval.run(m, heldOut.source(), SURPRISE_TRIALS, seed));
+    r.put("memoryOff", SurpriseEval.run(off, heldOut.source(), SURPRISE_TRIALS, seed));
+    summary.put("surprise", r);
+    for (SurpriseEval.Row row : (List<SurpriseEval.Row>) r.get("memory")) {
+      err.printf(
+          Locale.ROOT,
+          "surprise %s: %.3f bits/byte vs %.3f around it, apart in %.0f%% of streams%n",
+          row.kind(),
+          row.injectedBpb(),
+          row.neighboursBpb(),
+          100 * row.separated());
+    }
+    writeSummary();
   }
 
   /**

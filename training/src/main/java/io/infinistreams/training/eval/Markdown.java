@@ -114,8 +114,56 @@ final class Markdown {
       }
       md.append('\n');
     }
+    if (s.get("surprise") instanceof Map<?, ?> surprise) {
+      surprise(md, (Map<String, Object>) surprise);
+    }
     return md.toString();
   }
+
+  @SuppressWarnings("unchecked")
+  private static void surprise(StringBuilder md, Map<String, Object> r) {
+    md.append("## Surprise: another kind of text among held-out prose\n\n");
+    md.append(
+        String.format(
+            Locale.ROOT,
+            "%s streams per row of %d events of about %d bytes of held-out prose; event %d is"
+                + " replaced by the row's text, and its bits per byte (what the processor reports"
+                + " as `surprise`) is compared with its two neighbours on each side. Apart: the"
+                + " replacement is above all four (below all four for a repeat of an event at"
+                + " least %d bytes earlier).%n%n",
+            r.get("trials"),
+            SurpriseEval.EVENTS,
+            SurpriseEval.EVENT_BYTES,
+            SurpriseEval.REPLACED + 1,
+            SurpriseEval.REPEAT_DISTANCE));
+    md.append(
+        "| replacement | with memory: it / around it | apart | memory off: it / around it |"
+            + " apart |\n|---|---|---|---|---|\n");
+    List<SurpriseEval.Row> with = (List<SurpriseEval.Row>) r.get("memory");
+    List<SurpriseEval.Row> without = (List<SurpriseEval.Row>) r.get("memoryOff");
+    for (int i = 0; i < with.size(); i++) {
+      SurpriseEval.Row a = with.get(i);
+      SurpriseEval.Row b = without.get(i);
+      md.append(
+          String.format(
+              Locale.ROOT,
+              "| %s | %.3f / %.3f | %.0f%% | %.3f / %.3f | %.0f%% |%n",
+              SURPRISE_TEXT.get(a.kind()),
+              a.injectedBpb(),
+              a.neighboursBpb(),
+              100 * a.separated(),
+              b.injectedBpb(),
+              b.neighboursBpb(),
+              100 * b.separated()));
+    }
+    md.append('\n');
+  }
+
+  private static final Map<SurpriseEval.Kind, String> SURPRISE_TEXT =
+      Map.of(
+          SurpriseEval.Kind.SHUFFLED, "its own bytes shuffled",
+          SurpriseEval.Kind.LOG_LINES, "application log lines",
+          SurpriseEval.Kind.REPEATED, "a copy of an earlier event");
 
   /** What each retrieval task asks, after "<task>: ". */
   private static final Map<String, String> TASK_TEXT =

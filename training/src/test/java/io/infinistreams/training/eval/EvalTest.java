@@ -24,7 +24,8 @@ class EvalTest {
    * The prose parts (RetrievalEvalTest covers them): skipped, so no run reads this machine's
    * corpora.
    */
-  private static final String PROSE_PARTS = "needle,multikey,multikey-near,facts,chat-facts";
+  private static final String PROSE_PARTS =
+      "surprise,needle,multikey,multikey-near,facts,chat-facts";
 
   @Test
   void localHeadsAreParsedAsLayerDotHead() {
