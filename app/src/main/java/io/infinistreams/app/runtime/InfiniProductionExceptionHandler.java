@@ -21,10 +21,10 @@ import org.slf4j.LoggerFactory;
  *       well), and answered RESUME. Under exactly-once that cannot save the transaction: the Kafka
  *       producer aborts it after any refused send, the transaction's other records fail with the
  *       same error and are answered FAIL below, and the instance stops ({@code
- *       DeadLetterRefusedTest}). That is why {@link Topics#fitLimits} gives the dead-letter
- *       topic a {@code max.message.bytes} above the input topic's and {@link StreamsWiring} raises
- *       the producer's {@code max.request.size} to match: every dead letter of a record the input
- *       topic accepted fits, and this path is not reached.
+ *       DeadLetterRefusedTest}). That is why {@link Topics#fitLimits} gives the dead-letter topic a
+ *       {@code max.message.bytes} above the input topic's and {@link StreamsWiring} raises the
+ *       producer's {@code max.request.size} to match: every dead letter of a record the input topic
+ *       accepted fits, and this path is not reached.
  *   <li><b>Anything else</b> (an output event, a changelog record, another error): logged and
  *       answered FAIL. Dropping an output or a store write would commit the input offset without
  *       its effect: an event lost silently. These records are bounded by construction (the
