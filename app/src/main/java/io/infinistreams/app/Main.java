@@ -9,6 +9,7 @@ import io.infinistreams.app.cli.ConfigCommand;
 import io.infinistreams.app.cli.DemoCommand;
 import io.infinistreams.app.cli.FeedCommand;
 import io.infinistreams.app.cli.RunCommand;
+import io.infinistreams.app.cli.TailCommand;
 import org.apache.kafka.common.config.ConfigException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -31,6 +32,7 @@ import picocli.CommandLine.Spec;
       AskCommand.class,
       ChatCommand.class,
       DemoCommand.class,
+      TailCommand.class,
       ConfigCommand.class
     })
 public final class Main implements Runnable {

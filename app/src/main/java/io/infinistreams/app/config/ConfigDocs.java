@@ -44,7 +44,8 @@ public final class ConfigDocs {
         .append("- `kafka.`: every Kafka client the application creates: Kafka Streams (its ")
         .append("main, restore and global consumers, producer and admin client), the admin client ")
         .append("that creates and checks the topics, and the producers, consumers and admin ")
-        .append("clients of `feed`, `ask`, `chat`, `demo` and `bench-e2e`. For security and ")
+        .append(
+            "clients of `feed`, `ask`, `chat`, `tail`, `demo` and `bench-e2e`. For security and ")
         .append("connection settings, e.g. `--set kafka.security.protocol=SASL_SSL`, ")
         .append("`kafka.sasl.mechanism`, `kafka.sasl.jaas.config`, ")
         .append("`kafka.ssl.truststore.location`, or `INFINI_KAFKA_SECURITY_PROTOCOL=SASL_SSL`. ")

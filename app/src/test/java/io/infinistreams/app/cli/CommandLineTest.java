@@ -36,7 +36,9 @@ class CommandLineTest {
     Run help = run("--help");
     assertEquals(0, help.exit());
     for (String command :
-        new String[] {"run", "feed", "ask", "chat", "demo", "config", "bench", "bench-e2e"}) {
+        new String[] {
+          "run", "feed", "ask", "chat", "demo", "tail", "config", "bench", "bench-e2e"
+        }) {
       assertTrue(help.out().contains(command), command + " missing from\n" + help.out());
     }
   }
