@@ -252,7 +252,8 @@ class TrainerTest {
               IllegalArgumentException.class,
               () -> Trainer.fresh(c, TaskMixes.build(c), wider).close());
       assertTrue(
-          e.getMessage().contains("only the update rule, the read and the overlap may" + " differ"),
+          e.getMessage()
+              .contains("only the update rule, the read, the overlap and the short convolution"),
           e.getMessage());
     }
   }

@@ -164,6 +164,11 @@ public final class EvalCommand implements Callable<Integer> {
   int lmProseBytes;
 
   @Option(
+      names = "--surprise-trials",
+      description = "Streams per kind of text in the surprise part (default 20).")
+  int surpriseTrials = 20;
+
+  @Option(
       names = "--skip",
       split = ",",
       description =
@@ -277,10 +282,14 @@ public final class EvalCommand implements Callable<Integer> {
         throw usage("--skip: no part '" + part + "' (parts: " + String.join(", ", PARTS) + ")");
       }
     }
-    if (!(depthStep > 0 && depthStep <= 1) || trials < 1 || chatTrials < 1 || lmProseBytes < 1) {
+    if (!(depthStep > 0 && depthStep <= 1)
+        || trials < 1
+        || chatTrials < 1
+        || lmProseBytes < 1
+        || surpriseTrials < 1) {
       throw usage(
-          "need 0 < --depth-step <= 1, --trials >= 1, --chat-trials >= 1 and"
-              + " --lm-prose-bytes >= 1");
+          "need 0 < --depth-step <= 1, --trials >= 1, --chat-trials >= 1, --lm-prose-bytes >= 1"
+              + " and --surprise-trials >= 1");
     }
     List<Double> depths = new ArrayList<>();
     for (int i = 0; i <= Math.round(1 / depthStep); i++) {
@@ -459,16 +468,13 @@ public final class EvalCommand implements Callable<Integer> {
     }
   }
 
-  /** Streams per kind of the surprise part. */
-  static final int SURPRISE_TRIALS = 20;
-
   /** The surprise part ({@link SurpriseEval}) on the held-out prose, memory on and off. */
   @SuppressWarnings("unchecked")
   private void surprise(InfiniModel m, InfiniModel off, PrintStream err) throws Exception {
     Map<String, Object> r = new LinkedHashMap<>();
-    r.put("trials", SURPRISE_TRIALS);
-    r.put("memory", SurpriseEval.run(m, heldOut.source(), SURPRISE_TRIALS, seed));
-    r.put("memoryOff", SurpriseEval.run(off, heldOut.source(), SURPRISE_TRIALS, seed));
+    r.put("trials", surpriseTrials);
+    r.put("memory", SurpriseEval.run(m, heldOut.source(), surpriseTrials, seed));
+    r.put("memoryOff", SurpriseEval.run(off, heldOut.source(), surpriseTrials, seed));
     summary.put("surprise", r);
     for (SurpriseEval.Row row : (List<SurpriseEval.Row>) r.get("memory")) {
       err.printf(

@@ -181,6 +181,8 @@ class RetrievalEvalTest {
       "256",
       "--lm-prose-bytes",
       "300",
+      "--surprise-trials",
+      "1",
       "--threads",
       "2"
     };
@@ -191,6 +193,8 @@ class RetrievalEvalTest {
         md);
     assertTrue(md.contains("## Retrieval from held-out prose"), md);
     assertTrue(md.contains("about 4 bytes per GPT-2 token"), md);
+    assertTrue(md.contains("## Surprise: another kind of text among held-out prose"), md);
+    assertTrue(md.contains("| a copy of an earlier event |"), md);
     JsonObject results = json(out.resolve("results.json"));
     for (String task : RetrievalEval.TASKS) {
       String section = md.substring(md.indexOf("### " + task + "\n"));
@@ -267,7 +271,7 @@ class RetrievalEvalTest {
             "--trials",
             "2",
             "--skip",
-            "passkey,baseline,chat,lm,multikey,facts,chat-facts",
+            "passkey,baseline,chat,lm,surprise,multikey,facts,chat-facts",
             "--heldout",
             "sotu");
     assertEquals(0, new CommandLine(quiet(new EvalCommand())).execute(args.toArray(String[]::new)));
@@ -377,7 +381,7 @@ class RetrievalEvalTest {
                 "--lm-bytes",
                 "256"));
     String note =
-        "note: skipping needle, multikey, multikey-near, facts, chat-facts and the"
+        "note: skipping needle, multikey, multikey-near, facts, chat-facts, surprise and the"
             + " held-out prose rows of lm: no prepared corpora in the default corpora folder";
     assertTrue(err.toString(StandardCharsets.UTF_8).contains(note), err.toString());
     String md = Files.readString(out.resolve("summary.md"));
