@@ -30,7 +30,6 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.ProcessorSupplier;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
-import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
@@ -194,12 +193,8 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   /** RESET: deletes the stream's memories; the session keeps only lastSeq (see docs). */
   private StateChange reset(String streamId, InputEvent event, OutputEvent.Builder out) {
     List<MemoryKey> keys = new ArrayList<>();
-    try (KeyValueIterator<MemoryKey, StoredHeadMemory> it =
-        memory.range(MemoryKey.first(streamId), MemoryKey.last(streamId))) {
-      while (it.hasNext()) {
-        KeyValue<MemoryKey, StoredHeadMemory> kv = it.next();
-        keys.add(kv.key);
-      }
+    for (KeyValue<MemoryKey, StoredHeadMemory> kv : MemoryKey.heads(memory, streamId)) {
+      keys.add(kv.key);
     }
     StreamState fresh = model.newState();
     out.setTokensThisEvent(0)

@@ -1,12 +1,18 @@
 package io.infinistreams.topology;
 
+import io.infinistreams.schemas.StoredHeadMemory;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 
 /**
  * Key of the memory store: (stream id, layer, head).
@@ -42,6 +48,17 @@ public record MemoryKey(String streamId, int layer, int head) {
   /** The largest key of {@code streamId}. */
   public static MemoryKey last(String streamId) {
     return new MemoryKey(streamId, Integer.MAX_VALUE, Integer.MAX_VALUE);
+  }
+
+  /** Every stored head memory of {@code streamId} in {@code store}, in (layer, head) order. */
+  public static List<KeyValue<MemoryKey, StoredHeadMemory>> heads(
+      ReadOnlyKeyValueStore<MemoryKey, StoredHeadMemory> store, String streamId) {
+    List<KeyValue<MemoryKey, StoredHeadMemory>> heads = new ArrayList<>();
+    try (KeyValueIterator<MemoryKey, StoredHeadMemory> it =
+        store.range(first(streamId), last(streamId))) {
+      it.forEachRemaining(heads::add);
+    }
+    return heads;
   }
 
   public byte[] toBytes() {

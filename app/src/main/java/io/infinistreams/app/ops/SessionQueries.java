@@ -121,24 +121,17 @@ final class SessionQueries {
                     QueryableStoreTypes.<MemoryKey, StoredHeadMemory>keyValueStore())
                 .withPartition(partition));
     List<Map<String, Object>> heads = new ArrayList<>();
-    try (KeyValueIterator<MemoryKey, StoredHeadMemory> it =
-        memory.range(MemoryKey.first(key), MemoryKey.last(key))) {
-      while (it.hasNext()) {
-        KeyValue<MemoryKey, StoredHeadMemory> kv = it.next();
-        if (!kv.key.streamId().equals(key)) {
-          continue;
-        }
-        StoredHeadMemory h = kv.value;
-        Map<String, Object> head = new LinkedHashMap<>();
-        head.put("layer", h.getLayer());
-        head.put("head", h.getHead());
-        head.put("updates", h.getUpdates());
-        head.put("dKey", h.getDKey());
-        head.put("dValue", h.getDValue());
-        head.put("normM", l2Norm(h.getM()));
-        head.put("normZ", l2Norm(h.getZ()));
-        heads.add(head);
-      }
+    for (KeyValue<MemoryKey, StoredHeadMemory> kv : MemoryKey.heads(memory, key)) {
+      StoredHeadMemory h = kv.value;
+      Map<String, Object> head = new LinkedHashMap<>();
+      head.put("layer", h.getLayer());
+      head.put("head", h.getHead());
+      head.put("updates", h.getUpdates());
+      head.put("dKey", h.getDKey());
+      head.put("dValue", h.getDValue());
+      head.put("normM", l2Norm(h.getM()));
+      head.put("normZ", l2Norm(h.getZ()));
+      heads.add(head);
     }
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("key", key);

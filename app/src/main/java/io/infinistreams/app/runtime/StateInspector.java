@@ -12,7 +12,6 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.errors.InvalidStateStoreException;
-import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 
@@ -75,18 +74,10 @@ public final class StateInspector {
               + sessionSerde.serialize(settings.sessionsStore(), session).length;
     }
     int memoryRecords = 0;
-    try (KeyValueIterator<MemoryKey, StoredHeadMemory> it =
-        memory.range(MemoryKey.first(streamId), MemoryKey.last(streamId))) {
-      while (it.hasNext()) {
-        KeyValue<MemoryKey, StoredHeadMemory> kv = it.next();
-        if (!kv.key.streamId().equals(streamId)) {
-          continue;
-        }
-        memoryRecords++;
-        bytes +=
-            kv.key.toBytes().length
-                + memorySerde.serialize(settings.memoryStore(), kv.value).length;
-      }
+    for (KeyValue<MemoryKey, StoredHeadMemory> kv : MemoryKey.heads(memory, streamId)) {
+      memoryRecords++;
+      bytes +=
+          kv.key.toBytes().length + memorySerde.serialize(settings.memoryStore(), kv.value).length;
     }
     return new StateSize(sessionRecords, memoryRecords, bytes);
   }
