@@ -54,12 +54,17 @@ public final class InfiniModel implements AutoCloseable {
   private final Weights weights;
   private final String fingerprint;
   private final boolean owner;
+  // What every call derives from the weights (fused projections, gates, full-window RoPE and
+  // mask), made once for a model that owns its weights; null for fromWeights, whose weights may
+  // change between models, so each call derives its own.
+  private final Prepared prepared;
 
   private InfiniModel(NDManager manager, Weights weights, String fingerprint, boolean owner) {
     this.manager = manager;
     this.weights = weights;
     this.fingerprint = fingerprint;
     this.owner = owner;
+    this.prepared = owner ? Prepared.of(weights, manager) : null;
   }
 
   /** A model with weights drawn from {@code seed} (deterministic, see {@link Weights#init}). */
@@ -169,22 +174,47 @@ public final class InfiniModel implements AutoCloseable {
    *     segment) scores NaN.
    */
   public AbsorbResult absorb(StreamState state, int[] tokens, boolean score) {
+    return absorb(state, tokens, score, null);
+  }
+
+  /**
+   * {@link #absorb(StreamState, int[], boolean)}, scoring through {@code cache}: if it describes
+   * {@code state} and the call compresses no segment, only the new tokens run through the model
+   * (O(new tokens) work instead of the whole open segment). A scoring call leaves the cache
+   * describing the returned state; a call without scores empties it. The state returned does not
+   * depend on the cache; scores agree with those of an uncached call to float rounding.
+   *
+   * @param cache made by {@link #newOpenSegmentCache()} of this model, or null
+   * @throws IllegalArgumentException if {@code cache} was made by another model
+   */
+  public AbsorbResult absorb(
+      StreamState state, int[] tokens, boolean score, OpenSegmentCache cache) {
     checkState(state);
     checkTokens(tokens);
+    if (cache != null && !cache.madeBy(this)) {
+      throw new IllegalArgumentException("the open-segment cache was made by another model");
+    }
+    if (tokens.length == 0) {
+      return new AbsorbResult(state, score ? new float[0] : null, 0);
+    }
     int n = config().segmentLength();
     int c = config().overlap();
     int[] open = state.openTokens();
     int[] all = concat(open, tokens);
     int[] seq = concat(state.contextTokens(), all); // seq[c + i] = all[i]
-    int segments = all.length == 0 ? 0 : (all.length - 1) / n; // full segments with a successor
+    int segments = (all.length - 1) / n; // full segments with a successor
     int rest = segments * n;
+    boolean keep = score && cache != null; // leave the cache describing the new state
+    boolean hit = keep && segments == 0 && cache.matches(state);
     float[] logProbs = score ? new float[tokens.length] : null;
     if (score) {
       Arrays.fill(logProbs, Float.NaN);
     }
     List<HeadMemory> memories = state.memories();
+    KvCache openKv = null;
+    float[] next = null;
     try (NDManager call = manager.newSubManager()) {
-      Prepared p = segments > 0 || score ? Prepared.of(weights, call) : null;
+      Prepared p = segments > 0 || score ? prepared(call) : null;
       List<Memory> mem = segments > 0 || score ? toNd(call, memories) : null;
       for (int s = 0; s < segments; s++) {
         int from = s * n;
@@ -192,32 +222,64 @@ public final class InfiniModel implements AutoCloseable {
           mem.forEach(x -> x.attach(work)); // the previous memory dies with this segment's scope
           Output out = compress(p, work, Arrays.copyOfRange(seq, from, from + c + n), mem, score);
           if (score) {
-            scoreRows(out.logits(), all, from, open.length, logProbs);
+            scoreRows(logSoftmax(out.logits()), all, from, open.length, logProbs);
           }
           mem = out.memories();
           mem.forEach(x -> x.attach(call));
         }
       }
-      // Positions rest .. all.length-2 predict new tokens still in the open remainder.
-      int firstPos = Math.max(rest, open.length - 1);
-      if (score && firstPos <= all.length - 2) {
-        int[] prefix = Arrays.copyOfRange(seq, rest, c + all.length - 1); // context + open
+      if (hit) {
+        // Only the new tokens: the cached row predicts the first, each new row the one after it.
         Output out =
-            InfiniTransformer.forward(p, tokens(call, prefix), mem, null, Options.readOnly());
-        scoreRows(out.logits(), all, rest, open.length, logProbs);
+            InfiniTransformer.forward(p, tokens(call, tokens), mem, cache.kv(), Options.readOnly());
+        float[][] rows = logSoftmax(out.logits());
+        logProbs[0] = cache.next()[tokens[0]];
+        scoreRows(rows, all, open.length, open.length, logProbs);
+        openKv = out.cache();
+        next = rows[rows.length - 1];
+      } else if (score) {
+        // Positions rest .. all.length-1 (the open remainder) predict new tokens still in it; the
+        // last one predicts what comes next, needed only to keep the cache.
+        int firstPos = Math.max(rest, open.length - 1);
+        int end = keep ? all.length : all.length - 1;
+        if (keep || firstPos <= all.length - 2) {
+          int[] window = Arrays.copyOfRange(seq, rest, c + end); // context + open remainder
+          Output out =
+              InfiniTransformer.forward(p, tokens(call, window), mem, null, Options.readOnly());
+          float[][] rows = logSoftmax(out.logits());
+          scoreRows(rows, all, rest, open.length, logProbs);
+          openKv = out.cache();
+          next = rows[rows.length - 1];
+        }
       }
       if (segments > 0) {
         memories = fromNd(mem, state.memories(), segments);
       }
+      StreamState result =
+          state.with(
+              memories,
+              Arrays.copyOfRange(seq, rest, rest + c),
+              Arrays.copyOfRange(all, rest, all.length),
+              state.tokensAbsorbed() + tokens.length,
+              state.segmentsAbsorbed() + segments);
+      if (keep) {
+        if (hit) {
+          cache.hit();
+        } else {
+          cache.miss();
+        }
+        cache.update(manager, openKv, next, result);
+      } else if (cache != null) {
+        cache.miss();
+        cache.clear();
+      }
+      return new AbsorbResult(result, logProbs, segments);
     }
-    StreamState next =
-        state.with(
-            memories,
-            Arrays.copyOfRange(seq, rest, rest + c),
-            Arrays.copyOfRange(all, rest, all.length),
-            state.tokensAbsorbed() + tokens.length,
-            state.segmentsAbsorbed() + segments);
-    return new AbsorbResult(next, logProbs, segments);
+  }
+
+  /** An empty {@link OpenSegmentCache} for this model's {@link #absorb} calls. */
+  public OpenSegmentCache newOpenSegmentCache() {
+    return new OpenSegmentCache(this);
   }
 
   /**
@@ -255,7 +317,7 @@ public final class InfiniModel implements AutoCloseable {
     int rounds = count == 0 ? 0 : segments[order[0]];
     if (rounds > 0) {
       try (NDManager call = manager.newSubManager()) {
-        Prepared p = Prepared.of(weights, call);
+        Prepared p = prepared(call);
         int active = 0;
         while (active < count && segments[order[active]] > 0) {
           active++;
@@ -376,7 +438,7 @@ public final class InfiniModel implements AutoCloseable {
     SplittableRandom rng = new SplittableRandom(settings.seed());
     List<HeadMemory> memories = s.memories();
     try (NDManager call = manager.newSubManager()) {
-      Prepared p = Prepared.of(weights, call);
+      Prepared p = prepared(call);
       NDManager carry = call.newSubManager(); // holds what survives a step: memory, KV cache
       try {
         List<Memory> mem = toNd(carry, memories);
@@ -448,6 +510,11 @@ public final class InfiniModel implements AutoCloseable {
 
   // ---- internals ------------------------------------------------------------------------------
 
+  /** The model's prepared constants, or (models over borrowed weights) ones made in {@code m}. */
+  private Prepared prepared(NDManager m) {
+    return prepared != null ? prepared : Prepared.of(weights, m);
+  }
+
   /**
    * Compresses one full segment after its C context tokens: the only code path that writes memory.
    */
@@ -464,15 +531,27 @@ public final class InfiniModel implements AutoCloseable {
     return m.create(longs, new Shape(1, ids.length));
   }
 
-  /** Writes log p(all[p+1] | ..p) for rows p = from .. from+T-1 that predict new tokens. */
-  private static void scoreRows(NDArray logits, int[] all, int from, int openLen, float[] out) {
-    long t = logits.getShape().get(1);
-    int w = (int) logits.getShape().get(2);
-    float[] lp = logits.logSoftmax(2).toFloatArray(); // (1, T, W)
+  /** Log-softmax over the vocabulary of logits (1, T, W), as T rows. */
+  private static float[][] logSoftmax(NDArray logits) {
+    int t = Math.toIntExact(logits.getShape().get(1));
+    int w = Math.toIntExact(logits.getShape().get(2));
+    float[] lp = logits.logSoftmax(2).toFloatArray();
+    float[][] rows = new float[t][];
     for (int row = 0; row < t; row++) {
+      rows[row] = Arrays.copyOfRange(lp, row * w, (row + 1) * w);
+    }
+    return rows;
+  }
+
+  /**
+   * Writes log p(all[p+1] | ..p) for the rows p = from .. from+T-1 of {@code rows} that predict new
+   * tokens (those at openLen and after).
+   */
+  private static void scoreRows(float[][] rows, int[] all, int from, int openLen, float[] out) {
+    for (int row = 0; row < rows.length; row++) {
       int target = from + row + 1;
       if (target >= openLen && target < all.length) {
-        out[target - openLen] = lp[row * w + all[target]];
+        out[target - openLen] = rows[row][all[target]];
       }
     }
   }

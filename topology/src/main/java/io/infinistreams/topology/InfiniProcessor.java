@@ -7,6 +7,7 @@ import io.infinistreams.model.GenerationSettings;
 import io.infinistreams.model.HeadMemory;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.ModelConfig;
+import io.infinistreams.model.OpenSegmentCache;
 import io.infinistreams.model.StreamState;
 import io.infinistreams.schemas.EventKind;
 import io.infinistreams.schemas.Generation;
@@ -25,6 +26,7 @@ import java.util.Set;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.TaskId;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.ProcessorSupplier;
@@ -66,6 +68,7 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     private final InfiniModel model;
     private final ModelCalls calls;
     private final ProcessorMetrics metrics;
+    private final OpenSegmentCaches openSegments; // shared by every task of the topology
 
     Supplier(
         TopologySettings settings, InfiniModel model, ModelCalls calls, ProcessorMetrics metrics) {
@@ -73,11 +76,12 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       this.model = model;
       this.calls = calls;
       this.metrics = metrics;
+      this.openSegments = new OpenSegmentCaches(model, settings.openCacheBytes());
     }
 
     @Override
     public Processor<byte[], byte[], Object, Object> get() {
-      return new InfiniProcessor(settings, model, calls, metrics);
+      return new InfiniProcessor(settings, model, calls, metrics, openSegments);
     }
 
     @Override
@@ -109,11 +113,13 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   private final InfiniModel model;
   private final ModelCalls calls;
   private final ProcessorMetrics metrics;
+  private final OpenSegmentCaches openSegments;
   private final ModelConfig config;
   private final String fingerprint;
   private final DeadLetterLog deadLetterLog =
       new DeadLetterLog(LOG_FIRST_PER_REASON, LOG_WINDOW_MILLIS);
   private ProcessorContext<Object, Object> context;
+  private TaskId task;
   private KeyValueStore<String, StoredSession> sessions;
   private KeyValueStore<MemoryKey, StoredHeadMemory> memory;
 
@@ -121,12 +127,17 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   private long segmentsThisEvent;
 
   private InfiniProcessor(
-      TopologySettings settings, InfiniModel model, ModelCalls calls, ProcessorMetrics metrics) {
+      TopologySettings settings,
+      InfiniModel model,
+      ModelCalls calls,
+      ProcessorMetrics metrics,
+      OpenSegmentCaches openSegments) {
     this.settings = settings;
     this.checks = new InputChecks(settings);
     this.model = model;
     this.calls = calls;
     this.metrics = metrics;
+    this.openSegments = openSegments;
     this.config = model.config();
     this.fingerprint = model.fingerprint();
   }
@@ -134,21 +145,35 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   @Override
   public void init(ProcessorContext<Object, Object> context) {
     this.context = context;
+    this.task = context.taskId();
     this.sessions = context.getStateStore(settings.sessionsStore());
     this.memory = context.getStateStore(settings.memoryStore());
   }
 
   @Override
+  public void close() {
+    if (task != null) {
+      openSegments.dropTask(task);
+    }
+  }
+
+  @Override
   public void process(Record<byte[], byte[]> record) {
     long start = System.nanoTime();
+    String streamId = null;
+    OpenSegmentCache open = null; // the stream's open-segment cache, owned while applying
+    boolean keepOpen = false;
     try {
-      String streamId = checks.streamId(record.key());
+      streamId = checks.streamId(record.key());
       InputEvent event = checks.decode(record.value());
       checks.validate(event);
+      open = openSegments.take(task, streamId);
+      long reusedBefore = open == null ? 0 : open.hits();
+      long recomputedBefore = open == null ? 0 : open.misses();
       OutputEvent.Builder out = OutputEvent.newBuilder();
       StateChange change;
       try {
-        change = apply(streamId, event, out);
+        change = apply(streamId, event, out, open);
       } catch (RuntimeException e) {
         throw Rejected.failure(e);
       }
@@ -164,14 +189,28 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       context.forward(
           new Record<Object, Object>(streamId, output, record.timestamp()),
           InfiniTopology.OUTPUT_SINK);
+      // Only an APPEND leaves the cache describing the stream's new state.
+      keepOpen = event.getKind() == EventKind.APPEND;
       metrics.applied(
           event.getKind(),
           output.getTokensThisEvent(),
           segmentsThisEvent,
           System.nanoTime() - start);
+      if (open != null && output.getSurpriseBitsPerByte() != null) {
+        metrics.openSegments(
+            open.hits() - reusedBefore,
+            open.misses() - recomputedBefore,
+            openSegments.bytes() + open.bytes());
+      }
     } catch (Rejected rejected) {
       deadLetter(record, rejected);
       metrics.deadLettered(rejected.reason);
+    } finally {
+      if (keepOpen) {
+        openSegments.give(task, streamId, open);
+      } else if (open != null) {
+        open.close();
+      }
     }
   }
 
@@ -179,7 +218,8 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
    * Checks the event against the stream's session and computes everything it changes, writing
    * nothing. Any exception here dead-letters the event ({@link Rejected#failure}).
    */
-  private StateChange apply(String streamId, InputEvent event, OutputEvent.Builder out)
+  private StateChange apply(
+      String streamId, InputEvent event, OutputEvent.Builder out, OpenSegmentCache open)
       throws Rejected {
     segmentsThisEvent = 0;
     StoredSession session = sessions.get(streamId);
@@ -187,7 +227,7 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     ModelGuard.check(event, session, fingerprint);
     return event.getKind() == EventKind.RESET
         ? reset(streamId, event, out)
-        : step(streamId, event, session, out);
+        : step(streamId, event, session, out, open);
   }
 
   /** RESET: deletes the stream's memories; the session keeps only lastSeq (see docs). */
@@ -206,13 +246,17 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
 
   /** APPEND or GENERATE: read state, run the model, compute what changed. */
   private StateChange step(
-      String streamId, InputEvent event, StoredSession session, OutputEvent.Builder out)
+      String streamId,
+      InputEvent event,
+      StoredSession session,
+      OutputEvent.Builder out,
+      OpenSegmentCache open)
       throws Rejected {
     Loaded loaded = load(streamId, session);
     StreamState before = loaded.state();
     StreamState after =
         event.getKind() == EventKind.APPEND
-            ? append(before, event.getText(), out)
+            ? append(before, event.getText(), out, open)
             : generate(before, event, out);
     out.setTokensThisEvent(after.tokensAbsorbed() - before.tokensAbsorbed())
         .setTokensTotal(after.tokensAbsorbed())
@@ -221,13 +265,14 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     return changes(streamId, !loaded.allHeadsStored(), before, after, event.getSeq());
   }
 
-  private StreamState append(StreamState state, String text, OutputEvent.Builder out) {
+  private StreamState append(
+      StreamState state, String text, OutputEvent.Builder out, OpenSegmentCache open) {
     int[] tokens = ByteTokenizer.encode(text);
     boolean score = settings.computeSurprise() && tokens.length > 0;
     double logProbSum = 0;
     for (int from = 0; from < tokens.length; from += settings.absorbChunkTokens()) {
       int to = Math.min(tokens.length, from + settings.absorbChunkTokens());
-      AbsorbResult r = calls.absorb(state, Arrays.copyOfRange(tokens, from, to), score);
+      AbsorbResult r = calls.absorb(state, Arrays.copyOfRange(tokens, from, to), score, open);
       state = r.state();
       if (score) {
         for (float lp : r.logProbs()) {
@@ -251,7 +296,7 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     int head = Math.max(0, prompt.length - settings.absorbChunkTokens());
     for (int from = 0; from < head; from += settings.absorbChunkTokens()) {
       int to = Math.min(head, from + settings.absorbChunkTokens());
-      state = calls.absorb(state, Arrays.copyOfRange(prompt, from, to), false).state();
+      state = calls.absorb(state, Arrays.copyOfRange(prompt, from, to), false, null).state();
     }
     GenerationSettings gs =
         new GenerationSettings(

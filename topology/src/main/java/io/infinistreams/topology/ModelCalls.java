@@ -4,6 +4,7 @@ import io.infinistreams.model.AbsorbResult;
 import io.infinistreams.model.GenerateResult;
 import io.infinistreams.model.GenerationSettings;
 import io.infinistreams.model.InfiniModel;
+import io.infinistreams.model.OpenSegmentCache;
 import io.infinistreams.model.StreamState;
 
 /**
@@ -11,15 +12,17 @@ import io.infinistreams.model.StreamState;
  * {@link #of} calls the model itself.
  */
 interface ModelCalls {
-  AbsorbResult absorb(StreamState state, int[] tokens, boolean score);
+  /** {@link InfiniModel#absorb(StreamState, int[], boolean, OpenSegmentCache)}. */
+  AbsorbResult absorb(StreamState state, int[] tokens, boolean score, OpenSegmentCache cache);
 
   GenerateResult generate(StreamState state, int[] prompt, GenerationSettings settings);
 
   static ModelCalls of(InfiniModel model) {
     return new ModelCalls() {
       @Override
-      public AbsorbResult absorb(StreamState state, int[] tokens, boolean score) {
-        return model.absorb(state, tokens, score);
+      public AbsorbResult absorb(
+          StreamState state, int[] tokens, boolean score, OpenSegmentCache cache) {
+        return model.absorb(state, tokens, score, cache);
       }
 
       @Override

@@ -27,6 +27,15 @@ public interface ProcessorMetrics {
    */
   default void applied(EventKind kind, long tokens, long segments, long nanos) {}
 
+  /**
+   * A scored APPEND was applied with the open-segment cache on ({@link OpenSegmentCaches}).
+   *
+   * @param reused model calls of the event that continued from the stream's cached open segment
+   * @param recomputed model calls that computed the open segment afresh
+   * @param cacheBytes native bytes the instance's open-segment cache holds now
+   */
+  default void openSegments(long reused, long recomputed, long cacheBytes) {}
+
   /** An input record went to the dead-letter topic for {@code reason}; nothing was applied. */
   default void deadLettered(DeadLetterReason reason) {}
 }

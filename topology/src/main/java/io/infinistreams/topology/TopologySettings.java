@@ -30,6 +30,10 @@ package io.infinistreams.topology;
  *     before the processor, so a stream's state is in one task whichever partitioner the producer
  *     used. False: the processor reads the input topic directly, one topic hop less, and every
  *     producer must partition by murmur2 of the key bytes. Default true.
+ * @param openCacheBytes bound on the native memory that keeps recently active streams' open
+ *     segments computed between events ({@link OpenSegmentCaches}), so that scoring an APPEND costs
+ *     its own tokens; 0 recomputes the open segment on every scored APPEND. Shared by all stream
+ *     threads of the instance. Default 64 MiB.
  */
 public record TopologySettings(
     String inputTopic,
@@ -43,7 +47,11 @@ public record TopologySettings(
     int maxStreamIdBytes,
     boolean computeSurprise,
     boolean stopAtEos,
-    boolean repartitionInput) {
+    boolean repartitionInput,
+    long openCacheBytes) {
+
+  /** Default of {@link #openCacheBytes}: 64 MiB. */
+  public static final long DEFAULT_OPEN_CACHE_BYTES = 64L << 20;
 
   public TopologySettings {
     requireName(inputTopic, "inputTopic");
@@ -58,6 +66,7 @@ public record TopologySettings(
     require(absorbChunkTokens > 0, "absorbChunkTokens must be > 0");
     require(maxNewTokensLimit >= 0, "maxNewTokensLimit must be >= 0");
     require(maxStreamIdBytes > 0, "maxStreamIdBytes must be > 0");
+    require(openCacheBytes >= 0, "openCacheBytes must be >= 0");
   }
 
   /** As the canonical constructor, with {@code repartitionInput} true (the default). */
@@ -85,7 +94,8 @@ public record TopologySettings(
         maxStreamIdBytes,
         computeSurprise,
         stopAtEos,
-        true);
+        true,
+        DEFAULT_OPEN_CACHE_BYTES);
   }
 
   /** The defaults listed on each component. */
@@ -102,7 +112,8 @@ public record TopologySettings(
         256,
         true,
         true,
-        true);
+        true,
+        DEFAULT_OPEN_CACHE_BYTES);
   }
 
   public TopologySettings withTopics(String input, String output, String deadLetter) {
@@ -118,7 +129,8 @@ public record TopologySettings(
         maxStreamIdBytes,
         computeSurprise,
         stopAtEos,
-        repartitionInput);
+        repartitionInput,
+        openCacheBytes);
   }
 
   public TopologySettings withMaxEventTextBytes(int bytes) {
@@ -134,7 +146,8 @@ public record TopologySettings(
         maxStreamIdBytes,
         computeSurprise,
         stopAtEos,
-        repartitionInput);
+        repartitionInput,
+        openCacheBytes);
   }
 
   public TopologySettings withAbsorbChunkTokens(int tokens) {
@@ -150,7 +163,8 @@ public record TopologySettings(
         maxStreamIdBytes,
         computeSurprise,
         stopAtEos,
-        repartitionInput);
+        repartitionInput,
+        openCacheBytes);
   }
 
   public TopologySettings withMaxNewTokensLimit(int limit) {
@@ -166,7 +180,8 @@ public record TopologySettings(
         maxStreamIdBytes,
         computeSurprise,
         stopAtEos,
-        repartitionInput);
+        repartitionInput,
+        openCacheBytes);
   }
 
   public TopologySettings withComputeSurprise(boolean compute) {
@@ -182,7 +197,8 @@ public record TopologySettings(
         maxStreamIdBytes,
         compute,
         stopAtEos,
-        repartitionInput);
+        repartitionInput,
+        openCacheBytes);
   }
 
   /** These settings with {@code repartitionInput} set to {@code repartition}. */
@@ -199,7 +215,26 @@ public record TopologySettings(
         maxStreamIdBytes,
         computeSurprise,
         stopAtEos,
-        repartition);
+        repartition,
+        openCacheBytes);
+  }
+
+  /** These settings with {@code openCacheBytes} set to {@code bytes}. */
+  public TopologySettings withOpenCacheBytes(long bytes) {
+    return new TopologySettings(
+        inputTopic,
+        outputTopic,
+        deadLetterTopic,
+        sessionsStore,
+        memoryStore,
+        maxEventTextBytes,
+        absorbChunkTokens,
+        maxNewTokensLimit,
+        maxStreamIdBytes,
+        computeSurprise,
+        stopAtEos,
+        repartitionInput,
+        bytes);
   }
 
   private static void requireName(String name, String what) {

@@ -4,6 +4,7 @@ import io.infinistreams.model.AbsorbResult;
 import io.infinistreams.model.GenerateResult;
 import io.infinistreams.model.GenerationSettings;
 import io.infinistreams.model.InfiniModel;
+import io.infinistreams.model.OpenSegmentCache;
 import io.infinistreams.model.StreamState;
 
 /** The model's calls, with a fault that can be armed to be thrown by the n-th call from now. */
@@ -34,9 +35,10 @@ final class FaultyModelCalls implements ModelCalls {
   }
 
   @Override
-  public AbsorbResult absorb(StreamState state, int[] tokens, boolean score) {
+  public AbsorbResult absorb(
+      StreamState state, int[] tokens, boolean score, OpenSegmentCache cache) {
     maybeFail();
-    return model.absorb(state, tokens, score);
+    return model.absorb(state, tokens, score, cache);
   }
 
   @Override

@@ -359,6 +359,10 @@ public final class AppConfig {
     return (Boolean) values.get(SURPRISE_ENABLED);
   }
 
+  public long surpriseCacheBytes() {
+    return (Long) values.get(SURPRISE_CACHE_BYTES);
+  }
+
   public int generateMaxTokensDefault() {
     return (Integer) values.get(GENERATE_MAX_TOKENS_DEFAULT);
   }

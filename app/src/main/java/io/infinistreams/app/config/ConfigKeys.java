@@ -64,6 +64,7 @@ public final class ConfigKeys {
   // Events
   public static final String EVENT_MAX_TEXT_BYTES = "event.max.text.bytes";
   public static final String SURPRISE_ENABLED = "surprise.enabled";
+  public static final String SURPRISE_CACHE_BYTES = "surprise.cache.bytes";
   public static final String GENERATE_MAX_TOKENS_DEFAULT = "generate.max.tokens.default";
   public static final String GENERATE_MAX_TOKENS_LIMIT = "generate.max.tokens.limit";
   public static final String ABSORB_CHUNK_TOKENS = "absorb.chunk.tokens";
@@ -291,7 +292,20 @@ public final class ConfigKeys {
               TOPOLOGY.computeSurprise(),
               Importance.LOW,
               "Compute the per-event surprise (bits per byte of appended text). Costs a forward "
-                  + "pass over the text's last open segment.")
+                  + "pass over the event's tokens (over its stream's whole open segment as well "
+                  + "when that is not in `surprise.cache.bytes`).")
+          .define(
+              SURPRISE_CACHE_BYTES,
+              Type.LONG,
+              TOPOLOGY.openCacheBytes(),
+              Range.atLeast(0),
+              Importance.LOW,
+              "Native memory per instance that keeps recently active streams' open segments "
+                  + "computed between events (least recently used go first), so that scoring an "
+                  + "APPEND costs its own tokens. A stream holds up to 4 bytes x layers x "
+                  + "(C+N) x heads x (dKey+dValue), about 0.5 MB for a model of 3 layers, 4 heads, "
+                  + "K = V = 32, C+N = 160. Losing an entry costs time, never a result. 0 turns "
+                  + "it off.")
           .define(
               GENERATE_MAX_TOKENS_DEFAULT,
               Type.INT,

@@ -23,6 +23,7 @@ import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.streams.KafkaStreams;
@@ -81,6 +82,9 @@ public final class InfiniMetrics implements ProcessorMetrics, AutoCloseable {
   private final Map<DeadLetterReason, Counter> deadLetters = new EnumMap<>(DeadLetterReason.class);
   private final Counter duplicates;
   private final Counter gaps;
+  private final Counter openReused;
+  private final Counter openRecomputed;
+  private final AtomicLong openCacheBytes = new AtomicLong();
   private ScheduledExecutorService kafkaScheduler;
   private KafkaStreamsMetrics kafkaMetrics;
 
@@ -141,6 +145,24 @@ public final class InfiniMetrics implements ProcessorMetrics, AutoCloseable {
                     + " duplicate (DUPLICATE_SEQ) or gap (SEQ_GAP)")
             .tag("kind", "gap")
             .register(registry);
+    openReused =
+        Counter.builder("infini.open.segment.calls")
+            .description(
+                "Model calls scoring an APPEND, by whether they continued from the stream's cached"
+                    + " open segment (reused) or computed it afresh (recomputed)")
+            .tag("result", "reused")
+            .register(registry);
+    openRecomputed =
+        Counter.builder("infini.open.segment.calls")
+            .description(
+                "Model calls scoring an APPEND, by whether they continued from the stream's cached"
+                    + " open segment (reused) or computed it afresh (recomputed)")
+            .tag("result", "recomputed")
+            .register(registry);
+    Gauge.builder("infini.open.segment.cache", openCacheBytes, AtomicLong::get)
+        .description("Native memory held by the open-segment cache (surprise.cache.bytes)")
+        .baseUnit("bytes")
+        .register(registry);
     Gauge.builder("infini.model.info", () -> 1)
         .description("The serving model; its fingerprint (first 12 hex digits) in a tag")
         .tag("fingerprint", modelFingerprint.substring(0, Math.min(12, modelFingerprint.length())))
@@ -157,6 +179,13 @@ public final class InfiniMetrics implements ProcessorMetrics, AutoCloseable {
     this.tokens.increment((double) tokens);
     this.segments.increment((double) segments);
     latency.get(kind).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void openSegments(long reused, long recomputed, long cacheBytes) {
+    openReused.increment((double) reused);
+    openRecomputed.increment((double) recomputed);
+    openCacheBytes.set(cacheBytes);
   }
 
   @Override

@@ -93,7 +93,8 @@ public final class StreamsWiring {
         config.streamIdMaxBytes(),
         config.surpriseEnabled(),
         d.stopAtEos(),
-        config.inputRepartition());
+        config.inputRepartition(),
+        config.surpriseCacheBytes());
   }
 
   public static Topology topology(TopologySettings settings, InfiniModel model) {
