@@ -17,6 +17,7 @@ import io.infinistreams.schemas.PromptFormat;
 import io.infinistreams.schemas.StoredHeadMemory;
 import io.infinistreams.schemas.StoredSession;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -26,12 +27,14 @@ import java.util.Set;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.TaskId;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.ProcessorSupplier;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
@@ -61,6 +64,9 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   private static final int MAX_DETAIL_CHARS = 1000;
   static final int LOG_FIRST_PER_REASON = 10;
   static final long LOG_WINDOW_MILLIS = 60_000;
+
+  /** Sessions the time-to-live sweep examines per punctuation (it resumes where it stopped). */
+  static final int SWEEP_BATCH = 10_000;
 
   /** Creates processors and declares their two stores next to them. */
   static final class Supplier implements ProcessorSupplier<byte[], byte[], Object, Object> {
@@ -126,6 +132,9 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   /** Segments the event being applied compressed into memory; set by {@link #apply}. */
   private long segmentsThisEvent;
 
+  /** The last stream id the time-to-live sweep examined; null: start from the first. */
+  private String sweepCursor;
+
   private InfiniProcessor(
       TopologySettings settings,
       InfiniModel model,
@@ -148,6 +157,72 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     this.task = context.taskId();
     this.sessions = context.getStateStore(settings.sessionsStore());
     this.memory = context.getStateStore(settings.memoryStore());
+    if (settings.sessionTtlMillis() > 0) {
+      context.schedule(
+          sweepInterval(settings.sessionTtlMillis()), PunctuationType.WALL_CLOCK_TIME, this::sweep);
+    }
+  }
+
+  /** A tenth of the time-to-live, between 1 s and 1 min. */
+  static Duration sweepInterval(long ttlMillis) {
+    return Duration.ofMillis(Math.max(1_000, Math.min(60_000, ttlMillis / 10)));
+  }
+
+  /**
+   * The time-to-live sweep: examines up to {@link #SWEEP_BATCH} sessions after the cursor and
+   * removes those to which nothing was applied for {@code sessionTtlMillis} (their session, their
+   * head memories, their open-segment cache entry); a session written before its last-applied time
+   * was recorded gets {@code now}. Runs on the task's thread between records, so it never races an
+   * event of the same stream; its deletes are written to the changelogs like any other.
+   */
+  private void sweep(long now) {
+    long ttl = settings.sessionTtlMillis();
+    List<String> expired = new ArrayList<>();
+    List<KeyValue<String, StoredSession>> unstamped = new ArrayList<>();
+    String last = null;
+    int examined = 0;
+    try (KeyValueIterator<String, StoredSession> it =
+        sweepCursor == null ? sessions.all() : sessions.range(sweepCursor, null)) {
+      while (it.hasNext() && examined < SWEEP_BATCH) {
+        KeyValue<String, StoredSession> kv = it.next();
+        if (kv.key.equals(sweepCursor)) {
+          continue; // examined by the previous sweep
+        }
+        examined++;
+        last = kv.key;
+        long applied = kv.value.getLastAppliedMillis();
+        if (applied == 0) {
+          unstamped.add(kv);
+        } else if (now - applied >= ttl) {
+          expired.add(kv.key);
+        }
+      }
+      sweepCursor = it.hasNext() ? last : null;
+    }
+    for (KeyValue<String, StoredSession> kv : unstamped) {
+      kv.value.setLastAppliedMillis(now);
+      sessions.put(kv.key, kv.value);
+    }
+    for (String streamId : expired) {
+      List<MemoryKey> heads = new ArrayList<>();
+      for (KeyValue<MemoryKey, StoredHeadMemory> kv : MemoryKey.heads(memory, streamId)) {
+        heads.add(kv.key);
+      }
+      heads.forEach(memory::delete);
+      sessions.delete(streamId);
+      OpenSegmentCache cached = openSegments.take(task, streamId);
+      if (cached != null) {
+        cached.close();
+      }
+    }
+    if (!expired.isEmpty()) {
+      log.info(
+          "removed {} stream(s) idle for {} ms or more (session.ttl.ms), e.g. {}",
+          expired.size(),
+          ttl,
+          expired.get(0));
+      metrics.sessionsExpired(expired.size());
+    }
   }
 
   @Override
@@ -241,7 +316,9 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
         .setTokensTotal(fresh.tokensAbsorbed())
         .setSegmentsTotal(fresh.segmentsAbsorbed());
     return new StateChange(
-        keys, Map.of(), StateCodec.toSession(fresh, event.getSeq(), fingerprint));
+        keys,
+        Map.of(),
+        StateCodec.toSession(fresh, event.getSeq(), fingerprint, context.currentSystemTimeMs()));
   }
 
   /** APPEND or GENERATE: read state, run the model, compute what changed. */
@@ -381,7 +458,10 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
         }
       }
     }
-    return new StateChange(List.of(), puts, StateCodec.toSession(after, seq, fingerprint));
+    return new StateChange(
+        List.of(),
+        puts,
+        StateCodec.toSession(after, seq, fingerprint, context.currentSystemTimeMs()));
   }
 
   private void deadLetter(Record<byte[], byte[]> record, Rejected rejected) {

@@ -36,6 +36,9 @@ public interface ProcessorMetrics {
    */
   default void openSegments(long reused, long recomputed, long cacheBytes) {}
 
+  /** The time-to-live sweep removed {@code count} idle streams (session and head memories). */
+  default void sessionsExpired(long count) {}
+
   /** An input record went to the dead-letter topic for {@code reason}; nothing was applied. */
   default void deadLettered(DeadLetterReason reason) {}
 }

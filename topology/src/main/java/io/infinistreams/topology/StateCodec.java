@@ -22,6 +22,12 @@ final class StateCodec {
   private StateCodec() {}
 
   static StoredSession toSession(StreamState state, long lastSeq, String fingerprint) {
+    return toSession(state, lastSeq, fingerprint, 0L);
+  }
+
+  /** The session record of {@code state}, applied last at {@code appliedMillis} (wall clock). */
+  static StoredSession toSession(
+      StreamState state, long lastSeq, String fingerprint, long appliedMillis) {
     return StoredSession.newBuilder()
         .setFormatVersion(FORMAT_VERSION)
         .setOpenTokens(toList(state.openTokens()))
@@ -30,6 +36,7 @@ final class StateCodec {
         .setTokensAbsorbed(state.tokensAbsorbed())
         .setSegmentsAbsorbed(state.segmentsAbsorbed())
         .setModelFingerprint(fingerprint)
+        .setLastAppliedMillis(appliedMillis)
         .build();
   }
 

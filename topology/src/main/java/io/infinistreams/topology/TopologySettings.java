@@ -34,6 +34,10 @@ package io.infinistreams.topology;
  *     segments computed between events ({@link OpenSegmentCaches}), so that scoring an APPEND costs
  *     its own tokens; 0 recomputes the open segment on every scored APPEND. Shared by all stream
  *     threads of the instance. Default 64 MiB.
+ * @param sessionTtlMillis a stream to which no event was applied for this long (wall clock) is
+ *     removed: its session and head memories are deleted, with tombstones in the changelogs; a
+ *     later event for its key starts a new stream at seq 1. 0 keeps every stream forever. Default
+ *     0.
  */
 public record TopologySettings(
     String inputTopic,
@@ -48,7 +52,8 @@ public record TopologySettings(
     boolean computeSurprise,
     boolean stopAtEos,
     boolean repartitionInput,
-    long openCacheBytes) {
+    long openCacheBytes,
+    long sessionTtlMillis) {
 
   /** Default of {@link #openCacheBytes}: 64 MiB. */
   public static final long DEFAULT_OPEN_CACHE_BYTES = 64L << 20;
@@ -67,6 +72,7 @@ public record TopologySettings(
     require(maxNewTokensLimit >= 0, "maxNewTokensLimit must be >= 0");
     require(maxStreamIdBytes > 0, "maxStreamIdBytes must be > 0");
     require(openCacheBytes >= 0, "openCacheBytes must be >= 0");
+    require(sessionTtlMillis >= 0, "sessionTtlMillis must be >= 0");
   }
 
   /** As the canonical constructor, with {@code repartitionInput} true (the default). */
@@ -95,7 +101,8 @@ public record TopologySettings(
         computeSurprise,
         stopAtEos,
         true,
-        DEFAULT_OPEN_CACHE_BYTES);
+        DEFAULT_OPEN_CACHE_BYTES,
+        0L);
   }
 
   /** The defaults listed on each component. */
@@ -113,7 +120,8 @@ public record TopologySettings(
         true,
         true,
         true,
-        DEFAULT_OPEN_CACHE_BYTES);
+        DEFAULT_OPEN_CACHE_BYTES,
+        0L);
   }
 
   public TopologySettings withTopics(String input, String output, String deadLetter) {
@@ -130,7 +138,8 @@ public record TopologySettings(
         computeSurprise,
         stopAtEos,
         repartitionInput,
-        openCacheBytes);
+        openCacheBytes,
+        sessionTtlMillis);
   }
 
   public TopologySettings withMaxEventTextBytes(int bytes) {
@@ -147,7 +156,8 @@ public record TopologySettings(
         computeSurprise,
         stopAtEos,
         repartitionInput,
-        openCacheBytes);
+        openCacheBytes,
+        sessionTtlMillis);
   }
 
   public TopologySettings withAbsorbChunkTokens(int tokens) {
@@ -164,7 +174,8 @@ public record TopologySettings(
         computeSurprise,
         stopAtEos,
         repartitionInput,
-        openCacheBytes);
+        openCacheBytes,
+        sessionTtlMillis);
   }
 
   public TopologySettings withMaxNewTokensLimit(int limit) {
@@ -181,7 +192,8 @@ public record TopologySettings(
         computeSurprise,
         stopAtEos,
         repartitionInput,
-        openCacheBytes);
+        openCacheBytes,
+        sessionTtlMillis);
   }
 
   public TopologySettings withComputeSurprise(boolean compute) {
@@ -198,7 +210,8 @@ public record TopologySettings(
         compute,
         stopAtEos,
         repartitionInput,
-        openCacheBytes);
+        openCacheBytes,
+        sessionTtlMillis);
   }
 
   /** These settings with {@code repartitionInput} set to {@code repartition}. */
@@ -216,7 +229,8 @@ public record TopologySettings(
         computeSurprise,
         stopAtEos,
         repartition,
-        openCacheBytes);
+        openCacheBytes,
+        sessionTtlMillis);
   }
 
   /** These settings with {@code openCacheBytes} set to {@code bytes}. */
@@ -234,7 +248,27 @@ public record TopologySettings(
         computeSurprise,
         stopAtEos,
         repartitionInput,
-        bytes);
+        bytes,
+        sessionTtlMillis);
+  }
+
+  /** These settings with {@code sessionTtlMillis} set to {@code millis}. */
+  public TopologySettings withSessionTtlMillis(long millis) {
+    return new TopologySettings(
+        inputTopic,
+        outputTopic,
+        deadLetterTopic,
+        sessionsStore,
+        memoryStore,
+        maxEventTextBytes,
+        absorbChunkTokens,
+        maxNewTokensLimit,
+        maxStreamIdBytes,
+        computeSurprise,
+        stopAtEos,
+        repartitionInput,
+        openCacheBytes,
+        millis);
   }
 
   private static void requireName(String name, String what) {

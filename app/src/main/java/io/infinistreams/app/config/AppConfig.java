@@ -363,6 +363,10 @@ public final class AppConfig {
     return (Long) values.get(SURPRISE_CACHE_BYTES);
   }
 
+  public long sessionTtlMs() {
+    return (Long) values.get(SESSION_TTL_MS);
+  }
+
   public int generateMaxTokensDefault() {
     return (Integer) values.get(GENERATE_MAX_TOKENS_DEFAULT);
   }

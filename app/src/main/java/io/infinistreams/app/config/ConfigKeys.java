@@ -69,6 +69,7 @@ public final class ConfigKeys {
   public static final String GENERATE_MAX_TOKENS_LIMIT = "generate.max.tokens.limit";
   public static final String ABSORB_CHUNK_TOKENS = "absorb.chunk.tokens";
   public static final String STREAM_ID_MAX_BYTES = "stream.id.max.bytes";
+  public static final String SESSION_TTL_MS = "session.ttl.ms";
 
   // Operations HTTP server
   public static final String HTTP_ENABLED = "http.enabled";
@@ -306,6 +307,17 @@ public final class ConfigKeys {
                   + "(C+N) x heads x (dKey+dValue), about 0.5 MB for a model of 3 layers, 4 heads, "
                   + "K = V = 32, C+N = 160. Losing an entry costs time, never a result. 0 turns "
                   + "it off.")
+          .define(
+              SESSION_TTL_MS,
+              Type.LONG,
+              TOPOLOGY.sessionTtlMillis(),
+              Range.atLeast(0),
+              Importance.MEDIUM,
+              "Remove a stream to which no event was applied for this many milliseconds of wall "
+                  + "clock: its session and memories are deleted (tombstones in the changelogs) "
+                  + "and a later event for its key starts a new stream at seq 1. Swept in the "
+                  + "background, 10,000 sessions per task every tenth of the time-to-live (1 s to "
+                  + "1 min). 0 keeps every stream forever.")
           .define(
               GENERATE_MAX_TOKENS_DEFAULT,
               Type.INT,

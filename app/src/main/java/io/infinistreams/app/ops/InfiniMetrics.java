@@ -82,6 +82,7 @@ public final class InfiniMetrics implements ProcessorMetrics, AutoCloseable {
   private final Map<DeadLetterReason, Counter> deadLetters = new EnumMap<>(DeadLetterReason.class);
   private final Counter duplicates;
   private final Counter gaps;
+  private final Counter expired;
   private final Counter openReused;
   private final Counter openRecomputed;
   private final AtomicLong openCacheBytes = new AtomicLong();
@@ -145,6 +146,11 @@ public final class InfiniMetrics implements ProcessorMetrics, AutoCloseable {
                     + " duplicate (DUPLICATE_SEQ) or gap (SEQ_GAP)")
             .tag("kind", "gap")
             .register(registry);
+    expired =
+        Counter.builder("infini.sessions.expired")
+            .description(
+                "Streams removed by the time-to-live sweep (session.ttl.ms): idle for that long")
+            .register(registry);
     openReused =
         Counter.builder("infini.open.segment.calls")
             .description(
@@ -186,6 +192,11 @@ public final class InfiniMetrics implements ProcessorMetrics, AutoCloseable {
     openReused.increment((double) reused);
     openRecomputed.increment((double) recomputed);
     openCacheBytes.set(cacheBytes);
+  }
+
+  @Override
+  public void sessionsExpired(long count) {
+    expired.increment((double) count);
   }
 
   @Override

@@ -8,6 +8,7 @@ import io.infinistreams.topology.TopologySettings;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -143,6 +144,11 @@ final class SessionQueries {
     out.put("modelFingerprint", session.getModelFingerprint());
     out.put("servingModel", session.getModelFingerprint().equals(servingFingerprint));
     out.put("formatVersion", session.getFormatVersion());
+    out.put(
+        "lastApplied",
+        session.getLastAppliedMillis() == 0
+            ? null
+            : Instant.ofEpochMilli(session.getLastAppliedMillis()).toString());
     out.put("memory", heads);
     return out;
   }

@@ -94,7 +94,8 @@ public final class StreamsWiring {
         config.surpriseEnabled(),
         d.stopAtEos(),
         config.inputRepartition(),
-        config.surpriseCacheBytes());
+        config.surpriseCacheBytes(),
+        config.sessionTtlMs());
   }
 
   public static Topology topology(TopologySettings settings, InfiniModel model) {

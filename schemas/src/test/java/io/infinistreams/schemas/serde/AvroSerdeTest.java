@@ -76,7 +76,7 @@ class AvroSerdeTest {
         AvroSerdes.outputEvent().deserialize("t", AvroSerdes.outputEvent().serialize("t", out)));
 
     StoredSession session =
-        new StoredSession(1, List.of(256, 1, 2), List.of(257, 7), 9L, 3L, 0L, "ab");
+        new StoredSession(1, List.of(256, 1, 2), List.of(257, 7), 9L, 3L, 0L, "ab", 1234L);
     assertEquals(
         session,
         AvroSerdes.storedSession()
@@ -133,7 +133,9 @@ class AvroSerdeTest {
   @Test
   void sessionWrittenWithoutContextReadsWithAnEmptyContext() {
     Schema v1 = SchemaHistory.parse("/io/infinistreams/schemas/history/StoredSession.v1.avsc");
-    assertEquals(List.of(v1), SchemaHistory.previous(StoredSession.getClassSchema().getFullName()));
+    Schema v2 = SchemaHistory.parse("/io/infinistreams/schemas/history/StoredSession.v2.avsc");
+    assertEquals(
+        List.of(v1, v2), SchemaHistory.previous(StoredSession.getClassSchema().getFullName()));
     GenericRecord old = new GenericData.Record(v1);
     old.put("formatVersion", 1);
     old.put("openTokens", List.of(256, 104, 105));
@@ -142,8 +144,29 @@ class AvroSerdeTest {
     old.put("segmentsAbsorbed", 1L);
     old.put("modelFingerprint", "ab");
     StoredSession read = AvroSerdes.storedSession().deserialize("t", encode(v1, old));
-    assertEquals(new StoredSession(1, List.of(256, 104, 105), List.of(), 4L, 19L, 1L, "ab"), read);
+    assertEquals(
+        new StoredSession(1, List.of(256, 104, 105), List.of(), 4L, 19L, 1L, "ab", 0L), read);
     assertTrue(read.getContextTokens().isEmpty());
+  }
+
+  /**
+   * A session stored before {@code lastAppliedMillis} existed (StoredSession.v2) reads with 0: the
+   * time-to-live sweep stamps it with its own time.
+   */
+  @Test
+  void sessionWrittenWithoutLastAppliedTimeReadsWithZero() {
+    Schema v2 = SchemaHistory.parse("/io/infinistreams/schemas/history/StoredSession.v2.avsc");
+    GenericRecord old = new GenericData.Record(v2);
+    old.put("formatVersion", 1);
+    old.put("openTokens", List.of(256, 104));
+    old.put("contextTokens", List.of(0, 0));
+    old.put("lastSeq", 7L);
+    old.put("tokensAbsorbed", 2L);
+    old.put("segmentsAbsorbed", 0L);
+    old.put("modelFingerprint", "cd");
+    StoredSession read = AvroSerdes.storedSession().deserialize("t", encode(v2, old));
+    assertEquals(
+        new StoredSession(1, List.of(256, 104), List.of(0, 0), 7L, 2L, 0L, "cd", 0L), read);
   }
 
   @Test

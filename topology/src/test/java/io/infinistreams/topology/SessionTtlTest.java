@@ -1,0 +1,179 @@
+package io.infinistreams.topology;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.infinistreams.model.InfiniModel;
+import io.infinistreams.model.ModelConfig;
+import io.infinistreams.schemas.EventKind;
+import io.infinistreams.schemas.Generation;
+import io.infinistreams.schemas.InputEvent;
+import io.infinistreams.schemas.OutputEvent;
+import io.infinistreams.schemas.PromptFormat;
+import io.infinistreams.schemas.StoredHeadMemory;
+import io.infinistreams.schemas.StoredSession;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code sessionTtlMillis}: idle streams are removed by the sweep, active ones are kept. */
+class SessionTtlTest {
+  private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+  private static final Duration TTL = Duration.ofHours(1);
+  private static final TopologySettings SETTINGS =
+      TopologySettings.defaults().withMaxEventTextBytes(256).withSessionTtlMillis(TTL.toMillis());
+
+  private static InfiniModel model;
+
+  @TempDir Path stateDir;
+
+  private TopologyTestDriver driver;
+  private TestInputTopic<byte[], byte[]> input;
+  private TestOutputTopic<String, OutputEvent> output;
+  private TestOutputTopic<byte[], byte[]> deadLetters;
+  private KeyValueStore<String, StoredSession> sessions;
+  private KeyValueStore<MemoryKey, StoredHeadMemory> memory;
+  private final AtomicLong expired = new AtomicLong();
+
+  @BeforeAll
+  static void createModel() {
+    model = InfiniModel.create(ModelConfig.tiny().withOverlap(3), 7);
+  }
+
+  @AfterAll
+  static void closeModel() {
+    model.close();
+  }
+
+  @BeforeEach
+  void startDriver() {
+    Properties props = StreamsProps.forModel(model.config(), SETTINGS);
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "infini-ttl-test");
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    ProcessorMetrics metrics =
+        new ProcessorMetrics() {
+          @Override
+          public void sessionsExpired(long count) {
+            expired.addAndGet(count);
+          }
+        };
+    driver = new TopologyTestDriver(InfiniTopology.build(SETTINGS, model, metrics), props, T0);
+    input =
+        driver.createInputTopic(
+            SETTINGS.inputTopic(),
+            new ByteArraySerializer(),
+            new ByteArraySerializer(),
+            T0,
+            Duration.ofMillis(1));
+    output =
+        driver.createOutputTopic(
+            SETTINGS.outputTopic(),
+            InfiniTopology.KEY_SERDE.deserializer(),
+            InfiniTopology.OUTPUT_SERDE.deserializer());
+    deadLetters =
+        driver.createOutputTopic(
+            SETTINGS.deadLetterTopic(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    sessions = driver.getKeyValueStore(SETTINGS.sessionsStore());
+    memory = driver.getKeyValueStore(SETTINGS.memoryStore());
+  }
+
+  @AfterEach
+  void closeDriver() {
+    driver.close();
+  }
+
+  private void append(String key, long seq, String text) {
+    InputEvent e =
+        InputEvent.newBuilder()
+            .setSeq(seq)
+            .setKind(EventKind.APPEND)
+            .setText(text)
+            .setGeneration(new Generation(0, 0f, 0L, PromptFormat.RAW))
+            .setEventTime(T0)
+            .setMetadata(Map.of())
+            .build();
+    input.pipeInput(
+        key.getBytes(StandardCharsets.UTF_8), InfiniTopology.INPUT_SERDE.serialize("t", e));
+  }
+
+  private int heads(String key) {
+    return MemoryKey.heads(memory, key).size();
+  }
+
+  @Test
+  void anIdleStreamIsRemovedAndAnActiveOneKept() {
+    String text = "x".repeat(60); // compresses segments: head memories are stored
+    append("idle", 1, text);
+    append("active", 1, text);
+    assertEquals(2, output.readValuesToList().size());
+    int allHeads = model.config().layers() * model.config().heads();
+    assertEquals(allHeads, heads("idle"));
+    assertEquals(T0.toEpochMilli(), sessions.get("idle").getLastAppliedMillis());
+
+    driver.advanceWallClockTime(TTL.minusMinutes(10));
+    append("active", 2, "still here");
+    output.readValue();
+    assertEquals(0, expired.get(), "nothing is idle for the whole time-to-live yet");
+    assertNotNull(sessions.get("idle"));
+
+    driver.advanceWallClockTime(Duration.ofMinutes(11)); // idle: TTL + 1 min; active: 11 min
+    assertEquals(1, expired.get());
+    assertNull(sessions.get("idle"));
+    assertEquals(0, heads("idle"), "head memories deleted with the session");
+    assertNotNull(sessions.get("active"));
+    assertEquals(allHeads, heads("active"));
+    assertEquals(2, sessions.get("active").getLastSeq());
+    assertTrue(output.isEmpty(), "removal emits no output");
+
+    // The removed key starts over: seq 2 is a gap from 0, seq 1 is a new stream.
+    append("idle", 2, "more");
+    TestRecord<byte[], byte[]> gap = deadLetters.readRecord();
+    Header reason = gap.headers().lastHeader(DeadLetterReason.HEADER);
+    assertEquals("SEQ_GAP", new String(reason.value(), StandardCharsets.UTF_8));
+    Header last = gap.headers().lastHeader(DeadLetterReason.LAST_SEQ_HEADER);
+    assertEquals("0", new String(last.value(), StandardCharsets.UTF_8));
+    append("idle", 1, "again");
+    OutputEvent fresh = output.readValue();
+    assertEquals(1 + "again".length(), fresh.getTokensTotal());
+  }
+
+  @Test
+  void aSessionWithoutItsLastAppliedTimeIsStampedThenExpires() {
+    append("old", 1, "from before the field existed");
+    output.readValue();
+    StoredSession s = sessions.get("old");
+    s.setLastAppliedMillis(0L);
+    sessions.put("old", s);
+
+    driver.advanceWallClockTime(Duration.ofMinutes(6)); // one sweep: stamps it
+    assertEquals(0, expired.get());
+    long stamped = sessions.get("old").getLastAppliedMillis();
+    assertTrue(stamped > T0.toEpochMilli(), "stamped with the sweep's time: " + stamped);
+
+    driver.advanceWallClockTime(TTL);
+    assertEquals(1, expired.get());
+    assertNull(sessions.get("old"));
+  }
+}
