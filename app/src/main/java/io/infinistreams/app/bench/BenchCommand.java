@@ -2,6 +2,7 @@ package io.infinistreams.app.bench;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.infinistreams.app.cli.CliException;
@@ -10,10 +11,14 @@ import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.MemoryRead;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.StreamState;
+import io.infinistreams.model.UpdateRule;
+import io.infinistreams.model.Weights;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.SplittableRandom;
@@ -26,6 +31,12 @@ import picocli.CommandLine.Option;
  * throughput (one thread), the FLOPs per token it implies ({@link #flopsPerToken}), a 1024x1024
  * fp32 matmul's GFLOP/s in the same process, their ratio, parameters and state bytes per key.
  * Prints a markdown snippet.
+ *
+ * <p>With {@code --pytorch PYTHON} it also times the PyTorch reference of the model ({@code
+ * model/reference/infini_reference.py}, eager, one thread) on the same model and text, in rounds
+ * that alternate with this model's, and reports both and their ratio ({@link PyTorchComparison}).
+ * With {@code --dump DIR} it measures nothing and writes a {@link ReferenceCase} for that script's
+ * {@code check}.
  */
 @Command(
     name = "bench",
@@ -74,32 +85,229 @@ public final class BenchCommand implements Callable<Integer> {
       description = "seed of the text (and of --random weights)")
   long seed;
 
-  private InfiniModel open() {
-    if (random != null) {
-      ModelConfig c =
-          switch (random) {
-            case "tiny" -> ModelConfig.tiny();
-            case "default" -> ModelConfig.defaults();
-            default -> throw new CliException("--random takes tiny or default, not " + random);
-          };
-      return InfiniModel.create(c, seed);
+  @Option(
+      names = "--update",
+      paramLabel = "LINEAR|DELTA|GATED",
+      description = "with --random: this update rule instead of the configuration's")
+  UpdateRule update;
+
+  @Option(
+      names = "--read",
+      paramLabel = "PAPER|NORMALIZED",
+      description = "with --random: this memory read instead of the configuration's")
+  MemoryRead read;
+
+  @Option(
+      names = "--overlap",
+      paramLabel = "C",
+      description = "with --random: this overlap instead of the configuration's")
+  Integer overlap;
+
+  @Option(
+      names = "--short-conv",
+      paramLabel = "S",
+      description =
+          "with --random: a short convolution of S taps, drawn at random around the identity "
+              + "(fresh taps are the identity, which would compute nothing new)")
+  Integer shortConv;
+
+  @Option(
+      names = "--pytorch",
+      paramLabel = "PYTHON",
+      description =
+          "also time the PyTorch reference (model/reference/infini_reference.py, eager, one "
+              + "thread) with this Python interpreter on the same model and text, in rounds "
+              + "alternating with this model's; report both and their ratio")
+  String python;
+
+  @Option(
+      names = "--pytorch-rounds",
+      paramLabel = "R",
+      defaultValue = "3",
+      description =
+          "rounds of each for --pytorch; medians are reported (default: ${DEFAULT-VALUE})")
+  int pytorchRounds;
+
+  @Option(
+      names = "--reference-script",
+      paramLabel = "FILE",
+      description =
+          "the PyTorch reference script (default: model/reference/infini_reference.py under the "
+              + "working directory or the jar's repository)")
+  Path referenceScript;
+
+  @Option(
+      names = "--text",
+      paramLabel = "FILE",
+      description =
+          "text for --pytorch and --dump: its bytes are the tokens, repeated if shorter than "
+              + "--tokens (default: random printable ASCII from --seed)")
+  Path textFile;
+
+  @Option(
+      names = "--tokens",
+      paramLabel = "N",
+      defaultValue = "65536",
+      description = "tokens of that text for --pytorch and --dump (default: ${DEFAULT-VALUE})")
+  int textTokens;
+
+  @Option(
+      names = "--dump",
+      paramLabel = "DIR",
+      description =
+          "measure nothing: absorb the text with per-token log-probs and write DIR/case.json "
+              + "(final memories, state, log-probs) and the model as DIR/checkpoint, for "
+              + "infini_reference.py check DIR")
+  Path dumpDir;
+
+  /** A model and, for random weights made here, the manager that owns them. */
+  private record Opened(InfiniModel model, NDManager owner) implements AutoCloseable {
+    @Override
+    public void close() {
+      model.close();
+      if (owner != null) {
+        owner.close();
+      }
     }
-    return modelDir == null ? InfiniModel.loadDefault() : InfiniModel.load(modelDir);
+  }
+
+  private Opened open() {
+    boolean variant = update != null || read != null || overlap != null || shortConv != null;
+    if (random == null) {
+      if (variant) {
+        throw new CliException("--update, --read, --overlap and --short-conv need --random");
+      }
+      return new Opened(
+          modelDir == null ? InfiniModel.loadDefault() : InfiniModel.load(modelDir), null);
+    }
+    ModelConfig c =
+        switch (random) {
+          case "tiny" -> ModelConfig.tiny();
+          case "default" -> ModelConfig.defaults();
+          default -> throw new CliException("--random takes tiny or default, not " + random);
+        };
+    try {
+      c = update == null ? c : c.withUpdateRule(update);
+      c = read == null ? c : c.withMemoryRead(read);
+      c = overlap == null ? c : c.withOverlap(overlap);
+      c = shortConv == null ? c : c.withShortConv(shortConv);
+    } catch (IllegalArgumentException e) {
+      throw new CliException("impossible configuration: " + e.getMessage());
+    }
+    if (c.shortConv() == 0) {
+      return new Opened(InfiniModel.create(c, seed), null);
+    }
+    NDManager m = NDManager.newBaseManager();
+    try {
+      return new Opened(InfiniModel.fromWeights(randomTaps(Weights.init(c, seed, m), seed)), m);
+    } catch (RuntimeException e) {
+      m.close();
+      throw e;
+    }
+  }
+
+  /**
+   * {@code w} with every short convolution tap drawn from N(identity, 0.5^2) (seeded), the other
+   * arrays shared.
+   */
+  static Weights randomTaps(Weights w, long seed) {
+    SplittableRandom rng = new SplittableRandom(seed ^ 0x5eed_c0bbL);
+    NDList named = new NDList();
+    for (Weights.Param p : w.parameters()) {
+      NDArray a = p.array();
+      if (p.name().endsWith(".attn.conv")) {
+        float[] taps = a.toFloatArray();
+        for (int i = 0; i < taps.length; i++) {
+          double u1 = 1.0 - rng.nextDouble();
+          double u2 = rng.nextDouble();
+          taps[i] += (float) (0.5 * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2));
+        }
+        a = a.getManager().create(taps, a.getShape());
+      }
+      a.setName(p.name());
+      named.add(a);
+    }
+    return Weights.fromNamed(w.config(), named);
   }
 
   private String modelName() {
     if (random != null) {
-      return "random " + random + " weights";
+      String variant =
+          (update == null ? "" : ", " + update)
+              + (read == null ? "" : ", " + read + " read")
+              + (overlap == null ? "" : ", overlap " + overlap)
+              + (shortConv == null ? "" : ", short convolution " + shortConv + " (random taps)");
+      return "random " + random + " weights" + variant;
     }
     return modelDir == null ? "the shipped model" : modelDir.toString();
+  }
+
+  /** The text of --pytorch and --dump: the file's bytes, or random printable ASCII. */
+  private int[] referenceText() {
+    if (textTokens <= 0) {
+      throw new CliException("--tokens must be positive");
+    }
+    int[] tokens = new int[textTokens];
+    if (textFile == null) {
+      SplittableRandom rng = new SplittableRandom(seed);
+      for (int i = 0; i < tokens.length; i++) {
+        tokens[i] = 32 + rng.nextInt(95);
+      }
+      return tokens;
+    }
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(textFile);
+    } catch (IOException e) {
+      throw new CliException("cannot read --text " + textFile + ": " + e.getMessage());
+    }
+    if (bytes.length == 0) {
+      throw new CliException("--text " + textFile + " is empty");
+    }
+    for (int i = 0; i < tokens.length; i++) {
+      tokens[i] = bytes[i % bytes.length] & 0xFF;
+    }
+    return tokens;
   }
 
   @Override
   public Integer call() {
     PrintWriter out =
         new PrintWriter(new java.io.OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
+    if (chunk <= 0 || pytorchRounds <= 0) {
+      throw new CliException("--chunk and --pytorch-rounds must be positive");
+    }
+    if (dumpDir != null) {
+      try (Opened opened = open()) {
+        int[] tokens = referenceText();
+        StreamState s =
+            ReferenceCase.write(
+                opened.model(),
+                tokens,
+                chunk,
+                dumpDir,
+                "bin/infini bench --dump: " + modelName() + ", for infini_reference.py check");
+        out.printf(
+            "Wrote %s: %,d tokens of %s in calls of %,d, %,d segments compressed; model %s%n"
+                + "Compare: python3 %s check %s%n",
+            dumpDir.resolve(ReferenceCase.FILE),
+            tokens.length,
+            textFile == null ? "random printable ASCII" : textFile.toString(),
+            chunk,
+            s.segmentsAbsorbed(),
+            opened.model().fingerprint(),
+            PyTorchReference.SCRIPT,
+            dumpDir);
+      }
+      return 0;
+    }
+    PyTorchReference reference =
+        python == null
+            ? null
+            : new PyTorchReference(python, PyTorchReference.findScript(referenceScript));
     double loadBefore = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
-    try (InfiniModel model = open()) {
+    try (Opened opened = open()) {
+      InfiniModel model = opened.model();
       ModelConfig c = model.config();
       SplittableRandom rng = new SplittableRandom(seed);
       int[] text = new int[chunk];
@@ -122,6 +330,19 @@ public final class BenchCommand implements Callable<Integer> {
       long flopsScored = flopsPerToken(c, true);
       long memoryBytes = (long) c.layers() * c.heads() * HeadMemory.byteSize(c.dKey(), c.dValue());
       long maxState = memoryBytes + 4L * (c.overlap() + c.segmentLength()) + 16;
+      PyTorchComparison versus =
+          reference == null
+              ? null
+              : PyTorchComparison.run(
+                  model,
+                  reference,
+                  referenceText(),
+                  textFile == null
+                      ? "random printable ASCII text"
+                      : "text of " + textFile.getFileName(),
+                  chunk,
+                  pytorchRounds,
+                  "bin/infini bench --pytorch: " + modelName());
 
       out.printf(
           "### Model: %s (measured %s)%n%n",
@@ -158,6 +379,9 @@ public final class BenchCommand implements Callable<Integer> {
       out.printf(
           "| engine | %s %s |%n",
           Engine.getInstance().getEngineName(), Engine.getInstance().getVersion());
+      if (versus != null) {
+        versus.print(out);
+      }
       out.printf(
           "| load average before / after (other processes share the cores) | %.2f / %.2f |%n",
           loadBefore, ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());

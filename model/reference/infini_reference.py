@@ -1,0 +1,618 @@
+#!/usr/bin/env python3
+"""The Infini-Streams model in plain PyTorch: an independent reference of the Java forward.
+
+It reads a checkpoint directory (manifest.json + model.safetensors, the layout
+io.infinistreams.model.Checkpoint writes) and computes what io.infinistreams.model.InfiniModel
+computes for every configuration a manifest can hold: the LINEAR, DELTA and GATED update rules,
+the PAPER and NORMALIZED reads, any overlap C and short convolution S. Eager mode, fp32, one
+stream, PyTorch and the Python standard library only (the safetensors file is read by hand).
+
+Shape legend (as in the Java code): T tokens in one forward, N segment length, C overlap,
+L layers, H heads, D d_model, K d_key, V d_value, F feed-forward width, W vocabulary.
+
+Commands (python3 infini_reference.py COMMAND --help):
+  check DIR    compare with a case written by `bin/infini bench --dump DIR`; exit 1 if beyond
+               the tolerance
+  time         absorb throughput per CPU second, one thread; prints one machine-readable line
+  absorb       absorb a text and print every (layer, head) memory's norms (and the text's
+               bits per byte with --score)
+
+As a library: m = Model.load(dir); s = m.new_state(); s, logp = m.absorb(s, tokens, score=True);
+s.memories[layer] is (M (H, K, V), z (H, K)).
+"""
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import struct
+import sys
+import time
+from dataclasses import dataclass
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError as e:  # the one dependency: say how to get it, exit with a distinct code
+    print(
+        f"infini_reference.py needs PyTorch (import torch failed: {e}). Install the CPU wheel:"
+        " pip install torch (offline: pip install --no-index --no-deps /path/to/torch-*.whl)",
+        file=sys.stderr,
+    )
+    sys.exit(3)
+
+# Constants of the Java model (InfiniTransformer, ByteTokenizer, Checkpoint).
+MEMORY_EPS = 1e-6  # memory read's and delta rule's denominators, the normalised read, unit keys
+NORM_EPS = 1e-5  # RMSNorm, inside the square root
+BLOCK = 32  # tokens per block of the gated write's closed form
+BOS, PAD = 256, 258  # a new stream's open segment is [BOS], its context C x PAD
+FORMAT = "infini-streams-checkpoint/1"
+CASE_FORMAT = "infini-streams-reference-case/1"
+CONFIG_KEYS = ["vocabSize", "dModel", "layers", "heads", "dKey", "dValue", "ffnHidden",
+               "segmentLength", "updateRule", "memoryRead", "ropeBase", "overlap"]
+MAX_SHORT_CONV = 8
+
+
+# ---- configuration and checkpoint -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Config:
+    vocab_size: int  # W: 256 bytes + special tokens
+    d_model: int  # D
+    layers: int  # L
+    heads: int  # H, each with its own memory
+    d_key: int  # K: memory M is K x V
+    d_value: int  # V
+    ffn_hidden: int  # F
+    segment_length: int  # N: memory is written once per full segment
+    update_rule: str  # LINEAR | DELTA | GATED
+    memory_read: str  # PAPER | NORMALIZED
+    rope_base: float
+    overlap: int  # C: context tokens before each segment, seen but not written again
+    short_conv: int  # S: causal depthwise convolution taps over Q, K, V (0: none)
+
+    @staticmethod
+    def from_manifest(o):
+        keys = set(o) - {"shortConv"}
+        if keys != set(CONFIG_KEYS):
+            missing, unknown = sorted(set(CONFIG_KEYS) - keys), sorted(keys - set(CONFIG_KEYS))
+            raise ValueError(f"checkpoint config does not fit: missing {missing},"
+                             f" unknown {unknown}")
+        c = Config(o["vocabSize"], o["dModel"], o["layers"], o["heads"], o["dKey"], o["dValue"],
+                   o["ffnHidden"], o["segmentLength"], o["updateRule"], o["memoryRead"],
+                   f32(o["ropeBase"]), o["overlap"], o.get("shortConv", 0))
+        c.validate()
+        return c
+
+    def validate(self):
+        require(self.update_rule in ("LINEAR", "DELTA", "GATED"),
+                f"unknown rule {self.update_rule}")
+        require(self.memory_read in ("PAPER", "NORMALIZED"), f"unknown read {self.memory_read}")
+        require(self.d_key % 2 == 0, "dKey must be even (RoPE rotates pairs)")
+        require(0 <= self.overlap <= self.segment_length, "overlap must be in 0..N")
+        require(self.update_rule != "GATED" or self.memory_read == "NORMALIZED",
+                "GATED needs the NORMALIZED read")
+        require(0 <= self.short_conv <= MAX_SHORT_CONV, "shortConv must be in 0..8")
+        require(self.short_conv <= 1 or self.overlap >= self.short_conv - 1,
+                "a short convolution of width S needs an overlap of at least S-1")
+
+    def canonical(self):
+        """ModelConfig.canonical(): the configuration's part of the fingerprint."""
+        line = (f"vocabSize={self.vocab_size},dModel={self.d_model},layers={self.layers},"
+                f"heads={self.heads},dKey={self.d_key},dValue={self.d_value},"
+                f"ffnHidden={self.ffn_hidden},segmentLength={self.segment_length},"
+                f"updateRule={self.update_rule},memoryRead={self.memory_read},"
+                f"ropeBase={java_float(self.rope_base)},overlap={self.overlap}")
+        return line + (f",shortConv={self.short_conv}" if self.short_conv else "")
+
+    def tensor_shapes(self):
+        """Weights.shapes: every tensor's name and shape, in canonical order."""
+        d, h, k, v = self.d_model, self.heads, self.d_key, self.d_value
+        shapes = {"embed": (self.vocab_size, d)}
+        for i in range(self.layers):
+            p = f"layers.{i}."
+            shapes.update({p + "attn_norm": (d,), p + "attn.wq": (d, h * k),
+                           p + "attn.wk": (d, h * k), p + "attn.wv": (d, h * v),
+                           p + "attn.wo": (h * v, d),
+                           p + "attn.gate": (h,), p + "attn.mem_norm": (h, v)})
+            if self.update_rule == "GATED":
+                shapes.update({p + "attn.write": (d, h), p + "attn.write_bias": (h,)})
+            if self.short_conv > 0:
+                shapes[p + "attn.conv"] = (self.short_conv, h * (2 * k + v))
+            shapes.update({p + "ffn_norm": (d,), p + "ffn.w1": (d, self.ffn_hidden),
+                           p + "ffn.w2": (self.ffn_hidden, d)})
+        shapes["final_norm"] = (d,)
+        return shapes
+
+
+def require(ok, message):
+    if not ok:
+        raise ValueError(message)
+
+
+def f32(x):
+    """x rounded to fp32, as a Python float."""
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
+def java_float(x):
+    """Java's Float.toString of an fp32 value (shortest round-trip digits, Java's notation)."""
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    if x == 0:
+        return "-0.0" if math.copysign(1, x) < 0 else "0.0"
+    for p in range(1, 10):
+        s = f"{abs(x):.{p - 1}e}"
+        if f32(float(s)) == x or f32(float(s)) == -x:
+            break
+    mant, exp = s.split("e")
+    digits, exp = mant.replace(".", ""), int(exp)
+    sign = "-" if x < 0 else ""
+    if 1e-3 <= abs(x) < 1e7:
+        if exp >= 0:
+            whole = digits[:exp + 1].ljust(exp + 1, "0")
+            frac = digits[exp + 1:] or "0"
+        else:
+            whole, frac = "0", "0" * (-exp - 1) + digits
+        return f"{sign}{whole}.{frac}"
+    return f"{sign}{digits[0]}.{digits[1:] or '0'}E{exp}"
+
+
+def read_safetensors(path):
+    """name -> (fp32 tensor, its raw little-endian bytes): int64le header length, JSON header,
+    raw data."""
+    if sys.byteorder != "little":
+        raise RuntimeError("reading the fp32 data needs a little-endian machine")
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n].decode("utf-8"))
+    data = memoryview(raw)[8 + n:]
+    tensors = {}
+    for name, meta in header.items():
+        if name.startswith("__"):
+            continue
+        if meta["dtype"] != "F32":
+            raise ValueError(f"tensor {name} is {meta['dtype']}, expected F32")
+        a, b = meta["data_offsets"]
+        buf = bytearray(data[a:b])  # a copy: aligned, and writable for frombuffer
+        tensors[name] = (torch.frombuffer(buf, dtype=torch.float32).reshape(meta["shape"]), buf)
+    return tensors
+
+
+def fingerprint(cfg, raw):
+    """Weights.fingerprint(): SHA-256 of the canonical config line, a 0 byte, then per tensor in
+    canonical order its name, a 0 byte, int64le rank and dimensions, float32le values."""
+    sha = hashlib.sha256(cfg.canonical().encode("utf-8") + b"\0")
+    for name, shape in cfg.tensor_shapes().items():
+        sha.update(name.encode("utf-8") + b"\0")
+        sha.update(struct.pack(f"<{len(shape) + 1}q", len(shape), *shape))
+        sha.update(raw[name])
+    return sha.hexdigest()
+
+
+# ---- the model --------------------------------------------------------------------------------
+
+
+@dataclass
+class Layer:
+    attn_norm: torch.Tensor  # (D)
+    wqkv: torch.Tensor  # (D, 2HK+HV) [W_Q W_K W_V]
+    wo: torch.Tensor  # (HV, D)
+    gate: torch.Tensor  # (H, 1, 1) sigmoid(beta) of eq. 10
+    mem_norm: torch.Tensor  # (H, 1, V) gain of the NORMALIZED read
+    write: torch.Tensor  # (D, H) GATED write strength, or None
+    write_bias: torch.Tensor  # (H), or None
+    conv: torch.Tensor  # (S, 2HK+HV) short convolution taps, lag j in row j, or None
+    ffn_norm: torch.Tensor  # (D)
+    w1: torch.Tensor  # (D, F)
+    w2: torch.Tensor  # (F, D)
+
+
+@dataclass
+class State:
+    """A stream's state, as io.infinistreams.model.StreamState holds it."""
+    memories: list  # (L) of (M (H, K, V), z (H, K))
+    context: list  # the C tokens before the open segment
+    open: list  # the open segment, 1..N tokens
+    tokens_absorbed: int  # BOS included
+    segments_absorbed: int
+
+
+class Model:
+    def __init__(self, cfg, tensors, fp):
+        self.cfg, self.fingerprint = cfg, fp
+        c = cfg
+        self.embed = tensors["embed"]  # (W, D), also the LM head
+        self.final_norm = tensors["final_norm"]  # (D)
+        self.layers = []
+        for i in range(c.layers):
+            prefix = f"layers.{i}."
+            t = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+            g = torch.sigmoid(t["attn.gate"]).reshape(c.heads, 1, 1)
+            self.layers.append(Layer(
+                t["attn_norm"], torch.cat([t["attn.wq"], t["attn.wk"], t["attn.wv"]], 1),
+                t["attn.wo"], g, t["attn.mem_norm"].reshape(c.heads, 1, c.d_value),
+                t.get("attn.write"), t.get("attn.write_bias"), t.get("attn.conv"),
+                t["ffn_norm"], t["ffn.w1"], t["ffn.w2"]))
+        window = c.overlap + c.segment_length
+        # RoPE tables for positions 0..C+N-1, in double, then fp32; rotate-half pairing
+        half = c.d_key // 2
+        angles = [[p * c.rope_base ** (-2.0 * (i % half) / c.d_key) for i in range(c.d_key)]
+                  for p in range(window)]
+        self.cos = torch.tensor([[math.cos(a) for a in row] for row in angles], dtype=torch.float32)
+        self.sin = torch.tensor([[math.sin(a) for a in row] for row in angles], dtype=torch.float32)
+        self.mask = torch.full((window, window), float("-inf")).triu(1)  # (C+N, C+N), 0 or -inf
+        self.scale = f32(1 / math.sqrt(c.d_key))
+        self.gated_write = gated_write_blocks  # or gated_write_tokens: the same rule, unblocked
+
+    @staticmethod
+    def load(directory):
+        with open(os.path.join(directory, "manifest.json"), encoding="utf-8") as f:
+            manifest = json.load(f)
+        if manifest.get("format") != FORMAT:
+            raise ValueError(f"{directory}: unknown checkpoint format {manifest.get('format')!r}")
+        cfg = Config.from_manifest(manifest["config"])
+        read = read_safetensors(os.path.join(directory, "model.safetensors"))
+        tensors = {name: t for name, (t, _) in read.items()}
+        shapes = cfg.tensor_shapes()
+        if set(tensors) != set(shapes):
+            odd = sorted(set(tensors) ^ set(shapes))
+            raise ValueError(f"{directory}: tensors {odd} are unexpected or missing")
+        for name, shape in shapes.items():
+            if tuple(tensors[name].shape) != shape:
+                raise ValueError(f"tensor {name} is {tuple(tensors[name].shape)}, expected {shape}")
+        fp = fingerprint(cfg, {name: b for name, (_, b) in read.items()})
+        if fp != manifest["fingerprint"]:
+            raise ValueError(f"{directory}: weights fingerprint {fp} does not match the manifest's"
+                             f" {manifest['fingerprint']}")
+        return Model(cfg, tensors, fp)
+
+    def new_state(self):
+        c = self.cfg
+        zero = [(torch.zeros(c.heads, c.d_key, c.d_value), torch.zeros(c.heads, c.d_key))
+                for _ in range(c.layers)]
+        return State(zero, [PAD] * c.overlap, [BOS], 1, 0)
+
+    # -- forward over one window: the C context tokens, then up to N tokens of a segment --
+
+    def forward(self, ids, memories, write, logits):
+        """ids (T,) with T <= C+N, the first C the context. Returns the logits of rows C.. (or
+        None) and the memories after the call (written only if write: a full segment)."""
+        c = self.cfg
+        x = self.embed[ids]  # (T, D)
+        out = []
+        for i, layer in enumerate(self.layers):
+            a, mem = self.attention(layer, rms_norm(x, layer.attn_norm), memories[i], write)
+            x = x + a  # (T, D)
+            if logits or i < c.layers - 1:  # the last feed-forward cannot change memory
+                h = rms_norm(x, layer.ffn_norm)
+                x = x + F.gelu(h @ layer.w1) @ layer.w2  # (T, D), GELU with erf
+            out.append(mem)
+        if not logits:
+            return None, out
+        return rms_norm(x[c.overlap:], self.final_norm) @ self.embed.T, out  # (T-C, W)
+
+    def attention(self, layer, h, mem, write):
+        """One layer's Infini-attention; h (T, D) the normalised input -> (T, D), new memory."""
+        c = self.cfg
+        t, nh, dk, dv = h.shape[0], c.heads, c.d_key, c.d_value
+        m, z = mem  # (H, K, V), (H, K)
+
+        proj = h @ layer.wqkv  # (T, 2HK+HV), Q K V in one product
+        if layer.conv is not None:  # causal depthwise convolution, zero rows before the window
+            s = layer.conv.shape[0]
+            padded = torch.cat([proj.new_zeros(s - 1, proj.shape[1]), proj])  # (S-1+T, 2HK+HV)
+            conv = None
+            for j in range(s):  # lag j, lag 0 first
+                term = padded[s - 1 - j:s - 1 - j + t] * layer.conv[j]
+                conv = term if conv is None else conv + term
+            proj = conv
+        q = proj[:, :nh * dk].reshape(t, nh, dk).transpose(0, 1)  # (H, T, K)
+        k = proj[:, nh * dk:2 * nh * dk].reshape(t, nh, dk).transpose(0, 1)  # (H, T, K)
+        v = proj[:, 2 * nh * dk:].reshape(t, nh, dv).transpose(0, 1)  # (H, T, V)
+
+        # eq. 5-6, local branch with RoPE: softmax(Q_rope K_rope^T / sqrt(K) + mask) V
+        cos, sin = self.cos[:t], self.sin[:t]
+        qr, kr = rope(q, cos, sin), rope(k, cos, sin)  # (H, T, K)
+        scores = (qr @ kr.transpose(1, 2)) * self.scale + self.mask[:t, :t]  # (H, T, T)
+        a_dot = torch.softmax(scores, dim=-1) @ v  # (H, T, V)
+
+        # eq. 7, memory read with the pre-RoPE queries, before this segment's write
+        sq, sk = F.elu(q) + 1, F.elu(k) + 1  # sigma = ELU + 1, (H, T, K)
+        if c.memory_read == "PAPER":
+            a_mem = paper_read(sq, m, z)  # (H, T, V)
+        else:
+            sqm = sq @ m  # (H, T, V)
+            rms = torch.sqrt(sqm.square().mean(-1, keepdim=True) + MEMORY_EPS)  # (H, T, 1)
+            a_mem = sqm / rms * layer.mem_norm  # (H, T, V)
+
+        # eq. 8 / 9 or the gated delta rule: the segment's own N rows, never the context
+        if write:
+            skn, vn = sk[:, c.overlap:], v[:, c.overlap:]  # (H, N, K), (H, N, V)
+            if c.update_rule == "LINEAR":
+                m_new = m + skn.transpose(1, 2) @ vn  # eq. 8
+            elif c.update_rule == "DELTA":
+                m_new = m + skn.transpose(1, 2) @ (vn - paper_read(skn, m, z))  # eq. 9
+            else:
+                beta = torch.sigmoid(h[c.overlap:] @ layer.write + layer.write_bias)  # (N, H)
+                m_new = self.gated_write(skn, vn, m, beta.T.unsqueeze(-1))  # beta (H, N, 1)
+            mem = (m_new, z + skn.sum(1))  # z += sum_t sigma(K_t)
+
+        # eq. 10, per-head gate; eq. 11, heads concatenated, W_O
+        mixed = layer.gate * a_mem + (1 - layer.gate) * a_dot  # (H, T, V)
+        return mixed.transpose(0, 1).reshape(t, nh * dv) @ layer.wo, mem  # (T, D)
+
+    # -- absorb: InfiniModel.absorb --
+
+    def absorb(self, state, tokens, score=False):
+        """Appends tokens to the stream; every full segment followed by a token is compressed
+        (its C context tokens, then its N tokens; read, attend, write). Returns the new state and,
+        with score, each token's natural-log probability given everything before it (NaN for a
+        token whose predicting position is gone)."""
+        c = self.cfg
+        n, ctx = c.segment_length, c.overlap
+        all_ = state.open + list(tokens)
+        seq = torch.tensor(state.context + all_, dtype=torch.long)  # seq[C + i] = all_[i]
+        targets = torch.tensor(all_, dtype=torch.long)
+        segments = (len(all_) - 1) // n if all_ else 0  # full segments with a successor
+        rest = segments * n
+        logp = torch.full((len(tokens),), float("nan")) if score else None
+        mem = state.memories
+        for s in range(segments):
+            logits, mem = self.forward(seq[s * n:s * n + ctx + n], mem, True, score)
+            if score:
+                self._score(logits, targets, s * n, len(state.open), logp)
+        if score and max(rest, len(state.open) - 1) <= len(all_) - 2:
+            # the open remainder's positions predict the tokens still in it: read-only forward
+            logits, _ = self.forward(seq[rest:ctx + len(all_) - 1], mem, False, True)
+            self._score(logits, targets, rest, len(state.open), logp)
+        context = seq[rest:rest + ctx].tolist()
+        return State(mem, context, all_[rest:], state.tokens_absorbed + len(tokens),
+                     state.segments_absorbed + segments), logp
+
+    @staticmethod
+    def _score(logits, targets, start, open_len, out):
+        """Row r of logits (position start+r) predicts targets[start+r+1], if it is new."""
+        lp = torch.log_softmax(logits, dim=-1)  # (T', W)
+        for r in range(lp.shape[0]):
+            target = start + r + 1
+            if open_len <= target < targets.shape[0]:
+                out[target - open_len] = lp[r, targets[target]]
+
+
+def rms_norm(x, gain):
+    """x / sqrt(mean(x^2) + eps) * gain over the last axis."""
+    return x / torch.sqrt(x.square().mean(-1, keepdim=True) + NORM_EPS) * gain
+
+
+def rope(x, cos, sin):
+    """x * cos + rotate_half(x) * sin, rotate_half(x) = [-x2, x1]; x (H, T, K)."""
+    half = x.shape[-1] // 2
+    return x * cos + torch.cat([-x[..., half:], x[..., :half]], -1) * sin
+
+
+def paper_read(sq, m, z):
+    """Eq. 7: sigma(Q) M / (sigma(Q) z + eps); sq (H, T, K) -> (H, T, V)."""
+    return (sq @ m) / (sq @ z.unsqueeze(-1) + MEMORY_EPS)
+
+
+def unit_keys(sk):
+    """k^ = sigma(k) / sqrt(|sigma(k)|^2 + eps), row by row; (H, N, K)."""
+    return sk / torch.sqrt(sk.square().sum(-1, keepdim=True) + MEMORY_EPS)
+
+
+def gated_write_blocks(sk, v, m, beta):
+    """The gated delta rule in DeltaNet's chunked form, blocks of 32 tokens in order: with K^ the
+    block's unit keys, U solves (I + diag(beta) tril(K^ K^^T, -1)) U = diag(beta)(V - K^ M), then
+    M += K^^T U. sk (H, N, K), v (H, N, V), m (H, K, V), beta (H, N, 1) -> (H, K, V)."""
+    unit = unit_keys(sk)
+    n = sk.shape[1]
+    for a in range(0, n, BLOCK):
+        k, b = unit[:, a:a + BLOCK], beta[:, a:a + BLOCK]  # (H, S, K), (H, S, 1)
+        lower = torch.tril(k @ k.transpose(1, 2), diagonal=-1) * b  # (H, S, S)
+        eye = torch.eye(k.shape[1]).expand_as(lower)
+        rhs = (v[:, a:a + BLOCK] - k @ m) * b  # (H, S, V)
+        u = torch.linalg.solve_triangular(eye + lower, rhs, upper=False, unitriangular=True)
+        m = m + k.transpose(1, 2) @ u  # (H, K, V)
+    return m
+
+
+def gated_write_tokens(sk, v, m, beta):
+    """The gated delta rule token by token: M += beta_t k^_t^T (v_t - k^_t M)."""
+    unit = unit_keys(sk)
+    for t in range(sk.shape[1]):
+        k = unit[:, t:t + 1]  # (H, 1, K)
+        m = m + beta[:, t:t + 1] * k.transpose(1, 2) @ (v[:, t:t + 1] - k @ m)
+    return m
+
+
+
+# ---- commands -----------------------------------------------------------------------------------
+
+
+def one_thread():
+    torch.set_num_threads(1)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass  # already set
+
+
+def read_tokens(path, count):
+    """The file's bytes as tokens 0..255; the first count (repeating the file if it is shorter)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if not data:
+        raise ValueError(f"{path} is empty")
+    if count is not None and count <= 0:
+        raise ValueError("--tokens must be positive")
+    if count is None:
+        return list(data)
+    reps = -(-count // len(data))
+    return list((data * reps)[:count])
+
+
+def absorb_in_calls(model, state, tokens, chunk, score):
+    logps = []
+    for i in range(0, len(tokens), chunk):
+        state, lp = model.absorb(state, tokens[i:i + chunk], score)
+        if score:
+            logps.append(lp)
+    return state, (torch.cat(logps) if score and logps else None)
+
+
+def cmd_time(args):
+    one_thread()
+    model = Model.load(args.checkpoint)
+    tokens = read_tokens(args.text, args.tokens)
+    with torch.inference_mode():
+        if args.warmup_tokens > 0:
+            absorb_in_calls(model, model.new_state(), tokens[:args.warmup_tokens], args.chunk,
+                            args.score)
+        c0, w0 = time.process_time(), time.perf_counter()
+        state, _ = absorb_in_calls(model, model.new_state(), tokens, args.chunk, args.score)
+        cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+    print(f"infini-reference-time tokens={len(tokens)} segments={state.segments_absorbed}"
+          f" score={str(args.score).lower()} cpu_seconds={cpu:.6f} wall_seconds={wall:.6f}"
+          f" tokens_per_cpu_second={len(tokens) / cpu:.1f}"
+          f" tokens_per_wall_second={len(tokens) / wall:.1f}"
+          f" threads={torch.get_num_threads()} torch={torch.__version__}"
+          f" fingerprint={model.fingerprint}", flush=True)
+    return 0
+
+
+def cmd_absorb(args):
+    one_thread()
+    model = Model.load(args.checkpoint)
+    tokens = read_tokens(args.text, args.tokens)
+    with torch.inference_mode():
+        state, lp = absorb_in_calls(model, model.new_state(), tokens, args.chunk, args.score)
+    c = model.cfg
+    print(f"config {c.canonical()}\nfingerprint {model.fingerprint}")
+    print(f"{len(tokens)} tokens, {state.segments_absorbed} segments compressed,"
+          f" {len(state.open)} open")
+    for layer, (m, z) in enumerate(state.memories):
+        for head in range(c.heads):
+            print(f"layer {layer} head {head}: |M| {m[head].norm():.6g}  |z| {z[head].norm():.6g}")
+    if lp is not None:
+        known = lp[~torch.isnan(lp)]
+        print(f"bits per byte {-known.mean().item() / math.log(2):.4f} over {known.numel()} tokens")
+    return 0
+
+
+def cmd_check(args):
+    one_thread()
+    with open(os.path.join(args.case, "case.json"), encoding="utf-8") as f:
+        case = json.load(f)
+    if case.get("format") != CASE_FORMAT:
+        raise ValueError(f"{args.case}: not a reference case ({case.get('format')!r})")
+    checkpoint = args.checkpoint or os.path.join(args.case, case["checkpoint"])
+    model = Model.load(checkpoint)
+    if args.gated_write == "tokens":
+        model.gated_write = gated_write_tokens
+    c = model.cfg
+    problems = []
+    if model.fingerprint != case["fingerprint"]:
+        problems.append(f"fingerprint {model.fingerprint} is not the case's {case['fingerprint']}")
+    if c.canonical() != case["config"]:
+        problems.append(f"config {c.canonical()} is not the case's {case['config']}")
+    tokens = case["tokens"]
+    java_lp = case.get("logProbs")
+    with torch.inference_mode():
+        state, lp = model.absorb(model.new_state(), tokens, java_lp is not None)
+    js = case["state"]
+    counters = (state.tokens_absorbed, state.segments_absorbed)
+    if counters != (js["tokensAbsorbed"], js["segmentsAbsorbed"]):
+        problems.append(f"counters {state.tokens_absorbed}/{state.segments_absorbed} are not"
+                        f" {js['tokensAbsorbed']}/{js['segmentsAbsorbed']}")
+    if state.open != js["open"] or state.context != js["context"]:
+        problems.append("open segment or context differ")
+
+    print(f"config      {c.canonical()}\nfingerprint {model.fingerprint}")
+    print(f"case        {len(tokens)} tokens absorbed by Java in calls of {case['chunk']}, here in"
+          f" one call; {state.segments_absorbed} segments compressed; gated write:"
+          f" {args.gated_write}; tolerance {args.tolerance:g} of the largest |value|\n")
+    print("| layer | head | max abs diff M | largest abs M | relative | max abs diff z |"
+          " largest abs z | relative |\n|---:|---:|---:|---:|---:|---:|---:|---:|")
+    worst = {"m": (0.0, 0.0), "z": (0.0, 0.0), "logp": (0.0, 0.0)}
+    for jm in js["memories"]:
+        layer, head = jm["layer"], jm["head"]
+        m, z = state.memories[layer][0][head], state.memories[layer][1][head]
+        cells = []
+        for key, ours, theirs in (("m", m, jm["m"]), ("z", z, jm["z"])):
+            ref = torch.tensor(theirs, dtype=torch.float32).reshape(ours.shape)
+            diff, scale = (ours - ref).abs().max().item(), ref.abs().max().item()
+            rel = diff / scale if scale > 0 else diff
+            worst[key] = max(worst[key], (rel, diff))
+            cells += [f"{diff:.3g}", f"{scale:.4g}", f"{rel:.3g}"]
+            if rel > args.tolerance:
+                problems.append(f"layer {layer} head {head} {key.upper()}: relative diff {rel:.3g}")
+        print(f"| {layer} | {head} | " + " | ".join(cells) + " |")
+    if java_lp is not None:
+        ref = torch.tensor([math.nan if x is None else x for x in java_lp], dtype=torch.float32)
+        both = ~(torch.isnan(ref) | torch.isnan(lp))
+        if not torch.equal(torch.isnan(ref), torch.isnan(lp)):
+            problems.append("log-probs are NaN at different tokens")
+        diff = (lp[both] - ref[both]).abs().max().item() if both.any() else 0.0
+        scale = ref[both].abs().max().item() if both.any() else 0.0
+        rel = diff / scale if scale > 0 else diff
+        worst["logp"] = (rel, diff)
+        print(f"\nlog-probs of {int(both.sum())} tokens: max abs diff {diff:.3g} nats, largest"
+              f" |log p| {scale:.4g}, relative {rel:.3g}")
+        if rel > args.tolerance:
+            problems.append(f"log-probs: relative diff {rel:.3g}")
+    for p in problems:
+        print(f"MISMATCH: {p}")
+    ok = not problems
+    print(f"infini-reference-check ok={str(ok).lower()} tokens={len(tokens)}"
+          f" max_rel_m={worst['m'][0]:.3g} max_abs_m={worst['m'][1]:.3g}"
+          f" max_rel_z={worst['z'][0]:.3g} max_abs_z={worst['z'][1]:.3g}"
+          f" max_rel_logp={worst['logp'][0]:.3g} max_abs_logp={worst['logp'][1]:.3g}"
+          f" tolerance={args.tolerance:g} torch={torch.__version__}")
+    return 0 if ok else 1
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ck = sub.add_parser("check", help="compare with a case written by bin/infini bench --dump DIR")
+    ck.add_argument("case", help="the directory bench --dump wrote (case.json, checkpoint/)")
+    ck.add_argument("--checkpoint", help="checkpoint to load instead of the case's copy")
+    ck.add_argument("--tolerance", type=float, default=1e-4,
+                    help="largest allowed max |diff| / max |Java value|, per (layer, head) M and z"
+                         " and over the log-probs (default 1e-4)")
+    ck.add_argument("--gated-write", choices=["blocks", "tokens"], default="blocks",
+                    help="the GATED write in blocks of 32 (as the Java code) or token by token")
+    ck.set_defaults(run=cmd_check)
+
+    for name, fn, text in (("time", cmd_time, "absorb throughput per CPU second, one thread"),
+                           ("absorb", cmd_absorb, "absorb a text, print the memories' norms")):
+        s = sub.add_parser(name, help=text)
+        s.add_argument("--checkpoint", required=True, help="checkpoint directory")
+        s.add_argument("--text", required=True, help="a file; its bytes are the tokens")
+        s.add_argument("--tokens", type=int, default=65536 if name == "time" else None,
+                       help="tokens to absorb: the file's first bytes, repeated if it is shorter"
+                            + (" (default 65536)" if name == "time" else " (default: the file)"))
+        s.add_argument("--chunk", type=int, default=4096, help="tokens per absorb call (4096)")
+        s.add_argument("--score", action="store_true", help="also compute per-token log-probs")
+        if name == "time":
+            s.add_argument("--warmup-tokens", type=int, default=4096,
+                           help="tokens absorbed on a fresh stream before the timed run (4096)")
+        s.set_defaults(run=fn)
+
+    args = p.parse_args(argv)
+    try:
+        return args.run(args)
+    except (OSError, ValueError, KeyError) as e:
+        print(f"infini_reference.py: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
