@@ -9,7 +9,13 @@ import io.infinistreams.app.cli.ConfigCommand;
 import io.infinistreams.app.cli.DemoCommand;
 import io.infinistreams.app.cli.FeedCommand;
 import io.infinistreams.app.cli.RunCommand;
+import io.infinistreams.app.cli.SnapshotCommand;
 import io.infinistreams.app.cli.TailCommand;
+import io.infinistreams.app.runtime.KafkaClients;
+import java.io.IOException;
+import java.util.Locale;
+import java.util.Set;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.config.ConfigException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -33,12 +39,25 @@ import picocli.CommandLine.Spec;
       ChatCommand.class,
       DemoCommand.class,
       TailCommand.class,
+      SnapshotCommand.class,
       ConfigCommand.class
     })
 public final class Main implements Runnable {
 
   /** What {@code -V} prints, on the launcher and on every command. */
   public static final String VERSION = "infini-streams 0.1.0";
+
+  /**
+   * The client commands: they talk to Kafka only to send or read a few records, so the Kafka
+   * clients' own log lines (retries, metadata, disconnects) would bury their one-line answers.
+   */
+  static final Set<String> CLIENT_COMMANDS = Set.of("feed", "ask", "chat", "tail");
+
+  /**
+   * The slf4j-simple key of the Kafka clients' log level; {@link #main} sets it to {@code error}
+   * for the client commands unless the JVM was given a value.
+   */
+  static final String KAFKA_LOG_LEVEL = "org.slf4j.simpleLogger.log.org.apache.kafka";
 
   @Spec CommandSpec spec;
 
@@ -65,12 +84,33 @@ public final class Main implements Runnable {
             commandLine.getErr().flush();
             return 2;
           }
+          if (CLIENT_COMMANDS.contains(commandLine.getCommandName())
+              && (ex instanceof IOException || ex instanceof KafkaException)) {
+            // e.g. the broker went away while feed was sending: what failed, not a stack trace
+            commandLine.getErr().println("infini: " + KafkaClients.oneLine(ex));
+            commandLine.getErr().flush();
+            return 1;
+          }
           throw ex;
         });
     return cl;
   }
 
   public static void main(String[] args) {
-    System.exit(commandLine().execute(args));
+    // numbers read the same on every machine (1,805.3 tokens/s, not 1.805,3 under a German locale)
+    Locale.setDefault(Locale.ROOT);
+    CommandLine cl = commandLine();
+    cl.setExecutionStrategy(
+        parsed -> {
+          CommandLine.ParseResult sub = parsed.subcommand();
+          if (sub != null
+              && CLIENT_COMMANDS.contains(sub.commandSpec().name())
+              && System.getProperty(KAFKA_LOG_LEVEL) == null) {
+            // before the first Kafka client class asks for its logger
+            System.setProperty(KAFKA_LOG_LEVEL, "error");
+          }
+          return new CommandLine.RunLast().execute(parsed);
+        });
+    System.exit(cl.execute(args));
   }
 }

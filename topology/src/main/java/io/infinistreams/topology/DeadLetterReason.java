@@ -40,6 +40,12 @@ public enum DeadLetterReason {
   FINGERPRINT_MISMATCH,
   /** The stream's stored records do not fit the model's shapes, or are missing. */
   STATE_MISMATCH,
+  /**
+   * An IMPORT whose snapshot is missing, does not decode, does not match its checksum, or holds
+   * records that do not fit the model. A snapshot written by another model is {@link
+   * #FINGERPRINT_MISMATCH}.
+   */
+  INVALID_SNAPSHOT,
   /** The model rejected this event's input (IllegalArgumentException). */
   MODEL_ERROR,
   /**

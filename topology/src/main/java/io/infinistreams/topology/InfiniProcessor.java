@@ -300,9 +300,11 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     StoredSession session = sessions.get(streamId);
     SequencePolicy.check(session, event.getSeq());
     ModelGuard.check(event, session, fingerprint);
-    return event.getKind() == EventKind.RESET
-        ? reset(streamId, event, out)
-        : step(streamId, event, session, out, open);
+    return switch (event.getKind()) {
+      case RESET -> reset(streamId, event, out);
+      case IMPORT -> importSnapshot(streamId, event, out);
+      default -> step(streamId, event, session, out, open);
+    };
   }
 
   /** RESET: deletes the stream's memories; the session keeps only lastSeq (see docs). */
@@ -319,6 +321,102 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
         keys,
         Map.of(),
         StateCodec.toSession(fresh, event.getSeq(), fingerprint, context.currentSystemTimeMs()));
+  }
+
+  /**
+   * IMPORT: the event's snapshot replaces the stream's state (session and every head memory, the
+   * stored bytes exactly as exported); the session's lastSeq becomes the event's seq. Every record
+   * is checked against this model before anything is written.
+   */
+  private StateChange importSnapshot(String streamId, InputEvent event, OutputEvent.Builder out)
+      throws Rejected {
+    SessionSnapshots.Decoded d;
+    try {
+      d = SessionSnapshots.decode(event.getSnapshot() == null ? null : bytes(event.getSnapshot()));
+    } catch (IllegalArgumentException e) {
+      throw new Rejected(DeadLetterReason.INVALID_SNAPSHOT, e.getMessage());
+    }
+    String writer = d.snapshot().getModelFingerprint();
+    if (!fingerprint.equals(writer) || !fingerprint.equals(d.session().getModelFingerprint())) {
+      throw new Rejected(
+          DeadLetterReason.FINGERPRINT_MISMATCH,
+          "snapshot written by model " + writer + ", this model is " + fingerprint);
+    }
+    HeadMemory[] heads = new HeadMemory[config.layers() * config.heads()];
+    Map<MemoryKey, StoredHeadMemory> puts = new LinkedHashMap<>();
+    for (StoredHeadMemory h : d.memories()) {
+      int layer = h.getLayer();
+      int head = h.getHead();
+      if (layer < 0 || layer >= config.layers() || head < 0 || head >= config.heads()) {
+        throw new Rejected(
+            DeadLetterReason.INVALID_SNAPSHOT,
+            "snapshot holds memory of layer " + layer + " head " + head + ", outside the model");
+      }
+      if (!fingerprint.equals(h.getModelFingerprint())) {
+        throw new Rejected(
+            DeadLetterReason.FINGERPRINT_MISMATCH,
+            "snapshot's memory of layer "
+                + layer
+                + " head "
+                + head
+                + " written by model "
+                + h.getModelFingerprint());
+      }
+      int i = layer * config.heads() + head;
+      if (heads[i] != null) {
+        throw new Rejected(
+            DeadLetterReason.INVALID_SNAPSHOT,
+            "snapshot holds layer " + layer + " head " + head + " twice");
+      }
+      try {
+        heads[i] = StateCodec.fromStored(h);
+      } catch (IllegalArgumentException e) {
+        throw new Rejected(DeadLetterReason.INVALID_SNAPSHOT, e.getMessage());
+      }
+      if (heads[i].dKey() != config.dKey() || heads[i].dValue() != config.dValue()) {
+        throw new Rejected(
+            DeadLetterReason.INVALID_SNAPSHOT,
+            "snapshot's memory of layer " + layer + " head " + head + " has another shape");
+      }
+      puts.put(new MemoryKey(streamId, layer, head), h);
+    }
+    if (puts.size() != heads.length && (!puts.isEmpty() || d.session().getSegmentsAbsorbed() > 0)) {
+      throw new Rejected(
+          DeadLetterReason.INVALID_SNAPSHOT,
+          "snapshot holds " + puts.size() + " of the model's " + heads.length + " head memories");
+    }
+    for (int i = 0; i < heads.length; i++) {
+      if (heads[i] == null) {
+        heads[i] = HeadMemory.zero(config.dKey(), config.dValue());
+      }
+    }
+    StreamState state;
+    try {
+      state = StateCodec.toState(config, d.session(), Arrays.asList(heads));
+      StateCodec.checkTokens(config, d.session());
+    } catch (IllegalArgumentException e) {
+      throw new Rejected(DeadLetterReason.INVALID_SNAPSHOT, e.getMessage());
+    }
+    List<MemoryKey> deletes = new ArrayList<>();
+    for (KeyValue<MemoryKey, StoredHeadMemory> kv : MemoryKey.heads(memory, streamId)) {
+      if (!puts.containsKey(kv.key)) {
+        deletes.add(kv.key);
+      }
+    }
+    StoredSession session = StoredSession.newBuilder(d.session()).build();
+    session.setLastSeq(event.getSeq());
+    session.setLastAppliedMillis(context.currentSystemTimeMs());
+    out.setTokensThisEvent(0)
+        .setTokensTotal(state.tokensAbsorbed())
+        .setSegmentsTotal(state.segmentsAbsorbed());
+    return new StateChange(deletes, puts, session);
+  }
+
+  private static byte[] bytes(java.nio.ByteBuffer b) {
+    java.nio.ByteBuffer d = b.duplicate();
+    byte[] out = new byte[d.remaining()];
+    d.get(out);
+    return out;
   }
 
   /** APPEND or GENERATE: read state, run the model, compute what changed. */

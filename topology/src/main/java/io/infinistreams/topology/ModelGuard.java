@@ -7,8 +7,8 @@ import io.infinistreams.schemas.StoredSession;
 /**
  * Which model may apply an event: the event's pin ({@code modelFingerprint}, a hex prefix of at
  * least {@value #MIN_PIN_HEX} digits) must match the serving model, and a stream whose session was
- * written by another model is continued by no event, RESET included, unless it is a RESET pinned to
- * the serving model (the explicit way to move a stream to a new model).
+ * written by another model is continued by no event, RESET included, unless it is a RESET or an
+ * IMPORT pinned to the serving model (the explicit ways to move a stream to a new model).
  */
 final class ModelGuard {
   static final int MIN_PIN_HEX = 12;
@@ -25,7 +25,8 @@ final class ModelGuard {
     if (session == null || fingerprint.equals(session.getModelFingerprint())) {
       return;
     }
-    if (event.getKind() == EventKind.RESET && pin != null) {
+    if ((event.getKind() == EventKind.RESET || event.getKind() == EventKind.IMPORT)
+        && pin != null) {
       return;
     }
     throw new Rejected(

@@ -93,6 +93,31 @@ final class StateCodec {
         session.getSegmentsAbsorbed());
   }
 
+  /**
+   * Checks that the session's open and context tokens are in the model's vocabulary and the open
+   * segment is not longer than a segment (a session from outside the processor: an import).
+   *
+   * @throws IllegalArgumentException if not
+   */
+  static void checkTokens(ModelConfig config, StoredSession session) {
+    if (session.getOpenTokens().size() > config.segmentLength()) {
+      throw new IllegalArgumentException(
+          "open segment of "
+              + session.getOpenTokens().size()
+              + " tokens, longer than a segment ("
+              + config.segmentLength()
+              + ")");
+    }
+    for (List<Integer> tokens : List.of(session.getOpenTokens(), session.getContextTokens())) {
+      for (int t : tokens) {
+        if (t < 0 || t >= config.vocabSize()) {
+          throw new IllegalArgumentException(
+              "token " + t + " outside the vocabulary of " + config.vocabSize());
+        }
+      }
+    }
+  }
+
   private static List<Integer> toList(int[] tokens) {
     List<Integer> list = new ArrayList<>(tokens.length);
     for (int t : tokens) {

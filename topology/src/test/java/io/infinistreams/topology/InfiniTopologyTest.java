@@ -33,7 +33,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.TreeMap;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.apache.avro.Schema;
@@ -171,23 +170,7 @@ class InfiniTopologyTest {
 
   /** Every store entry as hex(key bytes) -> hex(value bytes), both stores. */
   private Map<String, String> snapshot() {
-    Map<String, String> all = new TreeMap<>();
-    HexFormat hex = HexFormat.of();
-    try (KeyValueIterator<String, StoredSession> it = sessions.all()) {
-      it.forEachRemaining(
-          kv ->
-              all.put(
-                  "s:" + kv.key,
-                  hex.formatHex(InfiniTopology.SESSION_SERDE.serialize("t", kv.value))));
-    }
-    try (KeyValueIterator<MemoryKey, StoredHeadMemory> it = memory.all()) {
-      it.forEachRemaining(
-          kv ->
-              all.put(
-                  "m:" + hex.formatHex(kv.key.toBytes()),
-                  hex.formatHex(InfiniTopology.HEAD_MEMORY_SERDE.serialize("t", kv.value))));
-    }
-    return all;
+    return TopologyHarness.records(driver, SETTINGS);
   }
 
   /** The state the stores hold for {@code streamId}. */

@@ -11,8 +11,6 @@ import io.infinistreams.schemas.Generation;
 import io.infinistreams.schemas.InputEvent;
 import io.infinistreams.schemas.OutputEvent;
 import io.infinistreams.schemas.PromptFormat;
-import io.infinistreams.schemas.StoredHeadMemory;
-import io.infinistreams.schemas.StoredSession;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,7 +20,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.TreeMap;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -32,8 +29,6 @@ import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyDescription;
 import org.apache.kafka.streams.TopologyTestDriver;
-import org.apache.kafka.streams.state.KeyValueIterator;
-import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -206,27 +201,7 @@ class InputRepartitionTest {
   }
 
   private static Map<String, String> stores(TopologyTestDriver driver, TopologySettings settings) {
-    Map<String, String> all = new TreeMap<>();
-    HexFormat hex = HexFormat.of();
-    KeyValueStore<String, StoredSession> sessions =
-        driver.getKeyValueStore(settings.sessionsStore());
-    KeyValueStore<MemoryKey, StoredHeadMemory> memory =
-        driver.getKeyValueStore(settings.memoryStore());
-    try (KeyValueIterator<String, StoredSession> it = sessions.all()) {
-      it.forEachRemaining(
-          kv ->
-              all.put(
-                  "s:" + kv.key,
-                  hex.formatHex(InfiniTopology.SESSION_SERDE.serialize("t", kv.value))));
-    }
-    try (KeyValueIterator<MemoryKey, StoredHeadMemory> it = memory.all()) {
-      it.forEachRemaining(
-          kv ->
-              all.put(
-                  "m:" + hex.formatHex(kv.key.toBytes()),
-                  hex.formatHex(InfiniTopology.HEAD_MEMORY_SERDE.serialize("t", kv.value))));
-    }
-    return all;
+    return TopologyHarness.records(driver, settings);
   }
 
   private static byte[] bytes(String s) {

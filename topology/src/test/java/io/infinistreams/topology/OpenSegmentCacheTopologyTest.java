@@ -10,28 +10,14 @@ import io.infinistreams.schemas.Generation;
 import io.infinistreams.schemas.InputEvent;
 import io.infinistreams.schemas.OutputEvent;
 import io.infinistreams.schemas.PromptFormat;
-import io.infinistreams.schemas.StoredHeadMemory;
-import io.infinistreams.schemas.StoredSession;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.TestInputTopic;
-import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
-import org.apache.kafka.streams.state.KeyValueIterator;
-import org.apache.kafka.streams.state.KeyValueStore;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -139,14 +125,11 @@ class OpenSegmentCacheTopologyTest {
   }
 
   private static InputEvent event(long seq, EventKind kind, String text, Generation g) {
-    return InputEvent.newBuilder()
-        .setSeq(seq)
-        .setKind(kind)
-        .setText(text)
-        .setGeneration(g != null ? g : new Generation(0, 0f, 0L, PromptFormat.RAW))
-        .setEventTime(T0)
-        .setMetadata(Map.of())
-        .build();
+    InputEvent e = TopologyHarness.event(seq, kind, text);
+    if (g != null) {
+      e.setGeneration(g);
+    }
+    return e;
   }
 
   private Run run(
@@ -163,54 +146,14 @@ class OpenSegmentCacheTopologyTest {
             bytes.accumulateAndGet(b, Math::max);
           }
         };
-    Properties props = StreamsProps.forModel(model.config(), settings);
-    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "infini-cache-test");
-    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.resolve(name).toString());
-    try (TopologyTestDriver driver =
-        new TopologyTestDriver(InfiniTopology.build(settings, model, metrics), props, T0)) {
-      TestInputTopic<byte[], byte[]> input =
-          driver.createInputTopic(
-              settings.inputTopic(),
-              new ByteArraySerializer(),
-              new ByteArraySerializer(),
-              T0,
-              Duration.ofMillis(1));
-      TestOutputTopic<String, OutputEvent> output =
-          driver.createOutputTopic(
-              settings.outputTopic(),
-              InfiniTopology.KEY_SERDE.deserializer(),
-              InfiniTopology.OUTPUT_SERDE.deserializer());
-      TestOutputTopic<byte[], byte[]> deadLetters =
-          driver.createOutputTopic(
-              settings.deadLetterTopic(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    try (TopologyHarness t =
+        new TopologyHarness(settings, model, metrics, stateDir.resolve(name))) {
       for (Map.Entry<String, InputEvent> e : events) {
-        input.pipeInput(
-            e.getKey().getBytes(StandardCharsets.UTF_8),
-            InfiniTopology.INPUT_SERDE.serialize("t", e.getValue()));
+        t.send(e.getKey(), e.getValue());
       }
-      List<OutputEvent> outputs = output.readValuesToList();
-      int dead = deadLetters.readValuesToList().size();
-      Map<String, String> stores = new TreeMap<>();
-      HexFormat hex = HexFormat.of();
-      KeyValueStore<String, StoredSession> sessions =
-          driver.getKeyValueStore(settings.sessionsStore());
-      try (KeyValueIterator<String, StoredSession> it = sessions.all()) {
-        it.forEachRemaining(
-            kv ->
-                stores.put(
-                    "s:" + kv.key,
-                    hex.formatHex(InfiniTopology.SESSION_SERDE.serialize("t", kv.value))));
-      }
-      KeyValueStore<MemoryKey, StoredHeadMemory> memory =
-          driver.getKeyValueStore(settings.memoryStore());
-      try (KeyValueIterator<MemoryKey, StoredHeadMemory> it = memory.all()) {
-        it.forEachRemaining(
-            kv ->
-                stores.put(
-                    "m:" + hex.formatHex(kv.key.toBytes()),
-                    hex.formatHex(InfiniTopology.HEAD_MEMORY_SERDE.serialize("t", kv.value))));
-      }
+      List<OutputEvent> outputs = t.output.readValuesToList();
+      int dead = t.deadLetters.readValuesToList().size();
+      Map<String, String> stores = t.records();
       return new Run(
           outputs, dead, stores, new long[] {reused.get(), recomputed.get(), bytes.get()});
     }

@@ -13,8 +13,6 @@ import io.infinistreams.schemas.Generation;
 import io.infinistreams.schemas.InputEvent;
 import io.infinistreams.schemas.OutputEvent;
 import io.infinistreams.schemas.PromptFormat;
-import io.infinistreams.schemas.StoredHeadMemory;
-import io.infinistreams.schemas.StoredSession;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,12 +21,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
-import java.util.TreeMap;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -36,8 +32,6 @@ import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
-import org.apache.kafka.streams.state.KeyValueIterator;
-import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -326,27 +320,7 @@ class ProcessorFuzzTest {
 
     /** Every entry of both stores, as hex of their serialized keys and values. */
     Map<String, String> snapshot() {
-      KeyValueStore<String, StoredSession> sessions =
-          driver.getKeyValueStore(SETTINGS.sessionsStore());
-      KeyValueStore<MemoryKey, StoredHeadMemory> memory =
-          driver.getKeyValueStore(SETTINGS.memoryStore());
-      HexFormat hex = HexFormat.of();
-      Map<String, String> all = new TreeMap<>();
-      try (KeyValueIterator<String, StoredSession> it = sessions.all()) {
-        it.forEachRemaining(
-            kv ->
-                all.put(
-                    "session " + kv.key,
-                    hex.formatHex(InfiniTopology.SESSION_SERDE.serialize("t", kv.value))));
-      }
-      try (KeyValueIterator<MemoryKey, StoredHeadMemory> it = memory.all()) {
-        it.forEachRemaining(
-            kv ->
-                all.put(
-                    "memory " + hex.formatHex(kv.key.toBytes()),
-                    hex.formatHex(InfiniTopology.HEAD_MEMORY_SERDE.serialize("t", kv.value))));
-      }
-      return all;
+      return TopologyHarness.records(driver, SETTINGS);
     }
 
     @Override

@@ -8,24 +8,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.schemas.EventKind;
-import io.infinistreams.schemas.Generation;
-import io.infinistreams.schemas.InputEvent;
 import io.infinistreams.schemas.OutputEvent;
-import io.infinistreams.schemas.PromptFormat;
 import io.infinistreams.schemas.StoredHeadMemory;
 import io.infinistreams.schemas.StoredSession;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.state.KeyValueStore;
@@ -39,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** {@code sessionTtlMillis}: idle streams are removed by the sweep, active ones are kept. */
 class SessionTtlTest {
-  private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+  private static final Instant T0 = TopologyHarness.T0;
   private static final Duration TTL = Duration.ofHours(1);
   private static final TopologySettings SETTINGS =
       TopologySettings.defaults().withMaxEventTextBytes(256).withSessionTtlMillis(TTL.toMillis());
@@ -48,8 +39,8 @@ class SessionTtlTest {
 
   @TempDir Path stateDir;
 
+  private TopologyHarness t;
   private TopologyTestDriver driver;
-  private TestInputTopic<byte[], byte[]> input;
   private TestOutputTopic<String, OutputEvent> output;
   private TestOutputTopic<byte[], byte[]> deadLetters;
   private KeyValueStore<String, StoredSession> sessions;
@@ -68,10 +59,6 @@ class SessionTtlTest {
 
   @BeforeEach
   void startDriver() {
-    Properties props = StreamsProps.forModel(model.config(), SETTINGS);
-    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "infini-ttl-test");
-    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
     ProcessorMetrics metrics =
         new ProcessorMetrics() {
           @Override
@@ -79,43 +66,21 @@ class SessionTtlTest {
             expired.addAndGet(count);
           }
         };
-    driver = new TopologyTestDriver(InfiniTopology.build(SETTINGS, model, metrics), props, T0);
-    input =
-        driver.createInputTopic(
-            SETTINGS.inputTopic(),
-            new ByteArraySerializer(),
-            new ByteArraySerializer(),
-            T0,
-            Duration.ofMillis(1));
-    output =
-        driver.createOutputTopic(
-            SETTINGS.outputTopic(),
-            InfiniTopology.KEY_SERDE.deserializer(),
-            InfiniTopology.OUTPUT_SERDE.deserializer());
-    deadLetters =
-        driver.createOutputTopic(
-            SETTINGS.deadLetterTopic(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
-    sessions = driver.getKeyValueStore(SETTINGS.sessionsStore());
-    memory = driver.getKeyValueStore(SETTINGS.memoryStore());
+    t = new TopologyHarness(SETTINGS, model, metrics, stateDir);
+    driver = t.driver;
+    output = t.output;
+    deadLetters = t.deadLetters;
+    sessions = t.sessions;
+    memory = t.memory;
   }
 
   @AfterEach
   void closeDriver() {
-    driver.close();
+    t.close();
   }
 
   private void append(String key, long seq, String text) {
-    InputEvent e =
-        InputEvent.newBuilder()
-            .setSeq(seq)
-            .setKind(EventKind.APPEND)
-            .setText(text)
-            .setGeneration(new Generation(0, 0f, 0L, PromptFormat.RAW))
-            .setEventTime(T0)
-            .setMetadata(Map.of())
-            .build();
-    input.pipeInput(
-        key.getBytes(StandardCharsets.UTF_8), InfiniTopology.INPUT_SERDE.serialize("t", e));
+    t.send(key, TopologyHarness.event(seq, EventKind.APPEND, text));
   }
 
   private int heads(String key) {

@@ -42,6 +42,8 @@ public final class TrainMain implements Runnable {
     // numbers in logs, manifests and results pages read the same on every machine (6.048, not
     // 6,048 under a German locale)
     Locale.setDefault(Locale.ROOT);
+    // eval draws its heatmaps with AWT: no display needed, none opened
+    System.setProperty("java.awt.headless", "true");
     System.exit(commandLine().execute(args));
   }
 }

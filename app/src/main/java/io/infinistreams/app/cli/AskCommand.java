@@ -7,6 +7,7 @@ import io.infinistreams.schemas.OutputEvent;
 import io.infinistreams.schemas.PromptFormat;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
@@ -84,8 +85,13 @@ public final class AskCommand implements Callable<Integer> {
       out.println(reply.getGeneratedText() == null ? "" : reply.getGeneratedText());
       out.flush();
       err.printf(
+          Locale.ROOT,
           "[stream '%s' seq %d: %,d tokens in context, %,d segments in memory, %.1f ms]%n",
-          key, s, reply.getTokensTotal(), reply.getSegmentsTotal(), reply.getLatencyMicros() / 1e3);
+          key,
+          s,
+          reply.getTokensTotal(),
+          reply.getSegmentsTotal(),
+          reply.getLatencyMicros() / 1e3);
       err.flush();
     }
     return 0;

@@ -1,7 +1,7 @@
 package io.infinistreams.app.cli;
 
 import io.infinistreams.app.client.DocumentFeeder;
-import io.infinistreams.app.client.ProgressBar;
+import io.infinistreams.app.client.Progress;
 import io.infinistreams.app.client.StreamClient;
 import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.app.runtime.BrokerAddress;
@@ -13,6 +13,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
@@ -92,25 +93,29 @@ public final class FeedCommand implements Callable<Integer> {
     try (StreamClient client = StreamClient.connect(config, BrokerAddress.forClient(config), key);
         InputStream in = stdin ? System.in : new BufferedInputStream(Files.newInputStream(path))) {
       long first = startSeq != null ? startSeq : opsOptions.lastSeq(config, client, err) + 1;
-      ProgressBar bar = ProgressBar.onTerminal(err, total, ProgressBar.Unit.BYTES);
       long t0 = System.nanoTime();
       DocumentFeeder.Fed fed;
-      try {
+      try (Progress bar = Progress.start("feed", total, Progress.Unit.BYTES, err)) {
         fed = DocumentFeeder.feed(client, in, chunk, first, bar::update);
       } catch (CharacterCodingException e) {
         throw new CliException(file + ": " + e.getMessage() + " (the events before it were sent)");
       }
-      bar.finish();
       double seconds = (System.nanoTime() - t0) / 1e9;
       out.printf(
+          Locale.ROOT,
           "fed %,d bytes to stream '%s' as %,d APPEND events (seq %d..%d) in %.1f s%n",
-          fed.bytes(), key, fed.events(), fed.firstSeq(), fed.lastSeq(), seconds);
+          fed.bytes(),
+          key,
+          fed.events(),
+          fed.firstSeq(),
+          fed.lastSeq(),
+          seconds);
       out.flush();
       if (await && fed.events() > 0) {
-        ProgressBar absorbing = ProgressBar.onTerminal(err, fed.bytes(), ProgressBar.Unit.TOKENS);
         long[] absorbed = {0};
         OutputEvent last;
-        try {
+        try (Progress absorbing =
+            Progress.start("absorb", fed.bytes(), Progress.Unit.TOKENS, err)) {
           last =
               client.awaitOutput(
                   fed.lastSeq(),
@@ -137,10 +142,12 @@ public final class FeedCommand implements Callable<Integer> {
                           + expected
                       : ""));
         }
-        absorbing.finish();
         out.printf(
+            Locale.ROOT,
             "absorbed: stream '%s' holds %,d tokens, %,d segments in memory%n",
-            key, last.getTokensTotal(), last.getSegmentsTotal());
+            key,
+            last.getTokensTotal(),
+            last.getSegmentsTotal());
         out.flush();
       }
     }

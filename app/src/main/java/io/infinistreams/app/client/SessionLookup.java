@@ -120,6 +120,39 @@ public final class SessionLookup {
     }
   }
 
+  /**
+   * The snapshot of stream {@code key} ({@code GET <ops-url>/sessions/<key>/snapshot}): a
+   * SessionSnapshot's single-object encoding, or null if the application has no session with that
+   * key.
+   *
+   * @throws UnavailableException if the server cannot be reached or does not answer 200 or 404
+   */
+  public byte[] snapshot(String key) throws UnavailableException, InterruptedException {
+    URI uri = URI.create(base + "/sessions/" + KeyRouting.encodeKey(key) + "/snapshot");
+    HttpRequest request = HttpRequest.newBuilder(uri).timeout(REQUEST_TIMEOUT).GET().build();
+    long deadline = System.nanoTime() + retryFor.toNanos();
+    while (true) {
+      HttpResponse<byte[]> response;
+      try {
+        response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+      } catch (IOException e) {
+        throw new UnavailableException(url() + " is unreachable (" + e + ")", e);
+      }
+      int status = response.statusCode();
+      if (status == 404) {
+        return null;
+      }
+      if (status == 200) {
+        return response.body();
+      }
+      String body = new String(response.body(), StandardCharsets.UTF_8);
+      if (status != 503 || System.nanoTime() - deadline > 0) {
+        throw new UnavailableException(uri + " answered " + status + ": " + abbreviate(body), null);
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200)); // back off before asking again
+    }
+  }
+
   private static String abbreviate(String body) {
     String oneLine = body == null ? "" : body.replaceAll("\\s+", " ").strip();
     return oneLine.length() > 200 ? oneLine.substring(0, 200) + "..." : oneLine;

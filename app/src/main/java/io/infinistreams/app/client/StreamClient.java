@@ -1,5 +1,6 @@
 package io.infinistreams.app.client;
 
+import io.infinistreams.app.cli.CliException;
 import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.app.runtime.KafkaClients;
 import io.infinistreams.app.runtime.Topics;
@@ -12,6 +13,7 @@ import io.infinistreams.schemas.serde.AvroSerde;
 import io.infinistreams.schemas.serde.AvroSerdes;
 import io.infinistreams.topology.DeadLetterReason;
 import io.infinistreams.topology.InfiniTopology;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -171,6 +173,22 @@ public final class StreamClient implements AutoCloseable {
         InputEvent.newBuilder()
             .setSeq(seq)
             .setKind(EventKind.RESET)
+            .setEventTime(Instant.ofEpochMilli(clockMillis.getAsLong()))
+            .build());
+  }
+
+  /**
+   * Sends an IMPORT: the processor replaces the stream's state by {@code snapshot} (a
+   * SessionSnapshot's encoding). {@code pin}, if not null, pins the event to that model (needed to
+   * import over a stream another model wrote).
+   */
+  public Future<RecordMetadata> importSnapshot(long seq, byte[] snapshot, String pin) {
+    return send(
+        InputEvent.newBuilder()
+            .setSeq(seq)
+            .setKind(EventKind.IMPORT)
+            .setSnapshot(ByteBuffer.wrap(snapshot))
+            .setModelFingerprint(pin)
             .setEventTime(Instant.ofEpochMilli(clockMillis.getAsLong()))
             .build());
   }
@@ -500,8 +518,11 @@ public final class StreamClient implements AutoCloseable {
   private static int partitionOf(KafkaConsumer<?, ?> consumer, String key, String topic) {
     List<PartitionInfo> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30));
     if (partitions == null || partitions.isEmpty()) {
-      throw new IllegalStateException(
-          "topic " + topic + " does not exist; start `infini run` first");
+      throw new CliException(
+          "topic "
+              + topic
+              + " does not exist: `infini run` creates the application's topics (check the "
+              + "topic.* keys)");
     }
     byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
     return Utils.toPositive(Utils.murmur2(bytes)) % partitions.size();

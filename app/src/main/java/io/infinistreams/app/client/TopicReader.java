@@ -9,13 +9,21 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.DescribeTopicsOptions;
+import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.TopicPartitionInfo;
+import org.apache.kafka.common.errors.InvalidTopicException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
@@ -37,6 +45,9 @@ public final class TopicReader implements AutoCloseable {
   /** Without {@code follow}: how long reading may make no progress before it fails. */
   private static final Duration STALL = Duration.ofSeconds(60);
 
+  /** How long the brokers may take to describe the topic. */
+  static final Duration DESCRIBE_TIMEOUT = Duration.ofSeconds(10);
+
   private final String topic;
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final List<TopicPartition> partitions = new ArrayList<>();
@@ -46,11 +57,13 @@ public final class TopicReader implements AutoCloseable {
    * A reader of {@code topic}, which must exist; positioned at the beginning of every partition
    * ({@code fromBeginning}) or at its end.
    *
-   * @throws CliException if the topic does not exist
+   * @throws CliException if the topic does not exist, at once (the brokers' answer, not a wait for
+   *     metadata), or the brokers do not describe it within {@link #DESCRIBE_TIMEOUT}
    */
   public TopicReader(
       AppConfig config, String bootstrapServers, String topic, boolean fromBeginning) {
     this.topic = topic;
+    partitions.addAll(partitionsOf(config, bootstrapServers, topic));
     Properties c = KafkaClients.properties(config, bootstrapServers);
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -59,14 +72,6 @@ public final class TopicReader implements AutoCloseable {
     this.consumer =
         new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     try {
-      List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(30));
-      if (infos == null || infos.isEmpty()) {
-        throw new CliException("topic " + topic + " does not exist; start `infini run` first");
-      }
-      for (PartitionInfo p : infos) {
-        partitions.add(new TopicPartition(topic, p.partition()));
-      }
-      partitions.sort((a, b) -> Integer.compare(a.partition(), b.partition()));
       consumer.assign(partitions);
       this.ends = new HashMap<>(consumer.endOffsets(partitions));
       if (fromBeginning) {
@@ -78,6 +83,56 @@ public final class TopicReader implements AutoCloseable {
     } catch (RuntimeException e) {
       consumer.close(Duration.ZERO);
       throw e;
+    }
+  }
+
+  /** The partitions of {@code topic} in order, as the brokers describe it to an admin client. */
+  private static List<TopicPartition> partitionsOf(
+      AppConfig config, String bootstrapServers, String topic) {
+    int ms = (int) DESCRIBE_TIMEOUT.toMillis();
+    Admin admin = KafkaClients.admin(config, bootstrapServers, "infini-tail-" + topic);
+    try {
+      TopicDescription d =
+          admin
+              .describeTopics(List.of(topic), new DescribeTopicsOptions().timeoutMs(ms))
+              .topicNameValues()
+              .get(topic)
+              .get(ms + 2000L, TimeUnit.MILLISECONDS);
+      List<TopicPartition> found = new ArrayList<>();
+      for (TopicPartitionInfo p : d.partitions()) {
+        found.add(new TopicPartition(topic, p.partition()));
+      }
+      found.sort((a, b) -> Integer.compare(a.partition(), b.partition()));
+      return found;
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof UnknownTopicOrPartitionException) {
+        throw new CliException(
+            "topic "
+                + topic
+                + " does not exist at "
+                + bootstrapServers
+                + ": `infini run` creates the application's topics (check --topic and the "
+                + "topic.* keys)");
+      }
+      if (cause instanceof InvalidTopicException) {
+        throw new CliException("'" + topic + "' is not a valid topic name");
+      }
+      throw new CliException("cannot describe topic " + topic + ": " + KafkaClients.oneLine(cause));
+    } catch (TimeoutException e) {
+      throw new CliException(
+          "the brokers at "
+              + bootstrapServers
+              + " did not describe topic "
+              + topic
+              + " within "
+              + DESCRIBE_TIMEOUT.toSeconds()
+              + " s");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CliException("interrupted while describing topic " + topic);
+    } finally {
+      admin.close(Duration.ZERO);
     }
   }
 

@@ -108,7 +108,8 @@ public final class InfiniMetrics implements ProcessorMetrics, AutoCloseable {
         Counter.builder("infini.segments.compressed")
             .description("Full segments written into streams' compressive memories")
             .register(registry);
-    for (EventKind kind : List.of(EventKind.APPEND, EventKind.GENERATE, EventKind.RESET)) {
+    for (EventKind kind :
+        List.of(EventKind.APPEND, EventKind.GENERATE, EventKind.RESET, EventKind.IMPORT)) {
       String k = kind.name();
       applied.put(
           kind,

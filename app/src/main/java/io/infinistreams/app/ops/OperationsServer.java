@@ -45,6 +45,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code GET /health/live}: 200 unless the streams instance failed or is shutting down.
  *   <li>{@code GET /health/ready}: 200 only while it is RUNNING, else 503.
  *   <li>{@code GET /sessions?limit=N&after=KEY}: keys of the streams this instance hosts.
+ *   <li>{@code GET /sessions/{key}/snapshot}: the stream's whole state as a {@code SessionSnapshot}
+ *       (Avro), to import under this or another key with an IMPORT event; routed as below.
  *   <li>{@code GET /sessions/{key}}: one stream's stored state, from whichever instance owns the
  *       key: another instance's answer is fetched and relayed (proxied), never redirected.
  * </ul>
@@ -68,6 +70,11 @@ public final class OperationsServer implements AutoCloseable {
   public static final int MAX_PAGE = 1000;
 
   private static final String SESSIONS_PREFIX = "/sessions/";
+  private static final String SNAPSHOT_SUFFIX = "/snapshot";
+
+  /** Media type of an exported {@code SessionSnapshot} (Avro single-object encoding). */
+  public static final String SNAPSHOT_MEDIA_TYPE = "application/vnd.infini-streams.snapshot+avro";
+
   private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
   private static final Duration PROXY_TIMEOUT = Duration.ofSeconds(30);
 
@@ -120,6 +127,7 @@ public final class OperationsServer implements AutoCloseable {
               config.routes.get("/health/ready", this::ready);
               config.routes.get("/sessions", this::listSessions);
               config.routes.get("/sessions/{key}", this::getSession);
+              config.routes.get("/sessions/{key}" + SNAPSHOT_SUFFIX, this::getSnapshot);
               config.routes.exception(
                   HttpResponseException.class,
                   (e, ctx) -> error(ctx, e.getStatus(), e.getMessage()));
@@ -326,8 +334,29 @@ public final class OperationsServer implements AutoCloseable {
 
   private void getSession(Context ctx) throws InterruptedException {
     SessionQueries q = requireStreams();
+    routeKey(ctx, "", (key, partition) -> local(ctx, q, key, partition));
+  }
+
+  private void getSnapshot(Context ctx) throws InterruptedException {
+    SessionQueries q = requireStreams();
+    routeKey(ctx, SNAPSHOT_SUFFIX, (key, partition) -> localSnapshot(ctx, q, key, partition));
+  }
+
+  /** What answers a request for a key this instance owns. */
+  private interface LocalAnswer {
+    void answer(String key, int partition);
+  }
+
+  /**
+   * Answers {@code GET /sessions/{key}<suffix>} here if this instance owns the key, else relays the
+   * owner's answer.
+   */
+  private void routeKey(Context ctx, String suffix, LocalAnswer local) throws InterruptedException {
     String uri = ctx.req().getRequestURI();
     String raw = uri.startsWith(SESSIONS_PREFIX) ? uri.substring(SESSIONS_PREFIX.length()) : "";
+    if (!suffix.isEmpty() && raw.endsWith(suffix)) {
+      raw = raw.substring(0, raw.length() - suffix.length());
+    }
     String key;
     try {
       key = KeyRouting.decodeKey(raw);
@@ -347,8 +376,8 @@ public final class OperationsServer implements AutoCloseable {
     }
     KeyRouting.Route route = KeyRouting.decide(metadata, advertised, forwardedBy != null);
     switch (route.kind()) {
-      case LOCAL -> local(ctx, q, key, route.partition());
-      case REMOTE -> proxy(ctx, key, route.owner());
+      case LOCAL -> local.answer(key, route.partition());
+      case REMOTE -> proxy(ctx, key, suffix, route.owner());
       case UNAVAILABLE ->
           throw unavailable("no instance owns the key's partition right now (rebalancing)");
       case MISROUTED ->
@@ -361,6 +390,22 @@ public final class OperationsServer implements AutoCloseable {
                   + route.owner().port()
                   + "; ask again");
     }
+  }
+
+  private void localSnapshot(Context ctx, SessionQueries q, String key, int partition) {
+    byte[] snapshot;
+    try {
+      snapshot = q.snapshot(key, partition);
+    } catch (InvalidStateStoreException e) {
+      throw unavailable(
+          "partition " + partition + " is not queryable right now (" + e.getMessage() + ")");
+    }
+    ctx.header(SERVED_BY_HEADER, applicationServer());
+    if (snapshot == null) {
+      throw new HttpResponseException(404, "no session with key '" + key + "'");
+    }
+    ctx.contentType(SNAPSHOT_MEDIA_TYPE);
+    ctx.result(snapshot);
   }
 
   private void local(Context ctx, SessionQueries q, String key, int partition) {
@@ -379,15 +424,17 @@ public final class OperationsServer implements AutoCloseable {
     ctx.json(session);
   }
 
-  /** Fetches the owner's answer and relays it: status, JSON body, served-by header. */
-  private void proxy(Context ctx, String key, HostInfo owner) throws InterruptedException {
+  /** Fetches the owner's answer and relays it: status, body, content type, served-by header. */
+  private void proxy(Context ctx, String key, String suffix, HostInfo owner)
+      throws InterruptedException {
     URI target =
-        URI.create(KeyRouting.baseUrl(owner) + SESSIONS_PREFIX + KeyRouting.encodeKey(key));
+        URI.create(
+            KeyRouting.baseUrl(owner) + SESSIONS_PREFIX + KeyRouting.encodeKey(key) + suffix);
     HttpRequest request =
         HttpRequest.newBuilder(target)
             .timeout(PROXY_TIMEOUT)
             .header(FORWARDED_HEADER, applicationServer())
-            .header("Accept", "application/json")
+            .header("Accept", suffix.isEmpty() ? "application/json" : SNAPSHOT_MEDIA_TYPE)
             .GET()
             .build();
     HttpResponse<byte[]> response;

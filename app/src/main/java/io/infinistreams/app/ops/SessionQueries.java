@@ -1,9 +1,11 @@
 package io.infinistreams.app.ops;
 
+import io.infinistreams.schemas.SessionSnapshot;
 import io.infinistreams.schemas.StoredHeadMemory;
 import io.infinistreams.schemas.StoredSession;
 import io.infinistreams.topology.InfiniTopology;
 import io.infinistreams.topology.MemoryKey;
+import io.infinistreams.topology.SessionSnapshots;
 import io.infinistreams.topology.TopologySettings;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -151,6 +153,22 @@ final class SessionQueries {
             : Instant.ofEpochMilli(session.getLastAppliedMillis()).toString());
     out.put("memory", heads);
     return out;
+  }
+
+  /**
+   * The snapshot of stream {@code key} in partition {@code partition} ({@link SessionSnapshots}),
+   * encoded, or null if this instance has no session for it.
+   */
+  byte[] snapshot(String key, int partition) {
+    ReadOnlyKeyValueStore<MemoryKey, StoredHeadMemory> memory =
+        streams.store(
+            StoreQueryParameters.fromNameAndType(
+                    settings.memoryStore(),
+                    QueryableStoreTypes.<MemoryKey, StoredHeadMemory>keyValueStore())
+                .withPartition(partition));
+    SessionSnapshot snapshot =
+        SessionSnapshots.export(key, sessions(partition), memory, Instant.now());
+    return snapshot == null ? null : SessionSnapshots.encode(snapshot);
   }
 
   private ReadOnlyKeyValueStore<String, StoredSession> sessions(int partition) {

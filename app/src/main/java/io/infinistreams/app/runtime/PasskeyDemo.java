@@ -1,7 +1,7 @@
 package io.infinistreams.app.runtime;
 
 import io.infinistreams.app.client.DocumentFeeder;
-import io.infinistreams.app.client.ProgressBar;
+import io.infinistreams.app.client.Progress;
 import io.infinistreams.app.client.StreamClient;
 import io.infinistreams.model.ByteTokenizer;
 import io.infinistreams.model.GenerateResult;
@@ -137,24 +137,25 @@ public final class PasskeyDemo {
           StreamClient.generation(params.maxNewTokens(), 0f, 0L, PromptFormat.RAW));
       client.flush();
 
-      ProgressBar bar = ProgressBar.onTerminal(err, text.length, ProgressBar.Unit.TOKENS);
       long[] absorbed = {0};
       long[] absorbEnd = {0};
-      OutputEvent reply =
-          client.awaitOutput(
-              askSeq,
-              params.timeout(),
-              out -> {
-                if (out.getKind() == EventKind.APPEND && out.getSeq() >= firstSeq) {
-                  absorbed[0] += out.getTokensThisEvent();
-                  bar.update(absorbed[0]);
-                  if (out.getSeq() == fed.lastSeq()) {
-                    absorbEnd[0] = System.nanoTime();
+      OutputEvent reply;
+      try (Progress bar = Progress.start("absorb", text.length, Progress.Unit.TOKENS, err)) {
+        reply =
+            client.awaitOutput(
+                askSeq,
+                params.timeout(),
+                out -> {
+                  if (out.getKind() == EventKind.APPEND && out.getSeq() >= firstSeq) {
+                    absorbed[0] += out.getTokensThisEvent();
+                    bar.update(absorbed[0]);
+                    if (out.getSeq() == fed.lastSeq()) {
+                      absorbEnd[0] = System.nanoTime();
+                    }
                   }
-                }
-              });
+                });
+      }
       long t1 = System.nanoTime();
-      bar.finish();
       String answer = reply.getGeneratedText() == null ? "" : reply.getGeneratedText();
       Matcher m = NUMBER.matcher(answer);
       OptionalInt answerKey = OptionalInt.empty();

@@ -2,6 +2,7 @@ package io.infinistreams.app.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -26,6 +27,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -172,6 +174,63 @@ class CliEndToEndTest {
     StateInspector.StateSize state = StateInspector.of(app.streams(), app.settings(), "alice");
     assertEquals(1, state.sessionRecords());
     assertEquals(TINY.layers() * TINY.heads(), state.memoryRecords());
+  }
+
+  /**
+   * Under a default locale with other separators, the client commands still print 1,234.5; their
+   * progress, with stderr not a terminal, is whole lines.
+   */
+  @Test
+  void clientOutputIsTheSameUnderAnyDefaultLocale() throws Exception {
+    Path file = dir.resolve("locale.txt");
+    Files.writeString(file, "x".repeat(2_000), StandardCharsets.UTF_8);
+    Locale before = Locale.getDefault();
+    Run feed;
+    Run ask;
+    try {
+      Locale.setDefault(Locale.GERMANY);
+      feed =
+          run(
+              "feed",
+              "gerda",
+              file.toString(),
+              "--bootstrap-servers",
+              app.bootstrapServers(),
+              "--wait",
+              "--timeout",
+              "120");
+      ask =
+          run(
+              "ask",
+              "gerda",
+              "x",
+              "--bootstrap-servers",
+              app.bootstrapServers(),
+              "--max-tokens",
+              "1",
+              "--raw",
+              "--timeout",
+              "120");
+    } finally {
+      Locale.setDefault(before);
+    }
+    assertEquals(0, feed.exit(), feed.err());
+    assertTrue(
+        Pattern.compile(
+                "fed 2,000 bytes to stream 'gerda' as 1 APPEND events \\(seq 1\\.\\.1\\) in \\d+\\.\\d s")
+            .matcher(feed.out())
+            .find(),
+        feed.out());
+    assertTrue(feed.out().contains("absorbed: stream 'gerda' holds 2,001 tokens"), feed.out());
+    assertTrue(feed.err().contains("feed "), feed.err());
+    assertTrue(feed.err().contains("absorb "), feed.err());
+    assertFalse(feed.err().contains("\r"), feed.err());
+    assertEquals(0, ask.exit(), ask.err());
+    assertTrue(
+        Pattern.compile("2,00\\d tokens in context, \\d+ segments in memory, \\d+\\.\\d ms\\]")
+            .matcher(ask.err())
+            .find(),
+        ask.err());
   }
 
   @Test

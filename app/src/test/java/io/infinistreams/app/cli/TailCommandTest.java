@@ -281,4 +281,27 @@ class TailCommandTest {
     assertEquals(2, format.exit());
     assertEquals(1, format.err().lines().count(), format.err());
   }
+
+  /**
+   * A topic the brokers do not have fails with one line as soon as they answer, whether tail would
+   * stop at the end or follow (which would otherwise wait for the topic forever).
+   */
+  @Test
+  void aMissingTopicFailsAtOnceWithOneLine() {
+    for (List<String> args :
+        List.of(
+            List.of("--set", "topic.output=no-such-topic"),
+            List.of(
+                "--topic", "dlq", "--set", "topic.dead.letter=no-such-dlq", "--from-beginning"))) {
+      long t0 = System.nanoTime();
+      Run run = tail(args.toArray(String[]::new));
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      assertEquals(2, run.exit(), run.err());
+      assertEquals(1, run.err().lines().count(), run.err());
+      assertTrue(run.err().contains(" does not exist at " + app.bootstrapServers()), run.err());
+      // the brokers' answer, not a timeout (the describe timeout is 10 s, metadata waits 30 s)
+      assertTrue(seconds < 10, "took " + seconds + " s: " + run.err().strip());
+      assertEquals("", run.out());
+    }
+  }
 }

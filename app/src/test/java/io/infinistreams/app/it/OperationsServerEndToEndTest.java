@@ -15,14 +15,17 @@ import io.infinistreams.app.ops.OperationsServer;
 import io.infinistreams.app.runtime.InfiniApp;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.ModelConfig;
+import io.infinistreams.schemas.EventKind;
 import io.infinistreams.schemas.InputEvent;
 import io.infinistreams.schemas.OutputEvent;
+import io.infinistreams.topology.SessionSnapshots;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -384,6 +387,50 @@ class OperationsServerEndToEndTest {
       assertEquals(1, listB.get("partitions").size());
       assertEquals(1, listA.get("otherInstances").size(), listA.toString());
     }
+  }
+
+  @Test
+  @Order(5)
+  void aSnapshotExportedOverHttpImportsAsAForkBitForBit() throws Exception {
+    String base = app.operationsUrl();
+    feedAndWait("snap-source", "The first part of a conversation. ".repeat(12), "More of it.");
+    HttpResponse<byte[]> exported =
+        http.send(
+            HttpRequest.newBuilder(URI.create(base + "/sessions/snap-source/snapshot"))
+                .timeout(Duration.ofSeconds(30))
+                .build(),
+            HttpResponse.BodyHandlers.ofByteArray());
+    assertEquals(200, exported.statusCode());
+    assertEquals(
+        OperationsServer.SNAPSHOT_MEDIA_TYPE,
+        exported.headers().firstValue("Content-Type").orElse(""));
+    SessionSnapshots.Decoded source = SessionSnapshots.decode(exported.body());
+    assertEquals("snap-source", source.snapshot().getStreamId());
+    assertEquals(model.config().layers() * model.config().heads(), source.memories().size());
+
+    InputEvent importEvent =
+        InputEvent.newBuilder()
+            .setSeq(1)
+            .setKind(EventKind.IMPORT)
+            .setSnapshot(ByteBuffer.wrap(exported.body()))
+            .setEventTime(Pipeline.T0)
+            .build();
+    feed("snap-fork", List.of(importEvent));
+    List<OutputEvent> out =
+        pipeline.awaitOutput("snap-fork", 1, WAIT, "ops-test-" + System.nanoTime());
+    assertEquals(EventKind.IMPORT, out.get(out.size() - 1).getKind());
+    lastSeq.put("snap-fork", 1L);
+
+    HttpResponse<byte[]> again =
+        http.send(
+            HttpRequest.newBuilder(URI.create(base + "/sessions/snap-fork/snapshot")).build(),
+            HttpResponse.BodyHandlers.ofByteArray());
+    SessionSnapshots.Decoded fork = SessionSnapshots.decode(again.body());
+    assertEquals(source.snapshot().getMemories(), fork.snapshot().getMemories(), "bit for bit");
+    assertEquals(source.session().getOpenTokens(), fork.session().getOpenTokens());
+    assertEquals(source.session().getTokensAbsorbed(), fork.session().getTokensAbsorbed());
+    assertEquals(1, fork.session().getLastSeq());
+    assertEquals(404, get(base, "/sessions/nobody-at-all/snapshot").status());
   }
 
   /** Polls until both instances run and each owns one partition of the input topic. */

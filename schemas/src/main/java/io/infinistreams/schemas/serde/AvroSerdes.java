@@ -2,6 +2,7 @@ package io.infinistreams.schemas.serde;
 
 import io.infinistreams.schemas.InputEvent;
 import io.infinistreams.schemas.OutputEvent;
+import io.infinistreams.schemas.SessionSnapshot;
 import io.infinistreams.schemas.StoredHeadMemory;
 import io.infinistreams.schemas.StoredSession;
 
@@ -42,5 +43,12 @@ public final class AvroSerdes {
         StoredHeadMemory.class,
         StoredHeadMemory.getClassSchema(),
         SchemaHistory.previous(StoredHeadMemory.getClassSchema().getFullName()));
+  }
+
+  public static AvroSerde<SessionSnapshot> sessionSnapshot() {
+    return new AvroSerde<>(
+        SessionSnapshot.class,
+        SessionSnapshot.getClassSchema(),
+        SchemaHistory.previous(SessionSnapshot.getClassSchema().getFullName()));
   }
 }

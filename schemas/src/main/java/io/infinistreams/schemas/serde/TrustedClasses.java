@@ -5,6 +5,7 @@ import io.infinistreams.schemas.Generation;
 import io.infinistreams.schemas.InputEvent;
 import io.infinistreams.schemas.OutputEvent;
 import io.infinistreams.schemas.PromptFormat;
+import io.infinistreams.schemas.SessionSnapshot;
 import io.infinistreams.schemas.StoredHeadMemory;
 import io.infinistreams.schemas.StoredSession;
 import org.apache.avro.util.ClassSecurityValidator;
@@ -34,6 +35,7 @@ public final class TrustedClasses {
             .add(OutputEvent.class)
             .add(StoredSession.class)
             .add(StoredHeadMemory.class)
+            .add(SessionSnapshot.class)
             .add(Generation.class)
             .add(EventKind.class)
             .add(PromptFormat.class)

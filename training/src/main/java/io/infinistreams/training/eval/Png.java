@@ -1,32 +1,46 @@
 package io.infinistreams.training.eval;
 
-import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.FontMetrics;
 import java.awt.Graphics2D;
-import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
-import javax.imageio.ImageIO;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.HeatMapChart;
+import org.knowm.xchart.HeatMapChartBuilder;
+import org.knowm.xchart.style.HeatMapStyler;
+import org.knowm.xchart.style.Styler;
 
-/** Heatmaps drawn with java.awt into PNG files (headless). */
+/** Heatmaps drawn by XChart into PNG files, headless. */
 public final class Png {
   static {
     System.setProperty("java.awt.headless", "true");
   }
 
+  /** Pixels per cell side. */
+  private static final int CELL = 56;
+
+  static final Font TITLE = new Font(Font.SANS_SERIF, Font.BOLD, 14);
+  private static final Font LABELS = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
+  private static final Color NOT_RUN = new Color(220, 220, 220);
+
   private Png() {}
 
   /**
-   * A heatmap of values in [0, 1] (NaN = not run, drawn grey), a cell label each.
+   * A heatmap of values in [0, 1], a cell label each; NaN (not run) leaves the cell grey and
+   * unlabelled. Row 0 is drawn at the top; the image is wide enough for the whole title.
    *
    * @param values (rows, cols)
    * @param low colour of 0
    * @param high colour of 1
+   * @param percent label cells with 100 x value, no decimals; else the value with two
    */
   public static void heatmap(
       Path file,
@@ -40,69 +54,71 @@ public final class Png {
       Color high,
       boolean percent)
       throws IOException {
-    int cell = 56;
-    int left = 110;
-    int top = 60;
-    Font bold = new Font(Font.SANS_SERIF, Font.BOLD, 14);
-    Graphics2D probe = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB).createGraphics();
-    int titleWidth = probe.getFontMetrics(bold).stringWidth(title);
-    probe.dispose();
-    int w = Math.max(left + cell * colLabels.size() + 20, 10 + titleWidth + 10); // whole title
-    int h = top + cell * rowLabels.size() + 50;
-    BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-    Graphics2D g = img.createGraphics();
-    g.setRenderingHint(
-        RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
-    g.setColor(Color.WHITE);
-    g.fillRect(0, 0, w, h);
-    g.setColor(Color.BLACK);
-    g.setFont(bold);
-    g.drawString(title, 10, 22);
-    g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-    g.drawString(colAxis, left, 44);
-    for (int r = 0; r < rowLabels.size(); r++) {
-      for (int c = 0; c < colLabels.size(); c++) {
+    int rows = rowLabels.size();
+    int cols = colLabels.size();
+    int width = Math.max(140 + CELL * cols, textWidth(TITLE, title) + 80);
+    int height = 110 + CELL * rows;
+    HeatMapChart chart =
+        new HeatMapChartBuilder()
+            .width(width)
+            .height(height)
+            .title(title)
+            .xAxisTitle(colAxis)
+            .yAxisTitle(rowAxis)
+            .build();
+    HeatMapStyler s = chart.getStyler();
+    s.setChartBackgroundColor(Color.WHITE);
+    s.setPlotBackgroundColor(NOT_RUN);
+    s.setPlotBorderVisible(false);
+    s.setPlotGridLinesVisible(false);
+    s.setPlotContentSize(1.0);
+    s.setChartTitleFont(TITLE);
+    s.setChartTitleBoxVisible(false);
+    s.setAxisTitleFont(LABELS);
+    s.setAxisTickLabelsFont(LABELS);
+    s.setLegendVisible(false);
+    s.setToolTipsEnabled(false);
+    s.setRangeColors(new Color[] {low, high});
+    s.setMin(0);
+    s.setMax(percent ? 100 : 1);
+    s.setDrawBorder(false);
+    s.setShowValue(true);
+    s.setValueFont(LABELS);
+    s.setValueFontColor(Color.BLACK);
+    s.setHeatMapValueDecimalPattern(percent ? "0" : "0.00");
+    s.setChartPadding(10);
+    s.setLegendPosition(Styler.LegendPosition.OutsideE);
+
+    // XChart puts y index 0 at the bottom: the rows go in reversed, so row 0 is on top.
+    List<String> yLabels = new ArrayList<>(rowLabels);
+    Collections.reverse(yLabels);
+    List<Number[]> cells = new ArrayList<>();
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < cols; c++) {
         double v = values[r][c];
-        int x = left + c * cell;
-        int y = top + r * cell;
-        g.setColor(Double.isNaN(v) ? new Color(220, 220, 220) : mix(low, high, v));
-        g.fillRect(x, y, cell, cell);
-        g.setColor(Color.WHITE);
-        g.setStroke(new BasicStroke(1));
-        g.drawRect(x, y, cell, cell);
-        String label =
-            Double.isNaN(v)
-                ? "-"
-                : percent ? String.format("%.0f", 100 * v) : String.format("%.2f", v);
-        g.setColor(
-            Double.isNaN(v) || luminance(mix(low, high, v)) > 140 ? Color.BLACK : Color.WHITE);
-        FontMetrics fm = g.getFontMetrics();
-        g.drawString(label, x + (cell - fm.stringWidth(label)) / 2, y + cell / 2 + 5);
+        if (!Double.isNaN(v)) {
+          cells.add(new Number[] {c, rows - 1 - r, percent ? 100 * v : v});
+        }
       }
-      g.setColor(Color.BLACK);
-      g.drawString(rowLabels.get(r), 10, top + r * cell + cell / 2 + 5);
     }
-    for (int c = 0; c < colLabels.size(); c++) {
-      FontMetrics fm = g.getFontMetrics();
-      String s = colLabels.get(c);
-      g.drawString(
-          s, left + c * cell + (cell - fm.stringWidth(s)) / 2, top + rowLabels.size() * cell + 18);
+    if (cells.isEmpty()) {
+      // XChart refuses an empty series; an all-grey grid says that nothing was run yet.
+      cells.add(new Number[] {cols, rows, 0});
     }
-    g.drawString(rowAxis, 10, top + rowLabels.size() * cell + 38);
-    g.dispose();
+    chart.addSeries("values", colLabels, yLabels, cells);
     Files.createDirectories(file.toAbsolutePath().getParent());
-    ImageIO.write(img, "png", file.toFile());
+    try (OutputStream out = Files.newOutputStream(file)) {
+      BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG);
+    }
   }
 
-  static Color mix(Color a, Color b, double t) {
-    double u = Math.max(0, Math.min(1, t));
-    return new Color(
-        (int) Math.round(a.getRed() + (b.getRed() - a.getRed()) * u),
-        (int) Math.round(a.getGreen() + (b.getGreen() - a.getGreen()) * u),
-        (int) Math.round(a.getBlue() + (b.getBlue() - a.getBlue()) * u));
-  }
-
-  private static double luminance(Color c) {
-    return 0.299 * c.getRed() + 0.587 * c.getGreen() + 0.114 * c.getBlue();
+  static int textWidth(Font font, String text) {
+    Graphics2D g = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB).createGraphics();
+    try {
+      FontMetrics fm = g.getFontMetrics(font);
+      return fm.stringWidth(text);
+    } finally {
+      g.dispose();
+    }
   }
 }
