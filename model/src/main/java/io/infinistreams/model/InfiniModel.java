@@ -334,19 +334,18 @@ public final class InfiniModel implements AutoCloseable {
           }
           try (NDManager work = call.newSubManager()) {
             mem.forEach(x -> x.attach(work));
-            Output out =
-                InfiniTransformer.forward(
-                    p, work.create(ids, new Shape(active, w)), mem, null, new Options(true, false));
+            List<Memory> written =
+                InfiniTransformer.compress(p, work.create(ids, new Shape(active, w)), mem);
             int still = active;
             while (still > 0 && segments[order[still - 1]] == r + 1) {
               still--; // these streams wrote their last full segment in this round
             }
             for (int j = still; j < active; j++) {
               int i = order[j];
-              memories.set(i, unstack(out.memories(), j, states.get(i).memories(), segments[i]));
+              memories.set(i, unstack(written, j, states.get(i).memories(), segments[i]));
             }
             List<Memory> kept = new ArrayList<>();
-            for (Memory x : out.memories()) {
+            for (Memory x : written) {
               Memory k =
                   still == active
                       ? x
@@ -520,7 +519,13 @@ public final class InfiniModel implements AutoCloseable {
    */
   private Output compress(
       Prepared p, NDManager m, int[] segment, List<Memory> mem, boolean logits) {
-    return InfiniTransformer.forward(p, tokens(m, segment), mem, null, new Options(true, logits));
+    NDArray ids = tokens(m, segment);
+    List<Memory> next = InfiniTransformer.compress(p, ids, mem);
+    // The scores come from a read-only pass over the same window (the memory before the write),
+    // so the memory is written by the same code whether or not the call scores.
+    NDArray scores =
+        logits ? InfiniTransformer.forward(p, ids, mem, null, Options.readOnly()).logits() : null;
+    return new Output(scores, next, null, null);
   }
 
   private static NDArray tokens(NDManager m, int[] ids) {

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
@@ -25,7 +26,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Differentiable: only out-of-place DJL ops, so a {@code GradientCollector} can backpropagate
  * through any number of chained segments (the {@link Memory} returned by one call is the input of
- * the next). Nothing here detaches or copies to Java.
+ * the next). Nothing here detaches; the one copy to Java (the gated write's block inverses, {@link
+ * #unitLowerInverse}) is taken only when no gradient flows through it.
  *
  * <p>Native memory: every result lands in the manager of the {@code tokens} array (or, for the ops
  * that extend a memory or a KV cache, of that input), never in the weights' manager. Open a
@@ -184,7 +186,7 @@ public final class InfiniTransformer {
     int past = cache == null ? 0 : cache.length();
     checkCall(c, past, t, memories.size(), o);
     NDManager m = tokens.getManager();
-    Rope rope = p.rope(m, past, t); // cos, sin: (T, K)
+    Rope rope = p.rope(m, past, t); // cos, sin: (2, 1, T, K)
     NDArray mask = p.mask(m, past, t); // (T, P+T), 0 or -inf
 
     NDArray x = embed(tokens.toType(DataType.INT64, false), p.weights().embed()); // (B, T, D)
@@ -193,17 +195,34 @@ public final class InfiniTransformer {
     List<NDArray> values = new ArrayList<>();
     List<NDArray> strengths = new ArrayList<>();
     List<NDArray> tails = new ArrayList<>();
+    int context = Math.max(0, c.overlap() - past); // context rows in this call: no logits
     for (int l = 0; l < c.layers(); l++) {
       PreparedLayer lp = p.layers().get(l);
       NDArray pastK = cache == null ? null : cache.keys().get(l);
       NDArray pastV = cache == null ? null : cache.values().get(l);
       NDArray pastTail = cache == null ? null : cache.tails().get(l);
-      NDArray h = rmsNorm(x, lp.w().attnNorm()); // (B, T, D)
+      // The last layer's context rows feed nothing (no logits, no later layer): its queries,
+      // memory read and feed-forward cover the rows after the context only.
+      int from = l == c.layers() - 1 ? context : 0;
+      NDArray h = unitRms(x, p.normEps()); // (B, T, D), the norm's gain folded into W_QKV
       Attention a =
-          attention(c, lp, h, memories.get(l), pastK, pastV, pastTail, rope, mask, o.writeMemory());
-      x = x.add(a.out()); // (B, T, D) residual
+          attention(
+              c,
+              p,
+              lp,
+              h,
+              memories.get(l),
+              pastK,
+              pastV,
+              pastTail,
+              rope,
+              from > 0 ? p.maskRows(m, past, t, from) : mask,
+              o.writeMemory(),
+              from);
+      x = from > 0 ? x.get(p.rowsFrom(from)) : x; // (B, T - from, D)
+      x = x.add(a.out()); // residual
       if (o.computeLogits() || l < c.layers() - 1) {
-        x = x.add(feedForward(rmsNorm(x, lp.w().ffnNorm()), lp.w())); // (B, T, D) residual
+        x = x.add(feedForward(unitRms(x, p.normEps()), lp)); // residual
       }
       newMemories.add(a.memory());
       keys.add(a.keys());
@@ -212,12 +231,87 @@ public final class InfiniTransformer {
       tails.add(a.tail());
     }
     NDArray logits = null;
-    if (o.computeLogits()) {
-      int context = Math.max(0, c.overlap() - past); // context rows in this call: no logits
-      NDArray own = context > 0 ? x.get(":, " + context + ":, :") : x; // (B, T', D)
-      logits = lmHead(rmsNorm(own, p.weights().finalNorm()), p.weights().embed()); // (B, T', W)
+    if (o.computeLogits()) { // x holds the rows after the context: (B, T', D)
+      logits = lmHead(rmsNorm(x, p.weights().finalNorm(), p.normEps()), p.weights().embed());
     }
     return new Output(logits, newMemories, new KvCache(keys, values, tails), strengths);
+  }
+
+  /**
+   * The memories after one full segment (C + N tokens after nothing: no KV cache), computing only
+   * what the memory depends on: the last layer runs its write alone (no local branch, memory read,
+   * W_O or feed-forward), from its input's rows C - (MAX_SHORT_CONV - 1) on, and the layer before
+   * it computes its queries, read, W_O and feed-forward for those rows only. The memories are those
+   * of {@code forward(p, tokens, memories, null, Options.fullSegment())} up to float rounding; this
+   * is the only code that writes a stream's memory at inference, so the memory never depends on
+   * which caller compressed its segments. No logits, no KV cache.
+   *
+   * @param tokens (B, C + N) the segment after its context
+   * @return (L) the memories after the segment
+   */
+  static List<Memory> compress(Prepared p, NDArray tokens, List<Memory> memories) {
+    ModelConfig c = p.config();
+    int t = Math.toIntExact(tokens.getShape().get(1));
+    checkCall(c, 0, t, memories.size(), Options.fullSegment());
+    int ctx = c.overlap();
+    int layers = c.layers();
+    // The last layer's write reads its input on rows C - S + 1 .. (its own and the short
+    // convolution's history); the same rows from C - (MAX_SHORT_CONV - 1) on whatever S, so a
+    // model computes on the same shapes with identity taps as without a convolution.
+    int last = layers >= 2 ? p.trimFrom() : 0; // first row of the last layer's input
+    NDArray x = embed(tokens.toType(DataType.INT64, false), p.weights().embed()); // (B, T, D)
+    List<Memory> out = new ArrayList<>();
+    for (int l = 0; l < layers - 1; l++) {
+      PreparedLayer lp = p.layers().get(l);
+      int from = l == layers - 2 ? last : 0; // first row whose output is needed
+      NDArray h = unitRms(x, p.normEps()); // (B, T, D)
+      Attention a =
+          attention(
+              c,
+              p,
+              lp,
+              h,
+              memories.get(l),
+              null,
+              null,
+              null,
+              p.fullRope(),
+              from > 0 ? p.trimMask() : p.fullMask(),
+              true,
+              from);
+      x = from > 0 ? x.get(p.rowsFrom(from)) : x; // (B, T - from, D)
+      x = x.add(a.out());
+      x = x.add(feedForward(unitRms(x, p.normEps()), lp));
+      out.add(a.memory());
+    }
+    // The last layer: its write alone, from its input's rows last .. T-1.
+    PreparedLayer lp = p.layers().get(layers - 1);
+    NDArray h = unitRms(x, p.normEps()); // (B, T - last, D)
+    long b = h.getShape().get(0);
+    int nh = c.heads();
+    int dk = c.dKey();
+    int dv = c.dValue();
+    int own = ctx - last; // the segment's first row in h
+    NDArray proj = h.matMul(lp.kvw()); // (B, T - last, HK+HV [+H])
+    NDArray logit = null; // (B, N, H) write-strength logits before the bias, if fused
+    if (lp.fusedWrite()) {
+      NDList parts = proj.split(new long[] {(long) nh * dk + nh * dv}, 2);
+      proj = parts.get(0); // (B, T - last, HK+HV)
+      logit = parts.get(1).get(p.rowsFrom(own));
+    }
+    if (lp.conv() != null) {
+      int history = c.shortConv() - 1; // <= own: C >= S - 1, and last <= C - S + 1
+      proj = shortConv(proj.get(p.rowsFrom(own - history)), lp.convKv(), t - ctx);
+    } else {
+      proj = proj.get(p.rowsFrom(own)); // (B, N, HK+HV)
+    }
+    long n = t - ctx;
+    NDList kv = proj.split(new long[] {(long) nh * dk}, 2);
+    NDArray sk = sigma(kv.get(0).reshape(b, n, nh, dk).transpose(0, 2, 1, 3), p.one()); // (B,H,N,K)
+    NDArray sv = kv.get(1).reshape(b, n, nh, dv).transpose(0, 2, 1, 3); // (B, H, N, V)
+    Memory mem = memories.get(layers - 1);
+    out.add(write(c, p, lp, sk, sv, logit, mem).memory());
+    return out;
   }
 
   /**
@@ -229,10 +323,13 @@ public final class InfiniTransformer {
    * @param pastK (B, H, P, K) cached RoPE keys of the open segment, or null
    * @param pastV (B, H, P, V) cached values, or null
    * @param rope RoPE tables for positions P .. P+T-1
-   * @param mask (T, P+T) additive causal mask
+   * @param mask (T - from, P+T) additive causal mask of the query rows
+   * @param from the first row whose output is computed: the queries, the memory read and the result
+   *     cover rows from .. T-1; keys, values and the write (rows C ..) all rows
    */
   static Attention attention(
       ModelConfig c,
+      Prepared p,
       PreparedLayer lp,
       NDArray h,
       Memory mem,
@@ -241,65 +338,101 @@ public final class InfiniTransformer {
       NDArray pastTail,
       Rope rope,
       NDArray mask,
-      boolean write) {
+      boolean write,
+      int from) {
     long b = h.getShape().get(0);
     long t = h.getShape().get(1);
     int nh = c.heads();
     int dk = c.dKey();
     int dv = c.dValue();
 
-    // Q, K, V = X W_Q, X W_K, X W_V, shared by both branches (one fused matmul), then the causal
-    // short convolution if the model has one: P_t = sum_j conv_j * P_{t-j}, per channel.
-    NDArray proj = h.matMul(lp.wqkv()); // (B, T, 2HK+HV)
+    // Q, K, V = X W_Q, X W_K, X W_V, shared by both branches (one fused matmul, with the write
+    // strength's projection when GATED), then the causal short convolution if the model has one:
+    // P_t = sum_j conv_j * P_{t-j}, per channel.
+    NDArray proj = h.matMul(lp.wide()); // (B, T, 2HK+HV [+H])
+    NDArray logit = null;
     NDArray tail = null;
+    if (lp.fusedWrite()) {
+      NDList parts = proj.split(new long[] {2L * nh * dk + (long) nh * dv}, 2);
+      proj = parts.get(0);
+      logit = parts.get(1); // (B, T, H)
+    }
     if (lp.conv() != null) {
       NDArray padded = withHistory(proj, pastTail, c.shortConv() - 1); // (B, S-1+T, 2HK+HV)
       proj = shortConv(padded, lp.conv(), t);
-      tail = padded.get(":, " + t + ":, :"); // the last S-1 rows, for the next call
+      tail = padded.get(p.rowsFrom(t)); // the last S-1 rows, for the next call
     }
     NDList qkv = proj.split(new long[] {2L * nh * dk}, 2); // (B,T,2HK), (B,T,HV)
     NDArray qk = qkv.get(0).reshape(b, t, 2L * nh, dk).transpose(0, 2, 1, 3); // (B, 2H, T, K)
     NDArray v = qkv.get(1).reshape(b, t, nh, dv).transpose(0, 2, 1, 3); // (B, H, T, V)
 
-    // Eq. 5-6, local branch: A_dot = softmax(Q_rope K_rope^T / sqrt(K) + causal mask) V.
-    NDList qkRope = rope.apply(qk).split(2, 1); // Q_rope, K_rope: (B, H, T, K)
+    // Eq. 5-6, local branch: A_dot = softmax(Q_rope K_rope^T / sqrt(K) + causal mask) V, the
+    // 1/sqrt(K) folded into the queries' RoPE tables.
+    NDList qkRope = rope.apply(qk).split(2, 1); // Q_rope / sqrt(K), K_rope: (B, H, T, K)
+    NDArray q = from > 0 ? qkRope.get(0).get(p.headRowsFrom(from)) : qkRope.get(0);
     NDArray keys = pastK == null ? qkRope.get(1) : pastK.concat(qkRope.get(1), 2); // (B,H,P+T,K)
     NDArray vals = pastV == null ? v : pastV.concat(v, 2); // (B, H, P+T, V)
-    NDArray scores = qkRope.get(0).matMul(keys.transpose(0, 1, 3, 2)); // (B, H, T, P+T)
-    scores = Scalars.mul(scores, (float) (1 / Math.sqrt(dk))).add(mask);
-    NDArray aDot = scores.softmax(3).matMul(vals); // (B, H, T, V)
+    NDArray scores = q.matMul(keys.transpose(0, 1, 3, 2)); // (B, H, T', P+T)
+    scores = scores.add(mask);
+    NDArray aDot = scores.softmax(3).matMul(vals); // (B, H, T', V)
 
-    // Eq. 7, memory read with the pre-RoPE queries: A_mem = read(sigma(Q), M, z).
-    NDList sqk = sigma(qk).split(2, 1); // sigma(Q), sigma(K): (B, H, T, K)
-    NDArray aMem = read(c, lp, sqk.get(0), mem); // (B, H, T, V)
+    // Eq. 7, memory read with the pre-RoPE queries: A_mem = read(sigma(Q), M, z), times the gate.
+    NDList sqk = sigma(from > 0 ? qk.get(p.headRowsFrom(from)) : qk, p.one()).split(2, 1);
+    NDArray aMem = read(c, p, lp, sqk.get(0), mem); // (B, H, T', V) sigmoid(beta) A_mem
 
     // Eq. 8 / 9, or the gated delta rule: write the segment's own rows, after the read.
     Memory next = mem;
     NDArray strength = null;
     if (write) {
-      String own = ":, :, " + c.overlap() + ":, :";
-      NDArray sk = sqk.get(1).get(own); // (B, H, N, K) sigma(K), context rows dropped
-      NDArray sv = v.get(own); // (B, H, N, V)
-      NDArray skT = sk.transpose(0, 1, 3, 2); // (B, H, K, N)
-      NDArray newM =
-          switch (c.updateRule()) {
-            case LINEAR -> mem.m().add(skT.matMul(sv)); // eq. 8
-            case DELTA -> mem.m().add(skT.matMul(sv.sub(paperRead(sk, mem)))); // eq. 9
-            case GATED -> {
-              strength = writeStrength(h.get(":, " + c.overlap() + ":, :"), lp.w()); // (B,H,N,1)
-              yield gatedDeltaWrite(h.getManager(), sk, sv, mem.m(), strength);
-            }
-          }; // (B, H, K, V)
-      NDArray newZ = mem.z().add(sk.sum(new int[] {2})); // (B, H, K): z += sum_t sigma(K_t)
-      next = new Memory(newM, newZ);
+      int own = c.overlap() - from;
+      NDArray sk = own > 0 ? sqk.get(1).get(p.headRowsFrom(own)) : sqk.get(1); // (B, H, N, K)
+      NDArray sv = v.get(p.headRowsFrom(c.overlap())); // (B, H, N, V)
+      NDArray logitOwn = logit == null ? null : logit.get(p.rowsFrom(c.overlap())); // (B, N, H)
+      Written wr = write(c, p, lp, sk, sv, logitOwn, mem);
+      next = wr.memory();
+      strength = wr.strength();
     }
 
     // Eq. 10, gate per head: A = sigmoid(beta) A_mem + (1 - sigmoid(beta)) A_dot.
-    NDArray mixed = aMem.mul(lp.gate()).add(aDot.mul(lp.oneMinusGate())); // (B, H, T, V)
+    NDArray mixed = aMem.add(aDot.mul(lp.oneMinusGate())); // (B, H, T', V)
 
     // Eq. 11: concatenate the heads, project with W_O.
-    NDArray out = mixed.transpose(0, 2, 1, 3).reshape(b, t, (long) nh * dv).matMul(lp.w().wo());
-    return new Attention(out, next, keys, vals, strength, tail); // out: (B, T, D)
+    NDArray out =
+        mixed.transpose(0, 2, 1, 3).reshape(b, t - from, (long) nh * dv).matMul(lp.w().wo());
+    return new Attention(out, next, keys, vals, strength, tail); // out: (B, T', D)
+  }
+
+  /** A layer's memory after a write, and the write strengths (GATED) or null. */
+  record Written(Memory memory, NDArray strength) {}
+
+  /**
+   * Eq. 8 / 9 or the gated delta rule over the segment's own rows.
+   *
+   * @param sk (B, H, N, K) sigma(K)
+   * @param sv (B, H, N, V) values
+   * @param logit (B, N, H) h W_write, computed with the projections (GATED), or null
+   */
+  static Written write(
+      ModelConfig c,
+      Prepared p,
+      PreparedLayer lp,
+      NDArray sk,
+      NDArray sv,
+      NDArray logit,
+      Memory mem) {
+    NDArray strength = null;
+    NDArray newM =
+        switch (c.updateRule()) {
+          case LINEAR -> mem.m().add(sk.transpose(0, 1, 3, 2).matMul(sv)); // eq. 8
+          case DELTA ->
+              mem.m().add(sk.transpose(0, 1, 3, 2).matMul(sv.sub(paperRead(sk, mem, p.memEps()))));
+          case GATED -> {
+            strength = writeStrength(logit, lp.w()); // fused into the projections
+            yield gatedDeltaWrite(p, sk, sv, mem.m(), strength); // (B, H, K, V)
+          }
+        };
+    NDArray newZ = mem.z().add(sk.sum(new int[] {2})); // (B, H, K): z += sum_t sigma(K_t)
+    return new Written(new Memory(newM, newZ), strength);
   }
 
   /**
@@ -335,23 +468,24 @@ public final class InfiniTransformer {
   }
 
   /**
-   * The memory read of queries sq = sigma(Q) (B, H, T, K) -> (B, H, T, V): the paper's (eq. 7), or
-   * sigma(Q) M normalised to unit RMS over V, times the head's gain.
+   * The memory read of queries sq = sigma(Q) (B, H, T, K) -> (B, H, T, V), times the head's gate
+   * sigmoid(beta) (eq. 10's first term): the paper's (eq. 7), or sigma(Q) M normalised to unit RMS
+   * over V, times the head's gain.
    */
-  static NDArray read(ModelConfig c, PreparedLayer lp, NDArray sq, Memory mem) {
+  static NDArray read(ModelConfig c, Prepared p, PreparedLayer lp, NDArray sq, Memory mem) {
     return switch (c.memoryRead()) {
-      case PAPER -> paperRead(sq, mem);
+      case PAPER -> paperRead(sq, mem, p.memEps()).mul(lp.gate());
       case NORMALIZED -> {
         NDArray sqm = sq.matMul(mem.m()); // (B, H, T, V) sigma(Q) M
-        yield sqm.div(sqm.square().mean(new int[] {3}, true).add(MEMORY_EPS).sqrt())
-            .mul(lp.memGain());
+        NDArray rms = sqm.mul(sqm).mean(new int[] {3}, true).add(p.memEps()).sqrt();
+        yield sqm.div(rms).mul(lp.gatedGain()); // gain * sigmoid(beta), (H, 1, V)
       }
     };
   }
 
   /** Eq. 7: sigma(Q) M / (sigma(Q) z + eps); sq (B, H, T, K) -> (B, H, T, V). */
-  static NDArray paperRead(NDArray sq, Memory mem) {
-    return sq.matMul(mem.m()).div(sq.matMul(mem.z().expandDims(3)).add(MEMORY_EPS));
+  static NDArray paperRead(NDArray sq, Memory mem, NDArray eps) {
+    return sq.matMul(mem.m()).div(sq.matMul(mem.z().expandDims(3)).add(eps));
   }
 
   private static void checkCall(ModelConfig c, int past, int t, int memories, Options o) {
@@ -389,27 +523,38 @@ public final class InfiniTransformer {
   static final int BLOCK = 32;
 
   /**
-   * The write strength beta_t = logistic(h_t w_write + b_write) of each token and head: h (B, T, D)
-   * -> (B, H, T, 1). The logistic runs on each stream's row alone, a contiguous buffer of the same
-   * size whatever the batch, because libtorch's vectorised exp rounds an element differently
-   * depending on where it falls in the buffer: so a stream's memory is the same bit for bit whether
-   * it is compressed alone or batched with others ({@link InfiniModel#absorbAll}).
+   * The write strength beta_t = logistic(h_t w_write + b_write) of each token and head, from the
+   * logits h w_write (B, T, H) -> (B, H, T, 1). The logistic runs on each stream's row alone, a
+   * contiguous buffer of the same size whatever the batch, because libtorch's vectorised exp rounds
+   * an element differently depending on where it falls in the buffer: so a stream's memory is the
+   * same bit for bit whether it is compressed alone or batched with others ({@link
+   * InfiniModel#absorbAll}).
    */
-  static NDArray writeStrength(NDArray h, Weights.Layer w) {
-    NDArray x = h.matMul(w.write()).add(w.writeBias()); // (B, T, H)
-    NDList rows = new NDList();
-    for (long i = 0; i < x.getShape().get(0); i++) {
-      rows.add(Activation.sigmoid(contiguous(x.get(i)))); // (T, H)
+  static NDArray writeStrength(NDArray logit, Weights.Layer w) {
+    NDArray x = logit.add(w.writeBias()); // (B, T, H), contiguous
+    long b = x.getShape().get(0);
+    NDArray s;
+    if (b == 1) {
+      s = Activation.sigmoid(x); // the one stream's buffer
+    } else {
+      NDList rows = new NDList();
+      for (long i = 0; i < b; i++) {
+        rows.add(Activation.sigmoid(contiguous(x.get(i)))); // (T, H)
+      }
+      s = NDArrays.stack(rows);
     }
-    return NDArrays.stack(rows).transpose(0, 2, 1).expandDims(3); // (B, H, T, 1)
+    return s.transpose(0, 2, 1).expandDims(3); // (B, H, T, 1)
   }
 
   /**
    * The gated delta rule ({@link UpdateRule#GATED}) over one segment: for t = 1..N in order, M +=
    * beta_t k^_t^T (v_t - k^_t M), with unit keys k^_t = sigma(k_t) / |sigma(k_t)|. Computed in
-   * closed form per block of {@link #BLOCK} tokens: the block's writes u_t = beta_t (v_t - k^_t
-   * M_(t-1)) solve (I + diag(beta) tril(K^ K^^T, -1)) U = diag(beta) (V - K^ M_start), the
-   * lower-triangular system of DeltaNet's chunked form; then M += K^^T U.
+   * closed form per block of {@link #BLOCK} tokens (DeltaNet's chunked form, in its WY
+   * representation): with T_b = (I + diag(beta) tril(K^ K^^T, -1))^-1 the block's lower-triangular
+   * inverse, W_b = T_b diag(beta) K^ and U_b = T_b diag(beta) V, the block's writes are U_b - W_b
+   * M, so M <- (I - K^^T W_b) M + K^^T U_b. Everything but that last step is computed for all
+   * blocks at once; a segment whose length is not a multiple of the block gets zero rows (zero
+   * keys, values and strengths) that write exactly nothing.
    *
    * @param sk (B, H, N, K) sigma(K) of the segment
    * @param v (B, H, N, V) values
@@ -417,25 +562,72 @@ public final class InfiniTransformer {
    * @param beta (B, H, N, 1) write strengths in (0, 1)
    * @return (B, H, K, V) the memory after the segment
    */
-  static NDArray gatedDeltaWrite(NDManager mgr, NDArray sk, NDArray v, NDArray m, NDArray beta) {
-    long n = sk.getShape().get(2);
+  static NDArray gatedDeltaWrite(Prepared p, NDArray sk, NDArray v, NDArray m, NDArray beta) {
+    Shape shape = sk.getShape();
+    long b = shape.get(0);
+    long nh = shape.get(1);
+    long n = shape.get(2);
+    long dk = shape.get(3);
+    long dv = v.getShape().get(3);
     // contiguous copies: on the strided views the projections leave, the batched products below
     // round differently for different batch sizes
-    NDArray unit = contiguous(sk.div(norm(sk))); // (B, H, N, K) k^
+    NDArray unit = contiguous(sk.div(norm(sk, p.memEps()))); // (B, H, N, K) k^
     v = contiguous(v); // (B, H, N, V)
     beta = contiguous(beta); // (B, H, N, 1)
-    for (long a = 0; a < n; a += BLOCK) {
-      long b = Math.min(n, a + BLOCK);
-      String rows = ":, :, " + a + ":" + b + ", :";
-      NDArray k = unit.get(rows); // (B, H, S, K), S = b - a
-      NDArray bb = beta.get(rows); // (B, H, S, 1), scales row t
-      NDArray eye = mgr.eye((int) (b - a)); // (S, S)
-      NDArray lower = k.matMul(k.transpose(0, 1, 3, 2)).mul(strictLower(mgr, (int) (b - a)));
-      NDArray rhs = v.get(rows).sub(k.matMul(m)).mul(bb); // (B, H, S, V) diag(beta)(V - K^ M)
-      NDArray u = lower.mul(bb).add(eye).inverse().matMul(rhs); // (B, H, S, V) the writes
-      m = k.transpose(0, 1, 3, 2).matMul(u).add(m); // (B, H, K, V)
+    int blocks = Math.toIntExact((n + BLOCK - 1) / BLOCK);
+    long pad = (long) blocks * BLOCK - n;
+    if (pad > 0) {
+      NDManager mgr = sk.getManager();
+      unit = unit.concat(mgr.zeros(new Shape(b, nh, pad, dk)), 2);
+      v = v.concat(mgr.zeros(new Shape(b, nh, pad, dv)), 2);
+      beta = beta.concat(mgr.zeros(new Shape(b, nh, pad, 1)), 2);
     }
-    return m;
+    NDArray k = unit.reshape(b, nh, blocks, BLOCK, dk); // (B, H, nb, S, K)
+    NDArray kT = k.transpose(0, 1, 2, 4, 3); // (B, H, nb, K, S)
+    NDArray bb = beta.reshape(b, nh, blocks, BLOCK, 1); // scales row t
+    NDArray inv = unitLowerInverse(p, k.matMul(kT), bb); // (B, H, nb, S, S) T_b
+    NDArray rhs = k.concat(v.reshape(b, nh, blocks, BLOCK, dv), 4).mul(bb); // diag(beta)[K^ V]
+    NDList parts = kT.matMul(inv.matMul(rhs)).split(new long[] {dk}, 4); // K^^T [W U]
+    NDList shrink = parts.get(0).sub(p.eyeKey()).split(blocks, 2); // K^^T W - I: (B,H,1,K,K)
+    NDList add = parts.get(1).split(blocks, 2); // K^^T U: (B, H, 1, K, V)
+    m = m.expandDims(2); // (B, H, 1, K, V)
+    for (int j = 0; j < blocks; j++) {
+      m = add.get(j).sub(shrink.get(j).matMul(m)); // (I - K^^T W) M + K^^T U
+    }
+    return m.squeeze(2); // (B, H, K, V)
+  }
+
+  /**
+   * (I + diag(beta) tril(G, -1))^-1 of each block's Gram matrix G = K^ K^^T (.., S, S), beta (..,
+   * S, 1). Computed by forward substitution in Java (each matrix alone, in a fixed order: the same
+   * bits whatever the batch) unless gradients flow through G, when libtorch inverts it.
+   */
+  static NDArray unitLowerInverse(Prepared p, NDArray gram, NDArray beta) {
+    if (gram.hasGradient()) {
+      return gram.mul(p.strictLower()).mul(beta).add(p.eyeBlock()).inverse();
+    }
+    float[] g = gram.toFloatArray();
+    float[] be = beta.toFloatArray();
+    int s = BLOCK;
+    float[] out = new float[g.length];
+    float[] row = new float[s];
+    for (int base = 0, r = 0; base < g.length; base += s * s, r += s) {
+      for (int i = 0; i < s; i++) {
+        Arrays.fill(row, 0f);
+        row[i] = 1f;
+        float bi = be[r + i];
+        int gi = base + i * s;
+        for (int k = 0; k < i; k++) { // row_i -= L_ik T_k, T_k zero beyond column k
+          float l = bi * g[gi + k];
+          int tk = base + k * s;
+          for (int j = 0; j <= k; j++) {
+            row[j] -= l * out[tk + j];
+          }
+        }
+        System.arraycopy(row, 0, out, gi, s);
+      }
+    }
+    return gram.getManager().create(out, gram.getShape());
   }
 
   /** (S, S): 1 strictly below the diagonal, 0 elsewhere. */
@@ -450,9 +642,9 @@ public final class InfiniTransformer {
   }
 
   /** The Euclidean norm of each row, eps inside the sqrt: x (.., K) -> (.., 1). */
-  static NDArray norm(NDArray x) {
+  static NDArray norm(NDArray x, NDArray eps) {
     int last = x.getShape().dimension() - 1;
-    return x.square().sum(new int[] {last}, true).add(MEMORY_EPS).sqrt();
+    return x.mul(x).sum(new int[] {last}, true).add(eps).sqrt();
   }
 
   /** x laid out row-major (a copy if it is a strided view): flattening cannot be a view then. */
@@ -465,15 +657,34 @@ public final class InfiniTransformer {
     return x.getNDArrayInternal().elu(1f).add(1f);
   }
 
+  /** sigma(x) = ELU(x) + 1, with {@code one} a 0-d tensor 1. */
+  static NDArray sigma(NDArray x, NDArray one) {
+    return x.getNDArrayInternal().elu(1f).add(one);
+  }
+
   /** RMSNorm over the last axis: x / sqrt(mean(x^2) + eps) * gain. x (.., D), gain (D). */
   public static NDArray rmsNorm(NDArray x, NDArray gain) {
     int last = x.getShape().dimension() - 1;
-    return x.div(x.square().mean(new int[] {last}, true).add(NORM_EPS).sqrt()).mul(gain);
+    return x.div(x.mul(x).mean(new int[] {last}, true).add(NORM_EPS).sqrt()).mul(gain);
   }
 
-  /** GELU feed-forward: gelu(h W_1) W_2. h (B, T, D) -> (B, T, D). */
-  static NDArray feedForward(NDArray h, Weights.Layer lw) {
-    return Activation.gelu(h.matMul(lw.w1())).matMul(lw.w2());
+  /** {@link #rmsNorm(NDArray, NDArray)} with eps given as a 0-d tensor. */
+  static NDArray rmsNorm(NDArray x, NDArray gain, NDArray eps) {
+    return unitRms(x, eps).mul(gain);
+  }
+
+  /** RMSNorm without its gain: x / sqrt(mean(x^2) + eps) over the last axis. */
+  static NDArray unitRms(NDArray x, NDArray eps) {
+    int last = x.getShape().dimension() - 1;
+    return x.div(x.mul(x).mean(new int[] {last}, true).add(eps).sqrt());
+  }
+
+  /**
+   * GELU feed-forward of the normalised input without its gain: gelu(h diag(g) W_1) W_2, the gain g
+   * folded into W_1. h (B, T, D) -> (B, T, D).
+   */
+  static NDArray feedForward(NDArray h, PreparedLayer lp) {
+    return Activation.gelu(h.matMul(lp.w1())).matMul(lp.w().w2());
   }
 
   /** Token embedding lookup; the result lands in the ids' manager. ids (B, T) -> (B, T, D). */
@@ -496,14 +707,19 @@ public final class InfiniTransformer {
 
   /** (T, P+T) additive mask: query i (position P+i) sees keys j <= P+i. */
   static NDArray causalMask(NDManager m, int past, int t) {
+    return causalMaskRows(m, past, t, 0);
+  }
+
+  /** Rows {@code from} .. T-1 of {@link #causalMask}: (T - from, P+T). */
+  static NDArray causalMaskRows(NDManager m, int past, int t, int from) {
     int width = past + t;
-    float[] mask = new float[t * width];
-    for (int i = 0; i < t; i++) {
+    float[] mask = new float[(t - from) * width];
+    for (int i = from; i < t; i++) {
       for (int j = past + i + 1; j < width; j++) {
-        mask[i * width + j] = Float.NEGATIVE_INFINITY;
+        mask[(i - from) * width + j] = Float.NEGATIVE_INFINITY;
       }
     }
-    return m.create(mask, new Shape(t, width));
+    return m.create(mask, new Shape(t - from, width));
   }
 
   /**
@@ -511,33 +727,83 @@ public final class InfiniTransformer {
    * projection and the gate, computed once per call instead of once per segment.
    *
    * @param w the layer's parameters
-   * @param wqkv (D, 2HK + HV) [W_Q W_K W_V]
+   * @param wide (D, 2HK + HV [+ H]) [W_Q W_K W_V], followed by W_write when the write strength is
+   *     fused in ({@code fusedWrite})
+   * @param kvw (D, HK + HV [+ H]) [W_K W_V (W_write)], what a write alone projects
+   * @param w1 (D, F) W_1 of the feed-forward layer
+   *     <p>The rows of wide, kvw and w1 are scaled by the gain of the RMSNorm before them, so the
+   *     layer normalises its input without a gain ({@link #unitRms})
+   * @param fusedWrite GATED: the projections carry W_write's H columns
    * @param gate (H, 1, 1) sigmoid(beta)
    * @param oneMinusGate (H, 1, 1) 1 - sigmoid(beta)
-   * @param memGain (H, 1, V) gain of the NORMALIZED read
+   * @param gatedGain (H, 1, V) gain of the NORMALIZED read times sigmoid(beta)
    * @param conv the short convolution's taps, lag 0 first, each (1, 2HK + HV); or null
+   * @param convKv the taps' K and V columns, each (1, HK + HV); or null
    */
   record PreparedLayer(
       Weights.Layer w,
-      NDArray wqkv,
+      NDArray wide,
+      NDArray kvw,
+      NDArray w1,
+      boolean fusedWrite,
       NDArray gate,
       NDArray oneMinusGate,
-      NDArray memGain,
-      NDList conv) {
+      NDArray gatedGain,
+      NDList conv,
+      NDList convKv) {
     static PreparedLayer of(ModelConfig c, Weights.Layer w, NDManager m) {
-      NDArray wqkv = NDArrays.concat(new NDList(local(m, w.wq()), w.wk(), w.wv()), 1);
+      boolean conv = w.conv() != null;
+      boolean fused = c.updateRule() == UpdateRule.GATED;
+      NDList cols = new NDList(local(m, w.wq()), w.wk(), w.wv());
+      NDList kvCols = new NDList(local(m, w.wk()), w.wv());
+      if (fused) {
+        cols.add(w.write());
+        kvCols.add(w.write());
+      }
+      NDArray attnGain = w.attnNorm().reshape(c.dModel(), 1); // rows of the projections
+      NDArray wide = NDArrays.concat(cols, 1).mul(attnGain);
+      NDArray kv = NDArrays.concat(kvCols, 1).mul(attnGain);
+      NDArray w1 = local(m, w.w1()).mul(w.ffnNorm().reshape(c.dModel(), 1));
       NDArray g = Activation.sigmoid(local(m, w.gate()).reshape(c.heads(), 1, 1));
-      NDArray gain = local(m, w.memNorm()).reshape(c.heads(), 1, c.dValue());
-      NDList taps = w.conv() == null ? null : local(m, w.conv()).split(c.shortConv(), 0);
-      return new PreparedLayer(w, wqkv, g, g.neg().add(1f), gain, taps);
+      NDArray gain = local(m, w.memNorm()).reshape(c.heads(), 1, c.dValue()).mul(g);
+      NDList taps = conv ? local(m, w.conv()).split(c.shortConv(), 0) : null;
+      NDList kvTaps = null;
+      if (conv) {
+        kvTaps = new NDList();
+        NDIndex kvColumns = new NDIndex(":, {}:", (long) c.heads() * c.dKey());
+        for (NDArray tap : taps) {
+          kvTaps.add(tap.get(kvColumns));
+        }
+      }
+      return new PreparedLayer(w, wide, kv, w1, fused, g, g.neg().add(1f), gain, taps, kvTaps);
+    }
+
+    /** [W_Q W_K W_V] (with W_write if fused). */
+    NDArray wqkv() {
+      return wide;
     }
   }
 
   /**
-   * Per-call constants: every layer's {@link PreparedLayer} and the full segment's RoPE tables and
-   * mask, all in the manager given to {@link #of}. Reuse one across the segments of a call.
+   * Per-call constants: every layer's {@link PreparedLayer}, the full window's RoPE tables and
+   * mask, the first row {@link #compress} needs of the last layer's input ({@code trimFrom} = C -
+   * (MAX_SHORT_CONV - 1), at least 0) and the mask's rows from there and from C, and small
+   * constants, all in the manager given to {@link #of}. Reuse one across the segments of a call.
    */
-  record Prepared(Weights weights, List<PreparedLayer> layers, Rope fullRope, NDArray fullMask) {
+  record Prepared(
+      Weights weights,
+      List<PreparedLayer> layers,
+      Rope fullRope,
+      NDArray fullMask,
+      int trimFrom,
+      NDArray trimMask,
+      NDArray ownMask,
+      NDArray normEps,
+      NDArray memEps,
+      NDArray one,
+      NDArray eyeKey,
+      NDArray eyeBlock,
+      NDArray strictLower) {
     static Prepared of(Weights w, NDManager m) {
       ModelConfig c = w.config();
       List<PreparedLayer> layers = new ArrayList<>();
@@ -545,7 +811,21 @@ public final class InfiniTransformer {
         layers.add(PreparedLayer.of(c, l, m));
       }
       int window = c.overlap() + c.segmentLength();
-      return new Prepared(w, layers, Rope.of(m, c, 0, window), causalMask(m, 0, window));
+      int trim = Math.max(0, c.overlap() - (ModelConfig.MAX_SHORT_CONV - 1));
+      return new Prepared(
+          w,
+          layers,
+          Rope.of(m, c, 0, window),
+          causalMask(m, 0, window),
+          trim,
+          causalMaskRows(m, 0, window, trim),
+          causalMaskRows(m, 0, window, c.overlap()),
+          m.full(new Shape(), NORM_EPS),
+          m.full(new Shape(), MEMORY_EPS),
+          m.full(new Shape(), 1f),
+          m.eye(c.dKey()),
+          m.eye(BLOCK),
+          InfiniTransformer.strictLower(m, BLOCK));
     }
 
     ModelConfig config() {
@@ -564,18 +844,49 @@ public final class InfiniTransformer {
     int window() {
       return config().overlap() + config().segmentLength();
     }
+
+    /** Rows {@code from..} of (B, T, F). */
+    NDIndex rowsFrom(long from) {
+      return index(ROWS, from, ":, {}:, :");
+    }
+
+    /** Rows {@code from..} of (B, H, T, F). */
+    NDIndex headRowsFrom(long from) {
+      return index(HEAD_ROWS, from, ":, :, {}:, :");
+    }
+
+    /** Rows {@code from..} of {@link #mask}: (T - from, P+T). */
+    NDArray maskRows(NDManager m, int past, int t, int from) {
+      return past == 0 && t == window() && from == config().overlap()
+          ? ownMask
+          : causalMaskRows(m, past, t, from);
+    }
+
+    /** Columns {@code from..} of (B, T, F). */
+    NDIndex columnsFrom(long from) {
+      return index(COLUMNS, from, ":, :, {}:");
+    }
+
+    private static final Map<Long, NDIndex> ROWS = new ConcurrentHashMap<>();
+    private static final Map<Long, NDIndex> HEAD_ROWS = new ConcurrentHashMap<>();
+    private static final Map<Long, NDIndex> COLUMNS = new ConcurrentHashMap<>();
+
+    private static NDIndex index(Map<Long, NDIndex> cache, long from, String pattern) {
+      return cache.computeIfAbsent(from, f -> new NDIndex(pattern, f));
+    }
   }
 
   /**
    * Rotary position embedding for positions {@code start .. start+T-1} within a window (the C
    * context tokens, then the segment), rotate-half pairing (dimension i with i + K/2), theta_i =
-   * base^(-2i/K): rope(x) = x * cos + rotateHalf(x) * sin, where rotateHalf(x) = [-x2, x1] = x R.
+   * base^(-2i/K): rope(x) = x * cos + rotateHalf(x) * sin, where rotateHalf(x) = [-x2, x1] =
+   * swapHalves(x) * [-1 .. -1, 1 .. 1]. The tables come in pairs for [queries, keys] of (B, 2H, T,
+   * K), the queries' scaled by 1/sqrt(K), the attention's scale.
    *
-   * @param cos (T, K) cos(pos * theta_{i mod K/2})
-   * @param sin (T, K) sin(pos * theta_{i mod K/2})
-   * @param rot (K, K) the rotate-half matrix R
+   * @param cos (2, 1, T, K) cos(pos * theta_{i mod K/2}), times 1/sqrt(K) in the first
+   * @param sin (2, 1, T, K) the signed sin(pos * theta_{i mod K/2}), times 1/sqrt(K) in the first
    */
-  public record Rope(NDArray cos, NDArray sin, NDArray rot) {
+  public record Rope(NDArray cos, NDArray sin) {
     private static final Map<String, float[][]> TABLES = new ConcurrentHashMap<>();
 
     public static Rope of(NDManager m, ModelConfig c, int start, int t) {
@@ -583,40 +894,51 @@ public final class InfiniTransformer {
       float[][] full =
           TABLES.computeIfAbsent(
               dk + "/" + c.ropeBase() + "/" + (c.overlap() + c.segmentLength()), key -> tables(c));
-      float[] cos = Arrays.copyOfRange(full[0], start * dk, (start + t) * dk);
-      float[] sin = Arrays.copyOfRange(full[1], start * dk, (start + t) * dk);
-      int half = dk / 2;
-      float[] rot = new float[dk * dk];
-      for (int i = 0; i < half; i++) {
-        rot[(i + half) * dk + i] = -1f; // out[i] = -x[i + K/2]
-        rot[i * dk + i + half] = 1f; // out[i + K/2] = x[i]
+      int window = c.overlap() + c.segmentLength();
+      float[] cos = new float[2 * t * dk];
+      float[] sin = new float[2 * t * dk];
+      for (int which = 0; which < 2; which++) { // 0: queries (scaled), 1: keys
+        int src = which * window * dk + start * dk;
+        System.arraycopy(full[0], src, cos, which * t * dk, t * dk);
+        System.arraycopy(full[1], src, sin, which * t * dk, t * dk);
       }
-      return new Rope(
-          m.create(cos, new Shape(t, dk)),
-          m.create(sin, new Shape(t, dk)),
-          m.create(rot, new Shape(dk, dk)));
+      return new Rope(m.create(cos, new Shape(2, 1, t, dk)), m.create(sin, new Shape(2, 1, t, dk)));
     }
 
-    /** cos and sin for positions 0..C+N-1 as flat (C+N, K) arrays, computed in double. */
+    /**
+     * cos and signed sin for positions 0..C+N-1 as flat (2, C+N, K) arrays, computed in double:
+     * first the queries' (times 1/sqrt(K)), then the keys'.
+     */
     static float[][] tables(ModelConfig c) {
       int dk = c.dKey();
       int half = dk / 2;
       int n = c.overlap() + c.segmentLength();
-      float[] cos = new float[n * dk];
-      float[] sin = new float[n * dk];
+      double scale = 1 / Math.sqrt(dk);
+      float[] cos = new float[2 * n * dk];
+      float[] sin = new float[2 * n * dk];
       for (int p = 0; p < n; p++) {
         for (int i = 0; i < dk; i++) {
           double angle = p * Math.pow(c.ropeBase(), -2.0 * (i % half) / dk);
-          cos[p * dk + i] = (float) Math.cos(angle);
-          sin[p * dk + i] = (float) Math.sin(angle);
+          double sign = i < half ? -1 : 1; // rotateHalf(x)_i = -x_{i+K/2}, then x_{i-K/2}
+          cos[p * dk + i] = (float) (Math.cos(angle) * scale);
+          sin[p * dk + i] = (float) (sign * Math.sin(angle) * scale);
+          cos[(n + p) * dk + i] = (float) Math.cos(angle);
+          sin[(n + p) * dk + i] = (float) (sign * Math.sin(angle));
         }
       }
       return new float[][] {cos, sin};
     }
 
-    /** x (B, H', T, K) -> (B, H', T, K). */
-    public NDArray apply(NDArray x) {
-      return x.mul(cos).add(x.matMul(rot).mul(sin));
+    /** qk (B, 2H, T, K), queries then keys -> (B, 2H, T, K). */
+    public NDArray apply(NDArray qk) {
+      Shape s = qk.getShape();
+      long b = s.get(0);
+      long nh = s.get(1) / 2;
+      long t = s.get(2);
+      long k = s.get(3);
+      NDArray x = qk.reshape(b, 2, nh, t, k);
+      NDArray swapped = x.reshape(b, 2, nh, t, 2, k / 2).flip(4).reshape(b, 2, nh, t, k);
+      return x.mul(cos).add(swapped.mul(sin)).reshape(b, 2 * nh, t, k);
     }
   }
 }
