@@ -179,10 +179,11 @@ public final class InfiniModel implements AutoCloseable {
 
   /**
    * {@link #absorb(StreamState, int[], boolean)}, scoring through {@code cache}: if it describes
-   * {@code state} and the call compresses no segment, only the new tokens run through the model
-   * (O(new tokens) work instead of the whole open segment). A scoring call leaves the cache
-   * describing the returned state; a call without scores empties it. The state returned does not
-   * depend on the cache; scores agree with those of an uncached call to float rounding.
+   * {@code state}, the new tokens of the open segment are scored from it (O(new tokens) work
+   * instead of the whole open segment, and no scoring pass over the segment this call completes). A
+   * scoring call leaves the cache describing the returned state; a call without scores empties it.
+   * The state returned does not depend on the cache; scores agree with those of an uncached call to
+   * float rounding.
    *
    * @param cache made by {@link #newOpenSegmentCache()} of this model, or null
    * @throws IllegalArgumentException if {@code cache} was made by another model
@@ -205,7 +206,11 @@ public final class InfiniModel implements AutoCloseable {
     int segments = (all.length - 1) / n; // full segments with a successor
     int rest = segments * n;
     boolean keep = score && cache != null; // leave the cache describing the new state
-    boolean hit = keep && segments == 0 && cache.matches(state);
+    boolean matches = keep && cache.matches(state);
+    boolean hit = matches && segments == 0;
+    // With a matching cache, the new tokens of the first segment to compress are scored from it,
+    // and that segment is compressed without a scoring pass of its own.
+    boolean firstFromCache = matches && segments > 0;
     float[] logProbs = score ? new float[tokens.length] : null;
     if (score) {
       Arrays.fill(logProbs, Float.NaN);
@@ -216,12 +221,27 @@ public final class InfiniModel implements AutoCloseable {
     try (NDManager call = manager.newSubManager()) {
       Prepared p = segments > 0 || score ? prepared(call) : null;
       List<Memory> mem = segments > 0 || score ? toNd(call, memories) : null;
+      if (firstFromCache) {
+        logProbs[0] = cache.next()[tokens[0]];
+        int complete = n - open.length; // new tokens in the first segment
+        if (complete > 0) {
+          try (NDManager work = call.newSubManager()) {
+            int[] first = Arrays.copyOf(tokens, complete);
+            Output out =
+                InfiniTransformer.forward(
+                    p, tokens(work, first), mem, cache.kv(), Options.readOnly());
+            scoreRows(logSoftmax(out.logits()), all, open.length, open.length, logProbs);
+          }
+        }
+      }
       for (int s = 0; s < segments; s++) {
         int from = s * n;
+        boolean scoreThis = score && !(s == 0 && firstFromCache);
         try (NDManager work = call.newSubManager()) {
           mem.forEach(x -> x.attach(work)); // the previous memory dies with this segment's scope
-          Output out = compress(p, work, Arrays.copyOfRange(seq, from, from + c + n), mem, score);
-          if (score) {
+          Output out =
+              compress(p, work, Arrays.copyOfRange(seq, from, from + c + n), mem, scoreThis);
+          if (scoreThis) {
             scoreRows(logSoftmax(out.logits()), all, from, open.length, logProbs);
           }
           mem = out.memories();
@@ -263,7 +283,7 @@ public final class InfiniModel implements AutoCloseable {
               state.tokensAbsorbed() + tokens.length,
               state.segmentsAbsorbed() + segments);
       if (keep) {
-        if (hit) {
+        if (matches) {
           cache.hit();
         } else {
           cache.miss();
