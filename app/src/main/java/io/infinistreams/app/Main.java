@@ -2,6 +2,7 @@ package io.infinistreams.app;
 
 import io.infinistreams.app.bench.BenchCommand;
 import io.infinistreams.app.bench.EndToEndBench;
+import io.infinistreams.app.bench.SessionsBench;
 import io.infinistreams.app.cli.AskCommand;
 import io.infinistreams.app.cli.ChatCommand;
 import io.infinistreams.app.cli.CliException;
@@ -73,6 +74,7 @@ public final class Main implements Runnable {
     CommandLine cl = new CommandLine(new Main());
     cl.addSubcommand(new BenchCommand());
     cl.addSubcommand(new EndToEndBench());
+    cl.addSubcommand(new SessionsBench());
     cl.addSubcommand(new CommandLine.HelpCommand());
     for (CommandLine sub : cl.getSubcommands().values()) {
       sub.getCommandSpec().version(VERSION); // -V on a command prints the version too

@@ -19,7 +19,17 @@ public final class CliDocs {
 
   /** The commands documented here. */
   public static final List<String> COMMANDS =
-      List.of("run", "feed", "ask", "chat", "demo", "tail", "config", "bench", "bench-e2e");
+      List.of(
+          "run",
+          "feed",
+          "ask",
+          "chat",
+          "demo",
+          "tail",
+          "config",
+          "bench",
+          "bench-e2e",
+          "bench-sessions");
 
   private CliDocs() {}
 
@@ -34,8 +44,9 @@ public final class CliDocs {
         .append("configuration ")
         .append("flags `--config FILE`, `--set KEY=VALUE`, `--bootstrap-servers`, ")
         .append("`--application-id` and `--state-dir`; the keys are in ")
-        .append("[configuration.md](configuration.md). `bench` and `bench-e2e` measure the model ")
-        .append("and the whole pipeline (see [benchmarks.md](benchmarks.md)). Training and ")
+        .append("[configuration.md](configuration.md). `bench`, `bench-e2e` and `bench-sessions` ")
+        .append("measure the model, the whole pipeline and many sessions at once (see ")
+        .append("[benchmarks.md](benchmarks.md)). Training and ")
         .append("evaluation are a separate tool, `bin/infini-train` ")
         .append("(see [training.md](training.md)).\n\n")
         .append("A typical session: `bin/infini run` in one terminal (an embedded broker unless ")

@@ -37,7 +37,16 @@ class CommandLineTest {
     assertEquals(0, help.exit());
     for (String command :
         new String[] {
-          "run", "feed", "ask", "chat", "demo", "tail", "config", "bench", "bench-e2e"
+          "run",
+          "feed",
+          "ask",
+          "chat",
+          "demo",
+          "tail",
+          "config",
+          "bench",
+          "bench-e2e",
+          "bench-sessions"
         }) {
       assertTrue(help.out().contains(command), command + " missing from\n" + help.out());
     }
