@@ -9,6 +9,7 @@ import io.infinistreams.app.cli.CliException;
 import io.infinistreams.app.cli.ConfigCommand;
 import io.infinistreams.app.cli.DemoCommand;
 import io.infinistreams.app.cli.FeedCommand;
+import io.infinistreams.app.cli.ResetCommand;
 import io.infinistreams.app.cli.RunCommand;
 import io.infinistreams.app.cli.SnapshotCommand;
 import io.infinistreams.app.cli.TailCommand;
@@ -40,6 +41,7 @@ import picocli.CommandLine.Spec;
       ChatCommand.class,
       DemoCommand.class,
       TailCommand.class,
+      ResetCommand.class,
       SnapshotCommand.class,
       ConfigCommand.class
     })

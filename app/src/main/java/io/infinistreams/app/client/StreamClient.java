@@ -169,10 +169,19 @@ public final class StreamClient implements AutoCloseable {
 
   /** Sends a RESET: the processor deletes the stream's memory. */
   public Future<RecordMetadata> reset(long seq) {
+    return reset(seq, null);
+  }
+
+  /**
+   * Sends a RESET pinned to model {@code pin} (a fingerprint prefix of at least 12 hex digits), or
+   * unpinned if null: a pinned RESET also moves a stream another model wrote to the serving model.
+   */
+  public Future<RecordMetadata> reset(long seq, String pin) {
     return send(
         InputEvent.newBuilder()
             .setSeq(seq)
             .setKind(EventKind.RESET)
+            .setModelFingerprint(pin)
             .setEventTime(Instant.ofEpochMilli(clockMillis.getAsLong()))
             .build());
   }

@@ -95,7 +95,13 @@ class CliEndToEndTest {
    * operations server, which listens on a free port rather than the default one.
    */
   private static Run run(String... args) {
-    if (args.length > 0 && (args[0].equals("feed") || args[0].equals("ask"))) {
+    boolean asksOps =
+        args.length > 0
+            && (args[0].equals("feed")
+                || args[0].equals("ask")
+                || args[0].equals("reset")
+                || (args[0].equals("snapshot") && args.length > 1 && !args[1].equals("show")));
+    if (asksOps) {
       args = Arrays.copyOf(args, args.length + 2);
       args[args.length - 2] = "--ops-url";
       args[args.length - 1] = app.operationsUrl();
@@ -279,6 +285,42 @@ class CliEndToEndTest {
     // After the RESET only the last turn is in context: BOS + USER + text + ASSISTANT + reply.
     StateInspector.StateSize state = StateInspector.of(app.streams(), app.settings(), "carol");
     assertEquals(1, state.sessionRecords());
+  }
+
+  @Test
+  void snapshotForkAndPinnedResetFromTheCommandLine() throws Exception {
+    Path text = dir.resolve("gina.txt");
+    Files.writeString(text, "Gina keeps her notes here. ".repeat(8), StandardCharsets.UTF_8);
+    String bootstrap = app.bootstrapServers();
+    Run feed = run("feed", "gina", text.toString(), "--bootstrap-servers", bootstrap, "--wait");
+    assertEquals(0, feed.exit(), feed.err());
+
+    Run fork = run("snapshot", "fork", "gina", "gina-copy", "--bootstrap-servers", bootstrap);
+    assertEquals(0, fork.exit(), fork.err());
+    assertTrue(fork.err().contains("stream 'gina-copy' seq 1: imported"), fork.err());
+
+    Path file = dir.resolve("gina-copy.snap");
+    Run export =
+        run("snapshot", "export", "gina-copy", file.toString(), "--bootstrap-servers", bootstrap);
+    assertEquals(0, export.exit(), export.err());
+    Run show = run("snapshot", "show", file.toString());
+    assertEquals(0, show.exit(), show.err());
+    assertTrue(show.out().contains("stream         gina-copy"), show.out());
+    assertTrue(show.out().contains("tokens         " + (1 + 27 * 8)), show.out());
+
+    Run wrongPin = run("reset", "gina", "--pin", "000000000000", "--bootstrap-servers", bootstrap);
+    assertEquals(2, wrongPin.exit(), wrongPin.err());
+    assertTrue(wrongPin.err().contains("FINGERPRINT_MISMATCH"), wrongPin.err());
+    Run reset =
+        run(
+            "reset",
+            "gina",
+            "--pin",
+            model.fingerprint().substring(0, 12),
+            "--bootstrap-servers",
+            bootstrap);
+    assertEquals(0, reset.exit(), reset.err());
+    assertTrue(reset.err().contains("reset under model " + model.fingerprint().substring(0, 12)));
   }
 
   @Test

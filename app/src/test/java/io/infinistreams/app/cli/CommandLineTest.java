@@ -43,6 +43,8 @@ class CommandLineTest {
           "chat",
           "demo",
           "tail",
+          "snapshot",
+          "reset",
           "config",
           "bench",
           "bench-e2e",
