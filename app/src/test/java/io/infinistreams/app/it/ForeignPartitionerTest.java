@@ -241,6 +241,52 @@ class ForeignPartitionerTest {
     }
   }
 
+  /**
+   * {@code input.repartition} switched on a deployment that has state, off -> on -> off, restarting
+   * the instance each time (same application id and state folder): the processor's tasks change
+   * (the repartition step adds a sub-topology), their stores restore from the same changelogs, and
+   * every stream goes on from exactly where it was. Producers partition by murmur2, as the switch
+   * to off requires.
+   */
+  @Test
+  @Order(3)
+  void switchingTheRepartitionFlagOnALiveDeploymentKeepsEveryStream() throws Exception {
+    List<String> keys = List.of("switch-a", "switch-b", "switch-c", "switch-d", "switch-e");
+    Map<String, Long> bytes = new HashMap<>();
+    long seq = 0;
+    for (String flag : List.of("false", "true", "false")) {
+      seq++;
+      AppConfig config =
+          AppConfig.builder()
+              .override("bootstrap.servers", app.bootstrapServers())
+              .override("application.id", "infini-switch")
+              .override("state.dir", dir.resolve("state-switch").toString())
+              .override("topic.input", "switch-input")
+              .override("topic.output", "switch-output")
+              .override("topic.dead.letter", "switch-dlq")
+              .override("topic.partitions", Integer.toString(PARTITIONS))
+              .override("input.repartition", flag)
+              .override("http.enabled", "false")
+              .build();
+      try (InfiniApp a = InfiniApp.start(config, model, Duration.ofMinutes(2))) {
+        Pipeline p = new Pipeline(a.bootstrapServers(), a.settings(), model, "infini-switch");
+        for (String key : keys) {
+          String t = "with input.repartition=" + flag + ", event " + seq + " of " + key;
+          bytes.merge(key, (long) t.getBytes(StandardCharsets.UTF_8).length, Long::sum);
+          p.produce(key, List.of(Pipeline.append(seq, t)));
+        }
+        for (String key : keys) {
+          List<OutputEvent> out = p.awaitOutput(key, seq, WAIT, "switch-" + System.nanoTime());
+          OutputEvent last = out.get(out.size() - 1);
+          assertEquals(
+              1 + bytes.get(key),
+              last.getTokensTotal(),
+              key + " after the switch to input.repartition=" + flag);
+        }
+      }
+    }
+  }
+
   /** What came out of one feeding. */
   private record Outcome(
       int outputs, List<String> deadLetters, Map<String, OutputEvent> lastOutput) {}
