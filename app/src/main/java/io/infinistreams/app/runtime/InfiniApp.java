@@ -2,6 +2,7 @@ package io.infinistreams.app.runtime;
 
 import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.app.ops.InfiniMetrics;
+import io.infinistreams.app.ops.ModelCensus;
 import io.infinistreams.app.ops.OperationsServer;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.topology.ProcessorMetrics;
@@ -157,6 +158,7 @@ public final class InfiniApp implements AutoCloseable {
           config.applicationId(),
           bootstrap,
           stateDir.toAbsolutePath());
+      app.logModelCensus(model.fingerprint());
       return app;
     } catch (RuntimeException | InterruptedException | Error e) {
       if (streams != null) {
@@ -224,6 +226,25 @@ public final class InfiniApp implements AutoCloseable {
       throw new IllegalStateException(
           "Kafka Streams failed to start (state " + streams.state() + ")", failure.get());
     }
+  }
+
+  /**
+   * Logs, from a background thread (one scan of the local sessions), how many hosted streams each
+   * model wrote ({@link ModelCensus}).
+   */
+  private void logModelCensus(String serving) {
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                log.info(ModelCensus.describe(ModelCensus.count(streams, settings), serving));
+              } catch (RuntimeException e) {
+                log.info("stored streams by model: not counted ({})", e.getMessage());
+              }
+            },
+            "infini-model-census");
+    t.setDaemon(true);
+    t.start();
   }
 
   /** Where clients should connect. */

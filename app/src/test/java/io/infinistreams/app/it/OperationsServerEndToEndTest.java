@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.app.ops.KeyRouting;
+import io.infinistreams.app.ops.ModelCensus;
 import io.infinistreams.app.ops.OperationsServer;
 import io.infinistreams.app.runtime.InfiniApp;
 import io.infinistreams.model.InfiniModel;
@@ -424,6 +425,23 @@ class OperationsServerEndToEndTest {
     // (the second instance of the previous test may still own the key's partition in the
     // metadata until the group has rebalanced: 502 from the relay until then)
     await(base, "/sessions/nobody-at-all/snapshot", r -> r.status() == 404);
+  }
+
+  @Test
+  @Order(6)
+  void theModelCensusCountsTheHostedStreamsOfEachModel() throws Exception {
+    // Every stream fed so far was written by this model; the census counts each once.
+    String base = app.operationsUrl();
+    Reply listed = await(base, "/sessions?limit=1000", r -> r.status() == 200);
+    int hosted = listed.json(json).get("keys").size();
+    Map<String, Long> census = ModelCensus.count(app.streams(), app.settings());
+    assertEquals(Map.of(model.fingerprint(), (long) hosted), census);
+    String line = ModelCensus.describe(census, model.fingerprint());
+    assertTrue(line.contains(model.fingerprint().substring(0, 12) + " (serving) " + hosted), line);
+    String mixed =
+        ModelCensus.describe(
+            Map.of(model.fingerprint(), 3L, "ab".repeat(32), 2L), model.fingerprint());
+    assertTrue(mixed.contains("the 2 written by another model are refused"), mixed);
   }
 
   /** GETs the snapshot of {@code key} until it is 200 (a rebalance answers 502/503 meanwhile). */
