@@ -208,9 +208,6 @@ public final class InfiniModel implements AutoCloseable {
     boolean keep = score && cache != null; // leave the cache describing the new state
     boolean matches = keep && cache.matches(state);
     boolean hit = matches && segments == 0;
-    // With a matching cache, the new tokens of the first segment to compress are scored from it,
-    // and that segment is compressed without a scoring pass of its own.
-    boolean firstFromCache = matches && segments > 0;
     float[] logProbs = score ? new float[tokens.length] : null;
     if (score) {
       Arrays.fill(logProbs, Float.NaN);
@@ -221,22 +218,28 @@ public final class InfiniModel implements AutoCloseable {
     try (NDManager call = manager.newSubManager()) {
       Prepared p = segments > 0 || score ? prepared(call) : null;
       List<Memory> mem = segments > 0 || score ? toNd(call, memories) : null;
-      if (firstFromCache) {
+      if (matches) {
+        // The new tokens of the open segment, from the cache: its next row predicts the first,
+        // each new row the one after it. Without a compression they become the new open cache;
+        // with one, the segment they complete needs no scoring pass of its own.
         logProbs[0] = cache.next()[tokens[0]];
-        int complete = n - open.length; // new tokens in the first segment
-        if (complete > 0) {
-          try (NDManager work = call.newSubManager()) {
-            int[] first = Arrays.copyOf(tokens, complete);
-            Output out =
-                InfiniTransformer.forward(
-                    p, tokens(work, first), mem, cache.kv(), Options.readOnly());
-            scoreRows(logSoftmax(out.logits()), all, open.length, open.length, logProbs);
+        int inOpen = segments == 0 ? tokens.length : n - open.length;
+        if (inOpen > 0) {
+          int[] first = Arrays.copyOf(tokens, inOpen);
+          Output out =
+              InfiniTransformer.forward(
+                  p, tokens(call, first), mem, cache.kv(), Options.readOnly());
+          float[][] rows = logSoftmax(out.logits());
+          scoreRows(rows, all, open.length, open.length, logProbs);
+          if (hit) {
+            openKv = out.cache();
+            next = rows[rows.length - 1];
           }
         }
       }
       for (int s = 0; s < segments; s++) {
         int from = s * n;
-        boolean scoreThis = score && !(s == 0 && firstFromCache);
+        boolean scoreThis = score && !(s == 0 && matches);
         try (NDManager work = call.newSubManager()) {
           mem.forEach(x -> x.attach(work)); // the previous memory dies with this segment's scope
           Output out =
@@ -248,16 +251,7 @@ public final class InfiniModel implements AutoCloseable {
           mem.forEach(x -> x.attach(call));
         }
       }
-      if (hit) {
-        // Only the new tokens: the cached row predicts the first, each new row the one after it.
-        Output out =
-            InfiniTransformer.forward(p, tokens(call, tokens), mem, cache.kv(), Options.readOnly());
-        float[][] rows = logSoftmax(out.logits());
-        logProbs[0] = cache.next()[tokens[0]];
-        scoreRows(rows, all, open.length, open.length, logProbs);
-        openKv = out.cache();
-        next = rows[rows.length - 1];
-      } else if (score) {
+      if (score && !hit) {
         // Positions rest .. all.length-1 (the open remainder) predict new tokens still in it; the
         // last one predicts what comes next, needed only to keep the cache.
         int firstPos = Math.max(rest, open.length - 1);

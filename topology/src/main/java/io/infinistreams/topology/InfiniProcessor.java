@@ -332,7 +332,9 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       throws Rejected {
     SessionSnapshots.Decoded d;
     try {
-      d = SessionSnapshots.decode(event.getSnapshot() == null ? null : bytes(event.getSnapshot()));
+      d =
+          SessionSnapshots.decode(
+              event.getSnapshot() == null ? null : SessionSnapshots.bytes(event.getSnapshot()));
     } catch (IllegalArgumentException e) {
       throw new Rejected(DeadLetterReason.INVALID_SNAPSHOT, e.getMessage());
     }
@@ -410,13 +412,6 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
         .setTokensTotal(state.tokensAbsorbed())
         .setSegmentsTotal(state.segmentsAbsorbed());
     return new StateChange(deletes, puts, session);
-  }
-
-  private static byte[] bytes(java.nio.ByteBuffer b) {
-    java.nio.ByteBuffer d = b.duplicate();
-    byte[] out = new byte[d.remaining()];
-    d.get(out);
-    return out;
   }
 
   /** APPEND or GENERATE: read state, run the model, compute what changed. */

@@ -125,7 +125,8 @@ public final class SessionSnapshots {
     return sha.digest();
   }
 
-  private static byte[] bytes(ByteBuffer b) {
+  /** The remaining bytes of {@code b} (its position untouched), as Avro hands out bytes fields. */
+  public static byte[] bytes(ByteBuffer b) {
     ByteBuffer d = b.duplicate();
     byte[] out = new byte[d.remaining()];
     d.get(out);

@@ -49,17 +49,20 @@ public final class OpsOptions {
    * it falls back to the topics.
    */
   long lastSeq(AppConfig config, StreamClient client, PrintWriter err) throws InterruptedException {
-    SessionLookup lookup;
-    try {
-      lookup = new SessionLookup(url(config), RETRY_503);
-    } catch (IllegalArgumentException e) {
-      throw new CliException("--ops-url: " + e.getMessage());
-    }
     return client.lastSeq(
-        lookup,
+        lookup(config),
         warning -> {
           err.println("infini: warning: " + warning);
           err.flush();
         });
+  }
+
+  /** A client of the operations server ({@link #url}), asking again on 503 for a while. */
+  SessionLookup lookup(AppConfig config) {
+    try {
+      return new SessionLookup(url(config), RETRY_503);
+    } catch (IllegalArgumentException e) {
+      throw new CliException("--ops-url: " + e.getMessage());
+    }
   }
 }

@@ -52,16 +52,8 @@ public final class SnapshotCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getErr());
   }
 
-  /** How long an export retries while the key's partition moves (503). */
-  private static final Duration RETRY_503 = Duration.ofSeconds(15);
-
   static byte[] export(AppConfig config, OpsOptions ops, String key) throws InterruptedException {
-    SessionLookup lookup;
-    try {
-      lookup = new SessionLookup(ops.url(config), RETRY_503);
-    } catch (IllegalArgumentException e) {
-      throw new CliException("--ops-url: " + e.getMessage());
-    }
+    SessionLookup lookup = ops.lookup(config);
     byte[] bytes;
     try {
       bytes = lookup.snapshot(key);
@@ -265,10 +257,10 @@ public final class SnapshotCommand implements Runnable {
       out.printf(Locale.ROOT, "segments       %,d%n", session.getSegmentsAbsorbed());
       out.printf(Locale.ROOT, "open segment   %d tokens%n", session.getOpenTokens().size());
       out.printf(Locale.ROOT, "head memories  %d%n", d.memories().size());
-      java.nio.ByteBuffer sha = s.getSha256().duplicate();
-      byte[] digest = new byte[sha.remaining()];
-      sha.get(digest);
-      out.printf(Locale.ROOT, "sha256         %s%n", HexFormat.of().formatHex(digest));
+      out.printf(
+          Locale.ROOT,
+          "sha256         %s%n",
+          HexFormat.of().formatHex(SessionSnapshots.bytes(s.getSha256())));
       out.flush();
       return 0;
     }
