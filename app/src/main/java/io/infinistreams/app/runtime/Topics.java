@@ -12,6 +12,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.Config;
@@ -20,6 +21,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -111,8 +113,7 @@ public final class Topics {
       ConfigResource input = resource(config.inputTopic());
       ConfigResource output = resource(config.outputTopic());
       ConfigResource dlq = resource(config.deadLetterTopic());
-      Map<ConfigResource, Config> configs =
-          admin.describeConfigs(List.of(input, output, dlq)).all().get(60, TimeUnit.SECONDS);
+      Map<ConfigResource, Config> configs = describeConfigs(admin, List.of(input, output, dlq));
       long inputMax =
           raise(
               admin,
@@ -139,6 +140,28 @@ public final class Topics {
               + bootstrapServers
               + ": "
               + KafkaClients.oneLine(e instanceof ExecutionException ? e.getCause() : e));
+    }
+  }
+
+  /**
+   * The topics' configurations. A topic created a moment ago may not be known yet to the broker
+   * that answers (its metadata is still propagating): asked again, with a short back-off, for up to
+   * a minute in all.
+   */
+  private static Map<ConfigResource, Config> describeConfigs(
+      Admin admin, List<ConfigResource> topics)
+      throws ExecutionException, TimeoutException, InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (true) {
+      try {
+        return admin.describeConfigs(topics).all().get(60, TimeUnit.SECONDS);
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof UnknownTopicOrPartitionException)
+            || System.nanoTime() - deadline > 0) {
+          throw e;
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100)); // back off before asking again
+      }
     }
   }
 
@@ -212,13 +235,7 @@ public final class Topics {
         return;
       }
       ConfigResource resource = resource(topic);
-      long current =
-          maxMessageBytes(
-              admin
-                  .describeConfigs(List.of(resource))
-                  .all()
-                  .get(60, TimeUnit.SECONDS)
-                  .get(resource));
+      long current = maxMessageBytes(describeConfigs(admin, List.of(resource)).get(resource));
       if (current >= maxBytes) {
         return;
       }
