@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -632,72 +633,108 @@ public final class Trainer implements AutoCloseable {
       double totalWeight,
       List<NDArray> nlls,
       List<NDArray> preds) {
-    int n = config.model().segmentLength();
     List<List<Memory>> starts = new ArrayList<>();
     starts.add(start);
     List<Memory> mem = start;
     for (int s = 0; s < segments - 1; s++) { // no collector open: nothing is recorded
-      mem =
-          InfiniTransformer.forward(
-                  weights,
-                  tokens.get(window(s)),
-                  mem,
-                  segmentOptions(s, segments).withLogits(false))
-              .memories();
+      // Each segment's intermediates are freed when it ends (NDScope), not with the step's
+      // manager: the step's native memory then stays that of one segment, whatever their number.
+      try (NDScope scope = new NDScope()) {
+        mem =
+            InfiniTransformer.forward(
+                    weights,
+                    tokens.get(window(s)),
+                    mem,
+                    segmentOptions(s, segments).withLogits(false))
+                .memories();
+        keep(mem);
+      }
       starts.add(mem);
     }
     NDArray[] nll = new NDArray[segments];
     NDArray[] pred = new NDArray[segments];
     List<Memory> upstream = null; // dL/d(the memory segment s leaves)
     for (int s = segments - 1; s >= 0; s--) {
-      NDIndex seg = new NDIndex(":, {}:{}", s * n, (s + 1) * n);
-      List<Memory> in = new ArrayList<>();
-      for (Memory x : starts.get(s)) {
-        NDArray m = x.m().duplicate();
-        NDArray z = x.z().duplicate();
-        if (s > 0) { // the first segment's memory (empty or warm) takes no gradient
-          m.setRequiresGradient(true);
-          z.setRequiresGradient(true);
-        }
-        in.add(new Memory(m, z));
-      }
-      try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-        Output out =
-            InfiniTransformer.forward(
-                weights,
-                tokens.get(window(s)),
-                in,
-                segmentOptions(s, segments)); // logits (B, N, W)
-        NDArray logp = out.logits().logSoftmax(2); // (B, N, W)
-        NDArray segNll = logp.gather(tgt.get(seg).expandDims(2), 2).squeeze(2).neg(); // (B, N)
-        NDArray objective = Scalars.div(segNll.mul(wts.get(seg)).sum(), (float) totalWeight);
-        NDArray cost = writeCost(out, segments);
-        if (cost != null) {
-          objective = objective.add(cost);
-        }
-        if (upstream != null) {
-          for (int l = 0; l < upstream.size(); l++) {
-            Memory after = out.memories().get(l);
-            objective =
-                objective
-                    .add(after.m().mul(upstream.get(l).m()).sum())
-                    .add(after.z().mul(upstream.get(l).z()).sum());
-          }
-        }
-        beforeBackward.run();
-        gc.backward(objective);
-        nll[s] = segNll.stopGradient();
-        pred[s] = out.logits().argMax(2); // (B, N)
-      }
-      if (s > 0) {
-        upstream = new ArrayList<>();
-        for (Memory x : in) {
-          upstream.add(new Memory(gradientOrZeros(x.m()), gradientOrZeros(x.z())));
-        }
+      try (NDScope scope = new NDScope()) {
+        upstream =
+            backwardSegment(
+                tokens, tgt, wts, starts.get(s), s, segments, totalWeight, upstream, nll, pred);
       }
     }
     nlls.addAll(Arrays.asList(nll));
     preds.addAll(Arrays.asList(pred));
+  }
+
+  /**
+   * Segment {@code s} of {@link #recomputeBackward}: its forward on a tape and its backward; fills
+   * {@code nll[s]} and {@code pred[s]} and returns dL/d(the memory it starts from) (null for the
+   * first segment). Everything it returns is unregistered from the caller's NDScope.
+   */
+  private List<Memory> backwardSegment(
+      NDArray tokens,
+      NDArray tgt,
+      NDArray wts,
+      List<Memory> start,
+      int s,
+      int segments,
+      double totalWeight,
+      List<Memory> upstream,
+      NDArray[] nll,
+      NDArray[] pred) {
+    int n = config.model().segmentLength();
+    NDIndex seg = new NDIndex(":, {}:{}", s * n, (s + 1) * n);
+    List<Memory> in = new ArrayList<>();
+    for (Memory x : start) {
+      NDArray m = x.m().duplicate();
+      NDArray z = x.z().duplicate();
+      if (s > 0) { // the first segment's memory (empty or warm) takes no gradient
+        m.setRequiresGradient(true);
+        z.setRequiresGradient(true);
+      }
+      in.add(new Memory(m, z));
+    }
+    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+      Output out =
+          InfiniTransformer.forward(
+              weights, tokens.get(window(s)), in, segmentOptions(s, segments)); // logits (B, N, W)
+      NDArray logp = out.logits().logSoftmax(2); // (B, N, W)
+      NDArray segNll = logp.gather(tgt.get(seg).expandDims(2), 2).squeeze(2).neg(); // (B, N)
+      NDArray objective = Scalars.div(segNll.mul(wts.get(seg)).sum(), (float) totalWeight);
+      NDArray cost = writeCost(out, segments);
+      if (cost != null) {
+        objective = objective.add(cost);
+      }
+      if (upstream != null) {
+        for (int l = 0; l < upstream.size(); l++) {
+          Memory after = out.memories().get(l);
+          objective =
+              objective
+                  .add(after.m().mul(upstream.get(l).m()).sum())
+                  .add(after.z().mul(upstream.get(l).z()).sum());
+        }
+      }
+      beforeBackward.run();
+      gc.backward(objective);
+      nll[s] = segNll.stopGradient();
+      pred[s] = out.logits().argMax(2); // (B, N)
+      NDScope.unregister(nll[s], pred[s]);
+    }
+    if (s == 0) {
+      return null;
+    }
+    List<Memory> grads = new ArrayList<>();
+    for (Memory x : in) {
+      grads.add(new Memory(gradientOrZeros(x.m()), gradientOrZeros(x.z())));
+    }
+    keep(grads);
+    return grads;
+  }
+
+  /** Takes the memories' arrays out of the current NDScope (they outlive it). */
+  private static void keep(List<Memory> memories) {
+    for (Memory x : memories) {
+      NDScope.unregister(x.m(), x.z());
+    }
   }
 
   /**
