@@ -7,6 +7,7 @@ import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.app.config.ConfigKeys;
 import io.infinistreams.app.runtime.InfiniApp;
 import io.infinistreams.app.runtime.ModelLoader;
+import io.infinistreams.app.runtime.StreamsWiring;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.schemas.EventKind;
 import java.io.IOException;
@@ -21,6 +22,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -68,7 +70,7 @@ public final class SessionsBench implements Callable<Integer> {
   @Option(
       names = "--sessions",
       defaultValue = "1000",
-      description = "Streams of the chat-like load (default ${DEFAULT-VALUE}).")
+      description = "Streams of the chat-like load; 0 skips it (default ${DEFAULT-VALUE}).")
   int sessions;
 
   @Option(
@@ -173,6 +175,20 @@ public final class SessionsBench implements Callable<Integer> {
   @Option(names = "--set", description = "Extra configuration key=value (repeatable).")
   List<String> sets = new ArrayList<>();
 
+  @Option(
+      names = "--compare-set",
+      paramLabel = "KEY=VALUE",
+      description =
+          "Compare configurations instead of cache sizes: run the loads (chat-like with the"
+              + " configured cache, bulk, fairness) on a processor as configured and on one with"
+              + " this key=value added after --set (repeatable), and print them side by side.")
+  List<String> compareSets = new ArrayList<>();
+
+  @Option(
+      names = "--compare-first",
+      description = "With --compare-set: run the compared configuration first.")
+  boolean compareFirst;
+
   private static final Duration DRAIN = Duration.ofMinutes(20);
 
   /** The prompt of every fairness probe. */
@@ -210,13 +226,18 @@ public final class SessionsBench implements Callable<Integer> {
       Recorder during,
       Recorder feed) {}
 
+  /**
+   * One processor of the run, on its own broker and state folder: its label, configuration and what
+   * it measured (null for a load it did not run).
+   */
+  record Run(String label, AppConfig config, ChatRun chat, Recorder bulk, Fairness fairness) {}
+
   /** Everything one run measured, and the check that every event was answered exactly once. */
   record Result(
       String model,
       AppConfig config,
-      List<ChatRun> chat,
-      Recorder bulk,
-      Fairness fairness,
+      boolean comparing,
+      List<Run> runs,
       long sent,
       long answered,
       long unmatched,
@@ -224,7 +245,26 @@ public final class SessionsBench implements Callable<Integer> {
       double loadBefore,
       double loadAfter,
       Instant started,
-      double wallSeconds) {}
+      double wallSeconds) {
+
+    /** The chat-like loads, in the order run. */
+    List<ChatRun> chat() {
+      return runs.stream().map(Run::chat).filter(c -> c != null).toList();
+    }
+
+    /** The bulk load of the first processor. */
+    Recorder bulk() {
+      return runs.get(0).bulk();
+    }
+
+    /** The fairness probe of the first processor. */
+    Fairness fairness() {
+      return runs.get(0).fairness();
+    }
+  }
+
+  /** A processor to start: label, configuration, cache size, and whether bulk and fairness run. */
+  private record Plan(String label, AppConfig config, long cacheBytes, boolean more) {}
 
   /** What the last {@link #call()} measured (for tests). */
   Result result() {
@@ -238,39 +278,34 @@ public final class SessionsBench implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     Path scratch = Files.createTempDirectory("infini-bench-sessions");
     try {
-      AppConfig config = config(scratch);
+      AppConfig config = config(scratch, List.of());
+      List<Plan> plans = plans(config, scratch);
       double loadBefore = loadAverage();
       Instant started = Instant.now();
       long t0 = System.nanoTime();
       ModelLoader.Loaded loaded = ModelLoader.load(config);
-      List<ChatRun> chat = new ArrayList<>();
-      Recorder bulk = null;
-      Fairness fairness = null;
+      List<Run> runs = new ArrayList<>();
       long sent = 0;
       long answered = 0;
       long unmatched = 0;
       List<String> rejections = new ArrayList<>();
       try (InfiniModel model = loaded.model()) {
-        long configured = config.surpriseCacheBytes();
-        long[] order = cacheOffFirst ? new long[] {0, configured} : new long[] {configured, 0};
-        for (int i = 0; i < order.length; i++) {
-          long cacheBytes = order[i];
-          boolean more = i == 0; // bulk and fairness on the first processor
-          String mode = "cache-" + cacheBytes;
+        for (int i = 0; i < plans.size(); i++) {
+          Plan plan = plans.get(i);
+          String mode = "run-" + i;
           AppConfig c =
-              config
-                  .with(ConfigKeys.SURPRISE_CACHE_BYTES, Long.toString(cacheBytes))
+              plan.config()
+                  .with(ConfigKeys.SURPRISE_CACHE_BYTES, Long.toString(plan.cacheBytes()))
                   .with(ConfigKeys.EMBEDDED_BROKER_DIR, scratch.resolve(mode + "-kafka").toString())
                   .with(ConfigKeys.STATE_DIR, scratch.resolve(mode + "-state").toString());
+          progress(err, "processor %d of %d: %s", i + 1, plans.size(), plan.label());
           try (InfiniApp app = InfiniApp.start(c, model, Duration.ofMinutes(3));
               SessionLoad load = new SessionLoad(c, app.bootstrapServers())) {
-            chat.add(chatRun(app, load, cacheBytes, err));
-            if (more && bulkSessions > 0) {
-              bulk = bulkRun(load, err);
-            }
-            if (more && feedKb > 0 && probes > 0) {
-              fairness = fairnessRun(load, err);
-            }
+            ChatRun chat = sessions > 0 ? chatRun(app, load, plan.cacheBytes(), err) : null;
+            Recorder bulk = plan.more() && bulkSessions > 0 ? bulkRun(load, err) : null;
+            Fairness fairness =
+                plan.more() && feedKb > 0 && probes > 0 ? fairnessRun(load, err) : null;
+            runs.add(new Run(plan.label(), c, chat, bulk, fairness));
             sent += load.sentTotal();
             answered += load.answeredTotal();
             unmatched += load.unmatched();
@@ -282,9 +317,8 @@ public final class SessionsBench implements Callable<Integer> {
           new Result(
               loaded.description(),
               config,
-              chat,
-              bulk,
-              fairness,
+              !compareSets.isEmpty(),
+              runs,
               sent,
               answered,
               unmatched,
@@ -302,10 +336,20 @@ public final class SessionsBench implements Callable<Integer> {
   }
 
   private void validate() {
-    if (sessions < 1 || seconds <= 0 || window < 1 || eventBytes < 8 || rate < 0) {
+    if (sessions < 0 || seconds <= 0 || window < 1 || eventBytes < 8 || rate < 0) {
       throw new CommandLine.ParameterException(
           spec.commandLine(),
-          "--sessions, --window must be >= 1, --seconds > 0, --event-bytes >= 8, --rate >= 0");
+          "--sessions must be >= 0, --window >= 1, --seconds > 0, --event-bytes >= 8,"
+              + " --rate >= 0");
+    }
+    if (compareFirst && compareSets.isEmpty()) {
+      throw new CommandLine.ParameterException(
+          spec.commandLine(), "--compare-first needs --compare-set");
+    }
+    if (cacheOffFirst && !compareSets.isEmpty()) {
+      throw new CommandLine.ParameterException(
+          spec.commandLine(),
+          "--cache-off-first compares cache sizes, --compare-set configurations: use one");
     }
     if (generateEvery < 0 || generateTokens < 1 || bulkSessions < 0 || feedKb < 0 || probes < 0) {
       throw new CommandLine.ParameterException(
@@ -315,7 +359,32 @@ public final class SessionsBench implements Callable<Integer> {
     }
   }
 
-  private AppConfig config(Path scratch) {
+  /**
+   * The processors to start, in order. Comparing configurations (--compare-set): the configured one
+   * and the compared one, each running every load. Otherwise the chat-like load with the cache as
+   * configured and at 0 (--cache-off-first swaps them), bulk and fairness on the first; without a
+   * chat-like load (--sessions 0) only the first.
+   */
+  private List<Plan> plans(AppConfig config, Path scratch) {
+    long configured = config.surpriseCacheBytes();
+    List<Plan> plans = new ArrayList<>();
+    if (!compareSets.isEmpty()) {
+      AppConfig other = config(scratch, compareSets);
+      plans.add(new Plan("as configured", config, configured, true));
+      plans.add(new Plan(String.join(" ", compareSets), other, configured, true));
+      if (compareFirst) {
+        Collections.reverse(plans);
+      }
+      return plans;
+    }
+    long[] order = cacheOffFirst ? new long[] {0, configured} : new long[] {configured, 0};
+    for (int i = 0; i < (sessions > 0 ? order.length : 1); i++) {
+      plans.add(new Plan("surprise.cache.bytes=" + order[i], config, order[i], i == 0));
+    }
+    return plans;
+  }
+
+  private AppConfig config(Path scratch, List<String> extra) {
     AppConfig.Builder builder =
         AppConfig.builder()
             .override(ConfigKeys.EMBEDDED_BROKER_DIR, scratch.resolve("kafka").toString())
@@ -323,11 +392,13 @@ public final class SessionsBench implements Callable<Integer> {
     if (random != null) {
       builder.override(ConfigKeys.MODEL_RANDOM, random);
     }
-    for (String kv : sets) {
+    List<String> all = new ArrayList<>(sets);
+    all.addAll(extra);
+    for (String kv : all) {
       int eq = kv.indexOf('=');
       if (eq <= 0) {
         throw new CommandLine.ParameterException(
-            spec.commandLine(), "--set wants key=value: " + kv);
+            spec.commandLine(), "--set and --compare-set want key=value: " + kv);
       }
       builder.override(kv.substring(0, eq), kv.substring(eq + 1));
     }
@@ -556,33 +627,49 @@ public final class SessionsBench implements Callable<Integer> {
             Locale.ROOT,
             "Settings: processing.guarantee=%s, topic.partitions=%d, num.stream.threads=%d,"
                 + " commit.interval.ms=%d, input.repartition=%s, event.max.text.bytes=%d,"
-                + " surprise.enabled=%s; embedded single-node KRaft broker, RocksDB stores with"
-                + " changelogs.%n%n",
+                + " surprise.enabled=%s, main.consumer.max.partition.fetch.bytes=%d; embedded"
+                + " single-node KRaft broker, RocksDB stores with changelogs.%n%n",
             c.processingGuarantee(),
             c.topicPartitions(),
             c.numStreamThreads(),
             c.commitIntervalMs(),
             c.inputRepartition(),
             c.eventMaxTextBytes(),
-            c.surpriseEnabled()));
+            c.surpriseEnabled(),
+            StreamsWiring.effectiveMainConsumerFetchBytes(c)));
+    if (r.comparing()) {
+      sb.append("Processors, in the order run, each on a fresh broker and state folder:");
+      for (Run run : r.runs()) {
+        sb.append(
+            String.format(
+                Locale.ROOT,
+                " '%s' (main.consumer.max.partition.fetch.bytes=%d);",
+                run.label(),
+                StreamsWiring.effectiveMainConsumerFetchBytes(run.config())));
+      }
+      sb.setLength(sb.length() - 1);
+      sb.append(". Every load below ran on each.\n\n");
+    }
     String loop =
         rate > 0
             ? String.format(Locale.ROOT, "offered at %.1f events/s to random sessions", rate)
             : String.format(Locale.ROOT, "closed loop, %d event(s) in flight per session", window);
-    sb.append(
-        String.format(
-            Locale.ROOT,
-            "Chat-like load: %,d sessions; APPENDs of chat text of at most %d bytes%s; %s;"
-                + " GENERATE of %d new tokens (CHAT, greedy)%s; %.0f s of sending, then every"
-                + " answer awaited. Each session's first APPEND (a warm-up that creates its"
-                + " stream) is not counted.%n",
-            sessions,
-            eventBytes,
-            meanAppendBytes(r),
-            generateEvery > 0 ? "1 event in " + generateEvery + " at random" : "none",
-            generateTokens,
-            ", " + loop,
-            seconds));
+    if (!r.chat().isEmpty()) {
+      sb.append(
+          String.format(
+              Locale.ROOT,
+              "Chat-like load: %,d sessions; APPENDs of chat text of at most %d bytes%s; %s;"
+                  + " GENERATE of %d new tokens (CHAT, greedy)%s; %.0f s of sending, then every"
+                  + " answer awaited. Each session's first APPEND (a warm-up that creates its"
+                  + " stream) is not counted.%n",
+              sessions,
+              eventBytes,
+              meanAppendBytes(r),
+              generateEvery > 0 ? "1 event in " + generateEvery + " at random" : "none",
+              generateTokens,
+              ", " + loop,
+              seconds));
+    }
     if (r.bulk() != null) {
       sb.append(
           String.format(
@@ -596,30 +683,125 @@ public final class SessionsBench implements Callable<Integer> {
     sb.append(
         "Round trip: from the send to the output event received (read_committed), matched by"
             + " stream and seq; in processor: the output's latencyMicros. events/s: answered"
-            + " events from the first send to the last answer.\n\n");
+            + " events from the first send to the last answer.\n");
 
-    sb.append(
-        "| load | surprise.cache.bytes | events/s | kind | events | p50 (ms) | p95 (ms) | p99 (ms) |"
-            + " max (ms) | p50 in processor (ms) |\n");
-    sb.append("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|\n");
-    for (ChatRun run : r.chat()) {
-      loadRows(sb, "chat-like", String.format(Locale.ROOT, "%,d", run.cacheBytes()), run.load());
-    }
-    if (r.bulk() != null) {
-      loadRows(
-          sb,
-          String.format(Locale.ROOT, "bulk (%,d B events)", bulkBytes),
-          String.format(Locale.ROOT, "%,d", r.chat().get(0).cacheBytes()),
-          r.bulk());
+    if (!r.chat().isEmpty() || r.bulk() != null) {
       sb.append(
           String.format(
               Locale.ROOT,
-              "%nBulk throughput: %,.0f bytes/s of text (%,d bytes in %.1f s).%n",
-              r.bulk().textBytes() / Math.max(1e-9, r.bulk().seconds()),
-              r.bulk().textBytes(),
-              r.bulk().seconds()));
+              "%n| load | %s | events/s | kind | events | p50 (ms) | p95 (ms) | p99 (ms) |"
+                  + " max (ms) | p50 in processor (ms) |%n",
+              r.comparing() ? "processor" : "surprise.cache.bytes"));
+      sb.append("|---|---|---:|---|---:|---:|---:|---:|---:|---:|\n");
+    }
+    for (Run run : r.runs()) {
+      if (run.chat() != null) {
+        loadRows(sb, "chat-like", column(r, run, run.chat().cacheBytes()), run.chat().load());
+      }
+    }
+    for (Run run : r.runs()) {
+      if (run.bulk() != null) {
+        loadRows(
+            sb,
+            String.format(Locale.ROOT, "bulk (%,d B events)", bulkBytes),
+            column(r, run, run.config().surpriseCacheBytes()),
+            run.bulk());
+      }
+    }
+    for (Run run : r.runs()) {
+      if (run.bulk() != null) {
+        sb.append(
+            String.format(
+                Locale.ROOT,
+                "%nBulk throughput%s: %,.0f bytes/s of text (%,d bytes in %.1f s).%n",
+                r.comparing() ? " ('" + run.label() + "')" : "",
+                run.bulk().textBytes() / Math.max(1e-9, run.bulk().seconds()),
+                run.bulk().textBytes(),
+                run.bulk().seconds()));
+      }
     }
 
+    if (!r.comparing() && !r.chat().isEmpty()) {
+      cacheTable(sb, r);
+    }
+
+    List<Run> probed = r.runs().stream().filter(run -> run.fairness() != null).toList();
+    if (!probed.isEmpty()) {
+      Fairness first = probed.get(0).fairness();
+      sb.append(
+          String.format(
+              Locale.ROOT,
+              "%n| GENERATE of %d new tokens on stream '%s' (partition %d) | probes | p50 (ms) |"
+                  + " max (ms) | p50 in processor (ms) |%n",
+              generateTokens,
+              first.probeKey(),
+              first.probePartition()));
+      sb.append("|---|---:|---:|---:|---:|\n");
+      for (Run run : probed) {
+        Fairness f = run.fairness();
+        String of = r.comparing() ? ", '" + run.label() + "'" : "";
+        fairRow(sb, "idle pipeline" + of, f.idle());
+        fairRow(
+            sb,
+            String.format(
+                Locale.ROOT,
+                "while stream '%s' (partition %d) receives %,d KiB in %,d B APPENDs%s",
+                f.feedKey(),
+                f.feedPartition(),
+                feedKb,
+                bulkBytes,
+                of),
+            f.during());
+        Latencies idleL = f.idle().roundTrip(EventKind.GENERATE);
+        Latencies duringL = f.during().roundTrip(EventKind.GENERATE);
+        sb.append(
+            String.format(
+                Locale.ROOT,
+                "| **during / idle**%s | | **%.1f** | **%.1f** | |%n",
+                of,
+                duringL.percentileMs(0.5) / idleL.percentileMs(0.5),
+                duringL.maxMs() / idleL.maxMs()));
+      }
+      sb.append('\n');
+      for (Run run : probed) {
+        Fairness f = run.fairness();
+        sb.append(
+            String.format(
+                Locale.ROOT,
+                "Feed%s: %,d bytes in %d events, answered in %.1f s (%,.0f bytes/s); the probes ran"
+                    + " one after another from when the feed was sent until %d were answered or"
+                    + " the feed was.%n",
+                r.comparing() ? " ('" + run.label() + "')" : "",
+                f.feed().textBytes(),
+                f.feed().sent(),
+                f.feed().seconds(),
+                f.feed().textBytes() / Math.max(1e-9, f.feed().seconds()),
+                probes));
+      }
+    }
+    if (r.comparing()) {
+      comparisonTable(sb, r);
+    }
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "%nEvents: %,d sent, %,d answered by exactly one output, %,d extra outputs, %,d"
+                + " dead-lettered or failed.%n",
+            r.sent(),
+            r.answered(),
+            r.unmatched(),
+            r.rejections().size()));
+    for (String rejection : r.rejections().subList(0, Math.min(5, r.rejections().size()))) {
+      sb.append("  rejected: ").append(rejection).append('\n');
+    }
+    return sb.toString();
+  }
+
+  private static String column(Result r, Run run, long cacheBytes) {
+    return r.comparing() ? run.label() : String.format(Locale.ROOT, "%,d", cacheBytes);
+  }
+
+  private static void cacheTable(StringBuilder sb, Result r) {
     sb.append(
         "\n| open-segment cache | events/s | APPEND p50 (ms) | APPEND p99 (ms) |"
             + " GENERATE p99 (ms) | scoring calls reused / recomputed | reused | cache bytes at the end |\n");
@@ -663,62 +845,103 @@ public final class SessionsBench implements Callable<Integer> {
               on.load().roundTrip(EventKind.GENERATE).percentileMs(0.99)
                   / off.load().roundTrip(EventKind.GENERATE).percentileMs(0.99)));
     }
+  }
 
-    Fairness f = r.fairness();
-    if (f != null) {
-      sb.append(
-          String.format(
-              Locale.ROOT,
-              "%n| GENERATE of %d new tokens on stream '%s' (partition %d) | probes | p50 (ms) |"
-                  + " max (ms) | p50 in processor (ms) |%n",
-              generateTokens,
-              f.probeKey(),
-              f.probePartition()));
-      sb.append("|---|---:|---:|---:|---:|\n");
-      fairRow(sb, "idle pipeline", f.idle());
-      fairRow(
-          sb,
-          String.format(
-              Locale.ROOT,
-              "while stream '%s' (partition %d) receives %,d KiB in %,d B APPENDs",
-              f.feedKey(),
-              f.feedPartition(),
-              feedKb,
-              bulkBytes),
-          f.during());
-      Latencies idleL = f.idle().roundTrip(EventKind.GENERATE);
-      Latencies duringL = f.during().roundTrip(EventKind.GENERATE);
-      sb.append(
-          String.format(
-              Locale.ROOT,
-              "| **during / idle** | | **%.1f** | **%.1f** | |%n",
-              duringL.percentileMs(0.5) / idleL.percentileMs(0.5),
-              duringL.maxMs() / idleL.maxMs()));
-      sb.append(
-          String.format(
-              Locale.ROOT,
-              "%nFeed: %,d bytes in %d events, answered in %.1f s (%,.0f bytes/s); the probes ran"
-                  + " one after another from when the feed was sent until %d were answered or the"
-                  + " feed was.%n",
-              f.feed().textBytes(),
-              f.feed().sent(),
-              f.feed().seconds(),
-              f.feed().textBytes() / Math.max(1e-9, f.feed().seconds()),
-              probes));
+  /**
+   * With --compare-set: each measure as configured, with the compared settings, and their ratio.
+   */
+  private void comparisonTable(StringBuilder sb, Result r) {
+    Run base = null;
+    Run other = null;
+    for (Run run : r.runs()) {
+      if (run.label().equals("as configured")) {
+        base = run;
+      } else {
+        other = run;
+      }
     }
     sb.append(
         String.format(
             Locale.ROOT,
-            "%nEvents: %,d sent, %,d answered by exactly one output, %,d extra outputs, %,d"
-                + " dead-lettered or failed.%n",
-            r.sent(),
-            r.answered(),
-            r.unmatched(),
-            r.rejections().size()));
-    for (String rejection : r.rejections().subList(0, Math.min(5, r.rejections().size()))) {
-      sb.append("  rejected: ").append(rejection).append('\n');
+            "%n| measure | as configured | %s | **ratio** (%s / as configured) |%n",
+            other.label(),
+            other.label()));
+    sb.append("|---|---:|---:|---:|\n");
+    if (base.chat() != null && other.chat() != null) {
+      Recorder a = base.chat().load();
+      Recorder b = other.chat().load();
+      compareRow(sb, "chat-like events/s", a.eventsPerSecond(), b.eventsPerSecond());
+      compareRow(
+          sb,
+          "chat-like APPEND p50 round trip (ms)",
+          a.roundTrip(EventKind.APPEND).percentileMs(0.5),
+          b.roundTrip(EventKind.APPEND).percentileMs(0.5));
+      compareRow(
+          sb,
+          "chat-like APPEND p99 round trip (ms)",
+          a.roundTrip(EventKind.APPEND).percentileMs(0.99),
+          b.roundTrip(EventKind.APPEND).percentileMs(0.99));
+      compareRow(
+          sb,
+          "chat-like GENERATE p99 round trip (ms)",
+          a.roundTrip(EventKind.GENERATE).percentileMs(0.99),
+          b.roundTrip(EventKind.GENERATE).percentileMs(0.99));
     }
-    return sb.toString();
+    if (base.bulk() != null && other.bulk() != null) {
+      compareRow(
+          sb,
+          "bulk throughput (bytes/s of text)",
+          base.bulk().textBytes() / Math.max(1e-9, base.bulk().seconds()),
+          other.bulk().textBytes() / Math.max(1e-9, other.bulk().seconds()));
+      compareRow(
+          sb,
+          "bulk APPEND p50 in processor (ms)",
+          base.bulk().inProcessor(EventKind.APPEND).percentileMs(0.5),
+          other.bulk().inProcessor(EventKind.APPEND).percentileMs(0.5));
+    }
+    if (base.fairness() != null && other.fairness() != null) {
+      Fairness a = base.fairness();
+      Fairness b = other.fairness();
+      compareRow(
+          sb,
+          "fairness: GENERATE p50 round trip, idle pipeline (ms)",
+          a.idle().roundTrip(EventKind.GENERATE).percentileMs(0.5),
+          b.idle().roundTrip(EventKind.GENERATE).percentileMs(0.5));
+      compareRow(
+          sb,
+          "fairness: GENERATE p50 round trip during the feed (ms)",
+          a.during().roundTrip(EventKind.GENERATE).percentileMs(0.5),
+          b.during().roundTrip(EventKind.GENERATE).percentileMs(0.5));
+      compareRow(
+          sb,
+          "fairness: GENERATE max round trip during the feed (ms)",
+          a.during().roundTrip(EventKind.GENERATE).maxMs(),
+          b.during().roundTrip(EventKind.GENERATE).maxMs());
+      compareRow(
+          sb,
+          "fairness: probes answered during the feed",
+          a.during().roundTrip(EventKind.GENERATE).count(),
+          b.during().roundTrip(EventKind.GENERATE).count());
+      compareRow(
+          sb,
+          "fairness: feed throughput (bytes/s of text)",
+          a.feed().textBytes() / Math.max(1e-9, a.feed().seconds()),
+          b.feed().textBytes() / Math.max(1e-9, b.feed().seconds()));
+    }
+  }
+
+  private static void compareRow(StringBuilder sb, String what, double a, double b) {
+    sb.append(
+        String.format(
+            Locale.ROOT, "| %s | %s | %s | **%.2f** |%n", what, number(a), number(b), b / a));
+  }
+
+  private static String number(double v) {
+    return v == Math.rint(v) && Math.abs(v) < 1e15
+        ? String.format(Locale.ROOT, "%,d", (long) v)
+        : Math.abs(v) >= 1000
+            ? String.format(Locale.ROOT, "%,.0f", v)
+            : String.format(Locale.ROOT, "%.1f", v);
   }
 
   private static String meanAppendBytes(Result r) {

@@ -41,6 +41,80 @@ public final class StreamsWiring {
   public static final int HEARTBEAT_INTERVAL_MS = 3_000;
 
   /**
+   * Room in a fetch beyond the largest event's text and stream id: the Avro envelope of an APPEND,
+   * the record's headers and the record batch's own header.
+   */
+  public static final int FETCH_MARGIN_BYTES = 4 * 1024;
+
+  /** The consumer setting that bounds how much of one partition one fetch (and poll) returns. */
+  static final String FETCH_BYTES = ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG;
+
+  /**
+   * The main consumer's {@code max.partition.fetch.bytes} the application sets unless configured:
+   * {@code event.max.text.bytes} + {@code stream.id.max.bytes} + {@value #FETCH_MARGIN_BYTES}, so
+   * one fetch returns about one event of the largest size per partition (or that many bytes of
+   * smaller ones).
+   *
+   * <p>Why: a stream thread polls, then processes everything that poll returned before it polls
+   * again (Kafka Streams' {@code StreamThread.runOnce}: until its buffers are empty or half of
+   * {@code max.poll.interval.ms} has passed), and the consumer hands out a partition's fetched
+   * records before any later fetch of another partition. With Kafka's default of 1 MiB a poll may
+   * bring a megabyte of one stream's feed (about 60 events of 16 KiB, over a minute of absorbing),
+   * and a small event on another partition is not even fetched before all of it is processed.
+   * Bounding the fetch bounds the work between two polls to about one such event per partition. A
+   * record larger than this still comes through (Kafka returns at least one record batch), and the
+   * restore consumer keeps Kafka's default.
+   */
+  public static int mainConsumerFetchBytes(AppConfig config) {
+    long bytes = (long) config.eventMaxTextBytes() + config.streamIdMaxBytes() + FETCH_MARGIN_BYTES;
+    return (int) Math.min(Integer.MAX_VALUE, bytes);
+  }
+
+  /**
+   * The main consumer's {@code max.partition.fetch.bytes} under this configuration, as Kafka
+   * Streams resolves it: a {@code main.consumer.} key before a {@code consumer.} key before an
+   * unprefixed one, {@code streams.*} before {@code kafka.*}; {@link #mainConsumerFetchBytes} if
+   * none is set.
+   */
+  public static int effectiveMainConsumerFetchBytes(AppConfig config) {
+    for (String key :
+        new String[] {
+          StreamsConfig.mainConsumerPrefix(FETCH_BYTES),
+          StreamsConfig.consumerPrefix(FETCH_BYTES),
+          FETCH_BYTES
+        }) {
+      String v = config.streamsOverrides().get(key);
+      if (v == null) {
+        v = config.kafkaClientProperties().get(key);
+      }
+      if (v != null) {
+        return Integer.parseInt(v.trim());
+      }
+    }
+    return mainConsumerFetchBytes(config);
+  }
+
+  /**
+   * Whether the configuration sets the main consumer's {@code max.partition.fetch.bytes} itself, in
+   * any form Kafka Streams hands to it: {@code streams.main.consumer.}, {@code streams.consumer.}
+   * or unprefixed {@code streams.} keys, or a {@code kafka.} key.
+   */
+  static boolean fetchBytesConfigured(AppConfig config) {
+    for (String key :
+        new String[] {
+          FETCH_BYTES,
+          StreamsConfig.consumerPrefix(FETCH_BYTES),
+          StreamsConfig.mainConsumerPrefix(FETCH_BYTES)
+        }) {
+      if (config.streamsOverrides().containsKey(key)
+          || config.kafkaClientProperties().containsKey(key)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
    * The static group member id of this instance: {@code <application.id>-<instance.id or host
    * name>-<8 hex digits of the SHA-256 of the absolute state.dir>}, with every character Kafka does
    * not allow replaced by {@code _}. Stable across restarts of the same instance; two instances on
@@ -131,7 +205,9 @@ public final class StreamsWiring {
    * <p>Also sets what recovery after a crash depends on: static group membership ({@code
    * group.instance.id} from {@link #groupInstanceId}), a session timeout of {@value
    * #SESSION_TIMEOUT_MS} ms, and the production exception handler ({@link
-   * InfiniProductionExceptionHandler}).
+   * InfiniProductionExceptionHandler}); and, unless configured, the main consumer's {@code
+   * max.partition.fetch.bytes} ({@link #mainConsumerFetchBytes}), which bounds how long a small
+   * event on one partition waits behind a long feed on another.
    *
    * @throws ConfigException if a {@code streams.processing.guarantee} override asks for anything
    *     but {@code exactly_once_v2}
@@ -188,6 +264,11 @@ public final class StreamsWiring {
         StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG,
         InfiniProductionExceptionHandler.class.getName());
     p.put(InfiniProductionExceptionHandler.DEAD_LETTER_TOPIC_CONFIG, config.deadLetterTopic());
+    // Fair service across partitions: bound what one poll brings, unless configured (a main
+    // consumer default would otherwise win over a consumer. or unprefixed setting).
+    if (!fetchBytesConfigured(config)) {
+      p.put(StreamsConfig.mainConsumerPrefix(FETCH_BYTES), mainConsumerFetchBytes(config));
+    }
     p.putAll(config.streamsOverrides());
     return p;
   }

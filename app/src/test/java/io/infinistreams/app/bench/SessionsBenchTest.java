@@ -99,6 +99,55 @@ class SessionsBenchTest {
         report);
   }
 
+  @Test
+  @Timeout(value = 150, unit = TimeUnit.SECONDS)
+  void comparedConfigurationsRunTheSameLoadsSideBySide() {
+    SessionsBench bench = new SessionsBench();
+    CommandLine cl = new CommandLine(bench);
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    cl.setOut(new PrintWriter(out));
+    cl.setErr(new PrintWriter(err));
+    String compared = "streams.main.consumer.max.partition.fetch.bytes=1048576";
+    int exit =
+        cl.execute(
+            "--random", "tiny",
+            "--sessions", "0",
+            "--bulk-sessions", "0",
+            "--bulk-bytes", "1024",
+            "--feed-kb", "8",
+            "--probes", "1",
+            "--generate-tokens", "4",
+            "--compare-set", compared);
+    assertEquals(0, exit, out + "\n" + err);
+    SessionsBench.Result r = bench.result();
+    assertEquals(r.sent(), r.answered(), "answered");
+    assertEquals(List.of(), r.rejections());
+
+    // no chat-like load, no bulk load; the fairness probe on both processors, configured first
+    assertEquals(2, r.runs().size());
+    assertEquals(List.of(), r.chat());
+    assertEquals("as configured", r.runs().get(0).label());
+    assertEquals(compared, r.runs().get(1).label());
+    for (SessionsBench.Run run : r.runs()) {
+      assertEquals(null, run.bulk());
+      assertNotNull(run.fairness(), run.label());
+      assertEquals(1, run.fairness().idle().roundTrip(EventKind.GENERATE).count());
+      assertEquals(8, run.fairness().feed().answered());
+    }
+    assertEquals(
+        "1048576",
+        r.runs().get(1).config().streamsOverrides().get("main.consumer.max.partition.fetch.bytes"));
+
+    String report = out.toString();
+    assertTrue(report.contains("main.consumer.max.partition.fetch.bytes=20736;"), report);
+    assertTrue(report.contains("(main.consumer.max.partition.fetch.bytes=1048576)"), report);
+    assertTrue(report.contains("| idle pipeline, 'as configured' | 1 |"), report);
+    assertTrue(
+        report.contains("| fairness: GENERATE max round trip during the feed (ms) |"), report);
+    assertTrue(!report.contains("| chat-like |"), report);
+  }
+
   private static void assertOrdered(Recorder rec, EventKind kind) {
     Latencies rt = rec.roundTrip(kind);
     assertTrue(rt.count() > 0, kind + " answered");

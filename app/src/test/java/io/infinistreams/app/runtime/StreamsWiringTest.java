@@ -3,6 +3,7 @@ package io.infinistreams.app.runtime;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,7 +12,9 @@ import io.infinistreams.model.ModelConfig;
 import io.infinistreams.topology.StreamsProps;
 import io.infinistreams.topology.TopologySettings;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.streams.StreamsConfig;
@@ -135,5 +138,50 @@ class StreamsWiringTest {
         "raised to the dead-letter topic's limit");
     String host = StreamsWiring.groupInstanceId(AppConfig.defaults(), Path.of("st"));
     assertTrue(host.startsWith("infini-streams-") && host.length() > 24, host);
+  }
+
+  /** What the main and the restore consumer of a stream thread get from these properties. */
+  private static Object fetchBytes(Properties p, boolean main) {
+    StreamsConfig config = new StreamsConfig(p);
+    Map<String, Object> consumer =
+        main
+            ? config.getMainConsumerConfigs("group", "client", 0)
+            : config.getRestoreConsumerConfigs("client");
+    Object v = consumer.get(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG);
+    return v == null ? null : Integer.valueOf(v.toString());
+  }
+
+  private static Properties props(AppConfig c) {
+    return StreamsWiring.streamsProperties(c, ModelConfig.tiny(), "b:1", Path.of("st"));
+  }
+
+  @Test
+  void theMainConsumerFetchesAboutOneLargestEventPerPartition() {
+    // about one largest event per fetch and partition, so the work between two polls is bounded
+    int expected =
+        16_384 + AppConfig.defaults().streamIdMaxBytes() + StreamsWiring.FETCH_MARGIN_BYTES;
+    assertEquals(expected, StreamsWiring.mainConsumerFetchBytes(AppConfig.defaults()));
+    Properties p = props(AppConfig.defaults());
+    assertEquals(expected, fetchBytes(p, true));
+    assertNull(fetchBytes(p, false), "the restore consumer keeps Kafka's default");
+    AppConfig larger = AppConfig.builder().override("event.max.text.bytes", "1048576").build();
+    assertEquals(
+        1_048_576 + larger.streamIdMaxBytes() + StreamsWiring.FETCH_MARGIN_BYTES,
+        fetchBytes(props(larger), true),
+        "follows event.max.text.bytes");
+  }
+
+  @Test
+  void aConfiguredFetchSizeWinsInEveryForm() {
+    for (String key :
+        new String[] {
+          "streams.main.consumer.max.partition.fetch.bytes",
+          "streams.consumer.max.partition.fetch.bytes",
+          "streams.max.partition.fetch.bytes",
+          "kafka.max.partition.fetch.bytes"
+        }) {
+      Properties p = props(AppConfig.builder().override(key, "777777").build());
+      assertEquals(777_777, fetchBytes(p, true), key);
+    }
   }
 }
