@@ -71,23 +71,29 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   /** Creates processors and declares their two stores next to them. */
   static final class Supplier implements ProcessorSupplier<byte[], byte[], Object, Object> {
     private final TopologySettings settings;
-    private final InfiniModel model;
-    private final ModelCalls calls;
+    private final Models models;
+    private final Map<String, ModelCalls> calls; // by model fingerprint
     private final ProcessorMetrics metrics;
     private final OpenSegmentCaches openSegments; // shared by every task of the topology
 
+    /**
+     * @param calls the calls of each loaded model, by fingerprint
+     */
     Supplier(
-        TopologySettings settings, InfiniModel model, ModelCalls calls, ProcessorMetrics metrics) {
+        TopologySettings settings,
+        Models models,
+        Map<String, ModelCalls> calls,
+        ProcessorMetrics metrics) {
       this.settings = settings;
-      this.model = model;
-      this.calls = calls;
+      this.models = models;
+      this.calls = Map.copyOf(calls);
       this.metrics = metrics;
-      this.openSegments = new OpenSegmentCaches(model, settings.openCacheBytes());
+      this.openSegments = new OpenSegmentCaches(settings.openCacheBytes());
     }
 
     @Override
     public Processor<byte[], byte[], Object, Object> get() {
-      return new InfiniProcessor(settings, model, calls, metrics, openSegments);
+      return new InfiniProcessor(settings, models, calls, metrics, openSegments);
     }
 
     @Override
@@ -95,7 +101,7 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       Map<String, String> changelog =
           Map.of(
               "max.message.bytes",
-              Integer.toString(StreamsProps.maxMessageBytes(model.config(), settings)));
+              Integer.toString(StreamsProps.maxMessageBytes(models, settings)));
       StoreBuilder<KeyValueStore<String, StoredSession>> sessions =
           Stores.keyValueStoreBuilder(
                   Stores.persistentKeyValueStore(settings.sessionsStore()),
@@ -116,12 +122,10 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
 
   private final TopologySettings settings;
   private final InputChecks checks;
-  private final InfiniModel model;
-  private final ModelCalls calls;
+  private final Models models;
+  private final Map<String, ModelCalls> calls;
   private final ProcessorMetrics metrics;
   private final OpenSegmentCaches openSegments;
-  private final ModelConfig config;
-  private final String fingerprint;
   private final DeadLetterLog deadLetterLog =
       new DeadLetterLog(LOG_FIRST_PER_REASON, LOG_WINDOW_MILLIS);
   private ProcessorContext<Object, Object> context;
@@ -135,20 +139,21 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   /** The last stream id the time-to-live sweep examined; null: start from the first. */
   private String sweepCursor;
 
+  /** Context resets of the upgrade policy logged by this task (the first few only). */
+  private int contextResetsLogged;
+
   private InfiniProcessor(
       TopologySettings settings,
-      InfiniModel model,
-      ModelCalls calls,
+      Models models,
+      Map<String, ModelCalls> calls,
       ProcessorMetrics metrics,
       OpenSegmentCaches openSegments) {
     this.settings = settings;
     this.checks = new InputChecks(settings);
-    this.model = model;
+    this.models = models;
     this.calls = calls;
     this.metrics = metrics;
     this.openSegments = openSegments;
-    this.config = model.config();
-    this.fingerprint = model.fingerprint();
   }
 
   @Override
@@ -210,10 +215,7 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       }
       heads.forEach(memory::delete);
       sessions.delete(streamId);
-      OpenSegmentCache cached = openSegments.take(task, streamId);
-      if (cached != null) {
-        cached.close();
-      }
+      openSegments.remove(task, streamId);
     }
     if (!expired.isEmpty()) {
       log.info(
@@ -236,19 +238,28 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   public void process(Record<byte[], byte[]> record) {
     long start = System.nanoTime();
     String streamId = null;
+    ModelGuard.Route route = null; // the model that applies the event
     OpenSegmentCache open = null; // the stream's open-segment cache, owned while applying
     boolean keepOpen = false;
     try {
       streamId = checks.streamId(record.key());
       InputEvent event = checks.decode(record.value());
       checks.validate(event);
-      open = openSegments.take(task, streamId);
+      StoredSession session;
+      try {
+        session = sessions.get(streamId);
+      } catch (RuntimeException e) {
+        throw Rejected.failure(e);
+      }
+      SequencePolicy.check(session, event.getSeq());
+      route = ModelGuard.route(event, session, models);
+      open = openSegments.take(task, streamId, route.model());
       long reusedBefore = open == null ? 0 : open.hits();
       long recomputedBefore = open == null ? 0 : open.misses();
       OutputEvent.Builder out = OutputEvent.newBuilder();
       StateChange change;
       try {
-        change = apply(streamId, event, out, open);
+        change = apply(streamId, event, session, route, out, open);
       } catch (RuntimeException e) {
         throw Rejected.failure(e);
       }
@@ -257,12 +268,17 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
           out.setStreamId(streamId)
               .setSeq(event.getSeq())
               .setKind(event.getKind())
-              .setModelFingerprint(fingerprint)
+              .setModelFingerprint(route.model().fingerprint())
               .setEventTime(event.getEventTime())
               .setLatencyMicros((System.nanoTime() - start) / 1000)
               .build();
+      RecordHeaders headers = new RecordHeaders();
+      if (route.resetFrom() != null) {
+        headers.add(InfiniTopology.CONTEXT_RESET_HEADER, utf8(route.resetFrom()));
+        logContextReset(record, route);
+      }
       context.forward(
-          new Record<Object, Object>(streamId, output, record.timestamp()),
+          new Record<Object, Object>(streamId, output, record.timestamp(), headers),
           InfiniTopology.OUTPUT_SINK);
       // Only an APPEND leaves the cache describing the stream's new state.
       keepOpen = event.getKind() == EventKind.APPEND;
@@ -271,6 +287,7 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
           output.getTokensThisEvent(),
           segmentsThisEvent,
           System.nanoTime() - start);
+      metrics.appliedBy(route.model().fingerprint(), route.resetFrom() != null);
       if (open != null && output.getSurpriseBitsPerByte() != null) {
         metrics.openSegments(
             open.hits() - reusedBefore,
@@ -282,37 +299,65 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       metrics.deadLettered(rejected.reason);
     } finally {
       if (keepOpen) {
-        openSegments.give(task, streamId, open);
+        openSegments.give(task, streamId, route.model(), open);
       } else if (open != null) {
         open.close();
       }
     }
   }
 
+  /** Logs the first few context resets of the upgrade policy (each is also in the output). */
+  private void logContextReset(Record<byte[], byte[]> record, ModelGuard.Route route) {
+    if (contextResetsLogged < LOG_FIRST_PER_REASON) {
+      contextResetsLogged++;
+      log.info(
+          "record from {}: its stream, written by model {}, started afresh under model {}"
+              + " (model.upgrade.policy=reset){}",
+          source(context, record, settings.repartitionInput()),
+          route.resetFrom(),
+          route.model().fingerprint(),
+          contextResetsLogged == LOG_FIRST_PER_REASON
+              ? "; further ones are not logged (infini_sessions_upgraded_total counts them)"
+              : "");
+    }
+  }
+
   /**
-   * Checks the event against the stream's session and computes everything it changes, writing
+   * Computes everything the event changes in the stream, applied by {@code route}'s model, writing
    * nothing. Any exception here dead-letters the event ({@link Rejected#failure}).
    */
   private StateChange apply(
-      String streamId, InputEvent event, OutputEvent.Builder out, OpenSegmentCache open)
+      String streamId,
+      InputEvent event,
+      StoredSession session,
+      ModelGuard.Route route,
+      OutputEvent.Builder out,
+      OpenSegmentCache open)
       throws Rejected {
     segmentsThisEvent = 0;
-    StoredSession session = sessions.get(streamId);
-    SequencePolicy.check(session, event.getSeq());
-    ModelGuard.check(event, session, fingerprint);
     return switch (event.getKind()) {
       case RESET -> reset(streamId, event, out);
       case IMPORT -> importSnapshot(streamId, event, out);
-      default -> step(streamId, event, session, out, open);
+      default -> step(streamId, event, session, route, out, open);
     };
   }
 
-  /** RESET: deletes the stream's memories; the session keeps only lastSeq (see docs). */
-  private StateChange reset(String streamId, InputEvent event, OutputEvent.Builder out) {
+  /** The keys of the stream's stored head memories. */
+  private List<MemoryKey> headKeys(String streamId) {
     List<MemoryKey> keys = new ArrayList<>();
     for (KeyValue<MemoryKey, StoredHeadMemory> kv : MemoryKey.heads(memory, streamId)) {
       keys.add(kv.key);
     }
+    return keys;
+  }
+
+  /**
+   * RESET: deletes the stream's memories and starts it afresh under the serving model; the session
+   * keeps only lastSeq (see docs).
+   */
+  private StateChange reset(String streamId, InputEvent event, OutputEvent.Builder out) {
+    List<MemoryKey> keys = headKeys(streamId);
+    InfiniModel model = models.serving();
     StreamState fresh = model.newState();
     out.setTokensThisEvent(0)
         .setTokensTotal(fresh.tokensAbsorbed())
@@ -320,16 +365,19 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     return new StateChange(
         keys,
         Map.of(),
-        StateCodec.toSession(fresh, event.getSeq(), fingerprint, context.currentSystemTimeMs()));
+        StateCodec.toSession(
+            fresh, event.getSeq(), model.fingerprint(), context.currentSystemTimeMs()));
   }
 
   /**
    * IMPORT: the event's snapshot replaces the stream's state (session and every head memory, the
    * stored bytes exactly as exported); the session's lastSeq becomes the event's seq. Every record
-   * is checked against this model before anything is written.
+   * is checked against the serving model, the only one that imports, before anything is written.
    */
   private StateChange importSnapshot(String streamId, InputEvent event, OutputEvent.Builder out)
       throws Rejected {
+    ModelConfig config = models.serving().config();
+    String fingerprint = models.serving().fingerprint();
     SessionSnapshots.Decoded d;
     try {
       d =
@@ -342,7 +390,7 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     if (!fingerprint.equals(writer) || !fingerprint.equals(d.session().getModelFingerprint())) {
       throw new Rejected(
           DeadLetterReason.FINGERPRINT_MISMATCH,
-          "snapshot written by model " + writer + ", this model is " + fingerprint);
+          "snapshot written by model " + writer + ", the serving model is " + fingerprint);
     }
     HeadMemory[] heads = new HeadMemory[config.layers() * config.heads()];
     Map<MemoryKey, StoredHeadMemory> puts = new LinkedHashMap<>();
@@ -414,29 +462,47 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     return new StateChange(deletes, puts, session);
   }
 
-  /** APPEND or GENERATE: read state, run the model, compute what changed. */
+  /**
+   * APPEND or GENERATE: read state (or, when the route resets the stream, start it afresh and drop
+   * every stored head), run the route's model, compute what changed.
+   */
   private StateChange step(
       String streamId,
       InputEvent event,
       StoredSession session,
+      ModelGuard.Route route,
       OutputEvent.Builder out,
       OpenSegmentCache open)
       throws Rejected {
-    Loaded loaded = load(streamId, session);
+    InfiniModel model = route.model();
+    ModelCalls calls = this.calls.get(model.fingerprint());
+    Loaded loaded;
+    List<MemoryKey> dropped = List.of();
+    if (route.resetFrom() != null) {
+      loaded = new Loaded(model.newState(), false);
+      dropped = headKeys(streamId);
+    } else {
+      loaded = load(streamId, session, model);
+    }
     StreamState before = loaded.state();
     StreamState after =
         event.getKind() == EventKind.APPEND
-            ? append(before, event.getText(), out, open)
-            : generate(before, event, out);
+            ? append(calls, before, event.getText(), out, open)
+            : generate(calls, before, event, out);
     out.setTokensThisEvent(after.tokensAbsorbed() - before.tokensAbsorbed())
         .setTokensTotal(after.tokensAbsorbed())
         .setSegmentsTotal(after.segmentsAbsorbed());
     segmentsThisEvent = after.segmentsAbsorbed() - before.segmentsAbsorbed();
-    return changes(streamId, !loaded.allHeadsStored(), before, after, event.getSeq());
+    return changes(
+        streamId, model, !loaded.allHeadsStored(), before, after, event.getSeq(), dropped);
   }
 
   private StreamState append(
-      StreamState state, String text, OutputEvent.Builder out, OpenSegmentCache open) {
+      ModelCalls calls,
+      StreamState state,
+      String text,
+      OutputEvent.Builder out,
+      OpenSegmentCache open) {
     int[] tokens = ByteTokenizer.encode(text);
     boolean score = settings.computeSurprise() && tokens.length > 0;
     double logProbSum = 0;
@@ -455,7 +521,8 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     return state;
   }
 
-  private StreamState generate(StreamState state, InputEvent event, OutputEvent.Builder out) {
+  private StreamState generate(
+      ModelCalls calls, StreamState state, InputEvent event, OutputEvent.Builder out) {
     Generation g = event.getGeneration();
     int[] prompt =
         g.getFormat() == PromptFormat.CHAT
@@ -484,11 +551,13 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
    */
   private record Loaded(StreamState state, boolean allHeadsStored) {}
 
-  /** The stream's current state, or a new stream's if it has no session. */
-  private Loaded load(String streamId, StoredSession session) throws Rejected {
+  /** The stream's current state under {@code model}, or a new stream's if it has no session. */
+  private Loaded load(String streamId, StoredSession session, InfiniModel model) throws Rejected {
     if (session == null) {
       return new Loaded(model.newState(), false);
     }
+    ModelConfig config = model.config();
+    String fingerprint = model.fingerprint();
     boolean allHeadsStored = true;
     List<HeadMemory> memories = new ArrayList<>(config.layers() * config.heads());
     for (int layer = 0; layer < config.layers(); layer++) {
@@ -537,9 +606,20 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     }
   }
 
-  /** The session and every head memory that changed (all of them if some had no record). */
+  /**
+   * The session and every head memory that changed (all of them if some had no record), written by
+   * {@code model}; the head records in {@code dropped} that are not written again are deleted.
+   */
   private StateChange changes(
-      String streamId, boolean writeAll, StreamState before, StreamState after, long seq) {
+      String streamId,
+      InfiniModel model,
+      boolean writeAll,
+      StreamState before,
+      StreamState after,
+      long seq,
+      List<MemoryKey> dropped) {
+    ModelConfig config = model.config();
+    String fingerprint = model.fingerprint();
     Map<MemoryKey, StoredHeadMemory> puts = new LinkedHashMap<>();
     for (int layer = 0; layer < config.layers(); layer++) {
       for (int head = 0; head < config.heads(); head++) {
@@ -551,8 +631,14 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
         }
       }
     }
+    List<MemoryKey> deletes = new ArrayList<>();
+    for (MemoryKey k : dropped) {
+      if (!puts.containsKey(k)) {
+        deletes.add(k);
+      }
+    }
     return new StateChange(
-        List.of(),
+        deletes,
         puts,
         StateCodec.toSession(after, seq, fingerprint, context.currentSystemTimeMs()));
   }

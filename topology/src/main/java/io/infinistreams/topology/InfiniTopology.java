@@ -7,6 +7,7 @@ import io.infinistreams.schemas.StoredHeadMemory;
 import io.infinistreams.schemas.StoredSession;
 import io.infinistreams.schemas.serde.AvroSerde;
 import io.infinistreams.schemas.serde.AvroSerdes;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -73,6 +74,13 @@ public final class InfiniTopology {
   public static final AvroSerde<StoredSession> SESSION_SERDE = AvroSerdes.storedSession();
   public static final AvroSerde<StoredHeadMemory> HEAD_MEMORY_SERDE = AvroSerdes.storedHeadMemory();
 
+  /**
+   * Header of an output record whose event first started its stream afresh under the serving model
+   * because another model had written the stream (upgrade policy reset, {@link Models}): the
+   * fingerprint (hex, UTF-8) of the model whose state was dropped. Absent on every other output.
+   */
+  public static final String CONTEXT_RESET_HEADER = "infini.context-reset-from";
+
   static final String SOURCE = "infini-source";
   static final String PROCESSOR = "infini-processor";
   static final String OUTPUT_SINK = "infini-output-sink";
@@ -129,7 +137,23 @@ public final class InfiniTopology {
   public static Topology build(
       TopologySettings settings, InfiniModel model, ProcessorMetrics metrics) {
     Objects.requireNonNull(model, "model");
-    return build(settings, model, ModelCalls.of(model), metrics);
+    return build(settings, Models.of(model), metrics);
+  }
+
+  /**
+   * The topology for several models: {@link Models#serving()} starts new streams, each stream is
+   * continued (or reset, or refused) as {@link Models#policy()} says. Every model is shared by all
+   * stream threads and must stay open while the topology runs; the changelogs' {@code
+   * max.message.bytes} covers the largest records of any of them (run it with the properties of
+   * {@link StreamsProps#forModel} for {@link StreamsProps#largestRecords}).
+   */
+  public static Topology build(TopologySettings settings, Models models, ProcessorMetrics metrics) {
+    Objects.requireNonNull(models, "models");
+    Map<String, ModelCalls> calls = new LinkedHashMap<>();
+    for (InfiniModel m : models.all()) {
+      calls.put(m.fingerprint(), ModelCalls.of(m));
+    }
+    return build(settings, models, calls, metrics);
   }
 
   /** As {@link #build(TopologySettings, InfiniModel)}, the model called through {@code calls}. */
@@ -140,12 +164,28 @@ public final class InfiniTopology {
   /** The model called through {@code calls}, records reported to {@code metrics}. */
   static Topology build(
       TopologySettings settings, InfiniModel model, ModelCalls calls, ProcessorMetrics metrics) {
-    Objects.requireNonNull(settings, "settings");
     Objects.requireNonNull(model, "model");
     Objects.requireNonNull(calls, "calls");
+    return build(settings, Models.of(model), Map.of(model.fingerprint(), calls), metrics);
+  }
+
+  /** Each model called through its entry of {@code calls}, records reported to {@code metrics}. */
+  static Topology build(
+      TopologySettings settings,
+      Models models,
+      Map<String, ModelCalls> calls,
+      ProcessorMetrics metrics) {
+    Objects.requireNonNull(settings, "settings");
+    Objects.requireNonNull(models, "models");
+    Objects.requireNonNull(calls, "calls");
     Objects.requireNonNull(metrics, "metrics");
+    for (InfiniModel m : models.all()) {
+      if (!calls.containsKey(m.fingerprint())) {
+        throw new IllegalArgumentException("no model calls for model " + m.fingerprint());
+      }
+    }
     InfiniProcessor.Supplier processor =
-        new InfiniProcessor.Supplier(settings, model, calls, metrics);
+        new InfiniProcessor.Supplier(settings, models, calls, metrics);
     Topology topology;
     if (settings.repartitionInput()) {
       StreamsBuilder builder = new StreamsBuilder();

@@ -20,29 +20,32 @@ import org.apache.kafka.streams.processor.TaskId;
  * the stored state (after an aborted transaction) is recognised by value and ignored ({@link
  * OpenSegmentCache}). While a processor applies an event it owns the stream's entry: {@link #take}
  * removes it from the shared map, {@link #give} puts it back, so eviction never frees native memory
- * in use. A stream is owned by one task, and a task runs on one thread.
+ * in use. A stream is owned by one task, and a task runs on one thread. An entry belongs to the
+ * model that computed it: taken for another model (the stream was reset onto the serving model), it
+ * is dropped and a new one made.
  */
 final class OpenSegmentCaches {
   private record Key(TaskId task, String streamId) {}
 
-  private final InfiniModel model;
+  /** An entry and the fingerprint of the model that made it. */
+  private record Entry(String model, OpenSegmentCache cache) {}
+
   private final long maxBytes;
-  private final Cache<Key, OpenSegmentCache> entries;
+  private final Cache<Key, Entry> entries;
   private final AtomicLong bytes = new AtomicLong();
 
   /**
    * @param maxBytes bound on the native bytes held; 0 disables the cache ({@link #take} returns
    *     null)
    */
-  OpenSegmentCaches(InfiniModel model, long maxBytes) {
-    this.model = model;
+  OpenSegmentCaches(long maxBytes) {
     this.maxBytes = maxBytes;
     this.entries =
         Caffeine.newBuilder()
             .maximumWeight(Math.max(1, maxBytes))
-            .weigher((Key k, OpenSegmentCache c) -> (int) Math.min(Integer.MAX_VALUE, c.bytes()))
+            .weigher((Key k, Entry e) -> (int) Math.min(Integer.MAX_VALUE, e.cache().bytes()))
             .executor(Runnable::run) // evict on the caller's thread, no background work
-            .evictionListener((Key k, OpenSegmentCache c, RemovalCause cause) -> release(c))
+            .evictionListener((Key k, Entry e, RemovalCause cause) -> release(e.cache()))
             .build();
   }
 
@@ -51,23 +54,39 @@ final class OpenSegmentCaches {
   }
 
   /**
-   * The entry of {@code streamId} in {@code task}, removed from the shared map until {@link #give};
-   * a new, empty one if there is none; null if the cache is disabled.
+   * The entry of {@code streamId} in {@code task} for {@code model}'s calls, removed from the
+   * shared map until {@link #give}; a new, empty one if there is none or the one there was made by
+   * another model (which is freed); null if the cache is disabled.
    */
-  OpenSegmentCache take(TaskId task, String streamId) {
+  OpenSegmentCache take(TaskId task, String streamId, InfiniModel model) {
     if (!enabled()) {
       return null;
     }
-    OpenSegmentCache c = entries.asMap().remove(new Key(task, streamId));
-    if (c == null) {
+    Entry e = entries.asMap().remove(new Key(task, streamId));
+    if (e == null) {
       return model.newOpenSegmentCache();
     }
-    bytes.addAndGet(-c.bytes());
-    return c;
+    bytes.addAndGet(-e.cache().bytes());
+    if (!e.model().equals(model.fingerprint())) {
+      e.cache().close();
+      return model.newOpenSegmentCache();
+    }
+    return e.cache();
   }
 
-  /** Returns a taken entry; an empty one is closed instead. */
-  void give(TaskId task, String streamId, OpenSegmentCache c) {
+  /** Frees the entry of {@code streamId} in {@code task}, if there is one (a removed stream). */
+  void remove(TaskId task, String streamId) {
+    Entry e = entries.asMap().remove(new Key(task, streamId));
+    if (e != null) {
+      release(e.cache());
+    }
+  }
+
+  /**
+   * Returns an entry taken for {@code model} (the model that made it); an empty one is closed
+   * instead.
+   */
+  void give(TaskId task, String streamId, InfiniModel model, OpenSegmentCache c) {
     if (c == null) {
       return;
     }
@@ -76,9 +95,9 @@ final class OpenSegmentCaches {
       return;
     }
     bytes.addAndGet(c.bytes());
-    OpenSegmentCache before = entries.asMap().put(new Key(task, streamId), c);
+    Entry before = entries.asMap().put(new Key(task, streamId), new Entry(model.fingerprint(), c));
     if (before != null) {
-      release(before);
+      release(before.cache());
     }
   }
 
@@ -91,9 +110,9 @@ final class OpenSegmentCaches {
       }
     }
     for (Key k : keys) {
-      OpenSegmentCache c = entries.asMap().remove(k);
-      if (c != null) {
-        release(c);
+      Entry e = entries.asMap().remove(k);
+      if (e != null) {
+        release(e.cache());
       }
     }
   }

@@ -28,6 +28,14 @@ public interface ProcessorMetrics {
   default void applied(EventKind kind, long tokens, long segments, long nanos) {}
 
   /**
+   * The event just reported to {@link #applied} was applied by the model of {@code fingerprint},
+   * one of the topology's loaded {@link Models}, and, with {@code contextReset}, started its stream
+   * afresh under the serving model first, dropping the state another model wrote (upgrade policy
+   * reset).
+   */
+  default void appliedBy(String fingerprint, boolean contextReset) {}
+
+  /**
    * A scored APPEND was applied with the open-segment cache on ({@link OpenSegmentCaches}).
    *
    * @param reused model calls of the event that continued from the stream's cached open segment

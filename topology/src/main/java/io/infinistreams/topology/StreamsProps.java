@@ -112,6 +112,29 @@ public final class StreamsProps {
   }
 
   /**
+   * {@link #maxMessageBytes(ModelConfig, TopologySettings)} of the loaded model whose records are
+   * the largest: what the changelog topics of a topology of several models need.
+   */
+  public static int maxMessageBytes(Models models, TopologySettings settings) {
+    return maxMessageBytes(largestRecords(models, settings), settings);
+  }
+
+  /**
+   * The configuration of the loaded model with the largest stored records ({@link
+   * #maxMessageBytes}); pass it to {@link #forModel(ModelConfig, TopologySettings)} to run a
+   * topology of several models.
+   */
+  public static ModelConfig largestRecords(Models models, TopologySettings settings) {
+    ModelConfig largest = models.serving().config();
+    for (io.infinistreams.model.InfiniModel m : models.all()) {
+      if (maxMessageBytes(m.config(), settings) > maxMessageBytes(largest, settings)) {
+        largest = m.config();
+      }
+    }
+    return largest;
+  }
+
+  /**
    * {@code max.message.bytes} for the changelog topics and {@code max.request.size} for the
    * producer: the largest stored record plus its key and a margin, and never below Kafka's default.
    */

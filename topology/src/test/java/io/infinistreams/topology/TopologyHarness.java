@@ -44,12 +44,19 @@ final class TopologyHarness implements AutoCloseable {
   /** Wall clock and first record time T0, records 1 ms apart. */
   TopologyHarness(
       TopologySettings settings, InfiniModel model, ProcessorMetrics metrics, Path stateDir) {
+    this(settings, Models.of(model), metrics, stateDir);
+  }
+
+  /** A topology of several models. */
+  TopologyHarness(
+      TopologySettings settings, Models models, ProcessorMetrics metrics, Path stateDir) {
     this.settings = settings;
-    Properties props = StreamsProps.forModel(model.config(), settings);
+    Properties props =
+        StreamsProps.forModel(StreamsProps.largestRecords(models, settings), settings);
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "infini-test");
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
     props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    driver = new TopologyTestDriver(InfiniTopology.build(settings, model, metrics), props, T0);
+    driver = new TopologyTestDriver(InfiniTopology.build(settings, models, metrics), props, T0);
     input =
         driver.createInputTopic(
             settings.inputTopic(),

@@ -23,7 +23,8 @@ import picocli.CommandLine.Spec;
     description = {
       "Send a RESET to a stream: its memory and context are deleted, its sequence goes on. "
           + "With --pin, the RESET names the serving model, which also moves a stream written "
-          + "by another model to it (an unpinned RESET of such a stream is refused)."
+          + "by another model to it (an unpinned RESET of such a stream is refused unless "
+          + "model.upgrade.policy is serve, with that model loaded, or reset)."
     })
 public final class ResetCommand implements Callable<Integer> {
 

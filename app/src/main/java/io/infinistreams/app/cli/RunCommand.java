@@ -3,8 +3,11 @@ package io.infinistreams.app.cli;
 import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.app.runtime.InfiniApp;
 import io.infinistreams.app.runtime.ModelLoader;
+import io.infinistreams.model.InfiniModel;
+import io.infinistreams.topology.Models;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -39,25 +42,34 @@ public final class RunCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     AppConfig config = configOptions.load();
     PrintWriter out = spec.commandLine().getOut();
-    ModelLoader.Loaded loaded = ModelLoader.load(config);
-    out.println(
-        "model: "
-            + loaded.description()
-            + ", fingerprint "
-            + loaded.model().fingerprint().substring(0, 12));
+    ModelLoader.LoadedModels loaded = ModelLoader.loadAll(config);
+    List<InfiniModel> models = loaded.models().all();
+    for (int i = 0; i < models.size(); i++) {
+      out.println(
+          (i == 0 ? "model: " : "previous model: ")
+              + loaded.descriptions().get(i)
+              + ", fingerprint "
+              + models.get(i).fingerprint().substring(0, 12));
+    }
+    if (models.size() > 1 || loaded.models().policy() != Models.UpgradePolicy.DEAD_LETTER) {
+      out.println(
+          "streams of other models: "
+              + loaded.models().policy().configName()
+              + " (model.upgrade.policy)");
+    }
     out.flush();
     InfiniApp app;
     try {
-      app = InfiniApp.start(config, loaded.model(), Duration.ofSeconds(startTimeoutSeconds));
+      app = InfiniApp.start(config, loaded.models(), Duration.ofSeconds(startTimeoutSeconds));
     } catch (RuntimeException | InterruptedException e) {
-      loaded.model().close();
+      loaded.close();
       throw e;
     }
     Thread hook =
         new Thread(
             () -> {
               app.close();
-              loaded.model().close();
+              loaded.close();
             },
             "infini-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
@@ -92,7 +104,7 @@ public final class RunCommand implements Callable<Integer> {
       return 0; // Ctrl-C: the hook closes everything
     }
     app.close();
-    loaded.model().close();
+    loaded.close();
     if (failure != null) {
       spec.commandLine().getErr().println("infini: processor stopped: " + failure);
       return 1;

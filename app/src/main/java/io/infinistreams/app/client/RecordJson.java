@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.infinistreams.schemas.serde.AvroSerde;
 import io.infinistreams.schemas.serde.AvroSerdes;
 import io.infinistreams.topology.DeadLetterReason;
+import io.infinistreams.topology.InfiniTopology;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -39,7 +40,9 @@ import org.apache.kafka.common.header.Header;
  *
  * <p>A dead letter's value is the rejected input record's, so its {@code event} is an input event;
  * its headers add {@code reason}, {@code detail}, {@code sourceTopic}, {@code sourcePartition},
- * {@code sourceOffset}, and where the processor sets them {@code lastSeq} and {@code exception}.
+ * {@code sourceOffset}, and where the processor sets them {@code lastSeq} and {@code exception}. An
+ * output whose event started its stream afresh under the serving model (upgrade policy reset) adds
+ * {@code contextResetFrom}, the fingerprint of the model whose state was dropped.
  */
 public final class RecordJson {
 
@@ -100,6 +103,12 @@ public final class RecordJson {
       String exception = header(r, DeadLetterReason.EXCEPTION_HEADER);
       if (exception != null) {
         o.put("exception", exception);
+      }
+    }
+    if (kind == Kind.OUTPUT) {
+      String resetFrom = header(r, InfiniTopology.CONTEXT_RESET_HEADER);
+      if (resetFrom != null) {
+        o.put("contextResetFrom", resetFrom);
       }
     }
     if (r.value() == null) {

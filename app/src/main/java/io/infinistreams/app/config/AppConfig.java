@@ -2,6 +2,7 @@ package io.infinistreams.app.config;
 
 import static io.infinistreams.app.config.ConfigKeys.*;
 
+import io.infinistreams.topology.Models;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -10,6 +11,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -340,6 +342,21 @@ public final class AppConfig {
   /** Empty: the shipped model (or random default weights when none ships). */
   public String modelPath() {
     return string(MODEL_PATH).trim();
+  }
+
+  /**
+   * The entries of {@code model.previous}: checkpoint folders, or folders of checkpoint folders;
+   * empty: none.
+   */
+  public List<String> modelPrevious() {
+    @SuppressWarnings("unchecked")
+    List<String> entries = (List<String>) values.get(MODEL_PREVIOUS);
+    return entries.stream().map(String::trim).filter(e -> !e.isEmpty()).toList();
+  }
+
+  /** What happens to a stream another model than the serving one wrote. */
+  public Models.UpgradePolicy modelUpgradePolicy() {
+    return Models.UpgradePolicy.parse(string(MODEL_UPGRADE_POLICY));
   }
 
   /** {@code ""}, {@code "default"} or {@code "tiny"}. */

@@ -1,5 +1,6 @@
 package io.infinistreams.app.config;
 
+import io.infinistreams.topology.Models;
 import io.infinistreams.topology.TopologySettings;
 import java.util.List;
 import org.apache.kafka.common.config.ConfigDef;
@@ -58,6 +59,8 @@ public final class ConfigKeys {
 
   // Model
   public static final String MODEL_PATH = "model.path";
+  public static final String MODEL_PREVIOUS = "model.previous";
+  public static final String MODEL_UPGRADE_POLICY = "model.upgrade.policy";
   public static final String MODEL_RANDOM = "model.random";
   public static final String MODEL_SEED = "model.seed";
 
@@ -251,9 +254,39 @@ public final class ConfigKeys {
               Type.STRING,
               "",
               Importance.HIGH,
-              "Checkpoint folder of the model (`model.safetensors` + `manifest.json`). Empty: the "
+              "Checkpoint folder of the serving model (`model.safetensors` + `manifest.json`): the "
+                  + "model of every new stream, and of a stream after its RESET. Empty: the "
                   + "checkpoint shipped on the classpath (`InfiniModel.loadDefault()`), which falls "
                   + "back to random untrained weights of the default shape while none ships.")
+          .define(
+              MODEL_PREVIOUS,
+              Type.LIST,
+              "",
+              Importance.MEDIUM,
+              "Previous models kept loaded to continue the streams they wrote, comma-separated; "
+                  + "only with `model.upgrade.policy=serve`. Each entry is a checkpoint folder, or "
+                  + "a folder of checkpoint folders (every sub-folder holding a `manifest.json` is "
+                  + "loaded, but the one `model.path` names). `run` stops at start with one line "
+                  + "if a checkpoint does not load or two loaded models (the serving one included) "
+                  + "have the same fingerprint. Empty: none (docs/operations.md, \"Upgrading a "
+                  + "model\").")
+          .define(
+              MODEL_UPGRADE_POLICY,
+              Type.STRING,
+              Models.UpgradePolicy.DEAD_LETTER.configName(),
+              ValidString.in(
+                  Models.UpgradePolicy.DEAD_LETTER.configName(),
+                  Models.UpgradePolicy.SERVE.configName(),
+                  Models.UpgradePolicy.RESET.configName()),
+              Importance.MEDIUM,
+              "What happens to a stream whose stored state another model than the serving one "
+                  + "wrote. `dead-letter`: its events are refused (`FINGERPRINT_MISMATCH`) until a "
+                  + "RESET or IMPORT pinned to the serving model. `serve`: the model that wrote it "
+                  + "continues it if it is loaded (`model.previous`), else as `dead-letter`. "
+                  + "`reset`: its next applicable event drops the old state (tombstones, as a "
+                  + "RESET) and is applied to a fresh stream under the serving model; the output "
+                  + "carries the header `infini.context-reset-from` (the old model's fingerprint). "
+                  + "New streams always get the serving model.")
           .define(
               MODEL_RANDOM,
               Type.STRING,

@@ -1,7 +1,9 @@
 package io.infinistreams.app.ops;
 
+import io.infinistreams.model.InfiniModel;
 import io.infinistreams.schemas.EventKind;
 import io.infinistreams.topology.DeadLetterReason;
+import io.infinistreams.topology.Models;
 import io.infinistreams.topology.ProcessorMetrics;
 import io.infinistreams.topology.TopologySettings;
 import io.micrometer.core.instrument.Counter;
@@ -16,7 +18,9 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -86,11 +90,29 @@ public final class InfiniMetrics implements ProcessorMetrics, AutoCloseable {
   private final Counter openReused;
   private final Counter openRecomputed;
   private final AtomicLong openCacheBytes = new AtomicLong();
+  private final Map<String, Counter> appliedByModel; // by full fingerprint, the loaded models
+  private final Counter contextResets;
   private ScheduledExecutorService kafkaScheduler;
   private KafkaStreamsMetrics kafkaMetrics;
 
-  /** Registers the JVM metrics and the processor's meters, all at zero. */
+  /** Registers the JVM metrics and the processor's meters, all at zero, for one model. */
   public InfiniMetrics(String modelFingerprint) {
+    this(modelFingerprint, List.of());
+  }
+
+  /** As {@link #InfiniMetrics(String, List)} for the loaded {@code models}. */
+  public InfiniMetrics(Models models) {
+    this(
+        models.serving().fingerprint(),
+        models.previous().stream().map(InfiniModel::fingerprint).toList());
+  }
+
+  /**
+   * Registers the JVM metrics and the processor's meters, all at zero: the serving model of {@code
+   * modelFingerprint} and the previous models of {@code previousFingerprints}, each with its own
+   * series of {@code infini_model_info} and {@code infini_model_events_applied_total}.
+   */
+  public InfiniMetrics(String modelFingerprint, List<String> previousFingerprints) {
     new JvmMemoryMetrics().bindTo(registry);
     gcMetrics.bindTo(registry);
     new JvmThreadMetrics().bindTo(registry);
@@ -170,10 +192,39 @@ public final class InfiniMetrics implements ProcessorMetrics, AutoCloseable {
         .description("Native memory held by the open-segment cache (surprise.cache.bytes)")
         .baseUnit("bytes")
         .register(registry);
-    Gauge.builder("infini.model.info", () -> 1)
-        .description("The serving model; its fingerprint (first 12 hex digits) in a tag")
-        .tag("fingerprint", modelFingerprint.substring(0, Math.min(12, modelFingerprint.length())))
-        .register(registry);
+    Map<String, Counter> byModel = new HashMap<>();
+    List<String> loaded = new ArrayList<>();
+    loaded.add(modelFingerprint);
+    loaded.addAll(previousFingerprints);
+    for (String fingerprint : loaded) {
+      String role = fingerprint.equals(modelFingerprint) ? "serving" : "previous";
+      Gauge.builder("infini.model.info", () -> 1)
+          .description(
+              "The loaded models, always 1: fingerprint (first 12 hex digits) and role (serving:"
+                  + " new streams; previous: kept for the streams it wrote)")
+          .tag("fingerprint", shortId(fingerprint))
+          .tag("role", role)
+          .register(registry);
+      byModel.put(
+          fingerprint,
+          Counter.builder("infini.model.events.applied")
+              .description("Input events applied, by the loaded model that applied them")
+              .tag("fingerprint", shortId(fingerprint))
+              .tag("role", role)
+              .register(registry));
+    }
+    appliedByModel = Map.copyOf(byModel);
+    contextResets =
+        Counter.builder("infini.sessions.upgraded")
+            .description(
+                "Streams another model wrote that an event started afresh under the serving model"
+                    + " (model.upgrade.policy=reset)")
+            .tag("action", "reset")
+            .register(registry);
+  }
+
+  private static String shortId(String fingerprint) {
+    return fingerprint.substring(0, Math.min(12, fingerprint.length()));
   }
 
   @Override
@@ -186,6 +237,17 @@ public final class InfiniMetrics implements ProcessorMetrics, AutoCloseable {
     this.tokens.increment((double) tokens);
     this.segments.increment((double) segments);
     latency.get(kind).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void appliedBy(String fingerprint, boolean contextReset) {
+    Counter c = appliedByModel.get(fingerprint);
+    if (c != null) {
+      c.increment();
+    }
+    if (contextReset) {
+      contextResets.increment();
+    }
   }
 
   @Override

@@ -1,9 +1,12 @@
 package io.infinistreams.app.ops;
 
 import io.infinistreams.schemas.StoredSession;
+import io.infinistreams.topology.Models;
 import io.infinistreams.topology.TopologySettings;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Function;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StoreQueryParameters;
@@ -13,8 +16,9 @@ import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 
 /**
  * How many of the streams this instance hosts each model wrote: what {@code run} logs once it is
- * running, so that a new model's operator sees at once how many streams it will refuse until a
- * pinned RESET or IMPORT moves them.
+ * running, so that a new model's operator sees at once which streams the loaded models will
+ * continue, and how many the upgrade policy will reset or refuse; a previous model that no hosted
+ * stream needs any more shows 0.
  */
 public final class ModelCensus {
   private ModelCensus() {}
@@ -42,25 +46,82 @@ public final class ModelCensus {
     return byModel;
   }
 
-  /** One line for the log: each model's count, the serving one first and marked. */
+  /**
+   * One line for the log, a single model serving under the policy {@code dead-letter}: each model's
+   * count, the serving one first and marked.
+   */
   public static String describe(Map<String, Long> byModel, String serving) {
-    if (byModel.isEmpty()) {
+    return describe(
+        byModel,
+        serving,
+        List.of(),
+        Models.UpgradePolicy.DEAD_LETTER,
+        f -> f.equals(serving) ? Models.Disposition.SERVING : Models.Disposition.DEAD_LETTER);
+  }
+
+  /**
+   * One line for the log: each loaded model's count (the serving one first, then the previous ones,
+   * each marked, also when it wrote no hosted stream), then every other model's, and what the
+   * upgrade policy does with the streams of each ({@link Models#disposition}).
+   */
+  public static String describe(Map<String, Long> byModel, Models models) {
+    List<String> previous = models.previous().stream().map(m -> m.fingerprint()).toList();
+    return describe(
+        byModel, models.serving().fingerprint(), previous, models.policy(), models::disposition);
+  }
+
+  private static String describe(
+      Map<String, Long> byModel,
+      String serving,
+      List<String> previous,
+      Models.UpgradePolicy policy,
+      Function<String, Models.Disposition> disposition) {
+    if (byModel.isEmpty() && previous.isEmpty()) {
       return "no stored streams yet";
     }
     StringBuilder line = new StringBuilder("stored streams by model: ");
-    long others = 0;
     line.append(shortId(serving)).append(" (serving) ").append(byModel.getOrDefault(serving, 0L));
+    for (String p : previous) {
+      line.append(", ")
+          .append(shortId(p))
+          .append(" (previous) ")
+          .append(byModel.getOrDefault(p, 0L));
+    }
+    long served = 0;
+    long reset = 0;
+    long refused = 0;
     for (Map.Entry<String, Long> e : byModel.entrySet()) {
-      if (!e.getKey().equals(serving)) {
+      switch (disposition.apply(e.getKey())) {
+        case SERVING -> {}
+        case PREVIOUS -> served += e.getValue();
+        case RESET -> reset += e.getValue();
+        case DEAD_LETTER -> refused += e.getValue();
+      }
+      if (!e.getKey().equals(serving) && !previous.contains(e.getKey())) {
         line.append(", ").append(shortId(e.getKey())).append(' ').append(e.getValue());
-        others += e.getValue();
       }
     }
-    if (others > 0) {
+    if (served > 0) {
       line.append("; the ")
-          .append(others)
-          .append(" written by another model are refused (FINGERPRINT_MISMATCH) until a RESET or")
-          .append(" IMPORT pinned to the serving model moves them");
+          .append(served)
+          .append(" written by previous models are continued by them")
+          .append(" (model.upgrade.policy=serve)");
+    }
+    if (reset > 0) {
+      line.append("; the ")
+          .append(reset)
+          .append(" written by another model start afresh under the serving model at their next")
+          .append(" event (model.upgrade.policy=reset)");
+    }
+    if (refused > 0) {
+      line.append("; the ")
+          .append(refused)
+          .append(
+              policy == Models.UpgradePolicy.SERVE
+                  ? " written by a model not loaded are refused"
+                  : " written by another model are refused")
+          .append(" (FINGERPRINT_MISMATCH) until a RESET or IMPORT pinned to the serving model")
+          .append(" moves them");
     }
     return line.toString();
   }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.infinistreams.app.cli.CliException;
 import io.infinistreams.app.config.AppConfig;
+import io.infinistreams.topology.Models;
 import io.infinistreams.topology.TopologySettings;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -25,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.function.Function;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.KeyQueryMetadata;
@@ -83,6 +85,7 @@ public final class OperationsServer implements AutoCloseable {
   private final TopologySettings settings;
   private final String applicationId;
   private final String fingerprint;
+  private final Function<String, Models.Disposition> disposition;
   private final HttpClient client =
       HttpClient.newBuilder()
           .version(HttpClient.Version.HTTP_1_1)
@@ -98,11 +101,13 @@ public final class OperationsServer implements AutoCloseable {
       TopologySettings settings,
       String applicationId,
       String fingerprint,
+      Function<String, Models.Disposition> disposition,
       ObjectMapper json) {
     this.metrics = metrics;
     this.settings = settings;
     this.applicationId = applicationId;
     this.fingerprint = fingerprint;
+    this.disposition = disposition;
     this.javalin =
         Javalin.create(
             config -> {
@@ -148,12 +153,35 @@ public final class OperationsServer implements AutoCloseable {
    */
   public static OperationsServer start(
       AppConfig config, InfiniMetrics metrics, TopologySettings settings, String fingerprint) {
+    return start(
+        config,
+        metrics,
+        settings,
+        fingerprint,
+        f -> f.equals(fingerprint) ? Models.Disposition.SERVING : Models.Disposition.DEAD_LETTER);
+  }
+
+  /**
+   * As {@link #start(AppConfig, InfiniMetrics, TopologySettings, String)} for the loaded models.
+   */
+  public static OperationsServer start(
+      AppConfig config, InfiniMetrics metrics, TopologySettings settings, Models models) {
+    return start(config, metrics, settings, models.serving().fingerprint(), models::disposition);
+  }
+
+  private static OperationsServer start(
+      AppConfig config,
+      InfiniMetrics metrics,
+      TopologySettings settings,
+      String fingerprint,
+      Function<String, Models.Disposition> disposition) {
     ObjectMapper json =
         new ObjectMapper()
             .enable(SerializationFeature.INDENT_OUTPUT)
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
     OperationsServer server =
-        new OperationsServer(metrics, settings, config.applicationId(), fingerprint, json);
+        new OperationsServer(
+            metrics, settings, config.applicationId(), fingerprint, disposition, json);
     String bind = config.httpBind();
     try {
       server.javalin.start(bind, config.httpPort());
@@ -411,7 +439,7 @@ public final class OperationsServer implements AutoCloseable {
   private void local(Context ctx, SessionQueries q, String key, int partition) {
     Map<String, Object> session;
     try {
-      session = q.session(key, partition, fingerprint);
+      session = q.session(key, partition, fingerprint, disposition);
     } catch (InvalidStateStoreException e) {
       throw unavailable(
           "partition " + partition + " is not queryable right now (" + e.getMessage() + ")");

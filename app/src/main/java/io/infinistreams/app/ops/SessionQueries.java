@@ -5,6 +5,7 @@ import io.infinistreams.schemas.StoredHeadMemory;
 import io.infinistreams.schemas.StoredSession;
 import io.infinistreams.topology.InfiniTopology;
 import io.infinistreams.topology.MemoryKey;
+import io.infinistreams.topology.Models;
 import io.infinistreams.topology.SessionSnapshots;
 import io.infinistreams.topology.TopologySettings;
 import java.nio.ByteBuffer;
@@ -16,8 +17,10 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.function.Function;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StoreQueryParameters;
@@ -110,9 +113,14 @@ final class SessionQueries {
 
   /**
    * The stored state of stream {@code key} in partition {@code partition}, as JSON-ready values, or
-   * null if this instance has no session for it.
+   * null if this instance has no session for it. {@code disposition} tells what the stream's next
+   * event does with the model that wrote it ({@link Models#disposition}).
    */
-  Map<String, Object> session(String key, int partition, String servingFingerprint) {
+  Map<String, Object> session(
+      String key,
+      int partition,
+      String servingFingerprint,
+      Function<String, Models.Disposition> disposition) {
     StoredSession session = sessions(partition).get(key);
     if (session == null) {
       return null;
@@ -145,6 +153,13 @@ final class SessionQueries {
     out.put("openSegmentTokens", session.getOpenTokens().size());
     out.put("modelFingerprint", session.getModelFingerprint());
     out.put("servingModel", session.getModelFingerprint().equals(servingFingerprint));
+    out.put(
+        "modelDisposition",
+        disposition
+            .apply(session.getModelFingerprint())
+            .name()
+            .toLowerCase(Locale.ROOT)
+            .replace('_', '-'));
     out.put("formatVersion", session.getFormatVersion());
     out.put(
         "lastApplied",

@@ -5,7 +5,10 @@ import io.infinistreams.app.ops.InfiniMetrics;
 import io.infinistreams.app.ops.ModelCensus;
 import io.infinistreams.app.ops.OperationsServer;
 import io.infinistreams.model.InfiniModel;
+import io.infinistreams.topology.InfiniTopology;
+import io.infinistreams.topology.Models;
 import io.infinistreams.topology.ProcessorMetrics;
+import io.infinistreams.topology.StreamsProps;
 import io.infinistreams.topology.TopologySettings;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -90,6 +93,16 @@ public final class InfiniApp implements AutoCloseable {
    */
   public static InfiniApp start(AppConfig config, InfiniModel model, Duration startTimeout)
       throws InterruptedException {
+    return start(config, Models.of(model, List.of(), config.modelUpgradePolicy()), startTimeout);
+  }
+
+  /**
+   * As {@link #start(AppConfig, InfiniModel, Duration)} with several models: {@link
+   * Models#serving()} starts new streams, the previous ones continue the streams they wrote as
+   * {@link Models#policy()} says. The caller keeps the models open while the application runs.
+   */
+  public static InfiniApp start(AppConfig config, Models models, Duration startTimeout)
+      throws InterruptedException {
     EmbeddedBroker broker = null;
     KafkaStreams streams = null;
     OperationsServer operations = null;
@@ -127,15 +140,18 @@ public final class InfiniApp implements AutoCloseable {
       }
       TopologySettings settings = StreamsWiring.topologySettings(config);
       if (config.httpEnabled()) {
-        metrics = new InfiniMetrics(model.fingerprint());
-        operations = OperationsServer.start(config, metrics, settings, model.fingerprint());
+        metrics = new InfiniMetrics(models);
+        operations = OperationsServer.start(config, metrics, settings, models);
       }
       Topology topology =
-          StreamsWiring.topology(
-              settings, model, metrics == null ? ProcessorMetrics.NONE : metrics);
+          InfiniTopology.build(settings, models, metrics == null ? ProcessorMetrics.NONE : metrics);
       Properties props =
           StreamsWiring.streamsProperties(
-              config, model.config(), bootstrap, stateDir, deadLetterMaxBytes);
+              config,
+              StreamsProps.largestRecords(models, settings),
+              bootstrap,
+              stateDir,
+              deadLetterMaxBytes);
       if (operations != null) {
         // where other instances reach this one's session API (KafkaStreams#queryMetadataForKey)
         props.put(StreamsConfig.APPLICATION_SERVER_CONFIG, operations.applicationServer());
@@ -158,7 +174,7 @@ public final class InfiniApp implements AutoCloseable {
           config.applicationId(),
           bootstrap,
           stateDir.toAbsolutePath());
-      app.logModelCensus(model.fingerprint());
+      app.logModelCensus(models);
       return app;
     } catch (RuntimeException | InterruptedException | Error e) {
       if (streams != null) {
@@ -230,14 +246,15 @@ public final class InfiniApp implements AutoCloseable {
 
   /**
    * Logs, from a background thread (one scan of the local sessions), how many hosted streams each
-   * model wrote ({@link ModelCensus}).
+   * model wrote and what the loaded models and the upgrade policy do with them ({@link
+   * ModelCensus}).
    */
-  private void logModelCensus(String serving) {
+  private void logModelCensus(Models models) {
     Thread t =
         new Thread(
             () -> {
               try {
-                log.info(ModelCensus.describe(ModelCensus.count(streams, settings), serving));
+                log.info(ModelCensus.describe(ModelCensus.count(streams, settings), models));
               } catch (RuntimeException e) {
                 log.info("stored streams by model: not counted ({})", e.getMessage());
               }

@@ -136,6 +136,32 @@ class CommandLineTest {
   }
 
   @Test
+  void runRefusesAModelLoadedTwiceWithOneLine() {
+    Path checkpoint = dir.resolve("previous");
+    try (io.infinistreams.model.InfiniModel m =
+        io.infinistreams.model.InfiniModel.create(io.infinistreams.model.ModelConfig.tiny(), 42)) {
+      m.save(checkpoint, "test");
+    }
+    Run twice =
+        run(
+            "run",
+            "--set",
+            "model.random=tiny",
+            "--set",
+            "model.previous=" + checkpoint,
+            "--set",
+            "model.upgrade.policy=serve",
+            "--set",
+            "embedded.broker.dir=" + dir.resolve("kafka"),
+            "--set",
+            "state.dir=" + dir.resolve("state"));
+    assertEquals(2, twice.exit(), twice.err());
+    assertEquals(1, twice.err().strip().lines().count(), twice.err());
+    assertTrue(twice.err().startsWith("infini: model.previous: checkpoint "), twice.err());
+    assertTrue(twice.err().contains("is the same model as random weights"), twice.err());
+  }
+
+  @Test
   void demoRejectsALengthTooShortForTheFormat() {
     Run demo = run("demo", "--length", "10");
     assertEquals(2, demo.exit());

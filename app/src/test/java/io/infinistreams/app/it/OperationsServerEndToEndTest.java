@@ -279,6 +279,7 @@ class OperationsServerEndToEndTest {
     assertEquals(segmentsOf.get(KEY), s.get("segmentsCompressed").asLong());
     assertEquals(model.fingerprint(), s.get("modelFingerprint").asText());
     assertTrue(s.get("servingModel").asBoolean());
+    assertEquals("serving", s.get("modelDisposition").asText());
     ModelConfig c = model.config();
     JsonNode memory = s.get("memory");
     assertEquals(c.layers() * c.heads(), memory.size());
