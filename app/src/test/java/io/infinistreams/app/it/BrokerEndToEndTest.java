@@ -14,17 +14,14 @@ import io.infinistreams.schemas.InputEvent;
 import io.infinistreams.schemas.OutputEvent;
 import io.infinistreams.schemas.StoredSession;
 import io.infinistreams.topology.TopologySettings;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 import org.apache.kafka.streams.KafkaStreams;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -143,7 +140,7 @@ class BrokerEndToEndTest {
     assumeTrue(streams != null && document != null, "needs the streamed document of test 1");
     Pipeline.stop(streams);
     streams = null;
-    deleteRecursively(stateDir);
+    Pipeline.deleteRecursively(stateDir);
     assertTrue(Files.notExists(stateDir));
 
     AtomicLong restored = new AtomicLong();
@@ -212,7 +209,7 @@ class BrokerEndToEndTest {
       } finally {
         Pipeline.stop(bigStreams);
       }
-      deleteRecursively(bigState);
+      Pipeline.deleteRecursively(bigState);
       AtomicLong restored = new AtomicLong();
       CountDownLatch memoryRestored = new CountDownLatch(1);
       bigStreams = bigPipeline.start(bigState, restored, memoryRestored);
@@ -234,16 +231,5 @@ class BrokerEndToEndTest {
     assertArrayEquals(
         expected.openTokens(),
         session.getOpenTokens().stream().mapToInt(Integer::intValue).toArray());
-  }
-
-  private static void deleteRecursively(Path root) throws IOException {
-    if (Files.notExists(root)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    }
   }
 }

@@ -18,12 +18,15 @@ import io.infinistreams.topology.InfiniTopology;
 import io.infinistreams.topology.MemoryKey;
 import io.infinistreams.topology.StreamsProps;
 import io.infinistreams.topology.TopologySettings;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -33,6 +36,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -298,11 +302,24 @@ final class Pipeline {
                 .get(key));
   }
 
-  private static byte[] floatBytes(float[] values) {
+  /** The little-endian bytes of floats, as the head records store them. */
+  static byte[] floatBytes(float[] values) {
     ByteBuffer buf = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
     for (float v : values) {
       buf.putInt(Float.floatToRawIntBits(v));
     }
     return buf.array();
+  }
+
+  /** Deletes a folder and everything in it; nothing if it does not exist. */
+  static void deleteRecursively(Path root) throws IOException {
+    if (Files.notExists(root)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(root)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
   }
 }

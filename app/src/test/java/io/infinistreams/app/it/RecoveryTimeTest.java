@@ -7,10 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.infinistreams.schemas.OutputEvent;
 import io.infinistreams.topology.InfiniTopology;
 import io.infinistreams.topology.TopologySettings;
-import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,10 +16,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -52,18 +46,16 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(value = 60, unit = TimeUnit.MINUTES)
 class RecoveryTimeTest {
   private static final String KEY = "recovery";
-  private static final Pattern BROKER =
-      Pattern.compile("^embedded broker: (127\\.0\\.0\\.1:\\d+), data in");
 
   @TempDir Path dir;
 
   @Test
   void aSecondRunProcessInTheSameFolderExitsWithTwoAndOneLine() throws Exception {
-    Child first = Child.start(dir, "state-1", "first");
+    RunProcess first = start(dir, "state-1", "first");
     try {
       first.awaitRunning(Duration.ofMinutes(3));
       long t0 = System.nanoTime();
-      Child second = Child.start(dir, "state-2", "second");
+      RunProcess second = start(dir, "state-2", "second");
       assertTrue(second.process.waitFor(120, TimeUnit.SECONDS), "the second run exits");
       double seconds = (System.nanoTime() - t0) / 1e9;
       assertEquals(2, second.process.exitValue(), second.stderr());
@@ -86,8 +78,8 @@ class RecoveryTimeTest {
   @EnabledIfSystemProperty(named = "infini.recovery.sessions", matches = "[1-9][0-9]*")
   void timeToServeAgainAfterKill9() throws Exception {
     int sessions = Integer.getInteger("infini.recovery.sessions");
-    Child child = Child.start(dir, "state", "run-0");
-    String bootstrap = child.awaitRunning(Duration.ofMinutes(3));
+    RunProcess child = start(dir, "state", "run-0");
+    String bootstrap = child.awaitBroker(Duration.ofMinutes(3));
     List<Double> serve = new ArrayList<>();
     List<Double> running = new ArrayList<>();
     int corrupted = 0;
@@ -100,11 +92,11 @@ class RecoveryTimeTest {
         child.process.destroyForcibly(); // SIGKILL
         assertTrue(child.process.waitFor(60, TimeUnit.SECONDS));
         long t0 = System.nanoTime();
-        child = Child.start(dir, "state", "run-" + i);
+        child = start(dir, "state", "run-" + i);
         send(bootstrap, ++seq); // the producer waits for the broker to come back
         outputs.await(seq, Duration.ofMinutes(5), child);
         double seconds = (System.nanoTime() - t0) / 1e9;
-        String address = child.awaitRunning(Duration.ofMinutes(1));
+        String address = child.awaitBroker(Duration.ofMinutes(1));
         assertEquals(bootstrap, address, "the restarted broker reuses its ports");
         double toRunning = (child.runningAtNanos - t0) / 1e9;
         serve.add(seconds);
@@ -207,7 +199,7 @@ class RecoveryTimeTest {
       consumer.seekToBeginning(parts);
     }
 
-    void await(long seq, Duration timeout, Child child) {
+    void await(long seq, Duration timeout, RunProcess child) {
       long deadline = System.nanoTime() + timeout.toNanos();
       while (lastSeq < seq) {
         if (System.nanoTime() > deadline) {
@@ -230,142 +222,29 @@ class RecoveryTimeTest {
     }
   }
 
-  /** A child JVM running {@code infini run} with its data under {@code dir}. */
-  private static final class Child {
-    final Process process;
-    final Path stderrFile;
-    final CompletableFuture<String> broker = new CompletableFuture<>();
-    volatile long runningAtNanos;
-
-    private Child(Process process, Path stderrFile) {
-      this.process = process;
-      this.stderrFile = stderrFile;
-      Thread reader =
-          new Thread(
-              () -> {
-                try (BufferedReader in =
-                    new BufferedReader(
-                        new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                  String line;
-                  while ((line = in.readLine()) != null) {
-                    Matcher m = BROKER.matcher(line);
-                    if (m.find()) {
-                      runningAtNanos = System.nanoTime();
-                      broker.complete(m.group(1));
-                    }
-                  }
-                } catch (IOException e) {
-                  broker.completeExceptionally(e);
-                }
-                broker.completeExceptionally(new IllegalStateException("run ended"));
-              },
-              "child-stdout");
-      reader.setDaemon(true);
-      reader.start();
-    }
-
-    static Child start(Path dir, String stateDir, String name) throws IOException {
-      Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-      Path logs = dir.resolve("logs");
-      Files.createDirectories(logs);
-      Path err = logs.resolve(name + ".stderr");
-      List<String> cmd = new ArrayList<>();
-      cmd.add(java.toString());
-      cmd.add("-Xmx1g");
-      cmd.add("-cp");
-      cmd.add(classPath(dir));
-      for (String p :
-          List.of(
-              "ai.djl.offline",
-              "ai.djl.pytorch.num_threads",
-              "ai.djl.pytorch.num_interop_threads",
-              "ENGINE_CACHE_DIR",
-              "DJL_CACHE_DIR")) {
-        if (System.getProperty(p) != null) {
-          cmd.add("-D" + p + "=" + System.getProperty(p));
-        }
-      }
-      cmd.addAll(
-          List.of(
-              "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-              "-Dorg.slf4j.simpleLogger.log.io.infinistreams=info",
-              "-Dorg.slf4j.simpleLogger.log.org.apache.kafka.clients.NetworkClient=error",
-              "-Dorg.slf4j.simpleLogger.showDateTime=true",
-              "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
-              "io.infinistreams.app.Main",
-              "run",
-              "--set",
-              "embedded.broker.dir=" + dir.resolve("kafka"),
-              "--state-dir",
-              dir.resolve(stateDir).toString(),
-              "--set",
-              "topic.partitions=1",
-              "--set",
-              "http.port=0"));
-      if (Boolean.getBoolean("infini.recovery.baseline")) {
-        // the previous behaviour: every start is a new member, and the dead one keeps its
-        // partitions until its session (Kafka's default 45 s) expires
-        cmd.addAll(
+  /** {@code infini run} with the embedded broker and its data under {@code dir}. */
+  private static RunProcess start(Path dir, String stateDir, String name) throws IOException {
+    List<String> args =
+        new ArrayList<>(
             List.of(
                 "--set",
-                "streams.main.consumer.group.instance.id=baseline-" + System.nanoTime(),
+                "embedded.broker.dir=" + dir.resolve("kafka"),
+                "--state-dir",
+                dir.resolve(stateDir).toString(),
                 "--set",
-                "streams.main.consumer.session.timeout.ms=45000"));
-      }
-      ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(err.toFile());
-      pb.environment().put("OMP_NUM_THREADS", "1");
-      pb.environment().put("MKL_NUM_THREADS", "1");
-      return new Child(pb.start(), err);
+                "topic.partitions=1",
+                "--set",
+                "http.port=0"));
+    if (Boolean.getBoolean("infini.recovery.baseline")) {
+      // the previous behaviour: every start is a new member, and the dead one keeps its
+      // partitions until its session (Kafka's default 45 s) expires
+      args.addAll(
+          List.of(
+              "--set",
+              "streams.main.consumer.group.instance.id=baseline-" + System.nanoTime(),
+              "--set",
+              "streams.main.consumer.session.timeout.ms=45000"));
     }
-
-    /**
-     * The test class path with every jar copied under {@code dir/cp} once: the restarted JVMs must
-     * not see a jar that a concurrent {@code mvn install} replaces in the local repository.
-     */
-    static synchronized String classPath(Path dir) throws IOException {
-      Path copies = dir.resolve("cp");
-      List<String> entries = new ArrayList<>();
-      int i = 0;
-      for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-        Path source = Path.of(entry);
-        if (Files.isRegularFile(source) && entry.endsWith(".jar")) {
-          Path copy = copies.resolve((i++) + "-" + source.getFileName());
-          if (Files.notExists(copy)) {
-            Files.createDirectories(copies);
-            Files.copy(source, copy);
-          }
-          entries.add(copy.toString());
-        } else {
-          entries.add(entry);
-        }
-      }
-      return String.join(File.pathSeparator, entries);
-    }
-
-    /** The embedded broker's address, once the processor is RUNNING. */
-    String awaitRunning(Duration timeout) throws Exception {
-      try {
-        return broker.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-      } catch (java.util.concurrent.ExecutionException e) {
-        throw new AssertionError("run failed to start: " + stderr(), e);
-      }
-    }
-
-    String stderr() {
-      try {
-        return Files.readString(stderrFile, StandardCharsets.UTF_8);
-      } catch (IOException e) {
-        return "(" + e + ")";
-      }
-    }
-
-    /** SIGTERM (a clean close), then SIGKILL if it does not end within a minute. */
-    void stop() throws InterruptedException {
-      process.destroy();
-      if (!process.waitFor(60, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
-        process.waitFor(30, TimeUnit.SECONDS);
-      }
-    }
+    return RunProcess.start(dir, name, args);
   }
 }
