@@ -16,11 +16,13 @@ import io.infinistreams.schemas.OutputEvent;
 import io.infinistreams.topology.DeadLetterReason;
 import io.infinistreams.topology.InfiniTopology;
 import io.infinistreams.topology.TopologySettings;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,9 +50,11 @@ import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.common.utils.Utils;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -287,6 +291,143 @@ class ForeignPartitionerTest {
     }
   }
 
+  /**
+   * The same feeding with librdkafka itself instead of its emulation: half of the events are sent
+   * by {@code kcat} (librdkafka's command-line producer, its default partitioner), one process per
+   * event, the other half by the Java client. Every kcat record lands in its key's CRC32 partition
+   * (so {@link CrcPartitioner} is librdkafka's rule), and still every stream has one state with all
+   * its events. Skipped where kcat is not installed (Debian package {@code kcat}).
+   */
+  @Test
+  @Order(4)
+  void aStreamFedByLibrdkafkaAndByJavaHasOneState() throws Exception {
+    Assumptions.assumeTrue(Kcat.available(), "kcat (librdkafka's command-line client) not found");
+    AppConfig config =
+        AppConfig.builder()
+            .override("bootstrap.servers", app.bootstrapServers())
+            .override("application.id", "infini-kcat")
+            .override("state.dir", dir.resolve("state-kcat").toString())
+            .override("topic.input", "kcat-input")
+            .override("topic.output", "kcat-output")
+            .override("topic.dead.letter", "kcat-dlq")
+            .override("topic.partitions", Integer.toString(PARTITIONS))
+            .override("http.enabled", "false")
+            .build();
+    try (InfiniApp a = InfiniApp.start(config, model, Duration.ofMinutes(2))) {
+      Kcat kcat = new Kcat(a.bootstrapServers(), Files.createDirectories(dir.resolve("kcat")));
+      Outcome outcome = feed(a.bootstrapServers(), a.settings(), kcat);
+      assertEquals(List.of(), outcome.deadLetters, "no dead letters");
+      assertEquals(STREAMS * EVENTS_PER_STREAM, outcome.outputs);
+      for (int i = 0; i < STREAMS; i++) {
+        long bytes = 0;
+        for (long seq = 1; seq <= EVENTS_PER_STREAM; seq++) {
+          bytes += text(i, seq).getBytes(StandardCharsets.UTF_8).length;
+        }
+        assertEquals(
+            1 + bytes,
+            outcome.lastOutput.get(stream(i)).getTokensTotal(),
+            "one state with every event of " + stream(i));
+      }
+      int viaKcat = 0;
+      int elsewhere = 0;
+      for (ConsumerRecord<String, InputEvent> r : readAll(a.bootstrapServers(), "kcat-input")) {
+        int i = Integer.parseInt(r.key().substring("stream-".length()));
+        byte[] key = r.key().getBytes(StandardCharsets.UTF_8);
+        boolean kcatSent = (i + r.value().getSeq()) % 2 == 0;
+        int want = kcatSent ? crcPartition(key, PARTITIONS) : murmurPartition(key, PARTITIONS);
+        assertEquals(want, r.partition(), r.key() + " seq " + r.value().getSeq());
+        if (kcatSent) {
+          viaKcat++;
+          elsewhere += want != murmurPartition(key, PARTITIONS) ? 1 : 0;
+        }
+      }
+      assertEquals(STREAMS * EVENTS_PER_STREAM / 2, viaKcat);
+      assertTrue(elsewhere > viaKcat / 2, elsewhere + " of " + viaKcat + " on another partition");
+    }
+  }
+
+  /** Every record of a topic (its end offsets read once, the records read up to them). */
+  private static List<ConsumerRecord<String, InputEvent>> readAll(String bootstrap, String topic) {
+    Map<String, Object> props = new HashMap<>();
+    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    List<ConsumerRecord<String, InputEvent>> all = new ArrayList<>();
+    try (KafkaConsumer<String, InputEvent> consumer =
+        new KafkaConsumer<>(
+            props, new StringDeserializer(), InfiniTopology.INPUT_SERDE.deserializer())) {
+      List<TopicPartition> parts = new ArrayList<>();
+      consumer
+          .partitionsFor(topic)
+          .forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
+      consumer.assign(parts);
+      consumer.seekToBeginning(parts);
+      Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+      long deadline = System.nanoTime() + WAIT.toNanos();
+      while (parts.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+        assertTrue(System.nanoTime() < deadline, "read " + topic + " within " + WAIT);
+        consumer.poll(Duration.ofMillis(200)).forEach(all::add);
+      }
+    }
+    return all;
+  }
+
+  /** Sends one event as another client does. */
+  private interface ForeignSender {
+    void send(String topic, String key, InputEvent event) throws Exception;
+  }
+
+  /**
+   * {@code kcat -P}: librdkafka's producer (idempotent), its default partitioner, the event's Avro
+   * bytes from a file as one record; one process per event, which exits once it is delivered.
+   */
+  private static final class Kcat implements ForeignSender {
+    private final String bootstrap;
+    private final Path scratch;
+    private int files;
+
+    Kcat(String bootstrap, Path scratch) {
+      this.bootstrap = bootstrap;
+      this.scratch = scratch;
+    }
+
+    static boolean available() {
+      try {
+        Process p = new ProcessBuilder("kcat", "-V").redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
+      } catch (IOException e) {
+        return false;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+
+    @Override
+    public void send(String topic, String key, InputEvent event) throws Exception {
+      Path file = scratch.resolve("event-" + files++ + ".avro");
+      Files.write(file, InfiniTopology.INPUT_SERDE.serializer().serialize(topic, event));
+      Process p =
+          new ProcessBuilder(
+                  "kcat",
+                  "-P",
+                  "-b",
+                  bootstrap,
+                  "-t",
+                  topic,
+                  "-k",
+                  key,
+                  "-X",
+                  "enable.idempotence=true",
+                  file.toString())
+              .redirectErrorStream(true)
+              .start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS), "kcat ends");
+      assertEquals(0, p.exitValue(), "kcat: " + out);
+    }
+  }
+
   /** What came out of one feeding. */
   private record Outcome(
       int outputs, List<String> deadLetters, Map<String, OutputEvent> lastOutput) {}
@@ -297,6 +438,15 @@ class ForeignPartitionerTest {
    * swapping each round), waiting after each round for one output or dead letter per event sent.
    */
   private Outcome feed(String bootstrap, String applicationId, TopologySettings settings)
+      throws Exception {
+    return feed(bootstrap, settings, null);
+  }
+
+  /**
+   * As {@link #feed(String, String, TopologySettings)}, with {@code foreign} (if not null) sending
+   * the events the CRC32 producer would send.
+   */
+  private Outcome feed(String bootstrap, TopologySettings settings, ForeignSender foreign)
       throws Exception {
     Map<String, Object> producerProps = new HashMap<>();
     producerProps.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -332,10 +482,14 @@ class ForeignPartitionerTest {
       consumer.seekToBeginning(read);
       for (long seq = 1; seq <= EVENTS_PER_STREAM; seq++) {
         for (int i = 0; i < STREAMS; i++) {
-          KafkaProducer<String, InputEvent> producer = (i + seq) % 2 == 0 ? crc : murmur;
-          producer.send(
-              new ProducerRecord<>(
-                  settings.inputTopic(), stream(i), Pipeline.append(seq, text(i, seq))));
+          InputEvent event = Pipeline.append(seq, text(i, seq));
+          if ((i + seq) % 2 == 1) {
+            murmur.send(new ProducerRecord<>(settings.inputTopic(), stream(i), event));
+          } else if (foreign != null) {
+            foreign.send(settings.inputTopic(), stream(i), event);
+          } else {
+            crc.send(new ProducerRecord<>(settings.inputTopic(), stream(i), event));
+          }
           sent++;
         }
         murmur.flush();
