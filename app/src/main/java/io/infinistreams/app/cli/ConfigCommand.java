@@ -30,7 +30,7 @@ public final class ConfigCommand {
       mixinStandardHelpOptions = true,
       description =
           "Print every key's effective value and where it came from; values of secret "
-              + "keys (passwords, JAAS configurations, secrets, private keys) show as [hidden].")
+              + "keys (passwords, JAAS configurations, secrets, tokens, private keys) show as [hidden].")
   static final class Show implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin ConfigOptions configOptions;
@@ -43,7 +43,8 @@ public final class ConfigCommand {
         out.printf(
             "%-28s = %-24s (%s)%n",
             key.name,
-            ConfigDef.convertToString(config.get(key.name), key.type),
+            ConfigKeys.maskIfSecret(
+                key.name, ConfigDef.convertToString(config.get(key.name), key.type)),
             config.origins().get(key.name));
       }
       passThrough(out, config, ConfigKeys.KAFKA_PREFIX, config.kafkaClientProperties());

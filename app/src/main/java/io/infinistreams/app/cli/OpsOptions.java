@@ -5,6 +5,7 @@ import io.infinistreams.app.client.StreamClient;
 import io.infinistreams.app.config.AppConfig;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.function.Consumer;
 import picocli.CommandLine.Option;
 
 /**
@@ -25,6 +26,7 @@ public final class OpsOptions {
           "Operations server of the application, asked for the stream's last applied "
               + "sequence number (GET /sessions/{key}); any instance answers for every key. "
               + "Default: http://<http.bind>:<http.port>, i.e. http://127.0.0.1:8480. "
+              + "With a token configured (http.auth.token.file), it is sent along. "
               + "Unreachable: the sequence number is read from the topics instead (a warning "
               + "says so), which fails once retention deleted the stream's records.")
   String opsUrl;
@@ -49,18 +51,24 @@ public final class OpsOptions {
    * it falls back to the topics.
    */
   long lastSeq(AppConfig config, StreamClient client, PrintWriter err) throws InterruptedException {
-    return client.lastSeq(
-        lookup(config),
-        warning -> {
-          err.println("infini: warning: " + warning);
-          err.flush();
-        });
+    return client.lastSeq(lookup(config), warnings(err));
   }
 
-  /** A client of the operations server ({@link #url}), asking again on 503 for a while. */
+  /** Prints each warning of a seq lookup on {@code err}, one line each. */
+  static Consumer<String> warnings(PrintWriter err) {
+    return warning -> {
+      err.println("infini: warning: " + warning);
+      err.flush();
+    };
+  }
+
+  /**
+   * A client of the operations server ({@link #url}), asking again on 503 for a while, with the
+   * bearer token of {@code http.auth.token} / {@code http.auth.token.file} if set.
+   */
   SessionLookup lookup(AppConfig config) {
     try {
-      return new SessionLookup(url(config), RETRY_503);
+      return new SessionLookup(url(config), RETRY_503, config.httpAuthToken());
     } catch (IllegalArgumentException e) {
       throw new CliException("--ops-url: " + e.getMessage());
     }

@@ -1,9 +1,11 @@
 package io.infinistreams.app.cli;
 
 import io.infinistreams.app.client.SessionLookup;
+import io.infinistreams.app.client.SnapshotImport;
 import io.infinistreams.app.client.StreamClient;
 import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.app.runtime.BrokerAddress;
+import io.infinistreams.app.runtime.KafkaClients;
 import io.infinistreams.schemas.OutputEvent;
 import io.infinistreams.schemas.SessionSnapshot;
 import io.infinistreams.schemas.StoredSession;
@@ -16,6 +18,7 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -78,9 +81,19 @@ public final class SnapshotCommand implements Runnable {
       PrintWriter err)
       throws Exception {
     try (StreamClient client = StreamClient.connect(config, BrokerAddress.forClient(config), key)) {
-      long s = seq != null ? seq : ops.lastSeq(config, client, err) + 1;
-      client.importSnapshot(s, snapshot, pin);
-      client.flush();
+      long s;
+      try {
+        s =
+            SnapshotImport.send(
+                    client, ops.lookup(config), snapshot, seq, false, pin, OpsOptions.warnings(err))
+                .seq();
+      } catch (ExecutionException e) {
+        throw new CliException(
+            "cannot send the IMPORT of stream '"
+                + key
+                + "' to Kafka: "
+                + KafkaClients.oneLine(e.getCause()));
+      }
       try {
         OutputEvent out = client.awaitOutput(s, Duration.ofSeconds(timeoutSeconds));
         err.printf(
@@ -175,7 +188,7 @@ public final class SnapshotCommand implements Runnable {
         throw new CliException("cannot read " + file + ": " + e.getMessage());
       }
       try {
-        SessionSnapshots.decode(bytes); // a clear error here rather than a dead letter
+        SnapshotImport.check(bytes, null, pin); // a clear error here rather than a dead letter
       } catch (IllegalArgumentException e) {
         throw new CliException(file + ": " + e.getMessage());
       }

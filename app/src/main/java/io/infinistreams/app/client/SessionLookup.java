@@ -34,6 +34,7 @@ public final class SessionLookup {
 
   private final URI base;
   private final Duration retryFor;
+  private final String token; // empty: no Authorization header
   private final HttpClient http =
       HttpClient.newBuilder()
           .version(HttpClient.Version.HTTP_1_1)
@@ -48,6 +49,15 @@ public final class SessionLookup {
    * @throws IllegalArgumentException if {@code baseUrl} is not an http(s) URL
    */
   public SessionLookup(String baseUrl, Duration retryFor) {
+    this(baseUrl, retryFor, "");
+  }
+
+  /**
+   * As {@link #SessionLookup(String, Duration)}, sending {@code Authorization: Bearer <token>} with
+   * every request unless {@code token} is empty ({@code http.auth.token}).
+   */
+  public SessionLookup(String baseUrl, Duration retryFor, String token) {
+    this.token = token == null ? "" : token.strip();
     String trimmed = baseUrl.strip();
     while (trimmed.endsWith("/")) {
       trimmed = trimmed.substring(0, trimmed.length() - 1);
@@ -81,7 +91,7 @@ public final class SessionLookup {
   public long lastAppliedSeq(String key) throws UnavailableException, InterruptedException {
     URI uri = URI.create(base + "/sessions/" + KeyRouting.encodeKey(key));
     HttpRequest request =
-        HttpRequest.newBuilder(uri)
+        authorized(HttpRequest.newBuilder(uri))
             .timeout(REQUEST_TIMEOUT)
             .header("Accept", "application/json")
             .GET()
@@ -114,7 +124,7 @@ public final class SessionLookup {
       }
       if (status != 503 || System.nanoTime() - deadline > 0) {
         throw new UnavailableException(
-            uri + " answered " + status + ": " + abbreviate(response.body()), null);
+            uri + " answered " + status + ": " + abbreviate(response.body()) + hint(status), null);
       }
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200)); // back off before asking again
     }
@@ -129,7 +139,8 @@ public final class SessionLookup {
    */
   public byte[] snapshot(String key) throws UnavailableException, InterruptedException {
     URI uri = URI.create(base + "/sessions/" + KeyRouting.encodeKey(key) + "/snapshot");
-    HttpRequest request = HttpRequest.newBuilder(uri).timeout(REQUEST_TIMEOUT).GET().build();
+    HttpRequest request =
+        authorized(HttpRequest.newBuilder(uri)).timeout(REQUEST_TIMEOUT).GET().build();
     long deadline = System.nanoTime() + retryFor.toNanos();
     while (true) {
       HttpResponse<byte[]> response;
@@ -147,10 +158,24 @@ public final class SessionLookup {
       }
       String body = new String(response.body(), StandardCharsets.UTF_8);
       if (status != 503 || System.nanoTime() - deadline > 0) {
-        throw new UnavailableException(uri + " answered " + status + ": " + abbreviate(body), null);
+        throw new UnavailableException(
+            uri + " answered " + status + ": " + abbreviate(body) + hint(status), null);
       }
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200)); // back off before asking again
     }
+  }
+
+  private HttpRequest.Builder authorized(HttpRequest.Builder b) {
+    return token.isEmpty() ? b : b.header("Authorization", "Bearer " + token);
+  }
+
+  private String hint(int status) {
+    if (status != 401) {
+      return "";
+    }
+    return token.isEmpty()
+        ? " (the server requires a token: set http.auth.token.file)"
+        : " (the token sent, from http.auth.token.file or http.auth.token, is not the server's)";
   }
 
   private static String abbreviate(String body) {

@@ -421,6 +421,43 @@ public final class AppConfig {
   }
 
   /**
+   * The operations server's bearer token: {@code http.auth.token}, or the first line of the file
+   * {@code http.auth.token.file} (surrounding whitespace stripped), read on every call; empty when
+   * neither is set (no authentication).
+   *
+   * @throws ConfigException naming the key if both are set, or the file cannot be read or holds no
+   *     token
+   */
+  public String httpAuthToken() {
+    String token = string(HTTP_AUTH_TOKEN).strip();
+    String file = string(HTTP_AUTH_TOKEN_FILE).strip();
+    if (file.isEmpty()) {
+      return token;
+    }
+    if (!token.isEmpty()) {
+      throw new ConfigException(
+          HTTP_AUTH_TOKEN + " and " + HTTP_AUTH_TOKEN_FILE + " are both set: set one of them");
+    }
+    String text;
+    try {
+      text = Files.readString(Path.of(file), StandardCharsets.UTF_8);
+    } catch (IOException | RuntimeException e) {
+      throw new ConfigException(
+          HTTP_AUTH_TOKEN_FILE, file, "cannot read the file (" + e.getMessage() + ")");
+    }
+    String first = text.strip().lines().findFirst().orElse("").strip();
+    if (first.isEmpty()) {
+      throw new ConfigException(HTTP_AUTH_TOKEN_FILE, file, "the file holds no token");
+    }
+    return first;
+  }
+
+  /** {@code http.auth.metrics}: whether {@code /metrics} requires the token when one is set. */
+  public boolean httpAuthMetrics() {
+    return (Boolean) values.get(HTTP_AUTH_METRICS);
+  }
+
+  /**
    * This configuration with {@code key} set to {@code value} by a command (origin {@code "set by
    * the command"}), validated like any other source.
    *
@@ -475,7 +512,8 @@ public final class AppConfig {
 
   @Override
   public String toString() {
-    Map<String, Object> all = new LinkedHashMap<>(values);
+    Map<String, Object> all = new LinkedHashMap<>();
+    values.forEach((k, v) -> all.put(k, v instanceof String text ? maskIfSecret(k, text) : v));
     kafkaClientProperties.forEach(
         (k, v) -> all.put(KAFKA_PREFIX + k, maskIfSecret(KAFKA_PREFIX + k, v)));
     streamsOverrides.forEach(

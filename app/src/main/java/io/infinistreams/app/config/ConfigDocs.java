@@ -59,7 +59,7 @@ public final class ConfigDocs {
         .append("name.\n\n")
         .append("`bin/infini config show` prints the effective values and their sources; the ")
         .append("values of secret keys (names containing `password`, `jaas.config`, `secret`, ")
-        .append("`credential`, or ending in `.key`) show as `[hidden]`.\n\n")
+        .append("`credential`, or ending in `.key` or `token`) show as `[hidden]`.\n\n")
         .append(table());
     return md.toString();
   }

@@ -79,6 +79,9 @@ public final class ConfigKeys {
   public static final String HTTP_BIND = "http.bind";
   public static final String HTTP_PORT = "http.port";
   public static final String HTTP_ADVERTISED_ADDRESS = "http.advertised.address";
+  public static final String HTTP_AUTH_TOKEN = "http.auth.token";
+  public static final String HTTP_AUTH_TOKEN_FILE = "http.auth.token.file";
+  public static final String HTTP_AUTH_METRICS = "http.auth.metrics";
 
   /** The topology's own defaults, so each default below has one source. */
   private static final TopologySettings TOPOLOGY = TopologySettings.defaults();
@@ -398,7 +401,8 @@ public final class ConfigKeys {
               Importance.MEDIUM,
               "Address the operations server listens on. The default answers this machine only; "
                   + "`0.0.0.0` (or `::`) listens on every interface, for scrapers and other "
-                  + "instances on other hosts. The server has no authentication.")
+                  + "instances on other hosts. Anything but loopback should go with a token "
+                  + "(`http.auth.token.file`): `run` warns at start otherwise.")
           .define(
               HTTP_PORT,
               Type.INT,
@@ -423,7 +427,35 @@ public final class ConfigKeys {
                   + "operations server; Kafka Streams' `application.server`, which routes a "
                   + "session request to the instance that owns the key. Empty: `http.bind` and the "
                   + "port listened on, or the host name when `http.bind` listens on every "
-                  + "interface.");
+                  + "interface.")
+          .define(
+              HTTP_AUTH_TOKEN_FILE,
+              Type.STRING,
+              "",
+              Importance.MEDIUM,
+              "File holding the operations server's bearer token (its first line; surrounding "
+                  + "whitespace ignored). Set (or `http.auth.token`): every endpoint but "
+                  + "`/health/live` and `/health/ready` (and `/metrics` with "
+                  + "`http.auth.metrics=false`) requires `Authorization: Bearer <token>`, "
+                  + "instances pass it along when they route a request to the key's owner, and "
+                  + "the client commands send it to `--ops-url`. Every instance needs the same "
+                  + "token. Empty: no authentication.")
+          .define(
+              HTTP_AUTH_TOKEN,
+              Type.STRING,
+              "",
+              Importance.LOW,
+              "The bearer token itself, as `http.auth.token.file` (not both); hidden by "
+                  + "`config show`. Prefer the file or the environment variable: a command line "
+                  + "is visible to every user of the machine.")
+          .define(
+              HTTP_AUTH_METRICS,
+              Type.BOOLEAN,
+              true,
+              Importance.LOW,
+              "With a token: whether `/metrics` requires it too (Prometheus sends it with "
+                  + "`authorization: {credentials_file: ...}` in the scrape config). `false` leaves "
+                  + "`/metrics` open. No effect without a token.");
 
   private ConfigKeys() {}
 
@@ -443,7 +475,8 @@ public final class ConfigKeys {
 
   /**
    * Whether the value of {@code key} is a secret that logs and {@code config show} must not print:
-   * a key naming a password, a JAAS configuration, a secret, or private key material.
+   * a key naming a password, a JAAS configuration, a secret, a credential, a token (not a token
+   * file), or private key material.
    */
   public static boolean isSecret(String key) {
     String k = key.toLowerCase(java.util.Locale.ROOT);
@@ -451,14 +484,18 @@ public final class ConfigKeys {
         || k.contains("jaas.config")
         || k.contains("secret")
         || k.contains("credential")
+        || (k.endsWith("token") && !k.endsWith(".file"))
         || k.endsWith(".key")
         || k.contains("keystore.key")
         || k.contains("private.key");
   }
 
-  /** {@code value}, or {@code [hidden]} if {@code key} {@linkplain #isSecret is secret}. */
+  /**
+   * {@code value}, or {@code [hidden]} if {@code key} {@linkplain #isSecret is secret} and the
+   * value is not empty.
+   */
   public static String maskIfSecret(String key, String value) {
-    return isSecret(key) ? "[hidden]" : value;
+    return isSecret(key) && value != null && !value.isEmpty() ? "[hidden]" : value;
   }
 
   /**

@@ -3,8 +3,14 @@ package io.infinistreams.app.ops;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.infinistreams.app.cli.CliException;
+import io.infinistreams.app.client.SessionLookup;
+import io.infinistreams.app.client.SnapshotImport;
+import io.infinistreams.app.client.StreamClient;
 import io.infinistreams.app.config.AppConfig;
+import io.infinistreams.app.runtime.KafkaClients;
+import io.infinistreams.app.runtime.Topics;
 import io.infinistreams.topology.Models;
+import io.infinistreams.topology.SessionSnapshots;
 import io.infinistreams.topology.TopologySettings;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -20,13 +26,19 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
 import java.util.function.Function;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.KeyQueryMetadata;
@@ -49,12 +61,20 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code GET /sessions?limit=N&after=KEY}: keys of the streams this instance hosts.
  *   <li>{@code GET /sessions/{key}/snapshot}: the stream's whole state as a {@code SessionSnapshot}
  *       (Avro), to import under this or another key with an IMPORT event; routed as below.
+ *   <li>{@code POST /sessions/{key}/snapshot?seq=N&pin=FINGERPRINT}: checks an exported snapshot
+ *       (the body) and sends it to stream {@code key} as an IMPORT event on the input topic, as
+ *       {@code infini snapshot import} does ({@link SnapshotImport}); 202 once the topic has it.
+ *       The processor applies it like any event: its output event, or {@code GET /sessions/{key}},
+ *       shows the result.
  *   <li>{@code GET /sessions/{key}}: one stream's stored state, from whichever instance owns the
  *       key: another instance's answer is fetched and relayed (proxied), never redirected.
  * </ul>
  *
  * <p>Every body is JSON except {@code /metrics}; errors are {@code {"error": "..."}} with a proper
- * status.
+ * status. With a bearer token ({@code http.auth.token} / {@code http.auth.token.file}) every
+ * request but the health probes (and {@code /metrics} with {@code http.auth.metrics=false}) must
+ * carry {@code Authorization: Bearer <token>}, else 401; a request relayed to the key's owner
+ * carries it too.
  */
 public final class OperationsServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(OperationsServer.class);
@@ -80,7 +100,14 @@ public final class OperationsServer implements AutoCloseable {
   private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
   private static final Duration PROXY_TIMEOUT = Duration.ofSeconds(30);
 
+  /** How long the seq lookup of an import asks again on 503 (a rebalance). */
+  private static final Duration IMPORT_LOOKUP_RETRY = Duration.ofSeconds(15);
+
   private final Javalin javalin;
+  private final AppConfig config;
+  private final String token; // empty: no authentication
+  private final byte[] tokenDigest; // SHA-256 of the token; null without one
+  private final boolean authMetrics;
   private final InfiniMetrics metrics;
   private final TopologySettings settings;
   private final String applicationId;
@@ -95,14 +122,22 @@ public final class OperationsServer implements AutoCloseable {
   private volatile String url;
   private volatile KafkaStreams streams;
   private volatile SessionQueries queries;
+  private volatile String bootstrapServers;
+  private volatile String selfUrl;
 
   private OperationsServer(
+      AppConfig appConfig,
+      String token,
       InfiniMetrics metrics,
       TopologySettings settings,
       String applicationId,
       String fingerprint,
       Function<String, Models.Disposition> disposition,
       ObjectMapper json) {
+    this.config = appConfig;
+    this.token = token;
+    this.tokenDigest = token.isEmpty() ? null : sha256(token);
+    this.authMetrics = appConfig.httpAuthMetrics();
     this.metrics = metrics;
     this.settings = settings;
     this.applicationId = applicationId;
@@ -114,6 +149,9 @@ public final class OperationsServer implements AutoCloseable {
               config.startup.showJavalinBanner = false;
               config.startup.showOldJavalinVersionWarning = false;
               config.jsonMapper(new JavalinJackson(json, false));
+              // an imported snapshot is at most an input event's size
+              config.http.maxRequestSize =
+                  Math.max(config.http.maxRequestSize, Topics.inputMaxMessageBytes(appConfig));
               // keys may hold '/', encoded as %2F: let such paths through to the handler, which
               // decodes the raw segment itself
               config.jetty.modifyHttpConfiguration(
@@ -127,12 +165,14 @@ public final class OperationsServer implements AutoCloseable {
                   server -> server.setErrorHandler(new JsonErrorHandler(json)));
               config.jetty.modifyServletContextHandler(
                   handler -> handler.getServletHandler().setDecodeAmbiguousURIs(true));
+              config.routes.before(this::authenticate);
               config.routes.get("/metrics", this::metrics);
               config.routes.get("/health/live", this::live);
               config.routes.get("/health/ready", this::ready);
               config.routes.get("/sessions", this::listSessions);
               config.routes.get("/sessions/{key}", this::getSession);
               config.routes.get("/sessions/{key}" + SNAPSHOT_SUFFIX, this::getSnapshot);
+              config.routes.post("/sessions/{key}" + SNAPSHOT_SUFFIX, this::postSnapshot);
               config.routes.exception(
                   HttpResponseException.class,
                   (e, ctx) -> error(ctx, e.getStatus(), e.getMessage()));
@@ -150,6 +190,7 @@ public final class OperationsServer implements AutoCloseable {
    * other instances reach it at ({@link #advertised()}).
    *
    * @throws CliException if the address cannot be bound (in use, not local)
+   * @throws org.apache.kafka.common.config.ConfigException if the token file cannot be read
    */
   public static OperationsServer start(
       AppConfig config, InfiniMetrics metrics, TopologySettings settings, String fingerprint) {
@@ -179,9 +220,17 @@ public final class OperationsServer implements AutoCloseable {
         new ObjectMapper()
             .enable(SerializationFeature.INDENT_OUTPUT)
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
+    String token = config.httpAuthToken();
     OperationsServer server =
         new OperationsServer(
-            metrics, settings, config.applicationId(), fingerprint, disposition, json);
+            config,
+            token,
+            metrics,
+            settings,
+            config.applicationId(),
+            fingerprint,
+            disposition,
+            json);
     String bind = config.httpBind();
     try {
       server.javalin.start(bind, config.httpPort());
@@ -201,6 +250,14 @@ public final class OperationsServer implements AutoCloseable {
     server.advertised = advertisedAddress(config, bind, port);
     server.url =
         KeyRouting.baseUrl(new HostInfo(isWildcard(bind) ? server.advertised.host() : bind, port));
+    server.selfUrl =
+        isWildcard(bind) ? KeyRouting.baseUrl(new HostInfo("127.0.0.1", port)) : server.url;
+    if (token.isEmpty() && !isLoopback(bind)) {
+      log.warn(
+          "the operations server listens on {} without authentication: anyone who reaches it can"
+              + " read every stream's state and import snapshots; set http.auth.token.file",
+          bind);
+    }
     log.info(
         "operations server at {} (advertised to other instances as {})",
         server.url,
@@ -222,6 +279,13 @@ public final class OperationsServer implements AutoCloseable {
       return KeyRouting.parseHostPort(config.httpAdvertisedAddress());
     }
     return new HostInfo(isWildcard(bind) ? hostName() : bind, port);
+  }
+
+  /** Whether {@code bind} answers this machine only. */
+  static boolean isLoopback(String bind) {
+    String b =
+        bind.startsWith("[") && bind.endsWith("]") ? bind.substring(1, bind.length() - 1) : bind;
+    return b.equals("localhost") || b.startsWith("127.") || b.equals("::1");
   }
 
   private static boolean isWildcard(String bind) {
@@ -247,8 +311,20 @@ public final class OperationsServer implements AutoCloseable {
     return t.toString();
   }
 
-  /** The streams instance to report on; before this, probes answer STARTING. */
+  /**
+   * The streams instance to report on; before this, probes answer STARTING. Without {@link
+   * #attach(KafkaStreams, String)}'s brokers, imports answer 503.
+   */
   public void attach(KafkaStreams streams) {
+    attach(streams, null);
+  }
+
+  /**
+   * The streams instance to report on, and the brokers ({@code bootstrap.servers}) that imports are
+   * produced to with the {@code kafka.*} settings.
+   */
+  public void attach(KafkaStreams streams, String bootstrapServers) {
+    this.bootstrapServers = bootstrapServers;
     this.queries = new SessionQueries(streams, settings, applicationId);
     this.streams = streams;
   }
@@ -280,6 +356,36 @@ public final class OperationsServer implements AutoCloseable {
   }
 
   // ---- handlers ---------------------------------------------------------------------------------
+
+  /** Requires the bearer token, if one is configured, on all but the exempt paths. */
+  private void authenticate(Context ctx) {
+    if (tokenDigest == null) {
+      return;
+    }
+    String path = ctx.path();
+    if (path.equals("/health/live")
+        || path.equals("/health/ready")
+        || (!authMetrics && path.equals("/metrics"))) {
+      return;
+    }
+    String header = ctx.header("Authorization");
+    if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      throw new HttpResponseException(
+          401, "this server requires Authorization: Bearer <token> (http.auth.token.file)");
+    }
+    // equal-length digests compared in constant time: neither the token nor its length leaks
+    if (!MessageDigest.isEqual(sha256(header.substring(7).strip()), tokenDigest)) {
+      throw new HttpResponseException(401, "wrong bearer token");
+    }
+  }
+
+  private static byte[] sha256(String s) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
 
   private void metrics(Context ctx) {
     ctx.contentType(PROMETHEUS_TEXT).result(metrics.scrape());
@@ -380,20 +486,7 @@ public final class OperationsServer implements AutoCloseable {
    * owner's answer.
    */
   private void routeKey(Context ctx, String suffix, LocalAnswer local) throws InterruptedException {
-    String uri = ctx.req().getRequestURI();
-    String raw = uri.startsWith(SESSIONS_PREFIX) ? uri.substring(SESSIONS_PREFIX.length()) : "";
-    if (!suffix.isEmpty() && raw.endsWith(suffix)) {
-      raw = raw.substring(0, raw.length() - suffix.length());
-    }
-    String key;
-    try {
-      key = KeyRouting.decodeKey(raw);
-    } catch (IllegalArgumentException e) {
-      throw new HttpResponseException(400, e.getMessage());
-    }
-    if (key.isEmpty()) {
-      throw new HttpResponseException(400, "empty key");
-    }
+    String key = keyOf(ctx, suffix);
     String forwardedBy = ctx.header(FORWARDED_HEADER);
     KeyQueryMetadata metadata;
     try {
@@ -418,6 +511,122 @@ public final class OperationsServer implements AutoCloseable {
                   + route.owner().port()
                   + "; ask again");
     }
+  }
+
+  /** The key of {@code /sessions/{key}<suffix>}, percent-decoded from the raw path. */
+  private static String keyOf(Context ctx, String suffix) {
+    String uri = ctx.req().getRequestURI();
+    String raw = uri.startsWith(SESSIONS_PREFIX) ? uri.substring(SESSIONS_PREFIX.length()) : "";
+    if (!suffix.isEmpty() && raw.endsWith(suffix)) {
+      raw = raw.substring(0, raw.length() - suffix.length());
+    }
+    String key;
+    try {
+      key = KeyRouting.decodeKey(raw);
+    } catch (IllegalArgumentException e) {
+      throw new HttpResponseException(400, e.getMessage());
+    }
+    if (key.isEmpty()) {
+      throw new HttpResponseException(400, "empty key");
+    }
+    return key;
+  }
+
+  /**
+   * {@code POST /sessions/{key}/snapshot}: checks the snapshot in the body and sends it to stream
+   * {@code key} as an IMPORT event ({@link SnapshotImport#send}), with the stream's next seq (asked
+   * of this server, so of the key's owner) or the {@code seq} given, which must be that next seq.
+   * 202 means the input topic has the event; the processor applies or refuses it later.
+   */
+  private void postSnapshot(Context ctx) throws InterruptedException {
+    requireStreams();
+    KafkaStreams.State state = streams.state();
+    if (state != KafkaStreams.State.RUNNING && state != KafkaStreams.State.REBALANCING) {
+      throw unavailable("the processor is " + state + ", not running");
+    }
+    String bootstrap = bootstrapServers;
+    if (bootstrap == null) {
+      throw unavailable("this server has no Kafka connection to send imports with");
+    }
+    String key = keyOf(ctx, SNAPSHOT_SUFFIX);
+    byte[] body = ctx.bodyAsBytes();
+    Long seq = null;
+    String seqParam = ctx.queryParam("seq");
+    if (seqParam != null && !seqParam.isEmpty()) {
+      try {
+        seq = Long.parseLong(seqParam);
+      } catch (NumberFormatException e) {
+        seq = 0L;
+      }
+      if (seq < 1) {
+        throw new HttpResponseException(
+            400, "seq must be a positive integer, got '" + seqParam + "'");
+      }
+    }
+    String pin = ctx.queryParam("pin");
+    if (pin != null && pin.isEmpty()) {
+      pin = null;
+    }
+    if (body.length == 0) {
+      throw new HttpResponseException(
+          400, "empty body: send the bytes of an exported snapshot (GET /sessions/{key}/snapshot)");
+    }
+    SessionSnapshots.Decoded snapshot;
+    try {
+      snapshot = SnapshotImport.check(body, fingerprint, pin);
+    } catch (IllegalArgumentException e) {
+      throw new HttpResponseException(400, "not an importable snapshot: " + e.getMessage());
+    }
+    List<String> warnings = new ArrayList<>();
+    SnapshotImport.Sent sent;
+    try (StreamClient client = StreamClient.connect(config, bootstrap, key)) {
+      sent =
+          SnapshotImport.send(
+              client,
+              new SessionLookup(selfUrl, IMPORT_LOOKUP_RETRY, token),
+              body,
+              seq,
+              true,
+              pin,
+              warnings::add);
+    } catch (SnapshotImport.SeqConflictException e) {
+      Map<String, Object> conflict = new LinkedHashMap<>();
+      conflict.put("error", e.getMessage());
+      conflict.put("status", 409);
+      conflict.put("expectedSeq", e.expected());
+      ctx.status(409).json(conflict);
+      return;
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RecordTooLargeException) {
+        throw new HttpResponseException(
+            413,
+            "the snapshot does not fit the input topic: " + KafkaClients.oneLine(e.getCause()));
+      }
+      throw unavailable(
+          "the input topic did not take the IMPORT: " + KafkaClients.oneLine(e.getCause()));
+    } catch (CliException | KafkaException | IllegalStateException e) {
+      throw unavailable("cannot send the IMPORT: " + KafkaClients.oneLine(e));
+    }
+    log.info(
+        "IMPORT of a snapshot of '{}' sent to stream '{}' as seq {} ({}-{} offset {})",
+        snapshot.snapshot().getStreamId(),
+        key,
+        sent.seq(),
+        sent.topic(),
+        sent.partition(),
+        sent.offset());
+    Map<String, Object> answer = new LinkedHashMap<>();
+    answer.put("key", key);
+    answer.put("seq", sent.seq());
+    answer.put("topic", sent.topic());
+    answer.put("partition", sent.partition());
+    answer.put("offset", sent.offset());
+    answer.put("snapshotOf", snapshot.snapshot().getStreamId());
+    answer.put("snapshotLastSeq", snapshot.session().getLastSeq());
+    answer.put("snapshotTokens", snapshot.session().getTokensAbsorbed());
+    answer.put("modelFingerprint", snapshot.snapshot().getModelFingerprint());
+    answer.put("warnings", warnings);
+    ctx.status(202).json(answer);
   }
 
   private void localSnapshot(Context ctx, SessionQueries q, String key, int partition) {
@@ -458,13 +667,15 @@ public final class OperationsServer implements AutoCloseable {
     URI target =
         URI.create(
             KeyRouting.baseUrl(owner) + SESSIONS_PREFIX + KeyRouting.encodeKey(key) + suffix);
-    HttpRequest request =
+    HttpRequest.Builder builder =
         HttpRequest.newBuilder(target)
             .timeout(PROXY_TIMEOUT)
             .header(FORWARDED_HEADER, applicationServer())
-            .header("Accept", suffix.isEmpty() ? "application/json" : SNAPSHOT_MEDIA_TYPE)
-            .GET()
-            .build();
+            .header("Accept", suffix.isEmpty() ? "application/json" : SNAPSHOT_MEDIA_TYPE);
+    if (!token.isEmpty()) {
+      builder.header("Authorization", "Bearer " + token); // every instance has the same token
+    }
+    HttpRequest request = builder.GET().build();
     HttpResponse<byte[]> response;
     try {
       response = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
@@ -506,6 +717,9 @@ public final class OperationsServer implements AutoCloseable {
     body.put("status", status);
     if (status == 503) {
       ctx.header("Retry-After", "1");
+    }
+    if (status == 401) {
+      ctx.header("WWW-Authenticate", "Bearer realm=\"infini-streams\"");
     }
     ctx.status(status).json(body);
   }

@@ -57,7 +57,9 @@ import org.apache.kafka.server.common.MetadataVersion;
  * ({@code rwx------}) where POSIX permissions exist: the topic data holds every input text.
  *
  * <p>{@link #startWithSaslPlain} starts it with a {@code SASL_PLAINTEXT} client listener that
- * accepts the given PLAIN users instead, to exercise clients with security settings.
+ * accepts the given PLAIN users instead, and {@link #startWithSsl} with an {@code SSL} (TLS) client
+ * listener, to exercise clients with security settings; the controller listener stays plaintext on
+ * loopback.
  *
  * <p>Lifecycle: {@link #start(Path)} returns a running broker that accepts clients; {@link
  * #close()} shuts it down cleanly and leaves its data on disk.
@@ -92,8 +94,26 @@ public final class EmbeddedBroker implements AutoCloseable {
    * @throws IllegalStateException if the broker does not start within 60 s
    */
   public static EmbeddedBroker start(Path dataDir) {
-    return start(dataDir, Map.of());
+    return start(dataDir, Map.of(), null);
   }
+
+  /**
+   * As {@link #start(Path)}, with the client listener speaking {@code SSL} (TLS, no client
+   * certificate required) with the key and certificate in {@code keystore} (PKCS12). The broker
+   * talks to itself over that listener too and trusts the certificates in {@code truststore}
+   * (PKCS12), which must hold the one of {@code keystore} or its issuer; that certificate must name
+   * {@code 127.0.0.1} (subject alternative name {@code IP:127.0.0.1}), as clients verify the host.
+   * Clients need {@code security.protocol=SSL} and a truststore trusting it ({@code
+   * ssl.truststore.location}, {@code ssl.truststore.password}).
+   *
+   * @param password of both stores and of the key
+   */
+  public static EmbeddedBroker startWithSsl(
+      Path dataDir, Path keystore, Path truststore, String password) {
+    return start(dataDir, Map.of(), new Tls(keystore, truststore, password));
+  }
+
+  private record Tls(Path keystore, Path truststore, String password) {}
 
   /**
    * As {@link #start(Path)}, with the client listener speaking {@code SASL_PLAINTEXT} and accepting
@@ -113,7 +133,7 @@ public final class EmbeddedBroker implements AutoCloseable {
             u -> {
               throw new IllegalArgumentException("user name not of [A-Za-z0-9_]: " + u);
             });
-    return start(dataDir, users);
+    return start(dataDir, users, null);
   }
 
   /** The {@code sasl.jaas.config} of a PLAIN client logging in as {@code user}. */
@@ -127,7 +147,7 @@ public final class EmbeddedBroker implements AutoCloseable {
 
   private static final String BROKER_USER = "infini_broker";
 
-  private static EmbeddedBroker start(Path dataDir, Map<String, String> saslUsers) {
+  private static EmbeddedBroker start(Path dataDir, Map<String, String> saslUsers, Tls tls) {
     Objects.requireNonNull(dataDir, "dataDir");
     Path logDir = dataDir.toAbsolutePath().resolve("kafka-logs");
     FolderLock lock = FolderLock.acquire(dataDir);
@@ -163,6 +183,25 @@ public final class EmbeddedBroker implements AutoCloseable {
         clientProps.put("security.protocol", sasl);
         clientProps.put("sasl.mechanism", "PLAIN");
         clientProps.put("sasl.jaas.config", plainJaasConfig(BROKER_USER, brokerPassword));
+      }
+      if (tls != null) {
+        String ssl = "SSL";
+        props.put(
+            "listeners", ssl + "://127.0.0.1:" + ports[0] + ",CONTROLLER://127.0.0.1:" + ports[1]);
+        props.put("advertised.listeners", ssl + "://127.0.0.1:" + ports[0]);
+        props.put("listener.security.protocol.map", ssl + ":" + ssl + ",CONTROLLER:PLAINTEXT");
+        props.put("inter.broker.listener.name", ssl);
+        props.put("ssl.keystore.type", "PKCS12");
+        props.put("ssl.keystore.location", tls.keystore().toAbsolutePath().toString());
+        props.put("ssl.keystore.password", tls.password());
+        props.put("ssl.key.password", tls.password());
+        props.put("ssl.truststore.type", "PKCS12");
+        props.put("ssl.truststore.location", tls.truststore().toAbsolutePath().toString());
+        props.put("ssl.truststore.password", tls.password());
+        clientProps.put("security.protocol", ssl);
+        clientProps.put("ssl.truststore.type", "PKCS12");
+        clientProps.put("ssl.truststore.location", tls.truststore().toAbsolutePath().toString());
+        clientProps.put("ssl.truststore.password", tls.password());
       }
       if (Files.notExists(logDir.resolve("meta.properties"))) {
         format(logDir);

@@ -163,7 +163,7 @@ public final class InfiniApp implements AutoCloseable {
       streams = new KafkaStreams(topology, props);
       if (operations != null) {
         metrics.bindStreams(streams, settings);
-        operations.attach(streams);
+        operations.attach(streams, bootstrap);
       }
       InfiniApp app =
           new InfiniApp(

@@ -240,4 +240,46 @@ class AppConfigTest {
     assertThrows(ConfigException.class, () -> c.with("no.such.key", "1"));
     assertThrows(ConfigException.class, () -> c.with(ConfigKeys.HTTP_PORT, "-1"));
   }
+
+  @Test
+  void theOperationsTokenComesFromTheFileOrTheKeyNeverBoth() throws IOException {
+    assertEquals("", AppConfig.defaults().httpAuthToken());
+    assertTrue(AppConfig.defaults().httpAuthMetrics());
+    Path tokenFile = dir.resolve("token");
+    Files.writeString(tokenFile, "\n  s3cret \nsecond line ignored\n");
+    AppConfig fromFile =
+        AppConfig.builder().override(ConfigKeys.HTTP_AUTH_TOKEN_FILE, tokenFile.toString()).build();
+    assertEquals("s3cret", fromFile.httpAuthToken());
+    assertEquals(
+        "plain",
+        AppConfig.builder()
+            .environment(Map.of("INFINI_HTTP_AUTH_TOKEN", "plain"))
+            .build()
+            .httpAuthToken());
+    ConfigException both =
+        assertThrows(
+            ConfigException.class,
+            () -> fromFile.with(ConfigKeys.HTTP_AUTH_TOKEN, "other").httpAuthToken());
+    assertTrue(both.getMessage().contains("both set"), both.getMessage());
+    Files.writeString(tokenFile, " \n");
+    ConfigException empty = assertThrows(ConfigException.class, fromFile::httpAuthToken);
+    assertTrue(empty.getMessage().contains("no token"), empty.getMessage());
+    ConfigException missing =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                fromFile
+                    .with(ConfigKeys.HTTP_AUTH_TOKEN_FILE, dir.resolve("nope").toString())
+                    .httpAuthToken());
+    assertTrue(missing.getMessage().contains("http.auth.token.file"), missing.getMessage());
+    // the token is a secret, the file's name is not
+    assertTrue(ConfigKeys.isSecret(ConfigKeys.HTTP_AUTH_TOKEN));
+    assertFalse(ConfigKeys.isSecret(ConfigKeys.HTTP_AUTH_TOKEN_FILE));
+    assertFalse(
+        AppConfig.builder()
+            .override(ConfigKeys.HTTP_AUTH_TOKEN, "visible?")
+            .build()
+            .toString()
+            .contains("visible?"));
+  }
 }

@@ -1,6 +1,7 @@
 package io.infinistreams.app.ops;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,6 +16,9 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The server on its own, before a streams instance is attached, and its start-up errors. */
@@ -62,6 +66,69 @@ class OperationsServerTest {
       assertTrue(
           m.contains("\ninfini_event_latency_seconds_bucket{kind=\"APPEND\",le=\"0.001\"} 1\n"), m);
     }
+  }
+
+  private HttpResponse<String> get(String url, String authorization) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url));
+    if (authorization != null) {
+      b.header("Authorization", authorization);
+    }
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void withATokenEverythingButTheProbesNeedsIt() throws Exception {
+    Path file = Files.createTempFile("infini-token", ".txt");
+    try (InfiniMetrics metrics = new InfiniMetrics(FINGERPRINT)) {
+      Files.writeString(file, "  t0ken-of-the-ops-server\n");
+      AppConfig config =
+          AppConfig.builder()
+              .override("http.port", "0")
+              .override("http.auth.token.file", file.toString())
+              .build();
+      try (OperationsServer server =
+          OperationsServer.start(config, metrics, TopologySettings.defaults(), FINGERPRINT)) {
+        String url = server.url();
+        assertEquals(200, get(url + "/health/live", null).statusCode());
+        assertEquals(503, get(url + "/health/ready", null).statusCode()); // not ready, not 401
+        for (String path :
+            List.of("/metrics", "/sessions", "/sessions/a", "/sessions/a/snapshot")) {
+          HttpResponse<String> none = get(url + path, null);
+          assertEquals(401, none.statusCode(), path);
+          assertTrue(none.body().contains("\"error\""), none.body());
+          assertEquals(
+              "Bearer realm=\"infini-streams\"",
+              none.headers().firstValue("WWW-Authenticate").orElse(""));
+          assertEquals(401, get(url + path, "Bearer t0ken-of-the-ops-server-").statusCode());
+          assertEquals(401, get(url + path, "Basic t0ken-of-the-ops-server").statusCode());
+        }
+        assertEquals(200, get(url + "/metrics", "Bearer t0ken-of-the-ops-server").statusCode());
+        // past the token: the answer of a server without a processor yet
+        assertEquals(503, get(url + "/sessions", "bearer t0ken-of-the-ops-server").statusCode());
+        assertEquals(404, get(url + "/nothing", "Bearer t0ken-of-the-ops-server").statusCode());
+      }
+      try (OperationsServer open =
+          OperationsServer.start(
+              config.with("http.auth.metrics", "false"),
+              metrics,
+              TopologySettings.defaults(),
+              FINGERPRINT)) {
+        assertEquals(200, get(open.url() + "/metrics", null).statusCode());
+        assertEquals(401, get(open.url() + "/sessions", null).statusCode());
+      }
+    } finally {
+      Files.deleteIfExists(file);
+    }
+  }
+
+  @Test
+  void loopbackAddresses() {
+    assertTrue(OperationsServer.isLoopback("127.0.0.1"));
+    assertTrue(OperationsServer.isLoopback("localhost"));
+    assertTrue(OperationsServer.isLoopback("::1"));
+    assertTrue(OperationsServer.isLoopback("[::1]"));
+    assertFalse(OperationsServer.isLoopback("0.0.0.0"));
+    assertFalse(OperationsServer.isLoopback("10.0.0.7"));
   }
 
   @Test
