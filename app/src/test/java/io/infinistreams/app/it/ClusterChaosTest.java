@@ -29,6 +29,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -37,6 +38,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -91,16 +93,21 @@ class ClusterChaosTest {
       }
       try (KafkaProducer<String, InputEvent> producer = producer(bootstrap)) {
         for (int round = 1; round <= ROUNDS; round++) {
+          List<Future<RecordMetadata>> sent = new ArrayList<>();
           for (Map.Entry<String, StringBuilder> e : texts.entrySet()) {
             String piece = piece(random);
             e.getValue().append(piece);
-            producer.send(
-                new ProducerRecord<>(
-                    TopologySettings.defaults().inputTopic(),
-                    e.getKey(),
-                    Pipeline.append(round, piece)));
+            sent.add(
+                producer.send(
+                    new ProducerRecord<>(
+                        TopologySettings.defaults().inputTopic(),
+                        e.getKey(),
+                        Pipeline.append(round, piece))));
           }
           producer.flush();
+          for (Future<RecordMetadata> f : sent) {
+            f.get(); // delivered (flush returned): throws if the broker refused it
+          }
           if (round == ROUNDS / 2) { // the broker goes away under the three instances
             broker.close();
             broker = EmbeddedBroker.start(brokerDir);
