@@ -26,8 +26,10 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Differentiable: only out-of-place DJL ops, so a {@code GradientCollector} can backpropagate
  * through any number of chained segments (the {@link Memory} returned by one call is the input of
- * the next). Nothing here detaches; the one copy to Java (the gated write's block inverses, {@link
- * #unitLowerInverse}) is taken only when no gradient flows through it.
+ * the next). Nothing here detaches; the copies to Java (the gated write's block inverses, {@link
+ * #unitLowerInverse}, taken only when no gradient flows through them) belong to inference, as does
+ * {@link #compress}, the segment step that writes memory there, which is not differentiable (it
+ * writes the gated rule token by token in Java and adds in place).
  *
  * <p>Native memory: every result lands in the manager of the {@code tokens} array (or, for the ops
  * that extend a memory or a KV cache, of that input), never in the weights' manager. Open a
@@ -259,12 +261,31 @@ public final class InfiniTransformer {
     // convolution's history); the same rows from C - (MAX_SHORT_CONV - 1) on whatever S, so a
     // model computes on the same shapes with identity taps as without a convolution.
     int last = layers >= 2 ? p.trimFrom() : 0; // first row of the last layer's input
-    NDArray x = embed(tokens.toType(DataType.INT64, false), p.weights().embed()); // (B, T, D)
+    // The embedding rows and the first layer's normalised input, gathered from the tables of
+    // Prepared: x (B, T - x0, D) from row x0 on (what the first residual add needs), h (B, T, D).
+    int x0 = layers == 2 ? last : 0;
+    long[] ids = tokens.toType(DataType.INT64, false).toLongArray();
+    int b0 = ids.length / t;
+    int d = c.dModel();
+    float[] xRows = new float[b0 * (t - x0) * d];
+    float[] hRows = new float[b0 * t * d];
+    for (int i = 0; i < b0; i++) {
+      for (int j = 0; j < t; j++) {
+        int id = Math.toIntExact(ids[i * t + j]);
+        System.arraycopy(p.unitEmbed(), id * d, hRows, (i * t + j) * d, d);
+        if (j >= x0) {
+          System.arraycopy(p.embedRows(), id * d, xRows, (i * (t - x0) + j - x0) * d, d);
+        }
+      }
+    }
+    NDManager m = tokens.getManager();
+    NDArray x = m.create(xRows, new Shape(b0, t - x0, d));
+    NDArray h0 = m.create(hRows, new Shape(b0, t, d));
     List<Memory> out = new ArrayList<>();
     for (int l = 0; l < layers - 1; l++) {
       PreparedLayer lp = p.layers().get(l);
       int from = l == layers - 2 ? last : 0; // first row whose output is needed
-      NDArray h = unitRms(x, p.normEps()); // (B, T, D)
+      NDArray h = l == 0 ? h0 : unitRms(x, p.normEps()); // (B, T, D)
       Attention a =
           attention(
               c,
@@ -278,26 +299,58 @@ public final class InfiniTransformer {
               p.fullRope(),
               from > 0 ? p.trimMask() : p.fullMask(),
               true,
-              from);
-      x = from > 0 ? x.get(p.rowsFrom(from)) : x; // (B, T - from, D)
-      x = x.add(a.out());
-      x = x.add(feedForward(unitRms(x, p.normEps()), lp));
+              from,
+              true);
+      x = from > 0 && l > 0 ? x.get(p.rowsFrom(from)) : x; // (B, T - from, D)
+      x = x.addi(a.out()); // in place: x is this segment's own (or a view of it no one reads)
+      x = x.addi(feedForward(unitRms(x, p.normEps()), lp));
       out.add(a.memory());
     }
     // The last layer: its write alone, from its input's rows last .. T-1.
     PreparedLayer lp = p.layers().get(layers - 1);
-    NDArray h = unitRms(x, p.normEps()); // (B, T - last, D)
+    NDArray h = layers == 1 ? h0 : unitRms(x, p.normEps()); // (B, T - last, D)
     long b = h.getShape().get(0);
     int nh = c.heads();
     int dk = c.dKey();
     int dv = c.dValue();
     int own = ctx - last; // the segment's first row in h
     NDArray proj = h.matMul(lp.kvw()); // (B, T - last, HK+HV [+H])
-    NDArray logit = null; // (B, N, H) write-strength logits before the bias, if fused
-    if (lp.fusedWrite()) {
-      NDList parts = proj.split(new long[] {(long) nh * dk + nh * dv}, 2);
-      proj = parts.get(0); // (B, T - last, HK+HV)
-      logit = parts.get(1).get(p.rowsFrom(own));
+    long n = t - ctx;
+    Memory mem = memories.get(layers - 1);
+    if (lp.fusedWrite()) { // GATED: sigma(K), V and the logits to Java, the write there
+      int hk = nh * dk;
+      int width = hk + nh * dv; // K and V columns
+      NDArray rows; // (B, N, HK+HV [+H]): the segment's K and V (then the logits if no conv)
+      float[] logits;
+      Layout logitLayout;
+      if (lp.conv() != null) {
+        NDList parts = proj.split(new long[] {width}, 2);
+        int history = c.shortConv() - 1; // <= own: C >= S - 1, and last <= C - S + 1
+        rows = shortConv(parts.get(0).get(p.rowsFrom(own - history)), lp.convKv(), n);
+        logits = parts.get(1).get(p.rowsFrom(own)).toFloatArray(); // (B, N, H)
+        logitLayout = new Layout(0, (int) n * nh, 1, nh);
+      } else {
+        rows = proj.get(p.rowsFrom(own));
+        logits = null; // in the raw rows
+        logitLayout = new Layout(width, (int) n * (width + nh), 1, width + nh);
+      }
+      int stride = Math.toIntExact(rows.getShape().get(2));
+      float[] keys = sigma(rows.get(p.columnsTo(hk)), p.one()).toFloatArray(); // (B, N, HK)
+      float[] raw = rows.toFloatArray();
+      out.add(
+          gatedWrite(
+              lp,
+              mem,
+              Math.toIntExact(b),
+              (int) n,
+              keys,
+              new Layout(0, (int) n * hk, dk, hk),
+              raw,
+              new Layout(hk, (int) n * stride, dv, stride),
+              logits == null ? raw : logits,
+              logitLayout,
+              h.getManager()));
+      return out;
     }
     if (lp.conv() != null) {
       int history = c.shortConv() - 1; // <= own: C >= S - 1, and last <= C - S + 1
@@ -305,13 +358,99 @@ public final class InfiniTransformer {
     } else {
       proj = proj.get(p.rowsFrom(own)); // (B, N, HK+HV)
     }
-    long n = t - ctx;
     NDList kv = proj.split(new long[] {(long) nh * dk}, 2);
     NDArray sk = sigma(kv.get(0).reshape(b, n, nh, dk).transpose(0, 2, 1, 3), p.one()); // (B,H,N,K)
     NDArray sv = kv.get(1).reshape(b, n, nh, dv).transpose(0, 2, 1, 3); // (B, H, N, V)
-    Memory mem = memories.get(layers - 1);
-    out.add(write(c, p, lp, sk, sv, logit, mem).memory());
+    out.add(write(c, p, lp, sk, sv, null, mem).memory());
     return out;
+  }
+
+  /**
+   * The FLOPs of the matrix products {@link #compress} executes for one segment of one stream, 2
+   * per multiply-add, derived from its code path: with T = C + N, r = {@link Prepared#trimFrom} (C
+   * - 7, at least 0, when L >= 2) and R = T - r,
+   *
+   * <pre>
+   * a layer before the last two  2TD(2HK+HV+G) + 2HT^2(K+V) + read(T) + write + 2T(HV)D + 4TDF
+   * the layer before the last    2TD(2HK+HV+G) + 2HRT(K+V) + read(R) + write + 2R(HV)D + 4RDF
+   * the last layer               2RD(HK+HV+G) + write        (2TD(HK+HV+G) + write if L = 1)
+   * read(X) = 2XHKV (+ 2XHK for PAPER)
+   * write   = LINEAR 2NHKV; DELTA 4NHKV + 2NHK; GATED 4NHKV ({@link #gatedTokens}: one read and
+   *           one update of K x V per token and head)
+   * </pre>
+   *
+   * where G = H under GATED (W_write's columns fused into the projection), else 0. Elementwise work
+   * is not counted.
+   */
+  public static long compressFlops(ModelConfig c) {
+    long d = c.dModel();
+    long h = c.heads();
+    long k = c.dKey();
+    long v = c.dValue();
+    long n = c.segmentLength();
+    long t = c.overlap() + n;
+    long g = c.updateRule() == UpdateRule.GATED ? h : 0;
+    long wide = 2 * h * k + h * v + g;
+    long kvw = h * k + h * v + g;
+    long write =
+        switch (c.updateRule()) {
+          case LINEAR -> 2 * n * h * k * v;
+          case DELTA -> 4 * n * h * k * v + 2 * n * h * k;
+          case GATED -> 4 * n * h * k * v;
+        };
+    int layers = c.layers();
+    if (layers == 1) {
+      return 2 * t * d * kvw + write;
+    }
+    long r = Math.max(0, c.overlap() - (ModelConfig.MAX_SHORT_CONV - 1));
+    long rows = t - r;
+    long total = 0;
+    for (int l = 0; l < layers - 1; l++) {
+      long q = l == layers - 2 ? rows : t; // query rows: those whose output is needed
+      total +=
+          2 * t * d * wide
+              + 2 * h * q * t * (k + v)
+              + readFlops(c, q)
+              + write
+              + 2 * q * h * v * d
+              + 4 * q * d * c.ffnHidden();
+    }
+    return total + 2 * rows * d * kvw + write;
+  }
+
+  /**
+   * The FLOPs of the matrix products of the read-only pass that scores one full segment ({@link
+   * #forward} over the C + N window, no write, logits for the N rows): every layer projects all T
+   * rows; the last one computes its local branch, read, W_O and feed-forward for the N rows after
+   * the context only, then the LM head 2ND W. Counted as {@link #compressFlops}.
+   */
+  public static long scoringFlops(ModelConfig c) {
+    long d = c.dModel();
+    long h = c.heads();
+    long k = c.dKey();
+    long v = c.dValue();
+    long n = c.segmentLength();
+    long t = c.overlap() + n;
+    long g = c.updateRule() == UpdateRule.GATED ? h : 0;
+    long wide = 2 * h * k + h * v + g;
+    long total = 0;
+    for (int l = 0; l < c.layers(); l++) {
+      long q = l == c.layers() - 1 ? n : t;
+      total +=
+          2 * t * d * wide
+              + 2 * h * q * t * (k + v)
+              + readFlops(c, q)
+              + 2 * q * h * v * d
+              + 4 * q * d * c.ffnHidden();
+    }
+    return total + 2 * n * d * c.vocabSize();
+  }
+
+  private static long readFlops(ModelConfig c, long rows) {
+    long h = c.heads();
+    long k = c.dKey();
+    return 2 * rows * h * k * c.dValue()
+        + (c.memoryRead() == MemoryRead.PAPER ? 2 * rows * h * k : 0);
   }
 
   /**
@@ -340,6 +479,28 @@ public final class InfiniTransformer {
       NDArray mask,
       boolean write,
       int from) {
+    return attention(c, p, lp, h, mem, pastK, pastV, pastTail, rope, mask, write, from, false);
+  }
+
+  /**
+   * {@link #attention(ModelConfig, Prepared, PreparedLayer, NDArray, Memory, NDArray, NDArray,
+   * NDArray, Rope, NDArray, boolean, int)}; {@code compressing}: the write is that of {@link
+   * #compress} ({@link #gatedWrite} under GATED, not differentiable).
+   */
+  static Attention attention(
+      ModelConfig c,
+      Prepared p,
+      PreparedLayer lp,
+      NDArray h,
+      Memory mem,
+      NDArray pastK,
+      NDArray pastV,
+      NDArray pastTail,
+      Rope rope,
+      NDArray mask,
+      boolean write,
+      int from,
+      boolean compressing) {
     long b = h.getShape().get(0);
     long t = h.getShape().get(1);
     int nh = c.heads();
@@ -350,6 +511,7 @@ public final class InfiniTransformer {
     // strength's projection when GATED), then the causal short convolution if the model has one:
     // P_t = sum_j conv_j * P_{t-j}, per channel.
     NDArray proj = h.matMul(lp.wide()); // (B, T, 2HK+HV [+H])
+    NDArray raw = proj;
     NDArray logit = null;
     NDArray tail = null;
     if (lp.fusedWrite()) {
@@ -373,17 +535,43 @@ public final class InfiniTransformer {
     NDArray keys = pastK == null ? qkRope.get(1) : pastK.concat(qkRope.get(1), 2); // (B,H,P+T,K)
     NDArray vals = pastV == null ? v : pastV.concat(v, 2); // (B, H, P+T, V)
     NDArray scores = q.matMul(keys.transpose(0, 1, 3, 2)); // (B, H, T', P+T)
-    scores = scores.add(mask);
+    scores = compressing ? scores.addi(mask) : scores.add(mask); // in place: nothing to backprop
     NDArray aDot = scores.softmax(3).matMul(vals); // (B, H, T', V)
 
     // Eq. 7, memory read with the pre-RoPE queries: A_mem = read(sigma(Q), M, z), times the gate.
-    NDList sqk = sigma(from > 0 ? qk.get(p.headRowsFrom(from)) : qk, p.one()).split(2, 1);
+    NDArray sigmaQk = sigma(from > 0 ? qk.get(p.headRowsFrom(from)) : qk, p.one()); // (B,2H,T',K)
+    NDList sqk = sigmaQk.split(2, 1);
     NDArray aMem = read(c, p, lp, sqk.get(0), mem); // (B, H, T', V) sigmoid(beta) A_mem
 
     // Eq. 8 / 9, or the gated delta rule: write the segment's own rows, after the read.
     Memory next = mem;
     NDArray strength = null;
-    if (write) {
+    if (write && compressing && lp.fusedWrite()) { // GATED: sigma(K), V and logits to Java
+      int own = c.overlap() - from; // the segment's first row in sigmaQk
+      int tq = Math.toIntExact(t - from);
+      int n = Math.toIntExact(t - c.overlap());
+      // without a convolution V and the logits are columns of the raw projection's rows
+      NDArray vRows = (lp.conv() != null ? proj : raw).get(p.rowsFrom(c.overlap()));
+      int stride = Math.toIntExact(vRows.getShape().get(2));
+      float[] values = vRows.toFloatArray(); // (B, N, 2HK+HV [+H])
+      float[] logits =
+          lp.conv() != null ? logit.get(p.rowsFrom(c.overlap())).toFloatArray() : values;
+      next =
+          gatedWrite(
+              lp,
+              mem,
+              Math.toIntExact(b),
+              n,
+              sigmaQk.toFloatArray(),
+              new Layout((nh * tq + own) * dk, 2 * nh * tq * dk, tq * dk, dk),
+              values,
+              new Layout(2 * nh * dk, n * stride, dv, stride),
+              logits,
+              lp.conv() != null
+                  ? new Layout(0, n * nh, 1, nh)
+                  : new Layout(2 * nh * dk + nh * dv, n * stride, 1, stride),
+              h.getManager());
+    } else if (write) {
       int own = c.overlap() - from;
       NDArray sk = own > 0 ? sqk.get(1).get(p.headRowsFrom(own)) : sqk.get(1); // (B, H, N, K)
       NDArray sv = v.get(p.headRowsFrom(c.overlap())); // (B, H, N, V)
@@ -394,7 +582,10 @@ public final class InfiniTransformer {
     }
 
     // Eq. 10, gate per head: A = sigmoid(beta) A_mem + (1 - sigmoid(beta)) A_dot.
-    NDArray mixed = aMem.add(aDot.mul(lp.oneMinusGate())); // (B, H, T', V)
+    NDArray mixed = // (B, H, T', V); the same sum in place when compressing
+        compressing
+            ? aDot.muli(lp.oneMinusGate()).addi(aMem)
+            : aMem.add(aDot.mul(lp.oneMinusGate()));
 
     // Eq. 11: concatenate the heads, project with W_O.
     NDArray out =
@@ -433,6 +624,203 @@ public final class InfiniTransformer {
         };
     NDArray newZ = mem.z().add(sk.sum(new int[] {2})); // (B, H, K): z += sum_t sigma(K_t)
     return new Written(new Memory(newM, newZ), strength);
+  }
+
+  /**
+   * Where a (B, H, N, F) operand lies in a flat array: element (b, h, t, f) at {@code offset + b *
+   * batch + h * head + t * token + f}.
+   */
+  record Layout(int offset, int batch, int head, int token) {
+    int at(int b, int h, int t) {
+      return offset + b * batch + h * head + t * token;
+    }
+  }
+
+  /**
+   * The gated delta rule's write of {@link #compress}, in Java, one stream and head at a time, so
+   * that a stream's memory is the same bits whatever the batch: M by {@link #gatedTokens}, z += sum
+   * over t of sigma(K_t) (summed in order), beta_t = logistic(logit_t + b_write) in double, rounded
+   * to fp32. Not differentiable (the training's write is {@link #gatedDeltaWrite}).
+   *
+   * @param keys sigma(K) of the segment's N rows, laid out as {@code keyLayout} says
+   * @param values V of the segment's rows
+   * @param logits h w_write of the segment's rows (head stride 1)
+   * @return the memory after the segment, in {@code manager}
+   */
+  static Memory gatedWrite(
+      PreparedLayer lp,
+      Memory mem,
+      int b,
+      int n,
+      float[] keys,
+      Layout keyLayout,
+      float[] values,
+      Layout valueLayout,
+      float[] logits,
+      Layout logitLayout,
+      NDManager manager) {
+    Shape mShape = mem.m().getShape(); // (B, H, K, V)
+    Shape zShape = mem.z().getShape(); // (B, H, K)
+    int nh = Math.toIntExact(mShape.get(1));
+    int dk = Math.toIntExact(mShape.get(2));
+    int dv = Math.toIntExact(mShape.get(3));
+    float[] m = mem.m().toFloatArray();
+    float[] z = mem.z().toFloatArray();
+    float[] bias = lp.writeBias();
+    float[] beta = new float[n];
+    float[][] rows = new float[dk][dv];
+    float[] sum = new float[dk];
+    for (int bi = 0; bi < b; bi++) {
+      for (int h = 0; h < nh; h++) {
+        for (int t = 0; t < n; t++) {
+          float x = logits[logitLayout.at(bi, h, t)] + bias[h];
+          beta[t] = (float) (1.0 / (1.0 + StrictMath.exp(-(double) x)));
+        }
+        int mo = (bi * nh + h) * dk * dv;
+        for (int k = 0; k < dk; k++) {
+          System.arraycopy(m, mo + k * dv, rows[k], 0, dv);
+        }
+        gatedTokens(
+            rows,
+            keys,
+            keyLayout.at(bi, h, 0),
+            keyLayout.token(),
+            values,
+            valueLayout.at(bi, h, 0),
+            valueLayout.token(),
+            beta,
+            n);
+        for (int k = 0; k < dk; k++) {
+          System.arraycopy(rows[k], 0, m, mo + k * dv, dv);
+        }
+        Arrays.fill(sum, 0f);
+        for (int t = 0; t < n; t++) {
+          int ko = keyLayout.at(bi, h, t);
+          for (int k = 0; k < dk; k++) {
+            sum[k] += keys[ko + k];
+          }
+        }
+        int zo = (bi * nh + h) * dk;
+        for (int k = 0; k < dk; k++) {
+          z[zo + k] += sum[k];
+        }
+      }
+    }
+    return new Memory(manager.create(m, mShape), manager.create(z, zShape));
+  }
+
+  /**
+   * The gated delta rule token by token on one head's memory {@code rows} (K rows of V), in place:
+   * for t = 1..N in order, with the unit key k^_t = sigma(k_t) / sqrt(|sigma(k_t)|^2 + eps), r_t =
+   * k^_t M (summed over K in order), u_t = beta_t (v_t - r_t), M += k^_t^T u_t. fp32 in plain loops
+   * (Java neither reorders nor fuses floating-point operations), so the result depends on the
+   * values alone. One pass over M per token: each row's update is followed at once by its share of
+   * the next token's read. Each row of M is its own array, so that the loops over V, which read and
+   * write at one index, vectorise.
+   *
+   * @param keys sigma(k_t) at {@code keyAt + t * keyStep}, K values
+   * @param values v_t at {@code valueAt + t * valueStep}, V values
+   * @param beta (N) write strengths
+   */
+  static void gatedTokens(
+      float[][] rows,
+      float[] keys,
+      int keyAt,
+      int keyStep,
+      float[] values,
+      int valueAt,
+      int valueStep,
+      float[] beta,
+      int n) {
+    int dk = rows.length;
+    int dv = rows[0].length;
+    float[][] units = new float[n][dk]; // the unit keys first: independent of M
+    for (int t = 0; t < n; t++) {
+      unitKey(keys, keyAt + t * keyStep, units[t]);
+    }
+    float[] key = units[0];
+    float[] u = new float[dv];
+    float[] r = new float[dv];
+    float[] vt = new float[dv];
+    for (int k = 0; k < dk; k++) { // r_1 = k^_1 M
+      float a = key[k];
+      float[] row = rows[k];
+      for (int j = 0; j < dv; j++) {
+        r[j] = r[j] + a * row[j];
+      }
+    }
+    for (int t = 0; t < n; t++) {
+      System.arraycopy(values, valueAt + t * valueStep, vt, 0, dv);
+      float bt = beta[t];
+      for (int j = 0; j < dv; j++) {
+        u[j] = bt * (vt[j] - r[j]);
+      }
+      if (t == n - 1) {
+        for (int k = 0; k < dk; k++) { // M += k^_N^T u_N
+          float a = key[k];
+          float[] row = rows[k];
+          for (int j = 0; j < dv; j++) {
+            row[j] = row[j] + a * u[j];
+          }
+        }
+        break;
+      }
+      float[] next = units[t + 1];
+      Arrays.fill(r, 0f);
+      // M += k^_t^T u_t, then r_{t+1} = k^_{t+1} M: four rows a pass (r still summed over K in
+      // order: Java adds left to right), then the rest one by one
+      int k = 0;
+      for (; k + 3 < dk; k += 4) {
+        float a0 = key[k];
+        float a1 = key[k + 1];
+        float a2 = key[k + 2];
+        float a3 = key[k + 3];
+        float c0 = next[k];
+        float c1 = next[k + 1];
+        float c2 = next[k + 2];
+        float c3 = next[k + 3];
+        float[] w0 = rows[k];
+        float[] w1 = rows[k + 1];
+        float[] w2 = rows[k + 2];
+        float[] w3 = rows[k + 3];
+        for (int j = 0; j < dv; j++) {
+          float uj = u[j];
+          float x0 = w0[j] + a0 * uj;
+          float x1 = w1[j] + a1 * uj;
+          float x2 = w2[j] + a2 * uj;
+          float x3 = w3[j] + a3 * uj;
+          w0[j] = x0;
+          w1[j] = x1;
+          w2[j] = x2;
+          w3[j] = x3;
+          r[j] = r[j] + c0 * x0 + c1 * x1 + c2 * x2 + c3 * x3;
+        }
+      }
+      for (; k < dk; k++) {
+        float a = key[k];
+        float c = next[k];
+        float[] row = rows[k];
+        for (int j = 0; j < dv; j++) {
+          float x = row[j] + a * u[j];
+          row[j] = x;
+          r[j] = r[j] + c * x;
+        }
+      }
+      key = next;
+    }
+  }
+
+  /** k^ = sigma(k) / sqrt(|sigma(k)|^2 + eps) of the K values at {@code from}, into {@code out}. */
+  private static void unitKey(float[] sk, int from, float[] out) {
+    int dk = out.length;
+    float s = 0f;
+    for (int k = 0; k < dk; k++) {
+      s += sk[from + k] * sk[from + k];
+    }
+    float len = (float) Math.sqrt(s + MEMORY_EPS);
+    for (int k = 0; k < dk; k++) {
+      out[k] = sk[from + k] / len;
+    }
   }
 
   /**
@@ -739,6 +1127,7 @@ public final class InfiniTransformer {
    * @param gatedGain (H, 1, V) gain of the NORMALIZED read times sigmoid(beta)
    * @param conv the short convolution's taps, lag 0 first, each (1, 2HK + HV); or null
    * @param convKv the taps' K and V columns, each (1, HK + HV); or null
+   * @param writeBias (H) b_write as values (GATED), or null
    */
   record PreparedLayer(
       Weights.Layer w,
@@ -750,7 +1139,8 @@ public final class InfiniTransformer {
       NDArray oneMinusGate,
       NDArray gatedGain,
       NDList conv,
-      NDList convKv) {
+      NDList convKv,
+      float[] writeBias) {
     static PreparedLayer of(ModelConfig c, Weights.Layer w, NDManager m) {
       boolean conv = w.conv() != null;
       boolean fused = c.updateRule() == UpdateRule.GATED;
@@ -775,7 +1165,18 @@ public final class InfiniTransformer {
           kvTaps.add(tap.get(kvColumns));
         }
       }
-      return new PreparedLayer(w, wide, kv, w1, fused, g, g.neg().add(1f), gain, taps, kvTaps);
+      return new PreparedLayer(
+          w,
+          wide,
+          kv,
+          w1,
+          fused,
+          g,
+          g.neg().add(1f),
+          gain,
+          taps,
+          kvTaps,
+          fused ? w.writeBias().toFloatArray() : null);
     }
 
     /** [W_Q W_K W_V] (with W_write if fused). */
@@ -788,7 +1189,9 @@ public final class InfiniTransformer {
    * Per-call constants: every layer's {@link PreparedLayer}, the full window's RoPE tables and
    * mask, the first row {@link #compress} needs of the last layer's input ({@code trimFrom} = C -
    * (MAX_SHORT_CONV - 1), at least 0) and the mask's rows from there and from C, and small
-   * constants, all in the manager given to {@link #of}. Reuse one across the segments of a call.
+   * constants, all in the manager given to {@link #of}; and as Java values the embedding (W, D) and
+   * each of its rows normalised without a gain ({@link #unitRms}), the first layer's input of each
+   * token. Reuse one across the segments of a call.
    */
   record Prepared(
       Weights weights,
@@ -803,7 +1206,9 @@ public final class InfiniTransformer {
       NDArray one,
       NDArray eyeKey,
       NDArray eyeBlock,
-      NDArray strictLower) {
+      NDArray strictLower,
+      float[] embedRows,
+      float[] unitEmbed) {
     static Prepared of(Weights w, NDManager m) {
       ModelConfig c = w.config();
       List<PreparedLayer> layers = new ArrayList<>();
@@ -825,7 +1230,9 @@ public final class InfiniTransformer {
           m.full(new Shape(), 1f),
           m.eye(c.dKey()),
           m.eye(BLOCK),
-          InfiniTransformer.strictLower(m, BLOCK));
+          InfiniTransformer.strictLower(m, BLOCK),
+          w.embed().toFloatArray(),
+          unitRms(local(m, w.embed()), m.full(new Shape(), NORM_EPS)).toFloatArray());
     }
 
     ModelConfig config() {
@@ -867,6 +1274,12 @@ public final class InfiniTransformer {
       return index(COLUMNS, from, ":, :, {}:");
     }
 
+    /** Columns {@code ..to-1} of (B, T, F). */
+    NDIndex columnsTo(long to) {
+      return index(COLUMNS_TO, to, ":, :, :{}");
+    }
+
+    private static final Map<Long, NDIndex> COLUMNS_TO = new ConcurrentHashMap<>();
     private static final Map<Long, NDIndex> ROWS = new ConcurrentHashMap<>();
     private static final Map<Long, NDIndex> HEAD_ROWS = new ConcurrentHashMap<>();
     private static final Map<Long, NDIndex> COLUMNS = new ConcurrentHashMap<>();

@@ -49,8 +49,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * after the segment; the write gate is the rational sigmoid, or 1; a new stream's context is byte 0
  * instead of PAD. It passes, as it should, when every RoPE position is shifted by a constant (only
  * differences matter), when the NORMALIZED read's eps moves outside the square root (1e-6 against
- * an RMS of order 1 is below fp32), and when the production code's GATED closed form runs in blocks
- * of 16 instead of 32 (the same rule).
+ * an RMS of order 1 is below fp32), and when the GATED write runs in blocks of 16 or 32 tokens in
+ * closed form instead of token by token (the same rule).
  */
 class WholeModelReferenceTest {
   /** max |M - M_ref| <= MEMORY_TOL * max |M_ref| per (layer, head), and likewise for z. */

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import io.infinistreams.app.cli.CliException;
 import io.infinistreams.model.HeadMemory;
 import io.infinistreams.model.InfiniModel;
+import io.infinistreams.model.InfiniTransformer;
 import io.infinistreams.model.MemoryRead;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.StreamState;
@@ -452,45 +453,18 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   /**
-   * Multiply-adds x 2 per absorbed token, as executed (the local branch computes the full score
-   * matrix of its window and masks it): per layer 2D(2HK + HV) projections + 2H(N + C)(K + V) local
-   * attention + 2HKV memory read (+2HK for the paper's denominator) + the write: 2HKV (LINEAR;
-   * DELTA adds 2HKV + 2HK for its retrieval; GATED instead 2DH for the strengths and, per block of
-   * S = 32 tokens, 2HSK for the keys' Gram matrix, 2HS^2 for the inverse, 2HSV to solve, 4HKV to
-   * read and update M) + 2HVD output projection + 4DF feed-forward; plus 2DW for the LM head when
-   * scoring. Without scoring the last layer's feed-forward and the LM head are skipped. The C
-   * context tokens of every segment run through the layers again.
+   * FLOPs per absorbed token of the matrix products the segment step executes, 2 per multiply-add:
+   * {@link InfiniTransformer#compressFlops} of one segment over its N tokens; with scoring, plus
+   * the read-only pass over the same window that computes the scores ({@link
+   * InfiniTransformer#scoringFlops}). Elementwise work (norms, RoPE, softmax, GELU, sigma, the
+   * gate, the short convolution, the unit keys) is not counted; nor is the scoring pass over a
+   * call's open remainder (at most one window per call).
    */
   public static long flopsPerToken(ModelConfig c, boolean scoring) {
-    long d = c.dModel();
-    long h = c.heads();
-    long k = c.dKey();
-    long v = c.dValue();
-    long n = c.segmentLength();
-    long s = 32;
-    long write =
-        switch (c.updateRule()) {
-          case LINEAR -> 2 * h * k * v;
-          case DELTA -> 4 * h * k * v + 2 * h * k;
-          case GATED -> 2 * d * h + 2 * h * s * k + 2 * h * s * s + 2 * h * s * v + 4 * h * k * v;
-        };
-    long perLayer =
-        2 * d * (2 * h * k + h * v)
-            + 2 * h * (n + c.overlap()) * (k + v)
-            + 2 * h * k * v
-            + (c.memoryRead() == MemoryRead.PAPER ? 2 * h * k : 0)
-            + write
-            + 2 * h * v * d;
-    long ffn = 4 * d * c.ffnHidden();
-    long total = c.layers() * (perLayer + ffn);
-    if (!scoring) {
-      total -= ffn;
-    }
-    // an overlap of C runs C context tokens through the layers with every N-token segment
-    total = total * (n + c.overlap()) / n;
+    long segment = InfiniTransformer.compressFlops(c);
     if (scoring) {
-      total += 2 * d * c.vocabSize();
+      segment += InfiniTransformer.scoringFlops(c);
     }
-    return total;
+    return Math.round((double) segment / c.segmentLength());
   }
 }

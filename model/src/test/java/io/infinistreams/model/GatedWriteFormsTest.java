@@ -1,0 +1,69 @@
+package io.infinistreams.model;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.infinistreams.model.InfiniTransformer.Memory;
+import io.infinistreams.model.InfiniTransformer.Options;
+import io.infinistreams.model.InfiniTransformer.Prepared;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The two forms of the gated delta rule agree: the block form of {@link InfiniTransformer#forward}
+ * (what training backpropagates through) and the token-by-token write in Java of {@link
+ * InfiniTransformer#compress} (what inference writes; {@link WholeModelReferenceTest} compares it
+ * with a control model). Chained over several segments, with and without a short convolution, at a
+ * segment length that is not a multiple of the block.
+ */
+class GatedWriteFormsTest {
+
+  @ParameterizedTest
+  @CsvSource({"40,0", "40,4", "64,0"})
+  void blockFormAndTokenFormWriteTheSameMemory(int segment, int conv) {
+    ModelConfig c = ModelConfig.defaults().withSegmentLength(segment).withOverlap(16);
+    if (conv > 0) {
+      c = c.withShortConv(conv);
+    }
+    try (NDManager m = NDManager.newBaseManager()) {
+      Weights w = WholeModelReferenceTest.perturbedWeights(c, 5, m);
+      Prepared p = Prepared.of(w, m);
+      List<Memory> block = Memory.zeros(m, c, 1);
+      List<Memory> token = Memory.zeros(m, c, 1);
+      SplittableRandom rng = new SplittableRandom(3);
+      int window = c.overlap() + c.segmentLength();
+      for (int s = 0; s < 5; s++) {
+        long[] ids = new long[window];
+        for (int i = 0; i < window; i++) {
+          ids[i] = 32 + rng.nextInt(95);
+        }
+        NDArray tokens = m.create(ids, new Shape(1, window));
+        block = InfiniTransformer.forward(w, tokens, block, Options.fullSegment()).memories();
+        token = InfiniTransformer.compress(p, tokens, token);
+        for (int l = 0; l < c.layers(); l++) {
+          assertClose(block.get(l).m(), token.get(l).m(), "M, layer " + l + ", segment " + s);
+          assertClose(block.get(l).z(), token.get(l).z(), "z, layer " + l + ", segment " + s);
+        }
+      }
+    }
+  }
+
+  private static void assertClose(NDArray expected, NDArray actual, String what) {
+    float[] e = expected.toFloatArray();
+    float[] a = actual.toFloatArray();
+    double largest = 0;
+    double diff = 0;
+    for (int i = 0; i < e.length; i++) {
+      largest = Math.max(largest, Math.abs(e[i]));
+      diff = Math.max(diff, Math.abs(e[i] - a[i]));
+    }
+    assertTrue(largest > 0, what + " is zero");
+    assertTrue(
+        diff <= WholeModelReferenceTest.MEMORY_TOL * largest,
+        what + ": largest difference " + diff + " of largest |value| " + largest);
+  }
+}
