@@ -162,6 +162,9 @@ public final class Checkpoint {
     if (c.shortConv() != 0) {
       o.addProperty("shortConv", c.shortConv()); // absent means 0 (older manifests)
     }
+    if (c.featureMap() != FeatureMap.ELU_PLUS_ONE) {
+      o.addProperty("featureMap", c.featureMap().name()); // absent means ELU_PLUS_ONE
+    }
     return o;
   }
 
@@ -181,8 +184,11 @@ public final class Checkpoint {
           "ropeBase",
           "overlap");
 
-  /** Configuration fields a manifest may leave out, each meaning 0 when absent. */
-  private static final Set<String> OPTIONAL_CONFIG_KEYS = Set.of("shortConv");
+  /**
+   * Configuration fields a manifest may leave out (older manifests): shortConv means 0 when absent,
+   * featureMap ELU_PLUS_ONE.
+   */
+  private static final Set<String> OPTIONAL_CONFIG_KEYS = Set.of("shortConv", "featureMap");
 
   /**
    * The configuration of a manifest. Every field is required (but {@link #OPTIONAL_CONFIG_KEYS})
@@ -213,6 +219,9 @@ public final class Checkpoint {
         MemoryRead.valueOf(o.get("memoryRead").getAsString()),
         o.get("ropeBase").getAsFloat(),
         o.get("overlap").getAsInt(),
-        o.has("shortConv") ? o.get("shortConv").getAsInt() : 0);
+        o.has("shortConv") ? o.get("shortConv").getAsInt() : 0,
+        o.has("featureMap")
+            ? FeatureMap.valueOf(o.get("featureMap").getAsString())
+            : FeatureMap.ELU_PLUS_ONE);
   }
 }

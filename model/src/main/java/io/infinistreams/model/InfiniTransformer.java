@@ -335,7 +335,7 @@ public final class InfiniTransformer {
         logitLayout = new Layout(width, (int) n * (width + nh), 1, width + nh);
       }
       int stride = Math.toIntExact(rows.getShape().get(2));
-      float[] keys = sigma(rows.get(p.columnsTo(hk)), p.one()).toFloatArray(); // (B, N, HK)
+      float[] keys = feature(c, rows.get(p.columnsTo(hk)), p.one()).toFloatArray(); // (B, N, HK)
       float[] raw = rows.toFloatArray();
       out.add(
           gatedWrite(
@@ -359,7 +359,8 @@ public final class InfiniTransformer {
       proj = proj.get(p.rowsFrom(own)); // (B, N, HK+HV)
     }
     NDList kv = proj.split(new long[] {(long) nh * dk}, 2);
-    NDArray sk = sigma(kv.get(0).reshape(b, n, nh, dk).transpose(0, 2, 1, 3), p.one()); // (B,H,N,K)
+    NDArray sk =
+        feature(c, kv.get(0).reshape(b, n, nh, dk).transpose(0, 2, 1, 3), p.one()); // (B,H,N,K)
     NDArray sv = kv.get(1).reshape(b, n, nh, dv).transpose(0, 2, 1, 3); // (B, H, N, V)
     out.add(write(c, p, lp, sk, sv, null, mem).memory());
     return out;
@@ -539,7 +540,8 @@ public final class InfiniTransformer {
     NDArray aDot = scores.softmax(3).matMul(vals); // (B, H, T', V)
 
     // Eq. 7, memory read with the pre-RoPE queries: A_mem = read(sigma(Q), M, z), times the gate.
-    NDArray sigmaQk = sigma(from > 0 ? qk.get(p.headRowsFrom(from)) : qk, p.one()); // (B,2H,T',K)
+    NDArray sigmaQk =
+        feature(c, from > 0 ? qk.get(p.headRowsFrom(from)) : qk, p.one()); // (B,2H,T',K)
     NDList sqk = sigmaQk.split(2, 1);
     NDArray aMem = read(c, p, lp, sqk.get(0), mem); // (B, H, T', V) sigmoid(beta) A_mem
 
@@ -1048,6 +1050,11 @@ public final class InfiniTransformer {
   /** sigma(x) = ELU(x) + 1, with {@code one} a 0-d tensor 1. */
   static NDArray sigma(NDArray x, NDArray one) {
     return x.getNDArrayInternal().elu(1f).add(one);
+  }
+
+  /** The configuration's feature map of the memory's queries and keys ({@link FeatureMap}). */
+  static NDArray feature(ModelConfig c, NDArray x, NDArray one) {
+    return c.featureMap() == FeatureMap.IDENTITY ? x : sigma(x, one);
   }
 
   /** RMSNorm over the last axis: x / sqrt(mean(x^2) + eps) * gain. x (.., D), gain (D). */

@@ -26,6 +26,7 @@ package io.infinistreams.model;
  *     previous token, so that a query finds a stored value by the token before it (what copying a
  *     fact out of memory needs). Positions before the window's first token count as zero, so a
  *     segment needs an overlap of at least S-1.
+ * @param featureMap sigma, the feature map of the queries and keys the memory reads and writes
  */
 public record ModelConfig(
     int vocabSize,
@@ -40,7 +41,8 @@ public record ModelConfig(
     MemoryRead memoryRead,
     float ropeBase,
     int overlap,
-    int shortConv) {
+    int shortConv,
+    FeatureMap featureMap) {
 
   /** Longest causal convolution over the projections: it must fit in the overlap's history. */
   public static final int MAX_SHORT_CONV = 8;
@@ -75,8 +77,42 @@ public record ModelConfig(
         0);
   }
 
+  /** A configuration with the paper's feature map ({@link FeatureMap#ELU_PLUS_ONE}). */
+  public ModelConfig(
+      int vocabSize,
+      int dModel,
+      int layers,
+      int heads,
+      int dKey,
+      int dValue,
+      int ffnHidden,
+      int segmentLength,
+      UpdateRule updateRule,
+      MemoryRead memoryRead,
+      float ropeBase,
+      int overlap,
+      int shortConv) {
+    this(
+        vocabSize,
+        dModel,
+        layers,
+        heads,
+        dKey,
+        dValue,
+        ffnHidden,
+        segmentLength,
+        updateRule,
+        memoryRead,
+        ropeBase,
+        overlap,
+        shortConv,
+        FeatureMap.ELU_PLUS_ONE);
+  }
+
   public ModelConfig {
-    require(updateRule != null && memoryRead != null, "updateRule and memoryRead are required");
+    require(
+        updateRule != null && memoryRead != null && featureMap != null,
+        "updateRule, memoryRead and featureMap are required");
     require(
         vocabSize >= ByteTokenizer.MIN_VOCAB, "vocabSize must be >= " + ByteTokenizer.MIN_VOCAB);
     require(
@@ -102,6 +138,11 @@ public record ModelConfig(
             + (shortConv - 1)
             + " (the segment's first tokens read their predecessors there), got "
             + overlap);
+    require(
+        featureMap == FeatureMap.ELU_PLUS_ONE
+            || (updateRule == UpdateRule.GATED && memoryRead == MemoryRead.NORMALIZED),
+        "the IDENTITY feature map needs the GATED update and the NORMALIZED read (signed features"
+            + " can bring the paper's denominator sigma(Q) z to 0)");
   }
 
   /**
@@ -138,7 +179,8 @@ public record ModelConfig(
         memoryRead,
         ropeBase,
         overlap,
-        shortConv);
+        shortConv,
+        featureMap);
   }
 
   public ModelConfig withMemoryRead(MemoryRead read) {
@@ -155,7 +197,8 @@ public record ModelConfig(
         read,
         ropeBase,
         overlap,
-        shortConv);
+        shortConv,
+        featureMap);
   }
 
   public ModelConfig withSegmentLength(int n) {
@@ -172,7 +215,8 @@ public record ModelConfig(
         memoryRead,
         ropeBase,
         Math.min(overlap, n),
-        shortConv);
+        shortConv,
+        featureMap);
   }
 
   public ModelConfig withOverlap(int c) {
@@ -189,7 +233,8 @@ public record ModelConfig(
         memoryRead,
         ropeBase,
         c,
-        shortConv);
+        shortConv,
+        featureMap);
   }
 
   /** This configuration with a causal convolution of {@code width} taps (0: none). */
@@ -207,12 +252,34 @@ public record ModelConfig(
         memoryRead,
         ropeBase,
         overlap,
-        width);
+        width,
+        featureMap);
+  }
+
+  /** This configuration with the feature map {@code map}. */
+  public ModelConfig withFeatureMap(FeatureMap map) {
+    return new ModelConfig(
+        vocabSize,
+        dModel,
+        layers,
+        heads,
+        dKey,
+        dValue,
+        ffnHidden,
+        segmentLength,
+        updateRule,
+        memoryRead,
+        ropeBase,
+        overlap,
+        shortConv,
+        map);
   }
 
   /**
    * Every field as {@code name=value}, comma-separated, in declaration order: the configuration's
-   * part of the model fingerprint.
+   * part of the model fingerprint. {@code shortConv} and {@code featureMap} appear only when they
+   * differ from their defaults (0, ELU_PLUS_ONE), so fingerprints of checkpoints made before they
+   * existed still hold.
    */
   public String canonical() {
     return "vocabSize="
@@ -239,7 +306,8 @@ public record ModelConfig(
         + ropeBase
         + ",overlap="
         + overlap
-        + (shortConv == 0 ? "" : ",shortConv=" + shortConv);
+        + (shortConv == 0 ? "" : ",shortConv=" + shortConv)
+        + (featureMap == FeatureMap.ELU_PLUS_ONE ? "" : ",featureMap=" + featureMap);
   }
 
   /** Floats in one head's memory: M (K x V) plus z (K). */

@@ -2,6 +2,7 @@ package io.infinistreams.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -125,6 +126,19 @@ class CheckpointTest {
     assertEquals(
         ModelConfig.defaults(),
         Checkpoint.configFromJson(Checkpoint.configToJson(ModelConfig.defaults())));
+  }
+
+  /** The feature map is kept; a manifest without one (older checkpoints) means ELU_PLUS_ONE. */
+  @Test
+  void theFeatureMapRoundTripsAndItsAbsenceMeansThePapers() {
+    ModelConfig signed = ModelConfig.tiny().withFeatureMap(FeatureMap.IDENTITY);
+    JsonObject o = Checkpoint.configToJson(signed);
+    assertEquals("IDENTITY", o.get("featureMap").getAsString());
+    assertEquals(signed, Checkpoint.configFromJson(o));
+    assertFalse(Checkpoint.configToJson(ModelConfig.tiny()).has("featureMap"));
+    JsonObject bad = Checkpoint.configToJson(ModelConfig.tiny());
+    bad.addProperty("featureMap", "RELU");
+    assertThrows(IllegalArgumentException.class, () -> Checkpoint.configFromJson(bad));
   }
 
   /**

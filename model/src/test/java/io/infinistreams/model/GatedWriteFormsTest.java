@@ -23,9 +23,16 @@ import org.junit.jupiter.params.provider.CsvSource;
 class GatedWriteFormsTest {
 
   @ParameterizedTest
-  @CsvSource({"40,0", "40,4", "64,0"})
-  void blockFormAndTokenFormWriteTheSameMemory(int segment, int conv) {
-    ModelConfig c = ModelConfig.defaults().withSegmentLength(segment).withOverlap(16);
+  @CsvSource({
+    "40,0,ELU_PLUS_ONE",
+    "40,4,ELU_PLUS_ONE",
+    "64,0,ELU_PLUS_ONE",
+    "40,0,IDENTITY",
+    "40,4,IDENTITY"
+  })
+  void blockFormAndTokenFormWriteTheSameMemory(int segment, int conv, FeatureMap map) {
+    ModelConfig c =
+        ModelConfig.defaults().withSegmentLength(segment).withOverlap(16).withFeatureMap(map);
     if (conv > 0) {
       c = c.withShortConv(conv);
     }

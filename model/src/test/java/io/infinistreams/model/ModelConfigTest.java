@@ -36,11 +36,12 @@ class ModelConfigTest {
 
   /**
    * The fingerprint's configuration line names every field, so no field can escape it; a short
-   * convolution of 0 is left out, so models without one keep the fingerprints they always had.
+   * convolution of 0 and the paper's feature map are left out, so models made before either existed
+   * keep the fingerprints they always had.
    */
   @Test
   void theCanonicalLineNamesEveryField() {
-    ModelConfig c = ModelConfig.defaults().withShortConv(4);
+    ModelConfig c = ModelConfig.defaults().withShortConv(4).withFeatureMap(FeatureMap.IDENTITY);
     String line = c.canonical();
     for (RecordComponent f : ModelConfig.class.getRecordComponents()) {
       assertTrue(line.contains(f.getName() + "="), f.getName() + " in " + line);
@@ -49,6 +50,18 @@ class ModelConfigTest {
     assertNotEquals(line, c.withOverlap(8).canonical());
     assertNotEquals(line, c.withSegmentLength(64).canonical());
     assertEquals(
-        line.replace(",shortConv=4", ""), ModelConfig.defaults().canonical(), "0 is left out");
+        line.replace(",shortConv=4", "").replace(",featureMap=IDENTITY", ""),
+        ModelConfig.defaults().canonical(),
+        "defaults are left out");
+  }
+
+  @Test
+  void signedFeaturesNeedTheGatedRuleAndTheNormalizedRead() {
+    assertDoesNotThrow(() -> ModelConfig.tiny().withFeatureMap(FeatureMap.IDENTITY));
+    ModelConfig delta = ModelConfig.tinyPaper();
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> delta.withFeatureMap(FeatureMap.IDENTITY));
+    assertTrue(e.getMessage().contains("IDENTITY"), e.getMessage());
   }
 }

@@ -304,7 +304,7 @@ final class NaiveInfiniModel {
       for (int i = 0; i < t; i++) {
         double[] sq = new double[dk]; // (K) sigma(q_i), q before RoPE
         for (int e = 0; e < dk; e++) {
-          sq[e] = sigma(q[i][e]);
+          sq[e] = feature(c, q[i][e]);
         }
         double[] read = new double[dv]; // (V) sigma(q_i) M
         double den = 0; // sigma(q_i) z
@@ -365,7 +365,7 @@ final class NaiveInfiniModel {
     double[][] sk = new double[t][dk]; // (C+N, K) sigma(K); rows < C unused
     for (int i = ctx; i < t; i++) {
       for (int e = 0; e < dk; e++) {
-        sk[i][e] = sigma(k[i][e]);
+        sk[i][e] = feature(c, k[i][e]);
       }
     }
     switch (c.updateRule()) {
@@ -495,6 +495,11 @@ final class NaiveInfiniModel {
   /** ELU(x) + 1. */
   static double sigma(double x) {
     return x > 0 ? x + 1 : Math.exp(x);
+  }
+
+  /** The configuration's feature map: sigma, or the identity. */
+  static double feature(ModelConfig c, double x) {
+    return c.featureMap() == FeatureMap.IDENTITY ? x : sigma(x);
   }
 
   static double logistic(double x) {

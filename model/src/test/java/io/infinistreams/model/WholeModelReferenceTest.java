@@ -130,6 +130,26 @@ class WholeModelReferenceTest {
     randomModel(rule, read, overlap, conv);
   }
 
+  /**
+   * As {@link #randomModelMatchesReference} with signed features ({@link FeatureMap#IDENTITY}): the
+   * memory reads and writes the raw pre-RoPE queries and keys, the write's keys made unit.
+   */
+  @ParameterizedTest(name = "identity features, overlap {0}, short convolution {1}")
+  @CsvSource({"0,0", "7,0", "7,4"})
+  void randomModelWithIdentityFeaturesMatchesReference(int overlap, int conv) {
+    ModelConfig c =
+        shipped
+            .config()
+            .withSegmentLength(40)
+            .withOverlap(overlap)
+            .withShortConv(conv)
+            .withFeatureMap(FeatureMap.IDENTITY);
+    try (NDManager m = NDManager.newBaseManager()) {
+      InfiniModel model = InfiniModel.fromWeights(perturbedWeights(c, 41 + overlap, m));
+      compare(model, randomBytes(new SplittableRandom(42 + overlap), c));
+    }
+  }
+
   private void randomModel(UpdateRule rule, MemoryRead read, int overlap, int conv) {
     // GATED at the shipped width with N = 40: the block solve crosses its 32-token boundary
     ModelConfig base =

@@ -3,6 +3,7 @@ package io.infinistreams.training;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.infinistreams.model.FeatureMap;
 import io.infinistreams.model.MemoryRead;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.UpdateRule;
@@ -83,7 +84,8 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
           "memoryRead",
           "ropeBase",
           "overlap",
-          "shortConv");
+          "shortConv",
+          "featureMap");
 
   /**
    * One stage.
@@ -200,7 +202,10 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
             : d.memoryRead(),
         floatOr(m, "ropeBase", d.ropeBase()),
         intOr(m, "overlap", Math.min(d.overlap(), n)),
-        intOr(m, "shortConv", 0));
+        intOr(m, "shortConv", 0),
+        m.has("featureMap")
+            ? FeatureMap.valueOf(m.get("featureMap").getAsString())
+            : FeatureMap.ELU_PLUS_ONE);
   }
 
   private static void checkKeys(String what, JsonObject o, Set<String> allowed) {

@@ -4,15 +4,21 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
+import com.google.gson.JsonDeserializationContext;
+import com.google.gson.JsonDeserializer;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonSerializationContext;
+import com.google.gson.JsonSerializer;
 import io.infinistreams.model.Checkpoint;
+import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.Weights;
 import io.infinistreams.tasks.TaskMix;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.lang.reflect.Type;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,8 +48,33 @@ public final class TrainCheckpoint {
   public static final String STATE = "train-state.json";
   public static final String WARM_STATES = "warm-states.safetensors";
 
+  /**
+   * Writes and reads a model configuration as a checkpoint manifest does ({@link
+   * Checkpoint#configToJson}, {@link Checkpoint#configFromJson}): fields at their defaults are left
+   * out and mean those defaults when absent, and a configuration this version does not implement is
+   * refused rather than resumed as something else.
+   */
+  private static final class ModelConfigJson
+      implements JsonSerializer<ModelConfig>, JsonDeserializer<ModelConfig> {
+    @Override
+    public JsonElement serialize(ModelConfig c, Type type, JsonSerializationContext context) {
+      return Checkpoint.configToJson(c);
+    }
+
+    @Override
+    public ModelConfig deserialize(
+        JsonElement json, Type type, JsonDeserializationContext context) {
+      try {
+        return Checkpoint.configFromJson(json.getAsJsonObject());
+      } catch (IllegalArgumentException | IllegalStateException e) {
+        throw new JsonParseException(e.getMessage(), e);
+      }
+    }
+  }
+
   static final Gson GSON =
       new GsonBuilder()
+          .registerTypeAdapter(ModelConfig.class, new ModelConfigJson())
           .setPrettyPrinting()
           .serializeSpecialFloatingPointValues()
           .disableHtmlEscaping()
@@ -108,16 +139,8 @@ public final class TrainCheckpoint {
   /** Reads train-state.json of a checkpoint. */
   public static State readState(Path dir) {
     try {
-      JsonObject state =
-          JsonParser.parseString(Files.readString(dir.resolve(STATE), StandardCharsets.UTF_8))
-              .getAsJsonObject();
-      // the model config through the manifest's reader, which refuses a configuration this
-      // version does not implement rather than resume it as something else
-      JsonObject config = state.getAsJsonObject("config");
-      config.add(
-          "model",
-          Checkpoint.configToJson(Checkpoint.configFromJson(config.getAsJsonObject("model"))));
-      return GSON.fromJson(state, State.class);
+      return GSON.fromJson(
+          Files.readString(dir.resolve(STATE), StandardCharsets.UTF_8), State.class);
     } catch (IOException e) {
       throw new UncheckedIOException("reading " + dir.resolve(STATE), e);
     }

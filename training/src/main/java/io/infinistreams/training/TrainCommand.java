@@ -2,6 +2,7 @@ package io.infinistreams.training;
 
 import ai.djl.ndarray.NDManager;
 import io.infinistreams.model.Checkpoint;
+import io.infinistreams.model.FeatureMap;
 import io.infinistreams.model.MemoryRead;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.UpdateRule;
@@ -269,6 +270,15 @@ public final class TrainCommand implements Callable<Integer> {
   Integer shortConv;
 
   @Option(
+      names = "--feature-map",
+      description =
+          "sigma of the queries and keys the memory reads and writes: ELU_PLUS_ONE (the"
+              + " paper's, positive) or IDENTITY (signed; needs GATED and NORMALIZED) (default:"
+              + " the config's, ELU_PLUS_ONE). No new weights: --init-from a model trained with"
+              + " the other continues its local branch, its memory relearns.")
+  FeatureMap featureMap;
+
+  @Option(
       names = "--write-penalty",
       defaultValue = "0",
       description =
@@ -327,7 +337,8 @@ public final class TrainCommand implements Callable<Integer> {
         read != null ? read : d.memoryRead(),
         d.ropeBase(),
         overlap != null ? overlap : Math.min(d.overlap(), n),
-        shortConv != null ? shortConv : d.shortConv());
+        shortConv != null ? shortConv : d.shortConv(),
+        featureMap != null ? featureMap : d.featureMap());
   }
 
   TrainConfig trainConfig() {

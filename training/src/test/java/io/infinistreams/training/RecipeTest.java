@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.infinistreams.model.Checkpoint;
+import io.infinistreams.model.FeatureMap;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.UpdateRule;
 import java.nio.file.Files;
@@ -43,6 +44,10 @@ class RecipeTest {
     assertEquals(2, r.stages().size());
     assertEquals(32, r.model().dModel());
     assertEquals(UpdateRule.GATED, r.model().updateRule());
+    assertEquals(FeatureMap.ELU_PLUS_ONE, r.model().featureMap(), "the default feature map");
+    Files.writeString(
+        file, TINY.replace("\"overlap\": 4}", "\"overlap\": 4, \"featureMap\": \"IDENTITY\"}"));
+    assertEquals(FeatureMap.IDENTITY, Recipe.read(file).model().featureMap());
     TrainConfig first = r.stageConfig(0, 7);
     TrainConfig second = r.stageConfig(1, 7);
     assertEquals(3, first.steps());
