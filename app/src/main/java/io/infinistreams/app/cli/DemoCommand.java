@@ -3,10 +3,15 @@ package io.infinistreams.app.cli;
 import io.infinistreams.app.client.StreamClient;
 import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.app.config.ConfigKeys;
+import io.infinistreams.app.runtime.DemoDocument;
+import io.infinistreams.app.runtime.DemoRun;
+import io.infinistreams.app.runtime.DemoTask;
 import io.infinistreams.app.runtime.InfiniApp;
 import io.infinistreams.app.runtime.ModelLoader;
 import io.infinistreams.app.runtime.PasskeyDemo;
+import io.infinistreams.app.runtime.ProseDemo;
 import io.infinistreams.model.InfiniModel;
+import io.infinistreams.tasks.prose.Corpora;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -23,20 +28,45 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code infini demo}: broker, processor and a passkey document, in one process. */
+/** {@code infini demo}: broker, processor and a retrieval document, in one process. */
 @Command(
     name = "demo",
     mixinStandardHelpOptions = true,
     description = {
       "In one process: an embedded Kafka broker (unless bootstrap.servers is set) "
-          + "and the processor; streams a passkey document through Kafka as APPEND events, asks "
-          + "for the key (GENERATE, raw format) and prints the answer, whether it is right, the "
-          + "end-to-end tokens/s and the state bytes per key."
+          + "and the processor; streams a document through Kafka as APPEND events (--task "
+          + "passkey, or a real-prose retrieval task of the evaluation: needle, multikey, facts), "
+          + "asks its question (GENERATE, raw format) and prints the answer, whether it is right, "
+          + "the end-to-end tokens/s and the state bytes per key."
     })
 public final class DemoCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
   @Mixin ConfigOptions configOptions;
+
+  @Option(
+      names = "--task",
+      paramLabel = "TASK",
+      defaultValue = "passkey",
+      description =
+          "What to ask: passkey (a number hidden in repeated filler), or a retrieval task "
+              + "of the evaluation over real prose, with phrasings training never used: needle "
+              + "(one statement), multikey (several, one of them asked for), facts (people move "
+              + "between places; the latest move wins). Default: ${DEFAULT-VALUE}.")
+  String task;
+
+  @Option(
+      names = "--haystack",
+      paramLabel = "FILE",
+      description =
+          "For the prose tasks: a UTF-8 text file to hide the statements in, e.g. your own "
+              + "document (paragraphs separated by blank lines; read around again as needed). "
+              + "Default: the held-out corpora of the prepared corpora folder ($INFINI_DATA, "
+              + "else ~/.cache/infini-streams/corpora).")
+  Path haystack;
+
+  /** Where the prepared corpora are looked for without --haystack (tests point it elsewhere). */
+  Path corpora = Corpora.defaultDirectory();
 
   @Option(
       names = "--length",
@@ -50,28 +80,30 @@ public final class DemoCommand implements Callable<Integer> {
       paramLabel = "FRACTION",
       defaultValue = "0.5",
       description =
-          "Where the needle sits in the filler, 0 (start) to 1 (end). Default: ${DEFAULT-VALUE}.")
+          "Where the needle (the answering statement) sits in the filler, 0 (start) to 1 "
+              + "(end). Default: ${DEFAULT-VALUE}.")
   double depth;
 
   @Option(
       names = "--seed",
       paramLabel = "N",
       defaultValue = "42",
-      description = "Draws the pass key. Default: ${DEFAULT-VALUE}.")
+      description = "Draws the document (the pass key). Default: ${DEFAULT-VALUE}.")
   long seed;
 
   @Option(
       names = "--key",
       paramLabel = "STREAM_ID",
-      description = "Stream id. Default: passkey-<seed>.")
+      description = "Stream id. Default: <task>-<seed>.")
   String streamId;
 
   @Option(
       names = "--max-tokens",
       paramLabel = "N",
-      defaultValue = "8",
-      description = "Tokens generated for the answer. Default: ${DEFAULT-VALUE}.")
-  int maxTokens;
+      description =
+          "Tokens generated for the answer. Default: 8 for passkey, 16 (as the evaluation) "
+              + "for the prose tasks.")
+  Integer maxTokens;
 
   @Option(
       names = "--timeout",
@@ -94,7 +126,8 @@ public final class DemoCommand implements Callable<Integer> {
       paramLabel = "N",
       defaultValue = "1",
       description =
-          "Runs per depth; trial t draws its key from seed + t. Default: ${DEFAULT-VALUE}.")
+          "Runs per depth; trial t draws its document from seed + t. "
+              + "Default: ${DEFAULT-VALUE}.")
   int trials;
 
   @Option(
@@ -112,7 +145,7 @@ public final class DemoCommand implements Callable<Integer> {
   boolean checkInProcess;
 
   /** The runs' results, in order (for tests driving the command line). */
-  List<PasskeyDemo.Result> results = new ArrayList<>();
+  List<DemoRun.Result> results = new ArrayList<>();
 
   /** With --check-in-process: each run's in-process answer, in order. */
   List<String> inProcess = new ArrayList<>();
@@ -128,30 +161,27 @@ public final class DemoCommand implements Callable<Integer> {
     if (trials < 1) {
       throw new CliException("--trials must be >= 1, got " + trials);
     }
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    DemoTask demo = demoTask(out);
+    boolean passkey = demo == PasskeyDemo.TASK;
+    int maxNew = maxTokens != null ? maxTokens : demo.defaultMaxTokens();
     boolean single = ds.size() == 1 && trials == 1;
-    List<PasskeyDemo.Params> runs = new ArrayList<>();
+    List<DemoRun.Params> runs = new ArrayList<>();
     for (double d : ds) {
       for (int t = 0; t < trials; t++) {
         long s = seed + t;
-        String base = streamId != null ? streamId : "passkey-" + s;
+        String base = streamId != null ? streamId : demo.name() + "-" + s;
         String id =
             single
                 ? base
                 : (streamId != null ? base + "-" + s : base)
                     + String.format(Locale.ROOT, "-d%.2f", d);
-        runs.add(
-            new PasskeyDemo.Params(
-                length, d, s, id, maxTokens, Duration.ofSeconds(timeoutSeconds)));
+        runs.add(new DemoRun.Params(length, d, s, id, maxNew, Duration.ofSeconds(timeoutSeconds)));
       }
     }
-    try {
-      PasskeyDemo.document(runs.get(0));
-    } catch (IllegalArgumentException e) {
-      throw new CliException("--length: " + e.getMessage());
-    }
+    document(demo, runs.get(0));
     AppConfig config = configOptions.load();
-    PrintWriter out = spec.commandLine().getOut();
-    PrintWriter err = spec.commandLine().getErr();
     ModelLoader.Loaded loaded = ModelLoader.load(config);
     String fingerprint;
     try (InfiniModel model = loaded.model()) {
@@ -172,32 +202,35 @@ public final class DemoCommand implements Callable<Integer> {
                     : app.bootstrapServers())
                 + "; state in "
                 + app.stateDir().toAbsolutePath());
-        for (PasskeyDemo.Params params : runs) {
+        for (DemoRun.Params params : runs) {
+          DemoDocument doc = document(demo, params);
           if (single) {
             out.printf(
                 Locale.ROOT,
-                "document:   %,d tokens, needle at depth %.2f, stream '%s'%n",
+                "document:   %,d tokens%s at depth %.2f, stream '%s'%n",
                 length,
+                doc.describe(),
                 params.depth(),
                 params.streamId());
             out.flush();
           }
-          PasskeyDemo.Result r;
+          DemoRun.Result r;
           try {
-            r = PasskeyDemo.run(app, params, err);
+            r = DemoRun.run(app, params, doc, err);
           } catch (TimeoutException | StreamClient.RejectedException e) {
             throw new CliException("demo: " + e.getMessage(), e);
           }
           results.add(r);
           if (single) {
-            printResult(out, r);
+            printResult(out, r, passkey);
           } else {
             out.printf(
                 Locale.ROOT,
-                "depth %.2f  seed %d  key %d  answer \"%s\"  %s  %,.0f tokens/s%n",
+                "%sdepth %.2f  seed %d  %s  answer \"%s\"  %s  %,.0f tokens/s%n",
+                passkey ? "" : String.format(Locale.ROOT, "%s  %,d tokens  ", demo.name(), length),
                 params.depth(),
                 params.seed(),
-                r.key(),
+                passkey ? "key " + r.expected() : "expected \"" + printable(r.expected()) + "\"",
                 printable(r.answer()),
                 r.correct() ? "correct" : "wrong",
                 r.tokensPerSecond());
@@ -210,7 +243,7 @@ public final class DemoCommand implements Callable<Integer> {
     if (checkInProcess) {
       long t0 = System.nanoTime();
       try (InfiniModel model = ModelLoader.load(config).model()) {
-        inProcess.addAll(PasskeyDemo.inProcessAnswers(model, runs));
+        inProcess.addAll(DemoRun.inProcessAnswers(model, demo, runs));
       }
       for (int i = 0; i < runs.size(); i++) {
         boolean same = inProcess.get(i).equals(results.get(i).answer());
@@ -234,13 +267,14 @@ public final class DemoCommand implements Callable<Integer> {
           (System.nanoTime() - t0) / 1e9);
     }
     if (!single) {
-      PasskeyDemo.Result last = results.get(results.size() - 1);
-      long found = results.stream().filter(PasskeyDemo.Result::correct).count();
+      DemoRun.Result last = results.get(results.size() - 1);
+      long found = results.stream().filter(DemoRun.Result::correct).count();
       out.printf(
           Locale.ROOT,
-          "accuracy:   %d/%d runs found the key (%,d tokens each)%n",
+          "accuracy:   %d/%d runs %s (%,d tokens each)%n",
           found,
           results.size(),
+          passkey ? "found the key" : "answered right",
           length);
       out.printf(
           Locale.ROOT,
@@ -250,22 +284,69 @@ public final class DemoCommand implements Callable<Integer> {
           last.state().memoryRecords());
     }
     if (json != null) {
-      Files.writeString(json, json(runs, results, inProcess, fingerprint), StandardCharsets.UTF_8);
+      Files.writeString(
+          json,
+          json(passkey ? null : demo.name(), runs, results, inProcess, fingerprint),
+          StandardCharsets.UTF_8);
       out.println("results:    " + json.toAbsolutePath());
     }
     out.flush();
     return differ == 0 ? 0 : 1;
   }
 
-  private static void printResult(PrintWriter out, PasskeyDemo.Result r) {
-    out.printf(Locale.ROOT, "key:        %d (needle at token %,d)%n", r.key(), r.needleOffset());
+  /**
+   * The task --task names; for a prose task, with its haystack (--haystack, else the held-out
+   * corpora of {@link #corpora}), described on {@code out}.
+   */
+  private DemoTask demoTask(PrintWriter out) {
+    if (task.equals(PasskeyDemo.TASK.name())) {
+      if (haystack != null) {
+        throw new CliException(
+            "--haystack is for the prose tasks (" + String.join(", ", ProseDemo.TASKS) + ")");
+      }
+      return PasskeyDemo.TASK;
+    }
+    if (!ProseDemo.TASKS.contains(task)) {
+      throw new CliException(
+          "--task: no task '"
+              + task
+              + "' (tasks: passkey, "
+              + String.join(", ", ProseDemo.TASKS)
+              + ")");
+    }
+    ProseDemo.Haystack hay;
+    try {
+      hay = ProseDemo.haystack(haystack, corpora);
+    } catch (ProseDemo.NoHaystack e) {
+      throw new CliException("--task " + task + ": " + e.getMessage(), e);
+    }
+    out.println("task:       " + task + " (held-out phrasings), haystack " + hay.description());
+    out.flush();
+    return ProseDemo.of(task, hay.prose());
+  }
+
+  /** The document of a run; a length too short for it is a usage error. */
+  private static DemoDocument document(DemoTask demo, DemoRun.Params params) {
+    try {
+      return demo.document(params.lengthTokens(), params.depth(), params.seed());
+    } catch (IllegalArgumentException e) {
+      throw new CliException("--length: " + e.getMessage(), e);
+    }
+  }
+
+  private static void printResult(PrintWriter out, DemoRun.Result r, boolean passkey) {
+    if (passkey) {
+      out.printf(
+          Locale.ROOT, "key:        %s (needle at token %,d)%n", r.expected(), r.needleOffset());
+    } else {
+      out.printf(
+          Locale.ROOT,
+          "expected:   \"%s\" (answering statement at token %,d)%n",
+          printable(r.expected()),
+          r.needleOffset());
+    }
     out.printf(Locale.ROOT, "answer:     \"%s\"%n", printable(r.answer()));
-    out.printf(
-        Locale.ROOT,
-        "correct:    %s%n",
-        r.correct()
-            ? "yes"
-            : "no" + (r.answerKey().isPresent() ? "" : " (no number in the answer)"));
+    out.printf(Locale.ROOT, "correct:    %s%n", r.correct() ? "yes" : "no" + r.whyWrong());
     out.printf(
         Locale.ROOT,
         "throughput: %,.0f tokens/s end to end (%,d tokens in %,d events, "
@@ -291,10 +372,16 @@ public final class DemoCommand implements Callable<Integer> {
     return answer.replace("\n", "\\n");
   }
 
-  /** The runs as JSON: one object per run, in order. */
+  /**
+   * The runs as JSON: one object per run, in order. A prose task's runs name it ({@code "task"})
+   * and give the {@code "expected"} answer; passkey runs give the {@code "key"} as a number.
+   *
+   * @param proseTask the prose task's name, null for passkey
+   */
   static String json(
-      List<PasskeyDemo.Params> runs,
-      List<PasskeyDemo.Result> results,
+      String proseTask,
+      List<DemoRun.Params> runs,
+      List<DemoRun.Result> results,
       List<String> inProcess,
       String fingerprint) {
     StringBuilder j =
@@ -302,20 +389,23 @@ public final class DemoCommand implements Callable<Integer> {
             .append(quote(fingerprint))
             .append(",\n  \"runs\": [");
     for (int i = 0; i < results.size(); i++) {
-      PasskeyDemo.Params p = runs.get(i);
-      PasskeyDemo.Result r = results.get(i);
+      DemoRun.Params p = runs.get(i);
+      DemoRun.Result r = results.get(i);
       j.append(i == 0 ? "\n" : ",\n")
+          .append(proseTask == null ? "    {" : "    {\"task\": " + quote(proseTask) + ", ")
           .append(
               String.format(
                   Locale.ROOT,
-                  "    {\"stream\": %s, \"tokens\": %d, \"depth\": %.4f, \"seed\": %d, \"key\": %d, "
+                  "\"stream\": %s, \"tokens\": %d, \"depth\": %.4f, \"seed\": %d, %s, "
                       + "\"needleOffset\": %d, \"answer\": %s, \"correct\": %b, \"seconds\": %.3f, "
                       + "\"tokensPerSecond\": %.1f, \"stateBytes\": %d, \"segmentsInMemory\": %d",
                   quote(p.streamId()),
                   r.tokens(),
                   p.depth(),
                   p.seed(),
-                  r.key(),
+                  proseTask == null
+                      ? "\"key\": " + r.expected()
+                      : "\"expected\": " + quote(r.expected()),
                   r.needleOffset(),
                   quote(r.answer()),
                   r.correct(),

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.infinistreams.app.Main;
 import io.infinistreams.app.client.StreamClient;
 import io.infinistreams.app.config.AppConfig;
+import io.infinistreams.app.runtime.DemoRun;
 import io.infinistreams.app.runtime.InfiniApp;
 import io.infinistreams.app.runtime.InfiniProductionExceptionHandler;
 import io.infinistreams.app.runtime.PasskeyDemo;
@@ -25,6 +26,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -512,37 +514,39 @@ class CliEndToEndTest {
     return n;
   }
 
-  @Test
-  void demoStreamsAPasskeyDocumentAndReportsTheAnswer() {
-    Run demo =
-        run(
-            "demo",
-            "--length",
-            "3000",
-            "--depth",
-            "0.3",
-            "--seed",
-            "5",
-            "--max-tokens",
-            "6",
+  /**
+   * Runs {@code infini demo args} on the tiny random model, with a broker and stores of its own
+   * (named after {@code name}) and 120 s per document.
+   */
+  private static Run demo(String name, String... args) {
+    List<String> all = new ArrayList<>(List.of("demo"));
+    all.addAll(Arrays.asList(args));
+    all.addAll(
+        List.of(
             "--timeout",
             "120",
             "--set",
             "model.random=tiny",
             "--set",
-            "embedded.broker.dir=" + dir.resolve("demo-kafka"),
+            "embedded.broker.dir=" + dir.resolve(name + "-kafka"),
             "--state-dir",
-            dir.resolve("demo-state").toString());
+            dir.resolve(name + "-state").toString()));
+    return run(all.toArray(String[]::new));
+  }
+
+  private static DemoCommand demoCommand(Run demo) {
+    return (DemoCommand) demo.cl().getSubcommands().get("demo").getCommand();
+  }
+
+  @Test
+  void demoStreamsAPasskeyDocumentAndReportsTheAnswer() {
+    Run demo =
+        demo("demo", "--length", "3000", "--depth", "0.3", "--seed", "5", "--max-tokens", "6");
     assertEquals(0, demo.exit(), demo.err());
-    List<PasskeyDemo.Result> results =
-        ((DemoCommand) demo.cl().getSubcommands().get("demo").getCommand()).results;
+    List<DemoRun.Result> results = demoCommand(demo).results;
     assertEquals(1, results.size());
-    PasskeyDemo.Result r = results.get(0);
-    assertEquals(
-        PasskeyDemo.document(
-                new PasskeyDemo.Params(3000, 0.3, 5, "passkey-5", 6, Duration.ofSeconds(1)))
-            .key(),
-        r.key());
+    DemoRun.Result r = results.get(0);
+    assertEquals(String.valueOf(PasskeyDemo.passkeyDocument(3000, 0.3, 5).key()), r.expected());
     assertEquals(3000, r.tokens());
     assertTrue(
         r.tokensInContext() >= 1 + 3000 && r.tokensInContext() <= 1 + 3000 + 6,
@@ -563,8 +567,8 @@ class CliEndToEndTest {
   void demoRunsADepthGridOnSeparateStreamsAndWritesJson() throws Exception {
     Path json = dir.resolve("grid.json");
     Run demo =
-        run(
-            "demo",
+        demo(
+            "grid",
             "--length",
             "2000",
             "--depths",
@@ -575,39 +579,101 @@ class CliEndToEndTest {
             "9",
             "--max-tokens",
             "6",
-            "--timeout",
-            "120",
             "--json",
             json.toString(),
-            "--check-in-process",
-            "--set",
-            "model.random=tiny",
-            "--set",
-            "embedded.broker.dir=" + dir.resolve("grid-kafka"),
-            "--state-dir",
-            dir.resolve("grid-state").toString());
+            "--check-in-process");
     assertEquals(0, demo.exit(), demo.err());
-    List<PasskeyDemo.Result> results =
-        ((DemoCommand) demo.cl().getSubcommands().get("demo").getCommand()).results;
+    List<DemoRun.Result> results = demoCommand(demo).results;
     assertEquals(4, results.size(), "2 depths x 2 trials");
-    for (PasskeyDemo.Result r : results) {
+    for (DemoRun.Result r : results) {
       assertTrue(
           r.tokensInContext() >= 1 + 2000 && r.tokensInContext() <= 1 + 2000 + 6,
           "each run has its own fresh stream: " + r.tokensInContext());
     }
-    assertTrue(results.get(0).key() != results.get(1).key(), "trial t draws from seed + t");
+    assertTrue(
+        !results.get(0).expected().equals(results.get(1).expected()),
+        "trial t draws from seed + t");
     assertTrue(demo.out().contains("accuracy:   "), demo.out());
     String written = Files.readString(json);
     assertEquals(4, written.split("\"stream\": ").length - 1, written);
     assertTrue(written.contains("\"stream\": \"passkey-10-d1.00\""), written);
     // the same documents answered by the model alone: every answer through Kafka is the same
-    List<String> inProcess =
-        ((DemoCommand) demo.cl().getSubcommands().get("demo").getCommand()).inProcess;
+    List<String> inProcess = demoCommand(demo).inProcess;
     assertEquals(4, inProcess.size());
     for (int i = 0; i < 4; i++) {
       assertEquals(inProcess.get(i), results.get(i).answer(), "run " + i);
     }
     assertTrue(demo.out().contains("in-process: 4/4 answers the same"), demo.out());
     assertEquals(4, written.split("\"sameAsInProcess\": true").length - 1, written);
+  }
+
+  @Test
+  void demoRunsAProseTaskOnTheUsersHaystackAndWritesJson() throws Exception {
+    Path haystack = dir.resolve("my-notes.txt");
+    StringBuilder text = new StringBuilder();
+    for (int p = 0; p < 40; p++) {
+      text.append("Paragraph ")
+          .append(p)
+          .append(" of my notes. The weather held and the meeting ran late again.\n\n");
+    }
+    Files.writeString(haystack, text, StandardCharsets.UTF_8);
+    Path json = dir.resolve("needle.json");
+    Run demo =
+        demo(
+            "needle",
+            "--task",
+            "needle",
+            "--haystack",
+            haystack.toString(),
+            "--length",
+            "3000",
+            "--depth",
+            "0.5",
+            "--seed",
+            "3",
+            "--json",
+            json.toString(),
+            "--check-in-process");
+    assertEquals(0, demo.exit(), demo.err());
+    List<DemoRun.Result> results = demoCommand(demo).results;
+    assertEquals(1, results.size());
+    DemoRun.Result r = results.get(0);
+    assertEquals(3000, r.tokens());
+    assertTrue(
+        r.tokensInContext() >= 1 + 3000 && r.tokensInContext() <= 1 + 3000 + 16,
+        "BOS + document + question + at most 16 generated: " + r.tokensInContext());
+    assertFalse(r.expected().isEmpty());
+    assertTrue(r.tokensPerSecond() > 0);
+    for (String line :
+        new String[] {
+          "task:       needle (held-out phrasings), haystack " + haystack,
+          "document:   3,000 tokens of my-notes.txt prose, 1 statement at depth 0.50, "
+              + "stream 'needle-3'",
+          "expected:   \"" + r.expected() + "\"",
+          "answer:     ",
+          "correct:    ",
+          "throughput: ",
+          "in-process: 1/1 answers the same"
+        }) {
+      assertTrue(demo.out().contains(line), line + " missing from\n" + demo.out());
+    }
+    String written = Files.readString(json);
+    for (String field :
+        new String[] {
+          "\"task\": \"needle\"",
+          "\"stream\": \"needle-3\"",
+          "\"tokens\": 3000",
+          "\"depth\": 0.5000",
+          "\"seed\": 3",
+          "\"expected\": \"" + r.expected() + "\"",
+          "\"needleOffset\": " + r.needleOffset(),
+          "\"answer\": ",
+          "\"correct\": " + r.correct(),
+          "\"tokensPerSecond\": ",
+          "\"stateBytes\": ",
+          "\"sameAsInProcess\": true"
+        }) {
+      assertTrue(written.contains(field), field + " missing from\n" + written);
+    }
   }
 }

@@ -167,4 +167,34 @@ class CommandLineTest {
     assertEquals(2, demo.exit());
     assertTrue(demo.err().startsWith("infini: --length"), demo.err());
   }
+
+  @Test
+  void demoOfAProseTaskWithoutHaystackOrCorporaSaysHowToGetOne() {
+    CommandLine cl = Main.commandLine();
+    ((DemoCommand) cl.getSubcommands().get("demo").getCommand()).corpora = dir.resolve("none");
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    cl.setOut(new PrintWriter(out));
+    cl.setErr(new PrintWriter(err));
+    assertEquals(2, cl.execute("demo", "--task", "needle", "--length", "3000"));
+    String message = err.toString();
+    assertTrue(message.startsWith("infini: --task needle: no haystack"), message);
+    assertTrue(message.contains("--haystack FILE"), message);
+    assertTrue(message.contains(dir.resolve("none").toString()), message);
+    assertTrue(message.contains("INFINI_DATA"), message);
+    assertEquals(1, message.strip().lines().count(), "no stack trace: " + message);
+  }
+
+  @Test
+  void demoRefusesAnUnknownTaskAndAHaystackForPasskey() {
+    Run unknown = run("demo", "--task", "riddles");
+    assertEquals(2, unknown.exit());
+    assertTrue(
+        unknown.err().startsWith("infini: --task: no task 'riddles' (tasks: passkey, needle"),
+        unknown.err());
+    Run passkey = run("demo", "--haystack", "notes.txt");
+    assertEquals(2, passkey.exit());
+    assertTrue(
+        passkey.err().startsWith("infini: --haystack is for the prose tasks"), passkey.err());
+  }
 }

@@ -5,20 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.infinistreams.tasks.PasskeyDocument;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /** The document the demo streams: the standard passkey format, to the asked length. */
 class PasskeyDemoDocumentTest {
 
-  private static PasskeyDemo.Params params(int length, double depth, long seed) {
-    return new PasskeyDemo.Params(length, depth, seed, "k", 8, Duration.ofSeconds(1));
-  }
-
   @Test
   void documentPlusQuestionIsExactlyTheAskedLengthInTokens() {
     for (int length : new int[] {400, 1000, 20_000, 1_000_000}) {
-      PasskeyDocument doc = PasskeyDemo.document(params(length, 0.5, 42));
+      PasskeyDocument doc = PasskeyDemo.passkeyDocument(length, 0.5, 42);
       int tokens =
           doc.document().getBytes(StandardCharsets.UTF_8).length
               + doc.question().getBytes(StandardCharsets.UTF_8).length;
@@ -28,7 +23,7 @@ class PasskeyDemoDocumentTest {
 
   @Test
   void hasTheStandardIntroNeedleAndQuestion() {
-    PasskeyDocument doc = PasskeyDemo.document(params(2000, 0.5, 7));
+    PasskeyDocument doc = PasskeyDemo.passkeyDocument(2000, 0.5, 7);
     String needle =
         "The pass key is " + doc.key() + ". Remember it. " + doc.key() + " is the pass key.";
     assertTrue(
@@ -53,10 +48,10 @@ class PasskeyDemoDocumentTest {
   @Test
   void keyComesFromTheSeedAndDepthMovesTheNeedle() {
     assertEquals(
-        PasskeyDemo.document(params(2000, 0.5, 1)).key(),
-        PasskeyDemo.document(params(2000, 0.9, 1)).key());
-    PasskeyDocument early = PasskeyDemo.document(params(10_000, 0.0, 1));
-    PasskeyDocument late = PasskeyDemo.document(params(10_000, 1.0, 1));
+        PasskeyDemo.passkeyDocument(2000, 0.5, 1).key(),
+        PasskeyDemo.passkeyDocument(2000, 0.9, 1).key());
+    PasskeyDocument early = PasskeyDemo.passkeyDocument(10_000, 0.0, 1);
+    PasskeyDocument late = PasskeyDemo.passkeyDocument(10_000, 1.0, 1);
     assertTrue(early.needleOffset() < 300, "depth 0: right after the intro");
     assertTrue(late.needleOffset() > 9_000, "depth 1: right before the question");
   }
