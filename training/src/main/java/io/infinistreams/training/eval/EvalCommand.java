@@ -691,10 +691,12 @@ public final class EvalCommand implements Callable<Integer> {
         : n >= 1024 && n % 1024 == 0 ? (n >> 10) + "K" : Integer.toString(n);
   }
 
-  /** Writes results.json and summary.md from what has been measured so far. */
+  /** Writes results.json, summary.md and each measurement's page from what has been measured. */
   private synchronized void writeSummary() throws Exception {
     Files.writeString(out.resolve("results.json"), GSON.toJson(summary), StandardCharsets.UTF_8);
-    Files.writeString(out.resolve("summary.md"), Markdown.summary(summary), StandardCharsets.UTF_8);
+    for (Map.Entry<String, String> page : Markdown.pages(summary).entrySet()) {
+      Files.writeString(out.resolve(page.getKey()), page.getValue(), StandardCharsets.UTF_8);
+    }
   }
 
   public static void main(String[] args) {

@@ -1,6 +1,7 @@
 package io.infinistreams.training.eval;
 
 import io.infinistreams.model.ModelConfig;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -9,8 +10,37 @@ import java.util.Map;
 final class Markdown {
   private Markdown() {}
 
-  @SuppressWarnings("unchecked")
+  /**
+   * Every page of an eval run, file name to markdown: {@code summary.md} (the header, a list of the
+   * pages and every measurement) and one page per measurement that was run ({@code passkey.md},
+   * {@code needle.md}, ..., {@code chat.md}, {@code lm.md}, {@code surprise.md}), each with the
+   * same header (the command, the model and its fingerprints), so that each stands alone.
+   */
+  static Map<String, String> pages(Map<String, Object> s) {
+    Map<String, String> sections = sections(s);
+    String header = header(s);
+    StringBuilder summary = new StringBuilder(header);
+    if (!sections.isEmpty()) {
+      summary.append("Pages: ");
+      summary.append(
+          String.join(
+              ", ", sections.keySet().stream().map(n -> "[" + n + "](" + n + ".md)").toList()));
+      summary.append(".\n\n");
+    }
+    sections.values().forEach(summary::append);
+    Map<String, String> pages = new LinkedHashMap<>();
+    pages.put("summary.md", summary.toString());
+    sections.forEach((name, text) -> pages.put(name + ".md", header + text));
+    return pages;
+  }
+
+  /** The markdown of {@code summary.md}: every measurement, after the header. */
   static String summary(Map<String, Object> s) {
+    return pages(s).get("summary.md");
+  }
+
+  @SuppressWarnings("unchecked")
+  private static String header(Map<String, Object> s) {
     StringBuilder md = new StringBuilder();
     md.append("# Evaluation results\n\n");
     md.append("Command: `").append(s.get("command")).append("`  \n");
@@ -29,14 +59,35 @@ final class Markdown {
         .append(s.get("memoryOffFingerprint"))
         .append("`  \n");
     md.append("Config: `").append(s.get("config")).append("`\n\n");
+    return md.toString();
+  }
+
+  /** Each measurement's markdown by page name, in the order of the summary; empty ones left out. */
+  @SuppressWarnings("unchecked")
+  private static Map<String, String> sections(Map<String, Object> s) {
+    Map<String, String> out = new LinkedHashMap<>();
+    StringBuilder md = new StringBuilder();
     for (String name : List.of("passkey", "passkey-baseline")) {
       if (s.get(name) instanceof Map<?, ?> r) {
         passkey(md, name, (Map<String, Object>) r, ((ModelConfig) s.get("config")).segmentLength());
       }
     }
-    if (s.get("prose") instanceof Map<?, ?> prose) {
-      prose(md, (Map<String, Object>) prose, s);
+    put(out, "passkey", md);
+    if (s.get("prose") instanceof Map<?, ?> prose
+        && !((List<String>) prose.get("parts")).isEmpty()) { // else only the LM read the prose
+      String intro = proseIntro((Map<String, Object>) prose);
+      if (prose.get("skipped") instanceof String) {
+        out.put("retrieval", intro);
+      }
+      for (String name : RetrievalEval.TASKS) {
+        if (!out.containsKey("retrieval") && s.get(name) instanceof Map<?, ?> r) {
+          md = new StringBuilder(intro);
+          retrieval(md, name, (Map<String, Object>) r);
+          put(out, name, md);
+        }
+      }
     }
+    md = new StringBuilder();
     if (s.get("chat") instanceof Map<?, ?> chat) {
       md.append("## Chat recall (reply contains the stated value)\n\n");
       md.append("| distance (tokens) | with memory | memory off |\n|---|---|---|\n");
@@ -58,6 +109,8 @@ final class Markdown {
       }
       md.append('\n');
     }
+    put(out, "chat", md);
+    md = new StringBuilder();
     if (s.containsKey("lm") || s.containsKey("lmProse")) {
       md.append("## Held-out language modelling (bits per byte)\n\n");
     }
@@ -114,10 +167,19 @@ final class Markdown {
       }
       md.append('\n');
     }
+    put(out, "lm", md);
+    md = new StringBuilder();
     if (s.get("surprise") instanceof Map<?, ?> surprise) {
       surprise(md, (Map<String, Object>) surprise);
     }
-    return md.toString();
+    put(out, "surprise", md);
+    return out;
+  }
+
+  private static void put(Map<String, String> out, String name, StringBuilder md) {
+    if (md.length() > 0) {
+      out.put(name, md.toString());
+    }
   }
 
   @SuppressWarnings("unchecked")
@@ -189,21 +251,21 @@ final class Markdown {
   /** Lengths in GPT-2 tokens: bytes / {@value}, about right for English prose. */
   static final double BYTES_PER_GPT2_TOKEN = 4.0;
 
-  /** The retrieval grids on held-out prose, or why they were skipped. */
-  @SuppressWarnings("unchecked")
-  private static void prose(StringBuilder md, Map<String, Object> prose, Map<String, Object> s) {
+  /**
+   * The introduction of the retrieval grids on held-out prose (each task's page starts with it),
+   * or, if they were skipped, why.
+   */
+  private static String proseIntro(Map<String, Object> prose) {
+    @SuppressWarnings("unchecked")
     List<String> parts = (List<String>) prose.get("parts");
-    if (parts.isEmpty()) {
-      return; // only the LM part read the prose
-    }
-    md.append("## Retrieval from held-out prose\n\n");
+    StringBuilder md = new StringBuilder("## Retrieval from held-out prose\n\n");
     if (prose.get("skipped") instanceof String why) {
-      md.append("Not run (")
+      return md.append("Not run (")
           .append(String.join(", ", parts))
           .append("): ")
           .append(why)
-          .append("\n\n");
-      return;
+          .append("\n\n")
+          .toString();
     }
     md.append("Each task hides statements in held-out prose (")
         .append(prose.get("source"))
@@ -230,11 +292,7 @@ final class Markdown {
               0.75 * w));
     }
     md.append(".\n\n");
-    for (String name : RetrievalEval.TASKS) {
-      if (s.get(name) instanceof Map<?, ?> r) {
-        retrieval(md, name, (Map<String, Object>) r);
-      }
-    }
+    return md.toString();
   }
 
   @SuppressWarnings("unchecked")

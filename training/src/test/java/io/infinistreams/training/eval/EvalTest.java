@@ -255,6 +255,13 @@ class EvalTest {
     assertTrue(md.contains("Chat recall"), md);
     assertTrue(md.contains("bits per byte"), md);
     assertTrue(md.contains("memory off (every output gate forced to the local branch)"), md);
+    // one page per measurement, each with the summary's header and its own section only
+    String header = md.substring(0, md.indexOf("Pages: "));
+    String passkeyPage = Files.readString(out.resolve("passkey.md"));
+    assertTrue(passkeyPage.startsWith(header), passkeyPage);
+    assertTrue(passkeyPage.contains("| 600 |") && !passkeyPage.contains("Chat recall"));
+    assertTrue(Files.readString(out.resolve("chat.md")).contains("Chat recall"));
+    assertTrue(md.contains("[passkey](passkey.md)") && md.contains("[lm](lm.md)"), md);
     // the model and the output as given on the command line, nothing else of the machine's
     assertTrue(md.contains("Model: " + ckpt + ", fingerprint"), md);
     com.google.gson.JsonObject results = json(out.resolve("results.json"));

@@ -197,6 +197,9 @@ class RetrievalEvalTest {
     assertTrue(md.contains("| a copy of an earlier event |"), md);
     JsonObject results = json(out.resolve("results.json"));
     for (String task : RetrievalEval.TASKS) {
+      String page = Files.readString(out.resolve(task + ".md"));
+      assertTrue(page.contains("## Retrieval from held-out prose") && page.contains("### " + task));
+      assertEquals(1, page.split("\n### ", -1).length - 1, "one task per page: " + task);
       String section = md.substring(md.indexOf("### " + task + "\n"));
       assertTrue(
           section.contains(
