@@ -10,8 +10,11 @@ import io.infinistreams.app.runtime.InfiniApp;
 import io.infinistreams.app.runtime.ModelLoader;
 import io.infinistreams.app.runtime.PasskeyDemo;
 import io.infinistreams.app.runtime.ProseDemo;
+import io.infinistreams.app.runtime.SurpriseRun;
+import io.infinistreams.app.runtime.SurpriseStream;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.tasks.prose.Corpora;
+import io.infinistreams.tasks.prose.ProseSource;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -37,7 +40,9 @@ import picocli.CommandLine.Spec;
           + "and the processor; streams a document through Kafka as APPEND events (--task "
           + "passkey, or a real-prose retrieval task of the evaluation: needle, multikey, facts), "
           + "asks its question (GENERATE, raw format) and prints the answer, whether it is right, "
-          + "the end-to-end tokens/s and the state bytes per key."
+          + "the end-to-end tokens/s and the state bytes per key. With --task surprise: streams "
+          + "held-out prose with one event replaced by another kind of text and prints the "
+          + "surprise (bits per byte) the processor reports for each event."
     })
 public final class DemoCommand implements Callable<Integer> {
 
@@ -52,14 +57,15 @@ public final class DemoCommand implements Callable<Integer> {
           "What to ask: passkey (a number hidden in repeated filler), or a retrieval task "
               + "of the evaluation over real prose, with phrasings training never used: needle "
               + "(one statement), multikey (several, one of them asked for), facts (people move "
-              + "between places; the latest move wins). Default: ${DEFAULT-VALUE}.")
+              + "between places; the latest move wins); or surprise (the per-event surprise of "
+              + "prose events with one replaced, see --inject). Default: ${DEFAULT-VALUE}.")
   String task;
 
   @Option(
       names = "--haystack",
       paramLabel = "FILE",
       description =
-          "For the prose tasks: a UTF-8 text file to hide the statements in, e.g. your own "
+          "For the prose tasks and surprise: a UTF-8 text file to hide the statements in, e.g. your own "
               + "document (paragraphs separated by blank lines; read around again as needed). "
               + "Default: the held-out corpora of the prepared corpora folder ($INFINI_DATA, "
               + "else ~/.cache/infini-streams/corpora).")
@@ -131,6 +137,43 @@ public final class DemoCommand implements Callable<Integer> {
   int trials;
 
   @Option(
+      names = "--inject",
+      split = ",",
+      paramLabel = "KIND",
+      description =
+          "For --task surprise: what replaces the event: shuffled (its own bytes in random "
+              + "order), log (application log lines), repeat (a copy of an event at least "
+              + "4,096 bytes back, or the first event in a shorter stream). Several, "
+              + "comma-separated: one run each. Default: shuffled,log,repeat.")
+  List<String> inject;
+
+  @Option(
+      names = "--inject-at",
+      paramLabel = "EVENT",
+      description =
+          "For --task surprise: the event replaced, counted from 1; it needs two neighbours on "
+              + "each side. Default: 19 of 24 (as the evaluation), about as far in for other "
+              + "--events.")
+  Integer injectAt;
+
+  @Option(
+      names = "--events",
+      paramLabel = "N",
+      defaultValue = "24",
+      description = "For --task surprise: events in the stream. Default: ${DEFAULT-VALUE}.")
+  int events;
+
+  @Option(
+      names = "--event-bytes",
+      paramLabel = "BYTES",
+      defaultValue = "400",
+      description =
+          "For --task surprise: bytes per event, about: each ends after the first space or "
+              + "newline past this size (at a character boundary if none comes soon). "
+              + "Default: ${DEFAULT-VALUE}.")
+  int eventBytes;
+
+  @Option(
       names = "--json",
       paramLabel = "FILE",
       description = "Also write every run's result to FILE as JSON.")
@@ -150,19 +193,38 @@ public final class DemoCommand implements Callable<Integer> {
   /** With --check-in-process: each run's in-process answer, in order. */
   List<String> inProcess = new ArrayList<>();
 
+  /** With --task surprise: the runs' results, in order. */
+  List<SurpriseRun.Result> surpriseResults = new ArrayList<>();
+
+  /** The task that measures surprise rather than asking a question. */
+  static final String SURPRISE = "surprise";
+
+  /** The options only --task surprise takes. */
+  private static final List<String> SURPRISE_OPTIONS =
+      List.of("--inject", "--inject-at", "--events", "--event-bytes");
+
+  /** The options --task surprise does not take (it asks no question). */
+  private static final List<String> QUESTION_OPTIONS =
+      List.of("--length", "--depth", "--depths", "--max-tokens", "--check-in-process");
+
   @Override
   public Integer call() throws Exception {
+    if (trials < 1) {
+      throw new CliException("--trials must be >= 1, got " + trials);
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    if (task.equals(SURPRISE)) {
+      refuseOptions(QUESTION_OPTIONS, "not for --task " + SURPRISE);
+      return surprise(out, err);
+    }
+    refuseOptions(SURPRISE_OPTIONS, "only for --task " + SURPRISE);
     List<Double> ds = depths == null || depths.isEmpty() ? List.of(depth) : depths;
     for (double d : ds) {
       if (!(d >= 0 && d <= 1)) {
         throw new CliException("--depth must be in [0, 1], got " + d);
       }
     }
-    if (trials < 1) {
-      throw new CliException("--trials must be >= 1, got " + trials);
-    }
-    PrintWriter out = spec.commandLine().getOut();
-    PrintWriter err = spec.commandLine().getErr();
     DemoTask demo = demoTask(out);
     boolean passkey = demo == PasskeyDemo.TASK;
     int maxNew = maxTokens != null ? maxTokens : demo.defaultMaxTokens();
@@ -171,74 +233,57 @@ public final class DemoCommand implements Callable<Integer> {
     for (double d : ds) {
       for (int t = 0; t < trials; t++) {
         long s = seed + t;
-        String base = streamId != null ? streamId : demo.name() + "-" + s;
-        String id =
-            single
-                ? base
-                : (streamId != null ? base + "-" + s : base)
-                    + String.format(Locale.ROOT, "-d%.2f", d);
+        String id = streamId(demo.name(), s, single, String.format(Locale.ROOT, "d%.2f", d));
         runs.add(new DemoRun.Params(length, d, s, id, maxNew, Duration.ofSeconds(timeoutSeconds)));
       }
     }
     document(demo, runs.get(0));
     AppConfig config = configOptions.load();
-    ModelLoader.Loaded loaded = ModelLoader.load(config);
-    String fingerprint;
-    try (InfiniModel model = loaded.model()) {
-      fingerprint = model.fingerprint();
-      out.println(
-          "model:      " + loaded.description() + ", fingerprint " + fingerprint.substring(0, 12));
-      out.flush();
-      // a one-shot run: no operations server (and no port to collide with a running `run`)
-      AppConfig withoutHttp = config.with(ConfigKeys.HTTP_ENABLED, "false");
-      try (InfiniApp app = InfiniApp.start(withoutHttp, model, Duration.ofMinutes(3))) {
-        out.println(
-            "kafka:      "
-                + (app.embeddedBrokerDataDir() != null
-                    ? "embedded broker "
-                        + app.bootstrapServers()
-                        + ", data in "
-                        + app.embeddedBrokerDataDir().toAbsolutePath()
-                    : app.bootstrapServers())
-                + "; state in "
-                + app.stateDir().toAbsolutePath());
-        for (DemoRun.Params params : runs) {
-          DemoDocument doc = document(demo, params);
-          if (single) {
-            out.printf(
-                Locale.ROOT,
-                "document:   %,d tokens%s at depth %.2f, stream '%s'%n",
-                length,
-                doc.describe(),
-                params.depth(),
-                params.streamId());
-            out.flush();
-          }
-          DemoRun.Result r;
-          try {
-            r = DemoRun.run(app, params, doc, err);
-          } catch (TimeoutException | StreamClient.RejectedException e) {
-            throw new CliException("demo: " + e.getMessage(), e);
-          }
-          results.add(r);
-          if (single) {
-            printResult(out, r, passkey);
-          } else {
-            out.printf(
-                Locale.ROOT,
-                "%sdepth %.2f  seed %d  %s  answer \"%s\"  %s  %,.0f tokens/s%n",
-                passkey ? "" : String.format(Locale.ROOT, "%s  %,d tokens  ", demo.name(), length),
-                params.depth(),
-                params.seed(),
-                passkey ? "key " + r.expected() : "expected \"" + printable(r.expected()) + "\"",
-                printable(r.answer()),
-                r.correct() ? "correct" : "wrong",
-                r.tokensPerSecond());
-            out.flush();
-          }
-        }
-      }
-    }
+    String fingerprint =
+        withApp(
+            config,
+            out,
+            app -> {
+              for (DemoRun.Params params : runs) {
+                DemoDocument doc = document(demo, params);
+                if (single) {
+                  out.printf(
+                      Locale.ROOT,
+                      "document:   %,d tokens%s at depth %.2f, stream '%s'%n",
+                      length,
+                      doc.describe(),
+                      params.depth(),
+                      params.streamId());
+                  out.flush();
+                }
+                DemoRun.Result r;
+                try {
+                  r = DemoRun.run(app, params, doc, err);
+                } catch (TimeoutException | StreamClient.RejectedException e) {
+                  throw new CliException("demo: " + e.getMessage(), e);
+                }
+                results.add(r);
+                if (single) {
+                  printResult(out, r, passkey);
+                } else {
+                  out.printf(
+                      Locale.ROOT,
+                      "%sdepth %.2f  seed %d  %s  answer \"%s\"  %s  %,.0f tokens/s%n",
+                      passkey
+                          ? ""
+                          : String.format(Locale.ROOT, "%s  %,d tokens  ", demo.name(), length),
+                      params.depth(),
+                      params.seed(),
+                      passkey
+                          ? "key " + r.expected()
+                          : "expected \"" + printable(r.expected()) + "\"",
+                      printable(r.answer()),
+                      r.correct() ? "correct" : "wrong",
+                      r.tokensPerSecond());
+                  out.flush();
+                }
+              }
+            });
     int differ = 0;
     if (checkInProcess) {
       long t0 = System.nanoTime();
@@ -302,7 +347,10 @@ public final class DemoCommand implements Callable<Integer> {
     if (task.equals(PasskeyDemo.TASK.name())) {
       if (haystack != null) {
         throw new CliException(
-            "--haystack is for the prose tasks (" + String.join(", ", ProseDemo.TASKS) + ")");
+            "--haystack is for the prose tasks ("
+                + String.join(", ", ProseDemo.TASKS)
+                + ") and "
+                + SURPRISE);
       }
       return PasskeyDemo.TASK;
     }
@@ -312,17 +360,157 @@ public final class DemoCommand implements Callable<Integer> {
               + task
               + "' (tasks: passkey, "
               + String.join(", ", ProseDemo.TASKS)
+              + ", "
+              + SURPRISE
               + ")");
     }
+    return ProseDemo.of(task, haystack(out, task + " (held-out phrasings)"));
+  }
+
+  /**
+   * The prose of the haystack (--haystack, else the held-out corpora of {@link #corpora}),
+   * described on {@code out} after {@code what}.
+   */
+  private ProseSource haystack(PrintWriter out, String what) {
     ProseDemo.Haystack hay;
     try {
       hay = ProseDemo.haystack(haystack, corpora);
     } catch (ProseDemo.NoHaystack e) {
       throw new CliException("--task " + task + ": " + e.getMessage(), e);
     }
-    out.println("task:       " + task + " (held-out phrasings), haystack " + hay.description());
+    out.println("task:       " + what + ", haystack " + hay.description());
     out.flush();
-    return ProseDemo.of(task, hay.prose());
+    return hay.prose();
+  }
+
+  /** A usage error if any of {@code options} was given: they are {@code why}. */
+  private void refuseOptions(List<String> options, String why) {
+    for (String o : options) {
+      if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
+        throw new CliException(o + " is " + why);
+      }
+    }
+  }
+
+  /**
+   * The stream of a run: --key, else {@code <task>-<seed>}; when there are several runs (not {@code
+   * single}), with {@code -<seed>} after --key and {@code -<suffix>} after either.
+   */
+  private String streamId(String taskName, long s, boolean single, String suffix) {
+    String base = streamId != null ? streamId : taskName + "-" + s;
+    return single ? base : (streamId != null ? base + "-" + s : base) + "-" + suffix;
+  }
+
+  /** Something done with the processor running. */
+  private interface WithApp {
+    void run(InfiniApp app) throws Exception;
+  }
+
+  /**
+   * Loads the model of {@code config}, starts the processor (and an embedded broker unless
+   * bootstrap.servers is set; no operations server), says so on {@code out}, and does {@code body}
+   * with it; returns the model's fingerprint.
+   */
+  private static String withApp(AppConfig config, PrintWriter out, WithApp body) throws Exception {
+    ModelLoader.Loaded loaded = ModelLoader.load(config);
+    try (InfiniModel model = loaded.model()) {
+      String fingerprint = model.fingerprint();
+      out.println(
+          "model:      " + loaded.description() + ", fingerprint " + fingerprint.substring(0, 12));
+      out.flush();
+      // a one-shot run: no operations server (and no port to collide with a running `run`)
+      AppConfig withoutHttp = config.with(ConfigKeys.HTTP_ENABLED, "false");
+      try (InfiniApp app = InfiniApp.start(withoutHttp, model, Duration.ofMinutes(3))) {
+        out.println(
+            "kafka:      "
+                + (app.embeddedBrokerDataDir() != null
+                    ? "embedded broker "
+                        + app.bootstrapServers()
+                        + ", data in "
+                        + app.embeddedBrokerDataDir().toAbsolutePath()
+                    : app.bootstrapServers())
+                + "; state in "
+                + app.stateDir().toAbsolutePath());
+        body.run(app);
+      }
+      return fingerprint;
+    }
+  }
+
+  /**
+   * {@code --task surprise}: per run (each kind of --inject, each trial) one stream of held-out
+   * prose with one event replaced, sent through Kafka; prints each event's surprise from its output
+   * record and the injected event's against its neighbours'.
+   */
+  private int surprise(PrintWriter out, PrintWriter err) throws Exception {
+    List<SurpriseStream.Inject> kinds = new ArrayList<>();
+    for (String k : inject == null || inject.isEmpty() ? List.<String>of() : inject) {
+      try {
+        kinds.add(SurpriseStream.Inject.of(k));
+      } catch (IllegalArgumentException e) {
+        throw new CliException("--inject: " + e.getMessage(), e);
+      }
+    }
+    if (kinds.isEmpty()) {
+      kinds.addAll(List.of(SurpriseStream.Inject.values()));
+    }
+    int at = injectAt != null ? injectAt - 1 : SurpriseStream.defaultInjectedAt(events);
+    AppConfig config = configOptions.load();
+    if (!config.surpriseEnabled()) {
+      throw new CliException(
+          "--task surprise: surprise.enabled is false in the configuration, so the processor "
+              + "reports no surprise (set surprise.enabled=true)");
+    }
+    ProseSource prose = haystack(out, SURPRISE);
+    boolean single = kinds.size() == 1 && trials == 1;
+    List<SurpriseStream> streams = new ArrayList<>();
+    List<String> ids = new ArrayList<>();
+    for (int t = 0; t < trials; t++) {
+      for (SurpriseStream.Inject kind : kinds) {
+        long s = seed + t;
+        try {
+          streams.add(SurpriseStream.build(prose, events, eventBytes, at, kind, s));
+        } catch (IllegalArgumentException e) {
+          throw new CliException("--task surprise: " + e.getMessage(), e);
+        }
+        ids.add(streamId(SURPRISE, s, single, kind.option()));
+      }
+    }
+    String fingerprint =
+        withApp(
+            config,
+            out,
+            app -> {
+              for (int i = 0; i < streams.size(); i++) {
+                SurpriseRun.Result r;
+                try {
+                  r =
+                      SurpriseRun.run(
+                          app,
+                          streams.get(i),
+                          ids.get(i),
+                          seed + i / kinds.size(),
+                          Duration.ofSeconds(timeoutSeconds),
+                          err);
+                } catch (TimeoutException
+                    | StreamClient.RejectedException
+                    | SurpriseRun.NoSurprise e) {
+                  throw new CliException("demo: " + e.getMessage(), e);
+                }
+                surpriseResults.add(r);
+                SurpriseReport.print(out, r);
+              }
+            });
+    if (!single) {
+      SurpriseReport.printTally(out, surpriseResults);
+    }
+    if (json != null) {
+      Files.writeString(
+          json, SurpriseReport.json(surpriseResults, fingerprint), StandardCharsets.UTF_8);
+      out.println("results:    " + json.toAbsolutePath());
+    }
+    out.flush();
+    return 0;
   }
 
   /** The document of a run; a length too short for it is a usage error. */
@@ -384,47 +572,54 @@ public final class DemoCommand implements Callable<Integer> {
       List<DemoRun.Result> results,
       List<String> inProcess,
       String fingerprint) {
-    StringBuilder j =
-        new StringBuilder("{\n  \"modelFingerprint\": ")
-            .append(quote(fingerprint))
-            .append(",\n  \"runs\": [");
+    List<String> objects = new ArrayList<>();
     for (int i = 0; i < results.size(); i++) {
       DemoRun.Params p = runs.get(i);
       DemoRun.Result r = results.get(i);
-      j.append(i == 0 ? "\n" : ",\n")
-          .append(proseTask == null ? "    {" : "    {\"task\": " + quote(proseTask) + ", ")
-          .append(
-              String.format(
-                  Locale.ROOT,
-                  "\"stream\": %s, \"tokens\": %d, \"depth\": %.4f, \"seed\": %d, %s, "
-                      + "\"needleOffset\": %d, \"answer\": %s, \"correct\": %b, \"seconds\": %.3f, "
-                      + "\"tokensPerSecond\": %.1f, \"stateBytes\": %d, \"segmentsInMemory\": %d",
-                  quote(p.streamId()),
-                  r.tokens(),
-                  p.depth(),
-                  p.seed(),
-                  proseTask == null
-                      ? "\"key\": " + r.expected()
-                      : "\"expected\": " + quote(r.expected()),
-                  r.needleOffset(),
-                  quote(r.answer()),
-                  r.correct(),
-                  r.totalSeconds(),
-                  r.tokensPerSecond(),
-                  r.state().bytes(),
-                  r.segmentsInMemory()));
+      StringBuilder j =
+          new StringBuilder(proseTask == null ? "{" : "{\"task\": " + quote(proseTask) + ", ")
+              .append(
+                  String.format(
+                      Locale.ROOT,
+                      "\"stream\": %s, \"tokens\": %d, \"depth\": %.4f, \"seed\": %d, %s, "
+                          + "\"needleOffset\": %d, \"answer\": %s, \"correct\": %b, "
+                          + "\"seconds\": %.3f, \"tokensPerSecond\": %.1f, \"stateBytes\": %d, "
+                          + "\"segmentsInMemory\": %d",
+                      quote(p.streamId()),
+                      r.tokens(),
+                      p.depth(),
+                      p.seed(),
+                      proseTask == null
+                          ? "\"key\": " + r.expected()
+                          : "\"expected\": " + quote(r.expected()),
+                      r.needleOffset(),
+                      quote(r.answer()),
+                      r.correct(),
+                      r.totalSeconds(),
+                      r.tokensPerSecond(),
+                      r.state().bytes(),
+                      r.segmentsInMemory()));
       if (i < inProcess.size()) {
         j.append(", \"inProcessAnswer\": ")
             .append(quote(inProcess.get(i)))
             .append(", \"sameAsInProcess\": ")
             .append(inProcess.get(i).equals(r.answer()));
       }
-      j.append('}');
+      objects.add(j.append('}').toString());
     }
-    return j.append("\n  ]\n}\n").toString();
+    return jsonRuns(fingerprint, objects);
   }
 
-  private static String quote(String s) {
+  /** The results file: the model's fingerprint and {@code runs} (JSON objects), in order. */
+  static String jsonRuns(String fingerprint, List<String> runs) {
+    return "{\n  \"modelFingerprint\": "
+        + quote(fingerprint)
+        + ",\n  \"runs\": ["
+        + (runs.isEmpty() ? "" : "\n    " + String.join(",\n    ", runs))
+        + "\n  ]\n}\n";
+  }
+
+  static String quote(String s) {
     StringBuilder q = new StringBuilder("\"");
     for (char c : s.toCharArray()) {
       switch (c) {

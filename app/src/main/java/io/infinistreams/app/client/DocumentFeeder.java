@@ -2,6 +2,9 @@ package io.infinistreams.app.client;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Iterator;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -31,15 +34,34 @@ public final class DocumentFeeder {
       long startSeq,
       Progress progress)
       throws IOException {
-    Utf8Chunker chunker = new Utf8Chunker(document, maxChunkBytes);
+    return send(client, new Utf8Chunker(document, maxChunkBytes)::next, startSeq, progress);
+  }
+
+  /**
+   * Produces {@code events} as they are, one APPEND each, with sequence numbers {@code startSeq,
+   * startSeq + 1, ...}.
+   */
+  public static Fed feed(StreamClient client, List<String> events, long startSeq, Progress progress)
+      throws IOException {
+    Iterator<String> next = events.iterator();
+    return send(client, () -> next.hasNext() ? next.next() : null, startSeq, progress);
+  }
+
+  /** The next event's text, or null at the end. */
+  private interface Chunks {
+    String next() throws IOException;
+  }
+
+  private static Fed send(StreamClient client, Chunks chunks, long startSeq, Progress progress)
+      throws IOException {
     AtomicLong acked = new AtomicLong();
     AtomicReference<Exception> failure = new AtomicReference<>();
     long seq = startSeq;
     long sentBytes = 0;
-    for (String chunk = chunker.next(); chunk != null; chunk = chunker.next()) {
+    for (String chunk = chunks.next(); chunk != null; chunk = chunks.next()) {
       throwIfFailed(failure);
-      long chunkBytes = chunker.bytesRead() - sentBytes;
-      sentBytes = chunker.bytesRead();
+      long chunkBytes = chunk.getBytes(StandardCharsets.UTF_8).length;
+      sentBytes += chunkBytes;
       client.append(
           seq++,
           chunk,

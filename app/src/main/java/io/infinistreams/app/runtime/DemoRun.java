@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 
 /**
  * One run of {@code infini demo} through Kafka: a {@link DemoDocument}'s context streamed as APPEND
@@ -105,6 +106,50 @@ public final class DemoRun {
   }
 
   /**
+   * The first seq to send on {@code client}'s stream so that it starts from an empty context: 1 for
+   * a new stream; a stream with history (a real cluster, an earlier demo) is sent a RESET first
+   * (and {@code err} told so).
+   */
+  static long freshStart(StreamClient client, PrintWriter err) {
+    long lastSeq = client.lastSeq();
+    if (lastSeq > 0) {
+      err.printf("stream '%s' has earlier events; sending RESET first%n", client.key());
+      client.reset(++lastSeq);
+    }
+    return lastSeq + 1;
+  }
+
+  /**
+   * Waits for the output of {@code seq} as {@link StreamClient#awaitOutput(long, Duration,
+   * java.util.function.Consumer)} does, showing on {@code err} the progress of the {@code
+   * totalTokens} tokens appended from {@code firstSeq} on, and handing each of their APPEND outputs
+   * to {@code onAppend}.
+   */
+  static OutputEvent awaitShowingAbsorb(
+      StreamClient client,
+      long seq,
+      long firstSeq,
+      long totalTokens,
+      Duration timeout,
+      PrintWriter err,
+      Consumer<OutputEvent> onAppend)
+      throws TimeoutException, StreamClient.RejectedException {
+    long[] absorbed = {0};
+    try (Progress bar = Progress.start("absorb", totalTokens, Progress.Unit.TOKENS, err)) {
+      return client.awaitOutput(
+          seq,
+          timeout,
+          out -> {
+            if (out.getKind() == EventKind.APPEND && out.getSeq() >= firstSeq) {
+              absorbed[0] += out.getTokensThisEvent();
+              bar.update(absorbed[0]);
+              onAppend.accept(out);
+            }
+          });
+    }
+  }
+
+  /**
    * Streams {@code doc} against {@code app} as {@code params} says; progress goes to {@code err}.
    */
   public static Result run(InfiniApp app, Params params, DemoDocument doc, PrintWriter err)
@@ -112,14 +157,8 @@ public final class DemoRun {
     byte[] text = doc.context().getBytes(StandardCharsets.UTF_8);
     try (StreamClient client =
         StreamClient.connect(app.config(), app.bootstrapServers(), params.streamId())) {
-      long lastSeq = client.lastSeq();
+      long firstSeq = freshStart(client, err);
       long t0 = System.nanoTime();
-      if (lastSeq > 0) {
-        // The stream has history (a real cluster, an earlier demo): start from an empty context.
-        err.printf("stream '%s' has earlier events; sending RESET first%n", params.streamId());
-        client.reset(++lastSeq);
-      }
-      long firstSeq = lastSeq + 1;
       DocumentFeeder.Fed fed =
           DocumentFeeder.feed(
               client,
@@ -134,24 +173,20 @@ public final class DemoRun {
           StreamClient.generation(params.maxNewTokens(), 0f, 0L, PromptFormat.RAW));
       client.flush();
 
-      long[] absorbed = {0};
       long[] absorbEnd = {0};
-      OutputEvent reply;
-      try (Progress bar = Progress.start("absorb", text.length, Progress.Unit.TOKENS, err)) {
-        reply =
-            client.awaitOutput(
-                askSeq,
-                params.timeout(),
-                out -> {
-                  if (out.getKind() == EventKind.APPEND && out.getSeq() >= firstSeq) {
-                    absorbed[0] += out.getTokensThisEvent();
-                    bar.update(absorbed[0]);
-                    if (out.getSeq() == fed.lastSeq()) {
-                      absorbEnd[0] = System.nanoTime();
-                    }
-                  }
-                });
-      }
+      OutputEvent reply =
+          awaitShowingAbsorb(
+              client,
+              askSeq,
+              firstSeq,
+              text.length,
+              params.timeout(),
+              err,
+              out -> {
+                if (out.getSeq() == fed.lastSeq()) {
+                  absorbEnd[0] = System.nanoTime();
+                }
+              });
       long t1 = System.nanoTime();
       String answer = reply.getGeneratedText() == null ? "" : reply.getGeneratedText();
       boolean correct = doc.correct(answer);

@@ -15,6 +15,7 @@ import io.infinistreams.app.runtime.InfiniApp;
 import io.infinistreams.app.runtime.InfiniProductionExceptionHandler;
 import io.infinistreams.app.runtime.PasskeyDemo;
 import io.infinistreams.app.runtime.StateInspector;
+import io.infinistreams.app.runtime.SurpriseRun;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.ModelConfig;
 import java.io.ByteArrayOutputStream;
@@ -558,9 +559,7 @@ class CliEndToEndTest {
         "one memory record per (layer, head)");
     assertTrue(r.state().bytes() > 0);
     assertTrue(r.tokensPerSecond() > 0);
-    for (String line : new String[] {"key:", "answer:", "correct:", "throughput:", "state:"}) {
-      assertTrue(demo.out().contains(line), line + " missing from\n" + demo.out());
-    }
+    assertContainsAll(demo.out(), "key:", "answer:", "correct:", "throughput:", "state:");
   }
 
   @Test
@@ -607,16 +606,25 @@ class CliEndToEndTest {
     assertEquals(4, written.split("\"sameAsInProcess\": true").length - 1, written);
   }
 
-  @Test
-  void demoRunsAProseTaskOnTheUsersHaystackAndWritesJson() throws Exception {
-    Path haystack = dir.resolve("my-notes.txt");
+  private static void assertContainsAll(String text, String... parts) {
+    for (String part : parts) {
+      assertTrue(text.contains(part), part + " missing from\n" + text);
+    }
+  }
+
+  /** A haystack file {@code name}: 40 paragraphs "Paragraph p{@code sentence}". */
+  private static Path haystack(String name, String sentence) throws Exception {
     StringBuilder text = new StringBuilder();
     for (int p = 0; p < 40; p++) {
-      text.append("Paragraph ")
-          .append(p)
-          .append(" of my notes. The weather held and the meeting ran late again.\n\n");
+      text.append("Paragraph ").append(p).append(sentence).append("\n\n");
     }
-    Files.writeString(haystack, text, StandardCharsets.UTF_8);
+    return Files.writeString(dir.resolve(name), text, StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void demoRunsAProseTaskOnTheUsersHaystackAndWritesJson() throws Exception {
+    Path haystack =
+        haystack("my-notes.txt", " of my notes. The weather held and the meeting ran late again.");
     Path json = dir.resolve("needle.json");
     Run demo =
         demo(
@@ -644,36 +652,118 @@ class CliEndToEndTest {
         "BOS + document + question + at most 16 generated: " + r.tokensInContext());
     assertFalse(r.expected().isEmpty());
     assertTrue(r.tokensPerSecond() > 0);
-    for (String line :
-        new String[] {
-          "task:       needle (held-out phrasings), haystack " + haystack,
-          "document:   3,000 tokens of my-notes.txt prose, 1 statement at depth 0.50, "
-              + "stream 'needle-3'",
-          "expected:   \"" + r.expected() + "\"",
-          "answer:     ",
-          "correct:    ",
-          "throughput: ",
-          "in-process: 1/1 answers the same"
-        }) {
-      assertTrue(demo.out().contains(line), line + " missing from\n" + demo.out());
-    }
+    assertContainsAll(
+        demo.out(),
+        "task:       needle (held-out phrasings), haystack " + haystack,
+        "document:   3,000 tokens of my-notes.txt prose, 1 statement at depth 0.50, "
+            + "stream 'needle-3'",
+        "expected:   \"" + r.expected() + "\"",
+        "answer:     ",
+        "correct:    ",
+        "throughput: ",
+        "in-process: 1/1 answers the same");
     String written = Files.readString(json);
-    for (String field :
-        new String[] {
-          "\"task\": \"needle\"",
-          "\"stream\": \"needle-3\"",
-          "\"tokens\": 3000",
-          "\"depth\": 0.5000",
-          "\"seed\": 3",
-          "\"expected\": \"" + r.expected() + "\"",
-          "\"needleOffset\": " + r.needleOffset(),
-          "\"answer\": ",
-          "\"correct\": " + r.correct(),
-          "\"tokensPerSecond\": ",
-          "\"stateBytes\": ",
-          "\"sameAsInProcess\": true"
-        }) {
-      assertTrue(written.contains(field), field + " missing from\n" + written);
+    assertContainsAll(
+        written,
+        "\"task\": \"needle\"",
+        "\"stream\": \"needle-3\"",
+        "\"tokens\": 3000",
+        "\"depth\": 0.5000",
+        "\"seed\": 3",
+        "\"expected\": \"" + r.expected() + "\"",
+        "\"needleOffset\": " + r.needleOffset(),
+        "\"answer\": ",
+        "\"correct\": " + r.correct(),
+        "\"tokensPerSecond\": ",
+        "\"stateBytes\": ",
+        "\"sameAsInProcess\": true");
+  }
+
+  @Test
+  void demoSurpriseSendsEachEventThroughKafkaAndReportsItsSurprise() throws Exception {
+    Path haystack =
+        haystack("surprise-notes.txt", " of my notes: the ferry left at dawn and the café opened.");
+    Path json = dir.resolve("surprise.json");
+    Run demo =
+        demo(
+            "surprise",
+            "--task",
+            "surprise",
+            "--haystack",
+            haystack.toString(),
+            "--events",
+            "8",
+            "--event-bytes",
+            "200",
+            "--inject",
+            "shuffled,repeat",
+            "--seed",
+            "4",
+            "--json",
+            json.toString());
+    assertEquals(0, demo.exit(), demo.err());
+    List<SurpriseRun.Result> results = demoCommand(demo).surpriseResults;
+    assertEquals(2, results.size(), "one run per kind");
+    for (SurpriseRun.Result r : results) {
+      assertEquals(8, r.bitsPerByte().length);
+      for (double bpb : r.bitsPerByte()) {
+        assertTrue(Double.isFinite(bpb) && bpb > 0, "a surprise from Kafka: " + bpb);
+      }
+      assertEquals(5, r.stream().injectedAt(), "event 6 of 8 by default");
     }
+    assertEquals("surprise-4-shuffled", results.get(0).streamId());
+    assertEquals("surprise-4-repeat", results.get(1).streamId());
+    assertEquals(
+        results.get(0).stream().events().subList(0, 5),
+        results.get(1).stream().events().subList(0, 5),
+        "the same prose for each kind");
+    assertContainsAll(
+        demo.out(),
+        "task:       surprise, haystack " + haystack,
+        "run:        shuffled at event 6 of 8, ",
+        "  <- injected: shuffled",
+        "  <- injected: repeat of event 1 (",
+        "summary:    shuffled: event 6 ",
+        "(mean of events 4, 5, 7, 8): ",
+        "summary:    repeat: event 6 ",
+        "apart:      ");
+    String written = Files.readString(json);
+    assertContainsAll(
+        written,
+        "\"modelFingerprint\": ",
+        "\"task\": \"surprise\"",
+        "\"stream\": \"surprise-4-shuffled\"",
+        "\"seed\": 4",
+        "\"inject\": \"repeat\"",
+        "\"injectedIndex\": 6",
+        "\"copyOf\": 1",
+        "\"copyOf\": null",
+        "\"injectedBitsPerByte\": ",
+        "\"neighboursBitsPerByte\": ",
+        "\"apart\": ",
+        "{\"index\": 8, \"bytes\": " + results.get(1).stream().bytes(7) + ", ",
+        "\"surpriseBitsPerByte\": ",
+        "\"injected\": true");
+    assertEquals(16, written.split("\"surpriseBitsPerByte\": ").length - 1, written);
+  }
+
+  @Test
+  void demoSurpriseRefusesWhenTheProcessorComputesNoSurprise() {
+    Run demo =
+        demo(
+            "no-surprise",
+            "--task",
+            "surprise",
+            "--haystack",
+            dir.resolve("never-read.txt").toString(),
+            "--set",
+            "surprise.enabled=false");
+    assertEquals(2, demo.exit(), demo.out() + demo.err());
+    assertEquals(
+        "infini: --task surprise: surprise.enabled is false in the configuration, so the "
+            + "processor reports no surprise (set surprise.enabled=true)",
+        demo.err().strip());
+    assertFalse(demo.out().contains("model:"), "nothing loaded: " + demo.out());
+    assertTrue(demoCommand(demo).surpriseResults.isEmpty());
   }
 }

@@ -197,4 +197,17 @@ class CommandLineTest {
     assertTrue(
         passkey.err().startsWith("infini: --haystack is for the prose tasks"), passkey.err());
   }
+
+  @Test
+  void demoSurpriseRefusesTheQuestionOptionsAndOtherTasksTheSurpriseOnes() {
+    Run length = run("demo", "--task", "surprise", "--length", "3000");
+    assertEquals(2, length.exit());
+    assertEquals("infini: --length is not for --task surprise", length.err().strip());
+    Run inject = run("demo", "--task", "needle", "--inject", "log");
+    assertEquals(2, inject.exit());
+    assertEquals("infini: --inject is only for --task surprise", inject.err().strip());
+    Run kind = run("demo", "--task", "surprise", "--inject", "noise");
+    assertEquals(2, kind.exit());
+    assertTrue(kind.err().startsWith("infini: --inject: no kind 'noise'"), kind.err());
+  }
 }
