@@ -61,6 +61,7 @@ public final class EvalCommand implements Callable<Integer> {
           "chat",
           "lm",
           "surprise",
+          "writes",
           "needle",
           "multikey",
           "multikey-near",
@@ -164,6 +165,11 @@ public final class EvalCommand implements Callable<Integer> {
   int lmProseBytes;
 
   @Option(
+      names = "--writes-trials",
+      description = "Needle documents of 4,096 tokens in the writes part (default 20).")
+  int writesTrials = 20;
+
+  @Option(
       names = "--surprise-trials",
       description = "Streams per kind of text in the surprise part (default 20).")
   int surpriseTrials = 20;
@@ -172,7 +178,7 @@ public final class EvalCommand implements Callable<Integer> {
       names = "--skip",
       split = ",",
       description =
-          "Parts to skip: passkey, baseline, chat, lm, surprise, needle, multikey,"
+          "Parts to skip: passkey, baseline, chat, lm, surprise, writes, needle, multikey,"
               + " multikey-near, facts, chat-facts.")
   List<String> skip = new ArrayList<>();
 
@@ -286,17 +292,18 @@ public final class EvalCommand implements Callable<Integer> {
         || trials < 1
         || chatTrials < 1
         || lmProseBytes < 1
-        || surpriseTrials < 1) {
+        || surpriseTrials < 1
+        || writesTrials < 1) {
       throw usage(
-          "need 0 < --depth-step <= 1, --trials >= 1, --chat-trials >= 1, --lm-prose-bytes >= 1"
-              + " and --surprise-trials >= 1");
+          "need 0 < --depth-step <= 1, --trials >= 1, --chat-trials >= 1, --lm-prose-bytes >= 1,"
+              + " --surprise-trials >= 1 and --writes-trials >= 1");
     }
     List<Double> depths = new ArrayList<>();
     for (int i = 0; i <= Math.round(1 / depthStep); i++) {
       depths.add(Math.min(1.0, i * depthStep));
     }
     List<String> proseParts = RetrievalEval.TASKS.stream().filter(t -> !skips(t)).toList();
-    if (!proseParts.isEmpty() || !skips("lm") || !skips("surprise")) {
+    if (!proseParts.isEmpty() || !skips("lm") || !skips("surprise") || !skips("writes")) {
       try {
         heldOut =
             HeldOutProse.load(
@@ -321,6 +328,9 @@ public final class EvalCommand implements Callable<Integer> {
         List<String> skipped = new ArrayList<>(proseParts);
         if (!skips("surprise")) {
           skipped.add("surprise");
+        }
+        if (!skips("writes")) {
+          skipped.add("writes");
         }
         err.println(
             "note: skipping "
@@ -371,6 +381,9 @@ public final class EvalCommand implements Callable<Integer> {
       }
       if (!skips("surprise") && heldOut != null) {
         surprise(m, off, err);
+      }
+      if (!skips("writes") && heldOut != null) {
+        writes(m, err);
       }
       if (!skips("chat")) {
         chat(m, off, err);
@@ -484,6 +497,32 @@ public final class EvalCommand implements Callable<Integer> {
           row.injectedBpb(),
           row.neighboursBpb(),
           100 * row.separated());
+    }
+    writeSummary();
+  }
+
+  /** The write-strength part ({@link WritesEval}) on needle documents of the held-out prose. */
+  private void writes(InfiniModel m, PrintStream err) throws Exception {
+    List<WritesEval.Row> rows = WritesEval.run(m.weights(), heldOut.source(), writesTrials, seed);
+    if (rows.isEmpty()) {
+      summary.put(
+          "writes", "not measured: the " + m.config().updateRule() + " rule has no write strength");
+    } else {
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("trials", writesTrials);
+      r.put("length", WritesEval.LENGTH);
+      r.put("rows", rows);
+      summary.put("writes", r);
+      for (WritesEval.Row row : rows) {
+        err.printf(
+            Locale.ROOT,
+            "writes layer %d head %d: beta %.4f on the value, %.4f on the statement, %.4f on prose%n",
+            row.layer(),
+            row.head(),
+            row.value(),
+            row.statement(),
+            row.prose());
+      }
     }
     writeSummary();
   }

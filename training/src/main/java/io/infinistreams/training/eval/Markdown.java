@@ -173,6 +173,13 @@ final class Markdown {
       surprise(md, (Map<String, Object>) surprise);
     }
     put(out, "surprise", md);
+    md = new StringBuilder();
+    if (s.get("writes") instanceof Map<?, ?> writes) {
+      writes(md, (Map<String, Object>) writes);
+    } else if (s.get("writes") instanceof String why) {
+      md.append("## Write strength\n\n").append(why).append("\n\n");
+    }
+    put(out, "writes", md);
     return out;
   }
 
@@ -180,6 +187,37 @@ final class Markdown {
     if (md.length() > 0) {
       out.put(name, md.toString());
     }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static void writes(StringBuilder md, Map<String, Object> r) {
+    md.append("## Write strength: how selectively the memory writes\n\n");
+    md.append(
+        String.format(
+            Locale.ROOT,
+            "Mean write strength beta (0..1) of the gated rule per layer and head, over %s needle"
+                + " documents of %,d tokens of held-out prose (the needle task's, at a uniform"
+                + " depth): on the tokens of the stated value, on the rest of the statement, and on"
+                + " the prose around it. Every write also erases a little of what the head held"
+                + " along its key, so a fact lasts only as long as the prose written after it stays"
+                + " weak: selectivity is value / prose.%n%n",
+            r.get("trials"),
+            (Integer) r.get("length")));
+    md.append(
+        "| layer | head | value | statement | prose | selectivity |\n|---|---|---|---|---|---|\n");
+    for (WritesEval.Row row : (List<WritesEval.Row>) r.get("rows")) {
+      md.append(
+          String.format(
+              Locale.ROOT,
+              "| %d | %d | %.4f | %.4f | %.4f | %.1f |%n",
+              row.layer(),
+              row.head(),
+              row.value(),
+              row.statement(),
+              row.prose(),
+              row.selectivity()));
+    }
+    md.append('\n');
   }
 
   @SuppressWarnings("unchecked")

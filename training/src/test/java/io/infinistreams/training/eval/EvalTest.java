@@ -395,7 +395,7 @@ class EvalTest {
   @Test
   void anUnknownPartIsRefused(@TempDir Path dir) {
     Path out = dir.resolve("eval");
-    for (String part : List.of("gates", "growth", "writes", "nosuch")) {
+    for (String part : List.of("gates", "growth", "write", "nosuch")) {
       assertEquals(
           2,
           new CommandLine(new EvalCommand())

@@ -384,8 +384,8 @@ class RetrievalEvalTest {
                 "--lm-bytes",
                 "256"));
     String note =
-        "note: skipping needle, multikey, multikey-near, facts, chat-facts, surprise and the"
-            + " held-out prose rows of lm: no prepared corpora in the default corpora folder";
+        "note: skipping needle, multikey, multikey-near, facts, chat-facts, surprise, writes and"
+            + " the held-out prose rows of lm: no prepared corpora in the default corpora folder";
     assertTrue(err.toString(StandardCharsets.UTF_8).contains(note), err.toString());
     String md = Files.readString(out.resolve("summary.md"));
     assertTrue(
