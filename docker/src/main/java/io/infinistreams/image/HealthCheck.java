@@ -2,12 +2,14 @@ package io.infinistreams.image;
 
 import java.io.IOException;
 import java.net.HttpURLConnection;
+import java.net.InetAddress;
 import java.net.URI;
 
 /**
  * The container health check of the images (the Jib image has no shell and no curl): {@code java
  * -cp /app/classes io.infinistreams.image.HealthCheck URL} exits 0 when {@code GET URL} answers
- * 2xx, else 1. docker/docker-compose.yml asks it for each instance's {@code /health/ready}.
+ * 2xx, else 1. docker/docker-compose.yml asks it for each instance's {@code /health/ready}. It only
+ * asks the container itself: a URL whose host is not a loopback address is refused.
  */
 public final class HealthCheck {
   private HealthCheck() {}
@@ -20,10 +22,15 @@ public final class HealthCheck {
     System.exit(check(args[0]) ? 0 : 1);
   }
 
-  /** Whether {@code GET url} answers 2xx within a few seconds. */
+  /** Whether {@code GET url}, on a loopback address, answers 2xx within a few seconds. */
   public static boolean check(String url) {
     try {
-      HttpURLConnection connection = (HttpURLConnection) URI.create(url).toURL().openConnection();
+      URI uri = URI.create(url);
+      if (uri.getHost() == null || !InetAddress.getByName(uri.getHost()).isLoopbackAddress()) {
+        System.out.println(url + ": not a loopback address");
+        return false;
+      }
+      HttpURLConnection connection = (HttpURLConnection) uri.toURL().openConnection();
       connection.setConnectTimeout(3_000);
       connection.setReadTimeout(3_000);
       try {

@@ -21,8 +21,8 @@ import java.util.zip.GZIPInputStream;
 
 /**
  * The image tar Jib writes (Docker's image archive: manifest.json, the config, gzipped layer tars),
- * read with plain Java: its manifest and config, the files of its layers, and their extraction into
- * a directory.
+ * read with Commons Compress and plain Java: its manifest and config, the files of its layers, and
+ * their extraction into a directory.
  */
 final class ImageArchive {
   private static final ObjectMapper JSON = new ObjectMapper();

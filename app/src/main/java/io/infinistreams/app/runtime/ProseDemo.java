@@ -2,9 +2,6 @@ package io.infinistreams.app.runtime;
 
 import io.infinistreams.model.ByteTokenizer;
 import io.infinistreams.tasks.prose.Corpora;
-import io.infinistreams.tasks.prose.FactTrackingTask;
-import io.infinistreams.tasks.prose.MultiKeyTask;
-import io.infinistreams.tasks.prose.NeedleTask;
 import io.infinistreams.tasks.prose.Phrasing;
 import io.infinistreams.tasks.prose.ProseSource;
 import io.infinistreams.tasks.prose.RetrievalDocument;
@@ -41,15 +38,11 @@ public record ProseDemo(RetrievalTask task) implements DemoTask {
    * no part here).
    */
   public static ProseDemo of(String name, ProseSource prose) {
-    return new ProseDemo(
-        switch (name) {
-          case "needle" -> new NeedleTask(prose, Phrasing.EVAL, 1f);
-          case "multikey" -> new MultiKeyTask(prose, Phrasing.EVAL, 1f, false);
-          case "facts" -> new FactTrackingTask(prose, Phrasing.EVAL, 1f);
-          default ->
-              throw new IllegalArgumentException(
-                  "no prose task " + name + " (tasks: " + String.join(", ", TASKS) + ")");
-        });
+    if (!TASKS.contains(name)) {
+      throw new IllegalArgumentException(
+          "no prose task " + name + " (tasks: " + String.join(", ", TASKS) + ")");
+    }
+    return new ProseDemo(RetrievalTask.evaluation(name, prose));
   }
 
   /** The haystack could not be found or read; the message is one line, for the user. */

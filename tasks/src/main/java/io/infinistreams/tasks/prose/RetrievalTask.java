@@ -24,4 +24,27 @@ public interface RetrievalTask extends Task {
    * @throws IllegalArgumentException if the trial cannot fit into that length
    */
   RetrievalDocument document(Random rng, int lengthTokens, double depth);
+
+  /** The retrieval tasks, as the evaluation and the demo name them. */
+  java.util.List<String> NAMES =
+      java.util.List.of("needle", "multikey", "multikey-near", "facts", "chat-facts");
+
+  /**
+   * The evaluation build of task {@code name} ({@link #NAMES}) on {@code prose}: the {@link
+   * Phrasing#EVAL} share of templates and values (loss weights play no part here).
+   *
+   * @throws IllegalArgumentException for a name not in {@link #NAMES}
+   */
+  static RetrievalTask evaluation(String name, ProseSource prose) {
+    return switch (name) {
+      case "needle" -> new NeedleTask(prose, Phrasing.EVAL, 1f);
+      case "multikey" -> new MultiKeyTask(prose, Phrasing.EVAL, 1f, false);
+      case "multikey-near" -> new MultiKeyTask(prose, Phrasing.EVAL, 1f, true);
+      case "facts" -> new FactTrackingTask(prose, Phrasing.EVAL, 1f);
+      case "chat-facts" -> new ChatFactTask(prose, Phrasing.EVAL, 1f);
+      default ->
+          throw new IllegalArgumentException(
+              "no retrieval task " + name + " (tasks: " + String.join(", ", NAMES) + ")");
+    };
+  }
 }

@@ -4,10 +4,6 @@ import io.infinistreams.model.ByteTokenizer;
 import io.infinistreams.model.GenerationSettings;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.StreamState;
-import io.infinistreams.tasks.prose.ChatFactTask;
-import io.infinistreams.tasks.prose.FactTrackingTask;
-import io.infinistreams.tasks.prose.MultiKeyTask;
-import io.infinistreams.tasks.prose.NeedleTask;
 import io.infinistreams.tasks.prose.Phrasing;
 import io.infinistreams.tasks.prose.ProseSource;
 import io.infinistreams.tasks.prose.RetrievalDocument;
@@ -63,8 +59,7 @@ public record RetrievalEval(
   public static final int MAX_NEW_TOKENS = 16;
 
   /** The retrieval tasks, as {@code eval} names its parts. */
-  public static final List<String> TASKS =
-      List.of("needle", "multikey", "multikey-near", "facts", "chat-facts");
+  public static final List<String> TASKS = RetrievalTask.NAMES;
 
   /** Lengths below this are checked by {@link #check} (longer ones always hold a document). */
   static final int CHECKED_BELOW = 8192;
@@ -74,16 +69,7 @@ public record RetrievalEval(
    * Phrasing#EVAL} share of templates and values (loss weights play no part here).
    */
   public static RetrievalTask task(String name, ProseSource prose) {
-    return switch (name) {
-      case "needle" -> new NeedleTask(prose, Phrasing.EVAL, 1f);
-      case "multikey" -> new MultiKeyTask(prose, Phrasing.EVAL, 1f, false);
-      case "multikey-near" -> new MultiKeyTask(prose, Phrasing.EVAL, 1f, true);
-      case "facts" -> new FactTrackingTask(prose, Phrasing.EVAL, 1f);
-      case "chat-facts" -> new ChatFactTask(prose, Phrasing.EVAL, 1f);
-      default ->
-          throw new IllegalArgumentException(
-              "no retrieval task " + name + " (tasks: " + String.join(", ", TASKS) + ")");
-    };
+    return RetrievalTask.evaluation(name, prose);
   }
 
   /**
