@@ -165,6 +165,9 @@ public final class Checkpoint {
     if (c.featureMap() != FeatureMap.ELU_PLUS_ONE) {
       o.addProperty("featureMap", c.featureMap().name()); // absent means ELU_PLUS_ONE
     }
+    if (c.writeTopK() != 0) {
+      o.addProperty("writeTopK", c.writeTopK()); // absent means 0: every token writes
+    }
     return o;
   }
 
@@ -186,9 +189,10 @@ public final class Checkpoint {
 
   /**
    * Configuration fields a manifest may leave out (older manifests): shortConv means 0 when absent,
-   * featureMap ELU_PLUS_ONE.
+   * featureMap ELU_PLUS_ONE, writeTopK 0.
    */
-  private static final Set<String> OPTIONAL_CONFIG_KEYS = Set.of("shortConv", "featureMap");
+  private static final Set<String> OPTIONAL_CONFIG_KEYS =
+      Set.of("shortConv", "featureMap", "writeTopK");
 
   /**
    * The configuration of a manifest. Every field is required (but {@link #OPTIONAL_CONFIG_KEYS})
@@ -222,6 +226,7 @@ public final class Checkpoint {
         o.has("shortConv") ? o.get("shortConv").getAsInt() : 0,
         o.has("featureMap")
             ? FeatureMap.valueOf(o.get("featureMap").getAsString())
-            : FeatureMap.ELU_PLUS_ONE);
+            : FeatureMap.ELU_PLUS_ONE,
+        o.has("writeTopK") ? o.get("writeTopK").getAsInt() : 0);
   }
 }

@@ -621,6 +621,9 @@ public final class InfiniTransformer {
               mem.m().add(sk.transpose(0, 1, 3, 2).matMul(sv.sub(paperRead(sk, mem, p.memEps()))));
           case GATED -> {
             strength = writeStrength(logit, lp.w()); // fused into the projections
+            if (selects(c.writeTopK(), sk.getShape().get(2))) {
+              strength = strength.mul(topKMask(logit, lp, c.writeTopK())); // the others: 0
+            }
             yield gatedDeltaWrite(p, sk, sv, mem.m(), strength); // (B, H, K, V)
           }
         };
@@ -669,6 +672,7 @@ public final class InfiniTransformer {
     float[] m = mem.m().toFloatArray();
     float[] z = mem.z().toFloatArray();
     float[] bias = lp.writeBias();
+    float[] pre = new float[n];
     float[] beta = new float[n];
     float[][] rows = new float[dk][dv];
     float[] sum = new float[dk];
@@ -676,7 +680,11 @@ public final class InfiniTransformer {
       for (int h = 0; h < nh; h++) {
         for (int t = 0; t < n; t++) {
           float x = logits[logitLayout.at(bi, h, t)] + bias[h];
+          pre[t] = x;
           beta[t] = (float) (1.0 / (1.0 + StrictMath.exp(-(double) x)));
+        }
+        if (selects(lp.writeTopK(), n)) {
+          keepTopK(pre, n, lp.writeTopK(), beta);
         }
         int mo = (bi * nh + h) * dk * dv;
         for (int k = 0; k < dk; k++) {
@@ -709,6 +717,63 @@ public final class InfiniTransformer {
       }
     }
     return new Memory(manager.create(m, mShape), manager.create(z, zShape));
+  }
+
+  /** Whether a top-k write of {@code k} tokens leaves some of {@code n} unwritten. */
+  static boolean selects(int k, long n) {
+    return k > 0 && k < n;
+  }
+
+  /**
+   * {@link ModelConfig#writeTopK}: zeroes {@code beta[t]} for every t in 0..n-1 but the {@code k}
+   * with the largest {@code pre[t]}; of equal values the earlier token ranks first. Ranks by the
+   * floats' total order (as {@link Float#compare}), so the choice is the same on every machine.
+   */
+  static void keepTopK(float[] pre, int n, int k, float[] beta) {
+    long[] order = new long[n];
+    for (int t = 0; t < n; t++) {
+      int bits = Float.floatToIntBits(pre[t]);
+      int key = bits ^ ((bits >> 31) & 0x7fffffff); // ascending ints in the floats' order
+      order[t] = ((long) ~key << 32) | t; // ascending: the largest first, then the earlier
+    }
+    Arrays.sort(order);
+    boolean[] keep = new boolean[n];
+    for (int i = 0; i < k; i++) {
+      keep[(int) order[i]] = true;
+    }
+    for (int t = 0; t < n; t++) {
+      if (!keep[t]) {
+        beta[t] = 0f;
+      }
+    }
+  }
+
+  /**
+   * The training's top-k write ({@link ModelConfig#writeTopK}): 1 where {@link #keepTopK} keeps a
+   * token, else 0, from the logits (B, N, H) plus the write bias, as (B, H, N, 1). A constant: the
+   * gradient reaches the chosen tokens' strengths only.
+   */
+  static NDArray topKMask(NDArray logit, PreparedLayer lp, int k) {
+    Shape shape = logit.getShape(); // (B, N, H)
+    int b = Math.toIntExact(shape.get(0));
+    int n = Math.toIntExact(shape.get(1));
+    int nh = Math.toIntExact(shape.get(2));
+    float[] x = contiguous(logit).toFloatArray(); // the rows from a strided view, in order
+    float[] bias = lp.writeBias();
+    float[] mask = new float[b * nh * n];
+    float[] pre = new float[n];
+    float[] keep = new float[n];
+    for (int bi = 0; bi < b; bi++) {
+      for (int h = 0; h < nh; h++) {
+        for (int t = 0; t < n; t++) {
+          pre[t] = x[(bi * n + t) * nh + h] + bias[h];
+          keep[t] = 1f;
+        }
+        keepTopK(pre, n, k, keep);
+        System.arraycopy(keep, 0, mask, (bi * nh + h) * n, n);
+      }
+    }
+    return logit.getManager().create(mask, new Shape(b, nh, n, 1));
   }
 
   /**
@@ -1147,7 +1212,8 @@ public final class InfiniTransformer {
       NDArray gatedGain,
       NDList conv,
       NDList convKv,
-      float[] writeBias) {
+      float[] writeBias,
+      int writeTopK) {
     static PreparedLayer of(ModelConfig c, Weights.Layer w, NDManager m) {
       boolean conv = w.conv() != null;
       boolean fused = c.updateRule() == UpdateRule.GATED;
@@ -1183,7 +1249,8 @@ public final class InfiniTransformer {
           gain,
           taps,
           kvTaps,
-          fused ? w.writeBias().toFloatArray() : null);
+          fused ? w.writeBias().toFloatArray() : null,
+          c.writeTopK());
     }
 
     /** [W_Q W_K W_V] (with W_write if fused). */

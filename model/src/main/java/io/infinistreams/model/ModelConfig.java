@@ -27,6 +27,10 @@ package io.infinistreams.model;
  *     fact out of memory needs). Positions before the window's first token count as zero, so a
  *     segment needs an overlap of at least S-1.
  * @param featureMap sigma, the feature map of the queries and keys the memory reads and writes
+ * @param writeTopK under {@link UpdateRule#GATED}, how many of a full segment's N tokens each head
+ *     writes: the ones with the largest write logits (the earlier token first on a tie); the others
+ *     write nothing. 0 for all N. The memory then takes in at most this many writes per segment
+ *     whatever the text, so what it keeps fades with the count of selected writes, not of tokens
  */
 public record ModelConfig(
     int vocabSize,
@@ -42,7 +46,8 @@ public record ModelConfig(
     float ropeBase,
     int overlap,
     int shortConv,
-    FeatureMap featureMap) {
+    FeatureMap featureMap,
+    int writeTopK) {
 
   /** Longest causal convolution over the projections: it must fit in the overlap's history. */
   public static final int MAX_SHORT_CONV = 8;
@@ -109,6 +114,40 @@ public record ModelConfig(
         FeatureMap.ELU_PLUS_ONE);
   }
 
+  /** A configuration in which every token of a segment writes ({@code writeTopK = 0}). */
+  public ModelConfig(
+      int vocabSize,
+      int dModel,
+      int layers,
+      int heads,
+      int dKey,
+      int dValue,
+      int ffnHidden,
+      int segmentLength,
+      UpdateRule updateRule,
+      MemoryRead memoryRead,
+      float ropeBase,
+      int overlap,
+      int shortConv,
+      FeatureMap featureMap) {
+    this(
+        vocabSize,
+        dModel,
+        layers,
+        heads,
+        dKey,
+        dValue,
+        ffnHidden,
+        segmentLength,
+        updateRule,
+        memoryRead,
+        ropeBase,
+        overlap,
+        shortConv,
+        featureMap,
+        0);
+  }
+
   public ModelConfig {
     require(
         updateRule != null && memoryRead != null && featureMap != null,
@@ -143,6 +182,12 @@ public record ModelConfig(
             || (updateRule == UpdateRule.GATED && memoryRead == MemoryRead.NORMALIZED),
         "the IDENTITY feature map needs the GATED update and the NORMALIZED read (signed features"
             + " can bring the paper's denominator sigma(Q) z to 0)");
+    require(
+        writeTopK >= 0 && writeTopK <= segmentLength,
+        "writeTopK must be in 0.." + segmentLength + " (0: every token writes), got " + writeTopK);
+    require(
+        writeTopK == 0 || updateRule == UpdateRule.GATED,
+        "writeTopK selects by the write gate's logits: it needs the GATED update");
   }
 
   /**
@@ -180,7 +225,8 @@ public record ModelConfig(
         ropeBase,
         overlap,
         shortConv,
-        featureMap);
+        featureMap,
+        writeTopK);
   }
 
   public ModelConfig withMemoryRead(MemoryRead read) {
@@ -198,7 +244,8 @@ public record ModelConfig(
         ropeBase,
         overlap,
         shortConv,
-        featureMap);
+        featureMap,
+        writeTopK);
   }
 
   public ModelConfig withSegmentLength(int n) {
@@ -216,7 +263,8 @@ public record ModelConfig(
         ropeBase,
         Math.min(overlap, n),
         shortConv,
-        featureMap);
+        featureMap,
+        writeTopK);
   }
 
   public ModelConfig withOverlap(int c) {
@@ -234,7 +282,8 @@ public record ModelConfig(
         ropeBase,
         c,
         shortConv,
-        featureMap);
+        featureMap,
+        writeTopK);
   }
 
   /** This configuration with a causal convolution of {@code width} taps (0: none). */
@@ -272,14 +321,35 @@ public record ModelConfig(
         ropeBase,
         overlap,
         shortConv,
-        map);
+        map,
+        writeTopK);
+  }
+
+  /** This configuration with {@code k} writes per head and segment (0: every token writes). */
+  public ModelConfig withWriteTopK(int k) {
+    return new ModelConfig(
+        vocabSize,
+        dModel,
+        layers,
+        heads,
+        dKey,
+        dValue,
+        ffnHidden,
+        segmentLength,
+        updateRule,
+        memoryRead,
+        ropeBase,
+        overlap,
+        shortConv,
+        featureMap,
+        k);
   }
 
   /**
    * Every field as {@code name=value}, comma-separated, in declaration order: the configuration's
-   * part of the model fingerprint. {@code shortConv} and {@code featureMap} appear only when they
-   * differ from their defaults (0, ELU_PLUS_ONE), so fingerprints of checkpoints made before they
-   * existed still hold.
+   * part of the model fingerprint. {@code shortConv}, {@code featureMap} and {@code writeTopK}
+   * appear only when they differ from their defaults (0, ELU_PLUS_ONE, 0), so fingerprints of
+   * checkpoints made before they existed still hold.
    */
   public String canonical() {
     return "vocabSize="
@@ -307,7 +377,8 @@ public record ModelConfig(
         + ",overlap="
         + overlap
         + (shortConv == 0 ? "" : ",shortConv=" + shortConv)
-        + (featureMap == FeatureMap.ELU_PLUS_ONE ? "" : ",featureMap=" + featureMap);
+        + (featureMap == FeatureMap.ELU_PLUS_ONE ? "" : ",featureMap=" + featureMap)
+        + (writeTopK == 0 ? "" : ",writeTopK=" + writeTopK);
   }
 
   /** Floats in one head's memory: M (K x V) plus z (K). */

@@ -328,6 +328,16 @@ public final class Weights {
   }
 
   /**
+   * The same arrays (shared, not copied) under {@code config.withWriteTopK(k)}: each head writes
+   * only a segment's k tokens of largest write logit ({@link ModelConfig#writeTopK}). The write
+   * gate's weights need no change, so a model trained with every token writing can be evaluated or
+   * continued this way; the fingerprint changes with it.
+   */
+  public Weights withWriteTopK(int k) {
+    return new Weights(config.withWriteTopK(k), embed, layers, finalNorm);
+  }
+
+  /**
    * These weights with every head forced to its local branch ({@link #LOCAL_GATE_LOGIT}): the
    * memory-off baseline of evaluation, plain causal attention within the segment and its overlap.
    * Memory is still written, so its states are the model's own.

@@ -141,6 +141,17 @@ class CheckpointTest {
     assertThrows(IllegalArgumentException.class, () -> Checkpoint.configFromJson(bad));
   }
 
+  /** A top-k write is kept; a manifest without one (older checkpoints) means every token writes. */
+  @Test
+  void theTopKWriteRoundTripsAndItsAbsenceMeansEveryToken() {
+    ModelConfig topK = ModelConfig.tiny().withWriteTopK(3);
+    JsonObject o = Checkpoint.configToJson(topK);
+    assertEquals(3, o.get("writeTopK").getAsInt());
+    assertEquals(topK, Checkpoint.configFromJson(o));
+    assertFalse(Checkpoint.configToJson(ModelConfig.tiny()).has("writeTopK"));
+    assertNotEquals(topK.canonical(), ModelConfig.tiny().canonical());
+  }
+
   /**
    * The fingerprint covers the configuration: the same weights under another overlap (a different
    * function of the same parameters) have another fingerprint, and a manifest whose config was

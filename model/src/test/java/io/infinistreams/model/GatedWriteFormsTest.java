@@ -18,21 +18,29 @@ import org.junit.jupiter.params.provider.CsvSource;
  * (what training backpropagates through) and the token-by-token write in Java of {@link
  * InfiniTransformer#compress} (what inference writes; {@link WholeModelReferenceTest} compares it
  * with a control model). Chained over several segments, with and without a short convolution, at a
- * segment length that is not a multiple of the block.
+ * segment length that is not a multiple of the block, with every token writing and with a top-k
+ * write (the training's mask and the inference's selection choose the same tokens).
  */
 class GatedWriteFormsTest {
 
   @ParameterizedTest
   @CsvSource({
-    "40,0,ELU_PLUS_ONE",
-    "40,4,ELU_PLUS_ONE",
-    "64,0,ELU_PLUS_ONE",
-    "40,0,IDENTITY",
-    "40,4,IDENTITY"
+    "40,0,ELU_PLUS_ONE,0",
+    "40,4,ELU_PLUS_ONE,0",
+    "64,0,ELU_PLUS_ONE,0",
+    "40,0,IDENTITY,0",
+    "40,4,IDENTITY,0",
+    "40,4,IDENTITY,6",
+    "64,0,ELU_PLUS_ONE,33"
   })
-  void blockFormAndTokenFormWriteTheSameMemory(int segment, int conv, FeatureMap map) {
+  void blockFormAndTokenFormWriteTheSameMemory(
+      int segment, int conv, FeatureMap map, int writeTopK) {
     ModelConfig c =
-        ModelConfig.defaults().withSegmentLength(segment).withOverlap(16).withFeatureMap(map);
+        ModelConfig.defaults()
+            .withSegmentLength(segment)
+            .withOverlap(16)
+            .withFeatureMap(map)
+            .withWriteTopK(writeTopK);
     if (conv > 0) {
       c = c.withShortConv(conv);
     }

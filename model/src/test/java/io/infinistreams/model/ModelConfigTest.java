@@ -36,12 +36,16 @@ class ModelConfigTest {
 
   /**
    * The fingerprint's configuration line names every field, so no field can escape it; a short
-   * convolution of 0 and the paper's feature map are left out, so models made before either existed
-   * keep the fingerprints they always had.
+   * convolution of 0, the paper's feature map and a write by every token are left out, so models
+   * made before either existed keep the fingerprints they always had.
    */
   @Test
   void theCanonicalLineNamesEveryField() {
-    ModelConfig c = ModelConfig.defaults().withShortConv(4).withFeatureMap(FeatureMap.IDENTITY);
+    ModelConfig c =
+        ModelConfig.defaults()
+            .withShortConv(4)
+            .withFeatureMap(FeatureMap.IDENTITY)
+            .withWriteTopK(16);
     String line = c.canonical();
     for (RecordComponent f : ModelConfig.class.getRecordComponents()) {
       assertTrue(line.contains(f.getName() + "="), f.getName() + " in " + line);
@@ -50,7 +54,9 @@ class ModelConfigTest {
     assertNotEquals(line, c.withOverlap(8).canonical());
     assertNotEquals(line, c.withSegmentLength(64).canonical());
     assertEquals(
-        line.replace(",shortConv=4", "").replace(",featureMap=IDENTITY", ""),
+        line.replace(",shortConv=4", "")
+            .replace(",featureMap=IDENTITY", "")
+            .replace(",writeTopK=16", ""),
         ModelConfig.defaults().canonical(),
         "defaults are left out");
   }
@@ -63,5 +69,17 @@ class ModelConfigTest {
         assertThrows(
             IllegalArgumentException.class, () -> delta.withFeatureMap(FeatureMap.IDENTITY));
     assertTrue(e.getMessage().contains("IDENTITY"), e.getMessage());
+  }
+
+  @Test
+  void aTopKWriteNeedsTheGatedRuleAndAtMostASegment() {
+    int n = ModelConfig.tiny().segmentLength();
+    assertDoesNotThrow(() -> ModelConfig.tiny().withWriteTopK(n));
+    assertThrows(IllegalArgumentException.class, () -> ModelConfig.tiny().withWriteTopK(n + 1));
+    assertThrows(IllegalArgumentException.class, () -> ModelConfig.tiny().withWriteTopK(-1));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> ModelConfig.tinyPaper().withWriteTopK(2));
+    assertTrue(e.getMessage().contains("GATED"), e.getMessage());
   }
 }

@@ -404,7 +404,26 @@ final class NaiveInfiniModel {
       case GATED -> { // token by token: M <- M + beta_i k^_i^T (v_i - k^_i M)
         int nh = c.heads();
         int d = c.dModel();
+        double[] pres = new double[t]; // h_i w_write + b_write of this head
         for (int i = ctx; i < t; i++) {
+          pres[i] = w.writeBias()[hd];
+          for (int e = 0; e < d; e++) {
+            pres[i] += h[i][e] * w.write()[e * nh + hd];
+          }
+        }
+        int topK = c.writeTopK();
+        for (int i = ctx; i < t; i++) {
+          if (topK > 0) { // only the k largest logits write; the earlier of equal ones first
+            int above = 0;
+            for (int j = ctx; j < t; j++) {
+              if (pres[j] > pres[i] || (pres[j] == pres[i] && j < i)) {
+                above++;
+              }
+            }
+            if (above >= topK) {
+              continue;
+            }
+          }
           double n2 = 0;
           for (int e = 0; e < dk; e++) {
             n2 += sk[i][e] * sk[i][e];
@@ -414,11 +433,7 @@ final class NaiveInfiniModel {
           for (int e = 0; e < dk; e++) {
             unit[e] = sk[i][e] / norm;
           }
-          double pre = w.writeBias()[hd]; // h_i w_write + b_write of this head
-          for (int e = 0; e < d; e++) {
-            pre += h[i][e] * w.write()[e * nh + hd];
-          }
-          double beta = logistic(pre);
+          double beta = logistic(pres[i]);
           double[] err = v[i].clone(); // (V) v_i - k^_i M, with M after tokens before i
           for (int e = 0; e < dk; e++) {
             for (int f = 0; f < dv; f++) {

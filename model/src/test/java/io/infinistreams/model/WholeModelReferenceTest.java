@@ -150,6 +150,27 @@ class WholeModelReferenceTest {
     }
   }
 
+  /**
+   * As {@link #randomModelMatchesReference} with a top-k write ({@link ModelConfig#writeTopK}):
+   * each head writes only the segment's k tokens of largest write logit.
+   */
+  @ParameterizedTest(name = "top-{0} write, overlap {1}, short convolution {2}")
+  @CsvSource({"1,0,0", "5,7,0", "12,7,4"})
+  void randomModelWithTopKWriteMatchesReference(int k, int overlap, int conv) {
+    ModelConfig c =
+        shipped
+            .config()
+            .withSegmentLength(40)
+            .withOverlap(overlap)
+            .withShortConv(conv)
+            .withFeatureMap(FeatureMap.IDENTITY)
+            .withWriteTopK(k);
+    try (NDManager m = NDManager.newBaseManager()) {
+      InfiniModel model = InfiniModel.fromWeights(perturbedWeights(c, 51 + k, m));
+      compare(model, randomBytes(new SplittableRandom(52 + k), c));
+    }
+  }
+
   private void randomModel(UpdateRule rule, MemoryRead read, int overlap, int conv) {
     // GATED at the shipped width with N = 40: the block solve crosses its 32-token boundary
     ModelConfig base =

@@ -69,6 +69,7 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
           "warmFiller",
           "recompute",
           "writePenalty",
+          "writeTopK",
           "noMemory");
 
   private static final Set<String> MODEL_KEYS =
@@ -85,7 +86,8 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
           "ropeBase",
           "overlap",
           "shortConv",
-          "featureMap");
+          "featureMap",
+          "writeTopK");
 
   /**
    * One stage.
@@ -141,13 +143,15 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
   /**
    * The training configuration of stage {@code i} for a run of seed {@code seed}: the data seed of
    * stage i is {@code 1000 * seed + i}, so stages of one run and runs of other seeds never share a
-   * batch.
+   * batch. A stage's {@code writeTopK} sets {@link ModelConfig#writeTopK} from that stage on (the
+   * weights are the same either way), e.g. every token writes while the model learns to use its
+   * memory, then only the chosen ones.
    */
   public TrainConfig stageConfig(int i, long seed) {
     JsonObject s = stages.get(i).settings();
     long steps = s.get("steps").getAsLong();
     return new TrainConfig(
-        model,
+        model.withWriteTopK(intOr(s, "writeTopK", model.writeTopK())),
         1000 * seed + i,
         steps,
         intOr(s, "batch", 8),
@@ -205,7 +209,8 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
         intOr(m, "shortConv", 0),
         m.has("featureMap")
             ? FeatureMap.valueOf(m.get("featureMap").getAsString())
-            : FeatureMap.ELU_PLUS_ONE);
+            : FeatureMap.ELU_PLUS_ONE,
+        intOr(m, "writeTopK", 0));
   }
 
   private static void checkKeys(String what, JsonObject o, Set<String> allowed) {

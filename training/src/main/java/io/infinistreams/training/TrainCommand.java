@@ -279,6 +279,14 @@ public final class TrainCommand implements Callable<Integer> {
   FeatureMap featureMap;
 
   @Option(
+      names = "--write-top-k",
+      description =
+          "Under GATED, each head writes only the k tokens of a segment with the largest write"
+              + " logits (0 = every token, the config's default). No new weights: --init-from a"
+              + " model trained with another k continues it.")
+  Integer writeTopK;
+
+  @Option(
       names = "--write-penalty",
       defaultValue = "0",
       description =
@@ -338,7 +346,8 @@ public final class TrainCommand implements Callable<Integer> {
         d.ropeBase(),
         overlap != null ? overlap : Math.min(d.overlap(), n),
         shortConv != null ? shortConv : d.shortConv(),
-        featureMap != null ? featureMap : d.featureMap());
+        featureMap != null ? featureMap : d.featureMap(),
+        writeTopK != null ? writeTopK : d.writeTopK());
   }
 
   TrainConfig trainConfig() {

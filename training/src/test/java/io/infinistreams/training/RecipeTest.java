@@ -31,7 +31,8 @@ class RecipeTest {
           {"name": "text", "steps": 3, "batch": 1, "minSegments": 2, "maxSegments": 2,
            "warmup": 1, "mix": "text=1", "corpus": "synthetic"},
           {"name": "keys", "steps": 2, "batch": 1, "minSegments": 4, "maxSegments": 4,
-           "warmup": 1, "mix": "passkey=1", "corpus": "synthetic", "lr": 5e-4}
+           "warmup": 1, "mix": "passkey=1", "corpus": "synthetic", "lr": 5e-4,
+           "writeTopK": 16}
         ]
       }
       """;
@@ -53,6 +54,8 @@ class RecipeTest {
     assertEquals(3, first.steps());
     assertEquals(5e-4f, second.lr());
     assertEquals(1e-3f, first.lr(), "the default learning rate");
+    assertEquals(0, first.model().writeTopK(), "every token writes unless a stage says");
+    assertEquals(r.model().withWriteTopK(16), second.model(), "from the second stage on, 16");
     assertNotEquals(first.seed(), second.seed());
     assertNotEquals(first.seed(), r.stageConfig(0, 8).seed());
     assertEquals(64, r.sha256().length());
@@ -117,6 +120,8 @@ class RecipeTest {
       fingerprint = m.fingerprint();
       assertNotEquals(first.fingerprint(), fingerprint, "stage 2 trained on");
       assertEquals(32, m.config().dModel());
+      assertEquals(0, first.config().writeTopK());
+      assertEquals(16, m.config().writeTopK(), "the stage's top-k write is the model's");
     }
     String manifest = Files.readString(fin.resolve(Checkpoint.MANIFEST_FILE));
     assertTrue(manifest.contains("stage 2 of 2: keys"), manifest);

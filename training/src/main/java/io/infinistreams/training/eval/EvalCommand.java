@@ -207,6 +207,15 @@ public final class EvalCommand implements Callable<Integer> {
   List<String> localHeads = new ArrayList<>();
 
   @Option(
+      names = "--write-top-k",
+      paramLabel = "K",
+      description =
+          "Evaluate the checkpoint with each head writing only a segment's K tokens of largest"
+              + " write logit (GATED; the same weights under another writeTopK, so another"
+              + " fingerprint). Default: the checkpoint's own.")
+  Integer writeTopK;
+
+  @Option(
       names = "--resume",
       description =
           "Continue an interrupted run in --out: the passkey and prose cells already"
@@ -349,10 +358,11 @@ public final class EvalCommand implements Callable<Integer> {
       List<Integer> offLengths = baselineLengths != null ? baselineLengths : lengths;
       InfiniModel m;
       try {
-        m =
-            localHeads.isEmpty()
-                ? loaded
-                : InfiniModel.fromWeights(withLocalHeads(loaded.weights(), localHeads));
+        Weights w = localHeads.isEmpty() ? null : withLocalHeads(loaded.weights(), localHeads);
+        if (writeTopK != null) {
+          w = (w == null ? loaded.weights() : w).withWriteTopK(writeTopK);
+        }
+        m = w == null ? loaded : InfiniModel.fromWeights(w);
         if (!skips("passkey")) {
           checkLengths("--lengths", lengths, m.config());
         }
@@ -370,6 +380,9 @@ public final class EvalCommand implements Callable<Integer> {
       summary.put("model", model == null ? "the shipped default model" : model.toString());
       if (!localHeads.isEmpty()) {
         summary.put("localHeads", localHeads);
+      }
+      if (writeTopK != null) {
+        summary.put("writeTopK", writeTopK);
       }
       summary.put("fingerprint", m.fingerprint());
       summary.put("memoryOffFingerprint", off.fingerprint());

@@ -52,6 +52,11 @@ final class Markdown {
               " forced to the local branch (an ablation; the fingerprint is of the edited"
                   + " weights)");
     }
+    if (s.get("writeTopK") instanceof Number k) {
+      md.append(" with each head writing only a segment's ")
+          .append(k.intValue())
+          .append(" tokens of largest write logit (the fingerprint is of that configuration)");
+    }
     md.append(", fingerprint `").append(s.get("fingerprint")).append("`  \n");
     md.append(
             "Memory off: the same weights with every head's output gate forced to its local"
