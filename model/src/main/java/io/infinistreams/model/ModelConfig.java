@@ -82,7 +82,10 @@ public record ModelConfig(
         0);
   }
 
-  /** A configuration with the paper's feature map ({@link FeatureMap#ELU_PLUS_ONE}). */
+  /**
+   * A configuration with the paper's feature map ({@link FeatureMap#ELU_PLUS_ONE}) in which every
+   * token writes ({@code writeTopK} 0).
+   */
   public ModelConfig(
       int vocabSize,
       int dModel,
@@ -111,40 +114,7 @@ public record ModelConfig(
         ropeBase,
         overlap,
         shortConv,
-        FeatureMap.ELU_PLUS_ONE);
-  }
-
-  /** A configuration in which every token of a segment writes ({@code writeTopK = 0}). */
-  public ModelConfig(
-      int vocabSize,
-      int dModel,
-      int layers,
-      int heads,
-      int dKey,
-      int dValue,
-      int ffnHidden,
-      int segmentLength,
-      UpdateRule updateRule,
-      MemoryRead memoryRead,
-      float ropeBase,
-      int overlap,
-      int shortConv,
-      FeatureMap featureMap) {
-    this(
-        vocabSize,
-        dModel,
-        layers,
-        heads,
-        dKey,
-        dValue,
-        ffnHidden,
-        segmentLength,
-        updateRule,
-        memoryRead,
-        ropeBase,
-        overlap,
-        shortConv,
-        featureMap,
+        FeatureMap.ELU_PLUS_ONE,
         0);
   }
 
@@ -211,138 +181,106 @@ public record ModelConfig(
   }
 
   public ModelConfig withUpdateRule(UpdateRule rule) {
-    return new ModelConfig(
-        vocabSize,
-        dModel,
-        layers,
-        heads,
-        dKey,
-        dValue,
-        ffnHidden,
-        segmentLength,
-        rule,
-        memoryRead,
-        ropeBase,
-        overlap,
-        shortConv,
-        featureMap,
-        writeTopK);
+    Edit e = new Edit(this);
+    e.updateRule = rule;
+    return e.build();
   }
 
   public ModelConfig withMemoryRead(MemoryRead read) {
-    return new ModelConfig(
-        vocabSize,
-        dModel,
-        layers,
-        heads,
-        dKey,
-        dValue,
-        ffnHidden,
-        segmentLength,
-        updateRule,
-        read,
-        ropeBase,
-        overlap,
-        shortConv,
-        featureMap,
-        writeTopK);
+    Edit e = new Edit(this);
+    e.memoryRead = read;
+    return e.build();
   }
 
+  /** This configuration with segments of {@code n} tokens (the overlap cut to n if longer). */
   public ModelConfig withSegmentLength(int n) {
-    return new ModelConfig(
-        vocabSize,
-        dModel,
-        layers,
-        heads,
-        dKey,
-        dValue,
-        ffnHidden,
-        n,
-        updateRule,
-        memoryRead,
-        ropeBase,
-        Math.min(overlap, n),
-        shortConv,
-        featureMap,
-        writeTopK);
+    Edit e = new Edit(this);
+    e.segmentLength = n;
+    e.overlap = Math.min(overlap, n);
+    return e.build();
   }
 
   public ModelConfig withOverlap(int c) {
-    return new ModelConfig(
-        vocabSize,
-        dModel,
-        layers,
-        heads,
-        dKey,
-        dValue,
-        ffnHidden,
-        segmentLength,
-        updateRule,
-        memoryRead,
-        ropeBase,
-        c,
-        shortConv,
-        featureMap,
-        writeTopK);
+    Edit e = new Edit(this);
+    e.overlap = c;
+    return e.build();
   }
 
   /** This configuration with a causal convolution of {@code width} taps (0: none). */
   public ModelConfig withShortConv(int width) {
-    return new ModelConfig(
-        vocabSize,
-        dModel,
-        layers,
-        heads,
-        dKey,
-        dValue,
-        ffnHidden,
-        segmentLength,
-        updateRule,
-        memoryRead,
-        ropeBase,
-        overlap,
-        width,
-        featureMap);
+    Edit e = new Edit(this);
+    e.shortConv = width;
+    return e.build();
   }
 
   /** This configuration with the feature map {@code map}. */
   public ModelConfig withFeatureMap(FeatureMap map) {
-    return new ModelConfig(
-        vocabSize,
-        dModel,
-        layers,
-        heads,
-        dKey,
-        dValue,
-        ffnHidden,
-        segmentLength,
-        updateRule,
-        memoryRead,
-        ropeBase,
-        overlap,
-        shortConv,
-        map,
-        writeTopK);
+    Edit e = new Edit(this);
+    e.featureMap = map;
+    return e.build();
   }
 
   /** This configuration with {@code k} writes per head and segment (0: every token writes). */
   public ModelConfig withWriteTopK(int k) {
-    return new ModelConfig(
-        vocabSize,
-        dModel,
-        layers,
-        heads,
-        dKey,
-        dValue,
-        ffnHidden,
-        segmentLength,
-        updateRule,
-        memoryRead,
-        ropeBase,
-        overlap,
-        shortConv,
-        featureMap,
-        k);
+    Edit e = new Edit(this);
+    e.writeTopK = k;
+    return e.build();
+  }
+
+  /** A configuration's fields, to change some and build the result (checked like any other). */
+  private static final class Edit {
+    private final int vocabSize;
+    private final int dModel;
+    private final int layers;
+    private final int heads;
+    private final int dKey;
+    private final int dValue;
+    private final int ffnHidden;
+    private final float ropeBase;
+    private int segmentLength;
+    private UpdateRule updateRule;
+    private MemoryRead memoryRead;
+    private int overlap;
+    private int shortConv;
+    private FeatureMap featureMap;
+    private int writeTopK;
+
+    Edit(ModelConfig c) {
+      vocabSize = c.vocabSize;
+      dModel = c.dModel;
+      layers = c.layers;
+      heads = c.heads;
+      dKey = c.dKey;
+      dValue = c.dValue;
+      ffnHidden = c.ffnHidden;
+      segmentLength = c.segmentLength;
+      updateRule = c.updateRule;
+      memoryRead = c.memoryRead;
+      ropeBase = c.ropeBase;
+      overlap = c.overlap;
+      shortConv = c.shortConv;
+      featureMap = c.featureMap;
+      writeTopK = c.writeTopK;
+    }
+
+    ModelConfig build() {
+      return new ModelConfig(
+          vocabSize,
+          dModel,
+          layers,
+          heads,
+          dKey,
+          dValue,
+          ffnHidden,
+          segmentLength,
+          updateRule,
+          memoryRead,
+          ropeBase,
+          overlap,
+          shortConv,
+          featureMap,
+          writeTopK);
+    }
   }
 
   /**
