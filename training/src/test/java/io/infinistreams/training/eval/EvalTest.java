@@ -275,6 +275,44 @@ class EvalTest {
   }
 
   /**
+   * {@code --write-top-k} evaluates the same weights under another top-k write: the configuration,
+   * the fingerprint and the header say so.
+   */
+  @Test
+  void writeTopKEvaluatesTheWeightsWithATopKWrite(@TempDir Path dir) throws Exception {
+    Path ckpt = dir.resolve("model");
+    try (InfiniModel m = InfiniModel.create(ModelConfig.tiny(), 5)) {
+      m.save(ckpt, "random tiny model for EvalTest");
+    }
+    Path out = dir.resolve("eval");
+    int code =
+        new CommandLine(new EvalCommand())
+            .execute(
+                "--model",
+                ckpt.toString(),
+                "--out",
+                out.toString(),
+                "--write-top-k",
+                "3",
+                "--lm-bytes",
+                "256",
+                "--corpus",
+                "synthetic",
+                "--skip",
+                "passkey,baseline,chat,writes," + PROSE_PARTS);
+    assertEquals(0, code);
+    com.google.gson.JsonObject results = json(out.resolve("results.json"));
+    assertEquals(3, results.getAsJsonObject("config").get("writeTopK").getAsInt());
+    try (InfiniModel m = InfiniModel.load(ckpt)) {
+      assertEquals(
+          m.weights().withWriteTopK(3).fingerprint(), results.get("fingerprint").getAsString());
+      assertNotEquals(m.fingerprint(), results.get("fingerprint").getAsString());
+    }
+    String md = Files.readString(out.resolve("summary.md"));
+    assertTrue(md.contains("writing only a segment's 3 tokens"), md);
+  }
+
+  /**
    * An interrupted passkey run resumes from its cell journal: cells kept there are read back, not
    * run again (a cell edited in the journal shows up as edited), a last line cut short by a kill
    * runs again, and the result equals the uninterrupted run's. A journal of another grid is
