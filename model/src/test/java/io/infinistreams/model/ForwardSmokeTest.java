@@ -67,4 +67,51 @@ class ForwardSmokeTest {
       }
     }
   }
+
+  /**
+   * A top-k write's straight-through gradient changes the gradients, not the values: the loss is
+   * the same bits with and without it, and the write gate's bias then also learns from the tokens
+   * it leaves out (its gradient differs). Under a write of every token the option changes nothing.
+   */
+  @ParameterizedTest(name = "writeTopK {0}")
+  @org.junit.jupiter.params.provider.ValueSource(ints = {3, 0})
+  void theStraightThroughTopKGradientChangesGradientsNotValues(int k) {
+    ModelConfig c = ModelConfig.tiny().withWriteTopK(k);
+    float[][] none = lossAndBiasGradient(c, false);
+    float[][] through = lossAndBiasGradient(c, true);
+    assertEquals(none[0][0], through[0][0], 0f, "the same loss");
+    boolean differ = !java.util.Arrays.equals(none[1], through[1]);
+    assertEquals(k > 0, differ, "the write bias's gradient differs only under a top-k write");
+  }
+
+  /** {loss}, then the first layer's write-bias gradient, over 3 segments of a batch of 2. */
+  private static float[][] lossAndBiasGradient(ModelConfig c, boolean straightThrough) {
+    try (NDManager base = NDManager.newBaseManager()) {
+      Weights w = Weights.init(c, 7, base);
+      for (Weights.Param p : w.parameters()) {
+        p.array().setRequiresGradient(true);
+      }
+      try (NDManager m = base.newSubManager();
+          GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+        int b = 2;
+        SplittableRandom rng = new SplittableRandom(4);
+        List<Memory> mem = Memory.zeros(m, c, b);
+        NDArray loss = m.zeros(new Shape());
+        for (int s = 0; s < 3; s++) {
+          int window = c.overlap() + c.segmentLength();
+          int[] ids = new int[b * window];
+          for (int i = 0; i < ids.length; i++) {
+            ids[i] = rng.nextInt(256);
+          }
+          Options o = Options.fullSegment().withTopKStraightThrough(straightThrough);
+          Output out = InfiniTransformer.forward(w, m.create(ids, new Shape(b, window)), mem, o);
+          loss = loss.add(out.logits().logSoftmax(-1).mean().neg());
+          mem = out.memories();
+        }
+        float value = loss.getFloat();
+        gc.backward(loss);
+        return new float[][] {{value}, w.layer(0).writeBias().getGradient().toFloatArray()};
+      }
+    }
+  }
 }

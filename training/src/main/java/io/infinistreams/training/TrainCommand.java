@@ -295,6 +295,15 @@ public final class TrainCommand implements Callable<Integer> {
   float writePenalty;
 
   @Option(
+      names = "--top-k-gradient",
+      defaultValue = "NONE",
+      description =
+          "Under a top-k write, what the strengths of the tokens a head leaves out learn from:"
+              + " NONE (nothing; the default) or STRAIGHT_THROUGH (the gradient they would have at"
+              + " strength 0; the forward pass is the same).")
+  TrainConfig.TopKGradient topKGradient;
+
+  @Option(
       names = "--no-memory",
       description =
           "Train the memoryless twin: every head's output gate fixed at the local"
@@ -375,7 +384,8 @@ public final class TrainCommand implements Callable<Integer> {
         warmFiller,
         recompute,
         writePenalty,
-        segmentSampling);
+        segmentSampling,
+        topKGradient);
   }
 
   @Override

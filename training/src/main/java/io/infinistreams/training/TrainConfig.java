@@ -45,6 +45,8 @@ import io.infinistreams.model.ModelConfig;
  *     written token, head and layer, averaged over the segments): writing costs, so the model
  *     learns to write only what a later answer needs. 0: off
  * @param segmentSampling how S is drawn from [minSegments, maxSegments] (null: UNIFORM)
+ * @param topKGradient under a top-k write ({@link ModelConfig#writeTopK}), what gradient the tokens
+ *     a head does not choose get (null: NONE)
  */
 public record TrainConfig(
     ModelConfig model,
@@ -70,7 +72,8 @@ public record TrainConfig(
     int warmFiller,
     boolean recompute,
     float writePenalty,
-    SegmentSampling segmentSampling) {
+    SegmentSampling segmentSampling,
+    TopKGradient topKGradient) {
 
   /**
    * How a step draws its segments per sequence S from [minSegments, maxSegments]. UNIFORM: every S
@@ -84,9 +87,24 @@ public record TrainConfig(
     LOG_UNIFORM
   }
 
+  /**
+   * What the write strengths of the tokens a top-k write leaves out learn from. NONE: nothing (the
+   * choice is a constant mask; a token's logit learns only while it is chosen). STRAIGHT_THROUGH:
+   * the forward pass is the same, but each left-out token's strength gets the gradient it would
+   * have had at strength 0, dL/d(beta_t) at beta_t = 0, which says whether writing it a little
+   * would have lowered the loss; so the ranking learns about tokens it does not yet choose.
+   */
+  public enum TopKGradient {
+    NONE,
+    STRAIGHT_THROUGH
+  }
+
   public TrainConfig {
     if (segmentSampling == null) {
       segmentSampling = SegmentSampling.UNIFORM; // a train-state.json without the field
+    }
+    if (topKGradient == null) {
+      topKGradient = TopKGradient.NONE; // a train-state.json without the field
     }
     if (steps < 1 || batch < 1 || minSegments < 1 || maxSegments < minSegments) {
       throw new IllegalArgumentException(
@@ -135,259 +153,156 @@ public record TrainConfig(
         0,
         false,
         0f,
-        SegmentSampling.UNIFORM);
+        SegmentSampling.UNIFORM,
+        TopKGradient.NONE);
   }
 
   /** The same run continued with another data recipe (a curriculum change at resume). */
   public TrainConfig withData(String newMix, double newLocalFraction, float newAnswerWeight) {
-    return new TrainConfig(
-        model,
-        seed,
-        steps,
-        batch,
-        minSegments,
-        maxSegments,
-        lr,
-        gateLrScale,
-        minLrFraction,
-        warmup,
-        weightDecay,
-        clipNorm,
-        beta1,
-        beta2,
-        newMix,
-        newLocalFraction,
-        newAnswerWeight,
-        corpus,
-        noMemory,
-        warmSegments,
-        warmFiller,
-        recompute,
-        writePenalty,
-        segmentSampling);
+    Edit e = new Edit(this);
+    e.mix = newMix;
+    e.localFraction = newLocalFraction;
+    e.answerWeight = newAnswerWeight;
+    return e.build();
   }
 
   public TrainConfig withSteps(long newSteps) {
-    return new TrainConfig(
-        model,
-        seed,
-        newSteps,
-        batch,
-        minSegments,
-        maxSegments,
-        lr,
-        gateLrScale,
-        minLrFraction,
-        warmup,
-        weightDecay,
-        clipNorm,
-        beta1,
-        beta2,
-        mix,
-        localFraction,
-        answerWeight,
-        corpus,
-        noMemory,
-        warmSegments,
-        warmFiller,
-        recompute,
-        writePenalty,
-        segmentSampling);
+    Edit e = new Edit(this);
+    e.steps = newSteps;
+    return e.build();
   }
 
   public TrainConfig withNoMemory(boolean off) {
-    return new TrainConfig(
-        model,
-        seed,
-        steps,
-        batch,
-        minSegments,
-        maxSegments,
-        lr,
-        gateLrScale,
-        minLrFraction,
-        warmup,
-        weightDecay,
-        clipNorm,
-        beta1,
-        beta2,
-        mix,
-        localFraction,
-        answerWeight,
-        corpus,
-        off,
-        warmSegments,
-        warmFiller,
-        recompute,
-        writePenalty,
-        segmentSampling);
+    Edit e = new Edit(this);
+    e.noMemory = off;
+    return e.build();
   }
 
   public TrainConfig withWarmSegments(int warm) {
-    return new TrainConfig(
-        model,
-        seed,
-        steps,
-        batch,
-        minSegments,
-        maxSegments,
-        lr,
-        gateLrScale,
-        minLrFraction,
-        warmup,
-        weightDecay,
-        clipNorm,
-        beta1,
-        beta2,
-        mix,
-        localFraction,
-        answerWeight,
-        corpus,
-        noMemory,
-        warm,
-        warmFiller,
-        recompute,
-        writePenalty,
-        segmentSampling);
+    Edit e = new Edit(this);
+    e.warmSegments = warm;
+    return e.build();
   }
 
   public TrainConfig withWarmFiller(int tokens) {
-    return new TrainConfig(
-        model,
-        seed,
-        steps,
-        batch,
-        minSegments,
-        maxSegments,
-        lr,
-        gateLrScale,
-        minLrFraction,
-        warmup,
-        weightDecay,
-        clipNorm,
-        beta1,
-        beta2,
-        mix,
-        localFraction,
-        answerWeight,
-        corpus,
-        noMemory,
-        warmSegments,
-        tokens,
-        recompute,
-        writePenalty,
-        segmentSampling);
+    Edit e = new Edit(this);
+    e.warmFiller = tokens;
+    return e.build();
   }
 
   public TrainConfig withRecompute(boolean on) {
-    return new TrainConfig(
-        model,
-        seed,
-        steps,
-        batch,
-        minSegments,
-        maxSegments,
-        lr,
-        gateLrScale,
-        minLrFraction,
-        warmup,
-        weightDecay,
-        clipNorm,
-        beta1,
-        beta2,
-        mix,
-        localFraction,
-        answerWeight,
-        corpus,
-        noMemory,
-        warmSegments,
-        warmFiller,
-        on,
-        writePenalty,
-        segmentSampling);
+    Edit e = new Edit(this);
+    e.recompute = on;
+    return e.build();
   }
 
   public TrainConfig withModel(ModelConfig newModel) {
-    return new TrainConfig(
-        newModel,
-        seed,
-        steps,
-        batch,
-        minSegments,
-        maxSegments,
-        lr,
-        gateLrScale,
-        minLrFraction,
-        warmup,
-        weightDecay,
-        clipNorm,
-        beta1,
-        beta2,
-        mix,
-        localFraction,
-        answerWeight,
-        corpus,
-        noMemory,
-        warmSegments,
-        warmFiller,
-        recompute,
-        writePenalty,
-        segmentSampling);
+    Edit e = new Edit(this);
+    e.model = newModel;
+    return e.build();
   }
 
   public TrainConfig withWritePenalty(float lambda) {
-    return new TrainConfig(
-        model,
-        seed,
-        steps,
-        batch,
-        minSegments,
-        maxSegments,
-        lr,
-        gateLrScale,
-        minLrFraction,
-        warmup,
-        weightDecay,
-        clipNorm,
-        beta1,
-        beta2,
-        mix,
-        localFraction,
-        answerWeight,
-        corpus,
-        noMemory,
-        warmSegments,
-        warmFiller,
-        recompute,
-        lambda,
-        segmentSampling);
+    Edit e = new Edit(this);
+    e.writePenalty = lambda;
+    return e.build();
   }
 
   public TrainConfig withSegmentSampling(SegmentSampling sampling) {
-    return new TrainConfig(
-        model,
-        seed,
-        steps,
-        batch,
-        minSegments,
-        maxSegments,
-        lr,
-        gateLrScale,
-        minLrFraction,
-        warmup,
-        weightDecay,
-        clipNorm,
-        beta1,
-        beta2,
-        mix,
-        localFraction,
-        answerWeight,
-        corpus,
-        noMemory,
-        warmSegments,
-        warmFiller,
-        recompute,
-        writePenalty,
-        sampling);
+    Edit e = new Edit(this);
+    e.segmentSampling = sampling;
+    return e.build();
+  }
+
+  public TrainConfig withTopKGradient(TopKGradient gradient) {
+    Edit e = new Edit(this);
+    e.topKGradient = gradient;
+    return e.build();
+  }
+
+  /** A configuration's fields, to change some and build the result (checked like any other). */
+  private static final class Edit {
+    private ModelConfig model;
+    private long seed;
+    private long steps;
+    private int batch;
+    private int minSegments;
+    private int maxSegments;
+    private float lr;
+    private float gateLrScale;
+    private float minLrFraction;
+    private int warmup;
+    private float weightDecay;
+    private float clipNorm;
+    private float beta1;
+    private float beta2;
+    private String mix;
+    private double localFraction;
+    private float answerWeight;
+    private String corpus;
+    private boolean noMemory;
+    private int warmSegments;
+    private int warmFiller;
+    private boolean recompute;
+    private float writePenalty;
+    private SegmentSampling segmentSampling;
+    private TopKGradient topKGradient;
+
+    Edit(TrainConfig c) {
+      model = c.model;
+      seed = c.seed;
+      steps = c.steps;
+      batch = c.batch;
+      minSegments = c.minSegments;
+      maxSegments = c.maxSegments;
+      lr = c.lr;
+      gateLrScale = c.gateLrScale;
+      minLrFraction = c.minLrFraction;
+      warmup = c.warmup;
+      weightDecay = c.weightDecay;
+      clipNorm = c.clipNorm;
+      beta1 = c.beta1;
+      beta2 = c.beta2;
+      mix = c.mix;
+      localFraction = c.localFraction;
+      answerWeight = c.answerWeight;
+      corpus = c.corpus;
+      noMemory = c.noMemory;
+      warmSegments = c.warmSegments;
+      warmFiller = c.warmFiller;
+      recompute = c.recompute;
+      writePenalty = c.writePenalty;
+      segmentSampling = c.segmentSampling;
+      topKGradient = c.topKGradient;
+    }
+
+    TrainConfig build() {
+      return new TrainConfig(
+          model,
+          seed,
+          steps,
+          batch,
+          minSegments,
+          maxSegments,
+          lr,
+          gateLrScale,
+          minLrFraction,
+          warmup,
+          weightDecay,
+          clipNorm,
+          beta1,
+          beta2,
+          mix,
+          localFraction,
+          answerWeight,
+          corpus,
+          noMemory,
+          warmSegments,
+          warmFiller,
+          recompute,
+          writePenalty,
+          segmentSampling,
+          topKGradient);
+    }
   }
 }
