@@ -60,7 +60,10 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(value = 30, unit = TimeUnit.MINUTES)
 class ClusterChaosTest {
   private static final int INSTANCES = 3;
-  private static final int STREAMS = 12;
+
+  /** Streams fed: 12 in the default test run; {@code -Dinfini.chaos.streams=N} for more. */
+  private static final int STREAMS = Integer.getInteger("infini.chaos.streams", 12);
+
   private static final int ROUNDS = 9;
   private static final int PARTITIONS = 6;
   private static final long MODEL_SEED = 31;
