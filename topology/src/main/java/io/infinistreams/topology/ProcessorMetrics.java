@@ -44,6 +44,12 @@ public interface ProcessorMetrics {
    */
   default void openSegments(long reused, long recomputed, long cacheBytes) {}
 
+  /**
+   * An applied event wrote the memory of one head of its stream: the Frobenius norm |M| of that
+   * head's memory after the event.
+   */
+  default void memoryWritten(int layer, int head, double norm) {}
+
   /** The time-to-live sweep removed {@code count} idle streams (session and head memories). */
   default void sessionsExpired(long count) {}
 

@@ -7,6 +7,7 @@ import io.infinistreams.topology.Models;
 import io.infinistreams.topology.ProcessorMetrics;
 import io.infinistreams.topology.TopologySettings;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -24,6 +25,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -84,6 +86,8 @@ public final class InfiniMetrics implements ProcessorMetrics, AutoCloseable {
   private final Map<EventKind, Counter> applied = new EnumMap<>(EventKind.class);
   private final Map<EventKind, Timer> latency = new EnumMap<>(EventKind.class);
   private final Map<DeadLetterReason, Counter> deadLetters = new EnumMap<>(DeadLetterReason.class);
+  // |M| after writes, by (layer, head): at most L x H summaries whatever the number of streams
+  private final Map<List<Integer>, DistributionSummary> memoryNorms = new ConcurrentHashMap<>();
   private final Counter duplicates;
   private final Counter gaps;
   private final Counter expired;
@@ -100,11 +104,33 @@ public final class InfiniMetrics implements ProcessorMetrics, AutoCloseable {
     this(modelFingerprint, List.of());
   }
 
-  /** As {@link #InfiniMetrics(String, List)} for the loaded {@code models}. */
+  /**
+   * As {@link #InfiniMetrics(String, List)} for the loaded {@code models}, with each model's output
+   * gates ({@code infini_model_gate}).
+   */
   public InfiniMetrics(Models models) {
     this(
         models.serving().fingerprint(),
         models.previous().stream().map(InfiniModel::fingerprint).toList());
+    List<InfiniModel> all = new ArrayList<>();
+    all.add(models.serving());
+    all.addAll(models.previous());
+    for (InfiniModel model : all) {
+      for (int l = 0; l < model.config().layers(); l++) {
+        float[] logits = model.weights().layer(l).gate().toFloatArray();
+        for (int h = 0; h < logits.length; h++) {
+          double g = 1.0 / (1.0 + Math.exp(-logits[h]));
+          Gauge.builder("infini.model.gate", () -> g)
+              .description(
+                  "Each loaded model's output gate sigmoid(beta) per layer and head: the share of"
+                      + " the head's output read from its memory (the rest is local attention)")
+              .tag("fingerprint", shortId(model.fingerprint()))
+              .tag("layer", Integer.toString(l))
+              .tag("head", Integer.toString(h))
+              .register(registry);
+        }
+      }
+    }
   }
 
   /**
@@ -237,6 +263,22 @@ public final class InfiniMetrics implements ProcessorMetrics, AutoCloseable {
     this.tokens.increment((double) tokens);
     this.segments.increment((double) segments);
     latency.get(kind).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void memoryWritten(int layer, int head, double norm) {
+    memoryNorms
+        .computeIfAbsent(
+            List.of(layer, head),
+            k ->
+                DistributionSummary.builder("infini.memory.norm")
+                    .description(
+                        "Frobenius norm |M| of a head's memory after an event wrote it, per layer"
+                            + " and head, over the events this instance applied")
+                    .tag("layer", Integer.toString(layer))
+                    .tag("head", Integer.toString(head))
+                    .register(registry))
+        .record(norm);
   }
 
   @Override

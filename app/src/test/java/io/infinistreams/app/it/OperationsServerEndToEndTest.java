@@ -260,6 +260,24 @@ class OperationsServerEndToEndTest {
               return v != null && v >= 1;
             });
     assertNotNull(sample(hosted.body(), "infini_state_bytes{store=\"infini-memory\"}"));
+    // the memories written and the model's gates, per layer and head, not per stream
+    String short12 = model.fingerprint().substring(0, 12);
+    for (int l = 0; l < model.config().layers(); l++) {
+      float[] gates = model.weights().layer(l).gate().toFloatArray();
+      for (int h = 0; h < model.config().heads(); h++) {
+        String lh = "head=\"" + h + "\",layer=\"" + l + "\"";
+        Double writes = sample(m, "infini_memory_norm_count{" + lh + "}");
+        assertNotNull(writes, "memory norm of " + lh + ": " + m);
+        assertTrue(writes >= 1, lh + " written by every event that compressed a segment");
+        assertTrue(sample(m, "infini_memory_norm_max{" + lh + "}") > 0, lh);
+        double gate = 1.0 / (1.0 + Math.exp(-gates[h]));
+        assertEquals(
+            gate,
+            sample(m, "infini_model_gate{fingerprint=\"" + short12 + "\"," + lh + "}"),
+            1e-6,
+            lh);
+      }
+    }
     // no series is tagged with a stream id
     assertFalse(m.contains("team/ana"), "a stream id leaked into a metric");
   }
