@@ -6,6 +6,7 @@ import io.infinistreams.model.FeatureMap;
 import io.infinistreams.model.MemoryRead;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.UpdateRule;
+import io.infinistreams.tasks.TaskMix;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -416,23 +417,30 @@ public final class TrainCommand implements Callable<Integer> {
     if (resume && Files.exists(ckpt.resolve(TrainCheckpoint.STATE))) {
       TrainCheckpoint.State state = TrainCheckpoint.readState(ckpt);
       TrainConfig config = state.config();
-      if (newTotalSteps != null) {
-        config = config.withSteps(newTotalSteps);
+      TaskMix mixes;
+      try { // a bad value given with --resume: one line, as for a new run
+        if (newTotalSteps != null) {
+          config = config.withSteps(newTotalSteps);
+        }
+        if (newWarmSegments != null) {
+          config = config.withWarmSegments(newWarmSegments);
+        }
+        if (newWarmFiller != null) {
+          config = config.withWarmFiller(newWarmFiller);
+        }
+        if (newMix != null || newLocalFraction != null || newAnswerWeight != null) {
+          config =
+              config.withData(
+                  newMix != null ? newMix : config.mix(),
+                  newLocalFraction != null ? newLocalFraction : config.localFraction(),
+                  newAnswerWeight != null ? newAnswerWeight : config.answerWeight());
+        }
+        mixes = TaskMixes.build(config);
+      } catch (IllegalArgumentException e) {
+        System.err.println("train: " + e.getMessage());
+        return 2;
       }
-      if (newWarmSegments != null) {
-        config = config.withWarmSegments(newWarmSegments);
-      }
-      if (newWarmFiller != null) {
-        config = config.withWarmFiller(newWarmFiller);
-      }
-      if (newMix != null || newLocalFraction != null || newAnswerWeight != null) {
-        config =
-            config.withData(
-                newMix != null ? newMix : config.mix(),
-                newLocalFraction != null ? newLocalFraction : config.localFraction(),
-                newAnswerWeight != null ? newAnswerWeight : config.answerWeight());
-      }
-      trainer = TrainCheckpoint.resume(ckpt, TaskMixes.build(config), config);
+      trainer = TrainCheckpoint.resume(ckpt, mixes, config);
       elapsed = state.elapsedSec();
       history = state.history();
       String typedNow = commandLine;

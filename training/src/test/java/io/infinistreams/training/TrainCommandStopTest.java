@@ -61,6 +61,52 @@ class TrainCommandStopTest {
     assertFalse(Files.exists(out.resolve("final")));
   }
 
+  /** A bad value given with --resume gets one line and exit code 2, and the checkpoint stays. */
+  @Test
+  void aBadValueOnResumeIsOneLine(@TempDir Path dir) throws Exception {
+    Path out = dir.resolve("run");
+    String[] first = {
+      "--out",
+      out.toString(),
+      "--tiny",
+      "--segment",
+      "128",
+      "--steps",
+      "50",
+      "--batch",
+      "1",
+      "--min-segments",
+      "2",
+      "--max-segments",
+      "2",
+      "--mix",
+      "passkey=1",
+      "--corpus",
+      "synthetic",
+      "--warmup",
+      "1",
+      "--stop-at-step",
+      "2"
+    };
+    assertEquals(0, new CommandLine(new TrainCommand()).execute(first));
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream old = System.err;
+    int code;
+    try {
+      System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+      code =
+          new CommandLine(new TrainCommand())
+              .execute("--out", out.toString(), "--resume", "--new-mix", "nosuchtask=1");
+    } finally {
+      System.setErr(old);
+    }
+    String text = err.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(2, code, text);
+    assertTrue(text.startsWith("train: ") && text.contains("nosuchtask"), text);
+    assertFalse(text.contains("\tat "), "no stack trace: " + text);
+    assertEquals(2, TrainCheckpoint.readState(out.resolve("checkpoint")).step());
+  }
+
   /**
    * The recipe is recorded in the checkpoint and resumed as such (here the paper's model: DELTA,
    * PAPER read, no overlap; LOG_UNIFORM sampling); a train-state.json without {@code
