@@ -16,8 +16,6 @@ import io.infinistreams.schemas.OutputEvent;
 import io.infinistreams.schemas.PromptFormat;
 import io.infinistreams.schemas.StoredHeadMemory;
 import io.infinistreams.schemas.StoredSession;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -229,17 +227,6 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     }
   }
 
-  /** |M| of a stored head memory: M as K x V float32 little-endian. */
-  static double frobenius(StoredHeadMemory h) {
-    FloatBuffer m = h.getM().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
-    double sum = 0;
-    while (m.hasRemaining()) {
-      double x = m.get();
-      sum += x * x;
-    }
-    return Math.sqrt(sum);
-  }
-
   @Override
   public void close() {
     if (task != null) {
@@ -277,7 +264,11 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
         throw Rejected.failure(e);
       }
       change.writeTo(streamId, sessions, memory);
-      change.puts().forEach((k, h) -> metrics.memoryWritten(k.layer(), k.head(), frobenius(h)));
+      change
+          .puts()
+          .forEach(
+              (k, h) ->
+                  metrics.memoryWritten(k.layer(), k.head(), StateCodec.fromStored(h).norm()));
       OutputEvent output =
           out.setStreamId(streamId)
               .setSeq(event.getSeq())
