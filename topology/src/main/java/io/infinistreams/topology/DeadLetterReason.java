@@ -53,7 +53,14 @@ public enum DeadLetterReason {
    * nothing of the event is written, the stream thread keeps running. {@value #EXCEPTION_HEADER}
    * holds a stack summary. The stream's seq is not used up, so the event can be sent again.
    */
-  PROCESSING_ERROR;
+  PROCESSING_ERROR,
+  /**
+   * The processor was applying this record when it stopped ({@code maxCrashesPerEvent} times on
+   * this instance): the process died (a native crash, kill -9) or a {@code java.lang.Error} failed
+   * its stream thread. The record is not applied again; {@value #EXCEPTION_HEADER} holds the last
+   * Error's stack summary when there was one. The stream's seq is not used up.
+   */
+  CRASH_LOOP;
 
   /** Prefix of every header this processor adds; input headers with it are not carried over. */
   public static final String HEADER_PREFIX = "infini.dlq.";
@@ -71,7 +78,8 @@ public enum DeadLetterReason {
   public static final String LAST_SEQ_HEADER = "infini.dlq.last-seq";
 
   /**
-   * MODEL_ERROR and PROCESSING_ERROR: exception, message and first frames (at most 1,000 chars).
+   * MODEL_ERROR, PROCESSING_ERROR and CRASH_LOOP: exception, message and first frames (at most
+   * 1,000 chars).
    */
   public static final String EXCEPTION_HEADER = "infini.dlq.exception";
 }

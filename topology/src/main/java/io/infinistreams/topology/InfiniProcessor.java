@@ -17,6 +17,7 @@ import io.infinistreams.schemas.PromptFormat;
 import io.infinistreams.schemas.StoredHeadMemory;
 import io.infinistreams.schemas.StoredSession;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -27,6 +28,8 @@ import java.util.Set;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.TaskMigratedException;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.TaskId;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -133,6 +136,9 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   private KeyValueStore<String, StoredSession> sessions;
   private KeyValueStore<MemoryKey, StoredHeadMemory> memory;
 
+  /** Null when {@code maxCrashesPerEvent} is 0. */
+  private AttemptJournal journal;
+
   /** Segments the event being applied compressed into memory; set by {@link #apply}. */
   private long segmentsThisEvent;
 
@@ -162,10 +168,27 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     this.task = context.taskId();
     this.sessions = context.getStateStore(settings.sessionsStore());
     this.memory = context.getStateStore(settings.memoryStore());
+    if (settings.maxCrashesPerEvent() > 0) {
+      this.journal = AttemptJournal.open(journalFile(context));
+    }
     if (settings.sessionTtlMillis() > 0) {
       context.schedule(
           sweepInterval(settings.sessionTtlMillis()), PunctuationType.WALL_CLOCK_TIME, this::sweep);
     }
+  }
+
+  /**
+   * The task's attempt journal: {@code <state.dir>/infini-attempts/<application.id>/<task>},
+   * outside the application's folder, which Kafka Streams wipes per task when it restores a store
+   * after a crash.
+   */
+  static Path journalFile(ProcessorContext<?, ?> context) {
+    Object stateDir = context.appConfigs().get(StreamsConfig.STATE_DIR_CONFIG);
+    if (stateDir == null) {
+      throw new IllegalStateException(StreamsConfig.STATE_DIR_CONFIG + " is not set");
+    }
+    return Path.of(stateDir.toString(), "infini-attempts", context.applicationId())
+        .resolve(context.taskId().toString());
   }
 
   /** A tenth of the time-to-live, between 1 s and 1 min. */
@@ -232,10 +255,67 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     if (task != null) {
       openSegments.dropTask(task);
     }
+    if (journal != null) {
+      journal.close();
+    }
   }
 
+  /**
+   * Applies the record, counting the attempt in the {@linkplain AttemptJournal attempt journal}
+   * first: a record that stopped the processor {@code maxCrashesPerEvent} times already is
+   * dead-lettered ({@code CRASH_LOOP}) instead.
+   */
   @Override
   public void process(Record<byte[], byte[]> record) {
+    AttemptJournal.Source source =
+        journal == null
+            ? null
+            : context
+                .recordMetadata()
+                .map(m -> new AttemptJournal.Source(m.topic(), m.partition(), m.offset()))
+                .orElse(null);
+    if (source == null) {
+      processOnce(record);
+      return;
+    }
+    AttemptJournal.Entry entry = journal.begin(source);
+    if (entry.attempts() > settings.maxCrashesPerEvent()) {
+      int crashes = entry.attempts() - 1;
+      Rejected rejected =
+          new Rejected(
+              DeadLetterReason.CRASH_LOOP,
+              "applying this record stopped the processor "
+                  + crashes
+                  + " time(s) (the process died or its stream thread failed while applying it);"
+                  + " it is not applied again (event.max.crashes="
+                  + settings.maxCrashesPerEvent()
+                  + ")",
+              entry.lastError().isEmpty()
+                  ? Map.of()
+                  : Map.of(DeadLetterReason.EXCEPTION_HEADER, entry.lastError()),
+              null);
+      log.error(
+          "record from {}: {}",
+          source(context, record, settings.repartitionInput()),
+          rejected.getMessage());
+      deadLetter(record, rejected);
+      metrics.deadLettered(rejected.reason);
+      journal.finish(source);
+      return;
+    }
+    try {
+      processOnce(record);
+    } catch (TaskMigratedException e) {
+      journal.finish(source); // another instance owns the task now: not this record's fault
+      throw e;
+    } catch (RuntimeException | Error e) {
+      journal.failed(source, e);
+      throw e;
+    }
+    journal.finish(source);
+  }
+
+  private void processOnce(Record<byte[], byte[]> record) {
     long start = System.nanoTime();
     String streamId = null;
     ModelGuard.Route route = null; // the model that applies the event

@@ -38,6 +38,12 @@ package io.infinistreams.topology;
  *     removed: its session and head memories are deleted, with tombstones in the changelogs; a
  *     later event for its key starts a new stream at seq 1. 0 keeps every stream forever. Default
  *     0.
+ * @param maxCrashesPerEvent an input record whose processing stopped the processor this many times
+ *     (the process died or its stream thread failed while applying it: a native crash, an
+ *     out-of-memory error, kill -9) is dead-lettered ({@code CRASH_LOOP}) the next time it is read
+ *     instead of being applied again. Counted per instance in a small file beside the state stores
+ *     ({@link AttemptJournal}). 0 never dead-letters such a record: it is retried on every restart.
+ *     Default 3.
  */
 public record TopologySettings(
     String inputTopic,
@@ -53,7 +59,11 @@ public record TopologySettings(
     boolean stopAtEos,
     boolean repartitionInput,
     long openCacheBytes,
-    long sessionTtlMillis) {
+    long sessionTtlMillis,
+    int maxCrashesPerEvent) {
+
+  /** Default of {@link #maxCrashesPerEvent}: 3. */
+  public static final int DEFAULT_MAX_CRASHES_PER_EVENT = 3;
 
   /** Default of {@link #openCacheBytes}: 64 MiB. */
   public static final long DEFAULT_OPEN_CACHE_BYTES = 64L << 20;
@@ -73,6 +83,7 @@ public record TopologySettings(
     require(maxStreamIdBytes > 0, "maxStreamIdBytes must be > 0");
     require(openCacheBytes >= 0, "openCacheBytes must be >= 0");
     require(sessionTtlMillis >= 0, "sessionTtlMillis must be >= 0");
+    require(maxCrashesPerEvent >= 0, "maxCrashesPerEvent must be >= 0");
   }
 
   /** As the canonical constructor, with {@code repartitionInput} true (the default). */
@@ -102,7 +113,8 @@ public record TopologySettings(
         stopAtEos,
         true,
         DEFAULT_OPEN_CACHE_BYTES,
-        0L);
+        0L,
+        DEFAULT_MAX_CRASHES_PER_EVENT);
   }
 
   /** The defaults listed on each component. */
@@ -121,154 +133,116 @@ public record TopologySettings(
         true,
         true,
         DEFAULT_OPEN_CACHE_BYTES,
-        0L);
+        0L,
+        DEFAULT_MAX_CRASHES_PER_EVENT);
   }
 
   public TopologySettings withTopics(String input, String output, String deadLetter) {
-    return new TopologySettings(
-        input,
-        output,
-        deadLetter,
-        sessionsStore,
-        memoryStore,
-        maxEventTextBytes,
-        absorbChunkTokens,
-        maxNewTokensLimit,
-        maxStreamIdBytes,
-        computeSurprise,
-        stopAtEos,
-        repartitionInput,
-        openCacheBytes,
-        sessionTtlMillis);
+    return edit(
+        e -> {
+          e.inputTopic = input;
+          e.outputTopic = output;
+          e.deadLetterTopic = deadLetter;
+        });
   }
 
   public TopologySettings withMaxEventTextBytes(int bytes) {
-    return new TopologySettings(
-        inputTopic,
-        outputTopic,
-        deadLetterTopic,
-        sessionsStore,
-        memoryStore,
-        bytes,
-        absorbChunkTokens,
-        maxNewTokensLimit,
-        maxStreamIdBytes,
-        computeSurprise,
-        stopAtEos,
-        repartitionInput,
-        openCacheBytes,
-        sessionTtlMillis);
+    return edit(e -> e.maxEventTextBytes = bytes);
   }
 
   public TopologySettings withAbsorbChunkTokens(int tokens) {
-    return new TopologySettings(
-        inputTopic,
-        outputTopic,
-        deadLetterTopic,
-        sessionsStore,
-        memoryStore,
-        maxEventTextBytes,
-        tokens,
-        maxNewTokensLimit,
-        maxStreamIdBytes,
-        computeSurprise,
-        stopAtEos,
-        repartitionInput,
-        openCacheBytes,
-        sessionTtlMillis);
+    return edit(e -> e.absorbChunkTokens = tokens);
   }
 
   public TopologySettings withMaxNewTokensLimit(int limit) {
-    return new TopologySettings(
-        inputTopic,
-        outputTopic,
-        deadLetterTopic,
-        sessionsStore,
-        memoryStore,
-        maxEventTextBytes,
-        absorbChunkTokens,
-        limit,
-        maxStreamIdBytes,
-        computeSurprise,
-        stopAtEos,
-        repartitionInput,
-        openCacheBytes,
-        sessionTtlMillis);
+    return edit(e -> e.maxNewTokensLimit = limit);
   }
 
   public TopologySettings withComputeSurprise(boolean compute) {
-    return new TopologySettings(
-        inputTopic,
-        outputTopic,
-        deadLetterTopic,
-        sessionsStore,
-        memoryStore,
-        maxEventTextBytes,
-        absorbChunkTokens,
-        maxNewTokensLimit,
-        maxStreamIdBytes,
-        compute,
-        stopAtEos,
-        repartitionInput,
-        openCacheBytes,
-        sessionTtlMillis);
+    return edit(e -> e.computeSurprise = compute);
   }
 
   /** These settings with {@code repartitionInput} set to {@code repartition}. */
   public TopologySettings withRepartitionInput(boolean repartition) {
-    return new TopologySettings(
-        inputTopic,
-        outputTopic,
-        deadLetterTopic,
-        sessionsStore,
-        memoryStore,
-        maxEventTextBytes,
-        absorbChunkTokens,
-        maxNewTokensLimit,
-        maxStreamIdBytes,
-        computeSurprise,
-        stopAtEos,
-        repartition,
-        openCacheBytes,
-        sessionTtlMillis);
+    return edit(e -> e.repartitionInput = repartition);
   }
 
   /** These settings with {@code openCacheBytes} set to {@code bytes}. */
   public TopologySettings withOpenCacheBytes(long bytes) {
-    return new TopologySettings(
-        inputTopic,
-        outputTopic,
-        deadLetterTopic,
-        sessionsStore,
-        memoryStore,
-        maxEventTextBytes,
-        absorbChunkTokens,
-        maxNewTokensLimit,
-        maxStreamIdBytes,
-        computeSurprise,
-        stopAtEos,
-        repartitionInput,
-        bytes,
-        sessionTtlMillis);
+    return edit(e -> e.openCacheBytes = bytes);
   }
 
   /** These settings with {@code sessionTtlMillis} set to {@code millis}. */
   public TopologySettings withSessionTtlMillis(long millis) {
-    return new TopologySettings(
-        inputTopic,
-        outputTopic,
-        deadLetterTopic,
-        sessionsStore,
-        memoryStore,
-        maxEventTextBytes,
-        absorbChunkTokens,
-        maxNewTokensLimit,
-        maxStreamIdBytes,
-        computeSurprise,
-        stopAtEos,
-        repartitionInput,
-        openCacheBytes,
-        millis);
+    return edit(e -> e.sessionTtlMillis = millis);
+  }
+
+  /** These settings with {@code maxCrashesPerEvent} set to {@code crashes}. */
+  public TopologySettings withMaxCrashesPerEvent(int crashes) {
+    return edit(e -> e.maxCrashesPerEvent = crashes);
+  }
+
+  /** A copy of these settings changed by {@code change}, checked by the canonical constructor. */
+  private TopologySettings edit(java.util.function.Consumer<Edit> change) {
+    Edit e = new Edit(this);
+    change.accept(e);
+    return e.build();
+  }
+
+  /** The components as mutable fields, for {@link #edit}. */
+  private static final class Edit {
+    String inputTopic;
+    String outputTopic;
+    String deadLetterTopic;
+    String sessionsStore;
+    String memoryStore;
+    int maxEventTextBytes;
+    int absorbChunkTokens;
+    int maxNewTokensLimit;
+    int maxStreamIdBytes;
+    boolean computeSurprise;
+    boolean stopAtEos;
+    boolean repartitionInput;
+    long openCacheBytes;
+    long sessionTtlMillis;
+    int maxCrashesPerEvent;
+
+    Edit(TopologySettings s) {
+      inputTopic = s.inputTopic;
+      outputTopic = s.outputTopic;
+      deadLetterTopic = s.deadLetterTopic;
+      sessionsStore = s.sessionsStore;
+      memoryStore = s.memoryStore;
+      maxEventTextBytes = s.maxEventTextBytes;
+      absorbChunkTokens = s.absorbChunkTokens;
+      maxNewTokensLimit = s.maxNewTokensLimit;
+      maxStreamIdBytes = s.maxStreamIdBytes;
+      computeSurprise = s.computeSurprise;
+      stopAtEos = s.stopAtEos;
+      repartitionInput = s.repartitionInput;
+      openCacheBytes = s.openCacheBytes;
+      sessionTtlMillis = s.sessionTtlMillis;
+      maxCrashesPerEvent = s.maxCrashesPerEvent;
+    }
+
+    TopologySettings build() {
+      return new TopologySettings(
+          inputTopic,
+          outputTopic,
+          deadLetterTopic,
+          sessionsStore,
+          memoryStore,
+          maxEventTextBytes,
+          absorbChunkTokens,
+          maxNewTokensLimit,
+          maxStreamIdBytes,
+          computeSurprise,
+          stopAtEos,
+          repartitionInput,
+          openCacheBytes,
+          sessionTtlMillis,
+          maxCrashesPerEvent);
+    }
   }
 
   private static void requireName(String name, String what) {

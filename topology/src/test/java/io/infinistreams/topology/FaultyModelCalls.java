@@ -10,7 +10,7 @@ import io.infinistreams.model.StreamState;
 /** The model's calls, with a fault that can be armed to be thrown by the n-th call from now. */
 final class FaultyModelCalls implements ModelCalls {
   private final ModelCalls model;
-  private RuntimeException fault;
+  private Throwable fault; // a RuntimeException or an Error
   private int callsBeforeFault;
 
   FaultyModelCalls(InfiniModel model) {
@@ -23,14 +23,33 @@ final class FaultyModelCalls implements ModelCalls {
     this.callsBeforeFault = n - 1;
   }
 
+  /** The {@code n}-th model call from now (1 = the next) throws {@code e}, once. */
+  void failCall(int n, Error e) {
+    this.fault = e;
+    this.callsBeforeFault = n - 1;
+  }
+
+  /** Forgets an armed fault. */
+  void disarm() {
+    fault = null;
+  }
+
+  /** Whether a fault is armed and not yet thrown. */
+  boolean armed() {
+    return fault != null;
+  }
+
   private void maybeFail() {
     if (fault == null) {
       return;
     }
     if (callsBeforeFault-- == 0) {
-      RuntimeException e = fault;
+      Throwable e = fault;
       fault = null;
-      throw e;
+      if (e instanceof Error error) {
+        throw error;
+      }
+      throw (RuntimeException) e;
     }
   }
 

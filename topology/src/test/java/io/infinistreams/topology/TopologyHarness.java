@@ -21,6 +21,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
@@ -32,6 +33,7 @@ import org.apache.kafka.streams.state.KeyValueStore;
  */
 final class TopologyHarness implements AutoCloseable {
   static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+  static final String APPLICATION_ID = "infini-test";
 
   final TopologySettings settings;
   final TopologyTestDriver driver;
@@ -50,13 +52,33 @@ final class TopologyHarness implements AutoCloseable {
   /** A topology of several models. */
   TopologyHarness(
       TopologySettings settings, Models models, ProcessorMetrics metrics, Path stateDir) {
-    this.settings = settings;
-    Properties props =
-        StreamsProps.forModel(StreamsProps.largestRecords(models, settings), settings);
-    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "infini-test");
+    this(
+        settings,
+        InfiniTopology.build(settings, models, metrics),
+        props(
+            StreamsProps.forModel(StreamsProps.largestRecords(models, settings), settings),
+            stateDir));
+  }
+
+  /** One model whose calls go through {@code calls} (e.g. {@link FaultyModelCalls}). */
+  TopologyHarness(TopologySettings settings, InfiniModel model, ModelCalls calls, Path stateDir) {
+    this(
+        settings,
+        InfiniTopology.build(settings, model, calls),
+        props(StreamsProps.forModel(model.config(), settings), stateDir));
+  }
+
+  /** Application id {@value #APPLICATION_ID}, state in {@code stateDir}. */
+  private static Properties props(Properties props, Path stateDir) {
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, APPLICATION_ID);
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
     props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    driver = new TopologyTestDriver(InfiniTopology.build(settings, models, metrics), props, T0);
+    return props;
+  }
+
+  private TopologyHarness(TopologySettings settings, Topology topology, Properties props) {
+    this.settings = settings;
+    driver = new TopologyTestDriver(topology, props, T0);
     input =
         driver.createInputTopic(
             settings.inputTopic(),

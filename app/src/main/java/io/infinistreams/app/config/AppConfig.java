@@ -384,6 +384,10 @@ public final class AppConfig {
     return (Long) values.get(SESSION_TTL_MS);
   }
 
+  public int eventMaxCrashes() {
+    return (Integer) values.get(EVENT_MAX_CRASHES);
+  }
+
   public int generateMaxTokensDefault() {
     return (Integer) values.get(GENERATE_MAX_TOKENS_DEFAULT);
   }

@@ -73,6 +73,7 @@ public final class ConfigKeys {
   public static final String ABSORB_CHUNK_TOKENS = "absorb.chunk.tokens";
   public static final String STREAM_ID_MAX_BYTES = "stream.id.max.bytes";
   public static final String SESSION_TTL_MS = "session.ttl.ms";
+  public static final String EVENT_MAX_CRASHES = "event.max.crashes";
 
   // Operations HTTP server
   public static final String HTTP_ENABLED = "http.enabled";
@@ -354,6 +355,18 @@ public final class ConfigKeys {
                   + "and a later event for its key starts a new stream at seq 1. Swept in the "
                   + "background, 10,000 sessions per task every tenth of the time-to-live (1 s to "
                   + "1 min). 0 keeps every stream forever.")
+          .define(
+              EVENT_MAX_CRASHES,
+              Type.INT,
+              TOPOLOGY.maxCrashesPerEvent(),
+              Range.atLeast(0),
+              Importance.MEDIUM,
+              "An input record that was being applied when the process died or its stream "
+                  + "thread failed (a native crash, an out-of-memory error, kill -9) this many "
+                  + "times is dead-lettered (`CRASH_LOOP`) the next time it is read, instead of "
+                  + "stopping the instance again; its stream's seq stays expected. Counted per "
+                  + "instance in a file under `state.dir`. 0 retries such a record on every "
+                  + "restart.")
           .define(
               GENERATE_MAX_TOKENS_DEFAULT,
               Type.INT,

@@ -169,7 +169,8 @@ public final class StreamsWiring {
         d.stopAtEos(),
         config.inputRepartition(),
         config.surpriseCacheBytes(),
-        config.sessionTtlMs());
+        config.sessionTtlMs(),
+        config.eventMaxCrashes());
   }
 
   public static Topology topology(TopologySettings settings, InfiniModel model) {
