@@ -7,6 +7,7 @@ import io.infinistreams.app.cli.AskCommand;
 import io.infinistreams.app.cli.ChatCommand;
 import io.infinistreams.app.cli.CliException;
 import io.infinistreams.app.cli.ConfigCommand;
+import io.infinistreams.app.cli.DeleteCommand;
 import io.infinistreams.app.cli.DemoCommand;
 import io.infinistreams.app.cli.FeedCommand;
 import io.infinistreams.app.cli.ResetCommand;
@@ -42,6 +43,7 @@ import picocli.CommandLine.Spec;
       DemoCommand.class,
       TailCommand.class,
       ResetCommand.class,
+      DeleteCommand.class,
       SnapshotCommand.class,
       ConfigCommand.class
     })

@@ -423,6 +423,7 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     return switch (event.getKind()) {
       case RESET -> reset(streamId, event, out);
       case IMPORT -> importSnapshot(streamId, event, out);
+      case DELETE -> delete(streamId, out);
       default -> step(streamId, event, session, route, out, open);
     };
   }
@@ -452,6 +453,17 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
         Map.of(),
         StateCodec.toSession(
             fresh, event.getSeq(), model.fingerprint(), context.currentSystemTimeMs()));
+  }
+
+  /**
+   * DELETE: removes the stream, its session and every head memory (tombstones in the changelogs),
+   * as the time-to-live sweep does; the key's next event starts a new stream at seq 1. A stream
+   * that does not exist is left as it is (the DELETE, seq 1, still has its output). Its
+   * open-segment cache entry was taken out for this event and is closed after it.
+   */
+  private StateChange delete(String streamId, OutputEvent.Builder out) {
+    out.setTokensThisEvent(0).setTokensTotal(0).setSegmentsTotal(0);
+    return new StateChange(headKeys(streamId), Map.of(), null);
   }
 
   /**

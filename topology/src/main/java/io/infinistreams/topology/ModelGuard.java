@@ -10,6 +10,8 @@ import io.infinistreams.schemas.StoredSession;
  *
  * <ul>
  *   <li>A new stream, or one the serving model wrote: the serving model.
+ *   <li>DELETE reads and writes no model state: the serving model, whichever model wrote the
+ *       stream.
  *   <li>RESET and IMPORT replace the whole state with one of the serving model: allowed over a
  *       stream another model wrote when pinned to the serving model, or when the upgrade policy
  *       would not refuse that stream's events ({@link Models#disposition}).
@@ -41,7 +43,9 @@ final class ModelGuard {
     InfiniModel serving = models.serving();
     String writer = session == null ? null : session.getModelFingerprint();
     Route route;
-    if (writer == null || writer.equals(serving.fingerprint())) {
+    if (event.getKind() == EventKind.DELETE
+        || writer == null
+        || writer.equals(serving.fingerprint())) {
       route = new Route(serving, null);
     } else {
       Models.Disposition d = models.disposition(writer);

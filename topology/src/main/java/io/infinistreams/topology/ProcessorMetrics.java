@@ -19,7 +19,7 @@ public interface ProcessorMetrics {
   /**
    * An event was applied and its output emitted.
    *
-   * @param kind APPEND, GENERATE or RESET
+   * @param kind the applied event's kind (APPEND, GENERATE, RESET, IMPORT, DELETE)
    * @param tokens tokens the event added to its stream's context: an APPEND's UTF-8 bytes; a
    *     GENERATE's prompt and generated tokens; 0 for a RESET
    * @param segments full segments the event compressed into its stream's memory

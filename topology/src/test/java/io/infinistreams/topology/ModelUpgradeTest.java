@@ -20,10 +20,8 @@ import io.infinistreams.schemas.StoredSession;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.streams.KeyValue;
@@ -123,18 +121,7 @@ class ModelUpgradeTest {
 
   /** The stream's records as stored: "session" and "layer/head" -> hex of the value bytes. */
   private static Map<String, String> stream(TopologyHarness h, String key) {
-    Map<String, String> out = new TreeMap<>();
-    HexFormat hex = HexFormat.of();
-    StoredSession s = h.sessions.get(key);
-    if (s != null) {
-      out.put("session", hex.formatHex(InfiniTopology.SESSION_SERDE.serialize("t", s)));
-    }
-    for (KeyValue<MemoryKey, StoredHeadMemory> kv : MemoryKey.heads(h.memory, key)) {
-      out.put(
-          kv.key.layer() + "/" + kv.key.head(),
-          hex.formatHex(InfiniTopology.HEAD_MEMORY_SERDE.serialize("t", kv.value)));
-    }
-    return out;
+    return h.stream(key);
   }
 
   /** Puts stream {@code key}'s records of {@code from} into {@code to}, as they are. */
@@ -320,6 +307,33 @@ class ModelUpgradeTest {
       TestRecord<String, OutputEvent> moved =
           send(h, "s", pinned(TopologyHarness.event(2, EventKind.RESET, ""), b));
       assertEquals(b.fingerprint(), moved.value().getModelFingerprint());
+    }
+  }
+
+  /** DELETE needs no model: another model's stream is deleted under every policy. */
+  @Test
+  void deleteRemovesAnotherModelsStreamUnderEveryPolicy() {
+    TopologyHarness onlyA = deployment("only-a", Models.of(a));
+    send(onlyA, "s", append(1, text(30, 1)));
+    send(onlyA, "t", append(1, text(20, 2)));
+    for (Models.UpgradePolicy policy : Models.UpgradePolicy.values()) {
+      List<InfiniModel> previous = policy == Models.UpgradePolicy.SERVE ? List.of(a) : List.of();
+      TopologyHarness h = deployment("delete-" + policy, Models.of(b, previous, policy));
+      copyStream(onlyA, h, "s");
+      copyStream(onlyA, h, "t");
+      Map<String, String> other = stream(h, "t");
+      assertEquals(
+          "FINGERPRINT_MISMATCH",
+          refused(h, "s", pinned(TopologyHarness.event(2, EventKind.DELETE, ""), a)),
+          "a pin must name the serving model");
+      TestRecord<String, OutputEvent> deleted =
+          send(h, "s", TopologyHarness.event(2, EventKind.DELETE, ""));
+      assertEquals(EventKind.DELETE, deleted.value().getKind(), policy.toString());
+      assertEquals(0, deleted.value().getTokensTotal());
+      assertEquals(Map.of(), stream(h, "s"), policy + ": nothing of the stream is left");
+      assertEquals(other, stream(h, "t"), "other streams are untouched");
+      TestRecord<String, OutputEvent> fresh = send(h, "s", append(1, "new"));
+      assertEquals(b.fingerprint(), fresh.value().getModelFingerprint(), "a new stream");
     }
   }
 

@@ -18,6 +18,7 @@ import java.util.Properties;
 import java.util.TreeMap;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
@@ -113,6 +114,22 @@ final class TopologyHarness implements AutoCloseable {
   void send(String key, InputEvent event) {
     input.pipeInput(
         key.getBytes(StandardCharsets.UTF_8), InfiniTopology.INPUT_SERDE.serialize("t", event));
+  }
+
+  /** Stream {@code key}'s records as stored: "session" and "layer/head" -> hex of the value. */
+  Map<String, String> stream(String key) {
+    Map<String, String> out = new TreeMap<>();
+    HexFormat hex = HexFormat.of();
+    StoredSession s = sessions.get(key);
+    if (s != null) {
+      out.put("session", hex.formatHex(InfiniTopology.SESSION_SERDE.serialize("t", s)));
+    }
+    for (KeyValue<MemoryKey, StoredHeadMemory> kv : MemoryKey.heads(memory, key)) {
+      out.put(
+          kv.key.layer() + "/" + kv.key.head(),
+          hex.formatHex(InfiniTopology.HEAD_MEMORY_SERDE.serialize("t", kv.value)));
+    }
+    return out;
   }
 
   /** Every store entry as hex(key) -> hex(value bytes), both stores. */

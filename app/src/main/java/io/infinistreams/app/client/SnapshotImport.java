@@ -71,6 +71,17 @@ public final class SnapshotImport {
               + servingFingerprint
               + ": only the model that wrote a snapshot imports it");
     }
+    checkPin(pin, servingFingerprint);
+    return d;
+  }
+
+  /**
+   * Checks that {@code pin} (if not null) is a fingerprint prefix of at least {@value #MIN_PIN_HEX}
+   * hex digits, of {@code servingFingerprint} if that is not null.
+   *
+   * @throws IllegalArgumentException saying what is wrong
+   */
+  public static void checkPin(String pin, String servingFingerprint) {
     if (pin != null) {
       if (pin.length() < MIN_PIN_HEX || !pin.matches("[0-9a-f]+")) {
         throw new IllegalArgumentException(
@@ -85,15 +96,11 @@ public final class SnapshotImport {
             "pin '" + pin + "' is not the serving model " + servingFingerprint);
       }
     }
-    return d;
   }
 
   /**
    * Sends {@code snapshot} as an IMPORT to {@code client}'s stream and waits until the broker has
-   * it. The seq is {@code seq}, or if null the stream's next one ({@link StreamClient#lastSeq
-   * (SessionLookup, Consumer)} + 1: the last seq the application applied, asked of {@code ops}, or
-   * a later one still waiting in the input topic). With {@code seqMustBeNext}, a given {@code seq}
-   * is first compared with that next seq.
+   * it, with the seq {@link #seq} gives.
    *
    * @param warn told (one line) when {@code ops} cannot answer and the topics are scanned instead
    * @throws SeqConflictException if {@code seqMustBeNext} and {@code seq} is not the next seq
@@ -108,17 +115,34 @@ public final class SnapshotImport {
       String pin,
       Consumer<String> warn)
       throws InterruptedException, ExecutionException, SeqConflictException {
-    long s;
-    if (seq == null || seqMustBeNext) {
-      long next = client.lastSeq(ops, warn) + 1;
-      if (seq != null && seq != next) {
-        throw new SeqConflictException(seq, next);
-      }
-      s = next;
-    } else {
-      s = seq;
-    }
+    long s = seq(client, ops, seq, seqMustBeNext, warn);
     RecordMetadata m = client.importSnapshot(s, snapshot, pin).get();
     return new Sent(s, m.topic(), m.partition(), m.offset());
+  }
+
+  /**
+   * The seq of an event for {@code client}'s stream: {@code seq}, or if null the stream's next one
+   * ({@link StreamClient#lastSeq(SessionLookup, Consumer)} + 1: the last seq the application
+   * applied, asked of {@code ops}, or a later one still waiting in the input topic). With {@code
+   * seqMustBeNext}, a given {@code seq} is first compared with that next seq.
+   *
+   * @param warn told (one line) when {@code ops} cannot answer and the topics are scanned instead
+   * @throws SeqConflictException if {@code seqMustBeNext} and {@code seq} is not the next seq
+   */
+  public static long seq(
+      StreamClient client,
+      SessionLookup ops,
+      Long seq,
+      boolean seqMustBeNext,
+      Consumer<String> warn)
+      throws InterruptedException, SeqConflictException {
+    if (seq != null && !seqMustBeNext) {
+      return seq;
+    }
+    long next = client.lastSeq(ops, warn) + 1;
+    if (seq != null && seq != next) {
+      throw new SeqConflictException(seq, next);
+    }
+    return next;
   }
 }

@@ -177,10 +177,22 @@ public final class StreamClient implements AutoCloseable {
    * unpinned if null: a pinned RESET also moves a stream another model wrote to the serving model.
    */
   public Future<RecordMetadata> reset(long seq, String pin) {
+    return sendKind(EventKind.RESET, seq, pin);
+  }
+
+  /**
+   * Sends a DELETE: the processor removes the stream (session and memory); the key's next event
+   * starts a new stream at seq 1. {@code pin}, if not null, must name the serving model.
+   */
+  public Future<RecordMetadata> delete(long seq, String pin) {
+    return sendKind(EventKind.DELETE, seq, pin);
+  }
+
+  private Future<RecordMetadata> sendKind(EventKind kind, long seq, String pin) {
     return send(
         InputEvent.newBuilder()
             .setSeq(seq)
-            .setKind(EventKind.RESET)
+            .setKind(kind)
             .setModelFingerprint(pin)
             .setEventTime(Instant.ofEpochMilli(clockMillis.getAsLong()))
             .build());

@@ -157,7 +157,12 @@ public final class InfiniMetrics implements ProcessorMetrics, AutoCloseable {
             .description("Full segments written into streams' compressive memories")
             .register(registry);
     for (EventKind kind :
-        List.of(EventKind.APPEND, EventKind.GENERATE, EventKind.RESET, EventKind.IMPORT)) {
+        List.of(
+            EventKind.APPEND,
+            EventKind.GENERATE,
+            EventKind.RESET,
+            EventKind.IMPORT,
+            EventKind.DELETE)) {
       String k = kind.name();
       applied.put(
           kind,

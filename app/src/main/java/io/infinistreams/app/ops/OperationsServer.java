@@ -36,7 +36,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.function.Function;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.serialization.Serdes;
@@ -173,6 +175,7 @@ public final class OperationsServer implements AutoCloseable {
               config.routes.get("/sessions/{key}", this::getSession);
               config.routes.get("/sessions/{key}" + SNAPSHOT_SUFFIX, this::getSnapshot);
               config.routes.post("/sessions/{key}" + SNAPSHOT_SUFFIX, this::postSnapshot);
+              config.routes.delete("/sessions/{key}", this::deleteSession);
               config.routes.exception(
                   HttpResponseException.class,
                   (e, ctx) -> error(ctx, e.getStatus(), e.getMessage()));
@@ -539,34 +542,11 @@ public final class OperationsServer implements AutoCloseable {
    * 202 means the input topic has the event; the processor applies or refuses it later.
    */
   private void postSnapshot(Context ctx) throws InterruptedException {
-    requireStreams();
-    KafkaStreams.State state = streams.state();
-    if (state != KafkaStreams.State.RUNNING && state != KafkaStreams.State.REBALANCING) {
-      throw unavailable("the processor is " + state + ", not running");
-    }
-    String bootstrap = bootstrapServers;
-    if (bootstrap == null) {
-      throw unavailable("this server has no Kafka connection to send imports with");
-    }
+    String bootstrap = requireSender("imports");
     String key = keyOf(ctx, SNAPSHOT_SUFFIX);
     byte[] body = ctx.bodyAsBytes();
-    Long seq = null;
-    String seqParam = ctx.queryParam("seq");
-    if (seqParam != null && !seqParam.isEmpty()) {
-      try {
-        seq = Long.parseLong(seqParam);
-      } catch (NumberFormatException e) {
-        seq = 0L;
-      }
-      if (seq < 1) {
-        throw new HttpResponseException(
-            400, "seq must be a positive integer, got '" + seqParam + "'");
-      }
-    }
-    String pin = ctx.queryParam("pin");
-    if (pin != null && pin.isEmpty()) {
-      pin = null;
-    }
+    Long seq = seqParam(ctx);
+    String pin = pinParam(ctx);
     if (body.length == 0) {
       throw new HttpResponseException(
           400, "empty body: send the bytes of an exported snapshot (GET /sessions/{key}/snapshot)");
@@ -578,55 +558,162 @@ public final class OperationsServer implements AutoCloseable {
       throw new HttpResponseException(400, "not an importable snapshot: " + e.getMessage());
     }
     List<String> warnings = new ArrayList<>();
-    SnapshotImport.Sent sent;
-    try (StreamClient client = StreamClient.connect(config, bootstrap, key)) {
-      sent =
-          SnapshotImport.send(
-              client,
-              new SessionLookup(selfUrl, IMPORT_LOOKUP_RETRY, token),
-              body,
-              seq,
-              true,
-              pin,
-              warnings::add);
-    } catch (SnapshotImport.SeqConflictException e) {
-      Map<String, Object> conflict = new LinkedHashMap<>();
-      conflict.put("error", e.getMessage());
-      conflict.put("status", 409);
-      conflict.put("expectedSeq", e.expected());
-      ctx.status(409).json(conflict);
+    SnapshotImport.Sent sent =
+        sendEvent(
+            ctx,
+            bootstrap,
+            key,
+            seq,
+            "IMPORT",
+            "IMPORT of a snapshot of '" + snapshot.snapshot().getStreamId() + "'",
+            warnings,
+            (client, s) -> client.importSnapshot(s, body, pin));
+    if (sent == null) {
       return;
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof RecordTooLargeException) {
-        throw new HttpResponseException(
-            413,
-            "the snapshot does not fit the input topic: " + KafkaClients.oneLine(e.getCause()));
-      }
-      throw unavailable(
-          "the input topic did not take the IMPORT: " + KafkaClients.oneLine(e.getCause()));
-    } catch (CliException | KafkaException | IllegalStateException e) {
-      throw unavailable("cannot send the IMPORT: " + KafkaClients.oneLine(e));
     }
-    log.info(
-        "IMPORT of a snapshot of '{}' sent to stream '{}' as seq {} ({}-{} offset {})",
-        snapshot.snapshot().getStreamId(),
-        key,
-        sent.seq(),
-        sent.topic(),
-        sent.partition(),
-        sent.offset());
-    Map<String, Object> answer = new LinkedHashMap<>();
-    answer.put("key", key);
-    answer.put("seq", sent.seq());
-    answer.put("topic", sent.topic());
-    answer.put("partition", sent.partition());
-    answer.put("offset", sent.offset());
+    Map<String, Object> answer = sentAnswer(key, sent);
     answer.put("snapshotOf", snapshot.snapshot().getStreamId());
     answer.put("snapshotLastSeq", snapshot.session().getLastSeq());
     answer.put("snapshotTokens", snapshot.session().getTokensAbsorbed());
     answer.put("modelFingerprint", snapshot.snapshot().getModelFingerprint());
     answer.put("warnings", warnings);
     ctx.status(202).json(answer);
+  }
+
+  /**
+   * {@code DELETE /sessions/{key}}: sends stream {@code key} a DELETE event, with its next seq
+   * (asked of this server, so of the key's owner) or the {@code seq} given, which must be that next
+   * seq. The processor then removes the session and its memory, with tombstones in the changelogs,
+   * exactly once and in order with the stream's other events. 202 means the input topic has the
+   * event.
+   */
+  private void deleteSession(Context ctx) throws InterruptedException {
+    String bootstrap = requireSender("deletes");
+    String key = keyOf(ctx, "");
+    Long seq = seqParam(ctx);
+    String pin = pinParam(ctx);
+    try {
+      SnapshotImport.checkPin(pin, fingerprint);
+    } catch (IllegalArgumentException e) {
+      throw new HttpResponseException(400, e.getMessage());
+    }
+    List<String> warnings = new ArrayList<>();
+    SnapshotImport.Sent sent =
+        sendEvent(
+            ctx, bootstrap, key, seq, "DELETE", "DELETE", warnings, (c, s) -> c.delete(s, pin));
+    if (sent == null) {
+      return;
+    }
+    Map<String, Object> answer = sentAnswer(key, sent);
+    answer.put("warnings", warnings);
+    ctx.status(202).json(answer);
+  }
+
+  /** The bootstrap servers to send events with; 503 when this server cannot send any. */
+  private String requireSender(String what) {
+    requireStreams();
+    KafkaStreams.State state = streams.state();
+    if (state != KafkaStreams.State.RUNNING && state != KafkaStreams.State.REBALANCING) {
+      throw unavailable("the processor is " + state + ", not running");
+    }
+    if (bootstrapServers == null) {
+      throw unavailable("this server has no Kafka connection to send " + what + " with");
+    }
+    return bootstrapServers;
+  }
+
+  /** The {@code seq} query parameter (a positive integer), or null without one. */
+  private static Long seqParam(Context ctx) {
+    String seqParam = ctx.queryParam("seq");
+    if (seqParam == null || seqParam.isEmpty()) {
+      return null;
+    }
+    long seq;
+    try {
+      seq = Long.parseLong(seqParam);
+    } catch (NumberFormatException e) {
+      seq = 0L;
+    }
+    if (seq < 1) {
+      throw new HttpResponseException(
+          400, "seq must be a positive integer, got '" + seqParam + "'");
+    }
+    return seq;
+  }
+
+  /** The {@code pin} query parameter, or null without one. */
+  private static String pinParam(Context ctx) {
+    String pin = ctx.queryParam("pin");
+    return pin == null || pin.isEmpty() ? null : pin;
+  }
+
+  /** What sends one event of a stream with a given seq. */
+  private interface EventSender {
+    Future<RecordMetadata> send(StreamClient client, long seq);
+  }
+
+  /**
+   * Sends one event to stream {@code key} through the input topic with the seq {@link
+   * SnapshotImport#seq} gives (asking this server for the stream's last seq) and waits until the
+   * broker has it, and logs it as {@code description}. Answers 409 itself (and returns null) when
+   * {@code seq} is not the stream's next; 413 and 503 when the input topic does not take the event.
+   */
+  private SnapshotImport.Sent sendEvent(
+      Context ctx,
+      String bootstrap,
+      String key,
+      Long seq,
+      String kind,
+      String description,
+      List<String> warnings,
+      EventSender sender)
+      throws InterruptedException {
+    try (StreamClient client = StreamClient.connect(config, bootstrap, key)) {
+      long s =
+          SnapshotImport.seq(
+              client,
+              new SessionLookup(selfUrl, IMPORT_LOOKUP_RETRY, token),
+              seq,
+              true,
+              warnings::add);
+      RecordMetadata m = sender.send(client, s).get();
+      log.info(
+          "{} sent to stream '{}' as seq {} ({}-{} offset {})",
+          description,
+          key,
+          s,
+          m.topic(),
+          m.partition(),
+          m.offset());
+      return new SnapshotImport.Sent(s, m.topic(), m.partition(), m.offset());
+    } catch (SnapshotImport.SeqConflictException e) {
+      Map<String, Object> conflict = new LinkedHashMap<>();
+      conflict.put("error", e.getMessage());
+      conflict.put("status", 409);
+      conflict.put("expectedSeq", e.expected());
+      ctx.status(409).json(conflict);
+      return null;
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RecordTooLargeException) {
+        throw new HttpResponseException(
+            413,
+            "the " + kind + " does not fit the input topic: " + KafkaClients.oneLine(e.getCause()));
+      }
+      throw unavailable(
+          "the input topic did not take the " + kind + ": " + KafkaClients.oneLine(e.getCause()));
+    } catch (CliException | KafkaException | IllegalStateException e) {
+      throw unavailable("cannot send the " + kind + ": " + KafkaClients.oneLine(e));
+    }
+  }
+
+  private static Map<String, Object> sentAnswer(String key, SnapshotImport.Sent sent) {
+    Map<String, Object> answer = new LinkedHashMap<>();
+    answer.put("key", key);
+    answer.put("seq", sent.seq());
+    answer.put("topic", sent.topic());
+    answer.put("partition", sent.partition());
+    answer.put("offset", sent.offset());
+    return answer;
   }
 
   private void localSnapshot(Context ctx, SessionQueries q, String key, int partition) {

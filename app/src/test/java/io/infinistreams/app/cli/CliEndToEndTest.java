@@ -103,6 +103,7 @@ class CliEndToEndTest {
             && (args[0].equals("feed")
                 || args[0].equals("ask")
                 || args[0].equals("reset")
+                || args[0].equals("delete")
                 || (args[0].equals("snapshot") && args.length > 1 && !args[1].equals("show")));
     if (asksOps) {
       args = Arrays.copyOf(args, args.length + 2);
@@ -324,6 +325,14 @@ class CliEndToEndTest {
             bootstrap);
     assertEquals(0, reset.exit(), reset.err());
     assertTrue(reset.err().contains("reset under model " + model.fingerprint().substring(0, 12)));
+
+    Run delete = run("delete", "gina-copy", "--bootstrap-servers", bootstrap);
+    assertEquals(0, delete.exit(), delete.err());
+    assertTrue(delete.err().contains("stream 'gina-copy' seq 2: deleted"), delete.err());
+    Run gone =
+        run("snapshot", "export", "gina-copy", file.toString(), "--bootstrap-servers", bootstrap);
+    assertEquals(2, gone.exit(), gone.err());
+    assertTrue(gone.err().contains("gina-copy"), gone.err());
   }
 
   @Test

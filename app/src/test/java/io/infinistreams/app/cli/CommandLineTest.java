@@ -45,6 +45,7 @@ class CommandLineTest {
           "tail",
           "snapshot",
           "reset",
+          "delete",
           "config",
           "bench",
           "bench-e2e",

@@ -19,6 +19,7 @@ import io.infinistreams.model.ModelConfig;
 import io.infinistreams.schemas.EventKind;
 import io.infinistreams.schemas.InputEvent;
 import io.infinistreams.schemas.OutputEvent;
+import io.infinistreams.topology.MemoryKey;
 import io.infinistreams.topology.SessionSnapshots;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -41,6 +42,11 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsMetadata;
@@ -80,6 +86,7 @@ class OperationsServerEndToEndTest {
   private final Map<String, Long> lastSeq = new LinkedHashMap<>();
   private long bytesFed;
   private long segmentsWritten;
+  private String applicationId;
 
   @BeforeAll
   void start() throws Exception {
@@ -93,6 +100,7 @@ class OperationsServerEndToEndTest {
             .override("http.port", "0")
             .build();
     app = InfiniApp.start(config, model, Duration.ofMinutes(2));
+    applicationId = config.applicationId();
     pipeline = new Pipeline(app.bootstrapServers(), app.settings(), model, config.applicationId());
   }
 
@@ -461,6 +469,100 @@ class OperationsServerEndToEndTest {
         ModelCensus.describe(
             Map.of(model.fingerprint(), 3L, "ab".repeat(32), 2L), model.fingerprint());
     assertTrue(mixed.contains("the 2 written by another model are refused"), mixed);
+  }
+
+  @Test
+  @Order(7)
+  void aDeleteOverHttpRemovesTheStreamWithTombstonesInBothChangelogs() throws Exception {
+    String base = app.operationsUrl();
+    String key = "doomed/ü";
+    String path = "/sessions/" + KeyRouting.encodeKey(key);
+    feedAndWait(key, "A stream that will be deleted. ".repeat(12), "Its last words.");
+    long last = lastSeq.get(key);
+
+    Reply conflict = send(base, path + "?seq=" + (last + 5), "DELETE");
+    assertEquals(409, conflict.status(), conflict.body());
+    assertEquals(last + 1, conflict.json(json).get("expectedSeq").asLong());
+
+    Reply accepted = send(base, path, "DELETE");
+    assertEquals(202, accepted.status(), accepted.body());
+    assertEquals(last + 1, accepted.json(json).get("seq").asLong());
+    List<OutputEvent> out =
+        pipeline.awaitOutput(key, last + 1, WAIT, "ops-test-" + System.nanoTime());
+    assertEquals(EventKind.DELETE, out.get(out.size() - 1).getKind());
+    await(base, path, r -> r.status() == 404);
+
+    // Tombstones: the session and every (layer, head) record of the stream, committed.
+    String prefix = applicationId + "-";
+    List<byte[]> sessionTombstones =
+        tombstones(prefix + app.settings().sessionsStore() + "-changelog");
+    assertEquals(
+        1,
+        sessionTombstones.stream()
+            .filter(k -> java.util.Arrays.equals(k, key.getBytes(StandardCharsets.UTF_8)))
+            .count(),
+        "one tombstone of the session");
+    Map<String, Integer> headTombstones = new LinkedHashMap<>();
+    for (byte[] k : tombstones(prefix + app.settings().memoryStore() + "-changelog")) {
+      MemoryKey mk = MemoryKey.fromBytes(k);
+      if (mk.streamId().equals(key)) {
+        headTombstones.merge(mk.layer() + "/" + mk.head(), 1, Integer::sum);
+      }
+    }
+    assertEquals(
+        model.config().layers() * model.config().heads(), headTombstones.size(), "every head");
+    assertTrue(headTombstones.values().stream().allMatch(n -> n == 1), headTombstones.toString());
+
+    // The key starts a new stream at seq 1.
+    lastSeq.remove(key);
+    feedAndWait(key, "Born again.");
+    Reply session = await(base, path, r -> r.status() == 200);
+    assertEquals(1, session.json(json).get("lastSeq").asLong(), session.body());
+  }
+
+  private Reply send(String baseUrl, String path, String method) throws Exception {
+    HttpResponse<String> r =
+        http.send(
+            HttpRequest.newBuilder(URI.create(baseUrl + path))
+                .method(method, HttpRequest.BodyPublishers.noBody())
+                .timeout(Duration.ofSeconds(60))
+                .build(),
+            HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    return new Reply(r.statusCode(), r.body(), r);
+  }
+
+  /** The keys of the tombstones (committed records with a null value) in {@code topic}. */
+  private List<byte[]> tombstones(String topic) {
+    List<byte[]> found = new ArrayList<>();
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(
+            Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                app.bootstrapServers(),
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                "read_committed"),
+            new ByteArrayDeserializer(),
+            new ByteArrayDeserializer())) {
+      List<TopicPartition> parts = new ArrayList<>();
+      consumer
+          .partitionsFor(topic, WAIT)
+          .forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
+      consumer.assign(parts);
+      consumer.seekToBeginning(parts);
+      Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+      long deadline = System.nanoTime() + WAIT.toNanos();
+      while (parts.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+        if (System.nanoTime() > deadline) {
+          fail(topic + " not read to its end within " + WAIT);
+        }
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+          if (r.value() == null) {
+            found.add(r.key());
+          }
+        }
+      }
+    }
+    return found;
   }
 
   /** GETs the snapshot of {@code key} until it is 200 (a rebalance answers 502/503 meanwhile). */

@@ -169,6 +169,53 @@ class AvroSerdeTest {
         new StoredSession(1, List.of(256, 104), List.of(0, 0), 7L, 2L, 0L, "cd", 0L), read);
   }
 
+  /**
+   * Output records of every earlier release still read (a client tailing the output topic from its
+   * beginning meets them), and an input event of the schema before DELETE existed too.
+   */
+  @Test
+  void outputsAndInputsOfEarlierEventKindsStillRead() {
+    for (String version : List.of("v1", "v2")) {
+      Schema old =
+          SchemaHistory.parse("/io/infinistreams/schemas/history/OutputEvent." + version + ".avsc");
+      GenericRecord out = new GenericData.Record(old);
+      out.put("streamId", "s");
+      out.put("seq", 3L);
+      out.put("kind", new GenericData.EnumSymbol(old.getField("kind").schema(), "RESET"));
+      out.put("generatedText", null);
+      out.put("tokensThisEvent", 0L);
+      out.put("tokensTotal", 1L);
+      out.put("segmentsTotal", 0L);
+      out.put("latencyMicros", 5L);
+      out.put("surpriseBitsPerByte", null);
+      out.put("modelFingerprint", "ab");
+      out.put("eventTime", 0L);
+      OutputEvent read = AvroSerdes.outputEvent().deserialize("t", encode(old, out));
+      assertEquals(EventKind.RESET, read.getKind(), version);
+      assertEquals(3L, read.getSeq(), version);
+    }
+    Schema v4 = SchemaHistory.parse("/io/infinistreams/schemas/history/InputEvent.v4.avsc");
+    GenericRecord in = new GenericData.Record(v4);
+    in.put("seq", 2L);
+    in.put("kind", new GenericData.EnumSymbol(v4.getField("kind").schema(), "IMPORT"));
+    in.put("text", "");
+    in.put("generation", new GenericData.Record(v4.getField("generation").schema()));
+    ((GenericRecord) in.get("generation")).put("maxNewTokens", 0);
+    ((GenericRecord) in.get("generation")).put("temperature", 0f);
+    ((GenericRecord) in.get("generation")).put("seed", 0L);
+    ((GenericRecord) in.get("generation"))
+        .put(
+            "format",
+            new GenericData.EnumSymbol(
+                v4.getField("generation").schema().getField("format").schema(), "RAW"));
+    in.put("eventTime", 0L);
+    in.put("metadata", Map.of());
+    in.put("modelFingerprint", null);
+    in.put("snapshot", java.nio.ByteBuffer.wrap(new byte[] {1, 2}));
+    InputEvent read = AvroSerdes.inputEvent().deserialize("t", encode(v4, in));
+    assertEquals(EventKind.IMPORT, read.getKind());
+  }
+
   @Test
   void unknownWriterSchemaFailsCleanly() {
     Schema v1 = SchemaHistory.parse("/io/infinistreams/schemas/previous/InputEvent.v1.avsc");

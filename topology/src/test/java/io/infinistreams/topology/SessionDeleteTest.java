@@ -1,0 +1,109 @@
+package io.infinistreams.topology;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.infinistreams.model.InfiniModel;
+import io.infinistreams.model.ModelConfig;
+import io.infinistreams.schemas.EventKind;
+import io.infinistreams.schemas.InputEvent;
+import io.infinistreams.schemas.OutputEvent;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * DELETE removes a stream's session and every head memory, in order with its other events and only
+ * at its next seq; the key then starts a new stream at seq 1, as after the time-to-live.
+ */
+class SessionDeleteTest {
+  private static final TopologySettings SETTINGS =
+      TopologySettings.defaults().withAbsorbChunkTokens(7);
+  private static InfiniModel model;
+
+  @TempDir Path stateDir;
+  private TopologyHarness h;
+
+  @BeforeAll
+  static void createModel() {
+    model = InfiniModel.create(ModelConfig.tiny().withOverlap(3), 7);
+  }
+
+  @AfterAll
+  static void closeModel() {
+    model.close();
+  }
+
+  @BeforeEach
+  void start() {
+    h = new TopologyHarness(SETTINGS, model, ProcessorMetrics.NONE, stateDir);
+  }
+
+  @AfterEach
+  void stop() {
+    h.close();
+  }
+
+  private static InputEvent event(long seq, EventKind kind, String text) {
+    return TopologyHarness.event(seq, kind, text);
+  }
+
+  private Map<String, String> recordsOf(String key) {
+    return h.stream(key);
+  }
+
+  private String deadLetterReason() {
+    return new String(
+        h.deadLetters.readRecord().headers().lastHeader(DeadLetterReason.HEADER).value(),
+        StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void deleteRemovesEveryRecordOfTheStreamAndOnlyThose() {
+    String long1 = "a stream long enough to compress segments into every head. ".repeat(3);
+    h.send("a", event(1, EventKind.APPEND, long1));
+    h.send("a", event(2, EventKind.APPEND, "more"));
+    h.send("b", event(1, EventKind.APPEND, long1));
+    assertTrue(recordsOf("a").size() > 1, "session and head memories stored");
+    Map<String, String> b = recordsOf("b");
+    h.output.readValuesToList();
+
+    h.send("a", event(5, EventKind.DELETE, ""));
+    assertEquals("SEQ_GAP", deadLetterReason(), "a DELETE takes the next seq like any event");
+    assertTrue(recordsOf("a").size() > 1, "a refused DELETE deletes nothing");
+
+    h.send("a", event(3, EventKind.DELETE, ""));
+    OutputEvent out = h.output.readValue();
+    assertEquals(EventKind.DELETE, out.getKind());
+    assertEquals(3, out.getSeq());
+    assertEquals(0, out.getTokensTotal());
+    assertEquals(Map.of(), recordsOf("a"));
+    assertNull(h.sessions.get("a"));
+    assertEquals(b, recordsOf("b"), "other streams untouched");
+
+    // The key starts afresh at seq 1, with exactly the state of a stream that never existed.
+    h.send("a", event(1, EventKind.APPEND, long1));
+    assertEquals(1, h.output.readValue().getSeq());
+    Map<String, String> reborn = recordsOf("a");
+    Map<String, String> fresh = recordsOf("b");
+    reborn.remove("session");
+    fresh.remove("session");
+    assertEquals(fresh, reborn, "head memories as a new stream's, bit for bit");
+  }
+
+  @Test
+  void deletingAStreamThatDoesNotExistIsANoOpWithAnOutput() {
+    h.send("ghost", event(1, EventKind.DELETE, ""));
+    assertEquals(EventKind.DELETE, h.output.readValue().getKind());
+    assertEquals(Map.of(), recordsOf("ghost"));
+    h.send("ghost", event(2, EventKind.DELETE, ""));
+    assertEquals("SEQ_GAP", deadLetterReason(), "nothing was stored, so seq 1 is next again");
+  }
+}
