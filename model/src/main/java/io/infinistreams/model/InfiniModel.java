@@ -237,6 +237,8 @@ public final class InfiniModel implements AutoCloseable {
           }
         }
       }
+      int heads = config().heads();
+      double[] strengthSums = null; // (L*H) over the segments, when the write reports strengths
       for (int s = 0; s < segments; s++) {
         int from = s * n;
         boolean scoreThis = score && !(s == 0 && matches);
@@ -249,6 +251,15 @@ public final class InfiniModel implements AutoCloseable {
           }
           mem = out.memories();
           mem.forEach(x -> x.attach(call));
+        }
+        for (int l = 0; l < mem.size(); l++) {
+          float[] st = mem.get(l).strengths();
+          if (st != null) {
+            strengthSums = strengthSums == null ? new double[mem.size() * heads] : strengthSums;
+            for (int h = 0; h < heads; h++) {
+              strengthSums[l * heads + h] += st[h];
+            }
+          }
         }
       }
       if (score && !hit) {
@@ -287,7 +298,14 @@ public final class InfiniModel implements AutoCloseable {
         cache.miss();
         cache.clear();
       }
-      return new AbsorbResult(result, logProbs, segments);
+      float[] writeStrengths = null;
+      if (strengthSums != null) {
+        writeStrengths = new float[strengthSums.length];
+        for (int i = 0; i < writeStrengths.length; i++) {
+          writeStrengths[i] = (float) (strengthSums[i] / segments);
+        }
+      }
+      return new AbsorbResult(result, logProbs, segments, writeStrengths);
     }
   }
 

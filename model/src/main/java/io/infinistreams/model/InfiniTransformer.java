@@ -92,8 +92,16 @@ public final class InfiniTransformer {
    *
    * @param m (B, H, K, V)
    * @param z (B, H, K)
+   * @param strengths (B*H) the mean write strength beta over the tokens of the segment that wrote
+   *     this memory, per stream and head (after the top-k write, which counts the tokens it leaves
+   *     out as 0), when the inference's gated write wrote it; else null
    */
-  public record Memory(NDArray m, NDArray z) {
+  public record Memory(NDArray m, NDArray z, float[] strengths) {
+    /** A memory without write strengths. */
+    public Memory(NDArray m, NDArray z) {
+      this(m, z, null);
+    }
+
     /** M_0 = 0, z_0 = 0 for every layer. */
     public static List<Memory> zeros(NDManager manager, ModelConfig c, int batch) {
       List<Memory> list = new ArrayList<>();
@@ -697,6 +705,7 @@ public final class InfiniTransformer {
     float[] bias = lp.writeBias();
     float[] pre = new float[n];
     float[] beta = new float[n];
+    float[] strengths = new float[b * nh];
     float[][] rows = new float[dk][dv];
     float[] sum = new float[dk];
     for (int bi = 0; bi < b; bi++) {
@@ -709,6 +718,11 @@ public final class InfiniTransformer {
         if (selects(lp.writeTopK(), n)) {
           keepTopK(pre, n, lp.writeTopK(), beta);
         }
+        double strength = 0;
+        for (int t = 0; t < n; t++) {
+          strength += beta[t];
+        }
+        strengths[bi * nh + h] = (float) (strength / n);
         int mo = (bi * nh + h) * dk * dv;
         for (int k = 0; k < dk; k++) {
           System.arraycopy(m, mo + k * dv, rows[k], 0, dv);
@@ -739,7 +753,7 @@ public final class InfiniTransformer {
         }
       }
     }
-    return new Memory(manager.create(m, mShape), manager.create(z, zShape));
+    return new Memory(manager.create(m, mShape), manager.create(z, zShape), strengths);
   }
 
   /** Whether a top-k write of {@code k} tokens leaves some of {@code n} unwritten. */

@@ -1,5 +1,6 @@
 package io.infinistreams.model;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
@@ -57,12 +58,36 @@ class GatedWriteFormsTest {
           ids[i] = 32 + rng.nextInt(95);
         }
         NDArray tokens = m.create(ids, new Shape(1, window));
-        block = InfiniTransformer.forward(w, tokens, block, Options.fullSegment()).memories();
+        InfiniTransformer.Output out =
+            InfiniTransformer.forward(w, tokens, block, Options.fullSegment());
+        block = out.memories();
         token = InfiniTransformer.compress(p, tokens, token);
         for (int l = 0; l < c.layers(); l++) {
           assertClose(block.get(l).m(), token.get(l).m(), "M, layer " + l + ", segment " + s);
           assertClose(block.get(l).z(), token.get(l).z(), "z, layer " + l + ", segment " + s);
+          assertStrengths(c, out.strengths().get(l), token.get(l).strengths(), l);
         }
+      }
+    }
+  }
+
+  /**
+   * The inference's reported write strength per head is the mean of the block form's betas over the
+   * segment (every token writing), or at most k of n tokens' worth (a top-k write).
+   */
+  private static void assertStrengths(ModelConfig c, NDArray betas, float[] reported, int layer) {
+    int n = c.segmentLength();
+    float[] beta = betas.toFloatArray(); // (1, H, N, 1)
+    assertEquals(c.heads(), reported.length);
+    for (int h = 0; h < c.heads(); h++) {
+      double mean = 0;
+      for (int t = 0; t < n; t++) {
+        mean += beta[h * n + t];
+      }
+      mean /= n;
+      assertEquals(mean, reported[h], 1e-5, "layer " + layer + " head " + h);
+      if (c.writeTopK() > 0) {
+        assertTrue(reported[h] <= (double) c.writeTopK() / n, "at most k tokens write");
       }
     }
   }

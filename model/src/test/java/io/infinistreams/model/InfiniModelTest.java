@@ -69,6 +69,48 @@ class InfiniModelTest {
     assertTrue(whole.memory(1, 1).updates() > 0);
   }
 
+  /**
+   * The write strengths an absorb reports are the mean over the segments it compressed, whatever
+   * the split: the segment-weighted mean of the pieces' strengths is the whole call's.
+   */
+  @Test
+  void writeStrengthsAreTheMeanOverTheCompressedSegmentsWhateverTheSplit() {
+    int n = model.config().segmentLength();
+    int heads = model.config().layers() * model.config().heads();
+    int[] text = randomText(new SplittableRandom(5), 6 * n);
+    AbsorbResult whole = model.absorb(model.newState(), text, false);
+    assertEquals(heads, whole.writeStrengths().length);
+    double[] weighted = new double[heads];
+    StreamState state = model.newState();
+    int segments = 0;
+    for (int from = 0; from < text.length; from += n / 2) {
+      AbsorbResult piece =
+          model.absorb(
+              state, Arrays.copyOfRange(text, from, Math.min(text.length, from + n / 2)), false);
+      state = piece.state();
+      if (piece.segmentsCompressed() == 0) {
+        assertEquals(null, piece.writeStrengths(), "nothing compressed, nothing to report");
+        continue;
+      }
+      segments += piece.segmentsCompressed();
+      for (int i = 0; i < heads; i++) {
+        weighted[i] += piece.writeStrengths()[i] * piece.segmentsCompressed();
+      }
+    }
+    assertEquals(whole.segmentsCompressed(), segments);
+    for (int i = 0; i < heads; i++) {
+      float s = whole.writeStrengths()[i];
+      assertTrue(s > 0 && s < 1, "a logistic's mean: " + s);
+      assertEquals(s, weighted[i] / segments, 1e-6, "head " + i);
+    }
+    try (InfiniModel paper = InfiniModel.create(ModelConfig.tinyPaper(), 3)) {
+      assertEquals(
+          null,
+          paper.absorb(paper.newState(), text, false).writeStrengths(),
+          "the delta rule has no write strength");
+    }
+  }
+
   @Test
   void absorbingManyStreamsInLockstepEqualsEachAlone() {
     lockstepEqualsEachAlone(model);

@@ -142,6 +142,12 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   /** Segments the event being applied compressed into memory; set by {@link #apply}. */
   private long segmentsThisEvent;
 
+  /**
+   * (L*H) the sums over the segments an APPEND compressed of each head's mean write strength, or
+   * null; set by {@link #apply}, reported once the event is written.
+   */
+  private double[] strengthsThisEvent;
+
   /** The last stream id the time-to-live sweep examined; null: start from the first. */
   private String sweepCursor;
 
@@ -349,6 +355,7 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
           .forEach(
               (k, h) ->
                   metrics.memoryWritten(k.layer(), k.head(), StateCodec.fromStored(h).norm()));
+      reportWriteStrengths(route.model().config().heads());
       OutputEvent output =
           out.setStreamId(streamId)
               .setSeq(event.getSeq())
@@ -391,6 +398,17 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     }
   }
 
+  /** Reports the applied APPEND's mean write strength per head over the segments it compressed. */
+  private void reportWriteStrengths(int heads) {
+    if (strengthsThisEvent == null || segmentsThisEvent == 0) {
+      return;
+    }
+    for (int i = 0; i < strengthsThisEvent.length; i++) {
+      metrics.writeStrength(
+          i / heads, i % heads, strengthsThisEvent[i] / segmentsThisEvent, segmentsThisEvent);
+    }
+  }
+
   /** Logs the first few context resets of the upgrade policy (each is also in the output). */
   private void logContextReset(Record<byte[], byte[]> record, ModelGuard.Route route) {
     if (contextResetsLogged < LOG_FIRST_PER_REASON) {
@@ -420,6 +438,7 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       OpenSegmentCache open)
       throws Rejected {
     segmentsThisEvent = 0;
+    strengthsThisEvent = null;
     return switch (event.getKind()) {
       case RESET -> reset(streamId, event, out);
       case IMPORT -> importSnapshot(streamId, event, out);
@@ -607,6 +626,15 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       int to = Math.min(tokens.length, from + settings.absorbChunkTokens());
       AbsorbResult r = calls.absorb(state, Arrays.copyOfRange(tokens, from, to), score, open);
       state = r.state();
+      float[] st = r.writeStrengths();
+      if (st != null) {
+        if (strengthsThisEvent == null) {
+          strengthsThisEvent = new double[st.length];
+        }
+        for (int i = 0; i < st.length; i++) {
+          strengthsThisEvent[i] += (double) st[i] * r.segmentsCompressed();
+        }
+      }
       if (score) {
         for (float lp : r.logProbs()) {
           logProbSum += lp;

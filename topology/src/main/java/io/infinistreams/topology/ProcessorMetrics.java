@@ -50,6 +50,13 @@ public interface ProcessorMetrics {
    */
   default void memoryWritten(int layer, int head, double norm) {}
 
+  /**
+   * An applied APPEND compressed {@code segments} segments of its stream, in which head ({@code
+   * layer}, {@code head}) wrote with mean strength {@code meanStrength} per token (the gated rule's
+   * beta, averaged over the segments' tokens; tokens a top-k write leaves out count 0).
+   */
+  default void writeStrength(int layer, int head, double meanStrength, long segments) {}
+
   /** The time-to-live sweep removed {@code count} idle streams (session and head memories). */
   default void sessionsExpired(long count) {}
 

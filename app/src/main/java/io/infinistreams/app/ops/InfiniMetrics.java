@@ -88,6 +88,7 @@ public final class InfiniMetrics implements ProcessorMetrics, AutoCloseable {
   private final Map<DeadLetterReason, Counter> deadLetters = new EnumMap<>(DeadLetterReason.class);
   // |M| after writes, by (layer, head): at most L x H summaries whatever the number of streams
   private final Map<List<Integer>, DistributionSummary> memoryNorms = new ConcurrentHashMap<>();
+  private final Map<List<Integer>, DistributionSummary> writeStrengths = new ConcurrentHashMap<>();
   private final Counter duplicates;
   private final Counter gaps;
   private final Counter expired;
@@ -284,6 +285,25 @@ public final class InfiniMetrics implements ProcessorMetrics, AutoCloseable {
                     .tag("head", Integer.toString(head))
                     .register(registry))
         .record(norm);
+  }
+
+  @Override
+  public void writeStrength(int layer, int head, double meanStrength, long segments) {
+    DistributionSummary summary =
+        writeStrengths.computeIfAbsent(
+            List.of(layer, head),
+            k ->
+                DistributionSummary.builder("infini.write.strength")
+                    .description(
+                        "Mean write strength (the gated rule's beta over a segment's tokens) of a"
+                            + " head, one sample per segment an APPEND compressed, per layer and"
+                            + " head")
+                    .tag("layer", Integer.toString(layer))
+                    .tag("head", Integer.toString(head))
+                    .register(registry));
+    for (long s = 0; s < segments; s++) {
+      summary.record(meanStrength);
+    }
   }
 
   @Override

@@ -278,6 +278,12 @@ class OperationsServerEndToEndTest {
         assertNotNull(writes, "memory norm of " + lh + ": " + m);
         assertTrue(writes >= 1, lh + " written by every event that compressed a segment");
         assertTrue(sample(m, "infini_memory_norm_max{" + lh + "}") > 0, lh);
+        assertEquals(
+            (double) segmentsWritten,
+            sample(m, "infini_write_strength_count{" + lh + "}"),
+            lh + ": one write strength per compressed segment");
+        double strength = sample(m, "infini_write_strength_max{" + lh + "}");
+        assertTrue(strength > 0 && strength < 1, lh + " write strength " + strength);
         double gate = 1.0 / (1.0 + Math.exp(-gates[h]));
         assertEquals(
             gate,
