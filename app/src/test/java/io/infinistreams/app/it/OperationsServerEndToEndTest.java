@@ -42,11 +42,6 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsMetadata;
@@ -540,34 +535,15 @@ class OperationsServerEndToEndTest {
   /** The keys of the tombstones (committed records with a null value) in {@code topic}. */
   private List<byte[]> tombstones(String topic) {
     List<byte[]> found = new ArrayList<>();
-    try (KafkaConsumer<byte[], byte[]> consumer =
-        new KafkaConsumer<>(
-            Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                app.bootstrapServers(),
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-                "read_committed"),
-            new ByteArrayDeserializer(),
-            new ByteArrayDeserializer())) {
-      List<TopicPartition> parts = new ArrayList<>();
-      consumer
-          .partitionsFor(topic, WAIT)
-          .forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
-      consumer.assign(parts);
-      consumer.seekToBeginning(parts);
-      Map<TopicPartition, Long> end = consumer.endOffsets(parts);
-      long deadline = System.nanoTime() + WAIT.toNanos();
-      while (parts.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
-        if (System.nanoTime() > deadline) {
-          fail(topic + " not read to its end within " + WAIT);
-        }
-        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+    Pipeline.readToEnd(
+        app.bootstrapServers(),
+        topic,
+        WAIT,
+        r -> {
           if (r.value() == null) {
             found.add(r.key());
           }
-        }
-      }
-    }
+        });
     return found;
   }
 

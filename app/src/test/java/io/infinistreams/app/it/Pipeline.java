@@ -322,4 +322,41 @@ final class Pipeline {
       }
     }
   }
+
+  /**
+   * Every committed record of {@code topic}, all partitions from the beginning to the end offsets
+   * of when the call started, given to {@code each} (raw bytes, read_committed).
+   */
+  static void readToEnd(
+      String bootstrap,
+      String topic,
+      Duration timeout,
+      java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> each) {
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(
+            Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                bootstrap,
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                "read_committed",
+                ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG,
+                8 << 20),
+            new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+            new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+      List<TopicPartition> parts = new ArrayList<>();
+      consumer
+          .partitionsFor(topic, timeout)
+          .forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
+      consumer.assign(parts);
+      consumer.seekToBeginning(parts);
+      Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (parts.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+        if (System.nanoTime() > deadline) {
+          fail(topic + " not read to its end within " + timeout);
+        }
+        consumer.poll(Duration.ofMillis(200)).forEach(each);
+      }
+    }
+  }
 }
