@@ -58,6 +58,7 @@ public final class InfiniApp implements AutoCloseable {
   private final KafkaStreams streams;
   private final OperationsServer operations; // null with http.enabled=false
   private final InfiniMetrics metrics; // null with http.enabled=false
+  private final RestoreProgress restores;
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
   private boolean closed;
@@ -70,7 +71,8 @@ public final class InfiniApp implements AutoCloseable {
       TopologySettings settings,
       KafkaStreams streams,
       OperationsServer operations,
-      InfiniMetrics metrics) {
+      InfiniMetrics metrics,
+      RestoreProgress restores) {
     this.config = config;
     this.broker = broker;
     this.bootstrapServers = bootstrapServers;
@@ -79,6 +81,7 @@ public final class InfiniApp implements AutoCloseable {
     this.streams = streams;
     this.operations = operations;
     this.metrics = metrics;
+    this.restores = restores;
   }
 
   /**
@@ -161,13 +164,23 @@ public final class InfiniApp implements AutoCloseable {
           props.get(StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)),
           StreamsWiring.SESSION_TIMEOUT_MS);
       streams = new KafkaStreams(topology, props);
+      RestoreProgress restores = new RestoreProgress();
+      streams.setGlobalStateRestoreListener(restores);
       if (operations != null) {
         metrics.bindStreams(streams, settings);
         operations.attach(streams, bootstrap);
       }
       InfiniApp app =
           new InfiniApp(
-              config, broker, bootstrap, stateDir, settings, streams, operations, metrics);
+              config,
+              broker,
+              bootstrap,
+              stateDir,
+              settings,
+              streams,
+              operations,
+              metrics,
+              restores);
       app.startStreams(startTimeout);
       log.info(
           "processor '{}' running against {}, state in {}",
@@ -293,6 +306,11 @@ public final class InfiniApp implements AutoCloseable {
    */
   public String operationsUrl() {
     return operations == null ? null : operations.url();
+  }
+
+  /** What this instance restored into its stores from changelogs since it started. */
+  public RestoreProgress restores() {
+    return restores;
   }
 
   /** The running streams instance (for interactive queries). */
