@@ -532,19 +532,8 @@ class OperationsServerEndToEndTest {
     return new Reply(r.statusCode(), r.body(), r);
   }
 
-  /** The keys of the tombstones (committed records with a null value) in {@code topic}. */
   private List<byte[]> tombstones(String topic) {
-    List<byte[]> found = new ArrayList<>();
-    Pipeline.readToEnd(
-        app.bootstrapServers(),
-        topic,
-        WAIT,
-        r -> {
-          if (r.value() == null) {
-            found.add(r.key());
-          }
-        });
-    return found;
+    return Pipeline.tombstones(app.bootstrapServers(), topic, WAIT);
   }
 
   /** GETs the snapshot of {@code key} until it is 200 (a rebalance answers 502/503 meanwhile). */

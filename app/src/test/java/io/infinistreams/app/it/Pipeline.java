@@ -359,4 +359,19 @@ final class Pipeline {
       }
     }
   }
+
+  /** The keys of the tombstones (committed records with a null value) in {@code topic}. */
+  static List<byte[]> tombstones(String bootstrap, String topic, Duration timeout) {
+    List<byte[]> found = new ArrayList<>();
+    readToEnd(
+        bootstrap,
+        topic,
+        timeout,
+        r -> {
+          if (r.value() == null) {
+            found.add(r.key());
+          }
+        });
+    return found;
+  }
 }
