@@ -62,28 +62,20 @@ public final class InfiniTransformer {
    *     full segment (T == C + N) and no KV cache
    * @param computeLogits compute the LM head; when false the last layer's feed-forward, the final
    *     norm and the LM head are skipped (they cannot change the memory)
-   * @param topKStraightThrough under a top-k write ({@link ModelConfig#writeTopK}), give the
-   *     strengths of the tokens left out the gradient they would have at strength 0 (the values
-   *     computed are the same); false: the choice is a constant mask
    */
-  public record Options(boolean writeMemory, boolean computeLogits, boolean topKStraightThrough) {
+  public record Options(boolean writeMemory, boolean computeLogits) {
     /** A full segment: read, write, logits. */
     public static Options fullSegment() {
-      return new Options(true, true, false);
+      return new Options(true, true);
     }
 
     /** A partial segment or a decoding step: read only, logits. */
     public static Options readOnly() {
-      return new Options(false, true, false);
+      return new Options(false, true);
     }
 
     public Options withLogits(boolean logits) {
-      return new Options(writeMemory, logits, topKStraightThrough);
-    }
-
-    /** These options with the top-k write's straight-through gradient on or off. */
-    public Options withTopKStraightThrough(boolean on) {
-      return new Options(writeMemory, computeLogits, on);
+      return new Options(writeMemory, logits);
     }
   }
 
@@ -236,7 +228,6 @@ public final class InfiniTransformer {
               rope,
               from > 0 ? p.maskRows(m, past, t, from) : mask,
               o.writeMemory(),
-              o.topKStraightThrough(),
               from);
       x = from > 0 ? x.get(p.rowsFrom(from)) : x; // (B, T - from, D)
       x = x.add(a.out()); // residual
@@ -316,7 +307,6 @@ public final class InfiniTransformer {
               p.fullRope(),
               from > 0 ? p.trimMask() : p.fullMask(),
               true,
-              false,
               from,
               true);
       x = from > 0 && l > 0 ? x.get(p.rowsFrom(from)) : x; // (B, T - from, D)
@@ -380,7 +370,7 @@ public final class InfiniTransformer {
     NDArray sk =
         feature(c, kv.get(0).reshape(b, n, nh, dk).transpose(0, 2, 1, 3), p.one()); // (B,H,N,K)
     NDArray sv = kv.get(1).reshape(b, n, nh, dv).transpose(0, 2, 1, 3); // (B, H, N, V)
-    out.add(write(c, p, lp, sk, sv, null, mem, false).memory());
+    out.add(write(c, p, lp, sk, sv, null, mem).memory());
     return out;
   }
 
@@ -497,16 +487,14 @@ public final class InfiniTransformer {
       Rope rope,
       NDArray mask,
       boolean write,
-      boolean straightThrough,
       int from) {
-    return attention(
-        c, p, lp, h, mem, pastK, pastV, pastTail, rope, mask, write, straightThrough, from, false);
+    return attention(c, p, lp, h, mem, pastK, pastV, pastTail, rope, mask, write, from, false);
   }
 
   /**
    * {@link #attention(ModelConfig, Prepared, PreparedLayer, NDArray, Memory, NDArray, NDArray,
-   * NDArray, Rope, NDArray, boolean, boolean, int)}; {@code compressing}: the write is that of
-   * {@link #compress} ({@link #gatedWrite} under GATED, not differentiable).
+   * NDArray, Rope, NDArray, boolean, int)}; {@code compressing}: the write is that of {@link
+   * #compress} ({@link #gatedWrite} under GATED, not differentiable).
    */
   static Attention attention(
       ModelConfig c,
@@ -520,7 +508,6 @@ public final class InfiniTransformer {
       Rope rope,
       NDArray mask,
       boolean write,
-      boolean straightThrough,
       int from,
       boolean compressing) {
     long b = h.getShape().get(0);
@@ -599,7 +586,7 @@ public final class InfiniTransformer {
       NDArray sk = own > 0 ? sqk.get(1).get(p.headRowsFrom(own)) : sqk.get(1); // (B, H, N, K)
       NDArray sv = v.get(p.headRowsFrom(c.overlap())); // (B, H, N, V)
       NDArray logitOwn = logit == null ? null : logit.get(p.rowsFrom(c.overlap())); // (B, N, H)
-      Written wr = write(c, p, lp, sk, sv, logitOwn, mem, straightThrough);
+      Written wr = write(c, p, lp, sk, sv, logitOwn, mem);
       next = wr.memory();
       strength = wr.strength();
     }
@@ -625,8 +612,6 @@ public final class InfiniTransformer {
    * @param sk (B, H, N, K) sigma(K)
    * @param sv (B, H, N, V) values
    * @param logit (B, N, H) h W_write, computed with the projections (GATED), or null
-   * @param straightThrough under a top-k write, the left-out tokens' strengths get the gradient
-   *     they would have at 0 ({@link Options#topKStraightThrough})
    */
   static Written write(
       ModelConfig c,
@@ -635,8 +620,7 @@ public final class InfiniTransformer {
       NDArray sk,
       NDArray sv,
       NDArray logit,
-      Memory mem,
-      boolean straightThrough) {
+      Memory mem) {
     NDArray strength = null;
     NDArray newM =
         switch (c.updateRule()) {
@@ -646,14 +630,7 @@ public final class InfiniTransformer {
           case GATED -> {
             strength = writeStrength(logit, lp.w()); // fused into the projections
             if (selects(c.writeTopK(), sk.getShape().get(2))) {
-              NDArray mask = topKMask(logit, lp, c.writeTopK());
-              NDArray chosen = strength.mul(mask); // the others: 0
-              // straight through: + (beta - beta) (1 - mask), exactly 0, whose gradient reaches
-              // the left-out betas as if they were written at strength 0
-              strength =
-                  straightThrough
-                      ? chosen.add(strength.sub(strength.stopGradient()).mul(mask.neg().add(1f)))
-                      : chosen;
+              strength = strength.mul(topKMask(logit, lp, c.writeTopK())); // the others: 0
             }
             yield gatedDeltaWrite(p, sk, sv, mem.m(), strength); // (B, H, K, V)
           }

@@ -70,7 +70,6 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
           "recompute",
           "writePenalty",
           "writeTopK",
-          "topKGradient",
           "noMemory");
 
   private static final Set<String> MODEL_KEYS =
@@ -177,10 +176,7 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
         floatOr(s, "writePenalty", 0f),
         s.has("segmentSampling")
             ? TrainConfig.SegmentSampling.valueOf(s.get("segmentSampling").getAsString())
-            : TrainConfig.SegmentSampling.UNIFORM,
-        s.has("topKGradient")
-            ? TrainConfig.TopKGradient.valueOf(s.get("topKGradient").getAsString())
-            : TrainConfig.TopKGradient.NONE);
+            : TrainConfig.SegmentSampling.UNIFORM);
   }
 
   /** The folder of stage {@code i} under a run's output folder. */

@@ -1,6 +1,7 @@
 package io.infinistreams.training;
 
 import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonParseException;
 import io.infinistreams.model.Checkpoint;
 import io.infinistreams.model.FeatureMap;
 import io.infinistreams.model.MemoryRead;
@@ -296,15 +297,6 @@ public final class TrainCommand implements Callable<Integer> {
   float writePenalty;
 
   @Option(
-      names = "--top-k-gradient",
-      defaultValue = "NONE",
-      description =
-          "Under a top-k write, what the strengths of the tokens a head leaves out learn from:"
-              + " NONE (nothing; the default) or STRAIGHT_THROUGH (the gradient they would have at"
-              + " strength 0; the forward pass is the same).")
-  TrainConfig.TopKGradient topKGradient;
-
-  @Option(
       names = "--no-memory",
       description =
           "Train the memoryless twin: every head's output gate fixed at the local"
@@ -385,8 +377,7 @@ public final class TrainCommand implements Callable<Integer> {
         warmFiller,
         recompute,
         writePenalty,
-        segmentSampling,
-        topKGradient);
+        segmentSampling);
   }
 
   @Override
@@ -415,7 +406,13 @@ public final class TrainCommand implements Callable<Integer> {
     double elapsed = 0;
     List<RunLog.Point> history = List.of();
     if (resume && Files.exists(ckpt.resolve(TrainCheckpoint.STATE))) {
-      TrainCheckpoint.State state = TrainCheckpoint.readState(ckpt);
+      TrainCheckpoint.State state;
+      try {
+        state = TrainCheckpoint.readState(ckpt);
+      } catch (JsonParseException e) {
+        System.err.println("train: " + ckpt + ": " + e.getMessage());
+        return 2;
+      }
       TrainConfig config = state.config();
       TaskMix mixes;
       try { // a bad value given with --resume: one line, as for a new run

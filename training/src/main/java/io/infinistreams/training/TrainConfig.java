@@ -45,8 +45,6 @@ import io.infinistreams.model.ModelConfig;
  *     written token, head and layer, averaged over the segments): writing costs, so the model
  *     learns to write only what a later answer needs. 0: off
  * @param segmentSampling how S is drawn from [minSegments, maxSegments] (null: UNIFORM)
- * @param topKGradient under a top-k write ({@link ModelConfig#writeTopK}), what gradient the tokens
- *     a head does not choose get (null: NONE)
  */
 public record TrainConfig(
     ModelConfig model,
@@ -72,8 +70,7 @@ public record TrainConfig(
     int warmFiller,
     boolean recompute,
     float writePenalty,
-    SegmentSampling segmentSampling,
-    TopKGradient topKGradient) {
+    SegmentSampling segmentSampling) {
 
   /**
    * How a step draws its segments per sequence S from [minSegments, maxSegments]. UNIFORM: every S
@@ -87,24 +84,9 @@ public record TrainConfig(
     LOG_UNIFORM
   }
 
-  /**
-   * What the write strengths of the tokens a top-k write leaves out learn from. NONE: nothing (the
-   * choice is a constant mask; a token's logit learns only while it is chosen). STRAIGHT_THROUGH:
-   * the forward pass is the same, but each left-out token's strength gets the gradient it would
-   * have had at strength 0, dL/d(beta_t) at beta_t = 0, which says whether writing it a little
-   * would have lowered the loss; so the ranking learns about tokens it does not yet choose.
-   */
-  public enum TopKGradient {
-    NONE,
-    STRAIGHT_THROUGH
-  }
-
   public TrainConfig {
     if (segmentSampling == null) {
       segmentSampling = SegmentSampling.UNIFORM; // a train-state.json without the field
-    }
-    if (topKGradient == null) {
-      topKGradient = TopKGradient.NONE; // a train-state.json without the field
     }
     if (steps < 1 || batch < 1 || minSegments < 1 || maxSegments < minSegments) {
       throw new IllegalArgumentException(
@@ -153,8 +135,7 @@ public record TrainConfig(
         0,
         false,
         0f,
-        SegmentSampling.UNIFORM,
-        TopKGradient.NONE);
+        SegmentSampling.UNIFORM);
   }
 
   /** The same run continued with another data recipe (a curriculum change at resume). */
@@ -214,12 +195,6 @@ public record TrainConfig(
     return e.build();
   }
 
-  public TrainConfig withTopKGradient(TopKGradient gradient) {
-    Edit e = new Edit(this);
-    e.topKGradient = gradient;
-    return e.build();
-  }
-
   /** A configuration's fields, to change some and build the result (checked like any other). */
   private static final class Edit {
     private ModelConfig model;
@@ -246,7 +221,6 @@ public record TrainConfig(
     private boolean recompute;
     private float writePenalty;
     private SegmentSampling segmentSampling;
-    private TopKGradient topKGradient;
 
     Edit(TrainConfig c) {
       model = c.model;
@@ -273,7 +247,6 @@ public record TrainConfig(
       recompute = c.recompute;
       writePenalty = c.writePenalty;
       segmentSampling = c.segmentSampling;
-      topKGradient = c.topKGradient;
     }
 
     TrainConfig build() {
@@ -301,8 +274,7 @@ public record TrainConfig(
           warmFiller,
           recompute,
           writePenalty,
-          segmentSampling,
-          topKGradient);
+          segmentSampling);
     }
   }
 }

@@ -612,9 +612,7 @@ public final class Trainer implements AutoCloseable {
 
   /** The options of trained segment {@code s} of {@code segments}: the last one only reads. */
   private Options segmentOptions(int s, int segments) {
-    return options(s < segments - 1)
-        .withTopKStraightThrough(
-            config.topKGradient() == TrainConfig.TopKGradient.STRAIGHT_THROUGH);
+    return options(s < segments - 1);
   }
 
   /**

@@ -56,7 +56,6 @@ class RecipeTest {
     assertEquals(1e-3f, first.lr(), "the default learning rate");
     assertEquals(0, first.model().writeTopK(), "every token writes unless a stage says");
     assertEquals(r.model().withWriteTopK(16), second.model(), "from the second stage on, 16");
-    assertEquals(TrainConfig.TopKGradient.NONE, second.topKGradient(), "the default gradient");
     assertNotEquals(first.seed(), second.seed());
     assertNotEquals(first.seed(), r.stageConfig(0, 8).seed());
     assertEquals(64, r.sha256().length());

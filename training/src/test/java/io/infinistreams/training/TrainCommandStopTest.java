@@ -89,28 +89,37 @@ class TrainCommandStopTest {
       "2"
     };
     assertEquals(0, new CommandLine(new TrainCommand()).execute(first));
+    assertRefusedInOneLine(
+        "nosuchtask", "--out", out.toString(), "--resume", "--new-mix", "nosuchtask=1");
+    assertEquals(2, TrainCheckpoint.readState(out.resolve("checkpoint")).step());
+  }
+
+  /**
+   * {@code train args} exits with 2 and one line of stderr, starting "train: ", naming {@code
+   * what}.
+   */
+  private static void assertRefusedInOneLine(String what, String... args) {
     java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
     java.io.PrintStream old = System.err;
     int code;
     try {
-      System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
-      code =
-          new CommandLine(new TrainCommand())
-              .execute("--out", out.toString(), "--resume", "--new-mix", "nosuchtask=1");
+      System.setErr(new java.io.PrintStream(err, true, StandardCharsets.UTF_8));
+      code = new CommandLine(new TrainCommand()).execute(args);
     } finally {
       System.setErr(old);
     }
-    String text = err.toString(java.nio.charset.StandardCharsets.UTF_8);
+    String text = err.toString(StandardCharsets.UTF_8);
     assertEquals(2, code, text);
-    assertTrue(text.startsWith("train: ") && text.contains("nosuchtask"), text);
+    assertTrue(text.startsWith("train: ") && text.contains(what), text);
     assertFalse(text.contains("\tat "), "no stack trace: " + text);
-    assertEquals(2, TrainCheckpoint.readState(out.resolve("checkpoint")).step());
   }
 
   /**
    * The recipe is recorded in the checkpoint and resumed as such (here the paper's model: DELTA,
    * PAPER read, no overlap; LOG_UNIFORM sampling); a train-state.json without {@code
-   * segmentSampling} reads as UNIFORM. A model option the update rule cannot take is refused before
+   * segmentSampling} reads as UNIFORM. One with {@code "topKGradient": "NONE"} (earlier versions
+   * wrote it) reads and resumes as one without; any other {@code topKGradient} is refused in one
+   * line, and the checkpoint stays. A model option the update rule cannot take is refused before
    * anything is written.
    */
   @Test
@@ -163,11 +172,24 @@ class TrainCommandStopTest {
     assertEquals(TrainConfig.SegmentSampling.UNIFORM, read.config().segmentSampling());
     assertEquals(
         recorded.config().withSegmentSampling(TrainConfig.SegmentSampling.UNIFORM), read.config());
+    Files.writeString(state, withTopKGradient(old, "NONE"));
+    assertEquals(read.config(), TrainCheckpoint.readState(ckpt).config(), "NONE reads as no field");
     assertEquals(
         0,
         new CommandLine(new TrainCommand())
             .execute("--out", out.toString(), "--resume", "--stop-at-step", "3"));
     assertEquals(3, TrainCheckpoint.readState(ckpt).step());
+
+    String straightThrough = withTopKGradient(Files.readString(state), "STRAIGHT_THROUGH");
+    Files.writeString(state, straightThrough);
+    assertRefusedInOneLine(
+        "topKGradient STRAIGHT_THROUGH",
+        "--out",
+        out.toString(),
+        "--resume",
+        "--stop-at-step",
+        "4");
+    assertEquals(straightThrough, Files.readString(state), "the checkpoint stays");
 
     Path refused = dir.resolve("refused");
     assertEquals(
@@ -176,6 +198,15 @@ class TrainCommandStopTest {
             .execute(
                 "--out", refused.toString(), "--tiny", "--update", "GATED", "--read", "PAPER"));
     assertFalse(Files.exists(refused));
+  }
+
+  /** train-state.json {@code json} with {@code "topKGradient": value} first in its config. */
+  private static String withTopKGradient(String json, String value) {
+    String out =
+        json.replaceFirst(
+            "\"config\":\\s*\\{", "\"config\": {\"topKGradient\": \"" + value + "\",");
+    assertTrue(out.contains("\"topKGradient\": \"" + value + "\""), "the field was added");
+    return out;
   }
 
   @Test

@@ -92,8 +92,7 @@ class TrainerTest {
             0,
             false,
             0f,
-            TrainConfig.SegmentSampling.UNIFORM,
-            TrainConfig.TopKGradient.NONE);
+            TrainConfig.SegmentSampling.UNIFORM);
     TrainConfig g = u.withSegmentSampling(TrainConfig.SegmentSampling.LOG_UNIFORM);
     int[] octave = new int[4]; // [8,16) [16,32) [32,64) [64,96]
     int min = Integer.MAX_VALUE;
@@ -449,8 +448,7 @@ class TrainerTest {
         0,
         recompute,
         writePenalty,
-        TrainConfig.SegmentSampling.UNIFORM,
-        TrainConfig.TopKGradient.NONE);
+        TrainConfig.SegmentSampling.UNIFORM);
   }
 
   /**
