@@ -256,6 +256,25 @@ class SnapshotImportOverHttpTest {
         () -> get(session(base, "fork/ü")),
         r -> r.status() == 200 && r.body().contains("\"lastSeq\" : 3"));
 
+    // a rewind: the source goes on, then gets its own snapshot back under its own key
+    pipeline.produce(
+        "source/ü", List.of(Pipeline.append(3, "Later words that the rewind takes back. ")));
+    pipeline.awaitOutput("source/ü", 3, WAIT, "import-test-" + System.nanoTime());
+    Reply rewind = post(session(base, "source/ü") + "/snapshot", exported);
+    assertEquals(202, rewind.status(), rewind.body());
+    assertEquals(4, rewind.json(json).get("seq").asLong(), "the sequence goes on: 3 + 1");
+    await(
+        () -> get(session(base, "source/ü")),
+        r -> r.status() == 200 && r.body().contains("\"lastSeq\" : 4"));
+    SessionSnapshots.Decoded rewound =
+        SessionSnapshots.decode(
+            await(() -> get(session(base, "source/ü") + "/snapshot"), r -> r.status() == 200)
+                .bytes());
+    assertEquals(
+        source.snapshot().getMemories(), rewound.snapshot().getMemories(), "rewound bit for bit");
+    assertEquals(source.session().getTokensAbsorbed(), rewound.session().getTokensAbsorbed());
+    assertEquals(source.session().getOpenTokens(), rewound.session().getOpenTokens());
+
     // refused before anything is sent
     Reply garbage = post(session(base, "fork/ü") + "/snapshot", "not a snapshot".getBytes());
     assertEquals(400, garbage.status(), garbage.body());
