@@ -367,11 +367,13 @@ public final class EndToEndBench implements Callable<Integer> {
     sb.append(
         String.format(
             Locale.ROOT,
-            "model: %s; processing.guarantee=%s; event.max.text.bytes=%d; input.repartition=%s%n%n",
+            "model: %s; processing.guarantee=%s; event.max.text.bytes=%d; input.repartition=%s;"
+                + " surprise.enabled=%s%n%n",
             modelDescription,
             config.processingGuarantee(),
             config.eventMaxTextBytes(),
-            config.inputRepartition()));
+            config.inputRepartition(),
+            config.surpriseEnabled()));
     sb.append("| throughput | tokens/s |\n|---|---:|\n");
     sb.append(
         String.format(
