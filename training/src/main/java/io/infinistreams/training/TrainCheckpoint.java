@@ -10,11 +10,6 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonSerializationContext;
 import com.google.gson.JsonSerializer;
-import com.google.gson.TypeAdapter;
-import com.google.gson.TypeAdapterFactory;
-import com.google.gson.reflect.TypeToken;
-import com.google.gson.stream.JsonReader;
-import com.google.gson.stream.JsonWriter;
 import io.infinistreams.model.Checkpoint;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.Weights;
@@ -77,50 +72,9 @@ public final class TrainCheckpoint {
     }
   }
 
-  /**
-   * Reads a training configuration as Gson does for any record, except that one whose {@code
-   * topKGradient} (written by earlier versions) is anything but {@code NONE} is refused: this
-   * version trains a top-k write with a constant mask only, so such a run is not resumed, exported
-   * or matched to a recipe stage as another. {@code NONE} or no such field reads as usual.
-   */
-  private static final class TrainConfigJson implements TypeAdapterFactory {
-    @Override
-    public <T> TypeAdapter<T> create(Gson gson, TypeToken<T> type) {
-      if (type.getRawType() != TrainConfig.class) {
-        return null;
-      }
-      TypeAdapter<T> reflective = gson.getDelegateAdapter(this, type);
-      TypeAdapter<JsonElement> tree = gson.getAdapter(JsonElement.class);
-      return new TypeAdapter<>() {
-        @Override
-        public void write(JsonWriter out, T value) throws IOException {
-          reflective.write(out, value);
-        }
-
-        @Override
-        public T read(JsonReader in) throws IOException {
-          JsonElement json = tree.read(in);
-          JsonElement gradient =
-              json.isJsonObject() ? json.getAsJsonObject().get("topKGradient") : null;
-          if (gradient != null
-              && !gradient.isJsonNull()
-              && !"NONE".equals(gradient.getAsString())) {
-            throw new JsonParseException(
-                "topKGradient "
-                    + gradient.getAsString()
-                    + " is not implemented by this version (a top-k write trains with a"
-                    + " constant mask); continue this run with the version that started it");
-          }
-          return reflective.fromJsonTree(json);
-        }
-      };
-    }
-  }
-
   static final Gson GSON =
       new GsonBuilder()
           .registerTypeAdapter(ModelConfig.class, new ModelConfigJson())
-          .registerTypeAdapterFactory(new TrainConfigJson())
           .setPrettyPrinting()
           .serializeSpecialFloatingPointValues()
           .disableHtmlEscaping()

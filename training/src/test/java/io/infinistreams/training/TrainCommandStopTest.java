@@ -117,9 +117,7 @@ class TrainCommandStopTest {
   /**
    * The recipe is recorded in the checkpoint and resumed as such (here the paper's model: DELTA,
    * PAPER read, no overlap; LOG_UNIFORM sampling); a train-state.json without {@code
-   * segmentSampling} reads as UNIFORM. One with {@code "topKGradient": "NONE"} (earlier versions
-   * wrote it) reads and resumes as one without; any other {@code topKGradient} is refused in one
-   * line, and the checkpoint stays. A model option the update rule cannot take is refused before
+   * segmentSampling} reads as UNIFORM. A model option the update rule cannot take is refused before
    * anything is written.
    */
   @Test
@@ -172,24 +170,11 @@ class TrainCommandStopTest {
     assertEquals(TrainConfig.SegmentSampling.UNIFORM, read.config().segmentSampling());
     assertEquals(
         recorded.config().withSegmentSampling(TrainConfig.SegmentSampling.UNIFORM), read.config());
-    Files.writeString(state, withTopKGradient(old, "NONE"));
-    assertEquals(read.config(), TrainCheckpoint.readState(ckpt).config(), "NONE reads as no field");
     assertEquals(
         0,
         new CommandLine(new TrainCommand())
             .execute("--out", out.toString(), "--resume", "--stop-at-step", "3"));
     assertEquals(3, TrainCheckpoint.readState(ckpt).step());
-
-    String straightThrough = withTopKGradient(Files.readString(state), "STRAIGHT_THROUGH");
-    Files.writeString(state, straightThrough);
-    assertRefusedInOneLine(
-        "topKGradient STRAIGHT_THROUGH",
-        "--out",
-        out.toString(),
-        "--resume",
-        "--stop-at-step",
-        "4");
-    assertEquals(straightThrough, Files.readString(state), "the checkpoint stays");
 
     Path refused = dir.resolve("refused");
     assertEquals(
@@ -198,15 +183,6 @@ class TrainCommandStopTest {
             .execute(
                 "--out", refused.toString(), "--tiny", "--update", "GATED", "--read", "PAPER"));
     assertFalse(Files.exists(refused));
-  }
-
-  /** train-state.json {@code json} with {@code "topKGradient": value} first in its config. */
-  private static String withTopKGradient(String json, String value) {
-    String out =
-        json.replaceFirst(
-            "\"config\":\\s*\\{", "\"config\": {\"topKGradient\": \"" + value + "\",");
-    assertTrue(out.contains("\"topKGradient\": \"" + value + "\""), "the field was added");
-    return out;
   }
 
   @Test
