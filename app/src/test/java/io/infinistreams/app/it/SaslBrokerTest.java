@@ -30,7 +30,8 @@ import picocli.CommandLine;
 /**
  * A broker whose only client listener requires SASL/PLAIN: the processor (topic administration and
  * Kafka Streams) and the client commands work with the credentials given once as {@code kafka.*}
- * keys, and fail in seconds with one line without them or with a wrong password.
+ * keys ({@code feed}, {@code ask}, {@code tail}, {@code delete}), and fail in seconds with one line
+ * without them or with a wrong password.
  */
 @Timeout(300)
 class SaslBrokerTest {
@@ -148,6 +149,27 @@ class SaslBrokerTest {
                 "120"));
     assertEquals(0, ask.exit(), ask.err());
     assertTrue(ask.err().contains("[stream 'secured' seq 2:"), ask.err());
+
+    Run tail =
+        run(
+            withCredentials(
+                ALICE_PASSWORD,
+                "tail",
+                "--topic",
+                "output",
+                "--from-beginning",
+                "--stream",
+                "secured",
+                "--limit",
+                "2"));
+    assertEquals(0, tail.exit(), tail.err());
+    assertEquals(2, tail.out().strip().lines().count(), tail.out());
+    assertTrue(tail.out().contains("\"kind\":\"GENERATE\""), tail.out());
+
+    Run delete =
+        run(withCredentials(ALICE_PASSWORD, "delete", "secured", "--seq", "3", "--timeout", "120"));
+    assertEquals(0, delete.exit(), delete.err());
+    assertTrue(delete.err().contains("[stream 'secured' seq 3: deleted]"), delete.err());
   }
 
   @Test
