@@ -52,6 +52,14 @@ public final class ChatCommand implements Callable<Integer> {
   /** Opens the terminal; tests replace it with one over in-memory streams. */
   Callable<Terminal> terminals = () -> TerminalBuilder.builder().system(true).dumb(true).build();
 
+  /** A chat on the process's own terminal (what {@code infini chat} runs). */
+  public ChatCommand() {}
+
+  /** A chat on the terminals {@code terminals} opens (e.g. one over in-memory streams). */
+  public ChatCommand(Callable<Terminal> terminals) {
+    this.terminals = terminals;
+  }
+
   @Override
   public Integer call() throws Exception {
     AppConfig config = configOptions.load();

@@ -5,12 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.infinistreams.app.Main;
+import io.infinistreams.app.cli.ChatCommand;
 import io.infinistreams.app.cli.CliException;
+import io.infinistreams.app.client.StreamClient;
 import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.app.runtime.EmbeddedBroker;
 import io.infinistreams.app.runtime.InfiniApp;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.ModelConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -20,6 +25,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.jline.terminal.TerminalBuilder;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -170,6 +176,44 @@ class SaslBrokerTest {
         run(withCredentials(ALICE_PASSWORD, "delete", "secured", "--seq", "3", "--timeout", "120"));
     assertEquals(0, delete.exit(), delete.err());
     assertTrue(delete.err().contains("[stream 'secured' seq 3: deleted]"), delete.err());
+  }
+
+  @Test
+  void chatWorksWithTheCredentials() throws Exception {
+    ByteArrayOutputStream screen = new ByteArrayOutputStream();
+    // a keyboard that types one turn and /quit, then stays open until the chat has read them
+    PipedOutputStream keyboard = new PipedOutputStream();
+    PipedInputStream typed = new PipedInputStream(keyboard);
+    keyboard.write("my locker is 12\n/quit\n".getBytes(StandardCharsets.UTF_8));
+    keyboard.flush();
+    ChatCommand chat =
+        new ChatCommand(
+            () ->
+                TerminalBuilder.builder()
+                    .system(false)
+                    .type("dumb")
+                    .streams(typed, screen)
+                    .build());
+    CommandLine cl = new CommandLine(chat);
+    StringWriter err = new StringWriter();
+    cl.setErr(new PrintWriter(err));
+    int exit;
+    try {
+      exit =
+          cl.execute(
+              withCredentials(
+                  ALICE_PASSWORD, "secured-chat", "--max-tokens", "3", "--timeout", "120"));
+    } finally {
+      keyboard.close();
+    }
+    assertEquals(0, exit, err.toString());
+    String shown = screen.toString(StandardCharsets.UTF_8);
+    assertTrue(shown.contains("chat with stream 'secured-chat' (next seq 1)"), shown);
+    try (StreamClient client =
+        StreamClient.connect(
+            config(ALICE_PASSWORD).build(), broker.bootstrapServers(), "secured-chat")) {
+      assertEquals(1, client.lastSeq(), "the turn was applied");
+    }
   }
 
   @Test
