@@ -56,7 +56,7 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class BrokerFuzzTest {
   private static final long SEED = 20261206L;
-  private static final int RECORDS = 6_000;
+  private static final int RECORDS = 10_000;
   private static final Duration WAIT = Duration.ofMinutes(5);
 
   @TempDir Path dir;
