@@ -46,13 +46,25 @@ final class AttemptJournal implements Closeable {
   }
 
   /**
-   * A record that began and did not finish.
+   * How long a verdict ({@link #convict}) is kept once later records of its partition began: far
+   * longer than a transaction may stay open, so a verdict outlives any abort that could replay its
+   * record.
+   */
+  static final long VERDICT_KEEP_MILLIS = 10 * 60_000L;
+
+  /**
+   * A record that began and did not finish, or that was dead-lettered for its crashes.
    *
    * @param attempts how many times it began
    * @param lastError the last failure seen in this JVM while applying it (a stack summary), or ""
    *     when the process died without one (a native crash, kill -9)
+   * @param convictedMillis when it was dead-lettered for its crashes (wall clock), or 0
    */
-  record Entry(int attempts, String lastError) {}
+  record Entry(int attempts, String lastError, long convictedMillis) {
+    boolean convicted() {
+      return convictedMillis > 0;
+    }
+  }
 
   private final Path file;
   private final FileChannel channel;
@@ -66,52 +78,86 @@ final class AttemptJournal implements Closeable {
 
   /** Opens (creating it and its folders if needed) the journal in {@code file}. */
   static AttemptJournal open(Path file) {
+    FileChannel channel = null;
     try {
       Files.createDirectories(file.getParent());
-      FileChannel channel =
+      channel =
           FileChannel.open(
               file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
       Map<Source, Entry> entries = read(file);
       if (!entries.isEmpty()) {
         log.warn(
             "{} record(s) began and did not finish before the last stop (a crash while applying"
-                + " them): {}",
+                + " them), or were dead-lettered for their crashes: {}",
             entries.size(),
             entries);
       }
       return new AttemptJournal(file, channel, entries);
     } catch (IOException e) {
+      if (channel != null) {
+        try {
+          channel.close();
+        } catch (IOException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
       throw new UncheckedIOException("cannot open the attempt journal " + file, e);
     }
   }
 
   /**
-   * Counts an attempt at {@code source} and returns its entry (attempts including this one).
-   * Forgets the entries of the same partition at lower offsets: the partition has moved past them.
+   * Counts an attempt at {@code source} and returns its entry (attempts including this one); a
+   * convicted record's entry is returned as it is. Forgets the entries of the same partition at
+   * lower offsets (the partition has moved past them), but a conviction only {@link
+   * #VERDICT_KEEP_MILLIS} after it was made: until its transaction commits, an abort (another
+   * record's crash) replays the convicted record, which must then be dead-lettered again at once.
    */
-  Entry begin(Source source) {
-    Iterator<Source> it = entries.keySet().iterator();
+  Entry begin(Source source, long nowMillis) {
+    Iterator<Map.Entry<Source, Entry>> it = entries.entrySet().iterator();
     while (it.hasNext()) {
-      Source s = it.next();
+      Map.Entry<Source, Entry> e = it.next();
+      Source s = e.getKey();
+      boolean verdictKept =
+          e.getValue().convicted()
+              && nowMillis - e.getValue().convictedMillis() < VERDICT_KEEP_MILLIS;
       if (s.partition() == source.partition()
           && s.topic().equals(source.topic())
-          && s.offset() < source.offset()) {
+          && s.offset() < source.offset()
+          && !verdictKept) {
         it.remove();
       }
     }
     Entry before = entries.get(source);
+    if (before != null && before.convicted()) {
+      return before;
+    }
     Entry now =
-        before == null ? new Entry(1, "") : new Entry(before.attempts() + 1, before.lastError());
+        before == null
+            ? new Entry(1, "", 0)
+            : new Entry(before.attempts() + 1, before.lastError(), 0);
     entries.put(source, now);
     write();
     return now;
+  }
+
+  /**
+   * Records that {@code source} was dead-lettered for its crashes: read again (its dead letter's
+   * transaction aborted), it is dead-lettered again without being applied.
+   */
+  void convict(Source source, long nowMillis) {
+    Entry e = entries.get(source);
+    if (e != null && !e.convicted()) {
+      entries.put(source, new Entry(e.attempts(), e.lastError(), nowMillis));
+      write();
+    }
   }
 
   /** Records what stopped the attempt at {@code source} (kept for its dead letter). */
   void failed(Source source, Throwable error) {
     Entry e = entries.get(source);
     if (e != null) {
-      entries.put(source, new Entry(e.attempts(), Rejected.stackSummary(error)));
+      entries.put(
+          source, new Entry(e.attempts(), Rejected.stackSummary(error), e.convictedMillis()));
       write();
     }
   }
@@ -123,9 +169,9 @@ final class AttemptJournal implements Closeable {
     }
   }
 
-  /** The unfinished records, in the order they began. */
+  /** The unfinished and convicted records, in the order they began. */
   Map<Source, Entry> entries() {
-    return Map.copyOf(entries);
+    return java.util.Collections.unmodifiableMap(new LinkedHashMap<>(entries));
   }
 
   private void write() {
@@ -141,6 +187,8 @@ final class AttemptJournal implements Closeable {
                 .append(e.attempts())
                 .append('\t')
                 .append(oneLine(e.lastError()))
+                .append('\t')
+                .append(e.convictedMillis())
                 .append('\n'));
     ByteBuffer bytes = ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8));
     try {
@@ -161,23 +209,23 @@ final class AttemptJournal implements Closeable {
   }
 
   /** The file's entries; an unreadable or malformed file reads as empty, with a warning. */
-  private static Map<Source, Entry> read(Path file) throws IOException {
+  private static Map<Source, Entry> read(Path file) {
     Map<Source, Entry> entries = new LinkedHashMap<>();
     String text;
     try {
       text = Files.readString(file, StandardCharsets.UTF_8);
-    } catch (java.nio.charset.MalformedInputException e) {
-      log.warn("attempt journal {} is not UTF-8; starting it afresh", file);
+    } catch (IOException e) {
+      log.warn("attempt journal {} cannot be read ({}); starting it afresh", file, e.toString());
       return entries;
     }
     for (String line : text.split("\n", -1)) {
       if (line.isEmpty()) {
         continue;
       }
-      String[] f = line.split("\t", 5);
+      String[] f = line.split("\t", -1);
       try {
-        if (f.length != 5) {
-          throw new IllegalArgumentException("expected 5 fields, found " + f.length);
+        if (f.length != 6) {
+          throw new IllegalArgumentException("expected 6 fields, found " + f.length);
         }
         int attempts = Integer.parseInt(f[3]);
         if (attempts < 1) {
@@ -185,7 +233,7 @@ final class AttemptJournal implements Closeable {
         }
         entries.put(
             new Source(f[0], Integer.parseInt(f[1]), Long.parseLong(f[2])),
-            new Entry(attempts, f[4]));
+            new Entry(attempts, f[4], Long.parseLong(f[5])));
       } catch (IllegalArgumentException e) {
         log.warn("attempt journal {}: line not understood ({}); starting it afresh", file, e);
         return new LinkedHashMap<>();

@@ -16,6 +16,7 @@ import io.infinistreams.schemas.OutputEvent;
 import io.infinistreams.schemas.PromptFormat;
 import io.infinistreams.schemas.StoredHeadMemory;
 import io.infinistreams.schemas.StoredSession;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,7 +30,6 @@ import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.errors.TaskMigratedException;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.TaskId;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -284,8 +284,16 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       processOnce(record);
       return;
     }
-    AttemptJournal.Entry entry = journal.begin(source);
-    if (entry.attempts() > settings.maxCrashesPerEvent()) {
+    long now = context.currentSystemTimeMs();
+    AttemptJournal.Entry entry;
+    try {
+      entry = journal.begin(source, now);
+    } catch (UncheckedIOException e) {
+      disableJournal(e);
+      processOnce(record);
+      return;
+    }
+    if (entry.convicted() || entry.attempts() > settings.maxCrashesPerEvent()) {
       int crashes = entry.attempts() - 1;
       Rejected rejected =
           new Rejected(
@@ -306,19 +314,44 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
           rejected.getMessage());
       deadLetter(record, rejected);
       metrics.deadLettered(rejected.reason);
-      journal.finish(source);
+      // kept as a verdict, not forgotten: if this transaction aborts, the replay is refused again
+      journalSafely(() -> journal.convict(source, now));
       return;
     }
     try {
       processOnce(record);
-    } catch (TaskMigratedException e) {
-      journal.finish(source); // another instance owns the task now: not this record's fault
+    } catch (Error e) {
+      journalSafely(() -> journal.failed(source, e));
       throw e;
-    } catch (RuntimeException | Error e) {
-      journal.failed(source, e);
+    } catch (RuntimeException e) {
+      // what escapes apply is Kafka's or the stores' failure (the record's own are dead-lettered
+      // inside): not a crash of this record
+      journalSafely(() -> journal.finish(source));
       throw e;
     }
-    journal.finish(source);
+    journalSafely(() -> journal.finish(source));
+  }
+
+  /** Runs a journal update; an I/O failure turns the journal off rather than the processor. */
+  private void journalSafely(Runnable update) {
+    if (journal == null) {
+      return;
+    }
+    try {
+      update.run();
+    } catch (UncheckedIOException e) {
+      disableJournal(e);
+    }
+  }
+
+  private void disableJournal(UncheckedIOException e) {
+    log.error(
+        "the attempt journal of task {} cannot be written ({}); crash loops are not counted on"
+            + " this task until it is reassigned",
+        task,
+        e.getMessage());
+    journal.close();
+    journal = null;
   }
 
   private void processOnce(Record<byte[], byte[]> record) {

@@ -58,7 +58,11 @@ class CrashLoopTest {
     }
 
     void send(long seq, String text) {
-      harness.send("s", TopologyHarness.event(seq, EventKind.APPEND, text));
+      send("s", seq, text);
+    }
+
+    void send(String key, long seq, String text) {
+      harness.send(key, TopologyHarness.event(seq, EventKind.APPEND, text));
     }
 
     @Override
@@ -116,7 +120,7 @@ class CrashLoopTest {
           header(dead, DeadLetterReason.EXCEPTION_HEADER).contains("no room for the segment"),
           "the dead letter carries the last Error");
       assertEquals("poison", InfiniTopology.INPUT_SERDE.deserialize("t", dead.value()).getText());
-      assertTrue(journal().isEmpty(), "a dead-lettered record is finished");
+      assertTrue(journal().get(first).convicted(), "kept as a verdict in case of an abort");
 
       // The stream's seq was not used up: the same event sent again (next offset) is applied.
       run.faults.disarm();
@@ -124,7 +128,35 @@ class CrashLoopTest {
       OutputEvent applied = run.output.readValue();
       assertEquals(1, applied.getSeq());
       assertEquals(6, applied.getTokensThisEvent());
-      assertTrue(journal().isEmpty());
+      assertEquals(java.util.Set.of(first), journal().keySet(), "only the verdict is kept");
+    }
+  }
+
+  /**
+   * Two poison records in a row: the first's dead letter and the second's crash share a
+   * transaction, whose abort replays the first; its verdict makes the replay a dead letter at once,
+   * so the crashes add up (one per record here) instead of multiplying.
+   */
+  @Test
+  void aConvictedRecordReplayedByAnAbortIsDeadLetteredWithoutAnotherCrash() {
+    TopologySettings settings = TopologySettings.defaults().withMaxCrashesPerEvent(1);
+    try (Run run = new Run(settings)) {
+      run.faults.failCall(1, new OutOfMemoryError("test: A"));
+      assertThrows(OutOfMemoryError.class, () -> run.send(1, "poison A"));
+    }
+    try (Run run = new Run(settings)) { // A convicted, then B crashes: the transaction aborts
+      run.send(1, "poison A");
+      assertEquals("CRASH_LOOP", header(run.deadLetters.readRecord(), DeadLetterReason.HEADER));
+      run.faults.failCall(1, new OutOfMemoryError("test: B"));
+      assertThrows(OutOfMemoryError.class, () -> run.send("t", 1, "poison B"));
+    }
+    try (Run run = new Run(settings)) { // the replay: A refused at once, B at its limit
+      run.faults.failCall(1, new OutOfMemoryError("test: would be a third crash"));
+      run.send(1, "poison A");
+      run.send("t", 1, "poison B");
+      assertTrue(run.faults.armed(), "no model call: neither record crashes again");
+      assertEquals(2, run.deadLetters.readRecordsToList().size());
+      assertTrue(run.output.isEmpty());
     }
   }
 

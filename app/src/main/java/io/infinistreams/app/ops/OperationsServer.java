@@ -70,6 +70,8 @@ import org.slf4j.LoggerFactory;
  *       shows the result.
  *   <li>{@code GET /sessions/{key}}: one stream's stored state, from whichever instance owns the
  *       key: another instance's answer is fetched and relayed (proxied), never redirected.
+ *   <li>{@code DELETE /sessions/{key}?seq=N&pin=FINGERPRINT}: sends stream {@code key} a DELETE
+ *       event on the input topic (its next seq, or N if N is that); 202 once the topic has it.
  * </ul>
  *
  * <p>Every body is JSON except {@code /metrics}; errors are {@code {"error": "..."}} with a proper
@@ -258,7 +260,8 @@ public final class OperationsServer implements AutoCloseable {
     if (token.isEmpty() && !isLoopback(bind)) {
       log.warn(
           "the operations server listens on {} without authentication: anyone who reaches it can"
-              + " read every stream's state and import snapshots; set http.auth.token.file",
+              + " read every stream's state, import snapshots and delete streams; set"
+              + " http.auth.token.file",
           bind);
     }
     log.info(
