@@ -21,6 +21,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -157,13 +158,7 @@ public final class InfiniMetrics implements ProcessorMetrics, AutoCloseable {
         Counter.builder("infini.segments.compressed")
             .description("Full segments written into streams' compressive memories")
             .register(registry);
-    for (EventKind kind :
-        List.of(
-            EventKind.APPEND,
-            EventKind.GENERATE,
-            EventKind.RESET,
-            EventKind.IMPORT,
-            EventKind.DELETE)) {
+    for (EventKind kind : EnumSet.complementOf(EnumSet.of(EventKind.UNKNOWN))) {
       String k = kind.name();
       applied.put(
           kind,
@@ -273,37 +268,46 @@ public final class InfiniMetrics implements ProcessorMetrics, AutoCloseable {
 
   @Override
   public void memoryWritten(int layer, int head, double norm) {
-    memoryNorms
-        .computeIfAbsent(
-            List.of(layer, head),
-            k ->
-                DistributionSummary.builder("infini.memory.norm")
-                    .description(
-                        "Frobenius norm |M| of a head's memory after an event wrote it, per layer"
-                            + " and head, over the events this instance applied")
-                    .tag("layer", Integer.toString(layer))
-                    .tag("head", Integer.toString(head))
-                    .register(registry))
+    perHead(
+            memoryNorms,
+            "infini.memory.norm",
+            "Frobenius norm |M| of a head's memory after an event wrote it, per layer and head,"
+                + " over the events this instance applied",
+            layer,
+            head)
         .record(norm);
   }
 
   @Override
   public void writeStrength(int layer, int head, double meanStrength, long segments) {
     DistributionSummary summary =
-        writeStrengths.computeIfAbsent(
-            List.of(layer, head),
-            k ->
-                DistributionSummary.builder("infini.write.strength")
-                    .description(
-                        "Mean write strength (the gated rule's beta over a segment's tokens) of a"
-                            + " head, one sample per segment an APPEND compressed, per layer and"
-                            + " head")
-                    .tag("layer", Integer.toString(layer))
-                    .tag("head", Integer.toString(head))
-                    .register(registry));
+        perHead(
+            writeStrengths,
+            "infini.write.strength",
+            "Mean write strength (the gated rule's beta over a segment's tokens) of a head, one"
+                + " sample per segment an APPEND compressed, per layer and head",
+            layer,
+            head);
     for (long s = 0; s < segments; s++) {
       summary.record(meanStrength);
     }
+  }
+
+  /** The summary {@code name} of head ({@code layer}, {@code head}), registered on first use. */
+  private DistributionSummary perHead(
+      Map<List<Integer>, DistributionSummary> summaries,
+      String name,
+      String description,
+      int layer,
+      int head) {
+    return summaries.computeIfAbsent(
+        List.of(layer, head),
+        k ->
+            DistributionSummary.builder(name)
+                .description(description)
+                .tag("layer", Integer.toString(layer))
+                .tag("head", Integer.toString(head))
+                .register(registry));
   }
 
   @Override

@@ -43,6 +43,9 @@ import org.junit.jupiter.api.io.TempDir;
 class StandbyReplicaTest {
   private static final Duration WAIT = Duration.ofMinutes(5);
 
+  /** The default application id, which both instances use. */
+  private static final String APPLICATION_ID = AppConfig.builder().build().applicationId();
+
   @TempDir Path dir;
 
   @Test
@@ -106,9 +109,7 @@ class StandbyReplicaTest {
       InfiniApp second = null;
       try {
         second = InfiniApp.start(config(root, "b", bootstrap, standbys), model, WAIT);
-        Pipeline pipeline =
-            new Pipeline(
-                bootstrap, first.settings(), model, AppConfig.builder().build().applicationId());
+        Pipeline pipeline = new Pipeline(bootstrap, first.settings(), model, APPLICATION_ID);
         StringBuilder text = new StringBuilder();
         for (int i = 0; text.length() < 3 * model.config().segmentLength() + 16; i++) {
           text.append("Line ").append(i).append(" of a stream that another instance takes over. ");
@@ -120,8 +121,7 @@ class StandbyReplicaTest {
             "stream-" + (streams - 1), 1, WAIT, "standby-test-" + System.nanoTime());
         InfiniApp a = first;
         InfiniApp b = second;
-        String processorTopic =
-            InfiniTopology.repartitionTopic(AppConfig.builder().build().applicationId());
+        String processorTopic = InfiniTopology.repartitionTopic(APPLICATION_ID);
         InfiniApp active = runsProcessor(a.streams(), processorTopic) ? a : b;
         InfiniApp survivor = active == a ? b : a;
         if (standbys > 0) {
@@ -140,10 +140,7 @@ class StandbyReplicaTest {
             List.of(first.settings().sessionsStore(), first.settings().memoryStore())) {
           long[] n = {0};
           Pipeline.readToEnd(
-              bootstrap,
-              AppConfig.builder().build().applicationId() + "-" + store + "-changelog",
-              WAIT,
-              r -> n[0]++);
+              bootstrap, APPLICATION_ID + "-" + store + "-changelog", WAIT, r -> n[0]++);
           changelogRecords += n[0];
         }
         long restoredBefore = survivor.restores().restoredRecords();
