@@ -17,16 +17,18 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
-import java.util.function.ToLongFunction;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -362,6 +364,10 @@ public final class StreamClient implements AutoCloseable {
    * the repartition topic after the application's committed offset (read from the input, not yet
    * applied). None needs the stream's old records, so this works after retention deleted them.
    *
+   * <p>A DELETE restarts the stream's numbering: the three are combined in the order their events
+   * happened (applied, then in the repartition topic, then in the input), and a DELETE among them
+   * sets the answer back to 0, so the next event is seq 1.
+   *
    * <p>The committed offset is read before the server is asked: an event consumed in between is
    * either in the server's answer or after that offset.
    *
@@ -385,23 +391,16 @@ public final class StreamClient implements AutoCloseable {
       }
       Map<TopicPartition, OffsetAndMetadata> offsets = committedOffsets();
       long committed = offset(offsets, inputPartition);
-      AvroSerde<InputEvent> inputSerde = AvroSerdes.inputEvent();
       // Events the application read from the input but has not applied yet wait in the
       // repartition topic. Kafka Streams deletes its records once they are applied, so it is read
       // before the server is asked: an event deleted in between was applied and is in the answer.
-      long inTransit = 0;
+      List<Numbered> inTransit = List.of();
       if (repartitionPartition != null) {
         TopicPartition tp = repartitionPartition;
         scanner.assign(List.of(tp));
         long begin = scanner.beginningOffsets(List.of(tp)).get(tp);
         long end = scanner.endOffsets(List.of(tp)).get(tp);
-        inTransit =
-            scan(
-                scanner,
-                tp,
-                Math.max(begin, offset(offsets, tp)),
-                end,
-                value -> inputSerde.deserialize(inputTopic, value).getSeq());
+        inTransit = scan(scanner, tp, Math.max(begin, offset(offsets, tp)), end, inputNumbering());
       }
       long applied;
       try {
@@ -420,14 +419,10 @@ public final class StreamClient implements AutoCloseable {
       long begin = scanner.beginningOffsets(List.of(inputPartition)).get(inputPartition);
       long end = scanner.endOffsets(List.of(inputPartition)).get(inputPartition);
       long from = Math.max(begin, committed);
-      long pending =
-          scan(
-              scanner,
-              inputPartition,
-              from,
-              end,
-              value -> inputSerde.deserialize(inputTopic, value).getSeq());
-      return Math.max(applied, Math.max(pending, inTransit));
+      List<Numbered> pending = scan(scanner, inputPartition, from, end, inputNumbering());
+      // An event consumed while these were read can be both in the answer and in a scan; folding it
+      // again does not change the result (a DELETE resets whatever came before it, a seq is a max).
+      return Numbered.fold(Numbered.fold(applied, inTransit), pending);
     }
   }
 
@@ -461,59 +456,84 @@ public final class StreamClient implements AutoCloseable {
   }
 
   /**
-   * The highest sequence number this stream has used so far (0 if none), read from the topics only:
-   * the larger of the last input event sent to it and the last output event the processor committed
-   * for it. The input topic counts events not yet processed, so a command that continues a stream
-   * right after another one (feed, then ask) never reuses a sequence number; the output topic
-   * covers input records already deleted by retention, but once retention deleted a stream's output
-   * records too, this answers too low (the processor then refuses the event as a duplicate). Each
-   * partition is scanned backwards from its end, in growing windows, until the key is found (a key
-   * never seen scans the whole partition).
+   * The highest sequence number this stream has used so far (0 if none, or if its last event was a
+   * DELETE), read from the topics only. The input topic says what was sent, including events not
+   * processed yet, so a command that continues a stream right after another one (feed, then ask)
+   * never reuses a sequence number; when retention has deleted all of the stream's input records,
+   * the last output event the processor committed for it answers instead. Once retention deleted a
+   * stream's output records too, this answers too low (the processor then refuses the event as a
+   * duplicate). Each partition is scanned backwards from its end, in growing windows, until the key
+   * is found (a key never seen scans the whole partition).
    */
   public long lastSeq() {
     try (KafkaConsumer<byte[], byte[]> scanner = scanner()) {
-      AvroSerde<InputEvent> inputSerde = AvroSerdes.inputEvent();
       TopicPartition inputPartition =
           new TopicPartition(inputTopic, partitionOf(scanner, key, inputTopic));
-      long lastIn =
-          scanBackwards(
-              scanner, inputPartition, value -> inputSerde.deserialize(inputTopic, value).getSeq());
-      long lastOut =
-          scanBackwards(
+      OptionalLong lastIn = scanBackwards(scanner, inputPartition, inputNumbering());
+      if (lastIn.isPresent()) {
+        return lastIn.getAsLong();
+      }
+      return scanBackwards(
               scanner,
               outputPartition,
-              value -> outputSerde.deserialize(outputTopic, value).getSeq());
-      return Math.max(lastIn, lastOut);
+              value -> {
+                OutputEvent out = outputSerde.deserialize(outputTopic, value);
+                return new Numbered(out.getSeq(), out.getKind() == EventKind.DELETE);
+              })
+          .orElse(0);
     }
   }
 
-  private long scanBackwards(
-      KafkaConsumer<byte[], byte[]> scanner, TopicPartition tp, ToLongFunction<byte[]> seqOf) {
+  private Function<byte[], Numbered> inputNumbering() {
+    AvroSerde<InputEvent> inputSerde = AvroSerdes.inputEvent();
+    return value -> {
+      InputEvent in = inputSerde.deserialize(inputTopic, value);
+      return new Numbered(in.getSeq(), in.getKind() == EventKind.DELETE);
+    };
+  }
+
+  /** The stream's last seq by its latest records in {@code tp}; empty if it has none there. */
+  private OptionalLong scanBackwards(
+      KafkaConsumer<byte[], byte[]> scanner, TopicPartition tp, Function<byte[], Numbered> decode) {
     scanner.assign(List.of(tp));
     long begin = scanner.beginningOffsets(List.of(tp)).get(tp);
     long end = scanner.endOffsets(List.of(tp)).get(tp);
     long window = 1000;
     while (end > begin) {
       long from = Math.max(begin, end - window);
-      long found = scan(scanner, tp, from, end, seqOf);
-      if (found > 0) {
-        return found;
+      List<Numbered> found = scan(scanner, tp, from, end, decode);
+      if (!found.isEmpty()) {
+        // a stream's records come in seq order, so those before the window cannot raise the
+        // answer, and a DELETE within it makes them irrelevant
+        return OptionalLong.of(Numbered.fold(0, found));
       }
       end = from;
       window *= 2;
     }
-    return 0;
+    return OptionalLong.empty();
   }
 
-  /** The highest seq of this key's records in {@code [from, to)}; undecodable ones are skipped. */
-  private long scan(
+  /** One of the stream's records as numbering sees it: its seq, and whether it is a DELETE. */
+  record Numbered(long seq, boolean delete) {
+
+    /** The last seq after {@code records}, in order, starting from {@code last}. */
+    static long fold(long last, List<Numbered> records) {
+      for (Numbered r : records) {
+        last = r.delete ? 0 : Math.max(last, r.seq);
+      }
+      return last;
+    }
+  }
+
+  /** This key's decodable records in {@code [from, to)}, in offset order. */
+  private List<Numbered> scan(
       KafkaConsumer<byte[], byte[]> scanner,
       TopicPartition tp,
       long from,
       long to,
-      ToLongFunction<byte[]> seqOf) {
+      Function<byte[], Numbered> decode) {
     scanner.seek(tp, from);
-    long best = 0;
+    List<Numbered> found = new ArrayList<>();
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (scanner.position(tp) < to) {
       if (System.nanoTime() - deadline > 0) {
@@ -525,14 +545,14 @@ public final class StreamClient implements AutoCloseable {
             && r.value() != null
             && key.equals(new String(r.key(), StandardCharsets.UTF_8))) {
           try {
-            best = Math.max(best, seqOf.applyAsLong(r.value()));
+            found.add(decode.apply(r.value()));
           } catch (RuntimeException undecodable) {
             // a bad event (dead-lettered by the processor) has no usable seq
           }
         }
       }
     }
-    return best;
+    return found;
   }
 
   /** The partition of {@code key} in {@code topic} under the default partitioner (murmur2). */

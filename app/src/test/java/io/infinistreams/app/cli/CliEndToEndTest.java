@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.infinistreams.app.Main;
+import io.infinistreams.app.client.SessionLookup;
 import io.infinistreams.app.client.StreamClient;
 import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.app.runtime.DemoRun;
@@ -333,6 +334,51 @@ class CliEndToEndTest {
         run("snapshot", "export", "gina-copy", file.toString(), "--bootstrap-servers", bootstrap);
     assertEquals(2, gone.exit(), gone.err());
     assertTrue(gone.err().contains("gina-copy"), gone.err());
+  }
+
+  /**
+   * A DELETE restarts a stream's numbering: whether or not it was applied yet, and whether the
+   * client numbers from the operations server or from the topics alone, the key's next event is seq
+   * 1.
+   */
+  @Test
+  void numberingStartsAgainAfterADelete() throws Exception {
+    Path text = dir.resolve("hank.txt");
+    Files.writeString(text, "Hank writes a line. ".repeat(10), StandardCharsets.UTF_8);
+    String bootstrap = app.bootstrapServers();
+    Run feed =
+        run(
+            "feed",
+            "hank",
+            text.toString(),
+            "--bootstrap-servers",
+            bootstrap,
+            "--chunk-bytes",
+            "64");
+    assertEquals(0, feed.exit(), feed.err());
+    SessionLookup ops = new SessionLookup(app.operationsUrl(), Duration.ofSeconds(30));
+    List<String> warnings = new ArrayList<>();
+    try (StreamClient client = StreamClient.connect(AppConfig.defaults(), bootstrap, "hank")) {
+      long last = client.lastSeq(ops, warnings::add);
+      assertEquals(4, last, "200 bytes in 64-byte events");
+      // numbered while the DELETE may or may not have been applied: the answer is the same
+      client.delete(last + 1, null);
+      client.flush();
+      assertEquals(0, client.lastSeq(ops, warnings::add));
+      assertEquals(0, client.lastSeq(), "from the topics: the DELETE is the last input event");
+      client.awaitOutput(last + 1, Duration.ofSeconds(120));
+      assertEquals(0, client.lastSeq(ops, warnings::add));
+      assertEquals(0, client.lastSeq());
+    }
+    Run ask =
+        run("ask", "hank", "Who writes?", "--bootstrap-servers", bootstrap, "--max-tokens", "2");
+    assertEquals(0, ask.exit(), ask.err());
+    assertTrue(ask.err().contains("[stream 'hank' seq 1:"), ask.err());
+    try (StreamClient client = StreamClient.connect(AppConfig.defaults(), bootstrap, "hank")) {
+      assertEquals(1, client.lastSeq(ops, warnings::add));
+      assertEquals(1, client.lastSeq());
+    }
+    assertEquals(List.of(), warnings);
   }
 
   @Test
