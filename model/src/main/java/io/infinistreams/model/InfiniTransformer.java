@@ -795,9 +795,14 @@ public final class InfiniTransformer {
    * for t = 1..N in order, with the unit key k^_t = sigma(k_t) / sqrt(|sigma(k_t)|^2 + eps), r_t =
    * k^_t M (summed over K in order), u_t = beta_t (v_t - r_t), M += k^_t^T u_t. fp32 in plain loops
    * (Java neither reorders nor fuses floating-point operations), so the result depends on the
-   * values alone. One pass over M per token: each row's update is followed at once by its share of
-   * the next token's read. Each row of M is its own array, so that the loops over V, which read and
-   * write at one index, vectorise.
+   * values alone. One pass over M per written token: each row's update is followed at once by its
+   * share of the next written token's read. Each row of M is its own array, so that the loops over
+   * V, which read and write at one index, vectorise.
+   *
+   * <p>A token with beta_t = 0 (every token but k of a segment under a top-k write) writes u_t = 0:
+   * it is skipped, and neither its read nor its update is computed. Adding 0 leaves M's values as
+   * they are, so the bits are those of running every token through the update (for a finite M; a
+   * zero that was -0 stays -0, which only a hand-made state can hold).
    *
    * @param keys sigma(k_t) at {@code keyAt + t * keyStep}, K values
    * @param values v_t at {@code valueAt + t * valueStep}, V values
@@ -815,41 +820,44 @@ public final class InfiniTransformer {
       int n) {
     int dk = rows.length;
     int dv = rows[0].length;
-    float[][] units = new float[n][dk]; // the unit keys first: independent of M
-    for (int t = 0; t < n; t++) {
-      unitKey(keys, keyAt + t * keyStep, units[t]);
+    int t = nextWritten(beta, 0, n);
+    if (t == n) {
+      return;
     }
-    float[] key = units[0];
+    float[] key = new float[dk];
+    float[] next = new float[dk];
+    unitKey(keys, keyAt + t * keyStep, key);
     float[] u = new float[dv];
     float[] r = new float[dv];
     float[] vt = new float[dv];
-    for (int k = 0; k < dk; k++) { // r_1 = k^_1 M
+    for (int k = 0; k < dk; k++) { // r = k^_t M
       float a = key[k];
       float[] row = rows[k];
       for (int j = 0; j < dv; j++) {
         r[j] = r[j] + a * row[j];
       }
     }
-    for (int t = 0; t < n; t++) {
+    while (true) {
       System.arraycopy(values, valueAt + t * valueStep, vt, 0, dv);
       float bt = beta[t];
       for (int j = 0; j < dv; j++) {
         u[j] = bt * (vt[j] - r[j]);
       }
-      if (t == n - 1) {
-        for (int k = 0; k < dk; k++) { // M += k^_N^T u_N
+      int after = nextWritten(beta, t + 1, n);
+      if (after == n) {
+        for (int k = 0; k < dk; k++) { // M += k^_t^T u_t, the last write
           float a = key[k];
           float[] row = rows[k];
           for (int j = 0; j < dv; j++) {
             row[j] = row[j] + a * u[j];
           }
         }
-        break;
+        return;
       }
-      float[] next = units[t + 1];
+      unitKey(keys, keyAt + after * keyStep, next);
       Arrays.fill(r, 0f);
-      // M += k^_t^T u_t, then r_{t+1} = k^_{t+1} M: four rows a pass (r still summed over K in
-      // order: Java adds left to right), then the rest one by one
+      // M += k^_t^T u_t, then r = k^_after M: four rows a pass (r still summed over K in order:
+      // Java adds left to right), then the rest one by one
       int k = 0;
       for (; k + 3 < dk; k += 4) {
         float a0 = key[k];
@@ -887,8 +895,20 @@ public final class InfiniTransformer {
           r[j] = r[j] + c * x;
         }
       }
+      float[] swap = key;
       key = next;
+      next = swap;
+      t = after;
     }
+  }
+
+  /** The first t in {@code from .. n-1} with beta_t != 0, or n. */
+  private static int nextWritten(float[] beta, int from, int n) {
+    int t = from;
+    while (t < n && beta[t] == 0f) {
+      t++;
+    }
+    return t;
   }
 
   /** k^ = sigma(k) / sqrt(|sigma(k)|^2 + eps) of the K values at {@code from}, into {@code out}. */
