@@ -552,12 +552,11 @@ public final class InfiniModel implements AutoCloseable {
   private Output compress(
       Prepared p, NDManager m, int[] segment, List<Memory> mem, boolean logits) {
     NDArray ids = tokens(m, segment);
-    List<Memory> next = InfiniTransformer.compress(p, ids, mem);
-    // The scores come from a read-only pass over the same window (the memory before the write),
-    // so the memory is written by the same code whether or not the call scores.
-    NDArray scores =
-        logits ? InfiniTransformer.forward(p, ids, mem, null, Options.readOnly()).logits() : null;
-    return new Output(scores, next, null, null);
+    // With scores, the memories still come from the very operations of a call without them, so a
+    // stream's memory does not depend on which calls scored it.
+    return logits
+        ? InfiniTransformer.compressScored(p, ids, mem)
+        : new Output(null, InfiniTransformer.compress(p, ids, mem), null, null);
   }
 
   private static NDArray tokens(NDManager m, int[] ids) {

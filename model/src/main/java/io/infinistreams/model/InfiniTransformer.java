@@ -260,6 +260,23 @@ public final class InfiniTransformer {
    * @return (L) the memories after the segment
    */
   static List<Memory> compress(Prepared p, NDArray tokens, List<Memory> memories) {
+    return compress(p, tokens, memories, false).memories();
+  }
+
+  /**
+   * {@link #compress} and the logits of the segment's N rows (those of {@code forward(p, tokens,
+   * memories, null, Options.readOnly())} up to float rounding), from the same layers' work: the
+   * memories are computed by the very same operations as without logits, bit for bit; what the
+   * logits need beyond them is the layer before the last on rows 0 .. C - 8 (the rows the write
+   * does not read) and the last layer's attention, W_O, feed-forward and LM head.
+   *
+   * @return the memories and logits (B, N, W); no KV cache
+   */
+  static Output compressScored(Prepared p, NDArray tokens, List<Memory> memories) {
+    return compress(p, tokens, memories, true);
+  }
+
+  private static Output compress(Prepared p, NDArray tokens, List<Memory> memories, boolean score) {
     ModelConfig c = p.config();
     int t = Math.toIntExact(tokens.getShape().get(1));
     checkCall(c, 0, t, memories.size(), Options.fullSegment());
@@ -290,10 +307,15 @@ public final class InfiniTransformer {
     NDArray x = m.create(xRows, new Shape(b0, t - x0, d));
     NDArray h0 = m.create(hRows, new Shape(b0, t, d));
     List<Memory> out = new ArrayList<>();
+    NDArray prefix = null; // scoring: the layer before the last's output on rows 0 .. last-1
     for (int l = 0; l < layers - 1; l++) {
       PreparedLayer lp = p.layers().get(l);
       int from = l == layers - 2 ? last : 0; // first row whose output is needed
       NDArray h = l == 0 ? h0 : unitRms(x, p.normEps()); // (B, T, D)
+      if (score && from > 0) {
+        NDArray residual = l == 0 ? embedRows(p, ids, b0, t, 0, from, m) : x.get(p.rowsTo(from));
+        prefix = prefixRows(c, p, lp, h.get(p.rowsTo(from)), residual, memories.get(l), from);
+      }
       Attention a =
           attention(
               c,
@@ -314,6 +336,12 @@ public final class InfiniTransformer {
       x = x.addi(feedForward(unitRms(x, p.normEps()), lp));
       out.add(a.memory());
     }
+    // The scores: the last layer's input on all rows, then that layer as forward runs it.
+    NDArray logits = null;
+    if (score) {
+      NDArray input = prefix == null ? x : prefix.concat(x, 1); // (B, T, D)
+      logits = lastLayerLogits(c, p, input, memories.get(layers - 1));
+    }
     // The last layer: its write alone, from its input's rows last .. T-1.
     PreparedLayer lp = p.layers().get(layers - 1);
     NDArray h = layers == 1 ? h0 : unitRms(x, p.normEps()); // (B, T - last, D)
@@ -329,17 +357,17 @@ public final class InfiniTransformer {
       int hk = nh * dk;
       int width = hk + nh * dv; // K and V columns
       NDArray rows; // (B, N, HK+HV [+H]): the segment's K and V (then the logits if no conv)
-      float[] logits;
+      float[] writeLogits;
       Layout logitLayout;
       if (lp.conv() != null) {
         NDList parts = proj.split(new long[] {width}, 2);
         int history = c.shortConv() - 1; // <= own: C >= S - 1, and last <= C - S + 1
         rows = shortConv(parts.get(0).get(p.rowsFrom(own - history)), lp.convKv(), n);
-        logits = parts.get(1).get(p.rowsFrom(own)).toFloatArray(); // (B, N, H)
+        writeLogits = parts.get(1).get(p.rowsFrom(own)).toFloatArray(); // (B, N, H)
         logitLayout = new Layout(0, (int) n * nh, 1, nh);
       } else {
         rows = proj.get(p.rowsFrom(own));
-        logits = null; // in the raw rows
+        writeLogits = null; // in the raw rows
         logitLayout = new Layout(width, (int) n * (width + nh), 1, width + nh);
       }
       int stride = Math.toIntExact(rows.getShape().get(2));
@@ -355,10 +383,10 @@ public final class InfiniTransformer {
               new Layout(0, (int) n * hk, dk, hk),
               raw,
               new Layout(hk, (int) n * stride, dv, stride),
-              logits == null ? raw : logits,
+              writeLogits == null ? raw : writeLogits,
               logitLayout,
               h.getManager()));
-      return out;
+      return new Output(logits, out, null, null);
     }
     if (lp.conv() != null) {
       int history = c.shortConv() - 1; // <= own: C >= S - 1, and last <= C - S + 1
@@ -371,7 +399,69 @@ public final class InfiniTransformer {
         feature(c, kv.get(0).reshape(b, n, nh, dk).transpose(0, 2, 1, 3), p.one()); // (B,H,N,K)
     NDArray sv = kv.get(1).reshape(b, n, nh, dv).transpose(0, 2, 1, 3); // (B, H, N, V)
     out.add(write(c, p, lp, sk, sv, null, mem).memory());
-    return out;
+    return new Output(logits, out, null, null);
+  }
+
+  /**
+   * Rows 0 .. r-1 of a layer's output (attention and feed-forward, residuals included) for {@link
+   * #compressScored}: causal, they depend on those rows alone, so they are the window's first r
+   * rows run as a window of their own, with no write.
+   *
+   * @param h (B, r, D) the layer's normalised input on those rows
+   * @param residual (B, r, D) its input on those rows
+   */
+  private static NDArray prefixRows(
+      ModelConfig c, Prepared p, PreparedLayer lp, NDArray h, NDArray residual, Memory mem, int r) {
+    NDManager m = h.getManager();
+    Attention a =
+        attention(c, p, lp, h, mem, null, null, null, p.rope(m, 0, r), p.mask(m, 0, r), false, 0);
+    NDArray x = residual.add(a.out());
+    return x.add(feedForward(unitRms(x, p.normEps()), lp));
+  }
+
+  /**
+   * The last layer as {@link #forward} runs it on a full segment without writing: attention over
+   * all T rows of {@code input}, then W_O, feed-forward, final norm and LM head on the rows after
+   * the context. Returns the logits (B, N, W).
+   */
+  private static NDArray lastLayerLogits(ModelConfig c, Prepared p, NDArray input, Memory mem) {
+    PreparedLayer lp = p.layers().get(c.layers() - 1);
+    NDManager m = input.getManager();
+    int t = Math.toIntExact(input.getShape().get(1));
+    int ctx = c.overlap();
+    Attention a =
+        attention(
+            c,
+            p,
+            lp,
+            unitRms(input, p.normEps()),
+            mem,
+            null,
+            null,
+            null,
+            p.fullRope(),
+            ctx > 0 ? p.maskRows(m, 0, t, ctx) : p.fullMask(),
+            false,
+            ctx);
+    NDArray x = (ctx > 0 ? input.get(p.rowsFrom(ctx)) : input).add(a.out());
+    x = x.add(feedForward(unitRms(x, p.normEps()), lp));
+    return lmHead(rmsNorm(x, p.weights().finalNorm(), p.normEps()), p.weights().embed());
+  }
+
+  /**
+   * The raw embedding rows {@code from .. to-1} of each of the {@code b} windows of {@code ids}.
+   */
+  private static NDArray embedRows(
+      Prepared p, long[] ids, int b, int t, int from, int to, NDManager m) {
+    int d = p.config().dModel();
+    float[] rows = new float[b * (to - from) * d];
+    for (int i = 0; i < b; i++) {
+      for (int j = from; j < to; j++) {
+        int id = Math.toIntExact(ids[i * t + j]);
+        System.arraycopy(p.embedRows(), id * d, rows, (i * (to - from) + j - from) * d, d);
+      }
+    }
+    return m.create(rows, new Shape(b, to - from, d));
   }
 
   /**
@@ -428,10 +518,16 @@ public final class InfiniTransformer {
   }
 
   /**
-   * The FLOPs of the matrix products of the read-only pass that scores one full segment ({@link
-   * #forward} over the C + N window, no write, logits for the N rows): every layer projects all T
-   * rows; the last one computes its local branch, read, W_O and feed-forward for the N rows after
-   * the context only, then the LM head 2ND W. Counted as {@link #compressFlops}.
+   * The FLOPs of the matrix products a scored segment step ({@link #compressScored}) executes
+   * beyond {@link #compressFlops}: the layer before the last on its first r rows as a window of
+   * their own (r = {@link Prepared#trimFrom}, when L >= 2), then the last layer on all T rows
+   * without a write (projections of all T rows; local branch, read, W_O and feed-forward of the N
+   * rows after the context), then the LM head 2NDW. Counted as {@link #compressFlops}:
+   *
+   * <pre>
+   * prefix      2rD(2HK+HV+G) + 2Hr^2(K+V) + read(r) + 2r(HV)D + 4rDF
+   * last layer  2TD(2HK+HV+G) + 2HNT(K+V) + read(N) + 2N(HV)D + 4NDF
+   * </pre>
    */
   public static long scoringFlops(ModelConfig c) {
     long d = c.dModel();
@@ -442,17 +538,21 @@ public final class InfiniTransformer {
     long t = c.overlap() + n;
     long g = c.updateRule() == UpdateRule.GATED ? h : 0;
     long wide = 2 * h * k + h * v + g;
-    long total = 0;
-    for (int l = 0; l < c.layers(); l++) {
-      long q = l == c.layers() - 1 ? n : t;
-      total +=
-          2 * t * d * wide
-              + 2 * h * q * t * (k + v)
-              + readFlops(c, q)
-              + 2 * q * h * v * d
-              + 4 * q * d * c.ffnHidden();
-    }
-    return total + 2 * n * d * c.vocabSize();
+    long f = c.ffnHidden();
+    long r = c.layers() >= 2 ? Math.max(0, c.overlap() - (ModelConfig.MAX_SHORT_CONV - 1)) : 0;
+    long prefix =
+        2 * r * d * wide
+            + 2 * h * r * r * (k + v)
+            + readFlops(c, r)
+            + 2 * r * h * v * d
+            + 4 * r * d * f;
+    long last =
+        2 * t * d * wide
+            + 2 * h * n * t * (k + v)
+            + readFlops(c, n)
+            + 2 * n * h * v * d
+            + 4 * n * d * f;
+    return prefix + last + 2 * n * d * c.vocabSize();
   }
 
   private static long readFlops(ModelConfig c, long rows) {
@@ -1377,6 +1477,11 @@ public final class InfiniTransformer {
           : causalMaskRows(m, past, t, from);
     }
 
+    /** Rows {@code ..to-1} of (B, T, F). */
+    NDIndex rowsTo(long to) {
+      return index(ROWS_TO, to, ":, :{}, :");
+    }
+
     /** Columns {@code from..} of (B, T, F). */
     NDIndex columnsFrom(long from) {
       return index(COLUMNS, from, ":, :, {}:");
@@ -1389,6 +1494,7 @@ public final class InfiniTransformer {
 
     private static final Map<Long, NDIndex> COLUMNS_TO = new ConcurrentHashMap<>();
     private static final Map<Long, NDIndex> ROWS = new ConcurrentHashMap<>();
+    private static final Map<Long, NDIndex> ROWS_TO = new ConcurrentHashMap<>();
     private static final Map<Long, NDIndex> HEAD_ROWS = new ConcurrentHashMap<>();
     private static final Map<Long, NDIndex> COLUMNS = new ConcurrentHashMap<>();
 
