@@ -22,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -36,8 +37,9 @@ import picocli.CommandLine.Option;
  * <p>With {@code --pytorch PYTHON} it also times the PyTorch reference of the model ({@code
  * model/reference/infini_reference.py}, eager, one thread) on the same model and text, in rounds
  * that alternate with this model's, and reports both and their ratio ({@link PyTorchComparison}).
- * With {@code --dump DIR} it measures nothing and writes a {@link ReferenceCase} for that script's
- * {@code check}.
+ * With {@code --lockstep B,...} it also compares streams absorbed one after another with the same
+ * streams in lockstep batches ({@link LockstepComparison}). With {@code --dump DIR} it measures
+ * nothing and writes a {@link ReferenceCase} for that script's {@code check}.
  */
 @Command(
     name = "bench",
@@ -151,6 +153,29 @@ public final class BenchCommand implements Callable<Integer> {
       defaultValue = "65536",
       description = "tokens of that text for --pytorch and --dump (default: ${DEFAULT-VALUE})")
   int textTokens;
+
+  @Option(
+      names = "--lockstep",
+      paramLabel = "B,B,...",
+      split = ",",
+      description =
+          "also compare, for each batch size B, B streams absorbed one after another with the"
+              + " same B in lockstep (InfiniModel.absorbAll), per CPU second")
+  int[] lockstepBatches;
+
+  @Option(
+      names = "--lockstep-rounds",
+      paramLabel = "N",
+      defaultValue = "5",
+      description = "rounds of --lockstep, medians reported (default: ${DEFAULT-VALUE})")
+  int lockstepRounds;
+
+  @Option(
+      names = "--lockstep-segments",
+      paramLabel = "N",
+      defaultValue = "8",
+      description = "segments each stream of --lockstep absorbs (default: ${DEFAULT-VALUE})")
+  int lockstepSegments;
 
   @Option(
       names = "--dump",
@@ -278,6 +303,13 @@ public final class BenchCommand implements Callable<Integer> {
     if (chunk <= 0 || pytorchRounds <= 0) {
       throw new CliException("--chunk and --pytorch-rounds must be positive");
     }
+    if (lockstepBatches != null
+        && (lockstepRounds <= 0
+            || lockstepSegments <= 0
+            || Arrays.stream(lockstepBatches).anyMatch(b -> b <= 0))) {
+      throw new CliException(
+          "--lockstep sizes, --lockstep-rounds and --lockstep-segments must be positive");
+    }
     if (dumpDir != null) {
       try (Opened opened = open()) {
         int[] tokens = referenceText();
@@ -331,6 +363,11 @@ public final class BenchCommand implements Callable<Integer> {
       long flopsScored = flopsPerToken(c, true);
       long memoryBytes = (long) c.layers() * c.heads() * HeadMemory.byteSize(c.dKey(), c.dValue());
       long maxState = memoryBytes + 4L * (c.overlap() + c.segmentLength()) + 16;
+      LockstepComparison lockstep =
+          lockstepBatches == null
+              ? null
+              : LockstepComparison.run(
+                  model, lockstepBatches, lockstepSegments, lockstepRounds, seed);
       PyTorchComparison versus =
           reference == null
               ? null
@@ -386,6 +423,9 @@ public final class BenchCommand implements Callable<Integer> {
       out.printf(
           "| load average before / after (other processes share the cores) | %.2f / %.2f |%n",
           loadBefore, ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+      if (lockstep != null) {
+        lockstep.print(out, lockstepRounds);
+      }
     }
     return 0;
   }
