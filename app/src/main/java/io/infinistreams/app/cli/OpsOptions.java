@@ -3,6 +3,7 @@ package io.infinistreams.app.cli;
 import io.infinistreams.app.client.SessionLookup;
 import io.infinistreams.app.client.StreamClient;
 import io.infinistreams.app.config.AppConfig;
+import io.infinistreams.app.ops.Tls;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.function.Consumer;
@@ -11,8 +12,9 @@ import picocli.CommandLine.Option;
 /**
  * The operations server the client commands ask where a stream is (a picocli mixin): {@code
  * --ops-url URL}. Without it: {@code http://<http.bind>:<http.port>} of the same configuration as
- * {@code run} (127.0.0.1 when {@code http.bind} listens on every interface), by default {@code
- * http://127.0.0.1:8480}.
+ * {@code run} (127.0.0.1 when {@code http.bind} listens on every interface; {@code https} with
+ * {@code http.tls.keystore.path}), by default {@code http://127.0.0.1:8480}. An {@code https}
+ * server's certificate is checked against {@code http.tls.truststore.*}.
  */
 public final class OpsOptions {
 
@@ -25,7 +27,9 @@ public final class OpsOptions {
       description =
           "Operations server of the application, asked for the stream's last applied "
               + "sequence number (GET /sessions/{key}); any instance answers for every key. "
-              + "Default: http://<http.bind>:<http.port>, i.e. http://127.0.0.1:8480. "
+              + "Default: http://<http.bind>:<http.port>, i.e. http://127.0.0.1:8480 "
+              + "(https with http.tls.keystore.path; its certificate is checked against "
+              + "http.tls.truststore.path). "
               + "With a token configured (http.auth.token.file), it is sent along. "
               + "Unreachable: the sequence number is read from the topics instead (a warning "
               + "says so), which fails once retention deleted the stream's records.")
@@ -42,7 +46,7 @@ public final class OpsOptions {
     } else if (bind.contains(":") && !bind.startsWith("[")) {
       bind = "[" + bind + "]";
     }
-    return "http://" + bind + ":" + config.httpPort();
+    return Tls.scheme(config) + "://" + bind + ":" + config.httpPort();
   }
 
   /**
@@ -68,7 +72,8 @@ public final class OpsOptions {
    */
   SessionLookup lookup(AppConfig config) {
     try {
-      return new SessionLookup(url(config), RETRY_503, config.httpAuthToken());
+      return new SessionLookup(
+          url(config), RETRY_503, config.httpAuthToken(), Tls.clientContext(config));
     } catch (IllegalArgumentException e) {
       throw new CliException("--ops-url: " + e.getMessage());
     }

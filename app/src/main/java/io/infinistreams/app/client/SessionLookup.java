@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import javax.net.ssl.SSLContext;
 
 /**
  * Asks the application's operations server for the last sequence number it applied to a stream:
@@ -35,11 +36,7 @@ public final class SessionLookup {
   private final URI base;
   private final Duration retryFor;
   private final String token; // empty: no Authorization header
-  private final HttpClient http =
-      HttpClient.newBuilder()
-          .version(HttpClient.Version.HTTP_1_1)
-          .connectTimeout(Duration.ofSeconds(3))
-          .build();
+  private final HttpClient http;
   private final ObjectMapper json = new ObjectMapper();
 
   /**
@@ -57,6 +54,20 @@ public final class SessionLookup {
    * every request unless {@code token} is empty ({@code http.auth.token}).
    */
   public SessionLookup(String baseUrl, Duration retryFor, String token) {
+    this(baseUrl, retryFor, token, (SSLContext) null);
+  }
+
+  /**
+   * As {@link #SessionLookup(String, Duration, String)}, an {@code https://} server's certificate
+   * checked against {@code tls} ({@code Tls.clientContext}; null: the JVM's default trust store).
+   */
+  public SessionLookup(String baseUrl, Duration retryFor, String token, SSLContext tls) {
+    this(baseUrl, retryFor, token, client(tls));
+  }
+
+  /** As {@link #SessionLookup(String, Duration, String)}, through {@code http}. */
+  public SessionLookup(String baseUrl, Duration retryFor, String token, HttpClient http) {
+    this.http = http;
     this.token = token == null ? "" : token.strip();
     String trimmed = baseUrl.strip();
     while (trimmed.endsWith("/")) {
@@ -75,6 +86,17 @@ public final class SessionLookup {
     }
     this.base = uri;
     this.retryFor = retryFor;
+  }
+
+  private static HttpClient client(SSLContext tls) {
+    HttpClient.Builder b =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(3));
+    if (tls != null) {
+      b.sslContext(tls);
+    }
+    return b.build();
   }
 
   /** The base URL asked. */

@@ -461,6 +461,28 @@ public final class AppConfig {
     return (Boolean) values.get(HTTP_AUTH_METRICS);
   }
 
+  /** A key or trust store: its file, password and type. */
+  public record Store(String path, char[] password, String type) {}
+
+  /** {@code http.tls.keystore.*}; empty when the operations server speaks plain HTTP. */
+  public java.util.Optional<Store> httpTlsKeystore() {
+    return store(HTTP_TLS_KEYSTORE_PATH, HTTP_TLS_KEYSTORE_PASSWORD, HTTP_TLS_KEYSTORE_TYPE);
+  }
+
+  /** {@code http.tls.truststore.*}; empty for the JVM's default trust store. */
+  public java.util.Optional<Store> httpTlsTruststore() {
+    return store(HTTP_TLS_TRUSTSTORE_PATH, HTTP_TLS_TRUSTSTORE_PASSWORD, HTTP_TLS_TRUSTSTORE_TYPE);
+  }
+
+  private java.util.Optional<Store> store(String pathKey, String passwordKey, String typeKey) {
+    String path = string(pathKey).strip();
+    if (path.isEmpty()) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(
+        new Store(path, string(passwordKey).toCharArray(), string(typeKey).strip()));
+  }
+
   /**
    * This configuration with {@code key} set to {@code value} by a command (origin {@code "set by
    * the command"}), validated like any other source.

@@ -83,6 +83,12 @@ public final class ConfigKeys {
   public static final String HTTP_AUTH_TOKEN = "http.auth.token";
   public static final String HTTP_AUTH_TOKEN_FILE = "http.auth.token.file";
   public static final String HTTP_AUTH_METRICS = "http.auth.metrics";
+  public static final String HTTP_TLS_KEYSTORE_PATH = "http.tls.keystore.path";
+  public static final String HTTP_TLS_KEYSTORE_PASSWORD = "http.tls.keystore.password";
+  public static final String HTTP_TLS_KEYSTORE_TYPE = "http.tls.keystore.type";
+  public static final String HTTP_TLS_TRUSTSTORE_PATH = "http.tls.truststore.path";
+  public static final String HTTP_TLS_TRUSTSTORE_PASSWORD = "http.tls.truststore.password";
+  public static final String HTTP_TLS_TRUSTSTORE_TYPE = "http.tls.truststore.type";
 
   /** The topology's own defaults, so each default below has one source. */
   private static final TopologySettings TOPOLOGY = TopologySettings.defaults();
@@ -468,7 +474,52 @@ public final class ConfigKeys {
               Importance.LOW,
               "With a token: whether `/metrics` requires it too (Prometheus sends it with "
                   + "`authorization: {credentials_file: ...}` in the scrape config). `false` leaves "
-                  + "`/metrics` open. No effect without a token.");
+                  + "`/metrics` open. No effect without a token.")
+          .define(
+              HTTP_TLS_KEYSTORE_PATH,
+              Type.STRING,
+              "",
+              Importance.MEDIUM,
+              "Key store (`http.tls.keystore.type`) holding the operations server's private key "
+                  + "and certificate chain. Set: the server speaks HTTPS only (TLS 1.2 and 1.3), "
+                  + "instances route requests to each other over HTTPS, and the client commands' "
+                  + "default `--ops-url` is `https://`. The certificate must name the address "
+                  + "the other instances and the clients use (`http.advertised.address`, "
+                  + "`--ops-url`). Every instance needs TLS on or off alike. Empty: plain HTTP.")
+          .define(
+              HTTP_TLS_KEYSTORE_PASSWORD,
+              Type.STRING,
+              "",
+              Importance.MEDIUM,
+              "Password of `http.tls.keystore.path` and of the key in it; hidden by `config "
+                  + "show`.")
+          .define(
+              HTTP_TLS_KEYSTORE_TYPE,
+              Type.STRING,
+              "PKCS12",
+              Importance.LOW,
+              "Type of `http.tls.keystore.path`: `PKCS12` or `JKS`.")
+          .define(
+              HTTP_TLS_TRUSTSTORE_PATH,
+              Type.STRING,
+              "",
+              Importance.MEDIUM,
+              "Trust store (`http.tls.truststore.type`) of the certificates this process trusts "
+                  + "when it calls an operations server over HTTPS: the other instances (routing "
+                  + "a request to the key's owner) and, for the client commands, `--ops-url`. "
+                  + "Empty: the JVM's default trust store (public certificate authorities).")
+          .define(
+              HTTP_TLS_TRUSTSTORE_PASSWORD,
+              Type.STRING,
+              "",
+              Importance.LOW,
+              "Password of `http.tls.truststore.path` (empty: none); hidden by `config show`.")
+          .define(
+              HTTP_TLS_TRUSTSTORE_TYPE,
+              Type.STRING,
+              "PKCS12",
+              Importance.LOW,
+              "Type of `http.tls.truststore.path`: `PKCS12` or `JKS`.");
 
   private ConfigKeys() {}
 

@@ -141,10 +141,15 @@ public final class KeyRouting {
 
   /** {@code http://host:port}, IPv6 hosts in brackets. */
   public static String baseUrl(HostInfo host) {
+    return baseUrl("http", host);
+  }
+
+  /** {@code scheme://host:port} ({@link Tls#scheme}), IPv6 hosts in brackets. */
+  public static String baseUrl(String scheme, HostInfo host) {
     String h = host.host();
     if (h.contains(":") && !h.startsWith("[")) {
       h = "[" + h + "]";
     }
-    return "http://" + h + ":" + host.port();
+    return scheme + "://" + h + ":" + host.port();
   }
 }

@@ -34,6 +34,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
@@ -48,6 +49,12 @@ import org.apache.kafka.streams.StreamsMetadata;
 import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.state.HostInfo;
 import org.eclipse.jetty.http.UriCompliance;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -117,11 +124,8 @@ public final class OperationsServer implements AutoCloseable {
   private final String applicationId;
   private final String fingerprint;
   private final Function<String, Models.Disposition> disposition;
-  private final HttpClient client =
-      HttpClient.newBuilder()
-          .version(HttpClient.Version.HTTP_1_1)
-          .connectTimeout(Duration.ofSeconds(5))
-          .build();
+  private final String scheme; // http, or https with a key store (http.tls.*)
+  private final HttpClient client; // to the other instances
   private volatile HostInfo advertised;
   private volatile String url;
   private volatile KafkaStreams streams;
@@ -147,9 +151,34 @@ public final class OperationsServer implements AutoCloseable {
     this.applicationId = applicationId;
     this.fingerprint = fingerprint;
     this.disposition = disposition;
+    this.scheme = Tls.scheme(appConfig);
+    this.client =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .sslContext(Tls.clientContext(appConfig))
+            .build();
+    Optional<SslContextFactory.Server> tls = Tls.serverFactory(appConfig);
     this.javalin =
         Javalin.create(
             config -> {
+              tls.ifPresent(
+                  factory ->
+                      config.jetty.addConnector(
+                          (server, http) -> {
+                            HttpConfiguration https = new HttpConfiguration(http);
+                            SecureRequestCustomizer secure = new SecureRequestCustomizer();
+                            secure.setSniHostCheck(false); // an IP in the URL sends no SNI
+                            https.addCustomizer(secure);
+                            ServerConnector connector =
+                                new ServerConnector(
+                                    server,
+                                    new SslConnectionFactory(factory, "http/1.1"),
+                                    new HttpConnectionFactory(https));
+                            connector.setHost(appConfig.httpBind());
+                            connector.setPort(appConfig.httpPort());
+                            return connector;
+                          }));
               config.startup.showJavalinBanner = false;
               config.startup.showOldJavalinVersionWarning = false;
               config.jsonMapper(new JavalinJackson(json, false));
@@ -253,10 +282,20 @@ public final class OperationsServer implements AutoCloseable {
     }
     int port = server.javalin.port();
     server.advertised = advertisedAddress(config, bind, port);
+    String scheme = server.scheme;
     server.url =
-        KeyRouting.baseUrl(new HostInfo(isWildcard(bind) ? server.advertised.host() : bind, port));
+        KeyRouting.baseUrl(
+            scheme, new HostInfo(isWildcard(bind) ? server.advertised.host() : bind, port));
+    // the server's own address for its own requests: loopback, unless TLS needs a name that its
+    // certificate holds
     server.selfUrl =
-        isWildcard(bind) ? KeyRouting.baseUrl(new HostInfo("127.0.0.1", port)) : server.url;
+        isWildcard(bind)
+            ? KeyRouting.baseUrl(
+                scheme,
+                scheme.equals("https")
+                    ? new HostInfo(server.advertised.host(), port)
+                    : new HostInfo("127.0.0.1", port))
+            : server.url;
     if (token.isEmpty() && !isLoopback(bind)) {
       log.warn(
           "the operations server listens on {} without authentication: anyone who reaches it can"
@@ -675,7 +714,7 @@ public final class OperationsServer implements AutoCloseable {
       long s =
           SnapshotImport.seq(
               client,
-              new SessionLookup(selfUrl, IMPORT_LOOKUP_RETRY, token),
+              new SessionLookup(selfUrl, IMPORT_LOOKUP_RETRY, token, this.client),
               seq,
               true,
               warnings::add);
@@ -756,7 +795,10 @@ public final class OperationsServer implements AutoCloseable {
       throws InterruptedException {
     URI target =
         URI.create(
-            KeyRouting.baseUrl(owner) + SESSIONS_PREFIX + KeyRouting.encodeKey(key) + suffix);
+            KeyRouting.baseUrl(scheme, owner)
+                + SESSIONS_PREFIX
+                + KeyRouting.encodeKey(key)
+                + suffix);
     HttpRequest.Builder builder =
         HttpRequest.newBuilder(target)
             .timeout(PROXY_TIMEOUT)

@@ -557,7 +557,7 @@ class OperationsServerEndToEndTest {
   }
 
   /** Polls until both instances run and each owns one partition of the input topic. */
-  private static void awaitOnePartitionEach(KafkaStreams first, KafkaStreams second) {
+  static void awaitOnePartitionEach(KafkaStreams first, KafkaStreams second) {
     long deadline = System.nanoTime() + WAIT.toNanos();
     String seen = "";
     while (System.nanoTime() < deadline) {
