@@ -7,6 +7,7 @@ import io.infinistreams.schemas.InputEvent;
 import io.infinistreams.schemas.PromptFormat;
 import io.infinistreams.schemas.StoredHeadMemory;
 import io.infinistreams.schemas.StoredSession;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -22,10 +23,11 @@ import org.apache.kafka.streams.state.KeyValueIterator;
 
 /**
  * Fixed-seed input records, mostly bad (undecodable, truncated or mutated values, bad keys,
- * oversized text, absurd generation settings, wrong sequence numbers), mixed with good events for a
- * few streams, each with the outcome it must have: for the processor's fuzz tests, under
- * TopologyTestDriver ({@code ProcessorFuzzTest}) and through a broker (the application's tests).
- * The records fit {@link #SETTINGS}.
+ * oversized text, absurd generation settings, wrong sequence numbers, imports of broken snapshots),
+ * mixed with good events for a few streams (APPEND, GENERATE, RESET, and DELETE, after which a
+ * stream starts again at seq 1), each with the outcome it must have: for the processor's fuzz
+ * tests, under TopologyTestDriver ({@code ProcessorFuzzTest}) and through a broker (the
+ * application's tests). The records fit {@link #SETTINGS}.
  */
 public final class FuzzCases {
   /** The settings the records are made for (the limits their faults cross). */
@@ -63,7 +65,8 @@ public final class FuzzCases {
     NEGATIVE_SEQ(DeadLetterReason.INVALID_SEQUENCE),
     SEQ_BACKWARDS(DeadLetterReason.DUPLICATE_SEQ),
     SEQ_REPEATED(DeadLetterReason.DUPLICATE_SEQ),
-    SEQ_HUGE(DeadLetterReason.SEQ_GAP);
+    SEQ_HUGE(DeadLetterReason.SEQ_GAP),
+    BAD_SNAPSHOT(DeadLetterReason.INVALID_SNAPSHOT);
 
     public final DeadLetterReason reason;
 
@@ -98,7 +101,7 @@ public final class FuzzCases {
       if (r.nextInt(6) == 0) {
         InputEvent e = goodEvent(r, next);
         cases.add(new Case(i, utf8(goodKey), encode(e), null, goodKey, next));
-        last.put(goodKey, next);
+        last.put(goodKey, e.getKind() == EventKind.DELETE ? 0 : next); // a DELETE restarts at 1
         continue;
       }
       Fault fault = faults[r.nextInt(faults.length)];
@@ -200,6 +203,17 @@ public final class FuzzCases {
           long[] far = {Long.MAX_VALUE, seq + 1, seq + 1 + r.nextInt(1 << 20), 1L << 62};
           v = encode(withSeq(goodEvent(r, 1), far[r.nextInt(far.length)]));
         }
+        case BAD_SNAPSHOT -> {
+          // an IMPORT at the right seq whose snapshot is missing, random or cut short
+          byte[] snapshot = r.nextInt(3) == 0 ? null : new byte[r.nextInt(64)];
+          if (snapshot != null) {
+            r.nextBytes(snapshot);
+          }
+          InputEvent e =
+              event(seq, EventKind.IMPORT, "", new Generation(0, 0f, 0L, PromptFormat.RAW));
+          e.setSnapshot(snapshot == null ? null : ByteBuffer.wrap(snapshot));
+          v = encode(e);
+        }
         default -> throw new AssertionError(fault);
       }
       cases.add(new Case(i, k, v, fault, null, -1));
@@ -221,7 +235,9 @@ public final class FuzzCases {
           text(r),
           new Generation(r.nextInt(3), temperature, r.nextLong(), format));
     }
-    return event(seq, EventKind.RESET, "", new Generation(0, 0f, 0L, PromptFormat.RAW));
+    // a RESET, or a DELETE: the stream is removed and its next event is seq 1
+    EventKind kind = r.nextBoolean() ? EventKind.RESET : EventKind.DELETE;
+    return event(seq, kind, "", new Generation(0, 0f, 0L, PromptFormat.RAW));
   }
 
   private static InputEvent event(long seq, EventKind kind, String text, Generation generation) {

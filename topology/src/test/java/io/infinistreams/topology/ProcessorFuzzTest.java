@@ -16,9 +16,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.EnumMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -112,6 +114,13 @@ class ProcessorFuzzTest {
     cases.stream().filter(c -> !c.good()).forEach(c -> perFault.merge(c.fault(), 1, Integer::sum));
     assertEquals(Fault.values().length, perFault.size(), "every fault occurs: " + perFault);
     assertTrue(good >= 1000, "good records: " + good);
+    Set<String> started = new HashSet<>();
+    long restarts =
+        cases.stream()
+            .filter(Case::good)
+            .filter(c -> c.seq() == 1 && !started.add(c.streamId()))
+            .count();
+    assertTrue(restarts >= 5, "streams started again at seq 1 after a DELETE: " + restarts);
 
     Map<String, String> fuzzed;
     try (Driver d = new Driver(fuzzDir)) {
