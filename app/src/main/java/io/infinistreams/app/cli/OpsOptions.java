@@ -3,6 +3,8 @@ package io.infinistreams.app.cli;
 import io.infinistreams.app.client.SessionLookup;
 import io.infinistreams.app.client.StreamClient;
 import io.infinistreams.app.config.AppConfig;
+import io.infinistreams.app.ops.KeyRouting;
+import io.infinistreams.app.ops.OperationsServer;
 import io.infinistreams.app.ops.Tls;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -13,8 +15,9 @@ import picocli.CommandLine.Option;
  * The operations server the client commands ask where a stream is (a picocli mixin): {@code
  * --ops-url URL}. Without it: {@code http://<http.bind>:<http.port>} of the same configuration as
  * {@code run} (127.0.0.1 when {@code http.bind} listens on every interface; {@code https} with
- * {@code http.tls.keystore.path}), by default {@code http://127.0.0.1:8480}. An {@code https}
- * server's certificate is checked against {@code http.tls.truststore.*}.
+ * {@code http.tls.keystore.path}, and then the advertised address instead of 127.0.0.1, which the
+ * certificate names), by default {@code http://127.0.0.1:8480}. An {@code https} server's
+ * certificate is checked against {@code http.tls.truststore.*}.
  */
 public final class OpsOptions {
 
@@ -28,8 +31,8 @@ public final class OpsOptions {
           "Operations server of the application, asked for the stream's last applied "
               + "sequence number (GET /sessions/{key}); any instance answers for every key. "
               + "Default: http://<http.bind>:<http.port>, i.e. http://127.0.0.1:8480 "
-              + "(https with http.tls.keystore.path; its certificate is checked against "
-              + "http.tls.truststore.path). "
+              + "(https with http.tls.keystore.path, at the advertised address when http.bind "
+              + "is a wildcard; its certificate is checked against http.tls.truststore.path). "
               + "With a token configured (http.auth.token.file), it is sent along. "
               + "Unreachable: the sequence number is read from the topics instead (a warning "
               + "says so), which fails once retention deleted the stream's records.")
@@ -41,12 +44,18 @@ public final class OpsOptions {
       return opsUrl;
     }
     String bind = config.httpBind();
+    String scheme = Tls.scheme(config);
     if (bind.equals("0.0.0.0") || bind.equals("::") || bind.equals("[::]")) {
+      if (scheme.equals("https")) {
+        // a certificate names the address the instances advertise, rarely 127.0.0.1
+        return KeyRouting.baseUrl(
+            scheme, OperationsServer.advertisedAddress(config, bind, config.httpPort()));
+      }
       bind = "127.0.0.1";
     } else if (bind.contains(":") && !bind.startsWith("[")) {
       bind = "[" + bind + "]";
     }
-    return Tls.scheme(config) + "://" + bind + ":" + config.httpPort();
+    return scheme + "://" + bind + ":" + config.httpPort();
   }
 
   /**

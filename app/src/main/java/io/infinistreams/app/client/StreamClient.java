@@ -364,9 +364,10 @@ public final class StreamClient implements AutoCloseable {
    * the repartition topic after the application's committed offset (read from the input, not yet
    * applied). None needs the stream's old records, so this works after retention deleted them.
    *
-   * <p>A DELETE restarts the stream's numbering: the three are combined in the order their events
-   * happened (applied, then in the repartition topic, then in the input), and a DELETE among them
-   * sets the answer back to 0, so the next event is seq 1.
+   * <p>The three are combined in the order their events happened (applied, then in the repartition
+   * topic, then in the input), numbered as the processor numbers them: an event counts if it is the
+   * next seq (a refused duplicate or gap does not), and a DELETE that counts sets the answer back
+   * to 0, so the next event is seq 1.
    *
    * <p>The committed offset is read before the server is asked: an event consumed in between is
    * either in the server's answer or after that offset.
@@ -420,8 +421,8 @@ public final class StreamClient implements AutoCloseable {
       long end = scanner.endOffsets(List.of(inputPartition)).get(inputPartition);
       long from = Math.max(begin, committed);
       List<Numbered> pending = scan(scanner, inputPartition, from, end, inputNumbering());
-      // An event consumed while these were read can be both in the answer and in a scan; folding it
-      // again does not change the result (a DELETE resets whatever came before it, a seq is a max).
+      // An event consumed while these were read can be both in the answer and in a scan: it is not
+      // the next seq then, so it does not count twice (Numbered.fold).
       return Numbered.fold(Numbered.fold(applied, inTransit), pending);
     }
   }
@@ -456,14 +457,16 @@ public final class StreamClient implements AutoCloseable {
   }
 
   /**
-   * The highest sequence number this stream has used so far (0 if none, or if its last event was a
-   * DELETE), read from the topics only. The input topic says what was sent, including events not
-   * processed yet, so a command that continues a stream right after another one (feed, then ask)
-   * never reuses a sequence number; when retention has deleted all of the stream's input records,
-   * the last output event the processor committed for it answers instead. Once retention deleted a
-   * stream's output records too, this answers too low (the processor then refuses the event as a
-   * duplicate). Each partition is scanned backwards from its end, in growing windows, until the key
-   * is found (a key never seen scans the whole partition).
+   * The last sequence number of this stream (0 if none, or if its last event was a DELETE), read
+   * from the topics only, numbering its records as the processor does (a refused duplicate or gap
+   * does not count). The input topic says what was sent, including events not processed yet, so a
+   * command that continues a stream right after another one (feed, then ask) never reuses a
+   * sequence number; when retention has deleted all of the stream's input records, the last output
+   * event the processor committed for it answers instead. Once retention deleted a stream's output
+   * records too, this answers too low (the processor then refuses the event as a duplicate). Each
+   * partition is scanned backwards from its end, in growing windows, until two of the key's records
+   * are found (a key never seen scans the whole partition). Events refused for their content rather
+   * than their seq (too long a text, bad settings) cannot be told from applied ones here.
    */
   public long lastSeq() {
     try (KafkaConsumer<byte[], byte[]> scanner = scanner()) {
@@ -492,34 +495,53 @@ public final class StreamClient implements AutoCloseable {
     };
   }
 
-  /** The stream's last seq by its latest records in {@code tp}; empty if it has none there. */
+  /**
+   * The stream's last seq by its latest records in {@code tp}; empty if it has none there. Read
+   * backwards in growing windows until two of its records are found (or the partition's start),
+   * then numbered forwards as the processor numbers ({@link Numbered#fold}): from 0 when every
+   * record of the partition was seen, else from the earliest record found.
+   */
   private OptionalLong scanBackwards(
       KafkaConsumer<byte[], byte[]> scanner, TopicPartition tp, Function<byte[], Numbered> decode) {
     scanner.assign(List.of(tp));
     long begin = scanner.beginningOffsets(List.of(tp)).get(tp);
-    long end = scanner.endOffsets(List.of(tp)).get(tp);
+    long to = scanner.endOffsets(List.of(tp)).get(tp);
     long window = 1000;
-    while (end > begin) {
-      long from = Math.max(begin, end - window);
-      List<Numbered> found = scan(scanner, tp, from, end, decode);
-      if (!found.isEmpty()) {
-        // a stream's records come in seq order, so those before the window cannot raise the
-        // answer, and a DELETE within it makes them irrelevant
-        return OptionalLong.of(Numbered.fold(0, found));
-      }
-      end = from;
+    List<Numbered> found = new ArrayList<>();
+    while (to > begin && found.size() < 2) {
+      long from = Math.max(begin, to - window);
+      List<Numbered> older = scan(scanner, tp, from, to, decode);
+      older.addAll(found);
+      found = older;
+      to = from;
       window *= 2;
     }
-    return OptionalLong.empty();
+    if (found.isEmpty()) {
+      return OptionalLong.empty();
+    }
+    if (to == 0) { // the whole partition: the stream started at 0
+      return OptionalLong.of(Numbered.fold(0, found));
+    }
+    Numbered first = found.get(0);
+    return OptionalLong.of(
+        Numbered.fold(first.delete() ? 0 : first.seq(), found.subList(1, found.size())));
   }
 
   /** One of the stream's records as numbering sees it: its seq, and whether it is a DELETE. */
   record Numbered(long seq, boolean delete) {
 
-    /** The last seq after {@code records}, in order, starting from {@code last}. */
+    /**
+     * The last seq after {@code records}, in order, starting from {@code last}, as the processor
+     * numbers: a record counts only if it is the next seq (others are refused as duplicates or
+     * gaps, and change nothing), and a DELETE that counts starts the numbering again at 0. A record
+     * that was already counted (an event both applied and still read from a topic) is not the next
+     * seq, so it does not count twice.
+     */
     static long fold(long last, List<Numbered> records) {
       for (Numbered r : records) {
-        last = r.delete ? 0 : Math.max(last, r.seq);
+        if (r.seq == last + 1) {
+          last = r.delete ? 0 : r.seq;
+        }
       }
       return last;
     }

@@ -315,7 +315,7 @@ public final class OperationsServer implements AutoCloseable {
    * http.advertised.address}, else the bind address (the host name for a wildcard bind) and the
    * port listened on.
    */
-  static HostInfo advertisedAddress(AppConfig config, String bind, int port) {
+  public static HostInfo advertisedAddress(AppConfig config, String bind, int port) {
     String override = config.streamsOverrides().get("application.server");
     if (override != null && !override.isBlank()) {
       return KeyRouting.parseHostPort(override.trim());
