@@ -5,6 +5,7 @@ import io.infinistreams.app.bench.SessionLoad.Recorder;
 import io.infinistreams.app.bench.SessionLoad.Session;
 import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.app.config.ConfigKeys;
+import io.infinistreams.app.ops.Tls;
 import io.infinistreams.app.runtime.InfiniApp;
 import io.infinistreams.app.runtime.ModelLoader;
 import io.infinistreams.app.runtime.StreamsWiring;
@@ -567,13 +568,19 @@ public final class SessionsBench implements Callable<Integer> {
 
   /** The open-segment counters from the operations server's {@code /metrics}. */
   static CacheCounters cacheCounters(InfiniApp app) throws IOException, InterruptedException {
+    // as any client of the server: its trust store for HTTPS, its token if it has one
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create(app.operationsUrl() + "/metrics"))
+            .timeout(Duration.ofSeconds(30));
+    String token = app.config().httpAuthToken();
+    if (!token.isEmpty()) {
+      request.header("Authorization", "Bearer " + token);
+    }
     HttpResponse<String> r =
-        HttpClient.newHttpClient()
-            .send(
-                HttpRequest.newBuilder(URI.create(app.operationsUrl() + "/metrics"))
-                    .timeout(Duration.ofSeconds(30))
-                    .build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpClient.newBuilder()
+            .sslContext(Tls.clientContext(app.config()))
+            .build()
+            .send(request.build(), HttpResponse.BodyHandlers.ofString());
     if (r.statusCode() != 200) {
       throw new IOException("GET /metrics answered " + r.statusCode());
     }
