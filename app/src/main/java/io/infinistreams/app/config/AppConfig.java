@@ -461,6 +461,11 @@ public final class AppConfig {
     return (Boolean) values.get(HTTP_AUTH_METRICS);
   }
 
+  /** {@code http.tls.reload.seconds}: how often the key store is checked for changes; 0 never. */
+  public int httpTlsReloadSeconds() {
+    return (Integer) values.get(HTTP_TLS_RELOAD_SECONDS);
+  }
+
   /** A key or trust store: its file, password and type. */
   public record Store(String path, char[] password, String type) {}
 

@@ -89,6 +89,7 @@ public final class ConfigKeys {
   public static final String HTTP_TLS_TRUSTSTORE_PATH = "http.tls.truststore.path";
   public static final String HTTP_TLS_TRUSTSTORE_PASSWORD = "http.tls.truststore.password";
   public static final String HTTP_TLS_TRUSTSTORE_TYPE = "http.tls.truststore.type";
+  public static final String HTTP_TLS_RELOAD_SECONDS = "http.tls.reload.seconds";
 
   /** The topology's own defaults, so each default below has one source. */
   private static final TopologySettings TOPOLOGY = TopologySettings.defaults();
@@ -519,7 +520,17 @@ public final class ConfigKeys {
               Type.STRING,
               "PKCS12",
               Importance.LOW,
-              "Type of `http.tls.truststore.path`: `PKCS12` or `JKS`.");
+              "Type of `http.tls.truststore.path`: `PKCS12` or `JKS`.")
+          .define(
+              HTTP_TLS_RELOAD_SECONDS,
+              Type.INT,
+              60,
+              Range.between(0, 86400),
+              Importance.LOW,
+              "How often the operations server checks `http.tls.keystore.path` for a new key and "
+                  + "certificate (a renewed certificate written over the file), which new "
+                  + "connections then get without a restart; 0: never (read at start only). A "
+                  + "file that cannot be read keeps the previous key and logs an error.");
 
   private ConfigKeys() {}
 

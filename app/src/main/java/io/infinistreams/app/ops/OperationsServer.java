@@ -177,6 +177,7 @@ public final class OperationsServer implements AutoCloseable {
                                     new HttpConnectionFactory(https));
                             connector.setHost(appConfig.httpBind());
                             connector.setPort(appConfig.httpPort());
+                            Tls.reloader(appConfig, factory).ifPresent(server::addBean);
                             return connector;
                           }));
               config.startup.showJavalinBanner = false;

@@ -13,6 +13,7 @@ import java.util.Optional;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import org.apache.kafka.common.config.ConfigException;
+import org.eclipse.jetty.util.ssl.KeyStoreScanner;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 
 /**
@@ -38,14 +39,30 @@ public final class Tls {
     if (store.isEmpty()) {
       return Optional.empty();
     }
-    KeyStore keys = load(store.get(), ConfigKeys.HTTP_TLS_KEYSTORE_PATH);
+    load(store.get(), ConfigKeys.HTTP_TLS_KEYSTORE_PATH); // fails now, naming the key
     SslContextFactory.Server factory = new SslContextFactory.Server();
-    factory.setKeyStore(keys);
+    // by path, so that a KeyStoreScanner can reload it (see reloader)
+    factory.setKeyStorePath(Path.of(store.get().path()).toAbsolutePath().toString());
+    factory.setKeyStoreType(store.get().type());
     factory.setKeyStorePassword(new String(store.get().password()));
     factory.setIncludeProtocols("TLSv1.3", "TLSv1.2");
     // clients may reach an instance by an address its certificate does not name as SNI (an IP)
     factory.setSniRequired(false);
     return Optional.of(factory);
+  }
+
+  /**
+   * A watcher that reloads {@code factory}'s key store when its file changes, every {@code
+   * http.tls.reload.seconds}; empty when that is 0. Runs as a bean of the Jetty server.
+   */
+  static Optional<KeyStoreScanner> reloader(AppConfig config, SslContextFactory.Server factory) {
+    int seconds = config.httpTlsReloadSeconds();
+    if (seconds == 0) {
+      return Optional.empty();
+    }
+    KeyStoreScanner scanner = new KeyStoreScanner(factory);
+    scanner.setScanInterval(seconds);
+    return Optional.of(scanner);
   }
 
   /**

@@ -8,14 +8,22 @@ import io.infinistreams.app.client.SessionLookup;
 import io.infinistreams.app.config.AppConfig;
 import io.infinistreams.topology.TopologySettings;
 import java.io.IOException;
+import java.io.InputStream;
+import java.math.BigInteger;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
 import org.apache.kafka.common.config.ConfigException;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -76,6 +84,55 @@ class OperationsServerTlsTest {
           assertThrows(SessionLookup.UnavailableException.class, () -> lookup.lastAppliedSeq("a"));
       assertTrue(notYet.getMessage().contains("503"), notYet.getMessage());
     }
+  }
+
+  /**
+   * A renewed certificate written over the key store file is served to new connections without a
+   * restart (http.tls.reload.seconds), and the old connections' server keeps answering.
+   */
+  @Test
+  void aRenewedCertificateIsServedWithoutARestart() throws Exception {
+    Path keystore = dir.resolve("reloading.p12");
+    Files.copy(stores.keystore(), keystore, StandardCopyOption.REPLACE_EXISTING);
+    AppConfig config =
+        tlsConfig()
+            .with("http.tls.keystore.path", keystore.toString())
+            .with("http.tls.reload.seconds", "1");
+    SSLContext trusting = Tls.clientContext(config);
+    try (InfiniMetrics metrics = new InfiniMetrics(FINGERPRINT);
+        OperationsServer server =
+            OperationsServer.start(config, metrics, TopologySettings.defaults(), FINGERPRINT)) {
+      BigInteger first = servedSerial(trusting, server.port());
+      assertEquals(serial(stores.keystore()), first);
+      // written as a renewal tool would: a new file moved over the old one
+      Path next = dir.resolve("reloading.p12.new");
+      Files.copy(stores.renewed(), next, StandardCopyOption.REPLACE_EXISTING);
+      Files.move(
+          next, keystore, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      BigInteger renewed = serial(stores.renewed());
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> servedSerial(trusting, server.port()).equals(renewed));
+      assertEquals(200, get(trusting, server.url() + "/health/live").statusCode());
+    }
+  }
+
+  /** The serial number of the certificate the server at {@code port} presents. */
+  private static BigInteger servedSerial(SSLContext tls, int port) throws Exception {
+    try (SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", port)) {
+      socket.startHandshake();
+      return ((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSerialNumber();
+    }
+  }
+
+  /** The serial number of the certificate in the key store {@code file}. */
+  private static BigInteger serial(Path file) throws Exception {
+    KeyStore k = KeyStore.getInstance("PKCS12");
+    try (InputStream in = Files.newInputStream(file)) {
+      k.load(in, stores.password().toCharArray());
+    }
+    String alias = k.aliases().nextElement();
+    return ((X509Certificate) k.getCertificate(alias)).getSerialNumber();
   }
 
   @Test

@@ -11,14 +11,17 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A key store and a trust store for the operations server's TLS in tests, made by the JDK's {@code
- * keytool}: a self-signed RSA certificate for 127.0.0.1 and localhost, valid two days.
+ * Key stores and a trust store for the operations server's TLS in tests, made by the JDK's {@code
+ * keytool}: self-signed RSA certificates for 127.0.0.1 and localhost, valid two days.
  */
 public final class TestTls {
   private TestTls() {}
 
-  /** The stores' files and their password. */
-  public record Stores(Path keystore, Path truststore, String password) {
+  /**
+   * The stores' files and their password: {@code keystore} for the server, {@code renewed} a second
+   * key and certificate for the same names (to write over it), {@code truststore} trusting both.
+   */
+  public record Stores(Path keystore, Path renewed, Path truststore, String password) {
 
     /** {@code builder} with the {@code http.tls.*} keys of these stores. */
     public AppConfig.Builder apply(AppConfig.Builder builder) {
@@ -34,52 +37,56 @@ public final class TestTls {
   public static Stores make(Path dir) throws Exception {
     String password = "changeit-ops";
     Path keystore = dir.resolve("server.p12");
+    Path renewed = dir.resolve("renewed.p12");
     Path truststore = dir.resolve("trust.p12");
-    Path cert = dir.resolve("server.crt");
-    keytool(
-        "-genkeypair",
-        "-alias",
-        "ops",
-        "-keyalg",
-        "RSA",
-        "-keysize",
-        "2048",
-        "-validity",
-        "2",
-        "-dname",
-        "CN=localhost",
-        "-ext",
-        "SAN=ip:127.0.0.1,dns:localhost",
-        "-storetype",
-        "PKCS12",
-        "-keystore",
-        keystore.toString(),
-        "-storepass",
-        password);
-    keytool(
-        "-exportcert",
-        "-alias",
-        "ops",
-        "-keystore",
-        keystore.toString(),
-        "-storepass",
-        password,
-        "-file",
-        cert.toString());
-    keytool(
-        "-importcert",
-        "-noprompt",
-        "-alias",
-        "ops",
-        "-file",
-        cert.toString(),
-        "-storetype",
-        "PKCS12",
-        "-keystore",
-        truststore.toString(),
-        "-storepass",
-        password);
-    return new Stores(keystore, truststore, password);
+    for (Path store : List.of(keystore, renewed)) {
+      String alias = store == keystore ? "ops" : "ops-renewed";
+      Path cert = dir.resolve(alias + ".crt");
+      keytool(
+          "-genkeypair",
+          "-alias",
+          alias,
+          "-keyalg",
+          "RSA",
+          "-keysize",
+          "2048",
+          "-validity",
+          "2",
+          "-dname",
+          "CN=localhost",
+          "-ext",
+          "SAN=ip:127.0.0.1,dns:localhost",
+          "-storetype",
+          "PKCS12",
+          "-keystore",
+          store.toString(),
+          "-storepass",
+          password);
+      keytool(
+          "-exportcert",
+          "-alias",
+          alias,
+          "-keystore",
+          store.toString(),
+          "-storepass",
+          password,
+          "-file",
+          cert.toString());
+      keytool(
+          "-importcert",
+          "-noprompt",
+          "-alias",
+          alias,
+          "-file",
+          cert.toString(),
+          "-storetype",
+          "PKCS12",
+          "-keystore",
+          truststore.toString(),
+          "-storepass",
+          password);
+    }
+    return new Stores(keystore, renewed, truststore, password);
   }
 
   private static void keytool(String... args) throws Exception {
