@@ -422,7 +422,9 @@ public final class StreamClient implements AutoCloseable {
       long from = Math.max(begin, committed);
       List<Numbered> pending = scan(scanner, inputPartition, from, end, inputNumbering());
       // An event consumed while these were read can be both in the answer and in a scan: it is not
-      // the next seq then, so it does not count twice (Numbered.fold).
+      // the next seq then, so it does not count twice (Numbered.fold). Not exact when a refused
+      // event lies among those read twice (it may then count against the answer): that needs an
+      // event refused and another applied within the same moment, and costs one refused event.
       return Numbered.fold(Numbered.fold(applied, inTransit), pending);
     }
   }

@@ -529,8 +529,9 @@ public final class ConfigKeys {
               Importance.LOW,
               "How often the operations server checks `http.tls.keystore.path` for a new key and "
                   + "certificate (a renewed certificate written over the file), which new "
-                  + "connections then get without a restart; 0: never (read at start only). A "
-                  + "file that cannot be read keeps the previous key and logs an error.");
+                  + "connections then get without a restart, once the file has stayed the same "
+                  + "for one check; 0: never (read at start only). A file that cannot be read, or "
+                  + "is removed, leaves the previous key served and is logged.");
 
   private ConfigKeys() {}
 

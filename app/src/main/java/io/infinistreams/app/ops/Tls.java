@@ -13,8 +13,10 @@ import java.util.Optional;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import org.apache.kafka.common.config.ConfigException;
-import org.eclipse.jetty.util.ssl.KeyStoreScanner;
+import org.eclipse.jetty.util.Scanner;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * TLS of the operations server ({@code http.tls.*}): the server's key store, and the trust store of
@@ -23,6 +25,8 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
  * fix.
  */
 public final class Tls {
+  private static final Logger log = LoggerFactory.getLogger(Tls.class);
+
   private Tls() {}
 
   /** {@code https} with a key store, else {@code http}. */
@@ -41,7 +45,7 @@ public final class Tls {
     }
     load(store.get(), ConfigKeys.HTTP_TLS_KEYSTORE_PATH); // fails now, naming the key
     SslContextFactory.Server factory = new SslContextFactory.Server();
-    // by path, so that a KeyStoreScanner can reload it (see reloader)
+    // by path, so that it can be reloaded (see reloader)
     factory.setKeyStorePath(Path.of(store.get().path()).toAbsolutePath().toString());
     factory.setKeyStoreType(store.get().type());
     factory.setKeyStorePassword(new String(store.get().password()));
@@ -52,17 +56,57 @@ public final class Tls {
   }
 
   /**
-   * A watcher that reloads {@code factory}'s key store when its file changes, every {@code
-   * http.tls.reload.seconds}; empty when that is 0. Runs as a bean of the Jetty server.
+   * A watcher of the key store file, every {@code http.tls.reload.seconds} (empty when that is 0),
+   * that reloads {@code factory} when the file changed and has stayed the same for one check. The
+   * file is read first: one that cannot be read (half written, a wrong password) is logged and the
+   * server keeps the key it has; a removed file is logged and ignored. Runs as a bean of the Jetty
+   * server, started and stopped with it.
    */
-  static Optional<KeyStoreScanner> reloader(AppConfig config, SslContextFactory.Server factory) {
+  static Optional<Scanner> reloader(AppConfig config, SslContextFactory.Server factory) {
     int seconds = config.httpTlsReloadSeconds();
-    if (seconds == 0) {
+    Optional<AppConfig.Store> store = config.httpTlsKeystore();
+    if (seconds == 0 || store.isEmpty()) {
       return Optional.empty();
     }
-    KeyStoreScanner scanner = new KeyStoreScanner(factory);
+    Path file = Path.of(store.get().path()).toAbsolutePath();
+    Scanner scanner = new Scanner();
+    scanner.addFile(file);
     scanner.setScanInterval(seconds);
+    scanner.setReportDirs(false);
+    scanner.setReportExistingFilesOnStartup(false);
+    scanner.addListener(
+        new Scanner.DiscreteListener() {
+          @Override
+          public void pathChanged(Path path) {
+            reload(store.get(), factory);
+          }
+
+          @Override
+          public void pathAdded(Path path) {
+            reload(store.get(), factory);
+          }
+
+          @Override
+          public void pathRemoved(Path path) {
+            log.warn("{} was removed; the operations server keeps its key", path);
+          }
+        });
     return Optional.of(scanner);
+  }
+
+  private static void reload(AppConfig.Store store, SslContextFactory.Server factory) {
+    try {
+      load(store, ConfigKeys.HTTP_TLS_KEYSTORE_PATH);
+    } catch (ConfigException e) {
+      log.error("the operations server keeps its key: {}", e.getMessage());
+      return;
+    }
+    try {
+      factory.reload(f -> {});
+      log.info("the operations server reloaded its key store {}", store.path());
+    } catch (Exception e) {
+      log.error("reloading the key store {} failed: {}", store.path(), e.toString());
+    }
   }
 
   /**
@@ -106,7 +150,7 @@ public final class Tls {
           "cannot read it as a "
               + store.type()
               + " store with the password given ("
-              + e.getMessage()
+              + (e.getMessage() == null ? e.toString() : e.getMessage())
               + ")");
     }
   }

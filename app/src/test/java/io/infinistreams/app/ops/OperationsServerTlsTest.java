@@ -14,6 +14,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -88,7 +89,7 @@ class OperationsServerTlsTest {
 
   /**
    * A renewed certificate written over the key store file is served to new connections without a
-   * restart (http.tls.reload.seconds), and the old connections' server keeps answering.
+   * restart (http.tls.reload.seconds); a file that cannot be read then leaves it served.
    */
   @Test
   void aRenewedCertificateIsServedWithoutARestart() throws Exception {
@@ -114,6 +115,14 @@ class OperationsServerTlsTest {
           .atMost(Duration.ofSeconds(30))
           .until(() -> servedSerial(trusting, server.port()).equals(renewed));
       assertEquals(200, get(trusting, server.url() + "/health/live").statusCode());
+      // a file that cannot be read (here: not a key store at all) leaves the served key as it is
+      Files.write(next, "not a key store".getBytes(StandardCharsets.US_ASCII));
+      Files.move(
+          next, keystore, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      Awaitility.await()
+          .during(Duration.ofSeconds(4))
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> servedSerial(trusting, server.port()).equals(renewed));
     }
   }
 
