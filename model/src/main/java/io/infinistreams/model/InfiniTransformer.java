@@ -291,21 +291,9 @@ public final class InfiniTransformer {
     int x0 = layers == 2 ? last : 0;
     long[] ids = tokens.toType(DataType.INT64, false).toLongArray();
     int b0 = ids.length / t;
-    int d = c.dModel();
-    float[] xRows = new float[b0 * (t - x0) * d];
-    float[] hRows = new float[b0 * t * d];
-    for (int i = 0; i < b0; i++) {
-      for (int j = 0; j < t; j++) {
-        int id = Math.toIntExact(ids[i * t + j]);
-        System.arraycopy(p.unitEmbed(), id * d, hRows, (i * t + j) * d, d);
-        if (j >= x0) {
-          System.arraycopy(p.embedRows(), id * d, xRows, (i * (t - x0) + j - x0) * d, d);
-        }
-      }
-    }
     NDManager m = tokens.getManager();
-    NDArray x = m.create(xRows, new Shape(b0, t - x0, d));
-    NDArray h0 = m.create(hRows, new Shape(b0, t, d));
+    NDArray x = tableRows(p.embedRows(), p, ids, b0, t, x0, t, m);
+    NDArray h0 = tableRows(p.unitEmbed(), p, ids, b0, t, 0, t, m);
     List<Memory> out = new ArrayList<>();
     NDArray prefix = null; // scoring: the layer before the last's output on rows 0 .. last-1
     for (int l = 0; l < layers - 1; l++) {
@@ -313,7 +301,8 @@ public final class InfiniTransformer {
       int from = l == layers - 2 ? last : 0; // first row whose output is needed
       NDArray h = l == 0 ? h0 : unitRms(x, p.normEps()); // (B, T, D)
       if (score && from > 0) {
-        NDArray residual = l == 0 ? embedRows(p, ids, b0, t, 0, from, m) : x.get(p.rowsTo(from));
+        NDArray residual =
+            l == 0 ? tableRows(p.embedRows(), p, ids, b0, t, 0, from, m) : x.get(p.rowsTo(from));
         prefix = prefixRows(c, p, lp, h.get(p.rowsTo(from)), residual, memories.get(l), from);
       }
       Attention a =
@@ -449,16 +438,18 @@ public final class InfiniTransformer {
   }
 
   /**
-   * The raw embedding rows {@code from .. to-1} of each of the {@code b} windows of {@code ids}.
+   * Rows {@code from .. to-1} of {@code table} (vocabulary-sized, D-wide rows: the embedding, or
+   * its rows normalised) for the tokens of each of the {@code b} windows of {@code ids}: (b, to -
+   * from, D).
    */
-  private static NDArray embedRows(
-      Prepared p, long[] ids, int b, int t, int from, int to, NDManager m) {
+  private static NDArray tableRows(
+      float[] table, Prepared p, long[] ids, int b, int t, int from, int to, NDManager m) {
     int d = p.config().dModel();
     float[] rows = new float[b * (to - from) * d];
     for (int i = 0; i < b; i++) {
       for (int j = from; j < to; j++) {
         int id = Math.toIntExact(ids[i * t + j]);
-        System.arraycopy(p.embedRows(), id * d, rows, (i * (to - from) + j - from) * d, d);
+        System.arraycopy(table, id * d, rows, (i * (to - from) + j - from) * d, d);
       }
     }
     return m.create(rows, new Shape(b, to - from, d));

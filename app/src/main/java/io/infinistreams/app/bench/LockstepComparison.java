@@ -6,7 +6,6 @@ import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -62,17 +61,10 @@ record LockstepComparison(int[] batches, double[] alone, double[] lockstep, int 
     double[] alone = new double[batches.length];
     double[] lockstep = new double[batches.length];
     for (int i = 0; i < batches.length; i++) {
-      alone[i] = median(aloneRates[i]);
-      lockstep[i] = median(lockstepRates[i]);
+      alone[i] = PyTorchComparison.median(aloneRates[i]);
+      lockstep[i] = PyTorchComparison.median(lockstepRates[i]);
     }
     return new LockstepComparison(batches, alone, lockstep, segments);
-  }
-
-  private static double median(double[] values) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    int n = sorted.length;
-    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   }
 
   void print(PrintWriter out, int rounds) {

@@ -139,11 +139,6 @@ public final class KeyRouting {
     return new HostInfo(host, Integer.parseInt(hostPort.substring(colon + 1)));
   }
 
-  /** {@code http://host:port}, IPv6 hosts in brackets. */
-  public static String baseUrl(HostInfo host) {
-    return baseUrl("http", host);
-  }
-
   /** {@code scheme://host:port} ({@link Tls#scheme}), IPv6 hosts in brackets. */
   public static String baseUrl(String scheme, HostInfo host) {
     String h = host.host();

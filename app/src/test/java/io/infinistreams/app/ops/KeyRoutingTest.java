@@ -77,8 +77,8 @@ class KeyRoutingTest {
   void hostPortParsing() {
     assertEquals(new HostInfo("h", 1), KeyRouting.parseHostPort("h:1"));
     assertEquals(new HostInfo("::1", 8480), KeyRouting.parseHostPort("[::1]:8480"));
-    assertEquals("http://[::1]:8480", KeyRouting.baseUrl(new HostInfo("::1", 8480)));
-    assertEquals("http://h:1", KeyRouting.baseUrl(new HostInfo("h", 1)));
+    assertEquals("http://[::1]:8480", KeyRouting.baseUrl("http", new HostInfo("::1", 8480)));
+    assertEquals("http://h:1", KeyRouting.baseUrl("http", new HostInfo("h", 1)));
   }
 
   @Test
