@@ -33,12 +33,23 @@ import java.util.function.Consumer;
  * io.infinistreams.model.Weights#withMemoryOff()}). The trials of a cell absorb in lockstep ({@link
  * InfiniModel#absorbAll}, split over the threads); a model that reads no memory needs only the open
  * segment and its context ({@link PasskeyEval#openSegmentsOnly}), so the memory-off run costs
- * nothing at any length. There is no prefix to share: every document is different prose from its
- * first token.
+ * nothing at any length.
+ *
+ * <p>Prefix sharing (exact, not an approximation): trial {@code i} of every depth column of a row
+ * draws from the same seed ({@link #document} leaves the depth out), so its documents have the same
+ * prose and the same other statements and differ from the first statement that the depth moves on.
+ * Before a row's cells run, one stream per trial walks the deepest of its documents and keeps its
+ * state where each shallower document leaves it ({@link #forks}: a longest common prefix, so any
+ * task's documents are shared exactly as far as they agree); each cell then absorbs only the rest
+ * of its documents from those states. Absorbing is split-invariant (the model's contract), so a
+ * trial's state is bit-identical to absorbing its whole document alone. For the needle and
+ * multi-key tasks, whose other statements do not depend on the depth, a row with depths 0, 0.1,
+ * ..., 1 costs about 6.5 documents per trial instead of 11.
  *
  * <p>Cells are handed to a {@link TrialJournal} as they finish, so {@code eval --resume} runs only
- * the cells an interrupted run did not finish. A document is a pure function of the seed, the task,
- * the prose, the length, the depth and the trial's index.
+ * the cells an interrupted run did not finish (after walking the shared prefixes of their row
+ * again). A document is a pure function of the seed, the task, the prose, the length, the depth and
+ * the trial's index.
  *
  * @param task what makes the documents (built with {@link Phrasing#EVAL} on held-out prose)
  * @param lengths tokens per document, one row each
@@ -138,10 +149,14 @@ public record RetrievalEval(
     }
   }
 
-  /** The document of trial {@code index} of cell (length, depth column): a function of both. */
+  /**
+   * The document of trial {@code index} of cell (length, depth column). Its random draws depend on
+   * the seed, the task, the length and the index, not on the depth: the trial's documents of a row
+   * are the same prose with the answering statement moved, which lets the row share their prefixes.
+   */
   public RetrievalDocument document(int length, int depthIndex, int index) {
     long h = seed;
-    for (long x : new long[] {task.name().hashCode(), length, depthIndex, index}) {
+    for (long x : new long[] {task.name().hashCode(), length, index}) {
       h = h * 0x9E3779B97F4A7C15L + x;
     }
     return task.document(new Random(h), length, depths.get(depthIndex));
@@ -192,13 +207,31 @@ public record RetrievalEval(
         double seconds = 0;
         int readBack = 0;
         List<Trial> done = new ArrayList<>();
+        List<Integer> todo = new ArrayList<>();
+        for (int j = 0; j < depths.size(); j++) {
+          if (journal == null || journal.done(length, j) == null) {
+            todo.add(j);
+          }
+        }
+        Fork[][] forks = null;
+        if (!todo.isEmpty()) {
+          long c0 = System.nanoTime();
+          forks = forks(model, pool, length, todo);
+          seconds += (System.nanoTime() - c0) / 1e9;
+          long documents = documentTokens(forks);
+          progress.printf(
+              "%s length %d: the depths' documents share prefixes: %,d of their %,d tokens to"
+                  + " absorb (%.0f%%)%n",
+              task.name(), length, work(forks), documents, 100.0 * work(forks) / documents);
+          progress.flush();
+        }
         for (int j = 0; j < depths.size(); j++) {
           TrialJournal.Cell<Trial> cell = journal == null ? null : journal.done(length, j);
           if (cell == null) {
             long c0 = System.nanoTime();
             cell =
                 new TrialJournal.Cell<>(
-                    runCell(model, off, pool, length, j), (System.nanoTime() - c0) / 1e9);
+                    runCell(model, off, pool, length, j, forks), (System.nanoTime() - c0) / 1e9);
             if (journal != null) {
               journal.finished(length, j, cell);
             }
@@ -238,9 +271,130 @@ public record RetrievalEval(
     return rows;
   }
 
-  /** The trials of one cell, split over the threads, each group in lockstep. */
+  /**
+   * Where a trial's document of one depth starts its own work: the state after its first {@code
+   * shared} tokens (after BOS), which it has in common with the trial's documents of other depths,
+   * of its {@code tokens} before the prompt.
+   */
+  record Fork(StreamState state, int shared, int tokens) {}
+
+  /**
+   * The forks of a row's trials for the depth columns {@code todo}, indexed [trial][depth column]
+   * (null for the columns not in {@code todo}). Per trial, one stream walks the document of the
+   * deepest column and keeps its state at each shallower document's longest common prefix with it;
+   * a document that agrees with it less far than an earlier fork starts from a new stream. The
+   * trials of a thread's group walk in lockstep.
+   */
+  Fork[][] forks(InfiniModel model, ExecutorService pool, int length, List<Integer> todo)
+      throws Exception {
+    List<Integer> order = new ArrayList<>(todo);
+    order.sort(Comparator.comparingDouble((Integer j) -> depths.get(j)).thenComparingInt(j -> j));
+    Fork[][] out = new Fork[trials][depths.size()];
+    int groups = Math.max(1, Math.min(threads, trials));
+    List<Future<?>> futures = new ArrayList<>();
+    for (int g = 0; g < groups; g++) {
+      List<Integer> indices = new ArrayList<>();
+      for (int i = g; i < trials; i += groups) {
+        indices.add(i);
+      }
+      futures.add(pool.submit(() -> walk(model, length, order, indices, out)));
+    }
+    for (Future<?> f : futures) {
+      f.get();
+    }
+    return out;
+  }
+
+  /** {@link #forks} of the trials {@code indices}, in lockstep, into {@code out}. */
+  private void walk(
+      InfiniModel model, int length, List<Integer> order, List<Integer> indices, Fork[][] out) {
+    int b = indices.size();
+    int k = order.size();
+    int[][] deepest = new int[b][];
+    int[][] share = new int[b][k];
+    int[][] sizes = new int[b][k];
+    for (int t = 0; t < b; t++) {
+      deepest[t] = afterBos(document(length, order.get(k - 1), indices.get(t)));
+      for (int d = 0; d < k; d++) {
+        int[] text =
+            d == k - 1 ? deepest[t] : afterBos(document(length, order.get(d), indices.get(t)));
+        share[t][d] = commonPrefix(text, deepest[t]);
+        sizes[t][d] = text.length;
+      }
+    }
+    StreamState[] base = new StreamState[b];
+    int[] consumed = new int[b];
+    Arrays.fill(base, model.newState());
+    for (int d = 0; d < k; d++) {
+      List<Integer> movers = new ArrayList<>();
+      List<StreamState> states = new ArrayList<>();
+      List<int[]> steps = new ArrayList<>();
+      for (int t = 0; t < b; t++) {
+        if (share[t][d] > consumed[t]) {
+          movers.add(t);
+          states.add(base[t]);
+          steps.add(Arrays.copyOfRange(deepest[t], consumed[t], share[t][d]));
+        }
+      }
+      List<StreamState> moved = absorbed(model, states, steps);
+      for (int m = 0; m < movers.size(); m++) {
+        int t = movers.get(m);
+        base[t] = moved.get(m);
+        consumed[t] = share[t][d];
+      }
+      for (int t = 0; t < b; t++) {
+        out[indices.get(t)][order.get(d)] =
+            share[t][d] >= consumed[t]
+                ? new Fork(base[t], consumed[t], sizes[t][d])
+                : new Fork(model.newState(), 0, sizes[t][d]);
+      }
+    }
+  }
+
+  /** Tokens the row absorbs with memory: each walk once, then every document after its fork. */
+  static long work(Fork[][] forks) {
+    long total = 0;
+    for (Fork[] trial : forks) {
+      int walked = 0;
+      for (Fork f : trial) {
+        if (f != null) {
+          walked = Math.max(walked, f.shared());
+          total += f.tokens() - f.shared();
+        }
+      }
+      total += walked;
+    }
+    return total;
+  }
+
+  /** Tokens of the documents (before their prompts) that {@code forks} start. */
+  static long documentTokens(Fork[][] forks) {
+    long total = 0;
+    for (Fork[] trial : forks) {
+      for (Fork f : trial) {
+        total += f == null ? 0 : f.tokens();
+      }
+    }
+    return total;
+  }
+
+  private static int commonPrefix(int[] a, int[] b) {
+    int n = Math.min(a.length, b.length);
+    int i = 0;
+    while (i < n && a[i] == b[i]) {
+      i++;
+    }
+    return i;
+  }
+
+  /** The trials of one cell, split over the threads, each group in lockstep from its forks. */
   private List<Trial> runCell(
-      InfiniModel model, InfiniModel off, ExecutorService pool, int length, int depthIndex)
+      InfiniModel model,
+      InfiniModel off,
+      ExecutorService pool,
+      int length,
+      int depthIndex,
+      Fork[][] forks)
       throws Exception {
     int groups = Math.max(1, Math.min(threads, trials));
     List<Future<List<Trial>>> futures = new ArrayList<>();
@@ -251,11 +405,13 @@ public record RetrievalEval(
               () -> {
                 List<Integer> indices = new ArrayList<>();
                 List<RetrievalDocument> docs = new ArrayList<>();
+                List<Fork> starts = new ArrayList<>();
                 for (int i = first; i < trials; i += groups) {
                   indices.add(i);
                   docs.add(document(length, depthIndex, i));
+                  starts.add(forks[i][depthIndex]);
                 }
-                return runTrials(model, off, length, depthIndex, indices, docs);
+                return runTrials(model, off, length, depthIndex, indices, docs, starts);
               }));
     }
     List<Trial> out = new ArrayList<>();
@@ -266,20 +422,31 @@ public record RetrievalEval(
     return out;
   }
 
-  /** Absorbs the documents' contexts in lockstep, with memory and without, and asks each. */
+  /**
+   * Absorbs the documents' contexts in lockstep, with memory (from each one's fork) and without,
+   * and asks each.
+   */
   static List<Trial> runTrials(
       InfiniModel model,
       InfiniModel off,
       int length,
       int depthIndex,
       List<Integer> indices,
-      List<RetrievalDocument> docs) {
+      List<RetrievalDocument> docs,
+      List<Fork> forks) {
     List<int[]> texts = new ArrayList<>();
-    for (RetrievalDocument d : docs) {
-      texts.add(afterBos(d));
+    List<StreamState> starts = new ArrayList<>();
+    List<int[]> rests = new ArrayList<>();
+    for (int i = 0; i < docs.size(); i++) {
+      int[] text = afterBos(docs.get(i));
+      Fork f = forks.get(i);
+      texts.add(text);
+      starts.add(f.state());
+      rests.add(Arrays.copyOfRange(text, f.shared(), text.length));
     }
-    List<StreamState> with = absorbed(model, texts);
-    List<StreamState> without = absorbed(off, texts);
+    List<StreamState> with = absorbed(model, starts, rests);
+    List<StreamState> without =
+        absorbed(off, Collections.nCopies(texts.size(), off.newState()), texts);
     List<Trial> out = new ArrayList<>();
     for (int i = 0; i < docs.size(); i++) {
       RetrievalDocument d = docs.get(i);
@@ -311,12 +478,15 @@ public record RetrievalEval(
     return Arrays.copyOfRange(context, 1, context.length);
   }
 
-  /** New streams after {@code texts}: in lockstep, or, without memory, the open segments only. */
-  private static List<StreamState> absorbed(InfiniModel model, List<int[]> texts) {
-    List<StreamState> fresh = Collections.nCopies(texts.size(), model.newState());
+  /**
+   * {@code states} after {@code texts}: in lockstep, or, for a model that reads no memory, the open
+   * segments only.
+   */
+  private static List<StreamState> absorbed(
+      InfiniModel model, List<StreamState> states, List<int[]> texts) {
     return PasskeyEval.readsNoMemory(model)
-        ? PasskeyEval.openSegmentsOnly(model, fresh, texts)
-        : model.absorbAll(fresh, texts);
+        ? PasskeyEval.openSegmentsOnly(model, states, texts)
+        : model.absorbAll(states, texts);
   }
 
   /** Generates after the prompt from {@code s} (the absorbed context) and scores it. */

@@ -27,6 +27,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -111,6 +113,46 @@ class RetrievalEvalTest {
           }
         }
       }
+    }
+  }
+
+  /**
+   * A trial's documents of a row are the same prose with the answering statement moved: for the
+   * needle and multi-key tasks each shallower document forks from the deepest one's stream after
+   * most of the prose before its statement, the fork's state is what absorbing that prefix alone
+   * gives, and the row absorbs well under its documents' tokens.
+   */
+  @Test
+  void theDepthsOfATrialShareTheirProseAndForkExactly() throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try (InfiniModel m = InfiniModel.create(ModelConfig.tiny(), 4)) {
+      for (String name : List.of("needle", "multikey", "multikey-near")) {
+        RetrievalEval eval =
+            new RetrievalEval(
+                RetrievalEval.task(name, PROSE), List.of(4000), List.of(0.3, 0.6, 1.0), 3, 5, 2);
+        RetrievalEval.Fork[][] forks = eval.forks(m, pool, 4000, List.of(2, 0, 1));
+        for (int i = 0; i < 3; i++) {
+          RetrievalEval.Fork[] f = forks[i];
+          for (int j = 0; j < 3; j++) {
+            int[] text = RetrievalEval.afterBos(eval.document(4000, j, i));
+            assertEquals(text.length, f[j].tokens(), name);
+            assertEquals(
+                m.absorb(m.newState(), Arrays.copyOf(text, f[j].shared()), false).state(),
+                f[j].state(),
+                name + " trial " + i + " depth " + j);
+          }
+          assertTrue(f[0].shared() > 0.15 * f[0].tokens(), name + " " + f[0].shared());
+          assertTrue(f[1].shared() > 0.45 * f[1].tokens(), name + " " + f[1].shared());
+          assertTrue(f[0].shared() <= f[1].shared(), name);
+          assertEquals(f[2].tokens(), f[2].shared(), name);
+        }
+        long work = RetrievalEval.work(forks);
+        long documents = RetrievalEval.documentTokens(forks);
+        assertTrue(work < 0.8 * documents, name + ": " + work + " of " + documents);
+        assertTrue(work >= documents / 3, name + ": " + work + " of " + documents);
+      }
+    } finally {
+      pool.shutdownNow();
     }
   }
 
