@@ -41,6 +41,13 @@ public enum DeadLetterReason {
   /** The stream's stored records do not fit the model's shapes, or are missing. */
   STATE_MISMATCH,
   /**
+   * A stored record of the stream (its session, or a head memory the event reads) does not decode:
+   * written by a newer version of this application (after a downgrade), or damaged. A DELETE of the
+   * stream removes its records all the same, and when the session is the unreadable one, whatever
+   * the DELETE's seq. {@value #EXCEPTION_HEADER} holds the decoding error.
+   */
+  STATE_UNREADABLE,
+  /**
    * An IMPORT whose snapshot is missing, does not decode, does not match its checksum, or holds
    * records that do not fit the model. A snapshot written by another model is {@link
    * #FINGERPRINT_MISMATCH}.
@@ -78,8 +85,8 @@ public enum DeadLetterReason {
   public static final String LAST_SEQ_HEADER = "infini.dlq.last-seq";
 
   /**
-   * MODEL_ERROR, PROCESSING_ERROR and CRASH_LOOP: exception, message and first frames (at most
-   * 1,000 chars).
+   * MODEL_ERROR, PROCESSING_ERROR, STATE_UNREADABLE and CRASH_LOOP: exception, message and first
+   * frames (at most 1,000 chars).
    */
   public static final String EXCEPTION_HEADER = "infini.dlq.exception";
 }

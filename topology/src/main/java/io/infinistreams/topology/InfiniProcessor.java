@@ -26,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.KeyValue;
@@ -213,17 +214,28 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     long ttl = settings.sessionTtlMillis();
     List<String> expired = new ArrayList<>();
     List<KeyValue<String, StoredSession>> unstamped = new ArrayList<>();
+    List<String> unreadable = new ArrayList<>();
     String last = null;
     int examined = 0;
     try (KeyValueIterator<String, StoredSession> it =
         sweepCursor == null ? sessions.all() : sessions.range(sweepCursor, null)) {
       while (it.hasNext() && examined < SWEEP_BATCH) {
-        KeyValue<String, StoredSession> kv = it.next();
-        if (kv.key.equals(sweepCursor)) {
+        String key = it.peekNextKey();
+        KeyValue<String, StoredSession> kv;
+        try {
+          kv = it.next();
+        } catch (SerializationException e) {
+          kv = null; // a session this version cannot read: it stays until a DELETE of its stream
+        }
+        if (key.equals(sweepCursor)) {
           continue; // examined by the previous sweep
         }
         examined++;
-        last = kv.key;
+        last = key;
+        if (kv == null) {
+          unreadable.add(key);
+          continue;
+        }
         long applied = kv.value.getLastAppliedMillis();
         if (applied == 0) {
           unstamped.add(kv);
@@ -238,13 +250,17 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       sessions.put(kv.key, kv.value);
     }
     for (String streamId : expired) {
-      List<MemoryKey> heads = new ArrayList<>();
-      for (KeyValue<MemoryKey, StoredHeadMemory> kv : MemoryKey.heads(memory, streamId)) {
-        heads.add(kv.key);
-      }
-      heads.forEach(memory::delete);
-      sessions.delete(streamId);
+      new StateChange(headKeys(streamId), Map.of(), null).writeTo(streamId, sessions, memory);
       openSegments.remove(task, streamId);
+    }
+    if (!unreadable.isEmpty()) {
+      log.warn(
+          "{} stored session(s) of task {} cannot be read by this version (written by a newer"
+              + " one, or damaged), so they never expire; a DELETE of the stream removes one:"
+              + " e.g. stream {}",
+          unreadable.size(),
+          task,
+          unreadable.get(0));
     }
     if (!expired.isEmpty()) {
       log.info(
@@ -365,12 +381,28 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       InputEvent event = checks.decode(record.value());
       checks.validate(event);
       StoredSession session;
+      boolean unreadable = false;
       try {
         session = sessions.get(streamId);
+      } catch (SerializationException e) {
+        if (event.getKind() != EventKind.DELETE) {
+          throw unreadableSession(e);
+        }
+        // only a DELETE clears a session that cannot be read, whatever its seq
+        session = null;
+        unreadable = true;
       } catch (RuntimeException e) {
         throw Rejected.failure(e);
       }
-      SequencePolicy.check(session, event.getSeq());
+      if (!unreadable) {
+        SequencePolicy.check(session, event.getSeq());
+      } else {
+        log.warn(
+            "record from {}: DELETE of stream {}, whose stored session cannot be read by this"
+                + " version, removes it without a seq check",
+            source(context, record, settings.repartitionInput()),
+            streamId);
+      }
       route = ModelGuard.route(event, session, models);
       open = openSegments.take(task, streamId, route.model());
       long reusedBefore = open == null ? 0 : open.hits();
@@ -480,13 +512,21 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
     };
   }
 
-  /** The keys of the stream's stored head memories. */
+  /** The keys of the stream's stored head memories, readable or not. */
   private List<MemoryKey> headKeys(String streamId) {
-    List<MemoryKey> keys = new ArrayList<>();
-    for (KeyValue<MemoryKey, StoredHeadMemory> kv : MemoryKey.heads(memory, streamId)) {
-      keys.add(kv.key);
-    }
-    return keys;
+    return MemoryKey.keys(memory, streamId);
+  }
+
+  /** An event to a stream whose stored session this version cannot decode. */
+  private static Rejected unreadableSession(SerializationException e) {
+    return new Rejected(
+        DeadLetterReason.STATE_UNREADABLE,
+        "the stream's stored session cannot be read by this version (written by a newer one, or"
+            + " damaged): "
+            + e.getMessage()
+            + "; a DELETE of the stream removes it",
+        Map.of(DeadLetterReason.EXCEPTION_HEADER, Rejected.stackSummary(e)),
+        e);
   }
 
   /**
@@ -597,9 +637,9 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       throw new Rejected(DeadLetterReason.INVALID_SNAPSHOT, e.getMessage());
     }
     List<MemoryKey> deletes = new ArrayList<>();
-    for (KeyValue<MemoryKey, StoredHeadMemory> kv : MemoryKey.heads(memory, streamId)) {
-      if (!puts.containsKey(kv.key)) {
-        deletes.add(kv.key);
+    for (MemoryKey k : headKeys(streamId)) {
+      if (!puts.containsKey(k)) {
+        deletes.add(k);
       }
     }
     StoredSession session = StoredSession.newBuilder(d.session()).build();

@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
@@ -48,6 +49,28 @@ public record MemoryKey(String streamId, int layer, int head) {
   /** The largest key of {@code streamId}. */
   public static MemoryKey last(String streamId) {
     return new MemoryKey(streamId, Integer.MAX_VALUE, Integer.MAX_VALUE);
+  }
+
+  /**
+   * The keys of every stored head memory of {@code streamId} in {@code store}, in (layer, head)
+   * order, whether or not their values can be read (a value written by a newer version, or
+   * damaged): what deleting the stream must remove.
+   */
+  public static List<MemoryKey> keys(
+      ReadOnlyKeyValueStore<MemoryKey, StoredHeadMemory> store, String streamId) {
+    List<MemoryKey> keys = new ArrayList<>();
+    try (KeyValueIterator<MemoryKey, StoredHeadMemory> it =
+        store.range(first(streamId), last(streamId))) {
+      while (it.hasNext()) {
+        keys.add(it.peekNextKey());
+        try {
+          it.next();
+        } catch (SerializationException e) {
+          // the key is known; the value is not needed
+        }
+      }
+    }
+    return keys;
   }
 
   /** Every stored head memory of {@code streamId} in {@code store}, in (layer, head) order. */

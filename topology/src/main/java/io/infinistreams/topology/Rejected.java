@@ -1,6 +1,7 @@
 package io.infinistreams.topology;
 
 import java.util.Map;
+import org.apache.kafka.common.errors.SerializationException;
 
 /** An input record that must go to the dead-letter topic, with its reason and extra headers. */
 final class Rejected extends Exception {
@@ -23,13 +24,17 @@ final class Rejected extends Exception {
    * A failure while applying an event (reading its stream's state, running the model, building the
    * records to write): {@code MODEL_ERROR} for an IllegalArgumentException (the model rejects the
    * input; the state codec's own IllegalArgumentExceptions are reported as STATE_MISMATCH before
-   * this), {@code PROCESSING_ERROR} for anything else; both with a stack summary.
+   * this), {@code STATE_UNREADABLE} for a stored record that does not decode (Kafka's
+   * SerializationException: the event's own value was decoded before), {@code PROCESSING_ERROR} for
+   * anything else; all with a stack summary.
    */
   static Rejected failure(RuntimeException e) {
     DeadLetterReason reason =
         e instanceof IllegalArgumentException
             ? DeadLetterReason.MODEL_ERROR
-            : DeadLetterReason.PROCESSING_ERROR;
+            : e instanceof SerializationException
+                ? DeadLetterReason.STATE_UNREADABLE
+                : DeadLetterReason.PROCESSING_ERROR;
     return new Rejected(
         reason, e.toString(), Map.of(DeadLetterReason.EXCEPTION_HEADER, stackSummary(e)), e);
   }

@@ -21,12 +21,10 @@ record StateChange(
       String streamId,
       KeyValueStore<String, StoredSession> sessions,
       KeyValueStore<MemoryKey, StoredHeadMemory> memory) {
-    deletes.forEach(memory::delete);
+    // put(key, null) writes the tombstone without reading the old value, which delete(key) would
+    // decode: a record this version cannot read is removed all the same
+    deletes.forEach(k -> memory.put(k, null));
     puts.forEach(memory::put);
-    if (session == null) {
-      sessions.delete(streamId);
-    } else {
-      sessions.put(streamId, session);
-    }
+    sessions.put(streamId, session);
   }
 }

@@ -12,6 +12,8 @@ import io.infinistreams.schemas.OutputEvent;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.state.KeyValueStore;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -105,5 +107,50 @@ class SessionDeleteTest {
     assertEquals(Map.of(), recordsOf("ghost"));
     h.send("ghost", event(2, EventKind.DELETE, ""));
     assertEquals("SEQ_GAP", deadLetterReason(), "nothing was stored, so seq 1 is next again");
+  }
+
+  /**
+   * A stored session that does not decode (written by a newer version, or damaged) takes no event
+   * but a DELETE: others are dead-lettered as STATE_UNREADABLE with nothing written; the DELETE,
+   * whatever its seq, removes the session and every head, also one that does not decode, and the
+   * key starts over. Other streams are untouched.
+   */
+  @Test
+  void anUnreadableSessionTakesOnlyADeleteWhichRemovesEveryRecord() {
+    String text = "a stream long enough to compress segments into every head. ".repeat(3);
+    h.send("a", event(1, EventKind.APPEND, text));
+    h.send("b", event(1, EventKind.APPEND, text));
+    Map<String, String> b = recordsOf("b");
+    h.output.readValuesToList();
+    KeyValueStore<Bytes, byte[]> sessions =
+        TopologyHarness.rawStore(h.driver, SETTINGS.sessionsStore());
+    KeyValueStore<Bytes, byte[]> memory =
+        TopologyHarness.rawStore(h.driver, SETTINGS.memoryStore());
+    byte[] garbage = {(byte) 0xC3, 0x01, 0x7F, 0x00, 0x42};
+    sessions.put(Bytes.wrap("a".getBytes(StandardCharsets.UTF_8)), garbage);
+    memory.put(Bytes.wrap(new MemoryKey("a", 0, 1).toBytes()), garbage);
+    Map<String, String> before = TopologyHarness.rawRecords(h.driver, SETTINGS.sessionsStore());
+    before.putAll(TopologyHarness.rawRecords(h.driver, SETTINGS.memoryStore()));
+
+    for (EventKind kind : new EventKind[] {EventKind.APPEND, EventKind.GENERATE, EventKind.RESET}) {
+      h.send("a", event(2, kind, "more"));
+      assertEquals("STATE_UNREADABLE", deadLetterReason(), kind.name());
+    }
+    Map<String, String> after = TopologyHarness.rawRecords(h.driver, SETTINGS.sessionsStore());
+    after.putAll(TopologyHarness.rawRecords(h.driver, SETTINGS.memoryStore()));
+    assertEquals(before, after, "refused events write nothing");
+    assertTrue(h.output.isEmpty());
+
+    h.send("a", event(17, EventKind.DELETE, ""));
+    OutputEvent deleted = h.output.readValue();
+    assertEquals(EventKind.DELETE, deleted.getKind());
+    assertEquals(17, deleted.getSeq());
+    assertTrue(h.deadLetters.isEmpty());
+    assertEquals(Map.of(), recordsOf("a"), "session and every head removed");
+    assertEquals(b, recordsOf("b"), "another stream is untouched");
+
+    h.send("a", event(1, EventKind.APPEND, "a new stream"));
+    assertEquals(1, h.output.readValue().getSeq());
+    assertTrue(recordsOf("a").containsKey("session"), "the key starts over at seq 1");
   }
 }

@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.state.KeyValueStore;
@@ -140,5 +141,29 @@ class SessionTtlTest {
     driver.advanceWallClockTime(TTL);
     assertEquals(1, expired.get());
     assertNull(sessions.get("old"));
+  }
+
+  /**
+   * A stored session that does not decode does not stop the sweep: the idle streams around it
+   * expire, it stays (its stream takes only a DELETE).
+   */
+  @Test
+  void anUnreadableSessionNeitherExpiresNorStopsTheSweep() {
+    append("a-idle", 1, "x".repeat(60));
+    append("b-unreadable", 1, "x".repeat(60));
+    append("c-idle", 1, "x".repeat(60));
+    output.readValuesToList();
+    TopologyHarness.rawStore(driver, SETTINGS.sessionsStore())
+        .put(Bytes.wrap("b-unreadable".getBytes(StandardCharsets.UTF_8)), new byte[] {1, 2, 3});
+
+    driver.advanceWallClockTime(TTL.plusMinutes(6));
+    assertEquals(2, expired.get());
+    assertNull(sessions.get("a-idle"));
+    assertNull(sessions.get("c-idle"));
+    assertEquals(0, heads("a-idle") + heads("c-idle"));
+    assertEquals(
+        1,
+        TopologyHarness.rawRecords(driver, SETTINGS.sessionsStore()).size(),
+        "the unreadable session stays");
   }
 }

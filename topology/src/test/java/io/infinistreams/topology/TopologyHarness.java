@@ -18,6 +18,7 @@ import java.util.Properties;
 import java.util.TreeMap;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
@@ -26,6 +27,7 @@ import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.internals.WrappedStateStore;
 
 /**
  * A topology under TopologyTestDriver with its topics and stores at hand, for the processor's
@@ -130,6 +132,26 @@ final class TopologyHarness implements AutoCloseable {
           hex.formatHex(InfiniTopology.HEAD_MEMORY_SERDE.serialize("t", kv.value)));
     }
     return out;
+  }
+
+  /**
+   * Store {@code name} of {@code driver} below its serdes (the caching layer's bytes): what a test
+   * uses to put a record that does not decode, as a newer version or damage would leave it.
+   */
+  @SuppressWarnings("unchecked")
+  static KeyValueStore<Bytes, byte[]> rawStore(TopologyTestDriver driver, String name) {
+    return (KeyValueStore<Bytes, byte[]>)
+        ((WrappedStateStore<?, ?, ?>) driver.getKeyValueStore(name)).wrapped();
+  }
+
+  /** Every entry of store {@code name}, as hex(key bytes) -> hex(value bytes), nothing decoded. */
+  static Map<String, String> rawRecords(TopologyTestDriver driver, String name) {
+    Map<String, String> all = new TreeMap<>();
+    HexFormat hex = HexFormat.of();
+    try (KeyValueIterator<Bytes, byte[]> it = rawStore(driver, name).all()) {
+      it.forEachRemaining(kv -> all.put(hex.formatHex(kv.key.get()), hex.formatHex(kv.value)));
+    }
+    return all;
   }
 
   /** Every store entry as hex(key) -> hex(value bytes), both stores. */

@@ -7,8 +7,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Function;
+import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.streams.KafkaStreams;
-import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
@@ -24,8 +24,14 @@ public final class ModelCensus {
   private ModelCensus() {}
 
   /**
-   * Streams per model fingerprint in the sessions stores of this instance's active tasks (one scan
-   * of every local session).
+   * What {@link #count} counts a stored session under when this version cannot decode it (written
+   * by a newer version, or damaged): the processor applies nothing but a DELETE to its stream.
+   */
+  public static final String UNREADABLE = "unreadable";
+
+  /**
+   * Streams per model fingerprint ({@link #UNREADABLE} for a session that does not decode) in the
+   * sessions stores of this instance's active tasks (one scan of every local session).
    *
    * @throws org.apache.kafka.streams.errors.InvalidStateStoreException if the stores are not
    *     queryable (not running, or rebalancing)
@@ -39,8 +45,13 @@ public final class ModelCensus {
     Map<String, Long> byModel = new TreeMap<>();
     try (KeyValueIterator<String, StoredSession> it = sessions.all()) {
       while (it.hasNext()) {
-        KeyValue<String, StoredSession> kv = it.next();
-        byModel.merge(kv.value.getModelFingerprint(), 1L, Long::sum);
+        String model;
+        try {
+          model = it.next().value.getModelFingerprint();
+        } catch (SerializationException e) {
+          model = UNREADABLE;
+        }
+        byModel.merge(model, 1L, Long::sum);
       }
     }
     return byModel;
@@ -90,7 +101,11 @@ public final class ModelCensus {
     long served = 0;
     long reset = 0;
     long refused = 0;
+    long unreadable = byModel.getOrDefault(UNREADABLE, 0L);
     for (Map.Entry<String, Long> e : byModel.entrySet()) {
+      if (e.getKey().equals(UNREADABLE)) {
+        continue;
+      }
       switch (disposition.apply(e.getKey())) {
         case SERVING -> {}
         case PREVIOUS -> served += e.getValue();
@@ -122,6 +137,12 @@ public final class ModelCensus {
                   : " written by another model are refused")
           .append(" (FINGERPRINT_MISMATCH) until a RESET or IMPORT pinned to the serving model")
           .append(" moves them");
+    }
+    if (unreadable > 0) {
+      line.append("; ")
+          .append(unreadable)
+          .append(" stored session(s) cannot be read by this version (written by a newer one, or")
+          .append(" damaged): their streams take only a DELETE (STATE_UNREADABLE)");
     }
     return line.toString();
   }

@@ -94,4 +94,18 @@ class ModelCensusTest {
       assertTrue(scrape.contains("infini_sessions_upgraded_total{action=\"reset\"} 1.0"), scrape);
     }
   }
+
+  /** Sessions that do not decode are counted apart and said to take only a DELETE. */
+  @Test
+  void unreadableSessionsAreCountedApart() {
+    Map<String, Long> byModel = Map.of(b.fingerprint(), 5L, ModelCensus.UNREADABLE, 2L);
+    String line = ModelCensus.describe(byModel, Models.of(b));
+    assertTrue(line.startsWith("stored streams by model: " + id(b) + " (serving) 5;"), line);
+    assertTrue(
+        line.endsWith(
+            "; 2 stored session(s) cannot be read by this version (written by a newer one, or"
+                + " damaged): their streams take only a DELETE (STATE_UNREADABLE)"),
+        line);
+    assertFalse(line.contains("refused"), line);
+  }
 }
