@@ -153,6 +153,9 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
   private String sweepCursor;
 
   /** Context resets of the upgrade policy logged by this task (the first few only). */
+  /** Sweeps that logged the sessions they could not read (at most LOG_FIRST_PER_REASON). */
+  private int unreadableSweepsLogged;
+
   private int contextResetsLogged;
 
   private InfiniProcessor(
@@ -253,14 +256,16 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       new StateChange(headKeys(streamId), Map.of(), null).writeTo(streamId, sessions, memory);
       openSegments.remove(task, streamId);
     }
-    if (!unreadable.isEmpty()) {
+    if (!unreadable.isEmpty() && unreadableSweepsLogged < LOG_FIRST_PER_REASON) {
+      unreadableSweepsLogged++;
       log.warn(
           "{} stored session(s) of task {} cannot be read by this version (written by a newer"
               + " one, or damaged), so they never expire; a DELETE of the stream removes one:"
-              + " e.g. stream {}",
+              + " e.g. stream {}{}",
           unreadable.size(),
           task,
-          unreadable.get(0));
+          unreadable.get(0),
+          unreadableSweepsLogged == LOG_FIRST_PER_REASON ? " (not logged again)" : "");
     }
     if (!expired.isEmpty()) {
       log.info(

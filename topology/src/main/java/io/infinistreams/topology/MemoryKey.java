@@ -54,7 +54,9 @@ public record MemoryKey(String streamId, int layer, int head) {
   /**
    * The keys of every stored head memory of {@code streamId} in {@code store}, in (layer, head)
    * order, whether or not their values can be read (a value written by a newer version, or
-   * damaged): what deleting the stream must remove.
+   * damaged): what deleting the stream must remove. Only on the processor's own store, whose
+   * iterator decodes a key alone in {@code peekNextKey} (an interactive-query iterator decodes the
+   * value it looks ahead to).
    */
   public static List<MemoryKey> keys(
       ReadOnlyKeyValueStore<MemoryKey, StoredHeadMemory> store, String streamId) {

@@ -12,6 +12,7 @@ import io.infinistreams.schemas.OutputEvent;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.junit.jupiter.api.AfterAll;
@@ -152,5 +153,31 @@ class SessionDeleteTest {
     h.send("a", event(1, EventKind.APPEND, "a new stream"));
     assertEquals(1, h.output.readValue().getSeq());
     assertTrue(recordsOf("a").containsKey("session"), "the key starts over at seq 1");
+  }
+
+  /**
+   * A head memory that does not decode under a readable session: an APPEND that reads it is
+   * dead-lettered as STATE_UNREADABLE with nothing written and its seq still expected; a RESET at
+   * that seq replaces every head, the unreadable one included.
+   */
+  @Test
+  void anUnreadableHeadRefusesAppendsUntilAResetReplacesIt() {
+    String text = "a stream long enough to compress segments into every head. ".repeat(3);
+    h.send("a", event(1, EventKind.APPEND, text));
+    h.output.readValuesToList();
+    TopologyHarness.rawStore(h.driver, SETTINGS.memoryStore())
+        .put(Bytes.wrap(new MemoryKey("a", 1, 0).toBytes()), new byte[] {9, 9, 9});
+    Map<String, String> before = TopologyHarness.rawRecords(h.driver, SETTINGS.memoryStore());
+
+    h.send("a", event(2, EventKind.APPEND, "more"));
+    assertEquals("STATE_UNREADABLE", deadLetterReason());
+    assertEquals(before, TopologyHarness.rawRecords(h.driver, SETTINGS.memoryStore()));
+
+    h.send("a", event(2, EventKind.RESET, ""));
+    assertEquals(EventKind.RESET, h.output.readValue().getKind());
+    assertEquals(Set.of("session"), recordsOf("a").keySet(), "every head removed");
+    h.send("a", event(3, EventKind.APPEND, text));
+    assertEquals(3, h.output.readValue().getSeq());
+    assertTrue(recordsOf("a").size() > 1, "heads written again");
   }
 }

@@ -44,9 +44,13 @@ public final class ModelCensus {
                 QueryableStoreTypes.<String, StoredSession>keyValueStore()));
     Map<String, Long> byModel = new TreeMap<>();
     try (KeyValueIterator<String, StoredSession> it = sessions.all()) {
-      while (it.hasNext()) {
+      while (true) {
         String model;
         try {
+          // the store's iterator decodes the value it looks ahead to in hasNext
+          if (!it.hasNext()) {
+            break;
+          }
           model = it.next().value.getModelFingerprint();
         } catch (SerializationException e) {
           model = UNREADABLE;

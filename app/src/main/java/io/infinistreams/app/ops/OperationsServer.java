@@ -493,6 +493,9 @@ public final class OperationsServer implements AutoCloseable {
     body.put("count", page.keys().size());
     body.put("keys", page.keys());
     body.put("next", page.next());
+    if (page.unreadable() > 0) {
+      body.put("unreadable", page.unreadable());
+    }
     body.put("otherInstances", otherInstances());
     ctx.json(body);
   }

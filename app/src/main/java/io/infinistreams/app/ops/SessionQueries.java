@@ -21,6 +21,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.function.Function;
+import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StoreQueryParameters;
@@ -54,7 +55,7 @@ final class SessionQueries {
   }
 
   /** One page of hosted keys. */
-  record Page(List<String> keys, String next, List<Integer> partitions) {}
+  record Page(List<String> keys, String next, List<Integer> partitions, int unreadable) {}
 
   /**
    * Up to {@code limit} hosted keys after {@code after} (exclusive; null: from the first), in the
@@ -64,14 +65,26 @@ final class SessionQueries {
   Page list(String after, int limit) {
     List<Integer> partitions = localPartitions();
     TreeSet<String> best = new TreeSet<>(KEY_ORDER);
+    int unreadable = 0;
     for (int partition : partitions) {
       ReadOnlyKeyValueStore<String, StoredSession> store = sessions(partition);
       int taken = 0;
       try (KeyValueIterator<String, StoredSession> it =
           after == null ? store.all() : store.range(after, null)) {
         // each partition's iterator is sorted: at most limit + 1 keys of each can make the page
-        while (it.hasNext() && taken <= limit) {
-          KeyValue<String, StoredSession> kv = it.next();
+        while (taken <= limit) {
+          KeyValue<String, StoredSession> kv;
+          try {
+            if (!it.hasNext()) {
+              break;
+            }
+            kv = it.next();
+          } catch (SerializationException e) {
+            // a session this version cannot decode: interactive queries lose its key with its
+            // value, so it is counted, not listed (its stream's dead letters name it)
+            unreadable++;
+            continue;
+          }
           if (after != null && kv.key.equals(after)) {
             continue;
           }
@@ -89,7 +102,7 @@ final class SessionQueries {
       keys = keys.subList(0, limit);
       next = keys.get(limit - 1);
     }
-    return new Page(List.copyOf(keys), next, partitions);
+    return new Page(List.copyOf(keys), next, partitions, unreadable);
   }
 
   /**

@@ -625,6 +625,7 @@ public final class EvalCommand implements Callable<Integer> {
     Map<String, Object> more = new LinkedHashMap<>(task);
     more.put("proseBytes", heldOut.source().bytes());
     more.put("memoryOffFingerprint", off.fingerprint());
+    more.put("documents", RetrievalEval.DOCUMENTS);
     TrialJournal<RetrievalEval.Trial> journal =
         new TrialJournal<>(
             out.resolve(name + ".cells.jsonl"),

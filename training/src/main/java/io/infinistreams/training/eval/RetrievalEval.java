@@ -23,7 +23,7 @@ import java.util.function.Consumer;
 /**
  * A retrieval task's grid, RULER and BABILong style: for each length (tokens of the document,
  * question prompt included) and depth of the answering statement, several trials, each a document
- * made by {@link RetrievalTask#document} from a seed of its own. A trial absorbs the document's
+ * made by {@link RetrievalTask#document} from the trial's seed. A trial absorbs the document's
  * {@link RetrievalDocument#context()}, then generates greedily after its {@link
  * RetrievalDocument#prompt()} (up to {@value #MAX_NEW_TOKENS} tokens, stopping at EOS) and is
  * scored by {@link RetrievalDocument#correct}: the first word generated must be the value.
@@ -39,12 +39,12 @@ import java.util.function.Consumer;
  * draws from the same seed ({@link #document} leaves the depth out), so its documents have the same
  * prose and the same other statements and differ from the first statement that the depth moves on.
  * Before a row's cells run, one stream per trial walks the deepest of its documents and keeps its
- * state where each shallower document leaves it ({@link #forks}: a longest common prefix, so any
- * task's documents are shared exactly as far as they agree); each cell then absorbs only the rest
- * of its documents from those states. Absorbing is split-invariant (the model's contract), so a
- * trial's state is bit-identical to absorbing its whole document alone. For the needle and
- * multi-key tasks, whose other statements do not depend on the depth, a row with depths 0, 0.1,
- * ..., 1 costs about 6.5 documents per trial instead of 11.
+ * state where each other document leaves it ({@link #forks}: a longest common prefix, so any task's
+ * documents are shared exactly as far as they agree); each cell then absorbs only the rest of its
+ * documents from those states. Absorbing is split-invariant (the model's contract), so a trial's
+ * state is bit-identical to absorbing its whole document alone. For the needle and multi-key tasks,
+ * whose other statements do not depend on the depth, a row with depths 0, 0.1, ..., 1 costs about
+ * 6.5 documents per trial instead of 11.
  *
  * <p>Cells are handed to a {@link TrialJournal} as they finish, so {@code eval --resume} runs only
  * the cells an interrupted run did not finish (after walking the shared prefixes of their row
@@ -65,6 +65,12 @@ public record RetrievalEval(
     int trials,
     long seed,
     int threads) {
+
+  /**
+   * How the grid's documents are drawn, in the cell journal's header so that a journal of documents
+   * drawn otherwise is not resumed: the trial's seed leaves the depth out.
+   */
+  public static final String DOCUMENTS = "one seed per trial, shared by its depths";
 
   /** Most tokens generated after the prompt; an answer is a value and a period. */
   public static final int MAX_NEW_TOKENS = 16;
@@ -281,9 +287,9 @@ public record RetrievalEval(
   /**
    * The forks of a row's trials for the depth columns {@code todo}, indexed [trial][depth column]
    * (null for the columns not in {@code todo}). Per trial, one stream walks the document of the
-   * deepest column and keeps its state at each shallower document's longest common prefix with it;
-   * a document that agrees with it less far than an earlier fork starts from a new stream. The
-   * trials of a thread's group walk in lockstep.
+   * deepest column and keeps its state at each other document's longest common prefix with it, in
+   * the order of those prefixes' lengths. The trials of a thread's group walk in lockstep (step k:
+   * each trial's k-th shortest prefix).
    */
   Fork[][] forks(InfiniModel model, ExecutorService pool, int length, List<Integer> todo)
       throws Exception {
@@ -322,31 +328,40 @@ public record RetrievalEval(
         sizes[t][d] = text.length;
       }
     }
+    // per trial, its columns by the length of their prefix in common with the deepest document
+    Integer[][] byShare = new Integer[b][];
+    for (int t = 0; t < b; t++) {
+      int[] sh = share[t];
+      byShare[t] = new Integer[k];
+      for (int d = 0; d < k; d++) {
+        byShare[t][d] = d;
+      }
+      Arrays.sort(byShare[t], Comparator.comparingInt((Integer d) -> sh[d]));
+    }
     StreamState[] base = new StreamState[b];
     int[] consumed = new int[b];
     Arrays.fill(base, model.newState());
-    for (int d = 0; d < k; d++) {
+    for (int step = 0; step < k; step++) {
       List<Integer> movers = new ArrayList<>();
       List<StreamState> states = new ArrayList<>();
       List<int[]> steps = new ArrayList<>();
       for (int t = 0; t < b; t++) {
-        if (share[t][d] > consumed[t]) {
+        int to = share[t][byShare[t][step]];
+        if (to > consumed[t]) {
           movers.add(t);
           states.add(base[t]);
-          steps.add(Arrays.copyOfRange(deepest[t], consumed[t], share[t][d]));
+          steps.add(Arrays.copyOfRange(deepest[t], consumed[t], to));
         }
       }
       List<StreamState> moved = absorbed(model, states, steps);
       for (int m = 0; m < movers.size(); m++) {
         int t = movers.get(m);
         base[t] = moved.get(m);
-        consumed[t] = share[t][d];
+        consumed[t] = share[t][byShare[t][step]];
       }
       for (int t = 0; t < b; t++) {
-        out[indices.get(t)][order.get(d)] =
-            share[t][d] >= consumed[t]
-                ? new Fork(base[t], consumed[t], sizes[t][d])
-                : new Fork(model.newState(), 0, sizes[t][d]);
+        int d = byShare[t][step];
+        out[indices.get(t)][order.get(d)] = new Fork(base[t], consumed[t], sizes[t][d]);
       }
     }
   }
