@@ -386,27 +386,22 @@ final class InfiniProcessor implements Processor<byte[], byte[], Object, Object>
       InputEvent event = checks.decode(record.value());
       checks.validate(event);
       StoredSession session;
-      boolean unreadable = false;
       try {
         session = sessions.get(streamId);
+        SequencePolicy.check(session, event.getSeq());
       } catch (SerializationException e) {
         if (event.getKind() != EventKind.DELETE) {
           throw unreadableSession(e);
         }
         // only a DELETE clears a session that cannot be read, whatever its seq
-        session = null;
-        unreadable = true;
-      } catch (RuntimeException e) {
-        throw Rejected.failure(e);
-      }
-      if (!unreadable) {
-        SequencePolicy.check(session, event.getSeq());
-      } else {
         log.warn(
             "record from {}: DELETE of stream {}, whose stored session cannot be read by this"
                 + " version, removes it without a seq check",
             source(context, record, settings.repartitionInput()),
             streamId);
+        session = null;
+      } catch (RuntimeException e) {
+        throw Rejected.failure(e);
       }
       route = ModelGuard.route(event, session, models);
       open = openSegments.take(task, streamId, route.model());
