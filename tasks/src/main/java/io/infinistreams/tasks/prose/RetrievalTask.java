@@ -36,12 +36,23 @@ public interface RetrievalTask extends Task {
    * @throws IllegalArgumentException for a name not in {@link #NAMES}
    */
   static RetrievalTask evaluation(String name, ProseSource prose) {
+    return evaluation(name, prose, Phrasing.EVAL);
+  }
+
+  /**
+   * Task {@code name} ({@link #NAMES}) on {@code prose} with the {@code phrasing} share, trials
+   * drawn as in evaluation: {@link Phrasing#TRAIN} tells apart what a model cannot retrieve from
+   * what it cannot read in words it was never trained on.
+   *
+   * @throws IllegalArgumentException for a name not in {@link #NAMES}
+   */
+  static RetrievalTask evaluation(String name, ProseSource prose, Phrasing phrasing) {
     return switch (name) {
-      case "needle" -> new NeedleTask(prose, Phrasing.EVAL, 1f);
-      case "multikey" -> new MultiKeyTask(prose, Phrasing.EVAL, 1f, false);
-      case "multikey-near" -> new MultiKeyTask(prose, Phrasing.EVAL, 1f, true);
-      case "facts" -> new FactTrackingTask(prose, Phrasing.EVAL, 1f);
-      case "chat-facts" -> new ChatFactTask(prose, Phrasing.EVAL, 1f);
+      case "needle" -> new NeedleTask(prose, phrasing, 1f);
+      case "multikey" -> new MultiKeyTask(prose, phrasing, 1f, false);
+      case "multikey-near" -> new MultiKeyTask(prose, phrasing, 1f, true);
+      case "facts" -> new FactTrackingTask(prose, phrasing, 1f);
+      case "chat-facts" -> new ChatFactTask(prose, phrasing, 1f);
       default ->
           throw new IllegalArgumentException(
               "no retrieval task " + name + " (tasks: " + String.join(", ", NAMES) + ")");

@@ -9,6 +9,7 @@ import io.infinistreams.model.Weights;
 import io.infinistreams.tasks.PasskeyDocument;
 import io.infinistreams.tasks.TextCorpus;
 import io.infinistreams.tasks.prose.Corpora;
+import io.infinistreams.tasks.prose.Phrasing;
 import io.infinistreams.training.CommandLines;
 import io.infinistreams.training.TaskMixes;
 import java.awt.Color;
@@ -155,6 +156,15 @@ public final class EvalCommand implements Callable<Integer> {
           "Held-out prose of the prose parts and LM rows: sotu, europarl (a held-out"
               + " corpus of the manifest) or all, their mix (default ${DEFAULT-VALUE}).")
   String heldout;
+
+  @Option(
+      names = "--phrasing",
+      defaultValue = "EVAL",
+      description =
+          "Share of templates, labels and values the prose parts draw from: EVAL, never"
+              + " trained on, or TRAIN, the training share, to tell retrieval apart from"
+              + " reading unseen words (default ${DEFAULT-VALUE}).")
+  Phrasing phrasing;
 
   @Option(
       names = "--lm-prose-bytes",
@@ -321,7 +331,7 @@ public final class EvalCommand implements Callable<Integer> {
                 heldout);
         for (String task : proseParts) {
           new RetrievalEval(
-                  RetrievalEval.task(task, heldOut.source()),
+                  RetrievalEval.task(task, heldOut.source(), phrasing),
                   lengths,
                   depths,
                   trials,
@@ -614,7 +624,12 @@ public final class EvalCommand implements Callable<Integer> {
       throws Exception {
     RetrievalEval eval =
         new RetrievalEval(
-            RetrievalEval.task(name, heldOut.source()), lengths, depths, trials, seed, threads);
+            RetrievalEval.task(name, heldOut.source(), phrasing),
+            lengths,
+            depths,
+            trials,
+            seed,
+            threads);
     List<RetrievalEval.Row> done = new ArrayList<>();
     Map<String, Object> task = new LinkedHashMap<>();
     task.put("prose", heldOut.source().name());

@@ -89,6 +89,11 @@ public record RetrievalEval(
     return RetrievalTask.evaluation(name, prose);
   }
 
+  /** Task {@code name} with the {@code phrasing} share ({@link RetrievalTask#evaluation}). */
+  public static RetrievalTask task(String name, ProseSource prose, Phrasing phrasing) {
+    return RetrievalTask.evaluation(name, prose, phrasing);
+  }
+
   /**
    * What one model generated for a trial.
    *

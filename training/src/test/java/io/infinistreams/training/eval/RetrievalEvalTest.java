@@ -304,8 +304,9 @@ class RetrievalEvalTest {
   /**
    * An interrupted prose grid resumes from its cell journal: cells kept there are read back, not
    * run again (an edited cell shows up as edited), a last line cut short runs again, and the rest
-   * equals the uninterrupted run. A journal of another seed is refused. Parts named by {@code
-   * --skip} leave no trace.
+   * equals the uninterrupted run. A journal of another seed or phrasing share is refused; a fresh
+   * run with {@code --phrasing TRAIN} records its share and draws other trials. Parts named by
+   * {@code --skip} leave no trace.
    */
   @Test
   void anInterruptedProseGridResumesFromItsJournalAndSkippedPartsLeaveNoTrace(@TempDir Path dir)
@@ -389,6 +390,19 @@ class RetrievalEvalTest {
         0,
         new CommandLine(quiet(new EvalCommand())).execute(otherSeed.toArray(String[]::new)),
         "a journal of another seed is refused");
+
+    List<String> otherPhrasing = new ArrayList<>(resumed);
+    otherPhrasing.addAll(List.of("--phrasing", "TRAIN"));
+    assertNotEquals(
+        0,
+        new CommandLine(quiet(new EvalCommand())).execute(otherPhrasing.toArray(String[]::new)),
+        "a journal of the other phrasing share is refused");
+    otherPhrasing.remove("--resume");
+    assertEquals(
+        0, new CommandLine(quiet(new EvalCommand())).execute(otherPhrasing.toArray(String[]::new)));
+    JsonObject train = json(out.resolve("results.json")).getAsJsonObject("needle");
+    assertEquals("TRAIN", train.get("phrasing").getAsString());
+    assertNotEquals(before, trials(train), "the training share draws other trials");
   }
 
   /**
