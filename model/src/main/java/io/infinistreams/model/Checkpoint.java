@@ -168,6 +168,9 @@ public final class Checkpoint {
     if (c.writeTopK() != 0) {
       o.addProperty("writeTopK", c.writeTopK()); // absent means 0: every token writes
     }
+    if (c.writeGate() != WriteGate.LOGISTIC) {
+      o.addProperty("writeGate", c.writeGate().name()); // absent means LOGISTIC
+    }
     return o;
   }
 
@@ -189,10 +192,10 @@ public final class Checkpoint {
 
   /**
    * Configuration fields a manifest may leave out (older manifests): shortConv means 0 when absent,
-   * featureMap ELU_PLUS_ONE, writeTopK 0.
+   * featureMap ELU_PLUS_ONE, writeTopK 0, writeGate LOGISTIC.
    */
   private static final Set<String> OPTIONAL_CONFIG_KEYS =
-      Set.of("shortConv", "featureMap", "writeTopK");
+      Set.of("shortConv", "featureMap", "writeTopK", "writeGate");
 
   /**
    * The configuration of a manifest. Every field is required (but {@link #OPTIONAL_CONFIG_KEYS})
@@ -227,6 +230,9 @@ public final class Checkpoint {
         o.has("featureMap")
             ? FeatureMap.valueOf(o.get("featureMap").getAsString())
             : FeatureMap.ELU_PLUS_ONE,
-        o.has("writeTopK") ? o.get("writeTopK").getAsInt() : 0);
+        o.has("writeTopK") ? o.get("writeTopK").getAsInt() : 0,
+        o.has("writeGate")
+            ? WriteGate.valueOf(o.get("writeGate").getAsString())
+            : WriteGate.LOGISTIC);
   }
 }

@@ -719,7 +719,7 @@ public final class InfiniTransformer {
           case DELTA ->
               mem.m().add(sk.transpose(0, 1, 3, 2).matMul(sv.sub(paperRead(sk, mem, p.memEps()))));
           case GATED -> {
-            strength = writeStrength(logit, lp.w()); // fused into the projections
+            strength = writeStrength(logit, lp.w(), c.writeGate()); // fused into the projections
             if (selects(c.writeTopK(), sk.getShape().get(2))) {
               strength = strength.mul(topKMask(logit, lp, c.writeTopK())); // the others: 0
             }
@@ -743,8 +743,9 @@ public final class InfiniTransformer {
   /**
    * The gated delta rule's write of {@link #compress}, in Java, one stream and head at a time, so
    * that a stream's memory is the same bits whatever the batch: M by {@link #gatedTokens}, z += sum
-   * over t of sigma(K_t) (summed in order), beta_t = logistic(logit_t + b_write) in double, rounded
-   * to fp32. Not differentiable (the training's write is {@link #gatedDeltaWrite}).
+   * over t of sigma(K_t) (summed in order), beta_t = the write gate of logit_t + b_write in double
+   * ({@link WriteGate#strength}), rounded to fp32. Not differentiable (the training's write is
+   * {@link #gatedDeltaWrite}).
    *
    * @param keys sigma(K) of the segment's N rows, laid out as {@code keyLayout} says
    * @param values V of the segment's rows
@@ -781,7 +782,7 @@ public final class InfiniTransformer {
         for (int t = 0; t < n; t++) {
           float x = logits[logitLayout.at(bi, h, t)] + bias[h];
           pre[t] = x;
-          beta[t] = (float) (1.0 / (1.0 + StrictMath.exp(-(double) x)));
+          beta[t] = (float) lp.writeGate().strength(x);
         }
         if (selects(lp.writeTopK(), n)) {
           keepTopK(pre, n, lp.writeTopK(), beta);
@@ -1103,27 +1104,51 @@ public final class InfiniTransformer {
   static final int BLOCK = 32;
 
   /**
-   * The write strength beta_t = logistic(h_t w_write + b_write) of each token and head, from the
-   * logits h w_write (B, T, H) -> (B, H, T, 1). The logistic runs on each stream's row alone, a
-   * contiguous buffer of the same size whatever the batch, because libtorch's vectorised exp rounds
-   * an element differently depending on where it falls in the buffer: so a stream's memory is the
-   * same bit for bit whether it is compressed alone or batched with others ({@link
-   * InfiniModel#absorbAll}).
+   * The write strength beta_t = gate(h_t w_write + b_write) of each token and head ({@link
+   * WriteGate}), from the logits h w_write (B, T, H) -> (B, H, T, 1). The gate runs on each
+   * stream's row alone, a contiguous buffer of the same size whatever the batch, because libtorch's
+   * vectorised exp rounds an element differently depending on where it falls in the buffer: so a
+   * stream's memory is the same bit for bit whether it is compressed alone or batched with others
+   * ({@link InfiniModel#absorbAll}).
    */
-  static NDArray writeStrength(NDArray logit, Weights.Layer w) {
+  static NDArray writeStrength(NDArray logit, Weights.Layer w, WriteGate gate) {
     NDArray x = logit.add(w.writeBias()); // (B, T, H), contiguous
     long b = x.getShape().get(0);
     NDArray s;
     if (b == 1) {
-      s = Activation.sigmoid(x); // the one stream's buffer
+      s = gate(x, gate); // the one stream's buffer
     } else {
       NDList rows = new NDList();
       for (long i = 0; i < b; i++) {
-        rows.add(Activation.sigmoid(contiguous(x.get(i)))); // (T, H)
+        rows.add(gate(contiguous(x.get(i)), gate)); // (T, H)
       }
       s = NDArrays.stack(rows);
     }
     return s.transpose(0, 2, 1).expandDims(3); // (B, H, T, 1)
+  }
+
+  /**
+   * Slope of the gradient that {@link WriteGate#SPARSE} passes below a logit of 0, where its
+   * strength is 0 and its true gradient too: a token that writes nothing still learns whether it
+   * should (a straight-through estimate; the strength itself is exactly 0 there).
+   */
+  static final float SPARSE_GRADIENT_SLOPE = 0.1f;
+
+  /**
+   * {@link WriteGate#strength} elementwise, differentiable; under SPARSE a logit below 0 gives a
+   * strength of exactly 0 with the gradient {@link #SPARSE_GRADIENT_SLOPE}.
+   */
+  static NDArray gate(NDArray x, WriteGate gate) {
+    return switch (gate) {
+      case LOGISTIC -> Activation.sigmoid(x);
+      case SPARSE -> {
+        // max(0, 2 logistic(x) - 1) = max(0, tanh(x / 2)); constants that autograd keeps are
+        // libtorch's own (Scalars), relu's backward needs none
+        NDArray below = x.lt(0f).toType(x.getDataType(), false); // a constant mask
+        NDArray surrogate = Scalars.mul(x.sub(x.stopGradient()).mul(below), SPARSE_GRADIENT_SLOPE);
+        yield Activation.relu(Scalars.mul(Activation.sigmoid(x), 2f).sub(1f)).add(surrogate);
+      }
+    };
   }
 
   /**
@@ -1325,6 +1350,8 @@ public final class InfiniTransformer {
    * @param conv the short convolution's taps, lag 0 first, each (1, 2HK + HV); or null
    * @param convKv the taps' K and V columns, each (1, HK + HV); or null
    * @param writeBias (H) b_write as values (GATED), or null
+   * @param writeTopK {@link ModelConfig#writeTopK}
+   * @param writeGate {@link ModelConfig#writeGate}
    */
   record PreparedLayer(
       Weights.Layer w,
@@ -1338,7 +1365,8 @@ public final class InfiniTransformer {
       NDList conv,
       NDList convKv,
       float[] writeBias,
-      int writeTopK) {
+      int writeTopK,
+      WriteGate writeGate) {
     static PreparedLayer of(ModelConfig c, Weights.Layer w, NDManager m) {
       boolean conv = w.conv() != null;
       boolean fused = c.updateRule() == UpdateRule.GATED;
@@ -1375,7 +1403,8 @@ public final class InfiniTransformer {
           taps,
           kvTaps,
           fused ? w.writeBias().toFloatArray() : null,
-          c.writeTopK());
+          c.writeTopK(),
+          c.writeGate());
     }
 
     /** [W_Q W_K W_V] (with W_write if fused). */

@@ -31,6 +31,9 @@ package io.infinistreams.model;
  *     writes: the ones with the largest write logits (the earlier token first on a tie); the others
  *     write nothing. 0 for all N. The memory then takes in at most this many writes per segment
  *     whatever the text, so what it keeps fades with the count of selected writes, not of tokens
+ * @param writeGate under {@link UpdateRule#GATED}, how a token's write logit becomes its write
+ *     strength: {@link WriteGate#LOGISTIC} (every token writes a little) or {@link
+ *     WriteGate#SPARSE} (a token with a logit of 0 or less writes nothing)
  */
 public record ModelConfig(
     int vocabSize,
@@ -47,10 +50,47 @@ public record ModelConfig(
     int overlap,
     int shortConv,
     FeatureMap featureMap,
-    int writeTopK) {
+    int writeTopK,
+    WriteGate writeGate) {
 
   /** Longest causal convolution over the projections: it must fit in the overlap's history. */
   public static final int MAX_SHORT_CONV = 8;
+
+  /** A configuration with the {@link WriteGate#LOGISTIC} write gate. */
+  public ModelConfig(
+      int vocabSize,
+      int dModel,
+      int layers,
+      int heads,
+      int dKey,
+      int dValue,
+      int ffnHidden,
+      int segmentLength,
+      UpdateRule updateRule,
+      MemoryRead memoryRead,
+      float ropeBase,
+      int overlap,
+      int shortConv,
+      FeatureMap featureMap,
+      int writeTopK) {
+    this(
+        vocabSize,
+        dModel,
+        layers,
+        heads,
+        dKey,
+        dValue,
+        ffnHidden,
+        segmentLength,
+        updateRule,
+        memoryRead,
+        ropeBase,
+        overlap,
+        shortConv,
+        featureMap,
+        writeTopK,
+        WriteGate.LOGISTIC);
+  }
 
   /** A configuration without the short convolution ({@code shortConv = 0}). */
   public ModelConfig(
@@ -158,6 +198,10 @@ public record ModelConfig(
     require(
         writeTopK == 0 || updateRule == UpdateRule.GATED,
         "writeTopK selects by the write gate's logits: it needs the GATED update");
+    require(writeGate != null, "writeGate must be given");
+    require(
+        writeGate == WriteGate.LOGISTIC || updateRule == UpdateRule.GATED,
+        "writeGate " + writeGate + " shapes the gated write's strength: it needs the GATED update");
   }
 
   /**
@@ -227,6 +271,13 @@ public record ModelConfig(
     return e.build();
   }
 
+  /** This configuration with the write gate {@code gate}. */
+  public ModelConfig withWriteGate(WriteGate gate) {
+    Edit e = new Edit(this);
+    e.writeGate = gate;
+    return e.build();
+  }
+
   /** A configuration's fields, to change some and build the result (checked like any other). */
   private static final class Edit {
     private final int vocabSize;
@@ -244,6 +295,7 @@ public record ModelConfig(
     private int shortConv;
     private FeatureMap featureMap;
     private int writeTopK;
+    private WriteGate writeGate;
 
     Edit(ModelConfig c) {
       vocabSize = c.vocabSize;
@@ -261,6 +313,7 @@ public record ModelConfig(
       shortConv = c.shortConv;
       featureMap = c.featureMap;
       writeTopK = c.writeTopK;
+      writeGate = c.writeGate;
     }
 
     ModelConfig build() {
@@ -279,15 +332,16 @@ public record ModelConfig(
           overlap,
           shortConv,
           featureMap,
-          writeTopK);
+          writeTopK,
+          writeGate);
     }
   }
 
   /**
    * Every field as {@code name=value}, comma-separated, in declaration order: the configuration's
-   * part of the model fingerprint. {@code shortConv}, {@code featureMap} and {@code writeTopK}
-   * appear only when they differ from their defaults (0, ELU_PLUS_ONE, 0), so fingerprints of
-   * checkpoints made before they existed still hold.
+   * part of the model fingerprint. {@code shortConv}, {@code featureMap}, {@code writeTopK} and
+   * {@code writeGate} appear only when they differ from their defaults (0, ELU_PLUS_ONE, 0,
+   * LOGISTIC), so fingerprints of checkpoints made before they existed still hold.
    */
   public String canonical() {
     return "vocabSize="
@@ -316,7 +370,8 @@ public record ModelConfig(
         + overlap
         + (shortConv == 0 ? "" : ",shortConv=" + shortConv)
         + (featureMap == FeatureMap.ELU_PLUS_ONE ? "" : ",featureMap=" + featureMap)
-        + (writeTopK == 0 ? "" : ",writeTopK=" + writeTopK);
+        + (writeTopK == 0 ? "" : ",writeTopK=" + writeTopK)
+        + (writeGate == WriteGate.LOGISTIC ? "" : ",writeGate=" + writeGate);
   }
 
   /** Floats in one head's memory: M (K x V) plus z (K). */

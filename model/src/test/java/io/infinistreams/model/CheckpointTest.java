@@ -152,6 +152,18 @@ class CheckpointTest {
     assertNotEquals(topK.canonical(), ModelConfig.tiny().canonical());
   }
 
+  /** A sparse write gate is kept; a manifest without one (older checkpoints) means LOGISTIC. */
+  @Test
+  void theWriteGateRoundTripsAndItsAbsenceMeansLogistic() {
+    ModelConfig sparse = ModelConfig.tiny().withWriteGate(WriteGate.SPARSE);
+    JsonObject o = Checkpoint.configToJson(sparse);
+    assertEquals("SPARSE", o.get("writeGate").getAsString());
+    assertEquals(sparse, Checkpoint.configFromJson(o));
+    assertFalse(Checkpoint.configToJson(ModelConfig.tiny()).has("writeGate"));
+    assertEquals(WriteGate.LOGISTIC, ModelConfig.tiny().writeGate());
+    assertNotEquals(sparse.canonical(), ModelConfig.tiny().canonical());
+  }
+
   /**
    * The fingerprint covers the configuration: the same weights under another overlap (a different
    * function of the same parameters) have another fingerprint, and a manifest whose config was

@@ -45,7 +45,8 @@ class ModelConfigTest {
         ModelConfig.defaults()
             .withShortConv(4)
             .withFeatureMap(FeatureMap.IDENTITY)
-            .withWriteTopK(16);
+            .withWriteTopK(16)
+            .withWriteGate(WriteGate.SPARSE);
     String line = c.canonical();
     for (RecordComponent f : ModelConfig.class.getRecordComponents()) {
       assertTrue(line.contains(f.getName() + "="), f.getName() + " in " + line);
@@ -56,7 +57,8 @@ class ModelConfigTest {
     assertEquals(
         line.replace(",shortConv=4", "")
             .replace(",featureMap=IDENTITY", "")
-            .replace(",writeTopK=16", ""),
+            .replace(",writeTopK=16", "")
+            .replace(",writeGate=SPARSE", ""),
         ModelConfig.defaults().canonical(),
         "defaults are left out");
   }
@@ -69,6 +71,16 @@ class ModelConfigTest {
         assertThrows(
             IllegalArgumentException.class, () -> delta.withFeatureMap(FeatureMap.IDENTITY));
     assertTrue(e.getMessage().contains("IDENTITY"), e.getMessage());
+  }
+
+  @Test
+  void aSparseWriteGateNeedsTheGatedRule() {
+    assertDoesNotThrow(() -> ModelConfig.tiny().withWriteGate(WriteGate.SPARSE));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> ModelConfig.tinyPaper().withWriteGate(WriteGate.SPARSE));
+    assertTrue(e.getMessage().contains("GATED"), e.getMessage());
   }
 
   @Test

@@ -433,7 +433,7 @@ final class NaiveInfiniModel {
           for (int e = 0; e < dk; e++) {
             unit[e] = sk[i][e] / norm;
           }
-          double beta = logistic(pres[i]);
+          double beta = c.writeGate().strength(pres[i]); // logistic, or max(0, tanh(x / 2))
           double[] err = v[i].clone(); // (V) v_i - k^_i M, with M after tokens before i
           for (int e = 0; e < dk; e++) {
             for (int f = 0; f < dv; f++) {

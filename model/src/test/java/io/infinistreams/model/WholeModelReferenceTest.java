@@ -171,6 +171,28 @@ class WholeModelReferenceTest {
     }
   }
 
+  /**
+   * As {@link #randomModelWithTopKWriteMatchesReference} with the sparse write gate ({@link
+   * WriteGate#SPARSE}): a token whose write logit is not positive writes nothing.
+   */
+  @ParameterizedTest(name = "sparse write gate, top-{0} write, overlap {1}")
+  @CsvSource({"0,7", "12,7"})
+  void randomModelWithSparseWriteGateMatchesReference(int k, int overlap) {
+    ModelConfig c =
+        shipped
+            .config()
+            .withSegmentLength(40)
+            .withOverlap(overlap)
+            .withShortConv(4)
+            .withFeatureMap(FeatureMap.IDENTITY)
+            .withWriteTopK(k)
+            .withWriteGate(WriteGate.SPARSE);
+    try (NDManager m = NDManager.newBaseManager()) {
+      InfiniModel model = InfiniModel.fromWeights(perturbedWeights(c, 61 + k, m));
+      compare(model, randomBytes(new SplittableRandom(62 + k), c));
+    }
+  }
+
   private void randomModel(UpdateRule rule, MemoryRead read, int overlap, int conv) {
     // GATED at the shipped width with N = 40: the block solve crosses its 32-token boundary
     ModelConfig base =

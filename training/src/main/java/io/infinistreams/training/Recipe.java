@@ -7,6 +7,7 @@ import io.infinistreams.model.FeatureMap;
 import io.infinistreams.model.MemoryRead;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.UpdateRule;
+import io.infinistreams.model.WriteGate;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -70,6 +71,7 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
           "recompute",
           "writePenalty",
           "writeTopK",
+          "writeGate",
           "noMemory");
 
   private static final Set<String> MODEL_KEYS =
@@ -87,7 +89,8 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
           "overlap",
           "shortConv",
           "featureMap",
-          "writeTopK");
+          "writeTopK",
+          "writeGate");
 
   /**
    * One stage.
@@ -143,15 +146,20 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
   /**
    * The training configuration of stage {@code i} for a run of seed {@code seed}: the data seed of
    * stage i is {@code 1000 * seed + i}, so stages of one run and runs of other seeds never share a
-   * batch. A stage's {@code writeTopK} sets {@link ModelConfig#writeTopK} from that stage on (the
-   * weights are the same either way), e.g. every token writes while the model learns to use its
-   * memory, then only the chosen ones.
+   * batch. A stage's {@code writeTopK} and {@code writeGate} set {@link ModelConfig#writeTopK} and
+   * {@link ModelConfig#writeGate} for that stage (the weights are the same either way), e.g. every
+   * token writes while the model learns to use its memory, then only the chosen ones.
    */
   public TrainConfig stageConfig(int i, long seed) {
     JsonObject s = stages.get(i).settings();
     long steps = s.get("steps").getAsLong();
     return new TrainConfig(
-        model.withWriteTopK(intOr(s, "writeTopK", model.writeTopK())),
+        model
+            .withWriteTopK(intOr(s, "writeTopK", model.writeTopK()))
+            .withWriteGate(
+                s.has("writeGate")
+                    ? WriteGate.valueOf(s.get("writeGate").getAsString())
+                    : model.writeGate()),
         1000 * seed + i,
         steps,
         intOr(s, "batch", 8),
@@ -210,7 +218,10 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
         m.has("featureMap")
             ? FeatureMap.valueOf(m.get("featureMap").getAsString())
             : FeatureMap.ELU_PLUS_ONE,
-        intOr(m, "writeTopK", 0));
+        intOr(m, "writeTopK", 0),
+        m.has("writeGate")
+            ? WriteGate.valueOf(m.get("writeGate").getAsString())
+            : WriteGate.LOGISTIC);
   }
 
   private static void checkKeys(String what, JsonObject o, Set<String> allowed) {

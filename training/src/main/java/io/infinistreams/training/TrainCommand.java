@@ -7,6 +7,7 @@ import io.infinistreams.model.FeatureMap;
 import io.infinistreams.model.MemoryRead;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.UpdateRule;
+import io.infinistreams.model.WriteGate;
 import io.infinistreams.tasks.TaskMix;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -289,6 +290,14 @@ public final class TrainCommand implements Callable<Integer> {
   Integer writeTopK;
 
   @Option(
+      names = "--write-gate",
+      description =
+          "Under GATED, how a write logit becomes a write strength: LOGISTIC (every token writes"
+              + " a little; the config's default) or SPARSE (max(0, tanh(x/2)): a token with a"
+              + " logit of 0 or less writes nothing). No new weights.")
+  WriteGate writeGate;
+
+  @Option(
       names = "--write-penalty",
       defaultValue = "0",
       description =
@@ -349,7 +358,8 @@ public final class TrainCommand implements Callable<Integer> {
         overlap != null ? overlap : Math.min(d.overlap(), n),
         shortConv != null ? shortConv : d.shortConv(),
         featureMap != null ? featureMap : d.featureMap(),
-        writeTopK != null ? writeTopK : d.writeTopK());
+        writeTopK != null ? writeTopK : d.writeTopK(),
+        writeGate != null ? writeGate : d.writeGate());
   }
 
   TrainConfig trainConfig() {

@@ -10,6 +10,7 @@ import io.infinistreams.model.Checkpoint;
 import io.infinistreams.model.FeatureMap;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.UpdateRule;
+import io.infinistreams.model.WriteGate;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -32,7 +33,7 @@ class RecipeTest {
            "warmup": 1, "mix": "text=1", "corpus": "synthetic"},
           {"name": "keys", "steps": 2, "batch": 1, "minSegments": 4, "maxSegments": 4,
            "warmup": 1, "mix": "passkey=1", "corpus": "synthetic", "lr": 5e-4,
-           "writeTopK": 16}
+           "writeTopK": 16, "writeGate": "SPARSE"}
         ]
       }
       """;
@@ -55,7 +56,11 @@ class RecipeTest {
     assertEquals(5e-4f, second.lr());
     assertEquals(1e-3f, first.lr(), "the default learning rate");
     assertEquals(0, first.model().writeTopK(), "every token writes unless a stage says");
-    assertEquals(r.model().withWriteTopK(16), second.model(), "from the second stage on, 16");
+    assertEquals(
+        r.model().withWriteTopK(16).withWriteGate(WriteGate.SPARSE),
+        second.model(),
+        "the second stage: 16 tokens, the sparse gate");
+    assertEquals(WriteGate.LOGISTIC, first.model().writeGate());
     assertNotEquals(first.seed(), second.seed());
     assertNotEquals(first.seed(), r.stageConfig(0, 8).seed());
     assertEquals(64, r.sha256().length());
@@ -122,6 +127,7 @@ class RecipeTest {
       assertEquals(32, m.config().dModel());
       assertEquals(0, first.config().writeTopK());
       assertEquals(16, m.config().writeTopK(), "the stage's top-k write is the model's");
+      assertEquals(WriteGate.SPARSE, m.config().writeGate(), "and its write gate");
     }
     String manifest = Files.readString(fin.resolve(Checkpoint.MANIFEST_FILE));
     assertTrue(manifest.contains("stage 2 of 2: keys"), manifest);
