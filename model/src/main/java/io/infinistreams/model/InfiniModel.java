@@ -136,6 +136,14 @@ public final class InfiniModel implements AutoCloseable {
     return new InfiniModel(weights.embed().getManager(), weights, weights.fingerprint(), false);
   }
 
+  /**
+   * A model that takes over {@code weights} and the manager they live in: closing the model closes
+   * that manager (for weights read by another path than {@link #load}, e.g. a training checkpoint).
+   */
+  public static InfiniModel owning(Weights weights) {
+    return new InfiniModel(weights.embed().getManager(), weights, weights.fingerprint(), true);
+  }
+
   /** Writes {@code model.safetensors} and {@code manifest.json} into {@code checkpointDir}. */
   public void save(Path checkpointDir, String howMade) {
     Checkpoint.save(weights, checkpointDir, howMade);

@@ -11,6 +11,7 @@ import com.google.gson.JsonParseException;
 import com.google.gson.JsonSerializationContext;
 import com.google.gson.JsonSerializer;
 import io.infinistreams.model.Checkpoint;
+import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.Weights;
 import io.infinistreams.tasks.TaskMix;
@@ -147,6 +148,50 @@ public final class TrainCheckpoint {
   }
 
   /** A trainer continuing exactly where the checkpoint in {@code dir} stopped. */
+  /**
+   * The weights of a running stage's checkpoint as a model (no optimizer), e.g. to evaluate a run
+   * before it ends. The caller closes it.
+   */
+  public static InfiniModel loadModel(Path dir) {
+    ModelConfig config = readState(dir).config().model();
+    NDManager base = NDManager.newBaseManager();
+    try {
+      return InfiniModel.owning(weights(dir, config, base));
+    } catch (IOException e) {
+      base.close();
+      throw new UncheckedIOException("reading checkpoint " + dir, e);
+    } catch (RuntimeException e) {
+      base.close();
+      throw e;
+    }
+  }
+
+  /**
+   * The checkpoint's weights under {@code config}, as fresh, separately allocated copies: decoded
+   * tensors may sit at arbitrary offsets of one buffer, and BLAS kernels round differently on
+   * differently aligned data, which would make a resumed run drift (by float rounding) from an
+   * uninterrupted one.
+   */
+  private static Weights weights(Path dir, ModelConfig config, NDManager base) throws IOException {
+    NDList named;
+    try (InputStream in = Files.newInputStream(dir.resolve(WEIGHTS))) {
+      named = NDList.decode(base, in);
+    }
+    NDList copies = new NDList();
+    for (ai.djl.ndarray.NDArray a : named) {
+      ai.djl.ndarray.NDArray c = base.create(a.toFloatArray(), a.getShape());
+      c.setName(a.getName());
+      copies.add(c);
+      a.close();
+    }
+    return Weights.fromNamed(config, copies);
+  }
+
+  /** A checkpoint folder of a running stage ({@link #save}), as opposed to a model folder. */
+  public static boolean isTrainingCheckpoint(Path dir) {
+    return Files.exists(dir.resolve(STATE)) && Files.exists(dir.resolve(WEIGHTS));
+  }
+
   public static Trainer resume(Path dir, TaskMix mix) {
     return resume(dir, mix, readState(dir).config());
   }
@@ -156,25 +201,11 @@ public final class TrainCheckpoint {
     State state = readState(dir);
     NDManager base = NDManager.newBaseManager();
     try {
-      NDList named;
-      try (InputStream in = Files.newInputStream(dir.resolve(WEIGHTS))) {
-        named = NDList.decode(base, in);
-      }
       if (!config.model().equals(state.config().model())) {
         throw new IllegalArgumentException(
             "cannot resume " + state.config().model() + " as " + config.model());
       }
-      // Fresh, separately allocated copies: decoded tensors may sit at arbitrary offsets of one
-      // buffer, and BLAS kernels round differently on differently aligned data, which would make
-      // a resumed run drift (by float rounding) from an uninterrupted one.
-      NDList copies = new NDList();
-      for (ai.djl.ndarray.NDArray a : named) {
-        ai.djl.ndarray.NDArray c = base.create(a.toFloatArray(), a.getShape());
-        c.setName(a.getName());
-        copies.add(c);
-        a.close();
-      }
-      Weights weights = Weights.fromNamed(config.model(), copies);
+      Weights weights = weights(dir, config.model(), base);
       Trainer trainer = new Trainer(config, mix, base, weights, state.step());
       try (NDManager tmp = base.newSubManager();
           InputStream in = Files.newInputStream(dir.resolve(OPTIMIZER))) {

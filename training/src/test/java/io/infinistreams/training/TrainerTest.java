@@ -13,6 +13,7 @@ import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.StreamState;
 import io.infinistreams.model.UpdateRule;
 import io.infinistreams.model.Weights;
+import io.infinistreams.model.WriteGate;
 import io.infinistreams.tasks.CopyTask;
 import io.infinistreams.tasks.PasskeyDocument;
 import io.infinistreams.tasks.Sample;
@@ -521,6 +522,66 @@ class TrainerTest {
       assertEquals(r[0][i].loss(), r[1][i].loss(), "loss of step " + i);
       assertEquals(r[0][i].gradNorm(), r[1][i].gradNorm(), "gradient norm of step " + i);
     }
+  }
+
+  /**
+   * As {@link #aGarbageCollectionBeforeTheBackwardPassChangesNoGradient} under the sparse write
+   * gate, from weights whose write bias is 0, so that many tokens write nothing and pass the
+   * surrogate gradient: the gate's constants too must be libtorch's. The run also checks that
+   * tokens were silenced (the mean write strength of the first step is below the logistic's).
+   */
+  @ParameterizedTest(name = "recompute {0}")
+  @ValueSource(booleans = {false, true})
+  void aGarbageCollectionChangesNoGradientUnderTheSparseGate(boolean recompute) {
+    TrainConfig base = tinyRun(UpdateRule.GATED, MemoryRead.NORMALIZED, 0, recompute, 0.05f);
+    TrainConfig c = base.withModel(base.model().withWriteGate(WriteGate.SPARSE));
+    StepResult[][] r = new StepResult[2][2];
+    for (int run = 0; run < 2; run++) {
+      try (NDManager m = NDManager.newBaseManager();
+          Trainer t = Trainer.fresh(c, TaskMixes.build(c), zeroWriteBias(c.model(), m))) {
+        if (run == 1) {
+          t.beforeBackward(System::gc);
+        }
+        for (int i = 0; i < 2; i++) {
+          r[run][i] = t.step();
+        }
+      }
+    }
+    for (int i = 0; i < 2; i++) {
+      assertEquals(r[0][i].loss(), r[1][i].loss(), "loss of step " + i);
+      assertEquals(r[0][i].gradNorm(), r[1][i].gradNorm(), "gradient norm of step " + i);
+    }
+    try (NDManager m = NDManager.newBaseManager()) {
+      int[] text = new int[4 * c.model().segmentLength()];
+      Random rng = new Random(3);
+      for (int i = 0; i < text.length; i++) {
+        text[i] = 32 + rng.nextInt(95);
+      }
+      double[] mean = new double[2];
+      for (int g = 0; g < 2; g++) {
+        InfiniModel model =
+            InfiniModel.fromWeights(zeroWriteBias(g == 0 ? base.model() : c.model(), m));
+        for (float beta : model.absorb(model.newState(), text, false).writeStrengths()) {
+          mean[g] += beta;
+        }
+      }
+      assertTrue(
+          mean[1] > 0 && mean[1] < 0.5 * mean[0],
+          "sparse " + mean[1] + " against logistic " + mean[0] + ": tokens silenced");
+    }
+  }
+
+  /** Fresh weights of {@code model} with every write bias 0: about half the logits below 0. */
+  private static Weights zeroWriteBias(ModelConfig model, NDManager m) {
+    Weights init = Weights.init(model, 7, m);
+    ai.djl.ndarray.NDList named = new ai.djl.ndarray.NDList();
+    for (Weights.Param p : init.parameters()) {
+      ai.djl.ndarray.NDArray a =
+          p.name().endsWith("write_bias") ? p.array().zerosLike() : p.array().duplicate();
+      a.setName(p.name());
+      named.add(a);
+    }
+    return Weights.fromNamed(model, named);
   }
 
   /**

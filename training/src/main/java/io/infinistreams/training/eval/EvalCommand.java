@@ -3,6 +3,7 @@ package io.infinistreams.training.eval;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import io.infinistreams.model.ByteTokenizer;
+import io.infinistreams.model.Checkpoint;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.Weights;
@@ -12,6 +13,7 @@ import io.infinistreams.tasks.prose.Corpora;
 import io.infinistreams.tasks.prose.Phrasing;
 import io.infinistreams.training.CommandLines;
 import io.infinistreams.training.TaskMixes;
+import io.infinistreams.training.TrainCheckpoint;
 import java.awt.Color;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -71,7 +73,9 @@ public final class EvalCommand implements Callable<Integer> {
 
   @Option(
       names = "--model",
-      description = "Checkpoint directory (default: the shipped default model).")
+      description =
+          "Model directory, or the checkpoint folder of a running training stage"
+              + " (default: the shipped default model).")
   Path model;
 
   @Option(
@@ -364,7 +368,13 @@ public final class EvalCommand implements Callable<Integer> {
         throw usage(e.getMessage());
       }
     }
-    try (InfiniModel loaded = model == null ? InfiniModel.loadDefault() : InfiniModel.load(model)) {
+    try (InfiniModel loaded =
+        model == null
+            ? InfiniModel.loadDefault()
+            : TrainCheckpoint.isTrainingCheckpoint(model)
+                    && !Files.exists(model.resolve(Checkpoint.MANIFEST_FILE))
+                ? TrainCheckpoint.loadModel(model)
+                : InfiniModel.load(model)) {
       List<Integer> offLengths = baselineLengths != null ? baselineLengths : lengths;
       InfiniModel m;
       try {

@@ -11,6 +11,10 @@ import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.StreamState;
 import io.infinistreams.tasks.PasskeyDocument;
+import io.infinistreams.training.TaskMixes;
+import io.infinistreams.training.TrainCheckpoint;
+import io.infinistreams.training.TrainConfig;
+import io.infinistreams.training.Trainer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -310,6 +314,39 @@ class EvalTest {
     }
     String md = Files.readString(out.resolve("summary.md"));
     assertTrue(md.contains("writing only a segment's 3 tokens"), md);
+  }
+
+  /**
+   * The checkpoint folder of a running training stage evaluates as its weights: the results carry
+   * the fingerprint of the trainer's weights at that step.
+   */
+  @Test
+  void aRunningStagesCheckpointIsEvaluatedAsItsWeights(@TempDir Path dir) throws Exception {
+    TrainConfig c = TrainConfig.tiny(5, 3);
+    Path ckpt = dir.resolve("checkpoint");
+    String fingerprint;
+    try (Trainer t = Trainer.fresh(c, TaskMixes.build(c))) {
+      t.step();
+      TrainCheckpoint.save(t, ckpt, 1.0, "test", List.of());
+      fingerprint = t.weights().fingerprint();
+    }
+    assertTrue(TrainCheckpoint.isTrainingCheckpoint(ckpt));
+    Path out = dir.resolve("eval");
+    int code =
+        new CommandLine(new EvalCommand())
+            .execute(
+                "--model",
+                ckpt.toString(),
+                "--out",
+                out.toString(),
+                "--lm-bytes",
+                "256",
+                "--corpus",
+                "synthetic",
+                "--skip",
+                "passkey,baseline,chat,writes," + PROSE_PARTS);
+    assertEquals(0, code);
+    assertEquals(fingerprint, json(out.resolve("results.json")).get("fingerprint").getAsString());
   }
 
   /**
