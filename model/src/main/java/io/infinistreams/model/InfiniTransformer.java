@@ -1164,7 +1164,7 @@ public final class InfiniTransformer {
    * @param sk (B, H, N, K) sigma(K) of the segment
    * @param v (B, H, N, V) values
    * @param m (B, H, K, V) the memory before the segment
-   * @param beta (B, H, N, 1) write strengths in (0, 1)
+   * @param beta (B, H, N, 1) write strengths in [0, 1)
    * @return (B, H, K, V) the memory after the segment
    */
   static NDArray gatedDeltaWrite(Prepared p, NDArray sk, NDArray v, NDArray m, NDArray beta) {

@@ -10,8 +10,9 @@ public enum WriteGate {
   /**
    * beta_t = max(0, tanh(x_t / 2)) = max(0, 2 logistic(x_t) - 1), in [0, 1): a token whose logit is
    * not positive writes nothing at all, so text the model does not choose to keep leaves the memory
-   * exactly as it was, however long it runs. Continuous in x_t; below 0 it passes no gradient, as a
-   * ReLU does.
+   * exactly as it was, however long it runs. Continuous in x_t; its true gradient below 0 is 0, so
+   * training passes a straight-through gradient of small slope there instead (the strength stays
+   * exactly 0).
    */
   SPARSE;
 

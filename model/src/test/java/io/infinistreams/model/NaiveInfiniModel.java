@@ -433,7 +433,10 @@ final class NaiveInfiniModel {
           for (int e = 0; e < dk; e++) {
             unit[e] = sk[i][e] / norm;
           }
-          double beta = c.writeGate().strength(pres[i]); // logistic, or max(0, tanh(x / 2))
+          double beta =
+              c.writeGate() == WriteGate.SPARSE
+                  ? Math.max(0, Math.tanh(pres[i] / 2)) // written apart from WriteGate's form
+                  : logistic(pres[i]);
           double[] err = v[i].clone(); // (V) v_i - k^_i M, with M after tokens before i
           for (int e = 0; e < dk; e++) {
             for (int f = 0; f < dv; f++) {

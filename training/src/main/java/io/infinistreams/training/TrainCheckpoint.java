@@ -147,7 +147,6 @@ public final class TrainCheckpoint {
     }
   }
 
-  /** A trainer continuing exactly where the checkpoint in {@code dir} stopped. */
   /**
    * The weights of a running stage's checkpoint as a model (no optimizer), e.g. to evaluate a run
    * before it ends. The caller closes it.
@@ -192,6 +191,7 @@ public final class TrainCheckpoint {
     return Files.exists(dir.resolve(STATE)) && Files.exists(dir.resolve(WEIGHTS));
   }
 
+  /** A trainer continuing exactly where the checkpoint in {@code dir} stopped. */
   public static Trainer resume(Path dir, TaskMix mix) {
     return resume(dir, mix, readState(dir).config());
   }

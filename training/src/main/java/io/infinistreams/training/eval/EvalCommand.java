@@ -398,6 +398,9 @@ public final class EvalCommand implements Callable<Integer> {
       Files.createDirectories(out);
       summary.put("command", commandLine);
       summary.put("model", model == null ? "the shipped default model" : model.toString());
+      if (model != null && TrainCheckpoint.isTrainingCheckpoint(model)) {
+        summary.put("checkpointStep", TrainCheckpoint.readState(model).step());
+      }
       if (!localHeads.isEmpty()) {
         summary.put("localHeads", localHeads);
       }
@@ -459,6 +462,7 @@ public final class EvalCommand implements Callable<Integer> {
             ? prose.toString()
             : "the default corpora folder ($INFINI_DATA, else ~/.cache/infini-streams/corpora)");
     p.put("heldout", heldout);
+    p.put("phrasing", phrasing.name());
     p.put("parts", proseParts);
     if (heldOut == null) {
       p.put("skipped", proseSkipped);

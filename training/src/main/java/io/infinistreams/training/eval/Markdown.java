@@ -45,6 +45,9 @@ final class Markdown {
     md.append("# Evaluation results\n\n");
     md.append("Command: `").append(s.get("command")).append("`  \n");
     md.append("Model: ").append(s.get("model"));
+    if (s.get("checkpointStep") instanceof Number step) {
+      md.append(" (a training checkpoint, at step ").append(step.longValue()).append(")");
+    }
     if (s.get("localHeads") instanceof List<?> heads) {
       md.append(" with heads ")
           .append(String.join(", ", (List<String>) heads))
@@ -313,9 +316,14 @@ final class Markdown {
     md.append("Each task hides statements in held-out prose (")
         .append(prose.get("source"))
         .append(
-            " of the documents; corpora that training never reads) with templates and"
-                + " values of the evaluation share, which training never uses. A trial absorbs the"
-                + " document, then generates greedily after the question (up to ")
+            "TRAIN".equals(prose.get("phrasing"))
+                ? " of the documents; corpora that training never reads) with templates and"
+                    + " values of the training share (`--phrasing TRAIN`), the words training"
+                    + " reads. A trial absorbs the"
+                : " of the documents; corpora that training never reads) with templates and"
+                    + " values of the evaluation share, which training never uses. A trial"
+                    + " absorbs the")
+        .append(" document, then generates greedily after the question (up to ")
         .append(RetrievalEval.MAX_NEW_TOKENS)
         .append(
             " tokens, stopping at EOS); it is correct"

@@ -51,7 +51,8 @@ import java.util.function.Consumer;
  * again). A document is a pure function of the seed, the task, the prose, the length, the depth and
  * the trial's index.
  *
- * @param task what makes the documents (built with {@link Phrasing#EVAL} on held-out prose)
+ * @param task what makes the documents (built with {@link Phrasing#EVAL}, or TRAIN for a diagnosis,
+ *     on held-out prose)
  * @param lengths tokens per document, one row each
  * @param depths depths of the answering statement in [0, 1], one column each
  * @param trials trials per cell

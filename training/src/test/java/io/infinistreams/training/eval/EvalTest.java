@@ -347,6 +347,8 @@ class EvalTest {
                 "passkey,baseline,chat,writes," + PROSE_PARTS);
     assertEquals(0, code);
     assertEquals(fingerprint, json(out.resolve("results.json")).get("fingerprint").getAsString());
+    String md = Files.readString(out.resolve("summary.md"));
+    assertTrue(md.contains("(a training checkpoint, at step 1)"), md);
   }
 
   /**

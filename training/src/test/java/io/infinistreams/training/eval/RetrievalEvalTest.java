@@ -402,6 +402,9 @@ class RetrievalEvalTest {
         0, new CommandLine(quiet(new EvalCommand())).execute(otherPhrasing.toArray(String[]::new)));
     JsonObject train = json(out.resolve("results.json")).getAsJsonObject("needle");
     assertEquals("TRAIN", train.get("phrasing").getAsString());
+    String trainMd = Files.readString(out.resolve("summary.md"));
+    assertTrue(trainMd.contains("values of the training share"), trainMd);
+    assertFalse(trainMd.contains("which training never uses"), trainMd);
     assertNotEquals(before, trials(train), "the training share draws other trials");
   }
 
