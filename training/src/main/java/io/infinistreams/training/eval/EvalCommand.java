@@ -368,13 +368,14 @@ public final class EvalCommand implements Callable<Integer> {
         throw usage(e.getMessage());
       }
     }
+    boolean running =
+        model != null
+            && TrainCheckpoint.isTrainingCheckpoint(model)
+            && !Files.exists(model.resolve(Checkpoint.MANIFEST_FILE));
     try (InfiniModel loaded =
         model == null
             ? InfiniModel.loadDefault()
-            : TrainCheckpoint.isTrainingCheckpoint(model)
-                    && !Files.exists(model.resolve(Checkpoint.MANIFEST_FILE))
-                ? TrainCheckpoint.loadModel(model)
-                : InfiniModel.load(model)) {
+            : running ? TrainCheckpoint.loadModel(model) : InfiniModel.load(model)) {
       List<Integer> offLengths = baselineLengths != null ? baselineLengths : lengths;
       InfiniModel m;
       try {
@@ -398,7 +399,7 @@ public final class EvalCommand implements Callable<Integer> {
       Files.createDirectories(out);
       summary.put("command", commandLine);
       summary.put("model", model == null ? "the shipped default model" : model.toString());
-      if (model != null && TrainCheckpoint.isTrainingCheckpoint(model)) {
+      if (running) {
         summary.put("checkpointStep", TrainCheckpoint.readState(model).step());
       }
       if (!localHeads.isEmpty()) {
