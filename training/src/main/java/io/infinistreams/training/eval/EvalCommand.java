@@ -554,12 +554,14 @@ public final class EvalCommand implements Callable<Integer> {
       for (WritesEval.Row row : rows) {
         err.printf(
             Locale.ROOT,
-            "writes layer %d head %d: beta %.4f on the value, %.4f on the statement, %.4f on prose%n",
+            "writes layer %d head %d: beta %.4f on the value, %.4f on the statement, %.4f on prose"
+                + " (%.1f %% of prose tokens written)%n",
             row.layer(),
             row.head(),
             row.value(),
             row.statement(),
-            row.prose());
+            row.prose(),
+            100 * row.proseWritten());
       }
     }
     writeSummary();

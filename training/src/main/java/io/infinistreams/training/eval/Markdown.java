@@ -208,22 +208,26 @@ final class Markdown {
                 + " depth): on the tokens of the stated value, on the rest of the statement, and on"
                 + " the prose around it. Every write also erases a little of what the head held"
                 + " along its key, so a fact lasts only as long as the prose written after it stays"
-                + " weak: selectivity is value / prose.%n%n",
+                + " weak: selectivity is value / prose. Prose written is the share of the prose"
+                + " tokens the head writes at all (beta above 0; under the logistic gate every"
+                + " token writes a little).%n%n",
             r.get("trials"),
             (Integer) r.get("length")));
     md.append(
-        "| layer | head | value | statement | prose | selectivity |\n|---|---|---|---|---|---|\n");
+        "| layer | head | value | statement | prose | selectivity | prose written |\n"
+            + "|---|---|---|---|---|---|---|\n");
     for (WritesEval.Row row : (List<WritesEval.Row>) r.get("rows")) {
       md.append(
           String.format(
               Locale.ROOT,
-              "| %d | %d | %.4f | %.4f | %.4f | %.1f |%n",
+              "| %d | %d | %.4f | %.4f | %.4f | %.1f | %.1f %% |%n",
               row.layer(),
               row.head(),
               row.value(),
               row.statement(),
               row.prose(),
-              row.selectivity()));
+              row.selectivity(),
+              100 * row.proseWritten()));
     }
     md.append('\n');
   }

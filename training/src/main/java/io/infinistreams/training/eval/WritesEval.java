@@ -37,8 +37,11 @@ final class WritesEval {
    * @param value on the answering statement's value
    * @param statement on the rest of that statement
    * @param prose on every token outside the statements
+   * @param proseWritten the share of the prose tokens the head writes at all (beta above 0): 1
+   *     under the logistic gate, which is never exactly 0, at most k / N under a top-k write
    */
-  record Row(int layer, int head, double value, double statement, double prose) {
+  record Row(
+      int layer, int head, double value, double statement, double prose, double proseWritten) {
     /** How many times more strongly the value is written than the prose. */
     double selectivity() {
       return value / prose;
@@ -58,19 +61,25 @@ final class WritesEval {
     int layers = c.layers();
     int heads = c.heads();
     double[][][] sum = new double[3][layers][heads];
+    long[][] written = new long[layers][heads]; // prose tokens with beta > 0
     long[] count = new long[3];
     for (int trial = 0; trial < trials; trial++) {
       RetrievalDocument doc =
           needle.document(new Random(seed * 1_000_003L + trial), LENGTH, Double.NaN);
       int[] kind = kinds(doc);
       int[] stream = doc.context(); // BOS, the haystack with the statement
-      accumulate(w, stream, kind, sum, count);
+      accumulate(w, stream, kind, sum, written, count);
     }
     for (int l = 0; l < layers; l++) {
       for (int h = 0; h < heads; h++) {
         rows.add(
             new Row(
-                l, h, sum[0][l][h] / count[0], sum[1][l][h] / count[1], sum[2][l][h] / count[2]));
+                l,
+                h,
+                sum[0][l][h] / count[0],
+                sum[1][l][h] / count[1],
+                sum[2][l][h] / count[2],
+                (double) written[l][h] / count[2]));
       }
     }
     return rows;
@@ -96,11 +105,11 @@ final class WritesEval {
 
   /**
    * Runs the stream's full segments as the application does (a new stream's context is C PAD
-   * tokens, then each segment sees the C tokens before it) and adds each written token's beta to
-   * its kind's sums.
+   * tokens, then each segment sees the C tokens before it), adds each token's beta to its kind's
+   * sums and counts the prose tokens each head writes.
    */
   private static void accumulate(
-      Weights w, int[] stream, int[] kind, double[][][] sum, long[] count) {
+      Weights w, int[] stream, int[] kind, double[][][] sum, long[][] written, long[] count) {
     ModelConfig c = w.config();
     int n = c.segmentLength();
     int ctx = c.overlap();
@@ -120,7 +129,11 @@ final class WritesEval {
             float[] beta = o.strengths().get(l).toFloatArray(); // (1, H, N, 1)
             for (int h = 0; h < c.heads(); h++) {
               for (int i = 0; i < n; i++) {
-                sum[kind[s * n + i]][l][h] += beta[h * n + i];
+                int k = kind[s * n + i];
+                sum[k][l][h] += beta[h * n + i];
+                if (k == 2 && beta[h * n + i] > 0f) {
+                  written[l][h]++;
+                }
               }
             }
           }

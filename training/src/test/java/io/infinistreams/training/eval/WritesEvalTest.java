@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDManager;
 import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.UpdateRule;
 import io.infinistreams.model.Weights;
+import io.infinistreams.model.WriteGate;
 import io.infinistreams.tasks.SyntheticText;
 import io.infinistreams.tasks.prose.ProseSource;
 import java.nio.charset.StandardCharsets;
@@ -38,6 +39,30 @@ class WritesEvalTest {
         for (double beta : new double[] {r.value(), r.statement(), r.prose()}) {
           assertTrue(beta > 0 && beta < 1, r.toString());
         }
+        assertEquals(1.0, r.proseWritten(), r.toString()); // the logistic gate is never 0
+      }
+    }
+  }
+
+  /** A top-k write leaves most prose tokens unwritten; the sparse gate writes none below 0. */
+  @Test
+  void theShareOfProseWrittenCountsOnlyTokensThatWrite() {
+    ModelConfig topK = ModelConfig.tiny().withWriteTopK(2);
+    try (NDManager m = NDManager.newBaseManager()) {
+      for (WritesEval.Row r : WritesEval.run(Weights.init(topK, 3, m), prose, 2, 7)) {
+        assertTrue(r.proseWritten() > 0 && r.proseWritten() < 0.5, r.toString());
+      }
+      ModelConfig sparse = ModelConfig.tiny().withWriteGate(WriteGate.SPARSE);
+      List<WritesEval.Row> rows =
+          WritesEval.run(Weights.fromNamed(sparse, biased(sparse, -30f, 30f, m)), prose, 2, 7);
+      int last = sparse.layers() - 1;
+      for (WritesEval.Row r : rows) {
+        if (r.layer() == 0) {
+          assertEquals(0.0, r.proseWritten(), r.toString());
+          assertEquals(0.0, r.prose(), r.toString());
+        } else if (r.layer() == last) {
+          assertEquals(1.0, r.proseWritten(), r.toString());
+        }
       }
     }
   }
@@ -51,19 +76,8 @@ class WritesEvalTest {
     ModelConfig c = ModelConfig.tiny();
     int last = c.layers() - 1;
     try (NDManager m = NDManager.newBaseManager()) {
-      NDList named = Weights.init(c, 3, m).toNamedList();
-      NDList edited = new NDList();
-      for (NDArray a : named) {
-        NDArray b = a;
-        if (a.getName().equals("layers.0.attn.write_bias")) {
-          b = a.zerosLike().sub(30f);
-        } else if (a.getName().equals("layers." + last + ".attn.write_bias")) {
-          b = a.zerosLike().add(30f);
-        }
-        b.setName(a.getName());
-        edited.add(b);
-      }
-      List<WritesEval.Row> rows = WritesEval.run(Weights.fromNamed(c, edited), prose, 2, 7);
+      List<WritesEval.Row> rows =
+          WritesEval.run(Weights.fromNamed(c, biased(c, -30f, 30f, m)), prose, 2, 7);
       for (WritesEval.Row r : rows) {
         double want = r.layer() == 0 ? 0 : r.layer() == last ? 1 : Double.NaN;
         if (!Double.isNaN(want)) {
@@ -73,6 +87,25 @@ class WritesEvalTest {
         }
       }
     }
+  }
+
+  /**
+   * Random weights of {@code c} with layer 0's write bias at {@code first}, the last's at {@code
+   * last}.
+   */
+  private static NDList biased(ModelConfig c, float first, float last, NDManager m) {
+    NDList edited = new NDList();
+    for (NDArray a : Weights.init(c, 3, m).toNamedList()) {
+      NDArray b = a;
+      if (a.getName().equals("layers.0.attn.write_bias")) {
+        b = a.zerosLike().add(first);
+      } else if (a.getName().equals("layers." + (c.layers() - 1) + ".attn.write_bias")) {
+        b = a.zerosLike().add(last);
+      }
+      b.setName(a.getName());
+      edited.add(b);
+    }
+    return edited;
   }
 
   @Test
