@@ -323,9 +323,10 @@ public final class TrainCommand implements Callable<Integer> {
       description =
           "A new run starts from this model directory (model.safetensors +"
               + " manifest.json): tensors with the same name and shape are copied, the rest drawn"
-              + " from --seed; the optimizer starts afresh. The shape options must match the"
-              + " source's; --update, --read, --overlap and --short-conv may differ (e.g. GATED from DELTA: all"
-              + " but the write gate's tensors carry over).")
+              + " from --seed; the optimizer starts afresh. The model options not given are the"
+              + " source's; the shape options given must match it; --update, --read, --overlap,"
+              + " --short-conv, --feature-map, --write-top-k and --write-gate may differ (e.g."
+              + " GATED from DELTA: all but the write gate's tensors carry over).")
   Path initFrom;
 
   @Option(
@@ -339,8 +340,13 @@ public final class TrainCommand implements Callable<Integer> {
 
   String commandLine = "train";
 
+  /** The model of a run from scratch: the options given over the defaults (or --tiny's). */
   ModelConfig modelConfig() {
-    ModelConfig d = tiny ? ModelConfig.tiny() : ModelConfig.defaults();
+    return modelConfig(tiny ? ModelConfig.tiny() : ModelConfig.defaults());
+  }
+
+  /** The options given, and {@code d}'s values for the rest. */
+  ModelConfig modelConfig(ModelConfig d) {
     int k = dKey != null ? dKey : d.dKey();
     int n = segment != null ? segment : d.segmentLength();
     return new ModelConfig(
@@ -363,8 +369,12 @@ public final class TrainCommand implements Callable<Integer> {
   }
 
   TrainConfig trainConfig() {
+    return trainConfig(modelConfig());
+  }
+
+  TrainConfig trainConfig(ModelConfig model) {
     return new TrainConfig(
-        modelConfig(),
+        model,
         seed,
         steps,
         batch,
@@ -469,16 +479,11 @@ public final class TrainCommand implements Callable<Integer> {
         return 2;
       }
       TrainConfig c;
-      try {
-        c = trainConfig();
-      } catch (IllegalArgumentException e) {
-        System.err.println("train: " + e.getMessage());
-        return 2;
-      }
       if (initFrom != null) {
         try (NDManager m = NDManager.newBaseManager()) {
           Checkpoint.Loaded source = Checkpoint.load(initFrom, m);
           try {
+            c = trainConfig(modelConfig(source.config())); // what is not given, the source has
             trainer = Trainer.fresh(c, TaskMixes.build(c), source.weights());
           } catch (IllegalArgumentException e) {
             System.err.println("train: --init-from " + initFrom + ": " + e.getMessage());
@@ -498,6 +503,12 @@ public final class TrainCommand implements Callable<Integer> {
           System.err.println("starting from " + initFrom + " (fingerprint " + fp + ")");
         }
       } else {
+        try {
+          c = trainConfig();
+        } catch (IllegalArgumentException e) {
+          System.err.println("train: " + e.getMessage());
+          return 2;
+        }
         trainer = Trainer.fresh(c, TaskMixes.build(c));
       }
       System.err.println(

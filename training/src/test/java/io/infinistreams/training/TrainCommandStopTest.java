@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.infinistreams.model.ModelConfig;
+import io.infinistreams.model.WriteGate;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -183,6 +184,80 @@ class TrainCommandStopTest {
             .execute(
                 "--out", refused.toString(), "--tiny", "--update", "GATED", "--read", "PAPER"));
     assertFalse(Files.exists(refused));
+  }
+
+  /**
+   * {@code --init-from} takes the source model's configuration for every model option not given
+   * (here the tiny shape, a short convolution, a top-k write and the sparse gate, none of them the
+   * defaults), and an option given overrides it.
+   */
+  @Test
+  void initFromKeepsTheSourcesModelOptions(@TempDir Path dir) throws Exception {
+    Path first = dir.resolve("first");
+    String[] data = {
+      "--steps",
+      "1",
+      "--batch",
+      "1",
+      "--min-segments",
+      "2",
+      "--max-segments",
+      "2",
+      "--mix",
+      "passkey=1",
+      "--corpus",
+      "synthetic",
+      "--warmup",
+      "1"
+    };
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--out",
+                first.toString(),
+                "--tiny",
+                "--segment",
+                "128",
+                "--short-conv",
+                "2",
+                "--write-top-k",
+                "4",
+                "--write-gate",
+                "SPARSE"));
+    args.addAll(List.of(data));
+    assertEquals(0, new CommandLine(new TrainCommand()).execute(args.toArray(String[]::new)));
+    ModelConfig source = TrainCheckpoint.readState(first.resolve("checkpoint")).config().model();
+    assertEquals(
+        ModelConfig.tiny()
+            .withSegmentLength(128)
+            .withShortConv(2)
+            .withWriteTopK(4)
+            .withWriteGate(WriteGate.SPARSE),
+        source);
+
+    Path same = dir.resolve("same");
+    List<String> again =
+        new ArrayList<>(
+            List.of("--out", same.toString(), "--init-from", first.resolve("final").toString()));
+    again.addAll(List.of(data));
+    assertEquals(0, new CommandLine(new TrainCommand()).execute(again.toArray(String[]::new)));
+    assertEquals(source, TrainCheckpoint.readState(same.resolve("checkpoint")).config().model());
+
+    Path logistic = dir.resolve("logistic");
+    List<String> changed =
+        new ArrayList<>(
+            List.of(
+                "--out",
+                logistic.toString(),
+                "--init-from",
+                first.resolve("final").toString(),
+                "--write-gate",
+                "LOGISTIC"));
+    changed.addAll(List.of(data));
+    assertEquals(0, new CommandLine(new TrainCommand()).execute(changed.toArray(String[]::new)));
+    assertEquals(
+        source.withWriteGate(WriteGate.LOGISTIC),
+        TrainCheckpoint.readState(logistic.resolve("checkpoint")).config().model());
   }
 
   @Test
