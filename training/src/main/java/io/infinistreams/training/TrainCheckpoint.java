@@ -213,7 +213,7 @@ public final class TrainCheckpoint {
             .optimizer()
             .restore(NDList.decode(tmp, in), trainer.names(), state.optimizerSteps());
       }
-      if (config.warmFiller() > 0 && Files.exists(dir.resolve(WARM_STATES))) {
+      if (Trainer.warmLengths(config).length > 0 && Files.exists(dir.resolve(WARM_STATES))) {
         try (NDManager tmp = base.newSubManager();
             InputStream in = Files.newInputStream(dir.resolve(WARM_STATES))) {
           trainer.restoreWarmStates(NDList.decode(tmp, in));

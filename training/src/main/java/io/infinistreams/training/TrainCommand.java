@@ -198,6 +198,17 @@ public final class TrainCommand implements Callable<Integer> {
   int warmFiller;
 
   @Option(
+      names = "--warm-prose",
+      defaultValue = "0",
+      description =
+          "Start sequences from the memory after up to this many tokens of the corpus's"
+              + " prose (4K, 16K, ... up to it, or empty; one stream of prose drawn anew and"
+              + " recomputed from the current weights every 100 steps), so that short trained"
+              + " sequences see the full memory of a long stream; 0: off (default"
+              + " ${DEFAULT-VALUE}).")
+  int warmProse;
+
+  @Option(
       names = "--local-fraction",
       defaultValue = "0.5",
       description =
@@ -395,6 +406,7 @@ public final class TrainCommand implements Callable<Integer> {
         noMemory,
         warmSegments,
         warmFiller,
+        warmProse,
         recompute,
         writePenalty,
         segmentSampling);

@@ -38,6 +38,12 @@ import io.infinistreams.model.ModelConfig;
  *     starts: states after 4K, 16K, ... filler tokens up to this (or an empty memory), drawn per
  *     sequence and recomputed from the current weights every {@link Trainer#WARM_REFRESH_STEPS}
  *     steps. 0: off
+ * @param warmProse most tokens of real prose (the {@code corpus}'s training prose) a sequence's
+ *     memory may have absorbed before it starts: states after 4K, 16K, ... prose tokens up to this
+ *     (or an empty memory), drawn per sequence, from one stream of prose drawn anew and recomputed
+ *     from the current weights every {@link Trainer#WARM_REFRESH_STEPS} steps. They show the model
+ *     the full memory of a long stream, which short trained sequences never fill. 0: off; at most
+ *     one of warmFiller and warmProse
  * @param recompute backpropagate through the trained segments by recomputation: the memory of one
  *     segment's autograd tape whatever the number of segments, at the cost of one more forward pass
  *     per segment; the gradients are those of one tape over all segments
@@ -68,6 +74,7 @@ public record TrainConfig(
     boolean noMemory,
     int warmSegments,
     int warmFiller,
+    int warmProse,
     boolean recompute,
     float writePenalty,
     SegmentSampling segmentSampling) {
@@ -94,6 +101,13 @@ public record TrainConfig(
     }
     if (warmFiller < 0) {
       throw new IllegalArgumentException("warmFiller must be >= 0, got " + warmFiller);
+    }
+    if (warmProse < 0) {
+      throw new IllegalArgumentException("warmProse must be >= 0, got " + warmProse);
+    }
+    if (warmProse > 0 && warmFiller > 0) {
+      throw new IllegalArgumentException(
+          "warmFiller and warmProse cannot both be on (got " + warmFiller + ", " + warmProse + ")");
     }
     if (warmSegments < 0) {
       throw new IllegalArgumentException("warmSegments must be >= 0, got " + warmSegments);
@@ -133,6 +147,7 @@ public record TrainConfig(
         false,
         0,
         0,
+        0,
         false,
         0f,
         SegmentSampling.UNIFORM);
@@ -168,6 +183,12 @@ public record TrainConfig(
   public TrainConfig withWarmFiller(int tokens) {
     Edit e = new Edit(this);
     e.warmFiller = tokens;
+    return e.build();
+  }
+
+  public TrainConfig withWarmProse(int tokens) {
+    Edit e = new Edit(this);
+    e.warmProse = tokens;
     return e.build();
   }
 
@@ -218,6 +239,7 @@ public record TrainConfig(
     private boolean noMemory;
     private int warmSegments;
     private int warmFiller;
+    private int warmProse;
     private boolean recompute;
     private float writePenalty;
     private SegmentSampling segmentSampling;
@@ -244,6 +266,7 @@ public record TrainConfig(
       noMemory = c.noMemory;
       warmSegments = c.warmSegments;
       warmFiller = c.warmFiller;
+      warmProse = c.warmProse;
       recompute = c.recompute;
       writePenalty = c.writePenalty;
       segmentSampling = c.segmentSampling;
@@ -272,6 +295,7 @@ public record TrainConfig(
           noMemory,
           warmSegments,
           warmFiller,
+          warmProse,
           recompute,
           writePenalty,
           segmentSampling);

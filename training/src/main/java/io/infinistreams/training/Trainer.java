@@ -21,6 +21,7 @@ import io.infinistreams.model.Weights;
 import io.infinistreams.tasks.PasskeyDocument;
 import io.infinistreams.tasks.Sample;
 import io.infinistreams.tasks.TaskMix;
+import io.infinistreams.tasks.prose.ProseSource;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -59,11 +60,12 @@ public final class Trainer implements AutoCloseable {
   private long skipped; // updates skipped for a non-finite gradient (in this process)
   // Runs just before each backward pass; tests collect garbage here (see Scalars)
   private Runnable beforeBackward = () -> {};
-  // TrainConfig#warmFiller: [level][layer] M (H*K*V) and z (H*K) of one stream, on the host;
-  // null until first computed
+  // TrainConfig#warmFiller and #warmProse: [level][layer] M (H*K*V) and z (H*K) of one stream,
+  // on the host; null until first computed
   private float[][][] warmM;
   private float[][][] warmZ;
   private int[][] warmContexts; // [level - 1]: the last C tokens of that warm stream
+  private ProseSource warmText; // TrainConfig#warmProse: the corpus's prose, read when first used
   private long step; // next step to run (0-based) == steps done == the data stream's position
 
   Trainer(TrainConfig config, TaskMix mix, NDManager base, Weights weights, long step) {
@@ -257,13 +259,36 @@ public final class Trainer implements AutoCloseable {
   }
 
   /**
+   * Tokens behind each warm state of {@link TrainConfig#warmProse}: BOS and prose, 4K, 16K, ...
+   * (x4) up to {@code warmProse}, each moved up to a segment boundary (so the state has no open
+   * tokens).
+   */
+  public static int[] warmProseLengths(TrainConfig c) {
+    int n = c.model().segmentLength();
+    List<Integer> out = new ArrayList<>();
+    for (long target = 4096; target <= c.warmProse(); target *= 4) {
+      out.add((int) ((target + n - 1) / n * n));
+    }
+    if (c.warmProse() > 0 && out.isEmpty()) {
+      throw new IllegalArgumentException("warmProse must be 0 or >= 4096, got " + c.warmProse());
+    }
+    return out.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  /** The lengths behind the warm states: of passkey filler, of prose, or none. */
+  public static int[] warmLengths(TrainConfig c) {
+    return c.warmFiller() > 0 ? warmFillerLengths(c) : warmProseLengths(c);
+  }
+
+  /**
    * The warm state each sequence of {@code step}'s batch starts from: 0 an empty memory, k the
-   * state after {@code warmFillerLengths(c)[k - 1]} filler tokens. A pure function of (seed, step).
+   * state after {@code warmLengths(c)[k - 1]} tokens. A pure function of (seed, step).
    */
   public static int[] warmLevelsAt(TrainConfig c, long step, int batch) {
     int[] levels = new int[batch];
-    if (c.warmFiller() > 0) {
-      int choices = warmFillerLengths(c).length + 1;
+    int[] lengths = warmLengths(c);
+    if (lengths.length > 0) {
+      int choices = lengths.length + 1;
       Random r = TaskMix.rngFor(c.seed() ^ 0x7F11E5L, step);
       for (int i = 0; i < batch; i++) {
         levels[i] = r.nextInt(choices);
@@ -294,24 +319,70 @@ public final class Trainer implements AutoCloseable {
     return out;
   }
 
+  /** The token that joins a sample to the prose of a warm stream, in place of the sample's BOS. */
+  static final int PROSE_JOIN = ByteTokenizer.encode("\n")[0];
+
   /**
-   * Recomputes the warm states from the current weights: one stream of BOS, intro and filler,
-   * forward only, segment by segment, its memory kept at each of {@link #warmFillerLengths}.
+   * A sample continued after a warm stream of prose: its BOS replaced by a line break, so the
+   * stream reads on into the sample as into the next paragraph (null: the sample does not start
+   * with BOS, so it starts from an empty memory).
+   */
+  static int[] withProseJoin(int[] tokens) {
+    if (tokens.length == 0 || tokens[0] != ByteTokenizer.BOS) {
+      return null;
+    }
+    int[] out = tokens.clone();
+    out[0] = PROSE_JOIN;
+    return out;
+  }
+
+  /**
+   * The prose of the warm stream recomputed at {@code step}: {@code bytes} bytes of {@code prose}.
+   */
+  static String warmProse(TrainConfig c, ProseSource prose, long step, int bytes) {
+    return prose.text(TaskMix.rngFor(c.seed() ^ 0x9A05EL, step), bytes);
+  }
+
+  /**
+   * The stream behind the warm states: BOS, the passkey intro and filler ({@link
+   * TrainConfig#warmFiller}), or BOS and a span of the corpus's training prose drawn for the step
+   * of the refresh ({@link TrainConfig#warmProse}), one token per byte.
+   */
+  private int[] warmStream(int total) {
+    int[] stream = new int[total];
+    stream[0] = ByteTokenizer.BOS;
+    String text;
+    if (config.warmFiller() > 0) {
+      text = PasskeyDocument.INTRO + PasskeyDocument.filler(0, total - PASSKEY_PREFIX);
+    } else {
+      if (warmText == null) {
+        warmText = TaskMixes.prose(config.corpus());
+      }
+      text = warmProse(config, warmText, step, total - 1);
+    }
+    System.arraycopy(ByteTokenizer.encode(text), 0, stream, 1, total - 1);
+    return stream;
+  }
+
+  /**
+   * Recomputes the warm states from the current weights: one {@link #warmStream}, forward only,
+   * segment by segment, its memory kept at each of {@link #warmLengths} (and, for prose, the C
+   * tokens before each of those points, which a sample's first segment sees).
    */
   private void refreshWarmStates() {
     ModelConfig mc = config.model();
     int n = mc.segmentLength();
-    int[] lengths = warmFillerLengths(config);
-    int total = PASSKEY_PREFIX + lengths[lengths.length - 1];
-    int[] stream = new int[total];
-    stream[0] = ByteTokenizer.BOS;
-    System.arraycopy(
-        ByteTokenizer.encode(
-            PasskeyDocument.INTRO + PasskeyDocument.filler(0, total - PASSKEY_PREFIX)),
-        0,
-        stream,
-        1,
-        total - 1);
+    int[] lengths = warmLengths(config);
+    int prefix = config.warmFiller() > 0 ? PASSKEY_PREFIX : 0; // tokens before the lengths count
+    int total = prefix + lengths[lengths.length - 1];
+    int[] stream = warmStream(total);
+    if (config.warmProse() > 0) {
+      int c = mc.overlap();
+      warmContexts = new int[lengths.length][];
+      for (int k = 0; k < lengths.length; k++) {
+        warmContexts[k] = Arrays.copyOfRange(stream, lengths[k] - c, lengths[k]);
+      }
+    }
     warmM = new float[lengths.length][mc.layers()][];
     warmZ = new float[lengths.length][mc.layers()][];
     int c = mc.overlap();
@@ -338,7 +409,7 @@ public final class Trainer implements AutoCloseable {
           }
           mem = next;
         }
-        if ((s + 1) * n == PASSKEY_PREFIX + lengths[level]) {
+        if ((s + 1) * n == prefix + lengths[level]) {
           for (int l = 0; l < mc.layers(); l++) {
             warmM[level][l] = mem.get(l).m().toFloatArray();
             warmZ[level][l] = mem.get(l).z().toFloatArray();
@@ -367,7 +438,7 @@ public final class Trainer implements AutoCloseable {
       Arrays.fill(pad, ByteTokenizer.PAD);
       return pad;
     }
-    if (warmContexts == null) {
+    if (warmContexts == null) { // passkey filler: the same at every refresh
       int[] lengths = warmFillerLengths(config); // each >= 4096 > C: the tail is all filler
       warmContexts = new int[lengths.length][];
       for (int k = 0; k < lengths.length; k++) {
@@ -393,6 +464,11 @@ public final class Trainer implements AutoCloseable {
         z.setName("level." + k + ".layer." + l + ".z");
         out.add(z);
       }
+      if (config.warmProse() > 0) { // the prose was drawn for the refresh's step: keep its tail
+        NDArray ctx = m.create(warmContexts[k], new Shape(warmContexts[k].length));
+        ctx.setName("level." + k + ".context");
+        out.add(ctx);
+      }
     }
     return out;
   }
@@ -400,15 +476,23 @@ public final class Trainer implements AutoCloseable {
   /** Restores warm states written by {@link #warmStates} (a resumed run continues exactly). */
   void restoreWarmStates(NDList named) {
     ModelConfig mc = config.model();
-    int levels = warmFillerLengths(config).length;
-    if (named.size() != 2 * levels * mc.layers()) {
-      return; // another --warm-filler than the checkpoint's: recompute at the next step
+    int levels = warmLengths(config).length;
+    boolean prose = config.warmProse() > 0;
+    if (named.size() != (2 * mc.layers() + (prose ? 1 : 0)) * levels) {
+      return; // other warm states than the checkpoint's: recompute at the next step
     }
     warmM = new float[levels][mc.layers()][];
     warmZ = new float[levels][mc.layers()][];
+    if (prose) {
+      warmContexts = new int[levels][];
+    }
     for (NDArray a : named) {
       String[] p = a.getName().split("\\.");
       int k = Integer.parseInt(p[1]);
+      if (p[2].equals("context")) {
+        warmContexts[k] = a.toIntArray();
+        continue;
+      }
       int l = Integer.parseInt(p[3]);
       if (p[4].equals("m")) {
         warmM[k][l] = a.toFloatArray();
@@ -456,12 +540,15 @@ public final class Trainer implements AutoCloseable {
     List<Sample> batch = batchAt(config, mix, step);
     int b = batch.size();
     int[] levels = warmLevelsAt(config, step, b);
-    if (config.warmFiller() > 0 && (warmM == null || step % WARM_REFRESH_STEPS == 0)) {
+    if (warmLengths(config).length > 0 && (warmM == null || step % WARM_REFRESH_STEPS == 0)) {
       long t0 = System.nanoTime();
       refreshWarmStates();
       System.err.printf(
-          "step %d: warm states after %s filler tokens recomputed in %.1f s%n",
-          step, Arrays.toString(warmFillerLengths(config)), (System.nanoTime() - t0) / 1e9);
+          "step %d: warm states after %s %s tokens recomputed in %.1f s%n",
+          step,
+          Arrays.toString(warmLengths(config)),
+          config.warmFiller() > 0 ? "filler" : "prose",
+          (System.nanoTime() - t0) / 1e9);
     }
     int t = segments * n;
     int ctx = mc.overlap();
@@ -475,8 +562,8 @@ public final class Trainer implements AutoCloseable {
       Sample s = batch.get(i);
       int[] tok = s.tokens();
       if (levels[i] > 0) {
-        tok = withFillerPrefix(tok);
-        if (tok == null) { // not a passkey document: it starts from an empty memory
+        tok = config.warmFiller() > 0 ? withFillerPrefix(tok) : withProseJoin(tok);
+        if (tok == null) { // a sample that cannot continue the warm stream starts empty
           tok = s.tokens();
           levels[i] = 0;
         }
@@ -503,8 +590,7 @@ public final class Trainer implements AutoCloseable {
       List<NDArray> preds = new ArrayList<>();
       // Warm segments: forward only, before the collector opens, so nothing is recorded; the
       // trained segments start from the memories they leave
-      List<Memory> warmMem =
-          config.warmFiller() > 0 ? startMemories(sm, levels) : Memory.zeros(sm, mc, b);
+      List<Memory> warmMem = warmM != null ? startMemories(sm, levels) : Memory.zeros(sm, mc, b);
       if (warm > 0) {
         NDArray warmTokens = sm.create(warmInputs, new Shape(b, ctx + from)); // (B, C+W*N)
         Options o = options(true);

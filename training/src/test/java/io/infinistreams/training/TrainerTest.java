@@ -91,6 +91,7 @@ class TrainerTest {
             false,
             0,
             0,
+            0,
             false,
             0f,
             TrainConfig.SegmentSampling.UNIFORM);
@@ -267,14 +268,16 @@ class TrainerTest {
    * gradients into moves of up to ~lr per step, so here the losses must agree to 1e-4 and the
    * weights to 10 * lr.
    */
-  @ParameterizedTest(name = "warm filler {0}")
-  @ValueSource(ints = {0, 4096})
-  void checkpointAndResumeContinueTheUninterruptedRun(int warmFiller, @TempDir Path dir) {
+  @ParameterizedTest(name = "warm filler {0}, warm prose {1}")
+  @CsvSource({"0, 0", "4096, 0", "0, 4096"})
+  void checkpointAndResumeContinueTheUninterruptedRun(
+      int warmFiller, int warmProse, @TempDir Path dir) {
     // with warm states (passkey only, so that sequences use them) the checkpoint carries the
     // states computed at step 0: a resumed run must not recompute them from step 3's weights
+    // (and, for prose, keeps the tail of the prose drawn at step 0)
     TrainConfig c =
         warmFiller == 0
-            ? TrainConfig.tiny(5, 6)
+            ? TrainConfig.tiny(5, 6).withWarmProse(warmProse)
             : TrainConfig.tiny(5, 6).withData("passkey=1", 0.5, 5f).withWarmFiller(warmFiller);
     List<float[]> uninterrupted = new ArrayList<>();
     List<Double> losses = new ArrayList<>();
@@ -416,6 +419,77 @@ class TrainerTest {
     }
   }
 
+  /**
+   * Warm prose states: a sequence that starts from the memory after L tokens of prose is scored as
+   * the model scores the one stream BOS, the L - 1 bytes of prose drawn for the step, then the
+   * sample with its BOS replaced by a line break; the lengths end on segment boundaries. With an
+   * overlap the sequence's first segment sees the prose's last tokens.
+   */
+  @ParameterizedTest(name = "overlap {0}")
+  @ValueSource(ints = {0, 7})
+  void warmProseStatesContinueALongProseStreamAsOneStream(int overlap) {
+    TrainConfig c = null;
+    for (long seed = 1; c == null; seed++) {
+      TrainConfig x = TrainConfig.tiny(seed, 4).withWarmProse(4096);
+      x = x.withModel(x.model().withOverlap(overlap));
+      int[] levels = Trainer.warmLevelsAt(x, 0, x.batch());
+      if (levels[0] != levels[1]) { // one sequence from the warm state, one from empty memory
+        c = x;
+      }
+    }
+    int n = c.model().segmentLength();
+    int[] lengths = Trainer.warmLengths(c);
+    assertEquals(1, lengths.length);
+    int len = lengths[0];
+    assertTrue(len >= 4096 && len % n == 0, "length " + len);
+    String prose = Trainer.warmProse(c, TaskMixes.prose(c.corpus()), 0, len - 1);
+    assertEquals(len - 1, ByteTokenizer.encode(prose).length);
+    int[] levels = Trainer.warmLevelsAt(c, 0, c.batch());
+    int trained = Trainer.segmentsAt(c, 0);
+    List<Sample> batch = Trainer.batchAt(c, TaskMixes.build(c), 0);
+    try (Trainer t = Trainer.fresh(c, TaskMixes.build(c))) {
+      double weighted = 0;
+      double total = 0;
+      try (InfiniModel m = InfiniModel.fromWeights(t.weights())) {
+        for (int b = 0; b < batch.size(); b++) {
+          Sample x = batch.get(b);
+          int[] joined = Trainer.withProseJoin(x.tokens());
+          assertEquals(ByteTokenizer.encode("\n")[0], joined[0]);
+          assertArrayEquals(
+              Arrays.copyOfRange(x.tokens(), 1, x.tokens().length),
+              Arrays.copyOfRange(joined, 1, joined.length));
+          float[] lp;
+          if (levels[b] == 0) {
+            lp =
+                m.absorb(m.newState(), Arrays.copyOfRange(x.tokens(), 1, x.tokens().length), true)
+                    .logProbs(); // lp[i] scores tokens[i + 1]
+          } else {
+            // a new stream starts with BOS; the prose after it brings the stream to len tokens
+            StreamState warm = m.absorb(m.newState(), ByteTokenizer.encode(prose), false).state();
+            float[] all = m.absorb(warm, joined, true).logProbs(); // all[i] scores joined[i]
+            lp = Arrays.copyOfRange(all, 1, all.length);
+          }
+          for (int i = 0; i < trained * n; i++) {
+            weighted += -lp[i] * x.weights()[i];
+            total += x.weights()[i];
+          }
+        }
+      }
+      StepResult r = t.step();
+      assertEquals(weighted / total, r.loss(), 1e-4 * Math.abs(weighted / total));
+    }
+  }
+
+  /** Warm filler and warm prose are one or the other; warm prose starts at 4K tokens. */
+  @Test
+  void warmProseIsCheckedWhenConfigured() {
+    TrainConfig c = TrainConfig.tiny(5, 6);
+    assertThrows(IllegalArgumentException.class, () -> c.withWarmFiller(4096).withWarmProse(4096));
+    assertThrows(IllegalArgumentException.class, () -> c.withWarmProse(-1));
+    assertThrows(IllegalArgumentException.class, () -> Trainer.warmLengths(c.withWarmProse(1000)));
+    assertArrayEquals(new int[] {4096, 16384}, Trainer.warmLengths(c.withWarmProse(20000)));
+  }
+
   /** A tiny configuration of {@code rule} and {@code read}: passkey only, 4-5 segments. */
   private static TrainConfig tinyRun(
       UpdateRule rule, MemoryRead read, int overlap, boolean recompute, float writePenalty) {
@@ -445,6 +519,7 @@ class TrainerTest {
         5f,
         "synthetic",
         false,
+        0,
         0,
         0,
         recompute,
