@@ -464,7 +464,7 @@ public final class Trainer implements AutoCloseable {
         z.setName("level." + k + ".layer." + l + ".z");
         out.add(z);
       }
-      if (config.warmProse() > 0) { // the prose was drawn for the refresh's step: keep its tail
+      if (hasWarmContexts()) { // the prose was drawn for the refresh's step: keep its tail
         NDArray ctx = m.create(warmContexts[k], new Shape(warmContexts[k].length));
         ctx.setName("level." + k + ".context");
         out.add(ctx);
@@ -473,18 +473,22 @@ public final class Trainer implements AutoCloseable {
     return out;
   }
 
+  /** Whether the warm states carry contexts: prose drawn anew at each refresh, and an overlap. */
+  private boolean hasWarmContexts() {
+    return config.warmProse() > 0 && config.model().overlap() > 0;
+  }
+
   /** Restores warm states written by {@link #warmStates} (a resumed run continues exactly). */
   void restoreWarmStates(NDList named) {
     ModelConfig mc = config.model();
     int levels = warmLengths(config).length;
-    boolean prose = config.warmProse() > 0;
-    if (named.size() != (2 * mc.layers() + (prose ? 1 : 0)) * levels) {
+    if (named.size() != (2 * mc.layers() + (hasWarmContexts() ? 1 : 0)) * levels) {
       return; // other warm states than the checkpoint's: recompute at the next step
     }
     warmM = new float[levels][mc.layers()][];
     warmZ = new float[levels][mc.layers()][];
-    if (prose) {
-      warmContexts = new int[levels][];
+    if (config.warmProse() > 0) {
+      warmContexts = new int[levels][0]; // without an overlap, no context is kept or needed
     }
     for (NDArray a : named) {
       String[] p = a.getName().split("\\.");

@@ -268,17 +268,18 @@ class TrainerTest {
    * gradients into moves of up to ~lr per step, so here the losses must agree to 1e-4 and the
    * weights to 10 * lr.
    */
-  @ParameterizedTest(name = "warm filler {0}, warm prose {1}")
-  @CsvSource({"0, 0", "4096, 0", "0, 4096"})
+  @ParameterizedTest(name = "warm filler {0}, warm prose {1}, overlap {2}")
+  @CsvSource({"0, 0, 4", "4096, 0, 4", "0, 4096, 4", "0, 4096, 0"})
   void checkpointAndResumeContinueTheUninterruptedRun(
-      int warmFiller, int warmProse, @TempDir Path dir) {
+      int warmFiller, int warmProse, int overlap, @TempDir Path dir) {
     // with warm states (passkey only, so that sequences use them) the checkpoint carries the
     // states computed at step 0: a resumed run must not recompute them from step 3's weights
     // (and, for prose, keeps the tail of the prose drawn at step 0)
-    TrainConfig c =
+    TrainConfig run =
         warmFiller == 0
             ? TrainConfig.tiny(5, 6).withWarmProse(warmProse)
             : TrainConfig.tiny(5, 6).withData("passkey=1", 0.5, 5f).withWarmFiller(warmFiller);
+    TrainConfig c = run.withModel(run.model().withOverlap(overlap));
     List<float[]> uninterrupted = new ArrayList<>();
     List<Double> losses = new ArrayList<>();
     try (Trainer t = Trainer.fresh(c, TaskMixes.build(c))) {
