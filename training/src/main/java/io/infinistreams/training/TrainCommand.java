@@ -204,8 +204,8 @@ public final class TrainCommand implements Callable<Integer> {
           "Start sequences from the memory after up to this many tokens of the corpus's"
               + " prose (4K, 16K, ... up to it, or empty; one stream of prose drawn anew and"
               + " recomputed from the current weights every 100 steps), so that short trained"
-              + " sequences see the full memory of a long stream; 0: off (default"
-              + " ${DEFAULT-VALUE}).")
+              + " sequences see the full memory of a long stream; 0: off, else at least 4096"
+              + " (default ${DEFAULT-VALUE}).")
   int warmProse;
 
   @Option(
@@ -324,7 +324,9 @@ public final class TrainCommand implements Callable<Integer> {
               + " those gates: evaluate it as it is.")
   boolean noMemory;
 
-  @Option(names = "--tiny", description = "Start from the tiny test configuration.")
+  @Option(
+      names = "--tiny",
+      description = "Start from the tiny test configuration (not with --init-from).")
   boolean tiny;
 
   @Mixin RunOptions runOptions = new RunOptions();
@@ -492,10 +494,19 @@ public final class TrainCommand implements Callable<Integer> {
       }
       TrainConfig c;
       if (initFrom != null) {
+        if (tiny) {
+          System.err.println("train: --tiny and --init-from: the model is the source's");
+          return 2;
+        }
         try (NDManager m = NDManager.newBaseManager()) {
           Checkpoint.Loaded source = Checkpoint.load(initFrom, m);
           try {
             c = trainConfig(modelConfig(source.config())); // what is not given, the source has
+          } catch (IllegalArgumentException e) {
+            System.err.println("train: " + e.getMessage());
+            return 2;
+          }
+          try {
             trainer = Trainer.fresh(c, TaskMixes.build(c), source.weights());
           } catch (IllegalArgumentException e) {
             System.err.println("train: --init-from " + initFrom + ": " + e.getMessage());

@@ -102,8 +102,8 @@ public record TrainConfig(
     if (warmFiller < 0) {
       throw new IllegalArgumentException("warmFiller must be >= 0, got " + warmFiller);
     }
-    if (warmProse < 0) {
-      throw new IllegalArgumentException("warmProse must be >= 0, got " + warmProse);
+    if (warmProse < 0 || (warmProse > 0 && warmProse < 4096)) {
+      throw new IllegalArgumentException("warmProse must be 0 or >= 4096, got " + warmProse);
     }
     if (warmProse > 0 && warmFiller > 0) {
       throw new IllegalArgumentException(

@@ -101,8 +101,8 @@ public final class Trainer implements AutoCloseable {
    * A new run whose weights start from {@code source} where names and shapes match ({@link
    * Weights#initFrom}), the rest from the config's seed; the optimizer starts afresh.
    *
-   * @throws IllegalArgumentException if the source differs in more than the update rule, the memory
-   *     read and the overlap, or shares no tensor with the new model
+   * @throws IllegalArgumentException if the source's shape differs from the config's, or it shares
+   *     no tensor with the new model
    */
   public static Trainer fresh(TrainConfig config, TaskMix mix, Weights source) {
     NDManager base = NDManager.newBaseManager();
@@ -225,7 +225,10 @@ public final class Trainer implements AutoCloseable {
         c.model().segmentLength());
   }
 
-  /** Steps between recomputations of the warm states ({@link TrainConfig#warmFiller}). */
+  /**
+   * Steps between recomputations of the warm states ({@link TrainConfig#warmFiller}, {@link
+   * TrainConfig#warmProse}).
+   */
   public static final int WARM_REFRESH_STEPS = 100;
 
   /** Tokens before a passkey document's filler: BOS and the intro (one token per byte). */
@@ -483,7 +486,10 @@ public final class Trainer implements AutoCloseable {
     ModelConfig mc = config.model();
     int levels = warmLengths(config).length;
     if (named.size() != (2 * mc.layers() + (hasWarmContexts() ? 1 : 0)) * levels) {
-      return; // other warm states than the checkpoint's: recompute at the next step
+      System.err.println(
+          "the checkpoint's warm states are not this run's: recomputed from the current weights"
+              + " at the next step (the run no longer continues the interrupted one exactly)");
+      return;
     }
     warmM = new float[levels][mc.layers()][];
     warmZ = new float[levels][mc.layers()][];

@@ -258,6 +258,16 @@ class TrainCommandStopTest {
     assertEquals(
         source.withWriteGate(WriteGate.LOGISTIC),
         TrainCheckpoint.readState(logistic.resolve("checkpoint")).config().model());
+
+    Path refused = dir.resolve("refused");
+    assertRefusedInOneLine(
+        "--tiny",
+        "--out",
+        refused.toString(),
+        "--tiny",
+        "--init-from",
+        first.resolve("final").toString());
+    assertFalse(Files.exists(refused));
   }
 
   @Test
