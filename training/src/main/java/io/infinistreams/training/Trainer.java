@@ -270,10 +270,7 @@ public final class Trainer implements AutoCloseable {
     int n = c.model().segmentLength();
     List<Integer> out = new ArrayList<>();
     for (long target = 4096; target <= c.warmProse(); target *= 4) {
-      out.add((int) ((target + n - 1) / n * n));
-    }
-    if (c.warmProse() > 0 && out.isEmpty()) {
-      throw new IllegalArgumentException("warmProse must be 0 or >= 4096, got " + c.warmProse());
+      out.add((int) ((target + n - 1) / n * n)); // TrainConfig refuses 1..4095
     }
     return out.stream().mapToInt(Integer::intValue).toArray();
   }
@@ -379,8 +376,8 @@ public final class Trainer implements AutoCloseable {
     int prefix = config.warmFiller() > 0 ? PASSKEY_PREFIX : 0; // tokens before the lengths count
     int total = prefix + lengths[lengths.length - 1];
     int[] stream = warmStream(total);
+    int c = mc.overlap();
     if (config.warmProse() > 0) {
-      int c = mc.overlap();
       warmContexts = new int[lengths.length][];
       for (int k = 0; k < lengths.length; k++) {
         warmContexts[k] = Arrays.copyOfRange(stream, lengths[k] - c, lengths[k]);
@@ -388,7 +385,6 @@ public final class Trainer implements AutoCloseable {
     }
     warmM = new float[lengths.length][mc.layers()][];
     warmZ = new float[lengths.length][mc.layers()][];
-    int c = mc.overlap();
     int[] padded = withContext(startContext(0), stream); // a new stream's context: C PAD tokens
     Options o = options(true).withLogits(false);
     try (NDManager keep = base.newSubManager()) {
