@@ -328,6 +328,50 @@ public final class Weights {
   }
 
   /**
+   * These weights with every head's GATED write bias lowered by {@code shift}, every other array
+   * shared (not copied): a token writes only where its write logit was above {@code shift}, and
+   * under the sparse gate ({@link WriteGate#SPARSE}) a token whose logit was at most {@code shift}
+   * writes nothing. An ablation for evaluation (how much a stricter write keeps of a fact in a long
+   * stream); the fingerprint changes with it.
+   *
+   * @throws IllegalArgumentException if the model has no write gate or {@code shift} is not finite
+   */
+  public Weights withWriteBiasShift(float shift) {
+    if (!Float.isFinite(shift)) {
+      throw new IllegalArgumentException("a write bias shift must be finite, got " + shift);
+    }
+    if (layers.get(0).writeBias() == null) {
+      throw new IllegalArgumentException(
+          "a write bias shift needs the GATED update rule, not " + config.updateRule());
+    }
+    List<Layer> edited = new ArrayList<>(layers.size());
+    for (Layer l : layers) {
+      float[] b = l.writeBias().toFloatArray();
+      for (int h = 0; h < b.length; h++) {
+        b[h] -= shift;
+      }
+      NDArray bias = l.writeBias().getManager().create(b);
+      bias.setName(l.writeBias().getName());
+      edited.add(
+          new Layer(
+              l.attnNorm(),
+              l.wq(),
+              l.wk(),
+              l.wv(),
+              l.wo(),
+              l.gate(),
+              l.memNorm(),
+              l.ffnNorm(),
+              l.w1(),
+              l.w2(),
+              l.write(),
+              bias,
+              l.conv()));
+    }
+    return new Weights(config, embed, edited, finalNorm);
+  }
+
+  /**
    * The same arrays (shared, not copied) under {@code config.withWriteTopK(k)}: each head writes
    * only a segment's k tokens of largest write logit ({@link ModelConfig#writeTopK}). The write
    * gate's weights need no change, so a model trained with every token writing can be evaluated or

@@ -230,6 +230,16 @@ public final class EvalCommand implements Callable<Integer> {
   Integer writeTopK;
 
   @Option(
+      names = "--write-threshold",
+      paramLabel = "X",
+      description =
+          "Ablation (GATED): lower every head's write bias by X, so that a token writes only where"
+              + " its write logit was above X (under the sparse gate, a logit at or below X writes"
+              + " nothing): how much a stricter write keeps of a fact in a long stream. The"
+              + " evaluated weights, and so the fingerprint, are the edited ones.")
+  Float writeThreshold;
+
+  @Option(
       names = "--resume",
       description =
           "Continue an interrupted run in --out: the passkey and prose cells already"
@@ -383,6 +393,9 @@ public final class EvalCommand implements Callable<Integer> {
         if (writeTopK != null) {
           w = (w == null ? loaded.weights() : w).withWriteTopK(writeTopK);
         }
+        if (writeThreshold != null) {
+          w = (w == null ? loaded.weights() : w).withWriteBiasShift(writeThreshold);
+        }
         m = w == null ? loaded : InfiniModel.fromWeights(w);
         if (!skips("passkey")) {
           checkLengths("--lengths", lengths, m.config());
@@ -407,6 +420,9 @@ public final class EvalCommand implements Callable<Integer> {
       }
       if (writeTopK != null) {
         summary.put("writeTopK", writeTopK);
+      }
+      if (writeThreshold != null) {
+        summary.put("writeThreshold", writeThreshold);
       }
       summary.put("fingerprint", m.fingerprint());
       summary.put("memoryOffFingerprint", off.fingerprint());

@@ -60,6 +60,13 @@ final class Markdown {
           .append(k.intValue())
           .append(" tokens of largest write logit (the fingerprint is of that configuration)");
     }
+    if (s.get("writeThreshold") instanceof Number x) {
+      md.append(" with every head's write bias lowered by ")
+          .append(x.floatValue())
+          .append(
+              ", so that only a write logit above it writes (an ablation; the fingerprint is of"
+                  + " the edited weights)");
+    }
     md.append(", fingerprint `").append(s.get("fingerprint")).append("`  \n");
     md.append(
             "Memory off: the same weights with every head's output gate forced to its local"

@@ -317,6 +317,45 @@ class EvalTest {
   }
 
   /**
+   * {@code --write-threshold} evaluates the weights with every write bias lowered: the fingerprint
+   * is the edited weights', the summary and the header say so.
+   */
+  @Test
+  void writeThresholdEvaluatesTheWeightsWithALowerWriteBias(@TempDir Path dir) throws Exception {
+    Path ckpt = dir.resolve("model");
+    try (InfiniModel m = InfiniModel.create(ModelConfig.tiny(), 5)) {
+      m.save(ckpt, "random tiny model for EvalTest");
+    }
+    Path out = dir.resolve("eval");
+    int code =
+        new CommandLine(new EvalCommand())
+            .execute(
+                "--model",
+                ckpt.toString(),
+                "--out",
+                out.toString(),
+                "--write-threshold",
+                "0.5",
+                "--lm-bytes",
+                "256",
+                "--corpus",
+                "synthetic",
+                "--skip",
+                "passkey,baseline,chat,writes," + PROSE_PARTS);
+    assertEquals(0, code);
+    com.google.gson.JsonObject results = json(out.resolve("results.json"));
+    assertEquals(0.5f, results.get("writeThreshold").getAsFloat());
+    try (InfiniModel m = InfiniModel.load(ckpt)) {
+      assertEquals(
+          m.weights().withWriteBiasShift(0.5f).fingerprint(),
+          results.get("fingerprint").getAsString());
+      assertNotEquals(m.fingerprint(), results.get("fingerprint").getAsString());
+    }
+    String md = Files.readString(out.resolve("summary.md"));
+    assertTrue(md.contains("write bias lowered by 0.5"), md);
+  }
+
+  /**
    * The checkpoint folder of a running training stage evaluates as its weights: the results carry
    * the fingerprint of the trainer's weights at that step.
    */
