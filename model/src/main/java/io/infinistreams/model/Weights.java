@@ -328,30 +328,38 @@ public final class Weights {
   }
 
   /**
-   * These weights with every head's GATED write bias lowered by {@code shift}, every other array
-   * shared (not copied): a token writes only where its write logit was above {@code shift}, and
-   * under the sparse gate ({@link WriteGate#SPARSE}) a token whose logit was at most {@code shift}
-   * writes nothing. An ablation for evaluation (how much a stricter write keeps of a fact in a long
-   * stream); the fingerprint changes with it.
+   * These weights with every head's GATED write logit x = h w_write + b_write replaced by {@code
+   * scale} (x - {@code threshold}), every other array shared (not copied): a token writes only
+   * where its write logit was above {@code threshold} (under the sparse gate, {@link
+   * WriteGate#SPARSE}, a logit at or below it writes nothing), and a scale above 1 makes the writes
+   * that remain stronger. An ablation for evaluation (how much a stricter, firmer write keeps of a
+   * fact in a long stream); the fingerprint changes with it. (1, 0) is the same function.
    *
-   * @throws IllegalArgumentException if the model has no write gate or {@code shift} is not finite
+   * @throws IllegalArgumentException if the model has no write gate, {@code scale} is not finite
+   *     and positive or {@code threshold} is not finite
    */
-  public Weights withWriteBiasShift(float shift) {
-    if (!Float.isFinite(shift)) {
-      throw new IllegalArgumentException("a write bias shift must be finite, got " + shift);
+  public Weights withWriteLogits(float scale, float threshold) {
+    if (!(Float.isFinite(scale) && scale > 0) || !Float.isFinite(threshold)) {
+      throw new IllegalArgumentException(
+          "a write logit edit needs a finite scale > 0 and a finite threshold, got scale "
+              + scale
+              + ", threshold "
+              + threshold);
     }
     if (layers.get(0).writeBias() == null) {
       throw new IllegalArgumentException(
-          "a write bias shift needs the GATED update rule, not " + config.updateRule());
+          "a write logit edit needs the GATED update rule, not " + config.updateRule());
     }
     List<Layer> edited = new ArrayList<>(layers.size());
     for (Layer l : layers) {
       float[] b = l.writeBias().toFloatArray();
       for (int h = 0; h < b.length; h++) {
-        b[h] -= shift;
+        b[h] = scale * (b[h] - threshold);
       }
       NDArray bias = l.writeBias().getManager().create(b);
       bias.setName(l.writeBias().getName());
+      NDArray write = scale == 1f ? l.write() : l.write().mul(scale);
+      write.setName(l.write().getName());
       edited.add(
           new Layer(
               l.attnNorm(),
@@ -364,7 +372,7 @@ public final class Weights {
               l.ffnNorm(),
               l.w1(),
               l.w2(),
-              l.write(),
+              write,
               bias,
               l.conv()));
     }

@@ -240,6 +240,15 @@ public final class EvalCommand implements Callable<Integer> {
   Float writeThreshold;
 
   @Option(
+      names = "--write-scale",
+      paramLabel = "S",
+      description =
+          "Ablation (GATED): multiply every head's write logit by S (after --write-threshold), so"
+              + " that the writes that remain are firmer (S > 1) or softer. The evaluated weights,"
+              + " and so the fingerprint, are the edited ones.")
+  Float writeScale;
+
+  @Option(
       names = "--resume",
       description =
           "Continue an interrupted run in --out: the passkey and prose cells already"
@@ -393,8 +402,12 @@ public final class EvalCommand implements Callable<Integer> {
         if (writeTopK != null) {
           w = (w == null ? loaded.weights() : w).withWriteTopK(writeTopK);
         }
-        if (writeThreshold != null) {
-          w = (w == null ? loaded.weights() : w).withWriteBiasShift(writeThreshold);
+        if (writeThreshold != null || writeScale != null) {
+          w =
+              (w == null ? loaded.weights() : w)
+                  .withWriteLogits(
+                      writeScale == null ? 1f : writeScale,
+                      writeThreshold == null ? 0f : writeThreshold);
         }
         m = w == null ? loaded : InfiniModel.fromWeights(w);
         if (!skips("passkey")) {
@@ -423,6 +436,9 @@ public final class EvalCommand implements Callable<Integer> {
       }
       if (writeThreshold != null) {
         summary.put("writeThreshold", writeThreshold);
+      }
+      if (writeScale != null) {
+        summary.put("writeScale", writeScale);
       }
       summary.put("fingerprint", m.fingerprint());
       summary.put("memoryOffFingerprint", off.fingerprint());

@@ -60,12 +60,16 @@ final class Markdown {
           .append(k.intValue())
           .append(" tokens of largest write logit (the fingerprint is of that configuration)");
     }
-    if (s.get("writeThreshold") instanceof Number x) {
-      md.append(" with every head's write bias lowered by ")
-          .append(x.floatValue())
-          .append(
-              ", so that only a write logit above it writes (an ablation; the fingerprint is of"
-                  + " the edited weights)");
+    if (s.get("writeThreshold") instanceof Number || s.get("writeScale") instanceof Number) {
+      float x = s.get("writeThreshold") instanceof Number n ? n.floatValue() : 0f;
+      float k = s.get("writeScale") instanceof Number n ? n.floatValue() : 1f;
+      md.append(" with every head's write logit x replaced by ")
+          .append(k)
+          .append(" (x - ")
+          .append(x)
+          .append("), so that only a write logit above ")
+          .append(x)
+          .append(" writes (an ablation; the fingerprint is of the edited weights)");
     }
     md.append(", fingerprint `").append(s.get("fingerprint")).append("`  \n");
     md.append(

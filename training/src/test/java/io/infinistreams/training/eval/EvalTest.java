@@ -317,11 +317,12 @@ class EvalTest {
   }
 
   /**
-   * {@code --write-threshold} evaluates the weights with every write bias lowered: the fingerprint
-   * is the edited weights', the summary and the header say so.
+   * {@code --write-threshold} and {@code --write-scale} evaluate the weights with every write logit
+   * edited: the fingerprint is the edited weights', the summary and the header say so.
    */
   @Test
-  void writeThresholdEvaluatesTheWeightsWithALowerWriteBias(@TempDir Path dir) throws Exception {
+  void writeThresholdAndScaleEvaluateTheWeightsWithEditedWriteLogits(@TempDir Path dir)
+      throws Exception {
     Path ckpt = dir.resolve("model");
     try (InfiniModel m = InfiniModel.create(ModelConfig.tiny(), 5)) {
       m.save(ckpt, "random tiny model for EvalTest");
@@ -336,6 +337,8 @@ class EvalTest {
                 out.toString(),
                 "--write-threshold",
                 "0.5",
+                "--write-scale",
+                "3",
                 "--lm-bytes",
                 "256",
                 "--corpus",
@@ -345,14 +348,15 @@ class EvalTest {
     assertEquals(0, code);
     com.google.gson.JsonObject results = json(out.resolve("results.json"));
     assertEquals(0.5f, results.get("writeThreshold").getAsFloat());
+    assertEquals(3f, results.get("writeScale").getAsFloat());
     try (InfiniModel m = InfiniModel.load(ckpt)) {
       assertEquals(
-          m.weights().withWriteBiasShift(0.5f).fingerprint(),
+          m.weights().withWriteLogits(3f, 0.5f).fingerprint(),
           results.get("fingerprint").getAsString());
       assertNotEquals(m.fingerprint(), results.get("fingerprint").getAsString());
     }
     String md = Files.readString(out.resolve("summary.md"));
-    assertTrue(md.contains("write bias lowered by 0.5"), md);
+    assertTrue(md.contains("replaced by 3.0 (x - 0.5)"), md);
   }
 
   /**

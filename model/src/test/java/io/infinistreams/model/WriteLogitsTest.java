@@ -9,8 +9,8 @@ import ai.djl.ndarray.NDManager;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** {@link Weights#withWriteBiasShift}: the evaluation's stricter-write ablation. */
-class WriteBiasShiftTest {
+/** {@link Weights#withWriteLogits}: the evaluation's stricter-write ablation. */
+class WriteLogitsTest {
 
   private static final ModelConfig SPARSE =
       ModelConfig.defaults()
@@ -58,11 +58,11 @@ class WriteBiasShiftTest {
       int heads = SPARSE.layers() * SPARSE.heads();
       assertEquals(heads, headsWritten(model, tokens), "every head writes as trained");
       assertEquals(
-          0, headsWritten(InfiniModel.fromWeights(w.withWriteBiasShift(1e4f)), tokens), "none");
-      InfiniModel same = InfiniModel.fromWeights(w.withWriteBiasShift(0f));
+          0, headsWritten(InfiniModel.fromWeights(w.withWriteLogits(1f, 1e4f)), tokens), "none");
+      InfiniModel same = InfiniModel.fromWeights(w.withWriteLogits(1f, 0f));
       assertEquals(fingerprint, same.fingerprint(), "a shift of 0 is the same function");
 
-      InfiniModel stricter = InfiniModel.fromWeights(w.withWriteBiasShift(4f));
+      InfiniModel stricter = InfiniModel.fromWeights(w.withWriteLogits(1f, 4f));
       assertNotEquals(fingerprint, stricter.fingerprint());
       StreamState a = model.absorb(model.newState(), tokens, false).state();
       StreamState b = stricter.absorb(stricter.newState(), tokens, false).state();
@@ -79,16 +79,51 @@ class WriteBiasShiftTest {
     }
   }
 
+  /**
+   * The edited weights turn any hidden row h into the write logits scale (h w_write + b_write -
+   * threshold), in every layer and head.
+   */
+  @Test
+  void theEditedLogitsAreTheScaledShiftedOnes() {
+    try (NDManager m = NDManager.newBaseManager()) {
+      Weights w = WholeModelReferenceTest.perturbedWeights(SPARSE, 5, m);
+      Weights edited = w.withWriteLogits(2.5f, 0.4f);
+      SplittableRandom rng = new SplittableRandom(2);
+      int d = SPARSE.dModel();
+      int heads = SPARSE.heads();
+      float[] h = new float[d];
+      for (int i = 0; i < d; i++) {
+        h[i] = (float) rng.nextGaussian();
+      }
+      for (int l = 0; l < SPARSE.layers(); l++) {
+        float[] wa = w.layers().get(l).write().toFloatArray(); // (D, H)
+        float[] ba = w.layers().get(l).writeBias().toFloatArray();
+        float[] wb = edited.layers().get(l).write().toFloatArray();
+        float[] bb = edited.layers().get(l).writeBias().toFloatArray();
+        for (int k = 0; k < heads; k++) {
+          double x = ba[k];
+          double y = bb[k];
+          for (int i = 0; i < d; i++) {
+            x += h[i] * wa[i * heads + k];
+            y += h[i] * wb[i * heads + k];
+          }
+          assertEquals(2.5 * (x - 0.4), y, 1e-4 * (1 + Math.abs(y)), "layer " + l + " head " + k);
+        }
+      }
+    }
+  }
+
   @Test
   void refusesAModelWithoutAWriteGateAndANonFiniteShift() {
     try (NDManager m = NDManager.newBaseManager()) {
       Weights gated = WholeModelReferenceTest.perturbedWeights(SPARSE, 5, m);
-      assertThrows(IllegalArgumentException.class, () -> gated.withWriteBiasShift(Float.NaN));
+      assertThrows(IllegalArgumentException.class, () -> gated.withWriteLogits(1f, Float.NaN));
+      assertThrows(IllegalArgumentException.class, () -> gated.withWriteLogits(0f, 0f));
       Weights delta =
           WholeModelReferenceTest.perturbedWeights(
               ModelConfig.defaults().withUpdateRule(UpdateRule.DELTA), 5, m);
       IllegalArgumentException e =
-          assertThrows(IllegalArgumentException.class, () -> delta.withWriteBiasShift(1f));
+          assertThrows(IllegalArgumentException.class, () -> delta.withWriteLogits(1f, 1f));
       assertTrue(e.getMessage().contains("GATED"), e.getMessage());
     }
   }
