@@ -73,6 +73,8 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
           "writePenalty",
           "writeTopK",
           "writeGate",
+          "writeScale",
+          "writeThreshold",
           "noMemory");
 
   private static final Set<String> MODEL_KEYS =
@@ -140,8 +142,46 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
             sha256(bytes));
     for (int i = 0; i < stages.size(); i++) {
       r.stageConfig(i, 1); // every stage must make a valid TrainConfig
+      JsonObject s = stages.get(i).settings();
+      if (s.has("writeScale") || s.has("writeThreshold")) {
+        String what = "stage " + stages.get(i).name() + ": writeScale and writeThreshold";
+        if (i == 0) {
+          throw new IllegalArgumentException(
+              what + " edit the previous stage's weights; a first stage has none");
+        }
+        if (model.updateRule() != UpdateRule.GATED) {
+          throw new IllegalArgumentException(what + " need the GATED update rule");
+        }
+        float scale = r.writeScale(i);
+        float threshold = r.writeThreshold(i);
+        if (!(Float.isFinite(scale) && scale > 0) || !Float.isFinite(threshold)) {
+          throw new IllegalArgumentException(
+              what + " must be finite and the scale > 0, got " + scale + ", " + threshold);
+        }
+      }
     }
     return r;
+  }
+
+  /**
+   * A stage's {@code writeScale} S (default 1): the stage starts from the previous stage's weights
+   * with each head's write logit x replaced by S (x - {@link #writeThreshold}) ({@link
+   * io.infinistreams.model.Weights#withWriteLogits}): a threshold above 0 silences the writes whose
+   * logit was below it, a scale above 1 makes the remaining ones firmer. Training then goes on from
+   * the edited weights.
+   */
+  public float writeScale(int i) {
+    return floatOr(stages.get(i).settings(), "writeScale", 1f);
+  }
+
+  /** A stage's {@code writeThreshold} X (default 0), see {@link #writeScale}. */
+  public float writeThreshold(int i) {
+    return floatOr(stages.get(i).settings(), "writeThreshold", 0f);
+  }
+
+  /** Whether stage {@code i} edits the write logits of the weights it starts from. */
+  public boolean editsWriteLogits(int i) {
+    return writeScale(i) != 1f || writeThreshold(i) != 0f;
   }
 
   /**

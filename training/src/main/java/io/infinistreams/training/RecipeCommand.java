@@ -2,6 +2,7 @@ package io.infinistreams.training;
 
 import ai.djl.ndarray.NDManager;
 import io.infinistreams.model.Checkpoint;
+import io.infinistreams.model.Weights;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -83,7 +84,14 @@ public final class RecipeCommand implements Callable<Integer> {
               + " of "
               + recipe.stages().size()
               + ": "
-              + recipe.stages().get(i).name();
+              + recipe.stages().get(i).name()
+              + (recipe.editsWriteLogits(i)
+                  ? ", from the previous stage's weights with write logits x -> "
+                      + recipe.writeScale(i)
+                      + " (x - "
+                      + recipe.writeThreshold(i)
+                      + ")"
+                  : "");
       TrainConfig config = recipe.stageConfig(i, seed);
       if (Files.exists(fin.resolve(Checkpoint.MANIFEST_FILE))) {
         if (!trainedWith(fin, config)) {
@@ -131,9 +139,21 @@ public final class RecipeCommand implements Callable<Integer> {
         trainer = Trainer.fresh(config, TaskMixes.build(config));
       } else {
         try (NDManager m = NDManager.newBaseManager()) {
-          trainer =
-              Trainer.fresh(
-                  config, TaskMixes.build(config), Checkpoint.load(previous, m).weights());
+          Weights initial = Checkpoint.load(previous, m).weights();
+          if (recipe.editsWriteLogits(i)) {
+            initial = initial.withWriteLogits(recipe.writeScale(i), recipe.writeThreshold(i));
+            System.err.println(
+                "stage "
+                    + (i + 1)
+                    + " starts from "
+                    + previous
+                    + " with each write logit x replaced by "
+                    + recipe.writeScale(i)
+                    + " (x - "
+                    + recipe.writeThreshold(i)
+                    + ")");
+          }
+          trainer = Trainer.fresh(config, TaskMixes.build(config), initial);
         }
       }
       System.err.println(

@@ -152,6 +152,57 @@ class RecipeTest {
     assertEquals(2, new CommandLine(new RecipeCommand()).execute(args));
   }
 
+  /**
+   * A stage with writeScale and writeThreshold starts from the previous stage's weights with every
+   * write logit x replaced by S (x - X): with a learning rate too small to move a float, the
+   * stage's final write weights are exactly the edited ones. The edit is refused in a first stage
+   * and for a scale that is not positive.
+   */
+  @Test
+  void aStageCanStartFromEditedWriteLogits(@TempDir Path dir) throws Exception {
+    String edited =
+        TINY.replace("\"lr\": 5e-4,", "\"lr\": 1e-30, \"writeScale\": 3, \"writeThreshold\": 0.5,");
+    assertNotEquals(TINY, edited);
+    Path file = dir.resolve("r.json");
+    Files.writeString(file, edited);
+    Recipe r = Recipe.read(file);
+    assertFalse(r.editsWriteLogits(0));
+    assertTrue(r.editsWriteLogits(1));
+    Path out = dir.resolve("run");
+    String[] args = {file.toString(), "--out", out.toString(), "--seed", "3"};
+    assertEquals(0, new CommandLine(new RecipeCommand()).execute(args));
+    try (InfiniModel first = InfiniModel.load(out.resolve("stage-1-text").resolve("final"));
+        InfiniModel second = InfiniModel.load(out.resolve("final"))) {
+      for (int l = 0; l < first.config().layers(); l++) {
+        float[] w1 = first.weights().layers().get(l).write().toFloatArray();
+        float[] w2 = second.weights().layers().get(l).write().toFloatArray();
+        float[] b1 = first.weights().layers().get(l).writeBias().toFloatArray();
+        float[] b2 = second.weights().layers().get(l).writeBias().toFloatArray();
+        for (int j = 0; j < w1.length; j++) {
+          assertEquals(3 * w1[j], w2[j], 1e-6 * Math.abs(3 * w1[j]), "write " + l + "/" + j);
+        }
+        for (int h = 0; h < b1.length; h++) {
+          assertEquals(3 * (b1[h] - 0.5f), b2[h], 1e-6, "bias " + l + "/" + h);
+        }
+      }
+    }
+    String manifest = Files.readString(out.resolve("final").resolve(Checkpoint.MANIFEST_FILE));
+    assertTrue(manifest.contains("write logits x -> 3.0 (x - 0.5)"), manifest);
+
+    Path inFirst = dir.resolve("first.json");
+    Files.writeString(
+        inFirst,
+        TINY.replace(
+            "\"warmup\": 1, \"mix\": \"text=1\"",
+            "\"warmup\": 1, \"writeScale\": 2, \"mix\": \"text=1\""));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> Recipe.read(inFirst));
+    assertTrue(e.getMessage().contains("first stage"), e.getMessage());
+    Path zero = dir.resolve("zero.json");
+    Files.writeString(zero, TINY.replace("\"lr\": 5e-4,", "\"lr\": 5e-4, \"writeScale\": 0,"));
+    assertThrows(IllegalArgumentException.class, () -> Recipe.read(zero));
+  }
+
   private static void copyTree(Path from, Path to) throws Exception {
     try (var paths = Files.walk(from)) {
       for (Path p : paths.toList()) {
