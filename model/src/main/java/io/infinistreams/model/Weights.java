@@ -61,7 +61,18 @@ public final class Weights {
       NDArray write, // (D, H) GATED write strength projection, init N(0, 0.02); null otherwise
       NDArray writeBias, // (H) GATED write strength bias, init WRITE_BIAS_INIT; null otherwise
       NDArray conv // (S, 2HK+HV) short convolution taps, row j for lag j, init identity; or null
-      ) {}
+      ) {
+    /** This layer with another output gate beta (every other array shared). */
+    Layer withGate(NDArray g) {
+      return new Layer(
+          attnNorm, wq, wk, wv, wo, g, memNorm, ffnNorm, w1, w2, write, writeBias, conv);
+    }
+
+    /** This layer with another write projection and bias (every other array shared). */
+    Layer withWrite(NDArray w, NDArray b) {
+      return new Layer(attnNorm, wq, wk, wv, wo, gate, memNorm, ffnNorm, w1, w2, w, b, conv);
+    }
+  }
 
   /** A named parameter, as it appears in checkpoints and to the optimizer. */
   public record Param(String name, NDArray array) {}
@@ -308,22 +319,7 @@ public final class Weights {
     NDArray gate = l.gate().getManager().create(beta);
     gate.setName(l.gate().getName());
     List<Layer> edited = new ArrayList<>(layers);
-    edited.set(
-        layer,
-        new Layer(
-            l.attnNorm(),
-            l.wq(),
-            l.wk(),
-            l.wv(),
-            l.wo(),
-            gate,
-            l.memNorm(),
-            l.ffnNorm(),
-            l.w1(),
-            l.w2(),
-            l.write(),
-            l.writeBias(),
-            l.conv()));
+    edited.set(layer, l.withGate(gate));
     return new Weights(config, embed, edited, finalNorm);
   }
 
@@ -360,21 +356,7 @@ public final class Weights {
       bias.setName(l.writeBias().getName());
       NDArray write = scale == 1f ? l.write() : l.write().mul(scale);
       write.setName(l.write().getName());
-      edited.add(
-          new Layer(
-              l.attnNorm(),
-              l.wq(),
-              l.wk(),
-              l.wv(),
-              l.wo(),
-              l.gate(),
-              l.memNorm(),
-              l.ffnNorm(),
-              l.w1(),
-              l.w2(),
-              write,
-              bias,
-              l.conv()));
+      edited.add(l.withWrite(write, bias));
     }
     return new Weights(config, embed, edited, finalNorm);
   }
