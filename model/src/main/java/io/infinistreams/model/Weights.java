@@ -329,7 +329,8 @@ public final class Weights {
    * where its write logit was above {@code threshold} (under the sparse gate, {@link
    * WriteGate#SPARSE}, a logit at or below it writes nothing), and a scale above 1 makes the writes
    * that remain stronger. An ablation for evaluation (how much a stricter, firmer write keeps of a
-   * fact in a long stream); the fingerprint changes with it. (1, 0) is the same function.
+   * fact in a long stream), and the start of a recipe stage that trains on from such weights; the
+   * fingerprint changes with it. (1, 0) is the same function.
    *
    * @throws IllegalArgumentException if the model has no write gate, {@code scale} is not finite
    *     and positive or {@code threshold} is not finite

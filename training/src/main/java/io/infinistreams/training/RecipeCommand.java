@@ -46,6 +46,31 @@ public final class RecipeCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
+  /**
+   * File in a stage's folder that records the write-logit edit the stage started from ({@link
+   * Recipe#writeScale}), written when such a stage starts; a stage without it started from unedited
+   * weights. The edit is not part of the stage's {@link TrainConfig}, so a finished or interrupted
+   * stage is checked against the recipe through this file.
+   */
+  static final String START_EDIT = "start-edit.json";
+
+  /** The (scale, threshold) stage folder {@code dir} started from: (1, 0) if it recorded none. */
+  static float[] startEdit(Path dir) throws java.io.IOException {
+    Path f = dir.resolve(START_EDIT);
+    if (!Files.exists(f)) {
+      return new float[] {1f, 0f};
+    }
+    com.google.gson.JsonObject o =
+        com.google.gson.JsonParser.parseString(Files.readString(f)).getAsJsonObject();
+    return new float[] {o.get("writeScale").getAsFloat(), o.get("writeThreshold").getAsFloat()};
+  }
+
+  /** Whether stage {@code i}'s folder started from the edit the recipe gives it now. */
+  private static boolean startedAs(Path dir, Recipe recipe, int i) throws java.io.IOException {
+    float[] e = startEdit(dir);
+    return e[0] == recipe.writeScale(i) && e[1] == recipe.writeThreshold(i);
+  }
+
   /** Whether the model in {@code dir} was trained with exactly {@code config}. */
   static boolean trainedWith(Path dir, TrainConfig config) throws java.io.IOException {
     com.google.gson.JsonObject manifest =
@@ -94,7 +119,7 @@ public final class RecipeCommand implements Callable<Integer> {
                   : "");
       TrainConfig config = recipe.stageConfig(i, seed);
       if (Files.exists(fin.resolve(Checkpoint.MANIFEST_FILE))) {
-        if (!trainedWith(fin, config)) {
+        if (!trainedWith(fin, config) || !startedAs(dir, recipe, i)) {
           System.err.println(
               "recipe: "
                   + fin
@@ -120,7 +145,7 @@ public final class RecipeCommand implements Callable<Integer> {
       List<RunLog.Point> history = List.of();
       if (Files.exists(ckpt.resolve(TrainCheckpoint.STATE))) {
         TrainCheckpoint.State state = TrainCheckpoint.readState(ckpt);
-        if (!state.config().equals(config)) {
+        if (!state.config().equals(config) || !startedAs(dir, recipe, i)) {
           System.err.println(
               "recipe: "
                   + ckpt
@@ -142,6 +167,14 @@ public final class RecipeCommand implements Callable<Integer> {
           Weights initial = Checkpoint.load(previous, m).weights();
           if (recipe.editsWriteLogits(i)) {
             initial = initial.withWriteLogits(recipe.writeScale(i), recipe.writeThreshold(i));
+            Files.createDirectories(dir);
+            Files.writeString(
+                dir.resolve(START_EDIT),
+                "{\"writeScale\": "
+                    + recipe.writeScale(i)
+                    + ", \"writeThreshold\": "
+                    + recipe.writeThreshold(i)
+                    + "}\n");
             System.err.println(
                 "stage "
                     + (i + 1)

@@ -188,6 +188,12 @@ class RecipeTest {
     }
     String manifest = Files.readString(out.resolve("final").resolve(Checkpoint.MANIFEST_FILE));
     assertTrue(manifest.contains("write logits x -> 3.0 (x - 0.5)"), manifest);
+    assertEquals(0, new CommandLine(new RecipeCommand()).execute(args), "the same recipe again");
+    // the edit is not part of the stage's TrainConfig; a changed edit is refused all the same
+    Files.writeString(file, edited.replace("\"writeScale\": 3", "\"writeScale\": 2"));
+    assertEquals(2, new CommandLine(new RecipeCommand()).execute(args));
+    Files.writeString(file, edited.replace("\"writeScale\": 3, \"writeThreshold\": 0.5,", ""));
+    assertEquals(2, new CommandLine(new RecipeCommand()).execute(args), "nor dropped");
 
     Path inFirst = dir.resolve("first.json");
     Files.writeString(

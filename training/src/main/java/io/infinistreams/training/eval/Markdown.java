@@ -1,6 +1,7 @@
 package io.infinistreams.training.eval;
 
 import io.infinistreams.model.ModelConfig;
+import io.infinistreams.model.WriteGate;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -67,9 +68,12 @@ final class Markdown {
           .append(k)
           .append(" (x - ")
           .append(x)
-          .append("), so that only a write logit above ")
-          .append(x)
-          .append(" writes (an ablation; the fingerprint is of the edited weights)");
+          .append(")")
+          .append(
+              s.get("config") instanceof ModelConfig c && c.writeGate() == WriteGate.SPARSE
+                  ? ", so that only a write logit above " + x + " writes"
+                  : "")
+          .append(" (an ablation; the fingerprint is of the edited weights)");
     }
     md.append(", fingerprint `").append(s.get("fingerprint")).append("`  \n");
     md.append(
