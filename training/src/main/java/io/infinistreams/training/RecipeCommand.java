@@ -65,6 +65,11 @@ public final class RecipeCommand implements Callable<Integer> {
     return new float[] {o.get("writeScale").getAsFloat(), o.get("writeThreshold").getAsFloat()};
   }
 
+  /** Stage {@code i}'s edit of the write logit x, as "S (x - X)". */
+  private static String edit(Recipe recipe, int i) {
+    return recipe.writeScale(i) + " (x - " + recipe.writeThreshold(i) + ")";
+  }
+
   /** Whether stage {@code i}'s folder started from the edit the recipe gives it now. */
   private static boolean startedAs(Path dir, Recipe recipe, int i) throws java.io.IOException {
     float[] e = startEdit(dir);
@@ -111,11 +116,7 @@ public final class RecipeCommand implements Callable<Integer> {
               + ": "
               + recipe.stages().get(i).name()
               + (recipe.editsWriteLogits(i)
-                  ? ", from the previous stage's weights with write logits x -> "
-                      + recipe.writeScale(i)
-                      + " (x - "
-                      + recipe.writeThreshold(i)
-                      + ")"
+                  ? ", from the previous stage's weights with write logits x -> " + edit(recipe, i)
                   : "");
       TrainConfig config = recipe.stageConfig(i, seed);
       if (Files.exists(fin.resolve(Checkpoint.MANIFEST_FILE))) {
@@ -167,24 +168,18 @@ public final class RecipeCommand implements Callable<Integer> {
           Weights initial = Checkpoint.load(previous, m).weights();
           if (recipe.editsWriteLogits(i)) {
             initial = initial.withWriteLogits(recipe.writeScale(i), recipe.writeThreshold(i));
+            com.google.gson.JsonObject record = new com.google.gson.JsonObject();
+            record.addProperty("writeScale", recipe.writeScale(i));
+            record.addProperty("writeThreshold", recipe.writeThreshold(i));
             Files.createDirectories(dir);
-            Files.writeString(
-                dir.resolve(START_EDIT),
-                "{\"writeScale\": "
-                    + recipe.writeScale(i)
-                    + ", \"writeThreshold\": "
-                    + recipe.writeThreshold(i)
-                    + "}\n");
+            Files.writeString(dir.resolve(START_EDIT), record + "\n");
             System.err.println(
                 "stage "
                     + (i + 1)
                     + " starts from "
                     + previous
                     + " with each write logit x replaced by "
-                    + recipe.writeScale(i)
-                    + " (x - "
-                    + recipe.writeThreshold(i)
-                    + ")");
+                    + edit(recipe, i));
           }
           trainer = Trainer.fresh(config, TaskMixes.build(config), initial);
         }
