@@ -71,6 +71,7 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
           "warmProse",
           "recompute",
           "writePenalty",
+          "writePenaltyKnee",
           "writeTopK",
           "writeGate",
           "writeScale",
@@ -224,6 +225,7 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
         intOr(s, "warmProse", 0),
         s.has("recompute") && s.get("recompute").getAsBoolean(),
         floatOr(s, "writePenalty", 0f),
+        floatOr(s, "writePenaltyKnee", 0f),
         s.has("segmentSampling")
             ? TrainConfig.SegmentSampling.valueOf(s.get("segmentSampling").getAsString())
             : TrainConfig.SegmentSampling.UNIFORM);

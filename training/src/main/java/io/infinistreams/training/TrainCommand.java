@@ -317,6 +317,15 @@ public final class TrainCommand implements Callable<Integer> {
   float writePenalty;
 
   @Option(
+      names = "--write-penalty-knee",
+      defaultValue = "0",
+      description =
+          "With c > 0, a written token costs lambda * c * ln(1 + beta / c) instead of lambda *"
+              + " beta: weak writes cost as before, firm ones far less, so the penalty thins the"
+              + " writes out rather than weakening them all (default ${DEFAULT-VALUE}: linear).")
+  float writePenaltyKnee;
+
+  @Option(
       names = "--no-memory",
       description =
           "Train the memoryless twin: every head's output gate fixed at the local"
@@ -411,6 +420,7 @@ public final class TrainCommand implements Callable<Integer> {
         warmProse,
         recompute,
         writePenalty,
+        writePenaltyKnee,
         segmentSampling);
   }
 

@@ -50,6 +50,11 @@ import io.infinistreams.model.ModelConfig;
  * @param writePenalty lambda of an added loss term lambda * (mean GATED write strength of every
  *     written token, head and layer, averaged over the segments): writing costs, so the model
  *     learns to write only what a later answer needs. 0: off
+ * @param writePenaltyKnee c > 0 makes the penalty concave: each written token costs lambda * c *
+ *     ln(1 + beta / c) instead of lambda * beta. A weak write costs as much as before (slope lambda
+ *     at beta = 0), a firm one far less (slope lambda * c / (c + beta)): a few firm writes cost
+ *     less than many weak ones of the same total strength, so the penalty thins the writes out
+ *     rather than weakening all of them. 0: linear
  * @param segmentSampling how S is drawn from [minSegments, maxSegments] (null: UNIFORM)
  */
 public record TrainConfig(
@@ -77,6 +82,7 @@ public record TrainConfig(
     int warmProse,
     boolean recompute,
     float writePenalty,
+    float writePenaltyKnee,
     SegmentSampling segmentSampling) {
 
   /**
@@ -115,6 +121,10 @@ public record TrainConfig(
     if (!(writePenalty >= 0)) {
       throw new IllegalArgumentException("writePenalty must be >= 0, got " + writePenalty);
     }
+    if (!(writePenaltyKnee >= 0) || Float.isInfinite(writePenaltyKnee)) {
+      throw new IllegalArgumentException(
+          "writePenaltyKnee must be finite and >= 0, got " + writePenaltyKnee);
+    }
     if (warmup > steps) {
       throw new IllegalArgumentException("warmup (" + warmup + ") exceeds steps (" + steps + ")");
     }
@@ -149,6 +159,7 @@ public record TrainConfig(
         0,
         0,
         false,
+        0f,
         0f,
         SegmentSampling.UNIFORM);
   }
@@ -210,6 +221,12 @@ public record TrainConfig(
     return e.build();
   }
 
+  public TrainConfig withWritePenaltyKnee(float knee) {
+    Edit e = new Edit(this);
+    e.writePenaltyKnee = knee;
+    return e.build();
+  }
+
   public TrainConfig withSegmentSampling(SegmentSampling sampling) {
     Edit e = new Edit(this);
     e.segmentSampling = sampling;
@@ -242,6 +259,7 @@ public record TrainConfig(
     private int warmProse;
     private boolean recompute;
     private float writePenalty;
+    private float writePenaltyKnee;
     private SegmentSampling segmentSampling;
 
     Edit(TrainConfig c) {
@@ -269,6 +287,7 @@ public record TrainConfig(
       warmProse = c.warmProse;
       recompute = c.recompute;
       writePenalty = c.writePenalty;
+      writePenaltyKnee = c.writePenaltyKnee;
       segmentSampling = c.segmentSampling;
     }
 
@@ -298,6 +317,7 @@ public record TrainConfig(
           warmProse,
           recompute,
           writePenalty,
+          writePenaltyKnee,
           segmentSampling);
     }
   }

@@ -831,9 +831,10 @@ public final class Trainer implements AutoCloseable {
 
   /**
    * One segment's share of {@link TrainConfig#writePenalty}: lambda / segments times the mean write
-   * strength over the segment's layers (each a mean over batch, heads and tokens), or null when the
-   * penalty is off or the rule has no write strengths (nothing is computed then, so a run without
-   * the penalty does exactly what it did before the option existed).
+   * cost (beta, or c ln(1 + beta / c) under {@link TrainConfig#writePenaltyKnee}) over the
+   * segment's layers (each a mean over batch, heads and tokens), or null when the penalty is off or
+   * the rule has no write strengths (nothing is computed then, so a run without the penalty does
+   * exactly what it did before the option existed).
    */
   private NDArray writeCost(Output out, int segments) {
     List<NDArray> strengths = out.strengths();
@@ -843,11 +844,21 @@ public final class Trainer implements AutoCloseable {
         || strengths.get(0) == null) {
       return null;
     }
+    float knee = config.writePenaltyKnee();
     NDArray sum = null;
     for (NDArray beta : strengths) {
-      sum = sum == null ? beta.mean() : sum.add(beta.mean());
+      NDArray cost = writeCostOf(beta, knee);
+      sum = sum == null ? cost.mean() : sum.add(cost.mean());
     }
     return Scalars.mul(sum, config.writePenalty() / ((float) strengths.size() * segments));
+  }
+
+  /**
+   * Each write's cost before lambda: beta itself, or c ln(1 + beta / c) for a knee c > 0 (slope 1
+   * at beta = 0, c / (c + beta) above it).
+   */
+  static NDArray writeCostOf(NDArray beta, float knee) {
+    return knee > 0f ? Scalars.mul(Scalars.div(beta, knee).add(1f).log(), knee) : beta;
   }
 
   /** A detached copy of {@code x}'s gradient, or zeros if nothing used {@code x}. */

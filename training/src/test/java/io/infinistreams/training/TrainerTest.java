@@ -2,10 +2,14 @@ package io.infinistreams.training;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
 import io.infinistreams.model.ByteTokenizer;
 import io.infinistreams.model.InfiniModel;
 import io.infinistreams.model.MemoryRead;
@@ -95,6 +99,7 @@ class TrainerTest {
             0,
             0,
             false,
+            0f,
             0f,
             TrainConfig.SegmentSampling.UNIFORM);
     TrainConfig g = u.withSegmentSampling(TrainConfig.SegmentSampling.LOG_UNIFORM);
@@ -514,6 +519,7 @@ class TrainerTest {
         0,
         recompute,
         writePenalty,
+        0f,
         TrainConfig.SegmentSampling.UNIFORM);
   }
 
@@ -641,8 +647,7 @@ class TrainerTest {
     Weights init = Weights.init(model, 7, m);
     ai.djl.ndarray.NDList named = new ai.djl.ndarray.NDList();
     for (Weights.Param p : init.parameters()) {
-      ai.djl.ndarray.NDArray a =
-          p.name().endsWith("write_bias") ? p.array().zerosLike() : p.array().duplicate();
+      NDArray a = p.name().endsWith("write_bias") ? p.array().zerosLike() : p.array().duplicate();
       a.setName(p.name());
       named.add(a);
     }
@@ -669,6 +674,54 @@ class TrainerTest {
             }
           }
         }
+      }
+    }
+    assertEquals(r[0].loss(), r[1].loss(), 1e-6 * r[0].loss(), "same data, same loss");
+    assertTrue(
+        Math.abs(r[0].gradNorm() - r[1].gradNorm()) > 1e-4 * r[0].gradNorm(),
+        r[0].gradNorm() + " vs " + r[1].gradNorm());
+  }
+
+  /**
+   * The knee's cost c ln(1 + beta / c) and its gradient c / (c + beta), through autograd: equal to
+   * beta's slope at 0, a tenth of it at beta = 9c; knee 0 is beta itself.
+   */
+  @Test
+  void aKneeMakesFirmWritesCheaper() {
+    float c = 0.05f;
+    float[] beta = {0f, 0.05f, 0.45f, 1f};
+    try (NDManager m = NDManager.newBaseManager()) {
+      NDArray b = m.create(beta);
+      assertSame(b, Trainer.writeCostOf(b, 0f));
+      b.setRequiresGradient(true);
+      try (GradientCollector g = Engine.getInstance().newGradientCollector()) {
+        NDArray cost = Trainer.writeCostOf(b, c);
+        float[] v = cost.toFloatArray();
+        g.backward(cost.sum());
+        float[] slope = b.getGradient().toFloatArray();
+        for (int i = 0; i < beta.length; i++) {
+          assertEquals(c * Math.log1p(beta[i] / c), v[i], 1e-6, "cost at " + beta[i]);
+          assertEquals(c / (c + beta[i]), slope[i], 1e-5, "slope at " + beta[i]);
+        }
+        assertEquals(0.1, slope[2], 1e-5);
+      }
+    }
+  }
+
+  /**
+   * Under a knee the penalty still reaches the gradient, differently from the linear one, and a
+   * collection before the backward pass changes nothing (its constants are libtorch's).
+   */
+  @Test
+  void theKneePenaltyIsInTheGradientAndSafeFromCollections() {
+    TrainConfig linear = tinyRun(UpdateRule.GATED, MemoryRead.NORMALIZED, 0, true, 1f);
+    TrainConfig knee = linear.withWritePenaltyKnee(0.05f);
+    assertAGarbageCollectionChangesNothing(knee, m -> null);
+    StepResult[] r = new StepResult[2];
+    TrainConfig[] cs = {linear, knee};
+    for (int i = 0; i < 2; i++) {
+      try (Trainer t = Trainer.fresh(cs[i], TaskMixes.build(cs[i]))) {
+        r[i] = t.step();
       }
     }
     assertEquals(r[0].loss(), r[1].loss(), 1e-6 * r[0].loss(), "same data, same loss");
