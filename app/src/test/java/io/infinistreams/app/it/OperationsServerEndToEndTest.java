@@ -221,7 +221,9 @@ class OperationsServerEndToEndTest {
     String base = app.operationsUrl();
     String text = "Grüße aus Köln, the pass key is 12345. ";
     feedAndWait(KEY, text.repeat(3), text.repeat(5), "short");
-    // a duplicate of seq 2 and a gap: both dead-lettered, counted by reason
+    // a duplicate of seq 2 and a gap: both dead-lettered, counted by reason. A scrape reads the
+    // counters one after another while the processor runs, so one scrape may show the dead letters
+    // counted and not yet the seq refusals read before them: wait for a scrape that shows both.
     feed(KEY, List.of(Pipeline.append(2, "again"), Pipeline.append(9, "too far")));
     Reply metrics =
         await(
@@ -229,7 +231,9 @@ class OperationsServerEndToEndTest {
             "/metrics",
             r ->
                 sampleIs(r.body(), "infini_dead_letters_total{reason=\"DUPLICATE_SEQ\"}", 1)
-                    && sampleIs(r.body(), "infini_dead_letters_total{reason=\"SEQ_GAP\"}", 1));
+                    && sampleIs(r.body(), "infini_dead_letters_total{reason=\"SEQ_GAP\"}", 1)
+                    && sampleIs(r.body(), "infini_seq_refused_total{kind=\"duplicate\"}", 1)
+                    && sampleIs(r.body(), "infini_seq_refused_total{kind=\"gap\"}", 1));
     String m = metrics.body();
     assertTrue(
         metrics.response().headers().firstValue("Content-Type").orElse("").startsWith("text/plain"),
