@@ -221,6 +221,12 @@ public record TrainConfig(
     return e.build();
   }
 
+  public TrainConfig withClipNorm(float clip) {
+    Edit e = new Edit(this);
+    e.clipNorm = clip;
+    return e.build();
+  }
+
   public TrainConfig withWritePenaltyKnee(float knee) {
     Edit e = new Edit(this);
     e.writePenaltyKnee = knee;

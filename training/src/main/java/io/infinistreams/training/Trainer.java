@@ -58,6 +58,14 @@ public final class Trainer implements AutoCloseable {
   private final AdamW optimizer;
   private final LrSchedule schedule;
   private long skipped; // updates skipped for a non-finite gradient (in this process)
+
+  /** A gradient norm this many times the clip is reported with the parameters that carry it. */
+  static final float STEEP_GRADIENT = 100f;
+
+  /** Steps between two reports of a steep gradient (the first is always reported). */
+  static final long STEEP_REPORT_EVERY = 50;
+
+  private long lastSteepReport = -STEEP_REPORT_EVERY; // step of the last report (this process)
   // Runs just before each backward pass; tests collect garbage here (see Scalars)
   private Runnable beforeBackward = () -> {};
   // TrainConfig#warmFiller and #warmProse: [level][layer] M (H*K*V) and z (H*K) of one stream,
@@ -662,6 +670,25 @@ public final class Trainer implements AutoCloseable {
       }
       gradNorm = (float) Math.sqrt(sq.getFloat());
       float scale = gradNorm > config.clipNorm() ? config.clipNorm() / (gradNorm + 1e-6f) : 1f;
+      if (Float.isFinite(gradNorm)
+          && gradNorm > STEEP_GRADIENT * config.clipNorm()
+          && step - lastSteepReport >= STEEP_REPORT_EVERY) {
+        // the clip keeps the step bounded, but its direction is then that of the few parameters
+        // named here: the other weights barely move while it lasts
+        lastSteepReport = step;
+        System.err.println(
+            "step "
+                + step
+                + ": gradient norm "
+                + String.format(Locale.ROOT, "%.3g", gradNorm)
+                + ", over "
+                + (int) STEEP_GRADIENT
+                + "x the clip; largest: "
+                + largestGradients(grads, 4)
+                + " (reported at most every "
+                + STEEP_REPORT_EVERY
+                + " steps)");
+      }
       if (Float.isFinite(gradNorm)) {
         optimizer.step(grads, scale, lr, sm);
         for (NDArray g : live) {

@@ -24,6 +24,9 @@ import io.infinistreams.tasks.Sample;
 import io.infinistreams.tasks.Task;
 import io.infinistreams.tasks.TaskMix;
 import io.infinistreams.training.eval.PasskeyEval;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -728,6 +731,39 @@ class TrainerTest {
     assertTrue(
         Math.abs(r[0].gradNorm() - r[1].gradNorm()) > 1e-4 * r[0].gradNorm(),
         r[0].gradNorm() + " vs " + r[1].gradNorm());
+  }
+
+  /**
+   * A gradient norm far above the clip is reported on stderr with the parameters that carry it, at
+   * most once per {@link Trainer#STEEP_REPORT_EVERY} steps; a norm below it is not.
+   */
+  @Test
+  void aSteepGradientIsReportedWithItsParameters() {
+    TrainConfig normal = tinyRun(UpdateRule.GATED, MemoryRead.NORMALIZED, 0, false, 0f);
+    String[] err = new String[2];
+    float[] gradNorms = new float[2];
+    for (int run = 0; run < 2; run++) {
+      // clip 1e6: nothing is steep; clip 1e-6: every norm is (the loss and gradients are equal)
+      TrainConfig c = normal.withClipNorm(run == 0 ? 1e6f : 1e-6f);
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+      PrintStream old = System.err;
+      System.setErr(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+      try (Trainer t = Trainer.fresh(c, TaskMixes.build(c))) {
+        gradNorms[run] = t.step().gradNorm();
+        t.step();
+      } finally {
+        System.setErr(old);
+      }
+      err[run] = bytes.toString(StandardCharsets.UTF_8);
+    }
+    assertEquals(gradNorms[0], gradNorms[1], "the clip does not change the first gradient");
+    assertTrue(!err[0].contains("over 100x the clip"), err[0]);
+    String[] lines =
+        err[1].lines().filter(l -> l.contains("over 100x the clip")).toArray(String[]::new);
+    assertEquals(1, lines.length, "step 0 reported, step 1 within the interval not: " + err[1]);
+    assertTrue(lines[0].startsWith("step 0: gradient norm "), lines[0]);
+    assertTrue(
+        lines[0].contains("largest: layers.") || lines[0].contains("largest: embed"), lines[0]);
   }
 
   @Test
