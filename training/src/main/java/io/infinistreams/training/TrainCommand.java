@@ -322,7 +322,8 @@ public final class TrainCommand implements Callable<Integer> {
       description =
           "With c > 0, a written token costs lambda * c * ln(1 + beta / c) instead of lambda *"
               + " beta: weak writes cost as before, firm ones far less, so the penalty thins the"
-              + " writes out rather than weakening them all (default ${DEFAULT-VALUE}: linear).")
+              + " writes out rather than weakening them all. Needs --write-penalty; c in [1e-4,"
+              + " 1000] (default ${DEFAULT-VALUE}: linear).")
   float writePenaltyKnee;
 
   @Option(

@@ -54,7 +54,8 @@ import io.infinistreams.model.ModelConfig;
  *     ln(1 + beta / c) instead of lambda * beta. A weak write costs as much as before (slope lambda
  *     at beta = 0), a firm one far less (slope lambda * c / (c + beta)): a few firm writes cost
  *     less than many weak ones of the same total strength, so the penalty thins the writes out
- *     rather than weakening all of them. 0: linear
+ *     rather than weakening all of them. 0: linear; else in [{@link #MIN_WRITE_PENALTY_KNEE}, 1000]
+ *     and only with a writePenalty
  * @param segmentSampling how S is drawn from [minSegments, maxSegments] (null: UNIFORM)
  */
 public record TrainConfig(
@@ -97,6 +98,12 @@ public record TrainConfig(
     LOG_UNIFORM
   }
 
+  /**
+   * The smallest knee accepted: a smaller one makes the cost nearly a count of the written tokens,
+   * its slope of 1 reaching only strengths far below any real write.
+   */
+  public static final float MIN_WRITE_PENALTY_KNEE = 1e-4f;
+
   public TrainConfig {
     if (segmentSampling == null) {
       segmentSampling = SegmentSampling.UNIFORM; // a train-state.json without the field
@@ -121,9 +128,19 @@ public record TrainConfig(
     if (!(writePenalty >= 0)) {
       throw new IllegalArgumentException("writePenalty must be >= 0, got " + writePenalty);
     }
-    if (!(writePenaltyKnee >= 0) || Float.isInfinite(writePenaltyKnee)) {
+    if (writePenaltyKnee != 0f
+        && !(writePenaltyKnee >= MIN_WRITE_PENALTY_KNEE && writePenaltyKnee <= 1e3f)) {
       throw new IllegalArgumentException(
-          "writePenaltyKnee must be finite and >= 0, got " + writePenaltyKnee);
+          "writePenaltyKnee must be 0 or in ["
+              + MIN_WRITE_PENALTY_KNEE
+              + ", 1000], got "
+              + writePenaltyKnee);
+    }
+    if (writePenaltyKnee > 0f && writePenalty == 0f) {
+      throw new IllegalArgumentException(
+          "writePenaltyKnee "
+              + writePenaltyKnee
+              + " shapes a write penalty, but writePenalty is 0");
     }
     if (warmup > steps) {
       throw new IllegalArgumentException("warmup (" + warmup + ") exceeds steps (" + steps + ")");

@@ -671,6 +671,7 @@ public final class Trainer implements AutoCloseable {
       gradNorm = (float) Math.sqrt(sq.getFloat());
       float scale = gradNorm > config.clipNorm() ? config.clipNorm() / (gradNorm + 1e-6f) : 1f;
       if (Float.isFinite(gradNorm)
+          && config.clipNorm() > 0f
           && gradNorm > STEEP_GRADIENT * config.clipNorm()
           && step - lastSteepReport >= STEEP_REPORT_EVERY) {
         // the clip keeps the step bounded, but its direction is then that of the few parameters

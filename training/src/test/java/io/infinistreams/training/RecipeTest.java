@@ -64,6 +64,16 @@ class RecipeTest {
     assertNotEquals(first.seed(), second.seed());
     assertNotEquals(first.seed(), r.stageConfig(0, 8).seed());
     assertEquals(64, r.sha256().length());
+    assertEquals(0f, second.writePenalty(), "no penalty unless a stage says");
+    assertEquals(0f, second.writePenaltyKnee(), "linear unless a stage says");
+    Files.writeString(
+        file,
+        TINY.replace(
+            "\"writeTopK\": 16,",
+            "\"writeTopK\": 16, \"writePenalty\": 1, \"writePenaltyKnee\": 0.05,"));
+    TrainConfig knee = Recipe.read(file).stageConfig(1, 7);
+    assertEquals(1f, knee.writePenalty());
+    assertEquals(0.05f, knee.writePenaltyKnee());
   }
 
   /**

@@ -164,8 +164,11 @@ class TrainCommandStopTest {
 
     Path state = ckpt.resolve(TrainCheckpoint.STATE);
     String json = Files.readString(state);
-    String old = json.replaceAll(",\\s*\"segmentSampling\":\\s*\"LOG_UNIFORM\"", "");
+    String old =
+        json.replaceAll(",\\s*\"segmentSampling\":\\s*\"LOG_UNIFORM\"", "")
+            .replaceAll(",\\s*\"writePenaltyKnee\":\\s*0\\.0", "");
     assertTrue(!old.contains("\"segmentSampling\""), "the field was removed");
+    assertTrue(!old.contains("\"writePenaltyKnee\""), "the field was removed");
     Files.writeString(state, old);
     TrainCheckpoint.State read = TrainCheckpoint.readState(ckpt);
     assertEquals(TrainConfig.SegmentSampling.UNIFORM, read.config().segmentSampling());

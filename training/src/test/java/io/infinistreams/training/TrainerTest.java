@@ -709,15 +709,23 @@ class TrainerTest {
         assertEquals(0.1, slope[2], 1e-5);
       }
     }
+    TrainConfig linear = TrainConfig.tiny(1, 2).withWritePenalty(1f);
+    assertThrows(IllegalArgumentException.class, () -> linear.withWritePenaltyKnee(1e-6f));
+    assertThrows(IllegalArgumentException.class, () -> linear.withWritePenaltyKnee(-1f));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> linear.withWritePenaltyKnee(0.05f).withWritePenalty(0f),
+        "a knee without a penalty would do nothing");
   }
 
   /**
    * Under a knee the penalty still reaches the gradient, differently from the linear one, and a
    * collection before the backward pass changes nothing (its constants are libtorch's).
    */
-  @Test
-  void theKneePenaltyIsInTheGradientAndSafeFromCollections() {
-    TrainConfig linear = tinyRun(UpdateRule.GATED, MemoryRead.NORMALIZED, 0, true, 1f);
+  @ParameterizedTest(name = "recompute {0}")
+  @ValueSource(booleans = {false, true})
+  void theKneePenaltyIsInTheGradientAndSafeFromCollections(boolean recompute) {
+    TrainConfig linear = tinyRun(UpdateRule.GATED, MemoryRead.NORMALIZED, 0, recompute, 1f);
     TrainConfig knee = linear.withWritePenaltyKnee(0.05f);
     assertAGarbageCollectionChangesNothing(knee, m -> null);
     StepResult[] r = new StepResult[2];
