@@ -1,6 +1,8 @@
 package io.infinistreams.training;
 
 import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import io.infinistreams.model.Checkpoint;
 import io.infinistreams.model.Weights;
 import java.nio.file.Files;
@@ -60,8 +62,7 @@ public final class RecipeCommand implements Callable<Integer> {
     if (!Files.exists(f)) {
       return new float[] {1f, 0f};
     }
-    com.google.gson.JsonObject o =
-        com.google.gson.JsonParser.parseString(Files.readString(f)).getAsJsonObject();
+    JsonObject o = JsonParser.parseString(Files.readString(f)).getAsJsonObject();
     return new float[] {o.get("writeScale").getAsFloat(), o.get("writeThreshold").getAsFloat()};
   }
 
@@ -78,9 +79,8 @@ public final class RecipeCommand implements Callable<Integer> {
 
   /** Whether the model in {@code dir} was trained with exactly {@code config}. */
   static boolean trainedWith(Path dir, TrainConfig config) throws java.io.IOException {
-    com.google.gson.JsonObject manifest =
-        com.google.gson.JsonParser.parseString(
-                Files.readString(dir.resolve(Checkpoint.MANIFEST_FILE)))
+    JsonObject manifest =
+        JsonParser.parseString(Files.readString(dir.resolve(Checkpoint.MANIFEST_FILE)))
             .getAsJsonObject();
     return manifest.has("training")
         && config.equals(
@@ -168,7 +168,7 @@ public final class RecipeCommand implements Callable<Integer> {
           Weights initial = Checkpoint.load(previous, m).weights();
           if (recipe.editsWriteLogits(i)) {
             initial = initial.withWriteLogits(recipe.writeScale(i), recipe.writeThreshold(i));
-            com.google.gson.JsonObject record = new com.google.gson.JsonObject();
+            JsonObject record = new JsonObject();
             record.addProperty("writeScale", recipe.writeScale(i));
             record.addProperty("writeThreshold", recipe.writeThreshold(i));
             Files.createDirectories(dir);

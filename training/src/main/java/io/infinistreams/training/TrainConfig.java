@@ -54,8 +54,8 @@ import io.infinistreams.model.ModelConfig;
  *     ln(1 + beta / c) instead of lambda * beta. A weak write costs as much as before (slope lambda
  *     at beta = 0), a firm one far less (slope lambda * c / (c + beta)): a few firm writes cost
  *     less than many weak ones of the same total strength, so the penalty thins the writes out
- *     rather than weakening all of them. 0: linear; else in [{@link #MIN_WRITE_PENALTY_KNEE}, 1000]
- *     and only with a writePenalty
+ *     rather than weakening all of them. 0: linear; else in [{@link #MIN_WRITE_PENALTY_KNEE},
+ *     {@link #MAX_WRITE_PENALTY_KNEE}] and only with a writePenalty
  * @param segmentSampling how S is drawn from [minSegments, maxSegments] (null: UNIFORM)
  */
 public record TrainConfig(
@@ -104,6 +104,9 @@ public record TrainConfig(
    */
   public static final float MIN_WRITE_PENALTY_KNEE = 1e-4f;
 
+  /** The largest knee accepted: far above any strength, where the cost is beta itself. */
+  public static final float MAX_WRITE_PENALTY_KNEE = 1e3f;
+
   public TrainConfig {
     if (segmentSampling == null) {
       segmentSampling = SegmentSampling.UNIFORM; // a train-state.json without the field
@@ -129,11 +132,14 @@ public record TrainConfig(
       throw new IllegalArgumentException("writePenalty must be >= 0, got " + writePenalty);
     }
     if (writePenaltyKnee != 0f
-        && !(writePenaltyKnee >= MIN_WRITE_PENALTY_KNEE && writePenaltyKnee <= 1e3f)) {
+        && !(writePenaltyKnee >= MIN_WRITE_PENALTY_KNEE
+            && writePenaltyKnee <= MAX_WRITE_PENALTY_KNEE)) {
       throw new IllegalArgumentException(
           "writePenaltyKnee must be 0 or in ["
               + MIN_WRITE_PENALTY_KNEE
-              + ", 1000], got "
+              + ", "
+              + MAX_WRITE_PENALTY_KNEE
+              + "], got "
               + writePenaltyKnee);
     }
     if (writePenaltyKnee > 0f && writePenalty == 0f) {

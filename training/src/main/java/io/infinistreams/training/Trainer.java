@@ -670,27 +670,26 @@ public final class Trainer implements AutoCloseable {
       }
       gradNorm = (float) Math.sqrt(sq.getFloat());
       float scale = gradNorm > config.clipNorm() ? config.clipNorm() / (gradNorm + 1e-6f) : 1f;
-      if (Float.isFinite(gradNorm)
-          && config.clipNorm() > 0f
-          && gradNorm > STEEP_GRADIENT * config.clipNorm()
-          && step - lastSteepReport >= STEEP_REPORT_EVERY) {
-        // the clip keeps the step bounded, but its direction is then that of the few parameters
-        // named here: the other weights barely move while it lasts
-        lastSteepReport = step;
-        System.err.println(
-            "step "
-                + step
-                + ": gradient norm "
-                + String.format(Locale.ROOT, "%.3g", gradNorm)
-                + ", over "
-                + (int) STEEP_GRADIENT
-                + "x the clip; largest: "
-                + largestGradients(grads, 4)
-                + " (reported at most every "
-                + STEEP_REPORT_EVERY
-                + " steps)");
-      }
       if (Float.isFinite(gradNorm)) {
+        if (config.clipNorm() > 0f
+            && gradNorm > STEEP_GRADIENT * config.clipNorm()
+            && step - lastSteepReport >= STEEP_REPORT_EVERY) {
+          // the clip keeps the step bounded, but its direction is then that of the few parameters
+          // named here: the other weights barely move while it lasts
+          lastSteepReport = step;
+          System.err.println(
+              "step "
+                  + step
+                  + ": gradient norm "
+                  + String.format(Locale.ROOT, "%.3g", gradNorm)
+                  + ", over "
+                  + (int) STEEP_GRADIENT
+                  + "x the clip; largest: "
+                  + largestGradients(grads, 4)
+                  + " (reported at most every "
+                  + STEEP_REPORT_EVERY
+                  + " steps)");
+        }
         optimizer.step(grads, scale, lr, sm);
         for (NDArray g : live) {
           g.muli(0f); // gradients accumulate in libtorch: clear them for the next step
