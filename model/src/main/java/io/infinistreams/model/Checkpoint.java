@@ -171,6 +171,9 @@ public final class Checkpoint {
     if (c.writeGate() != WriteGate.LOGISTIC) {
       o.addProperty("writeGate", c.writeGate().name()); // absent means LOGISTIC
     }
+    if (c.readEps() != ModelConfig.DEFAULT_READ_EPS) {
+      o.addProperty("readEps", c.readEps()); // absent means DEFAULT_READ_EPS
+    }
     return o;
   }
 
@@ -192,10 +195,11 @@ public final class Checkpoint {
 
   /**
    * Configuration fields a manifest may leave out (older manifests): shortConv means 0 when absent,
-   * featureMap ELU_PLUS_ONE, writeTopK 0, writeGate LOGISTIC.
+   * featureMap ELU_PLUS_ONE, writeTopK 0, writeGate LOGISTIC, readEps {@link
+   * ModelConfig#DEFAULT_READ_EPS}.
    */
   private static final Set<String> OPTIONAL_CONFIG_KEYS =
-      Set.of("shortConv", "featureMap", "writeTopK", "writeGate");
+      Set.of("shortConv", "featureMap", "writeTopK", "writeGate", "readEps");
 
   /**
    * The configuration of a manifest. Every field is required (but {@link #OPTIONAL_CONFIG_KEYS})
@@ -233,6 +237,7 @@ public final class Checkpoint {
         o.has("writeTopK") ? o.get("writeTopK").getAsInt() : 0,
         o.has("writeGate")
             ? WriteGate.valueOf(o.get("writeGate").getAsString())
-            : WriteGate.LOGISTIC);
+            : WriteGate.LOGISTIC,
+        o.has("readEps") ? o.get("readEps").getAsFloat() : ModelConfig.DEFAULT_READ_EPS);
   }
 }

@@ -49,7 +49,11 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class InfiniTransformer {
 
-  /** Epsilon of the memory read's and the delta rule's denominators, and of the normalised read. */
+  /**
+   * Epsilon of the PAPER read's and the delta rule's denominators and of the unit keys. The
+   * NORMALIZED read's eps is the configuration's ({@link ModelConfig#readEps}, by default the same
+   * value).
+   */
   public static final float MEMORY_EPS = 1e-6f;
 
   /** Epsilon of the blocks' RMSNorms (inside the square root). */
@@ -1051,14 +1055,14 @@ public final class InfiniTransformer {
   /**
    * The memory read of queries sq = sigma(Q) (B, H, T, K) -> (B, H, T, V), times the head's gate
    * sigmoid(beta) (eq. 10's first term): the paper's (eq. 7), or sigma(Q) M normalised to unit RMS
-   * over V, times the head's gain.
+   * over V (eps {@link ModelConfig#readEps} inside the square root), times the head's gain.
    */
   static NDArray read(ModelConfig c, Prepared p, PreparedLayer lp, NDArray sq, Memory mem) {
     return switch (c.memoryRead()) {
       case PAPER -> paperRead(sq, mem, p.memEps()).mul(lp.gate());
       case NORMALIZED -> {
         NDArray sqm = sq.matMul(mem.m()); // (B, H, T, V) sigma(Q) M
-        NDArray rms = sqm.mul(sqm).mean(new int[] {3}, true).add(p.memEps()).sqrt();
+        NDArray rms = sqm.mul(sqm).mean(new int[] {3}, true).add(p.readEps()).sqrt();
         yield sqm.div(rms).mul(lp.gatedGain()); // gain * sigmoid(beta), (H, 1, V)
       }
     };
@@ -1431,6 +1435,7 @@ public final class InfiniTransformer {
       NDArray ownMask,
       NDArray normEps,
       NDArray memEps,
+      NDArray readEps,
       NDArray one,
       NDArray eyeKey,
       NDArray eyeBlock,
@@ -1455,6 +1460,7 @@ public final class InfiniTransformer {
           causalMaskRows(m, 0, window, c.overlap()),
           m.full(new Shape(), NORM_EPS),
           m.full(new Shape(), MEMORY_EPS),
+          m.full(new Shape(), c.readEps()),
           m.full(new Shape(), 1f),
           m.eye(c.dKey()),
           m.eye(BLOCK),

@@ -34,6 +34,11 @@ package io.infinistreams.model;
  * @param writeGate under {@link UpdateRule#GATED}, how a token's write logit becomes its write
  *     strength: {@link WriteGate#LOGISTIC} (every token writes a little) or {@link
  *     WriteGate#SPARSE} (a token with a logit of 0 or less writes nothing)
+ * @param readEps eps of the {@link MemoryRead#NORMALIZED} read sigma(Q) M / sqrt(mean_V((sigma(Q)
+ *     M)^2) + eps), in units of the read's mean square: a read far below sqrt(eps) in RMS stays
+ *     small instead of being scaled up to unit RMS, so a nearly empty memory reads as nearly
+ *     nothing rather than as amplified noise (and its gradient stays bounded). {@link
+ *     #DEFAULT_READ_EPS} (1e-6) normalises every read but an empty one
  */
 public record ModelConfig(
     int vocabSize,
@@ -51,10 +56,55 @@ public record ModelConfig(
     int shortConv,
     FeatureMap featureMap,
     int writeTopK,
-    WriteGate writeGate) {
+    WriteGate writeGate,
+    float readEps) {
 
   /** Longest causal convolution over the projections: it must fit in the overlap's history. */
   public static final int MAX_SHORT_CONV = 8;
+
+  /** The NORMALIZED read's eps unless a configuration says otherwise. */
+  public static final float DEFAULT_READ_EPS = 1e-6f;
+
+  /** The largest {@link #readEps}: beyond it the read is no longer normalised at all. */
+  public static final float MAX_READ_EPS = 1f;
+
+  /** A configuration with the default read eps ({@link #DEFAULT_READ_EPS}). */
+  public ModelConfig(
+      int vocabSize,
+      int dModel,
+      int layers,
+      int heads,
+      int dKey,
+      int dValue,
+      int ffnHidden,
+      int segmentLength,
+      UpdateRule updateRule,
+      MemoryRead memoryRead,
+      float ropeBase,
+      int overlap,
+      int shortConv,
+      FeatureMap featureMap,
+      int writeTopK,
+      WriteGate writeGate) {
+    this(
+        vocabSize,
+        dModel,
+        layers,
+        heads,
+        dKey,
+        dValue,
+        ffnHidden,
+        segmentLength,
+        updateRule,
+        memoryRead,
+        ropeBase,
+        overlap,
+        shortConv,
+        featureMap,
+        writeTopK,
+        writeGate,
+        DEFAULT_READ_EPS);
+  }
 
   /** A configuration with the {@link WriteGate#LOGISTIC} write gate. */
   public ModelConfig(
@@ -202,6 +252,12 @@ public record ModelConfig(
     require(
         writeGate == WriteGate.LOGISTIC || updateRule == UpdateRule.GATED,
         "writeGate " + writeGate + " shapes the gated write's strength: it needs the GATED update");
+    require(
+        readEps > 0f && readEps <= MAX_READ_EPS,
+        "readEps must be in (0, " + MAX_READ_EPS + "], got " + readEps);
+    require(
+        readEps == DEFAULT_READ_EPS || memoryRead == MemoryRead.NORMALIZED,
+        "readEps is the NORMALIZED read's eps: the PAPER read keeps " + DEFAULT_READ_EPS);
   }
 
   /**
@@ -278,6 +334,13 @@ public record ModelConfig(
     return e.build();
   }
 
+  /** This configuration with the NORMALIZED read's eps {@code eps}. */
+  public ModelConfig withReadEps(float eps) {
+    Edit e = new Edit(this);
+    e.readEps = eps;
+    return e.build();
+  }
+
   /** A configuration's fields, to change some and build the result (checked like any other). */
   private static final class Edit {
     private final int vocabSize;
@@ -296,6 +359,7 @@ public record ModelConfig(
     private FeatureMap featureMap;
     private int writeTopK;
     private WriteGate writeGate;
+    private float readEps;
 
     Edit(ModelConfig c) {
       vocabSize = c.vocabSize;
@@ -314,6 +378,7 @@ public record ModelConfig(
       featureMap = c.featureMap;
       writeTopK = c.writeTopK;
       writeGate = c.writeGate;
+      readEps = c.readEps;
     }
 
     ModelConfig build() {
@@ -333,15 +398,17 @@ public record ModelConfig(
           shortConv,
           featureMap,
           writeTopK,
-          writeGate);
+          writeGate,
+          readEps);
     }
   }
 
   /**
    * Every field as {@code name=value}, comma-separated, in declaration order: the configuration's
-   * part of the model fingerprint. {@code shortConv}, {@code featureMap}, {@code writeTopK} and
-   * {@code writeGate} appear only when they differ from their defaults (0, ELU_PLUS_ONE, 0,
-   * LOGISTIC), so fingerprints of checkpoints made before they existed still hold.
+   * part of the model fingerprint. {@code shortConv}, {@code featureMap}, {@code writeTopK}, {@code
+   * writeGate} and {@code readEps} appear only when they differ from their defaults (0,
+   * ELU_PLUS_ONE, 0, LOGISTIC, 1e-6), so fingerprints of checkpoints made before they existed still
+   * hold.
    */
   public String canonical() {
     return "vocabSize="
@@ -371,7 +438,8 @@ public record ModelConfig(
         + (shortConv == 0 ? "" : ",shortConv=" + shortConv)
         + (featureMap == FeatureMap.ELU_PLUS_ONE ? "" : ",featureMap=" + featureMap)
         + (writeTopK == 0 ? "" : ",writeTopK=" + writeTopK)
-        + (writeGate == WriteGate.LOGISTIC ? "" : ",writeGate=" + writeGate);
+        + (writeGate == WriteGate.LOGISTIC ? "" : ",writeGate=" + writeGate)
+        + (readEps == DEFAULT_READ_EPS ? "" : ",readEps=" + readEps);
   }
 
   /** Floats in one head's memory: M (K x V) plus z (K). */

@@ -373,6 +373,14 @@ public final class Weights {
   }
 
   /**
+   * The same arrays (shared, not copied) under {@code config.withReadEps(eps)}: the NORMALIZED read
+   * with another eps ({@link ModelConfig#readEps}); the fingerprint changes with it.
+   */
+  public Weights withReadEps(float eps) {
+    return new Weights(config.withReadEps(eps), embed, layers, finalNorm);
+  }
+
+  /**
    * These weights with every head forced to its local branch ({@link #LOCAL_GATE_LOGIT}): the
    * memory-off baseline of evaluation, plain causal attention within the segment and its overlap.
    * Memory is still written, so its states are the model's own.

@@ -164,6 +164,18 @@ class CheckpointTest {
     assertNotEquals(sparse.canonical(), ModelConfig.tiny().canonical());
   }
 
+  /** A read eps is kept; a manifest without one (older checkpoints) means the default. */
+  @Test
+  void theReadEpsRoundTripsAndItsAbsenceMeansTheDefault() {
+    ModelConfig damped = ModelConfig.tiny().withReadEps(0.01f);
+    JsonObject o = Checkpoint.configToJson(damped);
+    assertEquals(0.01f, o.get("readEps").getAsFloat());
+    assertEquals(damped, Checkpoint.configFromJson(o));
+    assertFalse(Checkpoint.configToJson(ModelConfig.tiny()).has("readEps"));
+    assertEquals(ModelConfig.DEFAULT_READ_EPS, ModelConfig.tiny().readEps());
+    assertNotEquals(damped.canonical(), ModelConfig.tiny().canonical());
+  }
+
   /**
    * The fingerprint covers the configuration: the same weights under another overlap (a different
    * function of the same parameters) have another fingerprint, and a manifest whose config was

@@ -46,7 +46,8 @@ class ModelConfigTest {
             .withShortConv(4)
             .withFeatureMap(FeatureMap.IDENTITY)
             .withWriteTopK(16)
-            .withWriteGate(WriteGate.SPARSE);
+            .withWriteGate(WriteGate.SPARSE)
+            .withReadEps(0.01f);
     String line = c.canonical();
     for (RecordComponent f : ModelConfig.class.getRecordComponents()) {
       assertTrue(line.contains(f.getName() + "="), f.getName() + " in " + line);
@@ -58,7 +59,8 @@ class ModelConfigTest {
         line.replace(",shortConv=4", "")
             .replace(",featureMap=IDENTITY", "")
             .replace(",writeTopK=16", "")
-            .replace(",writeGate=SPARSE", ""),
+            .replace(",writeGate=SPARSE", "")
+            .replace(",readEps=0.01", ""),
         ModelConfig.defaults().canonical(),
         "defaults are left out");
   }
@@ -93,5 +95,18 @@ class ModelConfigTest {
         assertThrows(
             IllegalArgumentException.class, () -> ModelConfig.tinyPaper().withWriteTopK(2));
     assertTrue(e.getMessage().contains("GATED"), e.getMessage());
+  }
+
+  @Test
+  void aReadEpsIsPositiveAtMostOneAndOnlyForTheNormalizedRead() {
+    assertDoesNotThrow(() -> ModelConfig.tiny().withReadEps(ModelConfig.MAX_READ_EPS));
+    assertThrows(IllegalArgumentException.class, () -> ModelConfig.tiny().withReadEps(0f));
+    assertThrows(IllegalArgumentException.class, () -> ModelConfig.tiny().withReadEps(-1e-3f));
+    assertThrows(IllegalArgumentException.class, () -> ModelConfig.tiny().withReadEps(2f));
+    assertThrows(IllegalArgumentException.class, () -> ModelConfig.tiny().withReadEps(Float.NaN));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> ModelConfig.tinyPaper().withReadEps(0.01f));
+    assertTrue(e.getMessage().contains("NORMALIZED"), e.getMessage());
   }
 }

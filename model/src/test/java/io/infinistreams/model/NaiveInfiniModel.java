@@ -22,8 +22,8 @@ import java.util.List;
  *       base^(-2i/K), positions 0 .. C+N-1 over the overlap context then the segment; causal
  *       softmax scaled by 1/sqrt(K);
  *   <li>memory branch: sigma = ELU + 1 of the pre-RoPE queries; PAPER read sigma(Q) M / (sigma(Q) z
- *       + eps), NORMALIZED read sigma(Q) M / sqrt(mean_V((sigma(Q) M)^2) + eps) times the per-head
- *       gain, eps = {@link InfiniTransformer#MEMORY_EPS};
+ *       + eps), NORMALIZED read sigma(Q) M / sqrt(mean_V((sigma(Q) M)^2) + eps') times the per-head
+ *       gain, eps = {@link InfiniTransformer#MEMORY_EPS}, eps' = {@link ModelConfig#readEps};
  *   <li>static gate g = sigmoid(beta) per head: A = g A_mem + (1 - g) A_dot (eq. 10), then W_O;
  *   <li>memory written after the read, only from a full segment and only from its own N rows (the C
  *       context rows are read and attended to, never written): LINEAR M += sigma(K)^T V (eq. 8);
@@ -323,7 +323,7 @@ final class NaiveInfiniModel {
           for (int f = 0; f < dv; f++) {
             ms += read[f] * read[f];
           }
-          double rms = Math.sqrt(ms / dv + eps);
+          double rms = Math.sqrt(ms / dv + c.readEps());
           for (int f = 0; f < dv; f++) {
             aMem[i][f] = read[f] / rms * w.memNorm()[hd * dv + f];
           }

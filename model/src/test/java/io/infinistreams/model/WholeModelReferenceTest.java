@@ -193,6 +193,40 @@ class WholeModelReferenceTest {
     }
   }
 
+  /**
+   * As {@link #randomModelWithSparseWriteGateMatchesReference} with a large read eps ({@link
+   * ModelConfig#readEps}), which damps the reads of weak memories instead of normalising them: the
+   * model still equals the reference, and the eps changes what the reference computes.
+   */
+  @Test
+  void randomModelWithReadEpsMatchesReference() {
+    ModelConfig c =
+        shipped
+            .config()
+            .withSegmentLength(40)
+            .withOverlap(7)
+            .withShortConv(4)
+            .withFeatureMap(FeatureMap.IDENTITY)
+            .withWriteGate(WriteGate.SPARSE)
+            .withReadEps(0.5f);
+    try (NDManager m = NDManager.newBaseManager()) {
+      Weights w = perturbedWeights(c, 71, m);
+      int[] tokens = randomBytes(new SplittableRandom(72), c);
+      compare(InfiniModel.fromWeights(w), tokens);
+      int[] stream = new int[tokens.length + 1];
+      stream[0] = ByteTokenizer.BOS;
+      System.arraycopy(tokens, 0, stream, 1, tokens.length);
+      double[] damped = new NaiveInfiniModel(w).run(stream).logProbs();
+      double[] normalised =
+          new NaiveInfiniModel(w.withReadEps(ModelConfig.DEFAULT_READ_EPS)).run(stream).logProbs();
+      double most = 0;
+      for (int i = 0; i < damped.length; i++) {
+        most = Math.max(most, Math.abs(damped[i] - normalised[i]));
+      }
+      assertTrue(most > 1e-3, "the read eps changes the model's predictions, by " + most);
+    }
+  }
+
   private void randomModel(UpdateRule rule, MemoryRead read, int overlap, int conv) {
     // GATED at the shipped width with N = 40: the block solve crosses its 32-token boundary
     ModelConfig base =

@@ -74,6 +74,7 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
           "writePenaltyKnee",
           "writeTopK",
           "writeGate",
+          "readEps",
           "writeScale",
           "writeThreshold",
           "noMemory");
@@ -94,7 +95,8 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
           "shortConv",
           "featureMap",
           "writeTopK",
-          "writeGate");
+          "writeGate",
+          "readEps");
 
   /**
    * One stage.
@@ -188,9 +190,10 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
   /**
    * The training configuration of stage {@code i} for a run of seed {@code seed}: the data seed of
    * stage i is {@code 1000 * seed + i}, so stages of one run and runs of other seeds never share a
-   * batch. A stage's {@code writeTopK} and {@code writeGate} set {@link ModelConfig#writeTopK} and
-   * {@link ModelConfig#writeGate} for that stage (the weights are the same either way), e.g. every
-   * token writes while the model learns to use its memory, then only the chosen ones.
+   * batch. A stage's {@code writeTopK}, {@code writeGate} and {@code readEps} set {@link
+   * ModelConfig#writeTopK}, {@link ModelConfig#writeGate} and {@link ModelConfig#readEps} for that
+   * stage (the weights are the same either way), e.g. every token writes while the model learns to
+   * use its memory, then only the chosen ones.
    */
   public TrainConfig stageConfig(int i, long seed) {
     JsonObject s = stages.get(i).settings();
@@ -201,7 +204,8 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
             .withWriteGate(
                 s.has("writeGate")
                     ? WriteGate.valueOf(s.get("writeGate").getAsString())
-                    : model.writeGate()),
+                    : model.writeGate())
+            .withReadEps(floatOr(s, "readEps", model.readEps())),
         1000 * seed + i,
         steps,
         intOr(s, "batch", 8),
@@ -265,7 +269,8 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
         intOr(m, "writeTopK", 0),
         m.has("writeGate")
             ? WriteGate.valueOf(m.get("writeGate").getAsString())
-            : WriteGate.LOGISTIC);
+            : WriteGate.LOGISTIC,
+        floatOr(m, "readEps", ModelConfig.DEFAULT_READ_EPS));
   }
 
   private static void checkKeys(String what, JsonObject o, Set<String> allowed) {

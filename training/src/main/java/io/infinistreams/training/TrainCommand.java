@@ -309,6 +309,15 @@ public final class TrainCommand implements Callable<Integer> {
   WriteGate writeGate;
 
   @Option(
+      names = "--read-eps",
+      description =
+          "eps of the NORMALIZED read sigma(Q)M / sqrt(mean((sigma(Q)M)^2) + eps), in (0, 1]"
+              + " (default: the config's, 1e-6). A larger eps reads a nearly empty memory as"
+              + " nearly nothing instead of scaling it up to unit RMS, which keeps the gradient"
+              + " through heads that write little bounded. No new weights.")
+  Float readEps;
+
+  @Option(
       names = "--write-penalty",
       defaultValue = "0",
       description =
@@ -348,7 +357,7 @@ public final class TrainCommand implements Callable<Integer> {
               + " manifest.json): tensors with the same name and shape are copied, the rest drawn"
               + " from --seed; the optimizer starts afresh. The model options not given are the"
               + " source's; the shape options given must match it; --update, --read, --overlap,"
-              + " --short-conv, --feature-map, --write-top-k and --write-gate may differ (e.g."
+              + " --short-conv, --feature-map, --write-top-k, --write-gate and --read-eps may differ (e.g."
               + " GATED from DELTA: all but the write gate's tensors carry over).")
   Path initFrom;
 
@@ -388,7 +397,8 @@ public final class TrainCommand implements Callable<Integer> {
         shortConv != null ? shortConv : d.shortConv(),
         featureMap != null ? featureMap : d.featureMap(),
         writeTopK != null ? writeTopK : d.writeTopK(),
-        writeGate != null ? writeGate : d.writeGate());
+        writeGate != null ? writeGate : d.writeGate(),
+        readEps != null ? readEps : d.readEps());
   }
 
   TrainConfig trainConfig() {

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.infinistreams.model.Checkpoint;
 import io.infinistreams.model.FeatureMap;
 import io.infinistreams.model.InfiniModel;
+import io.infinistreams.model.ModelConfig;
 import io.infinistreams.model.UpdateRule;
 import io.infinistreams.model.WriteGate;
 import java.nio.file.Files;
@@ -33,7 +34,7 @@ class RecipeTest {
            "warmup": 1, "mix": "text=1", "corpus": "synthetic"},
           {"name": "keys", "steps": 2, "batch": 1, "minSegments": 4, "maxSegments": 4,
            "warmup": 1, "mix": "passkey=1", "corpus": "synthetic", "lr": 5e-4,
-           "writeTopK": 16, "writeGate": "SPARSE"}
+           "writeTopK": 16, "writeGate": "SPARSE", "readEps": 0.01}
         ]
       }
       """;
@@ -50,6 +51,9 @@ class RecipeTest {
     Files.writeString(
         file, TINY.replace("\"overlap\": 4}", "\"overlap\": 4, \"featureMap\": \"IDENTITY\"}"));
     assertEquals(FeatureMap.IDENTITY, Recipe.read(file).model().featureMap());
+    Files.writeString(file, TINY.replace("\"overlap\": 4}", "\"overlap\": 4, \"readEps\": 0.5}"));
+    assertEquals(0.5f, Recipe.read(file).model().readEps());
+    Files.writeString(file, TINY);
     TrainConfig first = r.stageConfig(0, 7);
     TrainConfig second = r.stageConfig(1, 7);
     assertEquals(3, first.steps());
@@ -57,10 +61,11 @@ class RecipeTest {
     assertEquals(1e-3f, first.lr(), "the default learning rate");
     assertEquals(0, first.model().writeTopK(), "every token writes unless a stage says");
     assertEquals(
-        r.model().withWriteTopK(16).withWriteGate(WriteGate.SPARSE),
+        r.model().withWriteTopK(16).withWriteGate(WriteGate.SPARSE).withReadEps(0.01f),
         second.model(),
-        "the second stage: 16 tokens, the sparse gate");
+        "the second stage: 16 tokens, the sparse gate, a read eps of 0.01");
     assertEquals(WriteGate.LOGISTIC, first.model().writeGate());
+    assertEquals(ModelConfig.DEFAULT_READ_EPS, first.model().readEps());
     assertNotEquals(first.seed(), second.seed());
     assertNotEquals(first.seed(), r.stageConfig(0, 8).seed());
     assertEquals(64, r.sha256().length());
@@ -138,6 +143,7 @@ class RecipeTest {
       assertEquals(0, first.config().writeTopK());
       assertEquals(16, m.config().writeTopK(), "the stage's top-k write is the model's");
       assertEquals(WriteGate.SPARSE, m.config().writeGate(), "and its write gate");
+      assertEquals(0.01f, m.config().readEps(), "and its read eps");
     }
     String manifest = Files.readString(fin.resolve(Checkpoint.MANIFEST_FILE));
     assertTrue(manifest.contains("stage 2 of 2: keys"), manifest);

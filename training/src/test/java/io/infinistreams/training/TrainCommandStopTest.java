@@ -255,11 +255,13 @@ class TrainCommandStopTest {
                 "--init-from",
                 first.resolve("final").toString(),
                 "--write-gate",
-                "LOGISTIC"));
+                "LOGISTIC",
+                "--read-eps",
+                "0.01"));
     changed.addAll(List.of(data));
     assertEquals(0, new CommandLine(new TrainCommand()).execute(changed.toArray(String[]::new)));
     assertEquals(
-        source.withWriteGate(WriteGate.LOGISTIC),
+        source.withWriteGate(WriteGate.LOGISTIC).withReadEps(0.01f),
         TrainCheckpoint.readState(logistic.resolve("checkpoint")).config().model());
 
     Path refused = dir.resolve("refused");

@@ -230,6 +230,15 @@ public final class EvalCommand implements Callable<Integer> {
   Integer writeTopK;
 
   @Option(
+      names = "--read-eps",
+      paramLabel = "EPS",
+      description =
+          "Evaluate the checkpoint with another eps of the NORMALIZED read (in (0, 1]; the same"
+              + " weights under another readEps, so another fingerprint). Default: the"
+              + " checkpoint's own.")
+  Float readEps;
+
+  @Option(
       names = "--write-threshold",
       paramLabel = "X",
       description =
@@ -402,6 +411,9 @@ public final class EvalCommand implements Callable<Integer> {
         if (writeTopK != null) {
           w = (w == null ? loaded.weights() : w).withWriteTopK(writeTopK);
         }
+        if (readEps != null) {
+          w = (w == null ? loaded.weights() : w).withReadEps(readEps);
+        }
         if (writeThreshold != null || writeScale != null) {
           w =
               (w == null ? loaded.weights() : w)
@@ -433,6 +445,9 @@ public final class EvalCommand implements Callable<Integer> {
       }
       if (writeTopK != null) {
         summary.put("writeTopK", writeTopK);
+      }
+      if (readEps != null) {
+        summary.put("readEps", readEps);
       }
       if (writeThreshold != null) {
         summary.put("writeThreshold", writeThreshold);

@@ -61,6 +61,11 @@ final class Markdown {
           .append(k.intValue())
           .append(" tokens of largest write logit (the fingerprint is of that configuration)");
     }
+    if (s.get("readEps") instanceof Number eps) {
+      md.append(" with the read's eps set to ")
+          .append(eps.floatValue())
+          .append(" (the fingerprint is of that configuration)");
+    }
     if (s.get("writeThreshold") instanceof Number || s.get("writeScale") instanceof Number) {
       float x = s.get("writeThreshold") instanceof Number n ? n.floatValue() : 0f;
       float k = s.get("writeScale") instanceof Number n ? n.floatValue() : 1f;

@@ -279,11 +279,12 @@ class EvalTest {
   }
 
   /**
-   * {@code --write-top-k} evaluates the same weights under another top-k write: the configuration,
-   * the fingerprint and the header say so.
+   * {@code --write-top-k} and {@code --read-eps} evaluate the same weights under another top-k
+   * write and read eps: the configuration, the fingerprint and the header say so.
    */
   @Test
-  void writeTopKEvaluatesTheWeightsWithATopKWrite(@TempDir Path dir) throws Exception {
+  void writeTopKAndReadEpsEvaluateTheWeightsUnderThatConfiguration(@TempDir Path dir)
+      throws Exception {
     Path ckpt = dir.resolve("model");
     try (InfiniModel m = InfiniModel.create(ModelConfig.tiny(), 5)) {
       m.save(ckpt, "random tiny model for EvalTest");
@@ -298,6 +299,8 @@ class EvalTest {
                 out.toString(),
                 "--write-top-k",
                 "3",
+                "--read-eps",
+                "0.01",
                 "--lm-bytes",
                 "256",
                 "--corpus",
@@ -307,13 +310,16 @@ class EvalTest {
     assertEquals(0, code);
     com.google.gson.JsonObject results = json(out.resolve("results.json"));
     assertEquals(3, results.getAsJsonObject("config").get("writeTopK").getAsInt());
+    assertEquals(0.01f, results.getAsJsonObject("config").get("readEps").getAsFloat());
     try (InfiniModel m = InfiniModel.load(ckpt)) {
       assertEquals(
-          m.weights().withWriteTopK(3).fingerprint(), results.get("fingerprint").getAsString());
+          m.weights().withWriteTopK(3).withReadEps(0.01f).fingerprint(),
+          results.get("fingerprint").getAsString());
       assertNotEquals(m.fingerprint(), results.get("fingerprint").getAsString());
     }
     String md = Files.readString(out.resolve("summary.md"));
     assertTrue(md.contains("writing only a segment's 3 tokens"), md);
+    assertTrue(md.contains("the read's eps set to 0.01"), md);
   }
 
   /**
