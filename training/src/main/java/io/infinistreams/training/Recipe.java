@@ -17,6 +17,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -38,14 +39,36 @@ import java.util.TreeSet;
  *
  * <p>A stage's keys are {@link #STAGE_KEYS}; every one but {@code name}, {@code steps} and {@code
  * mix} has a default ({@link #stageConfig}). Unknown keys are an error, so a typo cannot silently
- * train something else.
+ * train something else. An optional top-level {@code "finalEdit": {"writeScale": S,
+ * "writeThreshold": X}} makes the recipe's model the last stage's with every write logit x replaced
+ * by S (x - X), without training after it ({@link #finalEdit}).
  *
  * @param description what the recipe is for
  * @param model the architecture every stage trains
  * @param stages the stages in order
  * @param sha256 SHA-256 (hex) of the file's bytes, recorded in every manifest it makes
+ * @param finalEdit the write-logit edit of the last stage's model that makes the recipe's model, if
+ *     any
  */
-public record Recipe(String description, ModelConfig model, List<Stage> stages, String sha256) {
+public record Recipe(
+    String description,
+    ModelConfig model,
+    List<Stage> stages,
+    String sha256,
+    Optional<WriteEdit> finalEdit) {
+
+  /**
+   * A write-logit edit: every head's write logit x becomes {@code scale} (x - {@code threshold})
+   * ({@link io.infinistreams.model.Weights#withWriteLogits}).
+   */
+  public record WriteEdit(float scale, float threshold) {
+
+    /** "S (x - X)". */
+    @Override
+    public String toString() {
+      return scale + " (x - " + threshold + ")";
+    }
+  }
 
   /** Every key a stage may set. */
   public static final Set<String> STAGE_KEYS =
@@ -115,7 +138,7 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
     } catch (RuntimeException e) {
       throw new IllegalArgumentException(file + ": not a JSON object: " + e.getMessage());
     }
-    checkKeys(file + "", o, Set.of("description", "model", "stages"));
+    checkKeys(file + "", o, Set.of("description", "model", "stages", "finalEdit"));
     ModelConfig model = model(o.has("model") ? o.getAsJsonObject("model") : new JsonObject());
     List<Stage> stages = new ArrayList<>();
     if (!o.has("stages") || o.getAsJsonArray("stages").isEmpty()) {
@@ -137,33 +160,55 @@ public record Recipe(String description, ModelConfig model, List<Stage> stages, 
       }
       stages.add(new Stage(name, s));
     }
+    Optional<WriteEdit> finalEdit = Optional.empty();
+    if (o.has("finalEdit")) {
+      JsonObject e = o.getAsJsonObject("finalEdit");
+      checkKeys("finalEdit", e, Set.of("writeScale", "writeThreshold"));
+      finalEdit =
+          Optional.of(
+              checkEdit(
+                  "finalEdit",
+                  model,
+                  new WriteEdit(floatOr(e, "writeScale", 1f), floatOr(e, "writeThreshold", 0f))));
+    }
     Recipe r =
         new Recipe(
             o.has("description") ? o.get("description").getAsString() : "",
             model,
             List.copyOf(stages),
-            sha256(bytes));
+            sha256(bytes),
+            finalEdit);
     for (int i = 0; i < stages.size(); i++) {
       r.stageConfig(i, 1); // every stage must make a valid TrainConfig
       JsonObject s = stages.get(i).settings();
       if (s.has("writeScale") || s.has("writeThreshold")) {
-        String what = "stage " + stages.get(i).name() + ": writeScale and writeThreshold";
+        String what = "stage " + stages.get(i).name() + "'s write-logit edit";
         if (i == 0) {
           throw new IllegalArgumentException(
-              what + " edit the previous stage's weights; a first stage has none");
+              what
+                  + " (writeScale, writeThreshold) applies to the previous stage's weights; a"
+                  + " first stage has none");
         }
-        if (model.updateRule() != UpdateRule.GATED) {
-          throw new IllegalArgumentException(what + " need the GATED update rule");
-        }
-        float scale = r.writeScale(i);
-        float threshold = r.writeThreshold(i);
-        if (!(Float.isFinite(scale) && scale > 0) || !Float.isFinite(threshold)) {
-          throw new IllegalArgumentException(
-              what + " must be finite and the scale > 0, got " + scale + ", " + threshold);
-        }
+        checkEdit(what, model, new WriteEdit(r.writeScale(i), r.writeThreshold(i)));
       }
     }
     return r;
+  }
+
+  /** {@code edit}, if the model has a write gate and the edit is finite with a positive scale. */
+  private static WriteEdit checkEdit(String what, ModelConfig model, WriteEdit edit) {
+    if (model.updateRule() != UpdateRule.GATED) {
+      throw new IllegalArgumentException(what + " needs the GATED update rule");
+    }
+    if (!(Float.isFinite(edit.scale()) && edit.scale() > 0) || !Float.isFinite(edit.threshold())) {
+      throw new IllegalArgumentException(
+          what
+              + ": writeScale and writeThreshold must be finite and the scale > 0, got "
+              + edit.scale()
+              + ", "
+              + edit.threshold());
+    }
+    return edit;
   }
 
   /**

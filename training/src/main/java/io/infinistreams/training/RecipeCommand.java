@@ -103,13 +103,8 @@ public final class RecipeCommand implements Callable<Integer> {
       Path dir = recipe.stageDir(out, i);
       Path fin = dir.resolve("final");
       String command =
-          "recipe "
-              + file
-              + " --seed "
-              + seed
-              + " (sha256 "
-              + recipe.sha256()
-              + "), stage "
+          recipeCommand(recipe)
+              + ", stage "
               + (i + 1)
               + " of "
               + recipe.stages().size()
@@ -205,8 +200,57 @@ public final class RecipeCommand implements Callable<Integer> {
       }
       previous = fin;
     }
-    ModelExport.copy(previous, out.resolve("final"));
-    System.err.println("recipe done: " + out.resolve("final"));
+    Path fin = out.resolve("final");
+    if (recipe.finalEdit().isPresent()) {
+      writeEdited(previous, fin, recipe.finalEdit().get(), recipeCommand(recipe));
+      System.err.println(
+          "recipe done: "
+              + fin
+              + " (the last stage's model with each write logit x replaced by "
+              + recipe.finalEdit().get()
+              + ")");
+    } else {
+      ModelExport.copy(previous, fin);
+      System.err.println("recipe done: " + fin);
+    }
     return 0;
+  }
+
+  /** "recipe FILE --seed N (sha256 ...)". */
+  private String recipeCommand(Recipe recipe) {
+    return "recipe " + file + " --seed " + seed + " (sha256 " + recipe.sha256() + ")";
+  }
+
+  /**
+   * Writes to {@code to} the model in {@code from} with {@code edit} applied to its write logits:
+   * its manifest keeps {@code from}'s {@code training} record and adds a {@code finalEdit} record
+   * (the edit and the unedited model's fingerprint).
+   */
+  static void writeEdited(Path from, Path to, Recipe.WriteEdit edit, String command)
+      throws java.io.IOException {
+    JsonObject source =
+        JsonParser.parseString(Files.readString(from.resolve(Checkpoint.MANIFEST_FILE)))
+            .getAsJsonObject();
+    try (NDManager m = NDManager.newBaseManager()) {
+      Weights w = Checkpoint.load(from, m).weights();
+      String unedited = w.fingerprint();
+      Checkpoint.save(
+          w.withWriteLogits(edit.scale(), edit.threshold()),
+          to,
+          command
+              + ": the last stage's model (fingerprint "
+              + unedited
+              + ") with every write logit x replaced by "
+              + edit
+              + ", not trained after");
+      if (source.has("training")) {
+        ModelExport.addToManifest(to, "training", source.get("training"));
+      }
+      JsonObject record = new JsonObject();
+      record.addProperty("writeScale", edit.scale());
+      record.addProperty("writeThreshold", edit.threshold());
+      record.addProperty("from", unedited);
+      ModelExport.addToManifest(to, "finalEdit", record);
+    }
   }
 }

@@ -187,21 +187,8 @@ class RecipeTest {
     Path out = dir.resolve("run");
     String[] args = {file.toString(), "--out", out.toString(), "--seed", "3"};
     assertEquals(0, new CommandLine(new RecipeCommand()).execute(args));
-    try (InfiniModel first = InfiniModel.load(out.resolve("stage-1-text").resolve("final"));
-        InfiniModel second = InfiniModel.load(out.resolve("final"))) {
-      for (int l = 0; l < first.config().layers(); l++) {
-        float[] w1 = first.weights().layers().get(l).write().toFloatArray();
-        float[] w2 = second.weights().layers().get(l).write().toFloatArray();
-        float[] b1 = first.weights().layers().get(l).writeBias().toFloatArray();
-        float[] b2 = second.weights().layers().get(l).writeBias().toFloatArray();
-        for (int j = 0; j < w1.length; j++) {
-          assertEquals(3 * w1[j], w2[j], 1e-6 * Math.abs(3 * w1[j]), "write " + l + "/" + j);
-        }
-        for (int h = 0; h < b1.length; h++) {
-          assertEquals(3 * (b1[h] - 0.5f), b2[h], 1e-6, "bias " + l + "/" + h);
-        }
-      }
-    }
+    assertEditedWriteLogits(
+        out.resolve("stage-1-text").resolve("final"), out.resolve("final"), 3f, 0.5f);
     String manifest = Files.readString(out.resolve("final").resolve(Checkpoint.MANIFEST_FILE));
     assertTrue(manifest.contains("write logits x -> 3.0 (x - 0.5)"), manifest);
     assertEquals(0, new CommandLine(new RecipeCommand()).execute(args), "the same recipe again");
@@ -223,6 +210,86 @@ class RecipeTest {
     Path zero = dir.resolve("zero.json");
     Files.writeString(zero, TINY.replace("\"lr\": 5e-4,", "\"lr\": 5e-4, \"writeScale\": 0,"));
     assertThrows(IllegalArgumentException.class, () -> Recipe.read(zero));
+  }
+
+  /**
+   * A recipe's {@code finalEdit} makes its model from the last stage's with every write logit x
+   * replaced by S (x - X), without training: the recipe's final weights are exactly the edited
+   * ones, the manifest records the edit and the unedited model's fingerprint, running again gives
+   * the same model. An edit with an unknown key or a scale that is not positive is refused.
+   */
+  @Test
+  void aFinalEditMakesTheRecipesModelFromTheLastStages(@TempDir Path dir) throws Exception {
+    String edited =
+        TINY.replace(
+            "\"description\": \"two tiny stages\",",
+            "\"description\": \"two tiny stages\","
+                + " \"finalEdit\": {\"writeScale\": 3, \"writeThreshold\": 0.5},");
+    assertNotEquals(TINY, edited);
+    Path file = dir.resolve("r.json");
+    Files.writeString(file, edited);
+    assertEquals(new Recipe.WriteEdit(3f, 0.5f), Recipe.read(file).finalEdit().orElseThrow());
+    assertTrue(Recipe.read(writeTo(dir.resolve("plain.json"), TINY)).finalEdit().isEmpty());
+    Path out = dir.resolve("run");
+    String[] args = {file.toString(), "--out", out.toString(), "--seed", "3"};
+    assertEquals(0, new CommandLine(new RecipeCommand()).execute(args));
+    Path last = out.resolve("stage-2-keys").resolve("final");
+    Path fin = out.resolve("final");
+    assertEditedWriteLogits(last, fin, 3f, 0.5f);
+    String fingerprint;
+    try (InfiniModel unedited = InfiniModel.load(last);
+        InfiniModel model = InfiniModel.load(fin)) {
+      fingerprint = model.fingerprint();
+      assertNotEquals(unedited.fingerprint(), fingerprint);
+      com.google.gson.JsonObject manifest =
+          com.google.gson.JsonParser.parseString(
+                  Files.readString(fin.resolve(Checkpoint.MANIFEST_FILE)))
+              .getAsJsonObject();
+      com.google.gson.JsonObject record = manifest.getAsJsonObject("finalEdit");
+      assertEquals(unedited.fingerprint(), record.get("from").getAsString());
+      assertEquals(3f, record.get("writeScale").getAsFloat());
+      assertEquals(0.5f, record.get("writeThreshold").getAsFloat());
+      assertTrue(manifest.has("training"), "the last stage's training record is kept");
+      assertTrue(
+          manifest.get("howMade").getAsString().contains("replaced by 3.0 (x - 0.5)"),
+          manifest.get("howMade").getAsString());
+    }
+    assertEquals(0, new CommandLine(new RecipeCommand()).execute(args), "the same recipe again");
+    try (InfiniModel again = InfiniModel.load(fin)) {
+      assertEquals(fingerprint, again.fingerprint());
+    }
+
+    Path typo = writeTo(dir.resolve("typo.json"), edited.replace("writeScale", "writeScal"));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> Recipe.read(typo));
+    assertTrue(e.getMessage().contains("writeScal"), e.getMessage());
+    Path zero =
+        writeTo(dir.resolve("zero.json"), edited.replace("\"writeScale\": 3", "\"writeScale\": 0"));
+    assertThrows(IllegalArgumentException.class, () -> Recipe.read(zero));
+  }
+
+  /** The model in {@code to} is the one in {@code from} with write logits x -> s (x - t). */
+  private static void assertEditedWriteLogits(Path from, Path to, float s, float t) {
+    try (InfiniModel first = InfiniModel.load(from);
+        InfiniModel second = InfiniModel.load(to)) {
+      for (int l = 0; l < first.config().layers(); l++) {
+        float[] w1 = first.weights().layers().get(l).write().toFloatArray();
+        float[] w2 = second.weights().layers().get(l).write().toFloatArray();
+        float[] b1 = first.weights().layers().get(l).writeBias().toFloatArray();
+        float[] b2 = second.weights().layers().get(l).writeBias().toFloatArray();
+        for (int j = 0; j < w1.length; j++) {
+          assertEquals(s * w1[j], w2[j], 1e-6 * Math.abs(s * w1[j]), "write " + l + "/" + j);
+        }
+        for (int h = 0; h < b1.length; h++) {
+          assertEquals(s * (b1[h] - t), b2[h], 1e-6, "bias " + l + "/" + h);
+        }
+      }
+    }
+  }
+
+  private static Path writeTo(Path file, String text) throws Exception {
+    Files.writeString(file, text);
+    return file;
   }
 
   private static void copyTree(Path from, Path to) throws Exception {
