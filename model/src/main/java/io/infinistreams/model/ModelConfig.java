@@ -65,7 +65,10 @@ public record ModelConfig(
   /** The NORMALIZED read's eps unless a configuration says otherwise. */
   public static final float DEFAULT_READ_EPS = 1e-6f;
 
-  /** The largest {@link #readEps}: beyond it the read is no longer normalised at all. */
+  /**
+   * The largest {@link #readEps}: a chosen cap, since an eps of that size already damps reads of
+   * unit RMS (to 1/sqrt(2)), the size the normalised read is meant to give.
+   */
   public static final float MAX_READ_EPS = 1f;
 
   /** A configuration with the default read eps ({@link #DEFAULT_READ_EPS}). */
@@ -257,7 +260,10 @@ public record ModelConfig(
         "readEps must be in (0, " + MAX_READ_EPS + "], got " + readEps);
     require(
         readEps == DEFAULT_READ_EPS || memoryRead == MemoryRead.NORMALIZED,
-        "readEps is the NORMALIZED read's eps: the PAPER read keeps " + DEFAULT_READ_EPS);
+        "readEps "
+            + readEps
+            + " is the NORMALIZED read's eps: with the PAPER read it must be the default "
+            + DEFAULT_READ_EPS);
   }
 
   /**

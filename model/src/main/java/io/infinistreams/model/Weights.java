@@ -198,8 +198,8 @@ public final class Weights {
               + c
               + " from "
               + s
-              + ": only the update rule, the read, the overlap and the short convolution may"
-              + " differ");
+              + ": only the update rule, the read, the overlap, the short convolution, the feature"
+              + " map, the top-k write, the write gate and the read's eps may differ");
     }
     Map<String, NDArray> from = new LinkedHashMap<>();
     for (Param p : source.parameters()) {

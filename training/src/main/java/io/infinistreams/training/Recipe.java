@@ -139,7 +139,7 @@ public record Recipe(
       throw new IllegalArgumentException(file + ": not a JSON object: " + e.getMessage());
     }
     checkKeys(file + "", o, Set.of("description", "model", "stages", "finalEdit"));
-    ModelConfig model = model(o.has("model") ? o.getAsJsonObject("model") : new JsonObject());
+    ModelConfig model = model(o.has("model") ? object(o, "model") : new JsonObject());
     List<Stage> stages = new ArrayList<>();
     if (!o.has("stages") || o.getAsJsonArray("stages").isEmpty()) {
       throw new IllegalArgumentException(file + ": needs at least one stage");
@@ -162,14 +162,18 @@ public record Recipe(
     }
     Optional<WriteEdit> finalEdit = Optional.empty();
     if (o.has("finalEdit")) {
-      JsonObject e = o.getAsJsonObject("finalEdit");
+      JsonObject e = object(o, "finalEdit");
       checkKeys("finalEdit", e, Set.of("writeScale", "writeThreshold"));
-      finalEdit =
-          Optional.of(
-              checkEdit(
-                  "finalEdit",
-                  model,
-                  new WriteEdit(floatOr(e, "writeScale", 1f), floatOr(e, "writeThreshold", 0f))));
+      WriteEdit edit =
+          checkEdit(
+              "finalEdit",
+              model,
+              new WriteEdit(floatOr(e, "writeScale", 1f), floatOr(e, "writeThreshold", 0f)));
+      if (edit.scale() == 1f && edit.threshold() == 0f) {
+        throw new IllegalArgumentException(
+            "finalEdit with writeScale 1 and writeThreshold 0 changes nothing: leave it out");
+      }
+      finalEdit = Optional.of(edit);
     }
     Recipe r =
         new Recipe(
@@ -316,6 +320,14 @@ public record Recipe(
             ? WriteGate.valueOf(m.get("writeGate").getAsString())
             : WriteGate.LOGISTIC,
         floatOr(m, "readEps", ModelConfig.DEFAULT_READ_EPS));
+  }
+
+  /** The JSON object {@code o.key}, or a clear error if it is something else. */
+  private static JsonObject object(JsonObject o, String key) {
+    if (!o.get(key).isJsonObject()) {
+      throw new IllegalArgumentException(key + " must be a JSON object, got " + o.get(key));
+    }
+    return o.getAsJsonObject(key);
   }
 
   private static void checkKeys(String what, JsonObject o, Set<String> allowed) {

@@ -20,9 +20,10 @@ import picocli.CommandLine.Spec;
  * {@code infini-train recipe FILE --seed N --out DIR}: trains every stage of a {@link Recipe} in
  * order, each from the weights the stage before it ended with, into {@code DIR/stage-<i>-<name>}
  * ({@code checkpoint/} while it runs, {@code final/} when done), and copies the last stage's model
- * to {@code DIR/final}. The same command continues an interrupted run where it stopped (finished
- * stages are kept, a stage's checkpoint is resumed), so a run may span days and processes; the
- * result does not depend on where it was interrupted.
+ * to {@code DIR/final} (with a {@link Recipe#finalEdit}, writes it there edited). The same command
+ * continues an interrupted run where it stopped (finished stages are kept, a stage's checkpoint is
+ * resumed), so a run may span days and processes; the result does not depend on where it was
+ * interrupted.
  */
 @Command(
     name = "recipe",
@@ -79,9 +80,7 @@ public final class RecipeCommand implements Callable<Integer> {
 
   /** Whether the model in {@code dir} was trained with exactly {@code config}. */
   static boolean trainedWith(Path dir, TrainConfig config) throws java.io.IOException {
-    JsonObject manifest =
-        JsonParser.parseString(Files.readString(dir.resolve(Checkpoint.MANIFEST_FILE)))
-            .getAsJsonObject();
+    JsonObject manifest = manifest(dir);
     return manifest.has("training")
         && config.equals(
             TrainCheckpoint.GSON.fromJson(
@@ -224,33 +223,55 @@ public final class RecipeCommand implements Callable<Integer> {
   /**
    * Writes to {@code to} the model in {@code from} with {@code edit} applied to its write logits:
    * its manifest keeps {@code from}'s {@code training} record and adds a {@code finalEdit} record
-   * (the edit and the unedited model's fingerprint).
+   * (the edit and the unedited model's fingerprint). Nothing is written if {@code to} already holds
+   * that edit of that model; otherwise the model is written beside {@code to} and then moved into
+   * its place, so an interrupted write leaves no half-made model there.
    */
   static void writeEdited(Path from, Path to, Recipe.WriteEdit edit, String command)
       throws java.io.IOException {
-    JsonObject source =
-        JsonParser.parseString(Files.readString(from.resolve(Checkpoint.MANIFEST_FILE)))
-            .getAsJsonObject();
+    JsonObject source = manifest(from);
+    JsonObject record = new JsonObject();
+    record.addProperty("writeScale", edit.scale());
+    record.addProperty("writeThreshold", edit.threshold());
+    record.addProperty("from", source.get("fingerprint").getAsString());
+    if (Files.exists(to.resolve(Checkpoint.MANIFEST_FILE))
+        && record.equals(manifest(to).get("finalEdit"))) {
+      return;
+    }
+    Path tmp = to.resolveSibling(to.getFileName() + ".tmp");
+    deleteModel(tmp);
     try (NDManager m = NDManager.newBaseManager()) {
       Weights w = Checkpoint.load(from, m).weights();
-      String unedited = w.fingerprint();
       Checkpoint.save(
           w.withWriteLogits(edit.scale(), edit.threshold()),
-          to,
+          tmp,
           command
               + ": the last stage's model (fingerprint "
-              + unedited
+              + w.fingerprint()
               + ") with every write logit x replaced by "
               + edit
               + ", not trained after");
-      if (source.has("training")) {
-        ModelExport.addToManifest(to, "training", source.get("training"));
+    }
+    if (source.has("training")) {
+      ModelExport.addToManifest(tmp, "training", source.get("training"));
+    }
+    ModelExport.addToManifest(tmp, "finalEdit", record);
+    deleteModel(to);
+    Files.move(tmp, to);
+  }
+
+  private static JsonObject manifest(Path dir) throws java.io.IOException {
+    return JsonParser.parseString(Files.readString(dir.resolve(Checkpoint.MANIFEST_FILE)))
+        .getAsJsonObject();
+  }
+
+  /** Deletes a model folder ({@code model.safetensors}, {@code manifest.json}) if it exists. */
+  private static void deleteModel(Path dir) throws java.io.IOException {
+    if (Files.isDirectory(dir)) {
+      for (String name : List.of(Checkpoint.WEIGHTS_FILE, Checkpoint.MANIFEST_FILE)) {
+        Files.deleteIfExists(dir.resolve(name));
       }
-      JsonObject record = new JsonObject();
-      record.addProperty("writeScale", edit.scale());
-      record.addProperty("writeThreshold", edit.threshold());
-      record.addProperty("from", unedited);
-      ModelExport.addToManifest(to, "finalEdit", record);
+      Files.delete(dir);
     }
   }
 }

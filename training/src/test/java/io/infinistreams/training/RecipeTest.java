@@ -254,18 +254,33 @@ class RecipeTest {
           manifest.get("howMade").getAsString().contains("replaced by 3.0 (x - 0.5)"),
           manifest.get("howMade").getAsString());
     }
+    String written = Files.readString(fin.resolve(Checkpoint.MANIFEST_FILE));
     assertEquals(0, new CommandLine(new RecipeCommand()).execute(args), "the same recipe again");
-    try (InfiniModel again = InfiniModel.load(fin)) {
-      assertEquals(fingerprint, again.fingerprint());
-    }
+    assertEquals(
+        written,
+        Files.readString(fin.resolve(Checkpoint.MANIFEST_FILE)),
+        "the same edit of the same model is not written again");
+    Files.writeString(file, edited.replace("\"writeScale\": 3", "\"writeScale\": 2"));
+    assertEquals(0, new CommandLine(new RecipeCommand()).execute(args), "another final edit");
+    assertEditedWriteLogits(last, fin, 2f, 0.5f);
+    assertFalse(Files.exists(out.resolve("final.tmp")));
 
     Path typo = writeTo(dir.resolve("typo.json"), edited.replace("writeScale", "writeScal"));
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> Recipe.read(typo));
     assertTrue(e.getMessage().contains("writeScal"), e.getMessage());
-    Path zero =
-        writeTo(dir.resolve("zero.json"), edited.replace("\"writeScale\": 3", "\"writeScale\": 0"));
-    assertThrows(IllegalArgumentException.class, () -> Recipe.read(zero));
+    for (String bad :
+        List.of(
+            "{\"writeScale\": 0, \"writeThreshold\": 0.5}",
+            "{\"writeScale\": 3, \"writeThreshold\": NaN}",
+            "{\"writeScale\": 1, \"writeThreshold\": 0}",
+            "8")) {
+      Path badFile =
+          writeTo(
+              dir.resolve("bad.json"),
+              edited.replace("{\"writeScale\": 3, \"writeThreshold\": 0.5}", bad));
+      assertThrows(IllegalArgumentException.class, () -> Recipe.read(badFile), bad);
+    }
   }
 
   /** The model in {@code to} is the one in {@code from} with write logits x -> s (x - t). */

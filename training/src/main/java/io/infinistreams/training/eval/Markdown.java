@@ -59,12 +59,15 @@ final class Markdown {
     if (s.get("writeTopK") instanceof Number k) {
       md.append(" with each head writing only a segment's ")
           .append(k.intValue())
-          .append(" tokens of largest write logit (the fingerprint is of that configuration)");
+          .append(" tokens of largest write logit");
     }
     if (s.get("readEps") instanceof Number eps) {
-      md.append(" with the read's eps set to ")
-          .append(eps.floatValue())
-          .append(" (the fingerprint is of that configuration)");
+      md.append(s.get("writeTopK") instanceof Number ? " and" : " with")
+          .append(" the read's eps set to ")
+          .append(eps.floatValue());
+    }
+    if (s.get("writeTopK") instanceof Number || s.get("readEps") instanceof Number) {
+      md.append(" (the fingerprint is of that configuration)");
     }
     if (s.get("writeThreshold") instanceof Number || s.get("writeScale") instanceof Number) {
       float x = s.get("writeThreshold") instanceof Number n ? n.floatValue() : 0f;
