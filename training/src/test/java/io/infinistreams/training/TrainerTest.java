@@ -264,8 +264,7 @@ class TrainerTest {
               IllegalArgumentException.class,
               () -> Trainer.fresh(c, TaskMixes.build(c), wider).close());
       assertTrue(
-          e.getMessage()
-              .contains("only the update rule, the read, the overlap and the short convolution"),
+          e.getMessage().contains("segmentLength=32") && e.getMessage().contains("may differ"),
           e.getMessage());
     }
   }
