@@ -63,6 +63,27 @@ public record Recipe(
    */
   public record WriteEdit(float scale, float threshold) {
 
+    /** The edit that changes nothing: S 1, X 0. */
+    public static final WriteEdit IDENTITY = new WriteEdit(1f, 0f);
+
+    /** The edit {@code o}'s {@code writeScale} and {@code writeThreshold} give (default 1, 0). */
+    static WriteEdit of(JsonObject o) {
+      return new WriteEdit(floatOr(o, "writeScale", 1f), floatOr(o, "writeThreshold", 0f));
+    }
+
+    /** Whether this edit changes nothing. */
+    public boolean isIdentity() {
+      return scale == 1f && threshold == 0f;
+    }
+
+    /** {@code {"writeScale": S, "writeThreshold": X}}. */
+    public JsonObject json() {
+      JsonObject o = new JsonObject();
+      o.addProperty("writeScale", scale);
+      o.addProperty("writeThreshold", threshold);
+      return o;
+    }
+
     /** "S (x - X)". */
     @Override
     public String toString() {
@@ -164,12 +185,8 @@ public record Recipe(
     if (o.has("finalEdit")) {
       JsonObject e = object(o, "finalEdit");
       checkKeys("finalEdit", e, Set.of("writeScale", "writeThreshold"));
-      WriteEdit edit =
-          checkEdit(
-              "finalEdit",
-              model,
-              new WriteEdit(floatOr(e, "writeScale", 1f), floatOr(e, "writeThreshold", 0f)));
-      if (edit.scale() == 1f && edit.threshold() == 0f) {
+      WriteEdit edit = checkEdit("finalEdit", model, WriteEdit.of(e));
+      if (edit.isIdentity()) {
         throw new IllegalArgumentException(
             "finalEdit with writeScale 1 and writeThreshold 0 changes nothing: leave it out");
       }
@@ -193,7 +210,7 @@ public record Recipe(
                   + " (writeScale, writeThreshold) applies to the previous stage's weights; a"
                   + " first stage has none");
         }
-        checkEdit(what, model, new WriteEdit(r.writeScale(i), r.writeThreshold(i)));
+        checkEdit(what, model, r.stageEdit(i));
       }
     }
     return r;
@@ -216,24 +233,20 @@ public record Recipe(
   }
 
   /**
-   * A stage's {@code writeScale} S (default 1): the stage starts from the previous stage's weights
-   * with each head's write logit x replaced by S (x - {@link #writeThreshold}) ({@link
+   * Stage {@code i}'s write-logit edit, from its {@code writeScale} S (default 1) and {@code
+   * writeThreshold} X (default 0): the stage starts from the previous stage's weights with each
+   * head's write logit x replaced by S (x - X) ({@link
    * io.infinistreams.model.Weights#withWriteLogits}): a threshold above 0 silences the writes whose
    * logit was below it, a scale above 1 makes the remaining ones firmer. Training then goes on from
-   * the edited weights.
+   * the edited weights. {@link WriteEdit#IDENTITY} for a stage without them.
    */
-  public float writeScale(int i) {
-    return floatOr(stages.get(i).settings(), "writeScale", 1f);
-  }
-
-  /** A stage's {@code writeThreshold} X (default 0), see {@link #writeScale}. */
-  public float writeThreshold(int i) {
-    return floatOr(stages.get(i).settings(), "writeThreshold", 0f);
+  public WriteEdit stageEdit(int i) {
+    return WriteEdit.of(stages.get(i).settings());
   }
 
   /** Whether stage {@code i} edits the write logits of the weights it starts from. */
   public boolean editsWriteLogits(int i) {
-    return writeScale(i) != 1f || writeThreshold(i) != 0f;
+    return !stageEdit(i).isIdentity();
   }
 
   /**

@@ -51,31 +51,24 @@ public final class RecipeCommand implements Callable<Integer> {
 
   /**
    * File in a stage's folder that records the write-logit edit the stage started from ({@link
-   * Recipe#writeScale}), written when such a stage starts; a stage without it started from unedited
+   * Recipe#stageEdit}), written when such a stage starts; a stage without it started from unedited
    * weights. The edit is not part of the stage's {@link TrainConfig}, so a finished or interrupted
    * stage is checked against the recipe through this file.
    */
   static final String START_EDIT = "start-edit.json";
 
-  /** The (scale, threshold) stage folder {@code dir} started from: (1, 0) if it recorded none. */
-  static float[] startEdit(Path dir) throws java.io.IOException {
+  /** The edit stage folder {@code dir} started from: the identity if it recorded none. */
+  static Recipe.WriteEdit startEdit(Path dir) throws java.io.IOException {
     Path f = dir.resolve(START_EDIT);
     if (!Files.exists(f)) {
-      return new float[] {1f, 0f};
+      return Recipe.WriteEdit.IDENTITY;
     }
-    JsonObject o = JsonParser.parseString(Files.readString(f)).getAsJsonObject();
-    return new float[] {o.get("writeScale").getAsFloat(), o.get("writeThreshold").getAsFloat()};
-  }
-
-  /** Stage {@code i}'s edit of the write logit x, as "S (x - X)". */
-  private static String edit(Recipe recipe, int i) {
-    return recipe.writeScale(i) + " (x - " + recipe.writeThreshold(i) + ")";
+    return Recipe.WriteEdit.of(JsonParser.parseString(Files.readString(f)).getAsJsonObject());
   }
 
   /** Whether stage {@code i}'s folder started from the edit the recipe gives it now. */
   private static boolean startedAs(Path dir, Recipe recipe, int i) throws java.io.IOException {
-    float[] e = startEdit(dir);
-    return e[0] == recipe.writeScale(i) && e[1] == recipe.writeThreshold(i);
+    return startEdit(dir).equals(recipe.stageEdit(i));
   }
 
   /** Whether the model in {@code dir} was trained with exactly {@code config}. */
@@ -110,7 +103,8 @@ public final class RecipeCommand implements Callable<Integer> {
               + ": "
               + recipe.stages().get(i).name()
               + (recipe.editsWriteLogits(i)
-                  ? ", from the previous stage's weights with write logits x -> " + edit(recipe, i)
+                  ? ", from the previous stage's weights with write logits x -> "
+                      + recipe.stageEdit(i)
                   : "");
       TrainConfig config = recipe.stageConfig(i, seed);
       if (Files.exists(fin.resolve(Checkpoint.MANIFEST_FILE))) {
@@ -160,20 +154,18 @@ public final class RecipeCommand implements Callable<Integer> {
       } else {
         try (NDManager m = NDManager.newBaseManager()) {
           Weights initial = Checkpoint.load(previous, m).weights();
-          if (recipe.editsWriteLogits(i)) {
-            initial = initial.withWriteLogits(recipe.writeScale(i), recipe.writeThreshold(i));
-            JsonObject record = new JsonObject();
-            record.addProperty("writeScale", recipe.writeScale(i));
-            record.addProperty("writeThreshold", recipe.writeThreshold(i));
+          Recipe.WriteEdit edit = recipe.stageEdit(i);
+          if (!edit.isIdentity()) {
+            initial = initial.withWriteLogits(edit.scale(), edit.threshold());
             Files.createDirectories(dir);
-            Files.writeString(dir.resolve(START_EDIT), record + "\n");
+            Files.writeString(dir.resolve(START_EDIT), edit.json() + "\n");
             System.err.println(
                 "stage "
                     + (i + 1)
                     + " starts from "
                     + previous
                     + " with each write logit x replaced by "
-                    + edit(recipe, i));
+                    + edit);
           }
           trainer = Trainer.fresh(config, TaskMixes.build(config), initial);
         }
@@ -230,9 +222,7 @@ public final class RecipeCommand implements Callable<Integer> {
   static void writeEdited(Path from, Path to, Recipe.WriteEdit edit, String command)
       throws java.io.IOException {
     JsonObject source = manifest(from);
-    JsonObject record = new JsonObject();
-    record.addProperty("writeScale", edit.scale());
-    record.addProperty("writeThreshold", edit.threshold());
+    JsonObject record = edit.json();
     record.addProperty("from", source.get("fingerprint").getAsString());
     if (Files.exists(to.resolve(Checkpoint.MANIFEST_FILE))
         && record.equals(manifest(to).get("finalEdit"))) {
