@@ -11,6 +11,7 @@ import io.infinistreams.tasks.PasskeyDocument;
 import io.infinistreams.tasks.TextCorpus;
 import io.infinistreams.tasks.prose.Corpora;
 import io.infinistreams.tasks.prose.Phrasing;
+import io.infinistreams.tasks.prose.RetrievalTask;
 import io.infinistreams.training.CommandLines;
 import io.infinistreams.training.TaskMixes;
 import io.infinistreams.training.TrainCheckpoint;
@@ -180,8 +181,17 @@ public final class EvalCommand implements Callable<Integer> {
 
   @Option(
       names = "--writes-trials",
-      description = "Needle documents of 4,096 tokens in the writes part (default 20).")
+      description = "Documents of 4,096 tokens in the writes part (default 20).")
   int writesTrials = 20;
+
+  @Option(
+      names = "--writes-task",
+      paramLabel = "TASK",
+      defaultValue = "needle",
+      description =
+          "Retrieval task whose documents the writes part measures: needle, multikey,"
+              + " multikey-near, facts or chat-facts (default ${DEFAULT-VALUE}).")
+  String writesTask;
 
   @Option(
       names = "--surprise-trials",
@@ -348,6 +358,14 @@ public final class EvalCommand implements Callable<Integer> {
       throw usage(
           "need 0 < --depth-step <= 1, --trials >= 1, --chat-trials >= 1, --lm-prose-bytes >= 1,"
               + " --surprise-trials >= 1 and --writes-trials >= 1");
+    }
+    if (!RetrievalTask.NAMES.contains(writesTask)) {
+      throw usage(
+          "unknown --writes-task "
+              + writesTask
+              + " (tasks: "
+              + String.join(", ", RetrievalTask.NAMES)
+              + ")");
     }
     List<Double> depths = new ArrayList<>();
     for (int i = 0; i <= Math.round(1 / depthStep); i++) {
@@ -586,14 +604,23 @@ public final class EvalCommand implements Callable<Integer> {
     writeSummary();
   }
 
-  /** The write-strength part ({@link WritesEval}) on needle documents of the held-out prose. */
+  /**
+   * The write-strength part ({@link WritesEval}) on documents of the held-out prose of the task
+   * {@code --writes-task}, in the {@code --phrasing} share.
+   */
   private void writes(InfiniModel m, PrintStream err) throws Exception {
-    List<WritesEval.Row> rows = WritesEval.run(m.weights(), heldOut.source(), writesTrials, seed);
+    List<WritesEval.Row> rows =
+        WritesEval.run(
+            m.weights(),
+            RetrievalEval.task(writesTask, heldOut.source(), phrasing),
+            writesTrials,
+            seed);
     if (rows.isEmpty()) {
       summary.put(
           "writes", "not measured: the " + m.config().updateRule() + " rule has no write strength");
     } else {
       Map<String, Object> r = new LinkedHashMap<>();
+      r.put("task", writesTask);
       r.put("trials", writesTrials);
       r.put("length", WritesEval.LENGTH);
       r.put("rows", rows);

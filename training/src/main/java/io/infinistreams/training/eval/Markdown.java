@@ -226,16 +226,19 @@ final class Markdown {
     md.append(
         String.format(
             Locale.ROOT,
-            "Mean write strength beta (0..1) of the gated rule per layer and head, over %s needle"
-                + " documents of %,d tokens of held-out prose (the needle task's, at a uniform"
-                + " depth): on the tokens of the stated value, on the rest of the statement, and on"
-                + " the prose around it. Every write also erases a little of what the head held"
+            "Mean write strength beta (0..1) of the gated rule per layer and head, over %s %s"
+                + " documents of %,d tokens of held-out prose (the %s task's, at a uniform"
+                + " depth): on the tokens of the answering statement's value, on the rest of the"
+                + " statements, and on the prose around them. Every write also erases a little of"
+                + " what the head held"
                 + " along its key, so a fact lasts only as long as the prose written after it stays"
                 + " weak: selectivity is value / prose. Prose written is the share of the prose"
                 + " tokens the head writes at all (beta above 0; under the logistic gate every"
                 + " token writes a little).%n%n",
             r.get("trials"),
-            (Integer) r.get("length")));
+            r.getOrDefault("task", "needle"),
+            (Integer) r.get("length"),
+            r.getOrDefault("task", "needle")));
     md.append(
         "| layer | head | value | statement | prose | selectivity | prose written |\n"
             + "|---|---|---|---|---|---|---|\n");

@@ -20,10 +20,11 @@ import java.util.Random;
 /**
  * How selectively the memory writes: under the GATED rule each token's write strength beta (0..1)
  * scales how much of it a head stores, and how much of what the head held before along its key it
- * overwrites. Over needle documents of held-out prose (the evaluation's needle task), this measures
- * the mean beta per layer and head on the tokens of the stated value, on the rest of the statement
- * and on the prose around it. A memory that keeps a fact across a long stream must write its value
- * far more strongly than the prose: every prose write also erases a little of the fact.
+ * overwrites. Over documents of held-out prose of one of the evaluation's retrieval tasks (the
+ * needle's unless the command names another), this measures the mean beta per layer and head on the
+ * tokens of the answering statement's value, on the rest of the statements and on the prose around
+ * them. A memory that keeps a fact across a long stream must write its value far more strongly than
+ * the prose: every prose write also erases a little of the fact.
  */
 final class WritesEval {
   private WritesEval() {}
@@ -49,10 +50,11 @@ final class WritesEval {
   }
 
   /**
-   * The rows of every layer and head over {@code trials} needle documents of {@link #LENGTH} tokens
-   * (needle at a uniform depth), or an empty list if the model's rule has no write strength.
+   * The rows of every layer and head over {@code trials} documents of {@code task} of {@link
+   * #LENGTH} tokens (answering statement at a uniform depth), or an empty list if the model's rule
+   * has no write strength.
    */
-  static List<Row> run(Weights w, RetrievalTask needle, int trials, long seed) {
+  static List<Row> run(Weights w, RetrievalTask task, int trials, long seed) {
     ModelConfig c = w.config();
     List<Row> rows = new ArrayList<>();
     if (c.updateRule() != UpdateRule.GATED) {
@@ -65,7 +67,7 @@ final class WritesEval {
     long[] count = new long[3];
     for (int trial = 0; trial < trials; trial++) {
       RetrievalDocument doc =
-          needle.document(new Random(seed * 1_000_003L + trial), LENGTH, Double.NaN);
+          task.document(new Random(seed * 1_000_003L + trial), LENGTH, Double.NaN);
       int[] kind = kinds(doc);
       int[] stream = doc.context(); // BOS, the haystack with the statement
       accumulate(w, stream, kind, sum, written, count);

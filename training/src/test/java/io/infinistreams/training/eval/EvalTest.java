@@ -531,6 +531,20 @@ class EvalTest {
     assertTrue(!Files.exists(out));
   }
 
+  /** {@code --writes-task} names a retrieval task; another name is refused before anything runs. */
+  @Test
+  void anUnknownWritesTaskIsRefused(@TempDir Path dir) {
+    Path out = dir.resolve("eval");
+    for (String task : List.of("passkey", "fact", "")) {
+      java.io.StringWriter err = new java.io.StringWriter();
+      CommandLine cli = new CommandLine(new EvalCommand());
+      cli.setErr(new java.io.PrintWriter(err));
+      assertEquals(2, cli.execute("--out", out.toString(), "--writes-task", task), task);
+      assertTrue(err.toString().contains("unknown --writes-task " + task), err.toString());
+    }
+    assertTrue(!Files.exists(out));
+  }
+
   /**
    * A passkey length too short for a trial's document (up to N-1 tokens shorter than its row) is
    * refused with the least length that works, before any part runs or writes a result.

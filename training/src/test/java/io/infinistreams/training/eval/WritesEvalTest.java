@@ -90,6 +90,28 @@ class WritesEvalTest {
   }
 
   /**
+   * Every retrieval task's documents can be measured: each has an answering value whose tokens the
+   * value column averages (0/0 would give NaN), and with the write biases pushed apart the
+   * strengths on them follow the gate there too.
+   */
+  @Test
+  void everyRetrievalTaskHasAnAnsweringValueToMeasure() {
+    ModelConfig c = ModelConfig.tiny();
+    int last = c.layers() - 1;
+    try (NDManager m = NDManager.newBaseManager()) {
+      Weights w = Weights.fromNamed(c, biased(c, -30f, 30f, m));
+      for (String task : io.infinistreams.tasks.prose.RetrievalTask.NAMES) {
+        for (WritesEval.Row r : WritesEval.run(w, RetrievalEval.task(task, prose), 2, 7)) {
+          assertTrue(Double.isFinite(r.value()), task + " " + r);
+          if (r.layer() == last) {
+            assertEquals(1.0, r.value(), 1e-6, task + " " + r);
+          }
+        }
+      }
+    }
+  }
+
+  /**
    * Random weights of {@code c} with layer 0's write bias at {@code first}, the last's at {@code
    * last}.
    */
