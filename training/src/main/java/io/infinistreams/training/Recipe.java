@@ -63,10 +63,18 @@ public record Recipe(
    */
   public record WriteEdit(float scale, float threshold) {
 
+    /** A threshold of -0 is 0 (the same edit, and equal to it). */
+    public WriteEdit {
+      threshold += 0f;
+    }
+
     /** The edit that changes nothing: S 1, X 0. */
     public static final WriteEdit IDENTITY = new WriteEdit(1f, 0f);
 
-    /** The edit {@code o}'s {@code writeScale} and {@code writeThreshold} give (default 1, 0). */
+    /**
+     * The edit {@code o}'s {@code writeScale} and {@code writeThreshold} give (a missing one: 1,
+     * 0).
+     */
     static WriteEdit of(JsonObject o) {
       return new WriteEdit(floatOr(o, "writeScale", 1f), floatOr(o, "writeThreshold", 0f));
     }

@@ -184,6 +184,9 @@ class RecipeTest {
     Recipe r = Recipe.read(file);
     assertFalse(r.editsWriteLogits(0));
     assertTrue(r.editsWriteLogits(1));
+    assertEquals(new Recipe.WriteEdit(3f, 0.5f), r.stageEdit(1));
+    assertEquals(Recipe.WriteEdit.IDENTITY, r.stageEdit(0));
+    assertEquals(Recipe.WriteEdit.IDENTITY, new Recipe.WriteEdit(1f, -0f)); // -0 is 0
     Path out = dir.resolve("run");
     String[] args = {file.toString(), "--out", out.toString(), "--seed", "3"};
     assertEquals(0, new CommandLine(new RecipeCommand()).execute(args));

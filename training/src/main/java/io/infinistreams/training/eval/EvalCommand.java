@@ -621,6 +621,7 @@ public final class EvalCommand implements Callable<Integer> {
     } else {
       Map<String, Object> r = new LinkedHashMap<>();
       r.put("task", writesTask);
+      r.put("phrasing", phrasing.name());
       r.put("trials", writesTrials);
       r.put("length", WritesEval.LENGTH);
       r.put("rows", rows);

@@ -227,8 +227,8 @@ final class Markdown {
         String.format(
             Locale.ROOT,
             "Mean write strength beta (0..1) of the gated rule per layer and head, over %s %s"
-                + " documents of %,d tokens of held-out prose (the %s task's, at a uniform"
-                + " depth): on the tokens of the answering statement's value, on the rest of the"
+                + " documents of %,d tokens of held-out prose (the %s task's, %s phrasing, its"
+                + " statements placed as in training): on the tokens of the answering statement's value, on the rest of the"
                 + " statements, and on the prose around them. Every write also erases a little of"
                 + " what the head held"
                 + " along its key, so a fact lasts only as long as the prose written after it stays"
@@ -238,7 +238,8 @@ final class Markdown {
             r.get("trials"),
             r.getOrDefault("task", "needle"),
             (Integer) r.get("length"),
-            r.getOrDefault("task", "needle")));
+            r.getOrDefault("task", "needle"),
+            r.getOrDefault("phrasing", "EVAL")));
     md.append(
         "| layer | head | value | statement | prose | selectivity | prose written |\n"
             + "|---|---|---|---|---|---|---|\n");

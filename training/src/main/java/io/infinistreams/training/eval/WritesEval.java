@@ -36,7 +36,7 @@ final class WritesEval {
    * The mean write strength of one head on each kind of token.
    *
    * @param value on the answering statement's value
-   * @param statement on the rest of that statement
+   * @param statement on the rest of the statements
    * @param prose on every token outside the statements
    * @param proseWritten the share of the prose tokens the head writes at all (beta above 0): 1
    *     under the logistic gate, which is never exactly 0, at most k / N under a top-k write
@@ -51,8 +51,8 @@ final class WritesEval {
 
   /**
    * The rows of every layer and head over {@code trials} documents of {@code task} of {@link
-   * #LENGTH} tokens (answering statement at a uniform depth), or an empty list if the model's rule
-   * has no write strength.
+   * #LENGTH} tokens (statements placed as the task places them in training), or an empty list if
+   * the model's rule has no write strength.
    */
   static List<Row> run(Weights w, RetrievalTask task, int trials, long seed) {
     ModelConfig c = w.config();

@@ -101,7 +101,9 @@ class WritesEvalTest {
     try (NDManager m = NDManager.newBaseManager()) {
       Weights w = Weights.fromNamed(c, biased(c, -30f, 30f, m));
       for (String task : io.infinistreams.tasks.prose.RetrievalTask.NAMES) {
-        for (WritesEval.Row r : WritesEval.run(w, RetrievalEval.task(task, prose), 2, 7)) {
+        List<WritesEval.Row> rows = WritesEval.run(w, RetrievalEval.task(task, prose), 2, 7);
+        assertEquals(c.layers() * c.heads(), rows.size(), task);
+        for (WritesEval.Row r : rows) {
           assertTrue(Double.isFinite(r.value()), task + " " + r);
           if (r.layer() == last) {
             assertEquals(1.0, r.value(), 1e-6, task + " " + r);
