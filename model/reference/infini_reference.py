@@ -4,8 +4,10 @@
 It reads a checkpoint directory (manifest.json + model.safetensors, the layout
 io.infinistreams.model.Checkpoint writes) and computes what io.infinistreams.model.InfiniModel
 computes for every configuration a manifest can hold: the LINEAR, DELTA and GATED update rules,
-the PAPER and NORMALIZED reads, any overlap C and short convolution S. Eager mode, fp32, one
-stream, PyTorch and the Python standard library only (the safetensors file is read by hand).
+the PAPER and NORMALIZED reads (any read eps), any overlap C and short convolution S, the
+ELU_PLUS_ONE and IDENTITY feature maps, the LOGISTIC and SPARSE write gates and the top-k write.
+Eager mode, fp32, one stream, PyTorch and the Python standard library only (the safetensors file
+is read by hand).
 
 Shape legend (as in the Java code): T tokens in one forward, N segment length, C overlap,
 L layers, H heads, D d_model, K d_key, V d_value, F feed-forward width, W vocabulary.
@@ -22,14 +24,16 @@ s.memories[layer] is (M (H, K, V), z (H, K)).
 """
 
 import argparse
+import fractions
 import hashlib
 import json
 import math
 import os
+import re
 import struct
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 try:
     import torch
@@ -42,16 +46,22 @@ except ImportError as e:  # the one dependency: say how to get it, exit with a d
     )
     sys.exit(3)
 
-# Constants of the Java model (InfiniTransformer, ByteTokenizer, Checkpoint).
-MEMORY_EPS = 1e-6  # memory read's and delta rule's denominators, the normalised read, unit keys
+# Constants of the Java model (InfiniTransformer, ModelConfig, ByteTokenizer, Checkpoint).
+MEMORY_EPS = 1e-6  # the PAPER read's and delta rule's denominators, unit keys
 NORM_EPS = 1e-5  # RMSNorm, inside the square root
 BLOCK = 32  # tokens per block of the gated write's closed form
 BOS, PAD = 256, 258  # a new stream's open segment is [BOS], its context C x PAD
+MIN_VOCAB = 262  # 256 bytes and the special tokens BOS .. SYSTEM
 FORMAT = "infini-streams-checkpoint/1"
 CASE_FORMAT = "infini-streams-reference-case/1"
 CONFIG_KEYS = ["vocabSize", "dModel", "layers", "heads", "dKey", "dValue", "ffnHidden",
                "segmentLength", "updateRule", "memoryRead", "ropeBase", "overlap"]
 MAX_SHORT_CONV = 8
+DEFAULT_READ_EPS = struct.unpack("<f", struct.pack("<f", 1e-6))[0]  # the NORMALIZED read's, 1e-6f
+MAX_READ_EPS = 1.0
+# Keys a manifest leaves out at their defaults (and older manifests do not know)
+OPTIONAL_KEYS = {"shortConv": 0, "featureMap": "ELU_PLUS_ONE", "writeTopK": 0,
+                 "writeGate": "LOGISTIC", "readEps": DEFAULT_READ_EPS}
 
 
 # ---- configuration and checkpoint -------------------------------------------------------------
@@ -69,43 +79,99 @@ class Config:
     segment_length: int  # N: memory is written once per full segment
     update_rule: str  # LINEAR | DELTA | GATED
     memory_read: str  # PAPER | NORMALIZED
-    rope_base: float
+    rope_base: float  # fp32
     overlap: int  # C: context tokens before each segment, seen but not written again
-    short_conv: int  # S: causal depthwise convolution taps over Q, K, V (0: none)
+    short_conv: int = 0  # S: causal depthwise convolution taps over Q, K, V (0: none)
+    feature_map: str = "ELU_PLUS_ONE"  # sigma of the memory's queries and keys, or IDENTITY
+    write_top_k: int = 0  # GATED: each head writes the k tokens of largest write logit (0: all)
+    write_gate: str = "LOGISTIC"  # GATED: write strength logistic(x), or SPARSE max(0, tanh(x/2))
+    read_eps: float = DEFAULT_READ_EPS  # the NORMALIZED read's eps, fp32
+    # how the configuration line writes rope_base and read_eps (None: java_float of the value)
+    rope_base_text: str = None
+    read_eps_text: str = None
 
     @staticmethod
     def from_manifest(o):
-        keys = set(o) - {"shortConv"}
+        """The manifest's config object (parsed with parse_float=JsonNumber), checked like
+        ModelConfig's constructor."""
+        keys = set(o) - set(OPTIONAL_KEYS)
         if keys != set(CONFIG_KEYS):
             missing, unknown = sorted(set(CONFIG_KEYS) - keys), sorted(keys - set(CONFIG_KEYS))
             raise ValueError(f"checkpoint config does not fit: missing {missing},"
                              f" unknown {unknown}")
-        c = Config(o["vocabSize"], o["dModel"], o["layers"], o["heads"], o["dKey"], o["dValue"],
-                   o["ffnHidden"], o["segmentLength"], o["updateRule"], o["memoryRead"],
-                   f32(o["ropeBase"]), o["overlap"], o.get("shortConv", 0))
+        def get(key):
+            return o[key] if key in o else OPTIONAL_KEYS[key]
+
+        def integer(key):
+            v = get(key)
+            require(isinstance(v, int) and not isinstance(v, bool), f"{key} must be an integer")
+            return v
+
+        c = Config(*map(integer, CONFIG_KEYS[:8]), o["updateRule"], o["memoryRead"],
+                   manifest_f32(o["ropeBase"]), integer("overlap"), integer("shortConv"),
+                   get("featureMap"), integer("writeTopK"), get("writeGate"),
+                   manifest_f32(get("readEps")))
         c.validate()
         return c
+
+    def with_manifest_texts(self, o):
+        """This configuration with its floats written as the manifest writes them, where that is
+        one of Float.toString's forms: Gson writes a float with Float.toString, and that has not
+        always printed the shortest digits (JDK 17 prints longer ones for some powers of two,
+        subnormals and integers of 8 or more digits; JDK 19 and later the shortest), so the
+        manifest holds the digits that the JVM which wrote it put into the fingerprint."""
+        texts = {k: java_text(o[k]) for k in ("ropeBase", "readEps") if k in o}
+        return replace(self, rope_base_text=texts.get("ropeBase"),
+                       read_eps_text=texts.get("readEps"))
 
     def validate(self):
         require(self.update_rule in ("LINEAR", "DELTA", "GATED"),
                 f"unknown rule {self.update_rule}")
         require(self.memory_read in ("PAPER", "NORMALIZED"), f"unknown read {self.memory_read}")
+        require(self.feature_map in ("ELU_PLUS_ONE", "IDENTITY"),
+                f"unknown feature map {self.feature_map}")
+        require(self.write_gate in ("LOGISTIC", "SPARSE"), f"unknown write gate {self.write_gate}")
+        require(self.vocab_size >= MIN_VOCAB, f"vocabSize must be >= {MIN_VOCAB}")
+        require(min(self.d_model, self.layers, self.heads, self.d_key, self.d_value,
+                    self.ffn_hidden) > 0, "dimensions must be positive")
         require(self.d_key % 2 == 0, "dKey must be even (RoPE rotates pairs)")
+        require(self.segment_length >= 2, "segmentLength must be >= 2")
+        require(self.rope_base > 1, "ropeBase must be > 1")
         require(0 <= self.overlap <= self.segment_length, "overlap must be in 0..N")
+        gated_normalized = self.update_rule == "GATED" and self.memory_read == "NORMALIZED"
         require(self.update_rule != "GATED" or self.memory_read == "NORMALIZED",
                 "GATED needs the NORMALIZED read")
         require(0 <= self.short_conv <= MAX_SHORT_CONV, "shortConv must be in 0..8")
         require(self.short_conv <= 1 or self.overlap >= self.short_conv - 1,
                 "a short convolution of width S needs an overlap of at least S-1")
+        require(self.feature_map == "ELU_PLUS_ONE" or gated_normalized,
+                "the IDENTITY feature map needs GATED and the NORMALIZED read")
+        require(0 <= self.write_top_k <= self.segment_length, "writeTopK must be in 0..N")
+        require(self.write_top_k == 0 or self.update_rule == "GATED", "writeTopK needs GATED")
+        require(self.write_gate == "LOGISTIC" or self.update_rule == "GATED",
+                "a write gate other than LOGISTIC needs GATED")
+        require(0 < self.read_eps <= MAX_READ_EPS, "readEps must be in (0, 1]")
+        require(self.read_eps == DEFAULT_READ_EPS or self.memory_read == "NORMALIZED",
+                "readEps other than the default needs the NORMALIZED read")
 
     def canonical(self):
-        """ModelConfig.canonical(): the configuration's part of the fingerprint."""
+        """ModelConfig.canonical(): the configuration's part of the fingerprint. The settings added
+        after the first checkpoints appear only when they differ from their defaults."""
         line = (f"vocabSize={self.vocab_size},dModel={self.d_model},layers={self.layers},"
                 f"heads={self.heads},dKey={self.d_key},dValue={self.d_value},"
                 f"ffnHidden={self.ffn_hidden},segmentLength={self.segment_length},"
                 f"updateRule={self.update_rule},memoryRead={self.memory_read},"
-                f"ropeBase={java_float(self.rope_base)},overlap={self.overlap}")
-        return line + (f",shortConv={self.short_conv}" if self.short_conv else "")
+                f"ropeBase={self.rope_base_text or java_float(self.rope_base)},"
+                f"overlap={self.overlap}")
+        for key, value, default in (("shortConv", self.short_conv, 0),
+                                    ("featureMap", self.feature_map, "ELU_PLUS_ONE"),
+                                    ("writeTopK", self.write_top_k, 0),
+                                    ("writeGate", self.write_gate, "LOGISTIC")):
+            if value != default:
+                line += f",{key}={value}"
+        if self.read_eps != DEFAULT_READ_EPS:
+            line += f",readEps={self.read_eps_text or java_float(self.read_eps)}"
+        return line
 
     def tensor_shapes(self):
         """Weights.shapes: every tensor's name and shape, in canonical order."""
@@ -137,22 +203,106 @@ def f32(x):
     return struct.unpack("<f", struct.pack("<f", x))[0]
 
 
+def f32_bits(x):
+    return struct.unpack("<i", struct.pack("<f", x))[0]
+
+
+def f32_step(x, direction):
+    """The fp32 value next to the non-negative fp32 x, above (+1) or below (-1)."""
+    return struct.unpack("<f", struct.pack("<i", f32_bits(x) + direction))[0]
+
+
+def parse_f32(text):
+    """Float.parseFloat of a decimal: its exact value rounded once to the nearest fp32, ties to
+    the even one (through a double it could be rounded twice)."""
+    exact = fractions.Fraction(text)
+    try:
+        x = abs(f32(float(exact)))  # the answer or a neighbour of it
+    except OverflowError:
+        raise ValueError(f"{text} is beyond the fp32 range") from None
+    best = None
+    for y in (f32_step(x, -1) if x > 0 else None, x, f32_step(x, 1)):
+        if y is None or math.isinf(y):
+            continue
+        d = abs(fractions.Fraction(y) - abs(exact))
+        if best is None or d < best[0] or (d == best[0] and f32_bits(y) % 2 == 0):
+            best = (d, y)
+    return math.copysign(best[1], exact)
+
+
+class JsonNumber(float):
+    """A JSON number with a fraction or exponent, as a float that keeps its text
+    (json.load(..., parse_float=JsonNumber))."""
+
+    def __new__(cls, text):
+        x = super().__new__(cls, text)
+        x.text = text
+        return x
+
+
+# Float.toString's two forms: plain (1e-3 <= |x| < 1e7) and computerized scientific notation
+JAVA_FLOAT = re.compile(r"-?((0|[1-9][0-9]*)\.([0-9]*[1-9]|0)"
+                        r"|[1-9]\.([0-9]*[1-9]|0)E-?[1-9][0-9]*)")
+
+
+def manifest_f32(v):
+    """A manifest's float field as its fp32 value (Gson's getAsFloat: Float.parseFloat)."""
+    require(isinstance(v, (int, float)) and not isinstance(v, bool), f"{v!r} is not a number")
+    return parse_f32(getattr(v, "text", str(v)))
+
+
+def java_text(v):
+    """The text of a JSON number if it is in a form Float.toString writes, else None."""
+    text = getattr(v, "text", None)
+    if text is None or not JAVA_FLOAT.fullmatch(text):
+        return None
+    return text if ("E" in text) != (1e-3 <= abs(parse_f32(text)) < 1e7) else None
+
+
 def java_float(x):
-    """Java's Float.toString of an fp32 value (shortest round-trip digits, Java's notation)."""
+    """Float.toString of an fp32 value as JDK 19 and later write it: of the decimals that round to
+    x, those of fewest significant digits (of one or two if one is enough), and of those the
+    closest to x (on a tie, the one with an even last digit); plain from 1e-3 to below 1e7, else
+    d.dddE<n>. JDK 17 writes the same but for some powers of two, subnormals and integers of 8 or
+    more digits, where it prints more digits (Config.with_manifest_texts)."""
     if math.isnan(x):
         return "NaN"
     if math.isinf(x):
         return "Infinity" if x > 0 else "-Infinity"
     if x == 0:
         return "-0.0" if math.copysign(1, x) < 0 else "0.0"
-    for p in range(1, 10):
-        s = f"{abs(x):.{p - 1}e}"
-        if f32(float(s)) == x or f32(float(s)) == -x:
+    sign, a = ("-" if x < 0 else ""), abs(x)
+    exact = fractions.Fraction(a)
+    # R: the decimals that round to a, the interval between the midpoints to its neighbours
+    below = fractions.Fraction(f32_step(a, -1))
+    above_f = f32_step(a, 1)
+    above = (fractions.Fraction(above_f) if not math.isinf(above_f)
+             else exact + (exact - below))  # the largest float: the spacing below it
+    lo, hi = (below + exact) / 2, (exact + above) / 2
+    closed = f32_bits(a) % 2 == 0  # a midpoint rounds to the even neighbour
+
+    def in_r(d):
+        return lo < d < hi or (closed and d in (lo, hi))
+
+    e = math.floor(math.log10(a))  # 10^e <= a < 10^(e+1), made exact below
+    while fractions.Fraction(10) ** e > exact:
+        e -= 1
+    while fractions.Fraction(10) ** (e + 1) <= exact:
+        e += 1
+    for n in range(1, 10):
+        scale = fractions.Fraction(10) ** (e - n + 1)  # candidates c * scale, c of n digits
+        c = math.floor(exact / scale)
+        if any(in_r(k * scale) for k in (c, c + 1)):
             break
-    mant, exp = s.split("e")
-    digits, exp = mant.replace(".", ""), int(exp)
-    sign = "-" if x < 0 else ""
-    if 1e-3 <= abs(x) < 1e7:
+    if n == 1:  # one digit suffices: the closest of one or two digits
+        n, scale = 2, fractions.Fraction(10) ** (e - 1)
+        c = math.floor(exact / scale)
+    options = [k for k in (c, c + 1) if in_r(k * scale)]
+    c = min(options, key=lambda k: (abs(k * scale - exact), k % 2))
+    digits, exp = str(c), e - n + 1  # the value is digits * 10^exp
+    exp += len(digits) - 1  # now digits[0].digits[1:] * 10^exp
+    digits = digits.rstrip("0") or "0"
+    if fractions.Fraction(1, 1000) <= c * scale < 10 ** 7:
         if exp >= 0:
             whole = digits[:exp + 1].ljust(exp + 1, "0")
             frac = digits[exp + 1:] or "0"
@@ -253,7 +403,7 @@ class Model:
     @staticmethod
     def load(directory):
         with open(os.path.join(directory, "manifest.json"), encoding="utf-8") as f:
-            manifest = json.load(f)
+            manifest = json.load(f, parse_float=JsonNumber)
         if manifest.get("format") != FORMAT:
             raise ValueError(f"{directory}: unknown checkpoint format {manifest.get('format')!r}")
         cfg = Config.from_manifest(manifest["config"])
@@ -266,7 +416,14 @@ class Model:
         for name, shape in shapes.items():
             if tuple(tensors[name].shape) != shape:
                 raise ValueError(f"tensor {name} is {tuple(tensors[name].shape)}, expected {shape}")
-        fp = fingerprint(cfg, {name: b for name, (_, b) in read.items()})
+        raw = {name: b for name, (_, b) in read.items()}
+        fp = fingerprint(cfg, raw)
+        if fp != manifest["fingerprint"]:  # perhaps a JDK whose Float.toString is not the shortest
+            literal = cfg.with_manifest_texts(manifest["config"])
+            if literal.canonical() != cfg.canonical():
+                fp_literal = fingerprint(literal, raw)
+                if fp_literal == manifest["fingerprint"]:
+                    cfg, fp = literal, fp_literal
         if fp != manifest["fingerprint"]:
             raise ValueError(f"{directory}: weights fingerprint {fp} does not match the manifest's"
                              f" {manifest['fingerprint']}")
@@ -323,12 +480,15 @@ class Model:
         a_dot = torch.softmax(scores, dim=-1) @ v  # (H, T, V)
 
         # eq. 7, memory read with the pre-RoPE queries, before this segment's write
-        sq, sk = F.elu(q) + 1, F.elu(k) + 1  # sigma = ELU + 1, (H, T, K)
+        if c.feature_map == "IDENTITY":
+            sq, sk = q, k  # sigma(x) = x: signed features, (H, T, K)
+        else:
+            sq, sk = F.elu(q) + 1, F.elu(k) + 1  # sigma = ELU + 1, (H, T, K)
         if c.memory_read == "PAPER":
             a_mem = paper_read(sq, m, z)  # (H, T, V)
-        else:
+        else:  # unit RMS over V, eps readEps inside the square root, times the head's gain
             sqm = sq @ m  # (H, T, V)
-            rms = torch.sqrt(sqm.square().mean(-1, keepdim=True) + MEMORY_EPS)  # (H, T, 1)
+            rms = torch.sqrt(sqm.square().mean(-1, keepdim=True) + c.read_eps)  # (H, T, 1)
             a_mem = sqm / rms * layer.mem_norm  # (H, T, V)
 
         # eq. 8 / 9 or the gated delta rule: the segment's own N rows, never the context
@@ -339,8 +499,11 @@ class Model:
             elif c.update_rule == "DELTA":
                 m_new = m + skn.transpose(1, 2) @ (vn - paper_read(skn, m, z))  # eq. 9
             else:
-                beta = torch.sigmoid(h[c.overlap:] @ layer.write + layer.write_bias)  # (N, H)
-                m_new = self.gated_write(skn, vn, m, beta.T.unsqueeze(-1))  # beta (H, N, 1)
+                logit = (h[c.overlap:] @ layer.write + layer.write_bias).T  # (H, N) write logits
+                beta = write_strength(logit, c.write_gate)  # (H, N)
+                if 0 < c.write_top_k < logit.shape[1]:  # only the k largest logits write
+                    beta = beta * top_k_mask(logit, c.write_top_k)
+                m_new = self.gated_write(skn, vn, m, beta.unsqueeze(-1))  # beta (H, N, 1)
             mem = (m_new, z + skn.sum(1))  # z += sum_t sigma(K_t)
 
         # eq. 10, per-head gate; eq. 11, heads concatenated, W_O
@@ -399,6 +562,24 @@ def rope(x, cos, sin):
 def paper_read(sq, m, z):
     """Eq. 7: sigma(Q) M / (sigma(Q) z + eps); sq (H, T, K) -> (H, T, V)."""
     return (sq @ m) / (sq @ z.unsqueeze(-1) + MEMORY_EPS)
+
+
+def write_strength(x, gate):
+    """beta = logistic(x), or under SPARSE max(0, 2 logistic(x) - 1) = max(0, tanh(x / 2)), exactly
+    0 for x <= 0; computed in double, rounded to fp32."""
+    s = torch.sigmoid(x.double())
+    if gate == "SPARSE":
+        s = torch.where(x > 0, 2 * s - 1, torch.zeros_like(s))
+    return s.float()
+
+
+def top_k_mask(x, k):
+    """1 at the k largest of each row of fp32 x (H, N), else 0: in the floats' total order (-0
+    below +0), the earlier position first among equal values."""
+    bits = x.contiguous().view(torch.int32)
+    key = bits ^ ((bits >> 31) & 0x7FFFFFFF)  # integers in the order of the floats
+    order = torch.sort(key, dim=1, descending=True, stable=True).indices[:, :k]  # (H, k)
+    return torch.zeros_like(x).scatter_(1, order, 1.0)
 
 
 def unit_keys(sk):
