@@ -13,11 +13,11 @@ public enum FeatureMap {
    */
   ELU_PLUS_ONE,
   /**
-   * sigma(x) = x: signed features. Under the GATED rule the write uses the unit key k / |k| and the
-   * NORMALIZED read does not depend on the query's scale, so keys of unrelated content are close to
-   * orthogonal (a cosine near 0 rather than near 1) and a write disturbs little of what other keys
-   * stored. Requires the GATED update and the NORMALIZED read (the paper's read divides by sigma(Q)
-   * z, which signed features can bring to 0).
+   * sigma(x) = x: signed features. Under the GATED rule the write uses the unit key k / sqrt(|k|^2
+   * + eps) and the NORMALIZED read does not depend on the query's scale, so keys of unrelated
+   * content are close to orthogonal (a cosine near 0 rather than near 1) and a write disturbs
+   * little of what other keys stored. Requires the GATED update and the NORMALIZED read (the
+   * paper's read divides by sigma(Q) z, which signed features can bring to 0).
    */
   IDENTITY
 }

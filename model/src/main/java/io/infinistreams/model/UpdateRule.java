@@ -11,12 +11,12 @@ public enum UpdateRule {
   DELTA,
   /**
    * The gated delta rule, token by token (DeltaNet's beta; the shipped model's rule). With unit key
-   * features k^_t = sigma(k_t) / |sigma(k_t)| and a learned write strength per token and head
-   * beta_t = gate(h_t w_write + b_write) in [0, 1) ({@link WriteGate}: logistic, or sparse), for t
-   * = 1..N in order: M += beta_t k^_t^T (v_t - k^_t M). A token is stored in proportion to its
-   * strength, and content the memory already predicts writes nothing, so M stays bounded on any
-   * stream. Adds the parameters {@code attn.write} (D, H) and {@code attn.write_bias} (H) per
-   * layer.
+   * features k^_t = sigma(k_t) / sqrt(|sigma(k_t)|^2 + eps) and a learned write strength per token
+   * and head beta_t = gate(h_t w_write + b_write) in [0, 1) ({@link WriteGate}: logistic, or
+   * sparse), for t = 1..N in order: M += beta_t k^_t^T (v_t - k^_t M). A token is stored in
+   * proportion to its strength, and content the memory already predicts writes nothing, so M stays
+   * bounded on any stream. Adds the parameters {@code attn.write} (D, H) and {@code
+   * attn.write_bias} (H) per layer.
    */
   GATED
 }
