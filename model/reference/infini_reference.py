@@ -260,49 +260,24 @@ def java_text(v):
 
 
 def java_float(x):
-    """Float.toString of an fp32 value as JDK 19 and later write it: of the decimals that round to
-    x, those of fewest significant digits (of one or two if one is enough), and of those the
-    closest to x (on a tie, the one with an even last digit); plain from 1e-3 to below 1e7, else
-    d.dddE<n>. JDK 17 writes the same but for some powers of two, subnormals and integers of 8 or
-    more digits, where it prints more digits (Config.with_manifest_texts)."""
+    """Float.toString of an fp32 value, as JDK 19 and later write it: the fewest digits that read
+    back as the value, plain from 1e-3 to below 1e7, else d.dddE<n>. Older JDKs print more digits
+    for a few values (some powers of two, subnormals, integers of 8 or more digits); for those the
+    manifest's own digits are used (Config.with_manifest_texts)."""
     if math.isnan(x):
         return "NaN"
     if math.isinf(x):
         return "Infinity" if x > 0 else "-Infinity"
     if x == 0:
         return "-0.0" if math.copysign(1, x) < 0 else "0.0"
-    sign, a = ("-" if x < 0 else ""), abs(x)
-    exact = fractions.Fraction(a)
-    # R: the decimals that round to a, the interval between the midpoints to its neighbours
-    below = fractions.Fraction(f32_step(a, -1))
-    above_f = f32_step(a, 1)
-    above = (fractions.Fraction(above_f) if not math.isinf(above_f)
-             else exact + (exact - below))  # the largest float: the spacing below it
-    lo, hi = (below + exact) / 2, (exact + above) / 2
-    closed = f32_bits(a) % 2 == 0  # a midpoint rounds to the even neighbour
-
-    def in_r(d):
-        return lo < d < hi or (closed and d in (lo, hi))
-
-    e = math.floor(math.log10(a))  # 10^e <= a < 10^(e+1), made exact below
-    while fractions.Fraction(10) ** e > exact:
-        e -= 1
-    while fractions.Fraction(10) ** (e + 1) <= exact:
-        e += 1
-    for n in range(1, 10):
-        scale = fractions.Fraction(10) ** (e - n + 1)  # candidates c * scale, c of n digits
-        c = math.floor(exact / scale)
-        if any(in_r(k * scale) for k in (c, c + 1)):
+    for p in range(1, 10):
+        s = f"{abs(x):.{p - 1}e}"
+        if f32(float(s)) == abs(x):
             break
-    if n == 1:  # one digit suffices: the closest of one or two digits
-        n, scale = 2, fractions.Fraction(10) ** (e - 1)
-        c = math.floor(exact / scale)
-    options = [k for k in (c, c + 1) if in_r(k * scale)]
-    c = min(options, key=lambda k: (abs(k * scale - exact), k % 2))
-    digits, exp = str(c), e - n + 1  # the value is digits * 10^exp
-    exp += len(digits) - 1  # now digits[0].digits[1:] * 10^exp
-    digits = digits.rstrip("0") or "0"
-    if fractions.Fraction(1, 1000) <= c * scale < 10 ** 7:
+    mant, exp = s.split("e")
+    digits, exp = mant.replace(".", "").rstrip("0") or "0", int(exp)
+    sign = "-" if x < 0 else ""
+    if 1e-3 <= abs(x) < 1e7:
         if exp >= 0:
             whole = digits[:exp + 1].ljust(exp + 1, "0")
             frac = digits[exp + 1:] or "0"
