@@ -1,7 +1,9 @@
 package io.infinistreams.model;
 
 /**
- * Every hyper-parameter of the Infini-Transformer. {@link #defaults()} is the shipped model's.
+ * Every hyper-parameter of the Infini-Transformer. {@link #defaults()} is the default shape of
+ * random weights and of a training run from scratch; the shipped checkpoint records its own
+ * configuration in its manifest.
  *
  * <p>Shape legend used across the model package: B batch, N segment length, C overlap, T tokens, L
  * layers, H heads, D d_model, K d_key, V d_value, F ffn hidden width, W vocabulary size.
@@ -267,8 +269,11 @@ public record ModelConfig(
   }
 
   /**
-   * The shipped model: 2 layers of 4 heads, d_model 128, K = V = 32, segments of 128 bytes that
-   * also see the previous segment's last 32, the gated delta rule and the normalised read.
+   * The default shape (of {@code model.random=default}, of a training run from scratch, and of the
+   * model shipped before the current one): 2 layers of 4 heads, d_model 128, K = V = 32, segments
+   * of 128 bytes that also see the previous segment's last 32, the gated delta rule, the normalised
+   * read and the paper's feature map and write gate. The shipped checkpoint is a recipe's model
+   * with more settings (see its manifest).
    */
   public static ModelConfig defaults() {
     return new ModelConfig(

@@ -226,17 +226,17 @@ final class Markdown {
     md.append(
         String.format(
             Locale.ROOT,
-            "Mean write strength beta (0..1) of the gated rule per layer and head, over %s %s"
-                + " documents of %,d tokens of held-out prose (the %s task's, %s phrasing, its"
-                + " statements placed as in training): on the tokens of the answering statement's value, on the rest of the"
-                + " statements, and on the prose around them. Every write also erases a little of"
+            "Mean write strength beta (0..1) of the gated rule per layer and head, over %s"
+                + " documents of %,d tokens of held-out prose of the %s task (%s phrasing, its"
+                + " statements placed as in training): on the tokens of the answering statement's"
+                + " value, on the rest of the statements, and on the prose around them. Every"
+                + " write also erases a little of"
                 + " what the head held"
                 + " along its key, so a fact lasts only as long as the prose written after it stays"
                 + " weak: selectivity is value / prose. Prose written is the share of the prose"
                 + " tokens the head writes at all (beta above 0; under the logistic gate every"
                 + " token writes a little).%n%n",
             r.get("trials"),
-            r.getOrDefault("task", "needle"),
             (Integer) r.get("length"),
             r.getOrDefault("task", "needle"),
             r.getOrDefault("phrasing", "EVAL")));
