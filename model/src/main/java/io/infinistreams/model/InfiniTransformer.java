@@ -469,12 +469,13 @@ public final class InfiniTransformer {
    * the layer before the last    2TD(2HK+HV+G) + 2HRT(K+V) + read(R) + write + 2R(HV)D + 4RDF
    * the last layer               2RD(HK+HV+G) + write        (2TD(HK+HV+G) + write if L = 1)
    * read(X) = 2XHKV (+ 2XHK for PAPER)
-   * write   = LINEAR 2NHKV; DELTA 4NHKV + 2NHK; GATED 4NHKV ({@link #gatedTokens}: one read and
-   *           one update of K x V per token and head)
+   * write   = LINEAR 2NHKV; DELTA 4NHKV + 2NHK; GATED 4WHKV ({@link #gatedTokens}: one read and
+   *           one update of K x V per writing token and head)
    * </pre>
    *
-   * where G = H under GATED (W_write's columns fused into the projection), else 0. Elementwise work
-   * is not counted.
+   * where G = H under GATED (W_write's columns fused into the projection), else 0, and W the tokens
+   * of a segment that write: k under a top-k write, else N (the sparse gate's further zero-strength
+   * tokens depend on the text and are counted). Elementwise work is not counted.
    */
   public static long compressFlops(ModelConfig c) {
     long d = c.dModel();
@@ -490,7 +491,7 @@ public final class InfiniTransformer {
         switch (c.updateRule()) {
           case LINEAR -> 2 * n * h * k * v;
           case DELTA -> 4 * n * h * k * v + 2 * n * h * k;
-          case GATED -> 4 * n * h * k * v;
+          case GATED -> 4 * (c.writeTopK() > 0 ? Math.min(c.writeTopK(), n) : n) * h * k * v;
         };
     int layers = c.layers();
     if (layers == 1) {

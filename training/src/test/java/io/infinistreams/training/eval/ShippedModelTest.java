@@ -23,12 +23,12 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * The checkpoint the project ships (the application's default model): it is on the classpath, loads
- * with the fingerprint its manifest records, models English text and not shuffled bytes, finds the
- * key through its memory and not without it, and is the edit of the recipe's last stage that its
- * manifest records. The model shipped before it is still reproducible from the two checkpoints the
- * repository keeps for it. A regression guard for whoever ships new weights: seconds of the eval,
- * not the evaluation itself.
+ * The checkpoint the project ships (the application's default model): it is on the classpath (and
+ * loads only with the fingerprint its manifest records), models English text and not shuffled
+ * bytes, finds the key through its memory and not without it, and is the edit of the recipe's last
+ * stage that its manifest records. The model shipped before it is still reproducible from the two
+ * checkpoints the repository keeps for it. A regression guard for whoever ships new weights:
+ * seconds of the eval, not the evaluation itself.
  */
 class ShippedModelTest {
 
@@ -42,14 +42,12 @@ class ShippedModelTest {
   @Test
   void theShippedModelFindsThePasskeyThroughItsMemory() throws Exception {
     assertTrue(InfiniModel.isTrainedDefaultAvailable(), "a trained checkpoint ships");
-    String fingerprint = shippedManifest().get("fingerprint").getAsString();
     List<Double> depths = new ArrayList<>();
     for (int d = 0; d <= 10; d++) {
       depths.add(d / 10.0);
     }
     PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
     try (InfiniModel m = InfiniModel.loadDefault()) {
-      assertEquals(fingerprint, m.fingerprint());
       // 4K tokens: 32 segments, every depth, 2 trials each; keys and placements from seed 3
       PasskeyEval eval = new PasskeyEval(List.of(4096), depths, 2, 3, 2);
       int on = passes(eval.run(m, quiet, r -> {}));
@@ -95,7 +93,7 @@ class ShippedModelTest {
     JsonObject edit = shippedManifest().getAsJsonObject("finalEdit");
     try (NDManager m = NDManager.newBaseManager();
         InfiniModel shipped = InfiniModel.loadDefault()) {
-      // recorded relative to the repository root; tests run in the training module
+      // RUN is relative to the repository root; tests run in the training module
       Path dir = Path.of("..").resolve(RUN).resolve("stage-4-long/final");
       Weights last = Checkpoint.load(dir, m).weights();
       assertEquals(edit.get("from").getAsString(), last.fingerprint(), dir.toString());
